@@ -1,0 +1,62 @@
+//! Administration without any web page: `migrate`, `user add`, `device add`.
+
+use std::io::Read;
+
+use chrono::Utc;
+
+use crate::auth::{hash_password, new_token, token_hash};
+use crate::config::{Config, DeviceCommand, UserCommand};
+use crate::store::Role;
+
+/// Creates or upgrades the schema (opening the store runs the migrations).
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let store = crate::open_store(config).await?;
+    store.close().await;
+    println!("database is up to date: {}", crate::store::facade::redact(&config.database_url));
+    Ok(())
+}
+
+/// `user add NAME --role ROLE`: the password comes from `QHALL_PASSWORD` or standard input.
+pub async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
+    let UserCommand::Add { username, role, branch } = cmd;
+    let role = match Role::parse(&role) {
+        Some(r @ (Role::Staff | Role::Manager | Role::Admin)) => r,
+        _ => anyhow::bail!("a person's role is staff, manager or admin, not {role:?}"),
+    };
+    if username.trim().is_empty() || username.len() > 64 {
+        anyhow::bail!("a username is 1 to 64 characters");
+    }
+    let password = match std::env::var("QHALL_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            s.trim_end_matches(['\n', '\r']).to_owned()
+        }
+    };
+    if password.chars().count() < 8 && !config.demo {
+        anyhow::bail!("a password needs at least 8 characters");
+    }
+    let store = crate::open_store(config).await?;
+    let branch = if role == Role::Admin { None } else { Some(branch) };
+    let id = store.sqlite().add_user(branch, &username, &hash_password(&password)?, role, Utc::now()).await?;
+    store.close().await;
+    println!("added {} {username} (id {id})", role.as_str());
+    Ok(())
+}
+
+/// `device add NAME --role kiosk|display`: prints the token once.
+pub async fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<()> {
+    let DeviceCommand::Add { name, role, branch } = cmd;
+    let role = match Role::parse(&role) {
+        Some(r @ (Role::Kiosk | Role::Display)) => r,
+        _ => anyhow::bail!("a device's role is kiosk or display, not {role:?}"),
+    };
+    let store = crate::open_store(config).await?;
+    let token = new_token();
+    store.sqlite().add_device(branch, &name, role, &token_hash(&token), Utc::now()).await?;
+    store.close().await;
+    println!("{token}");
+    eprintln!("added {} {name}: the token above is shown only now; give it to the device (--token)", role.as_str());
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! The hub that fans stream events out to WebSocket clients.
+//!
+//! Each committed event is serialized once (by the store, which also keeps it for `?since`
+//! replay) and sent to every subscriber of its branch through a bounded broadcast channel.
+//! Sending never waits for a client: a client that falls more than the channel's capacity
+//! behind misses messages and is given a fresh snapshot instead (see [`crate::http::events`]).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::broadcast;
+
+/// How many events a client may fall behind before it is resynchronised with a snapshot.
+const CAPACITY: usize = 4096;
+
+/// One serialized message.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub seq: u64,
+    pub text: Utf8Bytes,
+}
+
+/// Per-branch broadcast channels.
+#[derive(Debug, Default)]
+pub struct Hub {
+    branches: Mutex<HashMap<i64, broadcast::Sender<Frame>>>,
+    clients: AtomicI64,
+}
+
+impl Hub {
+    fn sender(&self, branch: i64) -> broadcast::Sender<Frame> {
+        let mut map = self.branches.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(branch).or_insert_with(|| broadcast::channel(CAPACITY).0).clone()
+    }
+
+    /// A receiver of every event of `branch` published from now on.
+    pub fn subscribe(&self, branch: i64) -> broadcast::Receiver<Frame> {
+        self.sender(branch).subscribe()
+    }
+
+    /// Sends committed messages, in seq order, to the branch's subscribers.
+    pub fn publish(&self, messages: Vec<(i64, u64, String)>) {
+        for (branch, seq, text) in messages {
+            // No subscribers is fine: the message is in the database for later replay.
+            let _ = self.sender(branch).send(Frame { seq, text: Utf8Bytes::from(text) });
+        }
+    }
+
+    /// Connected WebSocket clients, for `/metrics`.
+    pub fn clients(&self) -> i64 {
+        self.clients.load(Ordering::Relaxed)
+    }
+
+    /// Counts a client for as long as the guard lives.
+    pub fn client_guard(&self) -> ClientGuard<'_> {
+        self.clients.fetch_add(1, Ordering::Relaxed);
+        ClientGuard(self)
+    }
+}
+
+/// Keeps a client counted.
+#[derive(Debug)]
+pub struct ClientGuard<'a>(&'a Hub);
+
+impl Drop for ClientGuard<'_> {
+    fn drop(&mut self) {
+        self.0.clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}

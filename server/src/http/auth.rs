@@ -1,0 +1,185 @@
+//! Who is calling: the [`Caller`] extractor, and `POST /api/v1/login` / `logout`.
+//!
+//! A bearer token (`Authorization: Bearer …`), the `qhall_session` cookie of the web pages, or —
+//! for the event stream only, whose browser and device clients cannot always set headers —
+//! `?token=`. Tokens are looked up by SHA-256; a lookup is remembered for a few seconds so a
+//! busy kiosk does not pay a database read per request (a revoked token stops working within
+//! that time).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::Utc;
+use qhall_shared::api::{Login, LoginOk};
+
+use super::error::{ApiError, ApiJson, ApiResult};
+use super::AppState;
+use crate::auth::{new_token, token_hash, verify_password};
+use crate::store::{Principal, Role};
+
+/// How long a token lookup is remembered.
+const CACHE_TTL: Duration = Duration::from_secs(5);
+/// How long a login lasts.
+const SESSION_HOURS: i64 = 12;
+/// Failed logins allowed per username (and per client address) per minute.
+const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
+
+/// Remembered token lookups.
+#[derive(Debug, Default)]
+pub struct TokenCache(Mutex<HashMap<String, (Instant, Option<Principal>)>>);
+
+impl TokenCache {
+    fn get(&self, hash: &str) -> Option<Option<Principal>> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(hash).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, p)| p.clone())
+    }
+
+    fn put(&self, hash: String, p: Option<Principal>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            map.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+        }
+        map.insert(hash, (Instant::now(), p));
+    }
+
+    pub fn forget(&self, hash: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(hash);
+    }
+}
+
+/// Failed login attempts per key in the current minute.
+#[derive(Debug, Default)]
+pub struct LoginLimiter(Mutex<HashMap<String, (Instant, u32)>>);
+
+impl LoginLimiter {
+    fn blocked(&self, key: &str) -> bool {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key).is_some_and(|(since, n)| since.elapsed() < Duration::from_secs(60) && *n >= LOGIN_ATTEMPTS_PER_MINUTE)
+    }
+
+    fn failed(&self, key: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let e = map.entry(key.to_owned()).or_insert((Instant::now(), 0));
+        if e.0.elapsed() >= Duration::from_secs(60) {
+            *e = (Instant::now(), 0);
+        }
+        e.1 += 1;
+    }
+}
+
+/// An authenticated caller. Extracting it answers 401 when there is no valid token.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// 403 unless the caller has one of `roles` (admins may do everything).
+    pub fn require(&self, roles: &[Role]) -> ApiResult<&Principal> {
+        if self.0.role == Role::Admin || roles.contains(&self.0.role) {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::forbidden(format!("a {} may not do this", self.0.role.as_str())))
+        }
+    }
+}
+
+/// The token a request carries, if any.
+pub fn request_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        if let Some(t) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+            return Some(t.trim().to_owned());
+        }
+    }
+    if let Some(t) = session_cookie(headers) {
+        return Some(t);
+    }
+    if let Some(q) = query {
+        for pair in q.split('&') {
+            if let Some(t) = pair.strip_prefix("token=") {
+                return Some(t.to_owned());
+            }
+        }
+    }
+    None
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        c.trim().strip_prefix("qhall_session=").map(str::to_owned)
+    })
+}
+
+/// Resolves a token to its principal (cached briefly).
+pub async fn principal_for(state: &AppState, token: &str) -> ApiResult<Option<Principal>> {
+    if token.is_empty() || token.len() > 512 {
+        return Ok(None);
+    }
+    let hash = token_hash(token);
+    if let Some(p) = state.tokens.get(&hash) {
+        return Ok(p);
+    }
+    let p = state.store.sqlite().principal(&hash, Utc::now()).await?;
+    state.tokens.put(hash, p.clone());
+    Ok(p)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let query = if parts.uri.path() == "/api/v1/events" { parts.uri.query() } else { None };
+        let token = request_token(&parts.headers, query).ok_or_else(ApiError::unauthorized)?;
+        principal_for(state, &token).await?.map(Caller).ok_or_else(ApiError::unauthorized)
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/login", post(login)).route("/api/v1/logout", post(logout))
+}
+
+/// `POST /api/v1/login`: a bearer token, and the same token as an HttpOnly cookie for the web pages.
+async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Login>) -> ApiResult<impl IntoResponse> {
+    let key = body.username.to_lowercase();
+    if state.logins.blocked(&key) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many failed logins for this user; wait a minute",
+        ));
+    }
+    let user = state.store.sqlite().user_by_name(&body.username).await?;
+    let password = body.password.clone();
+    let ok = match &user {
+        Some(u) if u.active => {
+            let hash = u.password_hash.clone();
+            tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+        }
+        _ => false,
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        state.logins.failed(&key);
+        return Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "bad_credentials", "wrong username or password"));
+    };
+    let token = new_token();
+    let now = Utc::now();
+    state.store.sqlite().insert_session(&token_hash(&token), user.id, now, now + chrono::Duration::hours(SESSION_HOURS)).await?;
+    let cookie = format!("qhall_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", SESSION_HOURS * 3600);
+    Ok(([(header::SET_COOKIE, cookie)], Json(LoginOk { token, role: user.role.as_str().to_owned() })))
+}
+
+/// `POST /api/v1/logout`: ends the caller's session.
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
+    if let Some(token) = request_token(&headers, None) {
+        let hash = token_hash(&token);
+        state.store.sqlite().delete_session(&hash).await?;
+        state.tokens.forget(&hash);
+    }
+    let cookie = "qhall_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
+    Ok(([(header::SET_COOKIE, cookie)], axum::http::StatusCode::NO_CONTENT))
+}

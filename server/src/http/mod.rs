@@ -1,0 +1,133 @@
+//! The HTTP API of `PROTOCOL.md`. Each resource owns its `router()`; this module only merges
+//! them and adds the layers every request passes: a body limit, latency metrics, security
+//! headers, a JSON 404.
+//!
+//! # Layout
+//! - [`error`]: [`error::ApiError`], the JSON error every failure becomes.
+//! - [`auth`]: the [`auth::Caller`] extractor, login and logout.
+//! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
+//! - [`events`]: the WebSocket event stream.
+//! - [`metrics`]: `/metrics` in Prometheus text.
+//! - [`openapi`]: `/api/openapi.json`.
+
+pub mod auth;
+pub mod devices;
+pub mod error;
+pub mod events;
+pub mod hall;
+pub mod metrics;
+pub mod openapi;
+pub mod services;
+pub mod stats;
+pub mod tickets;
+pub mod windows;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// The largest request body accepted (the API's bodies are tiny).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// Base of the tracking links printed on tickets.
+    pub public_url: String,
+    pub metrics: Arc<metrics::Metrics>,
+    pub tokens: Arc<auth::TokenCache>,
+    pub logins: Arc<auth::LoginLimiter>,
+    /// Becomes `true` when the server is shutting down (WebSocket clients are closed).
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+    clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("public_url", &self.public_url).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(store: Store, config: &Config, addr: SocketAddr, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+        AppState {
+            store,
+            public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
+            metrics: Arc::default(),
+            tokens: Arc::default(),
+            logins: Arc::default(),
+            stopping,
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    /// The current time (one place, so it could be replaced).
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// The tracking page of a ticket.
+    pub fn tracking_url(&self, id: &str) -> String {
+        format!("{}/t/{id}", self.public_url)
+    }
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(metrics::router())
+        .merge(openapi::router())
+        .merge(auth::router())
+        .merge(services::router())
+        .merge(hall::router())
+        .merge(tickets::router())
+        .merge(windows::router())
+        .merge(stats::router())
+        .merge(devices::router())
+        .merge(events::router())
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::not_found("not_found", "no such resource")
+}
+
+/// Records latency and status, and adds security headers to every answer.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let mut res = next.run(req).await;
+    state.metrics.observe(res.status(), started.elapsed());
+    if res.status() == StatusCode::METHOD_NOT_ALLOWED && !res.headers().contains_key(header::CONTENT_TYPE) {
+        res = error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed here").into_response();
+    }
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'"),
+        );
+    }
+    res
+}

@@ -1,0 +1,94 @@
+//! `qhall-server`: the hall's brain. It owns all state in a database, issues tickets, assigns
+//! them to windows, records every state change, measures waits against each service's target,
+//! and pushes every change to boards, kiosks and consoles over WebSockets.
+//!
+//! `main.rs` only parses the configuration and calls [`run`]; the tests call the same [`run`]
+//! on `127.0.0.1:0` with a fresh database.
+//!
+//! # Layout
+//! - [`config`]: defaults → `qhall.toml` → `QHALL_*` → flags; the command line.
+//! - [`queue`]: the pure engine (lifecycle, assignment policy, numbering, hours, estimates,
+//!   statistics, Erlang C). No I/O; the clock is passed in.
+//! - [`store`]: the database behind one facade; every change one transaction.
+//! - [`events`]: the hub that fans stream events out to WebSocket clients.
+//! - [`http`]: the API of `PROTOCOL.md`, one module per resource.
+//! - [`auth`]: password hashes and bearer tokens.
+//! - [`admin`]: the administration commands (`user add`, `device add`, `migrate`).
+//! - [`sim`]: the hall simulator on the same engine.
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod events;
+pub mod http;
+pub mod queue;
+pub mod sim;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+use crate::events::Hub;
+use crate::store::Store;
+
+/// Opens the database, seeds it if asked, and serves on `listener` until `shutdown` resolves.
+pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let state = http::AppState::new(store.clone(), &config, addr, stop_rx);
+    let maintenance = tokio::spawn(maintenance(store.clone()));
+    let app = http::router(state);
+    // Printed once the socket is bound; connections made from now on are queued and served.
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, demo = config.demo, "listening");
+    let graceful = async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    };
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(graceful)
+        .await?;
+    maintenance.abort();
+    store.close().await;
+    Ok(())
+}
+
+/// Opens and migrates the configured database, seeding the demo hall or an empty branch.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let hub = Arc::new(Hub::default());
+    let store = Store::open(&config.database_url, config.power_safe, hub, config.policy).await?;
+    if config.demo {
+        if store::seed::demo(store.sqlite(), Utc::now()).await? {
+            tracing::info!("seeded the demo hall");
+        }
+    } else {
+        store::seed::empty_branch(store.sqlite(), &config.time_zone).await?;
+        if store.sqlite().count_users().await? == 0 {
+            let msg = "no users yet: create the first admin with `qhall-server user add --role admin NAME` \
+                       (password from QHALL_PASSWORD or standard input), and devices with `qhall-server device add`";
+            eprintln!("{msg}");
+            tracing::warn!("{msg}");
+        }
+    }
+    Ok(store)
+}
+
+/// Hourly: forget stream events older than a day (keeping the newest 10,000 per branch).
+async fn maintenance(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match store.sqlite().prune_stream(Utc::now() - chrono::Duration::days(1), 10_000).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old stream events"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning stream events failed"),
+        }
+    }
+}

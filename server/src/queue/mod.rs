@@ -1,0 +1,50 @@
+//! The pure queue engine: what a hall's rules say, as functions over domain values.
+//!
+//! No I/O, no axum, no database, no clock: every function that depends on time takes `now`.
+//! The store ([`crate::store`]) loads the values these functions need, calls them inside its
+//! transaction and writes back what they decide; the simulator runs the very same functions in
+//! virtual time.
+//!
+//! # Layout
+//! - [`lifecycle`]: the ticket state machine (which action is allowed in which state).
+//! - [`policy`]: which waiting ticket a window calls next.
+//! - [`numbering`]: ticket numbers per service per branch-local day, wrapping safely.
+//! - [`schedule`]: opening hours, breaks, dated exceptions, last-ticket cut-off, local days.
+//! - [`estimate`]: people ahead and the wait a new ticket is told.
+//! - [`stats`]: wait time, service time and service level exactly as `PRODUCT.md` defines them.
+//! - [`erlang`]: Erlang C, for the staffing advisor.
+
+pub mod erlang;
+pub mod estimate;
+pub mod lifecycle;
+pub mod numbering;
+pub mod policy;
+pub mod schedule;
+pub mod stats;
+
+use qhall_shared::ServiceCode;
+use qhall_shared::api::Localized;
+
+/// A service of a branch, as the engine needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceDef {
+    pub code: ServiceCode,
+    pub name: Localized,
+    pub guide: Localized,
+    /// The wait the hall promises: service level counts calls within it.
+    pub target_wait_secs: u32,
+    /// First and last ticket number of a day (inclusive), e.g. 1..=999.
+    pub first_number: u32,
+    pub last_number: u32,
+    pub priority_allowed: bool,
+    /// Used for estimates until enough tickets of the day have been served.
+    pub default_service_secs: u32,
+    pub enabled: bool,
+}
+
+impl ServiceDef {
+    /// Digits printed after the letter: enough for the last number, at least three.
+    pub fn number_width(&self) -> usize {
+        self.last_number.to_string().len().max(3)
+    }
+}

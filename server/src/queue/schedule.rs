@@ -1,0 +1,256 @@
+//! Opening hours: a weekly schedule with breaks, dated exceptions (holidays, other hours), and a
+//! last-ticket cut-off, all in the branch's IANA time zone.
+//!
+//! Times are minutes after local midnight, `0..=1440`, so "open around the clock" is
+//! `[(0, 1440)]` and a period may end at 24:00. Local times that do not exist (the hour skipped
+//! when clocks go forward) resolve to the first instant after the gap; ambiguous ones (the hour
+//! repeated when clocks go back) to the earlier instant.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+/// One opening period of a day, minutes after local midnight, `start < end <= 1440`.
+pub type Period = (u16, u16);
+
+/// Opening periods for each weekday, Monday first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Weekly(pub [Vec<Period>; 7]);
+
+impl Weekly {
+    /// Open every minute of every day.
+    pub fn around_the_clock() -> Self {
+        Weekly(std::array::from_fn(|_| vec![(0, 1440)]))
+    }
+
+    /// The same periods Monday to Friday, closed at weekends.
+    pub fn weekdays(periods: &[Period]) -> Self {
+        Weekly(std::array::from_fn(|d| if d < 5 { periods.to_vec() } else { Vec::new() }))
+    }
+}
+
+/// A dated exception: closed (no periods) or other hours that day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exception {
+    pub date: NaiveDate,
+    pub periods: Vec<Period>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A branch's hours.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub tz: Tz,
+    pub weekly: Weekly,
+    pub exceptions: Vec<Exception>,
+    /// No new tickets this many minutes before a period closes (0: until closing).
+    pub cutoff_mins: u16,
+}
+
+/// Why tickets cannot be taken now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    OutsideHours,
+    AfterCutoff,
+}
+
+impl Closed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Closed::OutsideHours => "outside_hours",
+            Closed::AfterCutoff => "after_cutoff",
+        }
+    }
+}
+
+/// Whether tickets can be taken at an instant, and what comes next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenState {
+    pub closed: Option<Closed>,
+    /// When the current run of open time ends (if open).
+    pub closes_at: Option<DateTime<Utc>>,
+    /// When tickets can next be taken (if closed), within the next two weeks.
+    pub opens_at: Option<DateTime<Utc>>,
+}
+
+impl OpenState {
+    pub fn is_open(&self) -> bool {
+        self.closed.is_none()
+    }
+}
+
+/// The branch-local calendar day of an instant.
+pub fn local_date(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&tz).date_naive()
+}
+
+/// The instant a branch-local date and minute-of-day begins (minute 1440 is the next midnight).
+pub fn local_instant(tz: Tz, date: NaiveDate, minute: u16) -> DateTime<Utc> {
+    let (date, minute) = if minute >= 1440 { (date + Duration::days(1), minute - 1440) } else { (date, minute) };
+    let time = NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0).unwrap_or(NaiveTime::MIN);
+    let naive = NaiveDateTime::new(date, time);
+    match tz.from_local_datetime(&naive) {
+        chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
+        chrono::LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
+        chrono::LocalResult::None => {
+            // In a spring-forward gap: the first minute after it.
+            let mut probe = naive;
+            for _ in 0..180 {
+                probe += Duration::minutes(1);
+                if let Some(t) = tz.from_local_datetime(&probe).earliest() {
+                    return t.with_timezone(&Utc);
+                }
+            }
+            Utc.from_utc_datetime(&naive)
+        }
+    }
+}
+
+/// `[start, end)` of the branch-local day containing `now`, in UTC (23 or 25 hours on DST days).
+pub fn local_day_bounds(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    (local_instant(tz, date, 0), local_instant(tz, date + Duration::days(1), 0))
+}
+
+impl Schedule {
+    /// The periods of a local date, exceptions first.
+    pub fn periods_on(&self, date: NaiveDate) -> &[Period] {
+        if let Some(e) = self.exceptions.iter().find(|e| e.date == date) {
+            return &e.periods;
+        }
+        &self.weekly.0[date.weekday().num_days_from_monday() as usize]
+    }
+
+    /// The exception for a date, if any.
+    pub fn exception_on(&self, date: NaiveDate) -> Option<&Exception> {
+        self.exceptions.iter().find(|e| e.date == date)
+    }
+
+    /// Open periods as UTC intervals for the local dates `from ..= from + days`, merged where
+    /// one ends exactly when the next begins (so "around the clock" is one long interval).
+    fn intervals(&self, from: NaiveDate, days: i64) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let mut out: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+        for d in 0..=days {
+            let date = from + Duration::days(d);
+            let mut periods = self.periods_on(date).to_vec();
+            periods.sort_unstable();
+            for (s, e) in periods {
+                if s >= e || e > 1440 {
+                    continue;
+                }
+                let (a, b) = (local_instant(self.tz, date, s), local_instant(self.tz, date, e));
+                match out.last_mut() {
+                    Some(last) if last.1 >= a => last.1 = last.1.max(b),
+                    _ => out.push((a, b)),
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether a ticket can be taken at `now`.
+    pub fn state_at(&self, now: DateTime<Utc>) -> OpenState {
+        let today = local_date(self.tz, now);
+        let intervals = self.intervals(today - Duration::days(1), 15);
+        let cutoff = Duration::minutes(i64::from(self.cutoff_mins));
+        for (start, end) in &intervals {
+            if *start <= now && now < *end {
+                if now < *end - cutoff {
+                    return OpenState { closed: None, closes_at: Some(*end), opens_at: None };
+                }
+                let next = intervals.iter().find(|(s, e)| *s > now && *s < *e - cutoff).map(|(s, _)| *s);
+                return OpenState { closed: Some(Closed::AfterCutoff), closes_at: Some(*end), opens_at: next };
+            }
+        }
+        let next = intervals.iter().find(|(s, e)| *s > now && *s < *e - cutoff).map(|(s, _)| *s);
+        OpenState { closed: Some(Closed::OutsideHours), closes_at: None, opens_at: next }
+    }
+}
+
+/// Formats minutes after midnight as `HH:MM` (1440 is `24:00`).
+pub fn hhmm(minute: u16) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+/// Parses `HH:MM` (`24:00` allowed) into minutes after midnight.
+pub fn parse_hhmm(s: &str) -> Option<u16> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    if m >= 60 || h > 24 || (h == 24 && m != 0) {
+        return None;
+    }
+    Some(h * 60 + m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn shanghai_office() -> Schedule {
+        Schedule {
+            tz: chrono_tz::Asia::Shanghai,
+            weekly: Weekly::weekdays(&[(9 * 60, 12 * 60), (13 * 60, 17 * 60)]),
+            exceptions: vec![Exception { date: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), periods: vec![], note: "National Day".into() }],
+            cutoff_mins: 30,
+        }
+    }
+
+    #[test]
+    fn open_in_the_morning_closed_at_lunch_and_it_says_when_it_reopens() {
+        let s = shanghai_office();
+        // Monday 2026-03-02 10:00 in Shanghai is 02:00 UTC.
+        assert!(s.state_at(utc("2026-03-02T02:00:00Z")).is_open());
+        let lunch = s.state_at(utc("2026-03-02T04:30:00Z"));
+        assert_eq!(lunch.closed, Some(Closed::OutsideHours));
+        assert_eq!(lunch.opens_at, Some(utc("2026-03-02T05:00:00Z")));
+    }
+
+    #[test]
+    fn the_last_ticket_cut_off_closes_issuing_before_the_hall_closes() {
+        let s = shanghai_office();
+        // 16:45 local: inside hours, after the 30-minute cut-off.
+        let st = s.state_at(utc("2026-03-02T08:45:00Z"));
+        assert_eq!(st.closed, Some(Closed::AfterCutoff));
+        assert_eq!(st.opens_at, Some(utc("2026-03-03T01:00:00Z")));
+    }
+
+    #[test]
+    fn a_holiday_exception_closes_the_day_and_weekends_are_closed() {
+        let s = shanghai_office();
+        let st = s.state_at(utc("2026-10-01T02:00:00Z"));
+        assert_eq!(st.closed, Some(Closed::OutsideHours));
+        assert_eq!(st.opens_at, Some(utc("2026-10-02T01:00:00Z")));
+        assert!(!s.state_at(utc("2026-03-07T02:00:00Z")).is_open());
+    }
+
+    #[test]
+    fn around_the_clock_is_always_open() {
+        let s = Schedule { tz: chrono_tz::Europe::Berlin, weekly: Weekly::around_the_clock(), exceptions: vec![], cutoff_mins: 0 };
+        for t in ["2026-03-29T00:59:00Z", "2026-03-29T01:00:00Z", "2026-12-31T23:59:59Z"] {
+            assert!(s.state_at(utc(t)).is_open(), "{t}");
+        }
+    }
+
+    #[test]
+    fn local_days_are_23_hours_long_when_clocks_go_forward() {
+        let tz = chrono_tz::Europe::Berlin;
+        let (a, b) = local_day_bounds(tz, NaiveDate::from_ymd_opt(2026, 3, 29).unwrap());
+        assert_eq!((b - a).num_hours(), 23);
+        assert_eq!(a, utc("2026-03-28T23:00:00Z"));
+        assert_eq!(local_date(tz, utc("2026-03-29T21:59:00Z")), NaiveDate::from_ymd_opt(2026, 3, 29).unwrap());
+        assert_eq!(local_date(tz, utc("2026-03-29T22:00:00Z")), NaiveDate::from_ymd_opt(2026, 3, 30).unwrap());
+    }
+
+    #[test]
+    fn hh_mm_round_trips() {
+        assert_eq!(parse_hhmm("08:30"), Some(510));
+        assert_eq!(parse_hhmm("24:00"), Some(1440));
+        assert_eq!(parse_hhmm("24:01"), None);
+        assert_eq!(parse_hhmm("7"), None);
+        assert_eq!(hhmm(1440), "24:00");
+    }
+}

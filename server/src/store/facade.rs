@@ -1,0 +1,173 @@
+//! [`Store`]: runs one operation in one transaction on the configured backend and publishes
+//! the committed stream events, in order, to the [`Hub`].
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use qhall_shared::WindowNo;
+
+use super::ops::{self, Issued, Outbox, TransferTo, WindowAction, WindowChange};
+use super::sqlite::SqliteStore;
+use super::{BoardState, BranchConfig, Principal, Result, StoreError, TicketRow, Tx, WindowRow};
+use crate::events::Hub;
+use crate::queue::policy::Policy;
+
+/// The database the server runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite(SqliteStore),
+}
+
+/// The server's one door to its state.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub backend: Backend,
+    pub hub: Arc<Hub>,
+    pub policy: Policy,
+    /// Serializes writers so stream events are published in commit (= seq) order.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Runs `$op(&mut tx, &mut outbox)` in a write transaction on a task of its own (so a client
+/// that hangs up cannot cancel it between commit and publish), commits, then publishes.
+macro_rules! write {
+    ($self:ident, |$tx:ident, $out:ident| $op:expr) => {{
+        let store = $self.clone();
+        let task = tokio::spawn(async move {
+            let _serial = store.write_lock.lock().await;
+            match &store.backend {
+                Backend::Sqlite(db) => {
+                    let mut $tx = db.begin().await?;
+                    let mut $out = Outbox::default();
+                    let value = { $op }.await?;
+                    $tx.commit().await?;
+                    store.hub.publish($out.messages);
+                    Ok::<_, StoreError>(value)
+                }
+            }
+        });
+        task.await.map_err(|e| StoreError::Other(anyhow::anyhow!("store task failed: {e}")))?
+    }};
+}
+
+impl Store {
+    /// Opens the database named by `url`: `sqlite://…` (PostgreSQL follows in its own backend).
+    pub async fn open(url: &str, power_safe: bool, hub: Arc<Hub>, policy: Policy) -> anyhow::Result<Self> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite(SqliteStore::open(url, power_safe).await?)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            anyhow::bail!("PostgreSQL support is not built yet; use a sqlite:// URL")
+        } else {
+            anyhow::bail!("unsupported database URL (expected sqlite://PATH): {}", redact(url))
+        };
+        Ok(Store { backend, hub, policy, write_lock: Arc::default() })
+    }
+
+    pub fn sqlite(&self) -> &SqliteStore {
+        match &self.backend {
+            Backend::Sqlite(s) => s,
+        }
+    }
+
+    pub async fn close(&self) {
+        self.sqlite().close().await;
+    }
+
+    pub async fn issue(&self, who: &Principal, service: &str, priority: bool, key: Option<&str>, now: DateTime<Utc>) -> Result<Issued> {
+        let (who, service, key) = (who.clone(), service.to_owned(), key.map(str::to_owned));
+        write!(self, |tx, out| ops::issue(&mut tx, &mut out, &who, &service, priority, key.as_deref(), now))
+    }
+
+    pub async fn call_next(&self, who: &Principal, n: WindowNo, now: DateTime<Utc>) -> Result<Option<TicketRow>> {
+        let (who, policy) = (who.clone(), self.policy);
+        write!(self, |tx, out| ops::call_next(&mut tx, &mut out, &who, n, policy, now))
+    }
+
+    pub async fn call_number(&self, who: &Principal, n: WindowNo, number: &str, now: DateTime<Utc>) -> Result<TicketRow> {
+        let (who, number) = (who.clone(), number.to_owned());
+        write!(self, |tx, out| ops::call_number(&mut tx, &mut out, &who, n, &number, now))
+    }
+
+    pub async fn act(&self, who: &Principal, n: WindowNo, action: WindowAction, now: DateTime<Utc>) -> Result<TicketRow> {
+        let who = who.clone();
+        write!(self, |tx, out| ops::act(&mut tx, &mut out, &who, n, action, now))
+    }
+
+    pub async fn transfer(&self, who: &Principal, n: WindowNo, to: TransferTo, now: DateTime<Utc>) -> Result<TicketRow> {
+        let who = who.clone();
+        write!(self, |tx, out| ops::transfer(&mut tx, &mut out, &who, n, to, now))
+    }
+
+    pub async fn reinstate(&self, who: &Principal, number: &str, now: DateTime<Utc>) -> Result<TicketRow> {
+        let (who, number) = (who.clone(), number.to_owned());
+        write!(self, |tx, out| ops::reinstate(&mut tx, &mut out, &who, &number, now))
+    }
+
+    pub async fn cancel(&self, ticket_id: &str, staff: Option<i64>, now: DateTime<Utc>) -> Result<TicketRow> {
+        let id = ticket_id.to_owned();
+        write!(self, |tx, out| ops::cancel(&mut tx, &mut out, &id, staff, now))
+    }
+
+    pub async fn change_window(&self, who: &Principal, n: WindowNo, change: WindowChange, now: DateTime<Utc>) -> Result<WindowRow> {
+        let who = who.clone();
+        write!(self, |tx, out| ops::change_window(&mut tx, &mut out, &who, n, change, now))
+    }
+
+    /// A ticket by its public id with its position now: (ticket, ahead, estimated seconds).
+    pub async fn ticket_view(&self, id: &str, now: DateTime<Utc>) -> Result<Option<(TicketRow, u32, u64)>> {
+        let mut tx = self.sqlite().begin_read().await?;
+        let Some(t) = tx.ticket_by_id(id).await? else { return Ok(None) };
+        let (ahead, secs) = ops::ticket_position(&mut tx, &t, now).await?;
+        Ok(Some((t, ahead, secs)))
+    }
+
+    /// The branch's configuration as of now.
+    pub async fn config(&self, branch: i64) -> Result<Arc<BranchConfig>> {
+        let mut tx = self.sqlite().begin_read().await?;
+        tx.config(branch).await
+    }
+
+    /// Per service: waiting, and the estimate a ticket issued now would get.
+    pub async fn service_lines(&self, branch: i64, now: DateTime<Utc>) -> Result<(Arc<BranchConfig>, Vec<(u32, u64)>)> {
+        let mut tx = self.sqlite().begin_read().await?;
+        let cfg = tx.config(branch).await?;
+        let mut lines = Vec::with_capacity(cfg.services.len());
+        for s in &cfg.services {
+            let (p, n) = tx.waiting_by_class(branch, s.code).await?;
+            let secs = ops::estimate(&mut tx, &cfg, s.code, p + n, now).await?;
+            lines.push((p + n, secs));
+        }
+        Ok((cfg, lines))
+    }
+
+    pub async fn board_state(&self, branch: i64, now: DateTime<Utc>) -> Result<BoardState> {
+        self.sqlite().board_state(branch, now).await
+    }
+
+    pub async fn events_since(&self, branch: i64, seq: u64) -> Result<Option<Vec<(u64, String)>>> {
+        self.sqlite().events_since(branch, seq, 5000).await
+    }
+
+    /// The window with its current ticket, for its console.
+    pub async fn window(&self, branch: i64, n: WindowNo) -> Result<Option<(WindowRow, Option<TicketRow>)>> {
+        let mut tx = self.sqlite().begin_read().await?;
+        let Some(w) = tx.window(branch, n).await? else { return Ok(None) };
+        let current = match w.current_ticket {
+            Some(k) => tx.ticket(k).await?.filter(|t| t.status.is_live()),
+            None => None,
+        };
+        Ok(Some((w, current)))
+    }
+}
+
+/// A database URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}:***{}", &url[..s + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}

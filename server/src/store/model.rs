@@ -1,0 +1,171 @@
+//! Rows as the rest of the server sees them: typed, validated, backend-neutral.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use qhall_shared::api::{Localized, Notice, TicketStatus, WindowState};
+use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
+
+use crate::queue::ServiceDef;
+use crate::queue::policy::WindowSkills;
+use crate::queue::schedule::Schedule;
+
+/// A ticket as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketRow {
+    pub key: i64,
+    pub id: String,
+    pub branch_id: i64,
+    /// The line it waits in now (changes when transferred to another service).
+    pub service: ServiceCode,
+    pub issued_service: ServiceCode,
+    pub number: TicketNumber,
+    pub number_seq: u32,
+    pub day: NaiveDate,
+    pub priority: bool,
+    pub status: TicketStatus,
+    pub issued_at: DateTime<Utc>,
+    pub queue_at: DateTime<Utc>,
+    pub target_window: Option<WindowNo>,
+    pub window: Option<WindowNo>,
+    pub staff_user_id: Option<i64>,
+    /// The call that counts for the waiting time (cleared when a no-show is reinstated).
+    pub first_called_at: Option<DateTime<Utc>>,
+    pub last_called_at: Option<DateTime<Utc>>,
+    pub serving_at: Option<DateTime<Utc>>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub estimate_ahead: u32,
+    pub estimate_secs: u64,
+    pub extended_reason: Option<String>,
+    pub device_id: Option<i64>,
+}
+
+/// A window as stored, with the services it serves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowRow {
+    pub number: WindowNo,
+    pub name: String,
+    pub state: WindowState,
+    pub pause_reason: Option<String>,
+    pub staff_user_id: Option<i64>,
+    pub current_ticket: Option<i64>,
+    pub state_since: Option<DateTime<Utc>>,
+}
+
+/// A window's static configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowDef {
+    pub number: WindowNo,
+    pub name: String,
+    pub skills: WindowSkills,
+}
+
+/// Everything about a branch that changes only when a manager changes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BranchConfig {
+    pub id: i64,
+    pub version: i64,
+    pub name: Localized,
+    pub schedule: Schedule,
+    /// In display order.
+    pub services: Vec<ServiceDef>,
+    pub windows: Vec<WindowDef>,
+    pub emergency: Option<String>,
+}
+
+impl BranchConfig {
+    pub fn service(&self, code: ServiceCode) -> Option<&ServiceDef> {
+        self.services.iter().find(|s| s.code == code)
+    }
+
+    pub fn window(&self, n: WindowNo) -> Option<&WindowDef> {
+        self.windows.iter().find(|w| w.number == n)
+    }
+
+    /// The service's target, or 15 minutes for a service that has since been removed.
+    pub fn target_secs(&self, code: ServiceCode) -> u32 {
+        self.service(code).map_or(900, |s| s.target_wait_secs)
+    }
+}
+
+/// Who is calling: a person (staff, manager, admin) or a device (kiosk, display).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Kiosk,
+    Display,
+    Staff,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Kiosk => "kiosk",
+            Role::Display => "display",
+            Role::Staff => "staff",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "kiosk" => Role::Kiosk,
+            "display" => Role::Display,
+            "staff" => Role::Staff,
+            "manager" => Role::Manager,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+
+    pub fn is_device(self) -> bool {
+        matches!(self, Role::Kiosk | Role::Display)
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    /// The branch it belongs to (admins: the default branch they act on).
+    pub branch_id: i64,
+    pub user_id: Option<i64>,
+    pub device_id: Option<i64>,
+    pub username: Option<String>,
+}
+
+impl Principal {
+    /// The key that scopes idempotency keys to one caller.
+    pub fn idempotency_scope(&self) -> String {
+        match (self.device_id, self.user_id) {
+            (Some(d), _) => format!("d:{d}"),
+            (None, Some(u)) => format!("u:{u}"),
+            _ => "anon".into(),
+        }
+    }
+
+    pub fn is_manager(&self) -> bool {
+        matches!(self.role, Role::Manager | Role::Admin)
+    }
+}
+
+/// A user row, for login.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub branch_id: Option<i64>,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub active: bool,
+}
+
+/// What the board and kiosk show about the branch right now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardState {
+    pub seq: u64,
+    pub recent_calls: Vec<qhall_shared::events::Call>,
+    pub waiting: Vec<(ServiceCode, u32)>,
+    pub windows: Vec<(WindowRow, Option<TicketNumber>)>,
+    pub notices: Vec<Notice>,
+}

@@ -1,0 +1,344 @@
+//! HTTP bodies of protocol version 1. Field names are part of the stable surface
+//! (`PROTOCOL.md`): add fields, never rename or remove them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ServiceCode, TicketNumber, WindowNo};
+
+/// A text in the hall's languages. `zh` is Simplified Chinese, `zh_hant` Traditional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Localized {
+    pub zh: String,
+    #[serde(default)]
+    pub zh_hant: String,
+    pub en: String,
+}
+
+impl Localized {
+    /// The text in `lang` (`zh`, `zh-Hant`/`zh_hant`, anything else English), falling back
+    /// to Simplified Chinese, then English, when a translation is missing.
+    pub fn get(&self, lang: &str) -> &str {
+        let pick = match lang {
+            "zh" | "zh-Hans" | "zh_hans" => &self.zh,
+            "zh-Hant" | "zh_hant" => &self.zh_hant,
+            _ => &self.en,
+        };
+        if !pick.is_empty() {
+            pick
+        } else if !self.zh.is_empty() {
+            &self.zh
+        } else {
+            &self.en
+        }
+    }
+}
+
+/// `GET /api/v1/services`: one entry per service of the caller's branch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    pub code: ServiceCode,
+    pub name: Localized,
+    /// Tickets can be issued for it now.
+    pub open: bool,
+    /// Tickets waiting to be called.
+    pub waiting: u32,
+    /// What a ticket issued now would be told.
+    pub estimated_wait_secs: u64,
+    pub target_wait_secs: u64,
+    /// What to bring and the steps, shown by the kiosk before issuing.
+    #[serde(default)]
+    pub guide: Localized,
+    /// Whether customers may ask for priority (elderly, disabled, pregnant).
+    #[serde(default)]
+    pub priority_allowed: bool,
+    /// When closed: when tickets can next be taken, if known.
+    #[serde(default)]
+    pub opens_at: Option<DateTime<Utc>>,
+    /// When closed: why (`outside_hours`, `after_cutoff`, `emergency`, `disabled`).
+    #[serde(default)]
+    pub closed_reason: Option<String>,
+}
+
+/// `POST /api/v1/tickets`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueTicket {
+    pub service: String,
+    #[serde(default)]
+    pub priority: bool,
+}
+
+/// The answer to issuing: everything the kiosk prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuedTicket {
+    pub id: String,
+    pub number: TicketNumber,
+    pub service: ServiceCode,
+    pub issued_at: DateTime<Utc>,
+    pub ahead: u32,
+    pub estimated_wait_secs: u64,
+    pub tracking_url: String,
+    #[serde(default)]
+    pub priority: bool,
+    /// The service's name, for the printed ticket.
+    #[serde(default)]
+    pub service_name: Localized,
+    /// The guide's key line, printed on the ticket.
+    #[serde(default)]
+    pub guide_line: Localized,
+}
+
+/// A ticket's life stage as the customer and staff see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketStatus {
+    Waiting,
+    Called,
+    Serving,
+    Done,
+    NoShow,
+    Cancelled,
+}
+
+impl TicketStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Waiting => "waiting",
+            TicketStatus::Called => "called",
+            TicketStatus::Serving => "serving",
+            TicketStatus::Done => "done",
+            TicketStatus::NoShow => "no_show",
+            TicketStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Still in the hall's hands: waiting, called or being served.
+    pub fn is_live(self) -> bool {
+        matches!(self, TicketStatus::Waiting | TicketStatus::Called | TicketStatus::Serving)
+    }
+}
+
+impl std::str::FromStr for TicketStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "waiting" => TicketStatus::Waiting,
+            "called" => TicketStatus::Called,
+            "serving" => TicketStatus::Serving,
+            "done" => TicketStatus::Done,
+            "no_show" => TicketStatus::NoShow,
+            "cancelled" => TicketStatus::Cancelled,
+            other => return Err(format!("unknown ticket status {other:?}")),
+        })
+    }
+}
+
+/// `GET /api/v1/tickets/{id}`: what the holder of a ticket may see. Nothing personal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketView {
+    pub id: String,
+    pub number: TicketNumber,
+    pub service: ServiceCode,
+    pub status: TicketStatus,
+    pub issued_at: DateTime<Utc>,
+    /// People who will be called before this ticket (0 once called).
+    pub ahead: u32,
+    pub estimated_wait_secs: u64,
+    /// The window it was called to, while called or being served.
+    pub window: Option<WindowNo>,
+    #[serde(default)]
+    pub priority: bool,
+    #[serde(default)]
+    pub called_at: Option<DateTime<Utc>>,
+    /// Set when staff marked the service as extended, with the reason shown to the customer.
+    #[serde(default)]
+    pub extended_reason: Option<String>,
+}
+
+/// `POST /api/v1/windows/{n}/call-next` and the other window actions that return a ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowTicket {
+    pub ticket: TicketView,
+}
+
+/// `POST /api/v1/windows/{n}/transfer`: exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub window: Option<u32>,
+}
+
+/// `POST /api/v1/windows/{n}/pause`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    pub reason: String,
+}
+
+/// `POST /api/v1/windows/{n}/call` — call one waiting ticket out of order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallTicket {
+    pub number: String,
+}
+
+/// `POST /api/v1/windows/{n}/extend`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extend {
+    pub reason: String,
+}
+
+/// A window's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowState {
+    Open,
+    Paused,
+    Closed,
+}
+
+impl WindowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowState::Open => "open",
+            WindowState::Paused => "paused",
+            WindowState::Closed => "closed",
+        }
+    }
+}
+
+/// `GET /api/v1/windows/{n}`: the window as its staff console sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowView {
+    pub number: WindowNo,
+    pub name: String,
+    pub state: WindowState,
+    #[serde(default)]
+    pub pause_reason: Option<String>,
+    /// The services it serves, in its order of preference.
+    pub services: Vec<ServiceCode>,
+    pub current: Option<TicketView>,
+    /// The username signed in, if any (staff names are not shown to customers).
+    #[serde(default)]
+    pub staff: Option<String>,
+}
+
+/// `POST /api/v1/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+}
+
+/// The answer to a login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginOk {
+    pub token: String,
+    pub role: String,
+}
+
+/// One set of wait figures, overall or for one service (`GET /api/v1/stats`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct StatsFigures {
+    pub issued: u64,
+    pub served: u64,
+    pub no_show: u64,
+    #[serde(default)]
+    pub cancelled: u64,
+    /// Tickets called at least once (the base of the service level).
+    #[serde(default)]
+    pub called: u64,
+    pub mean_wait_secs: Option<f64>,
+    #[serde(default)]
+    pub median_wait_secs: Option<f64>,
+    pub p90_wait_secs: Option<f64>,
+    #[serde(default)]
+    pub mean_service_secs: Option<f64>,
+    /// Share of called tickets whose wait was within the service's target.
+    pub service_level: Option<f64>,
+}
+
+/// Per-service figures inside [`Stats`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceStats {
+    pub service: ServiceCode,
+    pub target_wait_secs: u64,
+    #[serde(flatten)]
+    pub figures: StatsFigures,
+}
+
+/// `GET /api/v1/stats?from=DATE&to=DATE`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    #[serde(flatten)]
+    pub overall: StatsFigures,
+    pub by_service: Vec<ServiceStats>,
+}
+
+/// `POST /api/v1/staffing/erlang-c`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErlangCRequest {
+    pub arrivals_per_hour: f64,
+    pub mean_service_secs: f64,
+    pub target_wait_secs: f64,
+    pub goal: f64,
+}
+
+/// The fewest windows that meet the goal, and their figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErlangCResponse {
+    pub windows: u32,
+    pub service_level: f64,
+    pub mean_wait_secs: f64,
+    pub probability_of_waiting: f64,
+    pub offered_load: f64,
+    pub occupancy: f64,
+}
+
+/// `GET /api/v1/hall`: what the kiosk and board show about the hall itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HallInfo {
+    pub name: Localized,
+    pub time_zone: String,
+    /// Tickets can be taken now (inside hours, before the cut-off, no emergency).
+    pub open: bool,
+    /// Today's opening periods, branch-local `HH:MM`.
+    pub today: Vec<(String, String)>,
+    pub opens_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<DateTime<Utc>>,
+    pub notices: Vec<Notice>,
+    pub emergency: Option<String>,
+}
+
+/// A notice scrolled on boards and shown on kiosks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub id: i64,
+    pub text: Localized,
+}
+
+/// Every error: `{"error":{"code":"…","message":"…"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// `PUT /api/v1/devices/me/state`: a kiosk reports its printer, for the managers' page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceState {
+    /// `ok`, `no_paper`, `offline`, `error`, `none`.
+    pub printer: String,
+    #[serde(default)]
+    pub detail: Option<String>,
+}

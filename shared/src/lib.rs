@@ -1,0 +1,15 @@
+//! Wire types shared by `qhall-server`, `qhall-kiosk` and `qhall-display`.
+//!
+//! Everything here crosses the network as JSON, so the three programs cannot disagree on a
+//! field name. Nothing here does I/O.
+//!
+//! # Layout
+//! - [`ids`]: newtypes that can only hold valid values (`ServiceCode`, `WindowNo`, `TicketNumber`).
+//! - [`api`]: HTTP request and response bodies of protocol version 1 (`PROTOCOL.md`).
+//! - [`events`]: the messages of the WebSocket event stream.
+
+pub mod api;
+pub mod events;
+pub mod ids;
+
+pub use ids::{ServiceCode, TicketNumber, WindowNo};

@@ -1,0 +1,310 @@
+//! The end-to-end test harness: [`TestApp`] starts the real server (`qhall_server::run`) on
+//! `127.0.0.1:0` with a fresh SQLite demo hall in a temporary directory, and drives it the way
+//! kiosks, boards, staff and managers do — over HTTP and a real WebSocket client.
+//! [`ServerProcess`] runs the built binary instead, for tests that kill it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use futures_util::{SinkExt, StreamExt};
+use qhall_shared::api::{IssuedTicket, TicketView, WindowTicket};
+use qhall_shared::events::Message;
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub use qhall_shared as shared;
+
+/// The demo kiosk's token.
+pub const KIOSK: &str = "demo-kiosk";
+/// The demo display's token.
+pub const DISPLAY: &str = "demo-display";
+
+/// A real server in this process.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub client: reqwest::Client,
+    dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// A demo hall on a free port with a fresh database.
+    pub async fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("qhall.db").display());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut app = TestApp {
+            url: format!("http://{addr}"),
+            addr,
+            database_url,
+            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            dir,
+            stop: None,
+            task: None,
+        };
+        app.start(listener);
+        app.wait_healthy().await;
+        app
+    }
+
+    fn config(&self) -> qhall_server::Config {
+        qhall_server::Config {
+            listen: self.addr.to_string(),
+            database_url: self.database_url.clone(),
+            demo: true,
+            ..Default::default()
+        }
+    }
+
+    fn start(&mut self, listener: tokio::net::TcpListener) {
+        let (tx, rx) = oneshot::channel::<()>();
+        let config = self.config();
+        self.stop = Some(tx);
+        self.task = Some(tokio::spawn(qhall_server::run(config, listener, async move {
+            let _ = rx.await;
+        })));
+    }
+
+    async fn wait_healthy(&self) {
+        for _ in 0..500 {
+            if let Ok(r) = self.client.get(format!("{}/healthz", self.url)).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("server at {} never became healthy", self.url);
+    }
+
+    /// Stops the server gracefully (its database stays).
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            match tokio::time::timeout(Duration::from_secs(20), task).await {
+                Ok(Ok(Ok(()))) => {}
+                other => panic!("server did not stop cleanly: {other:?}"),
+            }
+        }
+    }
+
+    /// Stops and starts again on the same address and database.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let mut listener = None;
+        for _ in 0..100 {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        self.start(listener.expect("rebind the same port"));
+        self.wait_healthy().await;
+    }
+
+    /// The temporary directory holding the database.
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+
+    pub fn ws_url(&self, token: &str, since: Option<u64>) -> String {
+        let mut u = format!("ws://{}/api/v1/events?token={token}", self.addr);
+        if let Some(s) = since {
+            u.push_str(&format!("&since={s}"));
+        }
+        u
+    }
+
+    /// A request with an optional bearer token.
+    pub fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+        let mut r = self.client.request(method, format!("{}{path}", self.url));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path, token).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path, token).json(&body).send().await.expect("POST")
+    }
+
+    /// Logs in a demo user (password `demo`) and returns the bearer token.
+    pub async fn login(&self, user: &str) -> String {
+        let r = self.post("/api/v1/login", None, serde_json::json!({"username": user, "password": "demo"})).await;
+        assert_eq!(r.status(), 200, "login {user}");
+        r.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Issues a ticket as the demo kiosk.
+    pub async fn issue(&self, service: &str) -> IssuedTicket {
+        let r = self.post("/api/v1/tickets", Some(KIOSK), serde_json::json!({"service": service})).await;
+        assert_eq!(r.status(), 201, "issue {service}");
+        r.json().await.expect("ticket json")
+    }
+
+    /// Signs `token`'s user in to window `n`.
+    pub async fn sign_in(&self, n: u32, token: &str) {
+        let r = self.post(&format!("/api/v1/windows/{n}/sign-in"), Some(token), serde_json::json!({})).await;
+        assert!(r.status().is_success(), "sign in to {n}: {}", r.status());
+    }
+
+    /// A window action; returns the raw response.
+    pub async fn window(&self, n: u32, action: &str, token: &str) -> reqwest::Response {
+        self.post(&format!("/api/v1/windows/{n}/{action}"), Some(token), serde_json::json!({})).await
+    }
+
+    /// Call-next: the ticket, or `None` on 204.
+    pub async fn call_next(&self, n: u32, token: &str) -> Option<TicketView> {
+        let r = self.window(n, "call-next", token).await;
+        match r.status().as_u16() {
+            200 => Some(r.json::<WindowTicket>().await.expect("ticket").ticket),
+            204 => None,
+            s => panic!("call-next on {n}: {s} {}", r.text().await.unwrap_or_default()),
+        }
+    }
+
+    /// A display client on the event stream.
+    pub async fn display(&self, since: Option<u64>) -> EventClient {
+        EventClient::connect(&self.ws_url(DISPLAY, since)).await.expect("connect display")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A WebSocket client of the event stream (tokio-tungstenite, as the display uses).
+pub struct EventClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Every message received so far, in order.
+    pub received: Vec<Value>,
+}
+
+impl EventClient {
+    pub async fn connect(url: &str) -> anyhow::Result<EventClient> {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.context("websocket connect")?;
+        Ok(EventClient { ws, received: Vec::new() })
+    }
+
+    /// The next JSON message, within `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.context("no message in time")?;
+            match msg {
+                Some(Ok(tungstenite::Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t)?;
+                    // Every message must also parse as the shared type.
+                    serde_json::from_value::<Message>(v.clone()).with_context(|| format!("not a protocol message: {v}"))?;
+                    self.received.push(v.clone());
+                    return Ok(v);
+                }
+                Some(Ok(tungstenite::Message::Ping(p))) => {
+                    self.ws.send(tungstenite::Message::Pong(p)).await?;
+                }
+                Some(Ok(tungstenite::Message::Close(_))) | None => bail!("stream closed"),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Reads until a message of `kind` (e.g. "called") arrives.
+    pub async fn wait_for(&mut self, kind: &str, timeout: Duration) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let v = self.next(left).await.with_context(|| format!("waiting for {kind}"))?;
+            if v["type"] == kind {
+                return Ok(v);
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// The built `qhall-server` binary, run as its own process (for `kill -9`).
+pub struct ServerProcess {
+    pub url: String,
+    child: Child,
+}
+
+impl ServerProcess {
+    /// The binary beside this test's own executable (`target/debug/qhall-server`).
+    pub fn binary() -> PathBuf {
+        if let Ok(p) = std::env::var("QHALL_SERVER_BIN") {
+            return p.into();
+        }
+        let exe = std::env::current_exe().expect("current exe");
+        let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+        dir.join("qhall-server")
+    }
+
+    /// Starts `qhall-server --demo --listen 127.0.0.1:0 --database URL` and waits for its
+    /// `listening on` line.
+    pub fn start(database_url: &str) -> anyhow::Result<ServerProcess> {
+        use std::io::{BufRead, BufReader};
+        let bin = Self::binary();
+        if !bin.exists() {
+            bail!("{} is not built (cargo build -p qhall-server)", bin.display());
+        }
+        let mut child = Command::new(&bin)
+            .args(["--demo", "--listen", "127.0.0.1:0", "--database", database_url])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("spawn qhall-server")?;
+        let out = child.stdout.take().context("stdout")?;
+        let mut lines = BufReader::new(out).lines();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(u) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(u.trim().to_owned());
+                }
+            }
+        });
+        let url = rx.recv_timeout(Duration::from_secs(30)).context("no 'listening on' line")?;
+        Ok(ServerProcess { url, child })
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
