@@ -43,13 +43,18 @@ impl TestApp {
     pub async fn spawn() -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = format!("sqlite://{}", dir.path().join("qhall.db").display());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mut app = TestApp {
             url: format!("http://{addr}"),
             addr,
             database_url,
-            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
             dir,
             stop: None,
             task: None,
@@ -72,14 +77,23 @@ impl TestApp {
         let (tx, rx) = oneshot::channel::<()>();
         let config = self.config();
         self.stop = Some(tx);
-        self.task = Some(tokio::spawn(qhall_server::run(config, listener, async move {
-            let _ = rx.await;
-        })));
+        self.task = Some(tokio::spawn(qhall_server::run(
+            config,
+            listener,
+            async move {
+                let _ = rx.await;
+            },
+        )));
     }
 
     async fn wait_healthy(&self) {
         for _ in 0..500 {
-            if let Ok(r) = self.client.get(format!("{}/healthz", self.url)).send().await {
+            if let Ok(r) = self
+                .client
+                .get(format!("{}/healthz", self.url))
+                .send()
+                .await
+            {
                 if r.status().is_success() {
                     return;
                 }
@@ -119,6 +133,50 @@ impl TestApp {
         self.wait_healthy().await;
     }
 
+    /// Runs SQL directly on the server's database (for setting up halls larger than the demo
+    /// before the configuration API exists), then makes the server reload its configuration.
+    pub async fn sql(&self, statements: &[&str]) {
+        use sqlx::ConnectOptions;
+        let opts: sqlx::sqlite::SqliteConnectOptions = self.database_url.parse().expect("url");
+        let mut conn = opts
+            .busy_timeout(Duration::from_secs(10))
+            .connect()
+            .await
+            .expect("open db");
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*s))
+                .execute(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        sqlx::query("UPDATE branches SET config_version = config_version + 1")
+            .execute(&mut conn)
+            .await
+            .expect("bump");
+    }
+
+    /// Adds windows `from..=to` serving `services` and one staff user per window (`wstaffN`,
+    /// password `demo`).
+    pub async fn add_windows(&self, from: u32, to: u32, services: &[&str]) {
+        let mut stmts = Vec::new();
+        for n in from..=to {
+            stmts.push(format!(
+                "INSERT INTO windows (branch_id, number, name) VALUES (1, {n}, 'Window {n}')"
+            ));
+            for (rank, s) in services.iter().enumerate() {
+                stmts.push(format!(
+                    "INSERT INTO window_services (branch_id, window_number, service_code, rank, weight) VALUES (1, {n}, '{s}', {rank}, 1.0)"
+                ));
+            }
+            stmts.push(format!(
+                "INSERT INTO users (branch_id, username, password_hash, role, created_at) \
+                 SELECT 1, 'wstaff{n}', password_hash, 'staff', 0 FROM users WHERE username = 'staff1'"
+            ));
+        }
+        let refs: Vec<&str> = stmts.iter().map(String::as_str).collect();
+        self.sql(&refs).await;
+    }
+
     /// The temporary directory holding the database.
     pub fn dir(&self) -> PathBuf {
         self.dir.path().to_owned()
@@ -133,7 +191,12 @@ impl TestApp {
     }
 
     /// A request with an optional bearer token.
-    pub fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
         let mut r = self.client.request(method, format!("{}{path}", self.url));
         if let Some(t) = token {
             r = r.bearer_auth(t);
@@ -142,36 +205,79 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        self.request(reqwest::Method::GET, path, token).send().await.expect("GET")
+        self.request(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .expect("GET")
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
-        self.request(reqwest::Method::POST, path, token).json(&body).send().await.expect("POST")
+        self.request(reqwest::Method::POST, path, token)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST")
     }
 
     /// Logs in a demo user (password `demo`) and returns the bearer token.
     pub async fn login(&self, user: &str) -> String {
-        let r = self.post("/api/v1/login", None, serde_json::json!({"username": user, "password": "demo"})).await;
+        let r = self
+            .post(
+                "/api/v1/login",
+                None,
+                serde_json::json!({"username": user, "password": "demo"}),
+            )
+            .await;
         assert_eq!(r.status(), 200, "login {user}");
-        r.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned()
+        r.json::<Value>().await.expect("json")["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
     }
 
     /// Issues a ticket as the demo kiosk.
     pub async fn issue(&self, service: &str) -> IssuedTicket {
-        let r = self.post("/api/v1/tickets", Some(KIOSK), serde_json::json!({"service": service})).await;
+        let r = self
+            .post(
+                "/api/v1/tickets",
+                Some(KIOSK),
+                serde_json::json!({"service": service}),
+            )
+            .await;
         assert_eq!(r.status(), 201, "issue {service}");
         r.json().await.expect("ticket json")
     }
 
     /// Signs `token`'s user in to window `n`.
     pub async fn sign_in(&self, n: u32, token: &str) {
-        let r = self.post(&format!("/api/v1/windows/{n}/sign-in"), Some(token), serde_json::json!({})).await;
+        let r = self
+            .post(
+                &format!("/api/v1/windows/{n}/sign-in"),
+                Some(token),
+                serde_json::json!({}),
+            )
+            .await;
         assert!(r.status().is_success(), "sign in to {n}: {}", r.status());
     }
 
     /// A window action; returns the raw response.
     pub async fn window(&self, n: u32, action: &str, token: &str) -> reqwest::Response {
-        self.post(&format!("/api/v1/windows/{n}/{action}"), Some(token), serde_json::json!({})).await
+        self.post(
+            &format!("/api/v1/windows/{n}/{action}"),
+            Some(token),
+            serde_json::json!({}),
+        )
+        .await
+    }
+
+    /// A window action with the window given as raw text (for invalid numbers).
+    pub async fn window_raw(&self, n: &str, action: &str, token: &str) -> reqwest::Response {
+        self.post(
+            &format!("/api/v1/windows/{n}/{action}"),
+            Some(token),
+            serde_json::json!({}),
+        )
+        .await
     }
 
     /// Call-next: the ticket, or `None` on 204.
@@ -180,13 +286,18 @@ impl TestApp {
         match r.status().as_u16() {
             200 => Some(r.json::<WindowTicket>().await.expect("ticket").ticket),
             204 => None,
-            s => panic!("call-next on {n}: {s} {}", r.text().await.unwrap_or_default()),
+            s => panic!(
+                "call-next on {n}: {s} {}",
+                r.text().await.unwrap_or_default()
+            ),
         }
     }
 
     /// A display client on the event stream.
     pub async fn display(&self, since: Option<u64>) -> EventClient {
-        EventClient::connect(&self.ws_url(DISPLAY, since)).await.expect("connect display")
+        EventClient::connect(&self.ws_url(DISPLAY, since))
+            .await
+            .expect("connect display")
     }
 }
 
@@ -207,20 +318,28 @@ pub struct EventClient {
 
 impl EventClient {
     pub async fn connect(url: &str) -> anyhow::Result<EventClient> {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.context("websocket connect")?;
-        Ok(EventClient { ws, received: Vec::new() })
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .context("websocket connect")?;
+        Ok(EventClient {
+            ws,
+            received: Vec::new(),
+        })
     }
 
     /// The next JSON message, within `timeout`.
     pub async fn next(&mut self, timeout: Duration) -> anyhow::Result<Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let msg = tokio::time::timeout_at(deadline, self.ws.next()).await.context("no message in time")?;
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .context("no message in time")?;
             match msg {
                 Some(Ok(tungstenite::Message::Text(t))) => {
                     let v: Value = serde_json::from_str(&t)?;
                     // Every message must also parse as the shared type.
-                    serde_json::from_value::<Message>(v.clone()).with_context(|| format!("not a protocol message: {v}"))?;
+                    serde_json::from_value::<Message>(v.clone())
+                        .with_context(|| format!("not a protocol message: {v}"))?;
                     self.received.push(v.clone());
                     return Ok(v);
                 }
@@ -239,7 +358,10 @@ impl EventClient {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let v = self.next(left).await.with_context(|| format!("waiting for {kind}"))?;
+            let v = self
+                .next(left)
+                .await
+                .with_context(|| format!("waiting for {kind}"))?;
             if v["type"] == kind {
                 return Ok(v);
             }
@@ -274,10 +396,19 @@ impl ServerProcess {
         use std::io::{BufRead, BufReader};
         let bin = Self::binary();
         if !bin.exists() {
-            bail!("{} is not built (cargo build -p qhall-server)", bin.display());
+            bail!(
+                "{} is not built (cargo build -p qhall-server)",
+                bin.display()
+            );
         }
         let mut child = Command::new(&bin)
-            .args(["--demo", "--listen", "127.0.0.1:0", "--database", database_url])
+            .args([
+                "--demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                database_url,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -292,7 +423,9 @@ impl ServerProcess {
                 }
             }
         });
-        let url = rx.recv_timeout(Duration::from_secs(30)).context("no 'listening on' line")?;
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .context("no 'listening on' line")?;
         Ok(ServerProcess { url, child })
     }
 

@@ -19,8 +19,8 @@ use axum::{Json, Router};
 use chrono::Utc;
 use qhall_shared::api::{Login, LoginOk};
 
-use super::error::{ApiError, ApiJson, ApiResult};
 use super::AppState;
+use super::error::{ApiError, ApiJson, ApiResult};
 use crate::auth::{new_token, token_hash, verify_password};
 use crate::store::{Principal, Role};
 
@@ -38,7 +38,9 @@ pub struct TokenCache(Mutex<HashMap<String, (Instant, Option<Principal>)>>);
 impl TokenCache {
     fn get(&self, hash: &str) -> Option<Option<Principal>> {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(hash).filter(|(at, _)| at.elapsed() < CACHE_TTL).map(|(_, p)| p.clone())
+        map.get(hash)
+            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+            .map(|(_, p)| p.clone())
     }
 
     fn put(&self, hash: String, p: Option<Principal>) {
@@ -50,7 +52,10 @@ impl TokenCache {
     }
 
     pub fn forget(&self, hash: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(hash);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(hash);
     }
 }
 
@@ -61,7 +66,9 @@ pub struct LoginLimiter(Mutex<HashMap<String, (Instant, u32)>>);
 impl LoginLimiter {
     fn blocked(&self, key: &str) -> bool {
         let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key).is_some_and(|(since, n)| since.elapsed() < Duration::from_secs(60) && *n >= LOGIN_ATTEMPTS_PER_MINUTE)
+        map.get(key).is_some_and(|(since, n)| {
+            since.elapsed() < Duration::from_secs(60) && *n >= LOGIN_ATTEMPTS_PER_MINUTE
+        })
     }
 
     fn failed(&self, key: &str) {
@@ -84,15 +91,24 @@ impl Caller {
         if self.0.role == Role::Admin || roles.contains(&self.0.role) {
             Ok(&self.0)
         } else {
-            Err(ApiError::forbidden(format!("a {} may not do this", self.0.role.as_str())))
+            Err(ApiError::forbidden(format!(
+                "a {} may not do this",
+                self.0.role.as_str()
+            )))
         }
     }
 }
 
 /// The token a request carries, if any.
 pub fn request_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
-    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(t) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(t) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        {
             return Some(t.trim().to_owned());
         }
     }
@@ -110,9 +126,12 @@ pub fn request_token(headers: &HeaderMap, query: Option<&str>) -> Option<String>
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
-        c.trim().strip_prefix("qhall_session=").map(str::to_owned)
-    })
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("qhall_session=").map(str::to_owned))
 }
 
 /// Resolves a token to its principal (cached briefly).
@@ -132,19 +151,34 @@ pub async fn principal_for(state: &AppState, token: &str) -> ApiResult<Option<Pr
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let query = if parts.uri.path() == "/api/v1/events" { parts.uri.query() } else { None };
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let query = if parts.uri.path() == "/api/v1/events" {
+            parts.uri.query()
+        } else {
+            None
+        };
         let token = request_token(&parts.headers, query).ok_or_else(ApiError::unauthorized)?;
-        principal_for(state, &token).await?.map(Caller).ok_or_else(ApiError::unauthorized)
+        principal_for(state, &token)
+            .await?
+            .map(Caller)
+            .ok_or_else(ApiError::unauthorized)
     }
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/login", post(login)).route("/api/v1/logout", post(logout))
+    Router::new()
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
 }
 
 /// `POST /api/v1/login`: a bearer token, and the same token as an HttpOnly cookie for the web pages.
-async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Login>) -> ApiResult<impl IntoResponse> {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Login>,
+) -> ApiResult<impl IntoResponse> {
     let key = body.username.to_lowercase();
     if state.logins.blocked(&key) {
         return Err(ApiError::new(
@@ -158,19 +192,43 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Login>) -> 
     let ok = match &user {
         Some(u) if u.active => {
             let hash = u.password_hash.clone();
-            tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+            tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+                .await
+                .unwrap_or(false)
         }
         _ => false,
     };
     let Some(user) = user.filter(|_| ok) else {
         state.logins.failed(&key);
-        return Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "bad_credentials", "wrong username or password"));
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "wrong username or password",
+        ));
     };
     let token = new_token();
     let now = Utc::now();
-    state.store.sqlite().insert_session(&token_hash(&token), user.id, now, now + chrono::Duration::hours(SESSION_HOURS)).await?;
-    let cookie = format!("qhall_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}", SESSION_HOURS * 3600);
-    Ok(([(header::SET_COOKIE, cookie)], Json(LoginOk { token, role: user.role.as_str().to_owned() })))
+    state
+        .store
+        .sqlite()
+        .insert_session(
+            &token_hash(&token),
+            user.id,
+            now,
+            now + chrono::Duration::hours(SESSION_HOURS),
+        )
+        .await?;
+    let cookie = format!(
+        "qhall_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        SESSION_HOURS * 3600
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(LoginOk {
+            token,
+            role: user.role.as_str().to_owned(),
+        }),
+    ))
 }
 
 /// `POST /api/v1/logout`: ends the caller's session.
@@ -181,5 +239,8 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
         state.tokens.forget(&hash);
     }
     let cookie = "qhall_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
-    Ok(([(header::SET_COOKIE, cookie)], axum::http::StatusCode::NO_CONTENT))
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        axum::http::StatusCode::NO_CONTENT,
+    ))
 }

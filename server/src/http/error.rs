@@ -20,7 +20,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     /// 400: the request cannot be read.
     pub fn malformed(message: impl Into<String>) -> Self {
@@ -28,7 +32,11 @@ impl ApiError {
     }
     /// 401: no or a bad token.
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in or present a valid token")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "sign in or present a valid token",
+        )
     }
     /// 403: the caller's role may not do this.
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -45,13 +53,22 @@ impl ApiError {
     /// 500, with the cause logged, never shown.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the server; it has been logged")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on the server; it has been logged",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }
@@ -59,10 +76,18 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound { code, message } => ApiError::new(StatusCode::NOT_FOUND, code, message),
-            StoreError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
-            StoreError::Invalid { code, message } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
-            StoreError::Forbidden { code, message } => ApiError::new(StatusCode::FORBIDDEN, code, message),
+            StoreError::NotFound { code, message } => {
+                ApiError::new(StatusCode::NOT_FOUND, code, message)
+            }
+            StoreError::Conflict { code, message } => {
+                ApiError::new(StatusCode::CONFLICT, code, message)
+            }
+            StoreError::Invalid { code, message } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
+            StoreError::Forbidden { code, message } => {
+                ApiError::new(StatusCode::FORBIDDEN, code, message)
+            }
             StoreError::Other(e) => ApiError::internal(format!("{e:#}")),
         }
     }
@@ -72,10 +97,14 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
             JsonRejection::JsonDataError(e) => ApiError::invalid("invalid_body", e.body_text()),
-            JsonRejection::JsonSyntaxError(e) => ApiError::malformed(format!("malformed JSON: {}", e.body_text())),
-            JsonRejection::MissingJsonContentType(_) => {
-                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json")
+            JsonRejection::JsonSyntaxError(e) => {
+                ApiError::malformed(format!("malformed JSON: {}", e.body_text()))
             }
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ),
             JsonRejection::BytesRejection(e) => {
                 let status = e.status();
                 if status == StatusCode::PAYLOAD_TOO_LARGE {

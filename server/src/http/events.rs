@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
@@ -40,14 +40,21 @@ struct Params {
     token: Option<String>,
 }
 
-async fn upgrade(State(state): State<AppState>, caller: Caller, ApiQuery(p): ApiQuery<Params>, ws: WebSocketUpgrade) -> ApiResult<Response> {
+async fn upgrade(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<Params>,
+    ws: WebSocketUpgrade,
+) -> ApiResult<Response> {
     let who = caller.require(&[Role::Kiosk, Role::Display, Role::Staff, Role::Manager])?;
     let branch = who.branch_id;
-    Ok(ws.max_message_size(64 * 1024).on_upgrade(move |socket| async move {
-        if let Err(e) = serve(state, branch, p.since, socket).await {
-            tracing::debug!(error = %e, "event stream closed");
-        }
-    }))
+    Ok(ws
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| async move {
+            if let Err(e) = serve(state, branch, p.since, socket).await {
+                tracing::debug!(error = %e, "event stream closed");
+            }
+        }))
 }
 
 /// The snapshot message for the branch as it is now.
@@ -66,13 +73,21 @@ pub async fn snapshot(state: &AppState, branch: i64) -> anyhow::Result<(u64, Str
                 .iter()
                 .map(|s| qhall_shared::events::Waiting {
                     service: s.code,
-                    waiting: b.waiting.iter().find(|(c, _)| *c == s.code).map_or(0, |(_, n)| *n),
+                    waiting: b
+                        .waiting
+                        .iter()
+                        .find(|(c, _)| *c == s.code)
+                        .map_or(0, |(_, n)| *n),
                 })
                 .collect(),
             windows: b
                 .windows
                 .into_iter()
-                .map(|(w, current)| WindowStatus { window: w.number, state: w.state, current: current.filter(|_| w.state != WindowState::Closed) })
+                .map(|(w, current)| WindowStatus {
+                    window: w.number,
+                    state: w.state,
+                    current: current.filter(|_| w.state != WindowState::Closed),
+                })
                 .collect(),
             notices: b.notices,
             emergency: cfg.emergency.clone(),
@@ -82,7 +97,12 @@ pub async fn snapshot(state: &AppState, branch: i64) -> anyhow::Result<(u64, Str
     Ok((b.seq, msg.to_json()))
 }
 
-async fn serve(state: AppState, branch: i64, since: Option<u64>, socket: WebSocket) -> anyhow::Result<()> {
+async fn serve(
+    state: AppState,
+    branch: i64,
+    since: Option<u64>,
+    socket: WebSocket,
+) -> anyhow::Result<()> {
     let _counted = state.store.hub.client_guard();
     let mut rx = state.store.hub.subscribe(branch);
     let (mut sink, mut stream) = socket.split();
@@ -154,7 +174,11 @@ async fn serve(state: AppState, branch: i64, since: Option<u64>, socket: WebSock
     Ok(())
 }
 
-async fn send_snapshot(state: &AppState, branch: i64, sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>) -> anyhow::Result<u64> {
+async fn send_snapshot(
+    state: &AppState,
+    branch: i64,
+    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
+) -> anyhow::Result<u64> {
     let (seq, body) = snapshot(state, branch).await?;
     sink.send(WsMessage::Text(Utf8Bytes::from(body))).await?;
     Ok(seq)

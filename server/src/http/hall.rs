@@ -27,7 +27,12 @@ async fn hall(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<H
         name: cfg.name.clone(),
         time_zone: cfg.schedule.tz.name().to_owned(),
         open: st.is_open() && cfg.emergency.is_none(),
-        today: cfg.schedule.periods_on(today).iter().map(|(a, b)| (hhmm(*a), hhmm(*b))).collect(),
+        today: cfg
+            .schedule
+            .periods_on(today)
+            .iter()
+            .map(|(a, b)| (hhmm(*a), hhmm(*b)))
+            .collect(),
         opens_at: st.opens_at,
         closes_at: st.closes_at,
         notices: board.notices,

@@ -13,7 +13,9 @@ use axum::routing::get;
 use super::AppState;
 
 /// Upper bounds of the latency buckets, seconds.
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
 
 /// Counters kept in memory since start.
 #[derive(Debug, Default)]
@@ -37,7 +39,8 @@ impl Metrics {
                 self.buckets[i].fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.latency_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        self.latency_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
         self.latency_count.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -51,17 +54,41 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let m = &state.metrics;
     let mut out = String::new();
     let counter = |out: &mut String, name: &str, help: &str, v: u64| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+        );
     };
-    counter(&mut out, "qhall_tickets_issued_total", "Tickets issued since start.", m.issued.load(Ordering::Relaxed));
-    counter(&mut out, "qhall_tickets_called_total", "Tickets called since start.", m.called.load(Ordering::Relaxed));
-    counter(&mut out, "qhall_tickets_served_total", "Tickets completed since start.", m.served.load(Ordering::Relaxed));
-    let _ = writeln!(out, "# HELP qhall_tickets_waiting Tickets waiting now, per branch and service.\n# TYPE qhall_tickets_waiting gauge");
+    counter(
+        &mut out,
+        "qhall_tickets_issued_total",
+        "Tickets issued since start.",
+        m.issued.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "qhall_tickets_called_total",
+        "Tickets called since start.",
+        m.called.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut out,
+        "qhall_tickets_served_total",
+        "Tickets completed since start.",
+        m.served.load(Ordering::Relaxed),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP qhall_tickets_waiting Tickets waiting now, per branch and service.\n# TYPE qhall_tickets_waiting gauge"
+    );
     if let Ok(ids) = state.store.sqlite().branch_ids().await {
         for b in ids {
             if let Ok(board) = state.store.board_state(b, state.now()).await {
                 for (s, n) in board.waiting {
-                    let _ = writeln!(out, "qhall_tickets_waiting{{branch=\"{b}\",service=\"{s}\"}} {n}");
+                    let _ = writeln!(
+                        out,
+                        "qhall_tickets_waiting{{branch=\"{b}\",service=\"{s}\"}} {n}"
+                    );
                 }
             }
         }
@@ -71,17 +98,39 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "# HELP qhall_websocket_clients Connected event-stream clients.\n# TYPE qhall_websocket_clients gauge\nqhall_websocket_clients {}",
         state.store.hub.clients()
     );
-    let _ = writeln!(out, "# HELP qhall_http_requests_total Requests answered, by status class.\n# TYPE qhall_http_requests_total counter");
+    let _ = writeln!(
+        out,
+        "# HELP qhall_http_requests_total Requests answered, by status class.\n# TYPE qhall_http_requests_total counter"
+    );
     for (i, c) in m.requests.iter().enumerate() {
-        let _ = writeln!(out, "qhall_http_requests_total{{class=\"{}xx\"}} {}", i + 1, c.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "qhall_http_requests_total{{class=\"{}xx\"}} {}",
+            i + 1,
+            c.load(Ordering::Relaxed)
+        );
     }
-    let _ = writeln!(out, "# HELP qhall_http_request_duration_seconds Request latency.\n# TYPE qhall_http_request_duration_seconds histogram");
+    let _ = writeln!(
+        out,
+        "# HELP qhall_http_request_duration_seconds Request latency.\n# TYPE qhall_http_request_duration_seconds histogram"
+    );
     for (i, b) in BUCKETS.iter().enumerate() {
-        let _ = writeln!(out, "qhall_http_request_duration_seconds_bucket{{le=\"{b}\"}} {}", m.buckets[i].load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "qhall_http_request_duration_seconds_bucket{{le=\"{b}\"}} {}",
+            m.buckets[i].load(Ordering::Relaxed)
+        );
     }
     let count = m.latency_count.load(Ordering::Relaxed);
-    let _ = writeln!(out, "qhall_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
-    let _ = writeln!(out, "qhall_http_request_duration_seconds_sum {}", m.latency_micros.load(Ordering::Relaxed) as f64 / 1e6);
+    let _ = writeln!(
+        out,
+        "qhall_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+    );
+    let _ = writeln!(
+        out,
+        "qhall_http_request_duration_seconds_sum {}",
+        m.latency_micros.load(Ordering::Relaxed) as f64 / 1e6
+    );
     let _ = writeln!(out, "qhall_http_request_duration_seconds_count {count}");
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

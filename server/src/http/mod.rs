@@ -55,15 +55,25 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("public_url", &self.public_url).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
     }
 }
 
 impl AppState {
-    pub fn new(store: Store, config: &Config, addr: SocketAddr, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+    pub fn new(
+        store: Store,
+        config: &Config,
+        addr: SocketAddr,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
         AppState {
             store,
-            public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
+            public_url: config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
             metrics: Arc::default(),
             tokens: Arc::default(),
             logins: Arc::default(),
@@ -116,13 +126,26 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     let started = std::time::Instant::now();
     let mut res = next.run(req).await;
     state.metrics.observe(res.status(), started.elapsed());
-    if res.status() == StatusCode::METHOD_NOT_ALLOWED && !res.headers().contains_key(header::CONTENT_TYPE) {
-        res = error::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed here").into_response();
+    if res.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !res.headers().contains_key(header::CONTENT_TYPE)
+    {
+        res = error::ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this method is not allowed here",
+        )
+        .into_response();
     }
     let h = res.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,

@@ -17,7 +17,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Whether tickets for `svc` can be taken at `now`: `None` if yes, else why, and when they can.
-pub fn closed_reason(cfg: &BranchConfig, svc: &ServiceDef, now: DateTime<Utc>) -> Option<(&'static str, Option<DateTime<Utc>>)> {
+pub fn closed_reason(
+    cfg: &BranchConfig,
+    svc: &ServiceDef,
+    now: DateTime<Utc>,
+) -> Option<(&'static str, Option<DateTime<Utc>>)> {
     if cfg.emergency.is_some() {
         return Some(("emergency", None));
     }

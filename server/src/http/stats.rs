@@ -16,7 +16,9 @@ use crate::queue::stats::{TicketRecord, figures};
 use crate::store::Role;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/stats", get(stats)).route("/api/v1/staffing/erlang-c", post(erlang_c))
+    Router::new()
+        .route("/api/v1/stats", get(stats))
+        .route("/api/v1/staffing/erlang-c", post(erlang_c))
 }
 
 #[derive(Debug, Deserialize)]
@@ -27,23 +29,40 @@ struct Range {
 
 /// Figures over the tickets issued on the branch-local days `from ..= to` (default today).
 /// Each ticket counts for the service it was issued for, against that service's target.
-async fn stats(State(state): State<AppState>, caller: Caller, ApiQuery(range): ApiQuery<Range>) -> ApiResult<Json<Stats>> {
+async fn stats(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(range): ApiQuery<Range>,
+) -> ApiResult<Json<Stats>> {
     let who = caller.require(&[Role::Manager])?;
     let now = state.now();
     let cfg = state.store.config(who.branch_id).await?;
     let tz = cfg.schedule.tz;
     let today = local_date(tz, now);
-    let (from, to) = (range.from.unwrap_or(today), range.to.or(range.from).unwrap_or(today));
+    let (from, to) = (
+        range.from.unwrap_or(today),
+        range.to.or(range.from).unwrap_or(today),
+    );
     if from > to {
-        return Err(ApiError::invalid("invalid_range", "from must not be after to"));
+        return Err(ApiError::invalid(
+            "invalid_range",
+            "from must not be after to",
+        ));
     }
     if (to - from).num_days() > 366 {
-        return Err(ApiError::invalid("invalid_range", "ask for at most 366 days at once"));
+        return Err(ApiError::invalid(
+            "invalid_range",
+            "ask for at most 366 days at once",
+        ));
     }
     let tickets = state
         .store
         .sqlite()
-        .tickets_issued_between(who.branch_id, local_instant(tz, from, 0), local_instant(tz, to, 1440))
+        .tickets_issued_between(
+            who.branch_id,
+            local_instant(tz, from, 0),
+            local_instant(tz, to, 1440),
+        )
         .await?;
     let records: Vec<(qhall_shared::ServiceCode, TicketRecord)> = tickets
         .iter()
@@ -70,14 +89,27 @@ async fn stats(State(state): State<AppState>, caller: Caller, ApiQuery(range): A
             figures: figures(records.iter().filter(|(c, _)| *c == s.code).map(|(_, r)| r)),
         })
         .collect();
-    Ok(Json(Stats { from, to, overall: figures(records.iter().map(|(_, r)| r)), by_service }))
+    Ok(Json(Stats {
+        from,
+        to,
+        overall: figures(records.iter().map(|(_, r)| r)),
+        by_service,
+    }))
 }
 
 /// The fewest windows that call `goal` of customers within the target (Erlang C).
-async fn erlang_c(caller: Caller, ApiJson(req): ApiJson<ErlangCRequest>) -> ApiResult<Json<ErlangCResponse>> {
+async fn erlang_c(
+    caller: Caller,
+    ApiJson(req): ApiJson<ErlangCRequest>,
+) -> ApiResult<Json<ErlangCResponse>> {
     caller.require(&[Role::Manager])?;
-    let f = erlang::windows_needed(req.arrivals_per_hour, req.mean_service_secs, req.target_wait_secs, req.goal)
-        .map_err(|e| ApiError::invalid("invalid_value", e.to_string()))?;
+    let f = erlang::windows_needed(
+        req.arrivals_per_hour,
+        req.mean_service_secs,
+        req.target_wait_secs,
+        req.goal,
+    )
+    .map_err(|e| ApiError::invalid("invalid_value", e.to_string()))?;
     Ok(Json(ErlangCResponse {
         windows: f.windows,
         service_level: f.service_level,

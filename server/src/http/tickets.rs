@@ -30,7 +30,10 @@ pub fn view(t: &TicketRow, ahead: u32, estimated_wait_secs: u64) -> TicketView {
         issued_at: t.issued_at,
         ahead,
         estimated_wait_secs,
-        window: if matches!(t.status, qhall_shared::api::TicketStatus::Called | qhall_shared::api::TicketStatus::Serving) {
+        window: if matches!(
+            t.status,
+            qhall_shared::api::TicketStatus::Called | qhall_shared::api::TicketStatus::Serving
+        ) {
             t.window
         } else {
             None
@@ -42,28 +45,46 @@ pub fn view(t: &TicketRow, ahead: u32, estimated_wait_secs: u64) -> TicketView {
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
-    let s = v.to_str().map_err(|_| ApiError::malformed("Idempotency-Key must be printable ASCII"))?;
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| ApiError::malformed("Idempotency-Key must be printable ASCII"))?;
     if s.is_empty() || s.len() > 128 {
-        return Err(ApiError::malformed("Idempotency-Key must be 1 to 128 characters"));
+        return Err(ApiError::malformed(
+            "Idempotency-Key must be 1 to 128 characters",
+        ));
     }
     Ok(Some(s.to_owned()))
 }
 
 /// `POST /api/v1/tickets`: 201 with a new ticket, or 200 with the one an earlier request with
 /// the same `Idempotency-Key` issued.
-async fn issue(State(state): State<AppState>, caller: Caller, headers: HeaderMap, ApiJson(body): ApiJson<IssueTicket>) -> ApiResult<(StatusCode, Json<IssuedTicket>)> {
+async fn issue(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<IssueTicket>,
+) -> ApiResult<(StatusCode, Json<IssuedTicket>)> {
     let who = caller.require(&[Role::Kiosk, Role::Manager])?;
     let key = idempotency_key(&headers)?;
     let now = state.now();
-    let issued = state.store.issue(who, &body.service, body.priority, key.as_deref(), now).await?;
+    let issued = state
+        .store
+        .issue(who, &body.service, body.priority, key.as_deref(), now)
+        .await?;
     let t = issued.ticket;
     let cfg = state.store.config(t.branch_id).await?;
     let svc = cfg.service(t.issued_service);
     if issued.created {
         state.metrics.issued.fetch_add(1, Ordering::Relaxed);
     }
-    let status = if issued.created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if issued.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((
         status,
         Json(IssuedTicket {
@@ -84,17 +105,30 @@ async fn issue(State(state): State<AppState>, caller: Caller, headers: HeaderMap
 /// The guide's first line in each language: what is printed on the ticket.
 fn first_lines(g: &qhall_shared::api::Localized) -> qhall_shared::api::Localized {
     let first = |s: &str| s.lines().next().unwrap_or("").to_owned();
-    qhall_shared::api::Localized { zh: first(&g.zh), zh_hant: first(&g.zh_hant), en: first(&g.en) }
+    qhall_shared::api::Localized {
+        zh: first(&g.zh),
+        zh_hant: first(&g.zh_hant),
+        en: first(&g.en),
+    }
 }
 
 fn plausible_id(id: &str) -> bool {
-    (16..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (16..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `GET /api/v1/tickets/{id}`: no token needed; the id itself is the secret.
-async fn read(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<TicketView>> {
+async fn read(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<TicketView>> {
     if !plausible_id(&id) {
-        return Err(ApiError::not_found("unknown_ticket", "there is no such ticket"));
+        return Err(ApiError::not_found(
+            "unknown_ticket",
+            "there is no such ticket",
+        ));
     }
     let (t, ahead, secs) = state
         .store
@@ -105,9 +139,15 @@ async fn read(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> Ap
 }
 
 /// `POST /api/v1/tickets/{id}/cancel`: the customer gives up their place.
-async fn cancel(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<TicketView>> {
+async fn cancel(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<TicketView>> {
     if !plausible_id(&id) {
-        return Err(ApiError::not_found("unknown_ticket", "there is no such ticket"));
+        return Err(ApiError::not_found(
+            "unknown_ticket",
+            "there is no such ticket",
+        ));
     }
     let t = state.store.cancel(&id, None, state.now()).await?;
     Ok(Json(view(&t, 0, 0)))

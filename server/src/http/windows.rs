@@ -39,16 +39,25 @@ pub fn router() -> Router<AppState> {
 }
 
 fn window_no(s: &str) -> ApiResult<WindowNo> {
-    s.parse().map_err(|_| ApiError::not_found("unknown_window", format!("there is no window {s:?}")))
+    s.parse()
+        .map_err(|_| ApiError::not_found("unknown_window", format!("there is no window {s:?}")))
 }
 
 fn staff(caller: &Caller) -> ApiResult<&Principal> {
     caller.require(&[Role::Staff, Role::Manager])
 }
 
-async fn window_view(state: &AppState, branch: i64, w: WindowRow, current: Option<TicketRow>) -> ApiResult<WindowView> {
+async fn window_view(
+    state: &AppState,
+    branch: i64,
+    w: WindowRow,
+    current: Option<TicketRow>,
+) -> ApiResult<WindowView> {
     let cfg = state.store.config(branch).await?;
-    let services = cfg.window(w.number).map(|d| d.skills.serves.iter().map(|(s, _)| *s).collect()).unwrap_or_default();
+    let services = cfg
+        .window(w.number)
+        .map(|d| d.skills.serves.iter().map(|(s, _)| *s).collect())
+        .unwrap_or_default();
     let staff = match w.staff_user_id {
         Some(u) => state.store.sqlite().username(u).await?,
         None => None,
@@ -76,69 +85,133 @@ async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<V
     Ok(Json(out))
 }
 
-async fn read(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>) -> ApiResult<Json<WindowView>> {
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+) -> ApiResult<Json<WindowView>> {
     let who = staff(&caller)?;
     let n = window_no(&n)?;
-    let (w, cur) = state.store.window(who.branch_id, n).await?.ok_or_else(|| ApiError::not_found("unknown_window", format!("there is no window {n}")))?;
+    let (w, cur) =
+        state.store.window(who.branch_id, n).await?.ok_or_else(|| {
+            ApiError::not_found("unknown_window", format!("there is no window {n}"))
+        })?;
     Ok(Json(window_view(&state, who.branch_id, w, cur).await?))
 }
 
 /// The waiting tickets this window may call, in the order the policy would consider them.
-async fn waiting(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>) -> ApiResult<Json<Vec<qhall_shared::api::TicketView>>> {
+async fn waiting(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+) -> ApiResult<Json<Vec<qhall_shared::api::TicketView>>> {
     let who = staff(&caller)?;
     let n = window_no(&n)?;
     let cfg = state.store.config(who.branch_id).await?;
-    let def = cfg.window(n).ok_or_else(|| ApiError::not_found("unknown_window", format!("there is no window {n}")))?;
+    let def = cfg
+        .window(n)
+        .ok_or_else(|| ApiError::not_found("unknown_window", format!("there is no window {n}")))?;
     let services: Vec<_> = def.skills.serves.iter().map(|(s, _)| *s).collect();
-    let list = state.store.sqlite().waiting_list(who.branch_id, n, &services, 200).await?;
+    let list = state
+        .store
+        .sqlite()
+        .waiting_list(who.branch_id, n, &services, 200)
+        .await?;
     Ok(Json(list.iter().map(|t| view(t, 0, 0)).collect()))
 }
 
-async fn change(state: &AppState, caller: &Caller, n: &str, change: WindowChange) -> ApiResult<Json<WindowView>> {
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    n: &str,
+    change: WindowChange,
+) -> ApiResult<Json<WindowView>> {
     let who = staff(caller)?;
     let n = window_no(n)?;
-    state.store.change_window(who, n, change, state.now()).await?;
+    state
+        .store
+        .change_window(who, n, change, state.now())
+        .await?;
     read(State(state.clone()), caller.clone(), ApiPath(n.to_string())).await
 }
 
-async fn sign_in(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>) -> ApiResult<Json<WindowView>> {
+async fn sign_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+) -> ApiResult<Json<WindowView>> {
     change(&state, &caller, &n, WindowChange::SignIn).await
 }
 
-async fn sign_out(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>) -> ApiResult<Json<WindowView>> {
+async fn sign_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+) -> ApiResult<Json<WindowView>> {
     change(&state, &caller, &n, WindowChange::SignOut).await
 }
 
-async fn pause(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>, ApiJson(body): ApiJson<Pause>) -> ApiResult<Json<WindowView>> {
+async fn pause(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+    ApiJson(body): ApiJson<Pause>,
+) -> ApiResult<Json<WindowView>> {
     change(&state, &caller, &n, WindowChange::Pause(body.reason)).await
 }
 
-async fn resume(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>) -> ApiResult<Json<WindowView>> {
+async fn resume(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+) -> ApiResult<Json<WindowView>> {
     change(&state, &caller, &n, WindowChange::Resume).await
 }
 
 /// `200 {"ticket":…}` or `204` when nothing waits for this window.
-async fn call_next(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>) -> ApiResult<Response> {
+async fn call_next(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+) -> ApiResult<Response> {
     let who = staff(&caller)?;
     let n = window_no(&n)?;
     match state.store.call_next(who, n, state.now()).await? {
         Some(t) => {
             state.metrics.called.fetch_add(1, Ordering::Relaxed);
-            Ok(Json(WindowTicket { ticket: view(&t, 0, 0) }).into_response())
+            Ok(Json(WindowTicket {
+                ticket: view(&t, 0, 0),
+            })
+            .into_response())
         }
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
 
-async fn call_number(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>, ApiJson(body): ApiJson<CallTicket>) -> ApiResult<Json<WindowTicket>> {
+async fn call_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+    ApiJson(body): ApiJson<CallTicket>,
+) -> ApiResult<Json<WindowTicket>> {
     let who = staff(&caller)?;
     let n = window_no(&n)?;
-    let t = state.store.call_number(who, n, &body.number, state.now()).await?;
+    let t = state
+        .store
+        .call_number(who, n, &body.number, state.now())
+        .await?;
     state.metrics.called.fetch_add(1, Ordering::Relaxed);
-    Ok(Json(WindowTicket { ticket: view(&t, 0, 0) }))
+    Ok(Json(WindowTicket {
+        ticket: view(&t, 0, 0),
+    }))
 }
 
-async fn act(state: &AppState, caller: &Caller, n: &str, action: WindowAction) -> ApiResult<Json<WindowTicket>> {
+async fn act(
+    state: &AppState,
+    caller: &Caller,
+    n: &str,
+    action: WindowAction,
+) -> ApiResult<Json<WindowTicket>> {
     let who = staff(caller)?;
     let n = window_no(n)?;
     let completing = action == WindowAction::Complete;
@@ -146,45 +219,94 @@ async fn act(state: &AppState, caller: &Caller, n: &str, action: WindowAction) -
     if completing {
         state.metrics.served.fetch_add(1, Ordering::Relaxed);
     }
-    Ok(Json(WindowTicket { ticket: view(&t, 0, 0) }))
+    Ok(Json(WindowTicket {
+        ticket: view(&t, 0, 0),
+    }))
 }
 
-async fn recall(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>) -> ApiResult<Json<WindowTicket>> {
+async fn recall(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+) -> ApiResult<Json<WindowTicket>> {
     act(&state, &caller, &n, WindowAction::Recall).await
 }
 
-async fn start(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>) -> ApiResult<Json<WindowTicket>> {
+async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+) -> ApiResult<Json<WindowTicket>> {
     act(&state, &caller, &n, WindowAction::Start).await
 }
 
-async fn complete(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>) -> ApiResult<Json<WindowTicket>> {
+async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+) -> ApiResult<Json<WindowTicket>> {
     act(&state, &caller, &n, WindowAction::Complete).await
 }
 
-async fn no_show(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>) -> ApiResult<Json<WindowTicket>> {
+async fn no_show(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+) -> ApiResult<Json<WindowTicket>> {
     act(&state, &caller, &n, WindowAction::NoShow).await
 }
 
-async fn extend(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>, ApiJson(body): ApiJson<Extend>) -> ApiResult<Json<WindowTicket>> {
+async fn extend(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+    ApiJson(body): ApiJson<Extend>,
+) -> ApiResult<Json<WindowTicket>> {
     act(&state, &caller, &n, WindowAction::Extend(body.reason)).await
 }
 
-async fn transfer(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>, ApiJson(body): ApiJson<Transfer>) -> ApiResult<Json<WindowTicket>> {
+async fn transfer(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+    ApiJson(body): ApiJson<Transfer>,
+) -> ApiResult<Json<WindowTicket>> {
     let who = staff(&caller)?;
     let n = window_no(&n)?;
     let to = match (body.service, body.window) {
-        (Some(s), None) => TransferTo::Service(s.parse().map_err(|_| ApiError::not_found("unknown_service", format!("there is no service {s:?}")))?),
-        (None, Some(w)) => TransferTo::Window(WindowNo::new(w).map_err(|_| ApiError::not_found("unknown_window", format!("there is no window {w}")))?),
-        _ => return Err(ApiError::invalid("invalid_transfer", "give exactly one of \"service\" or \"window\"")),
+        (Some(s), None) => TransferTo::Service(s.parse().map_err(|_| {
+            ApiError::not_found("unknown_service", format!("there is no service {s:?}"))
+        })?),
+        (None, Some(w)) => TransferTo::Window(WindowNo::new(w).map_err(|_| {
+            ApiError::not_found("unknown_window", format!("there is no window {w}"))
+        })?),
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_transfer",
+                "give exactly one of \"service\" or \"window\"",
+            ));
+        }
     };
     let t = state.store.transfer(who, n, to, state.now()).await?;
-    Ok(Json(WindowTicket { ticket: view(&t, 0, 0) }))
+    Ok(Json(WindowTicket {
+        ticket: view(&t, 0, 0),
+    }))
 }
 
 /// Puts a no-show back at the front of its line (`{"number":"A012"}`).
-async fn reinstate(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<String>, ApiJson(body): ApiJson<CallTicket>) -> ApiResult<Json<WindowTicket>> {
+async fn reinstate(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+    ApiJson(body): ApiJson<CallTicket>,
+) -> ApiResult<Json<WindowTicket>> {
     let who = staff(&caller)?;
     window_no(&n)?;
-    let t = state.store.reinstate(who, &body.number, state.now()).await?;
-    Ok(Json(WindowTicket { ticket: view(&t, 0, 0) }))
+    let t = state
+        .store
+        .reinstate(who, &body.number, state.now())
+        .await?;
+    Ok(Json(WindowTicket {
+        ticket: view(&t, 0, 0),
+    }))
 }
