@@ -21,12 +21,13 @@ async fn berlin_hall() -> (tempfile::TempDir, Store) {
     qhall_server::store::seed::demo(store.sqlite(), Utc::now())
         .await
         .unwrap();
-    sqlx::query(
-        "UPDATE branches SET time_zone = 'Europe/Berlin', config_version = config_version + 1",
-    )
-    .execute(store.sqlite().writer())
-    .await
-    .unwrap();
+    store
+        .sqlite()
+        .execute_batch(
+            "UPDATE branches SET time_zone = 'Europe/Berlin', config_version = config_version + 1",
+        )
+        .await
+        .unwrap();
     (dir, store)
 }
 

@@ -75,8 +75,7 @@ async fn issue(
         .issue(who, &body.service, body.priority, key.as_deref(), now)
         .await?;
     let t = issued.ticket;
-    let cfg = state.store.config(t.branch_id).await?;
-    let svc = cfg.service(t.issued_service);
+    let svc = issued.config.service(t.issued_service);
     if issued.created {
         state.metrics.issued.fetch_add(1, Ordering::Relaxed);
     }

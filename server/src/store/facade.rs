@@ -6,9 +6,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use qhall_shared::WindowNo;
 
-use super::ops::{self, Issued, Outbox, TransferTo, WindowAction, WindowChange};
-use super::sqlite::SqliteStore;
-use super::{BoardState, BranchConfig, Principal, Result, StoreError, TicketRow, Tx, WindowRow};
+use super::ops::{self, Issued, TransferTo, WindowAction, WindowChange};
+use super::sqlite::{SqliteStore, run_now};
+use super::{BoardState, BranchConfig, Principal, Result, TicketRow, Tx, WindowRow};
 use crate::events::Hub;
 use crate::queue::policy::Policy;
 
@@ -24,43 +24,49 @@ pub struct Store {
     pub backend: Backend,
     pub hub: Arc<Hub>,
     pub policy: Policy,
-    /// Serializes writers so stream events are published in commit (= seq) order.
-    write_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// Runs `$op(&mut tx, &mut outbox)` in a write transaction on a task of its own (so a client
-/// that hangs up cannot cancel it between commit and publish), commits, then publishes.
+/// Runs `ops::$op(tx, out, args…)` as one write operation on the backend's writer.
 macro_rules! write {
     ($self:ident, |$tx:ident, $out:ident| $op:expr) => {{
-        let store = $self.clone();
-        let task = tokio::spawn(async move {
-            let _serial = store.write_lock.lock().await;
-            match &store.backend {
-                Backend::Sqlite(db) => {
-                    let mut $tx = db.begin().await?;
-                    let mut $out = Outbox::default();
-                    let value = { $op }.await?;
-                    $tx.commit().await?;
-                    store.hub.publish($out.messages);
-                    Ok::<_, StoreError>(value)
-                }
-            }
-        });
-        task.await.map_err(|e| StoreError::Other(anyhow::anyhow!("store task failed: {e}")))?
+        match &$self.backend {
+            Backend::Sqlite(db) => db.write(move |$tx, $out| run_now($op)).await,
+        }
+    }};
+}
+
+/// Runs `$op` (using `tx`) on a consistent read snapshot of the backend.
+macro_rules! read {
+    ($self:ident, |$tx:ident| $op:expr) => {{
+        match &$self.backend {
+            Backend::Sqlite(db) => db.read(move |$tx| $op).await,
+        }
     }};
 }
 
 impl Store {
     /// Opens the database named by `url`: `sqlite://…` (PostgreSQL follows in its own backend).
-    pub async fn open(url: &str, power_safe: bool, hub: Arc<Hub>, policy: Policy) -> anyhow::Result<Self> {
+    pub async fn open(
+        url: &str,
+        power_safe: bool,
+        hub: Arc<Hub>,
+        policy: Policy,
+    ) -> anyhow::Result<Self> {
         let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite(SqliteStore::open(url, power_safe).await?)
+            Backend::Sqlite(SqliteStore::open(url, power_safe, hub.clone()).await?)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             anyhow::bail!("PostgreSQL support is not built yet; use a sqlite:// URL")
         } else {
-            anyhow::bail!("unsupported database URL (expected sqlite://PATH): {}", redact(url))
+            anyhow::bail!(
+                "unsupported database URL (expected sqlite://PATH): {}",
+                redact(url)
+            )
         };
-        Ok(Store { backend, hub, policy, write_lock: Arc::default() })
+        Ok(Store {
+            backend,
+            hub,
+            policy,
+        })
     }
 
     pub fn sqlite(&self) -> &SqliteStore {
@@ -73,71 +79,143 @@ impl Store {
         self.sqlite().close().await;
     }
 
-    pub async fn issue(&self, who: &Principal, service: &str, priority: bool, key: Option<&str>, now: DateTime<Utc>) -> Result<Issued> {
+    pub async fn issue(
+        &self,
+        who: &Principal,
+        service: &str,
+        priority: bool,
+        key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Issued> {
         let (who, service, key) = (who.clone(), service.to_owned(), key.map(str::to_owned));
-        write!(self, |tx, out| ops::issue(&mut tx, &mut out, &who, &service, priority, key.as_deref(), now))
+        write!(self, |tx, out| ops::issue(
+            tx,
+            out,
+            &who,
+            &service,
+            priority,
+            key.as_deref(),
+            now
+        ))
     }
 
-    pub async fn call_next(&self, who: &Principal, n: WindowNo, now: DateTime<Utc>) -> Result<Option<TicketRow>> {
+    pub async fn call_next(
+        &self,
+        who: &Principal,
+        n: WindowNo,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TicketRow>> {
         let (who, policy) = (who.clone(), self.policy);
-        write!(self, |tx, out| ops::call_next(&mut tx, &mut out, &who, n, policy, now))
+        write!(self, |tx, out| ops::call_next(
+            tx, out, &who, n, policy, now
+        ))
     }
 
-    pub async fn call_number(&self, who: &Principal, n: WindowNo, number: &str, now: DateTime<Utc>) -> Result<TicketRow> {
+    pub async fn call_number(
+        &self,
+        who: &Principal,
+        n: WindowNo,
+        number: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TicketRow> {
         let (who, number) = (who.clone(), number.to_owned());
-        write!(self, |tx, out| ops::call_number(&mut tx, &mut out, &who, n, &number, now))
+        write!(self, |tx, out| ops::call_number(
+            tx, out, &who, n, &number, now
+        ))
     }
 
-    pub async fn act(&self, who: &Principal, n: WindowNo, action: WindowAction, now: DateTime<Utc>) -> Result<TicketRow> {
+    pub async fn act(
+        &self,
+        who: &Principal,
+        n: WindowNo,
+        action: WindowAction,
+        now: DateTime<Utc>,
+    ) -> Result<TicketRow> {
         let who = who.clone();
-        write!(self, |tx, out| ops::act(&mut tx, &mut out, &who, n, action, now))
+        write!(self, |tx, out| ops::act(tx, out, &who, n, action, now))
     }
 
-    pub async fn transfer(&self, who: &Principal, n: WindowNo, to: TransferTo, now: DateTime<Utc>) -> Result<TicketRow> {
+    pub async fn transfer(
+        &self,
+        who: &Principal,
+        n: WindowNo,
+        to: TransferTo,
+        now: DateTime<Utc>,
+    ) -> Result<TicketRow> {
         let who = who.clone();
-        write!(self, |tx, out| ops::transfer(&mut tx, &mut out, &who, n, to, now))
+        write!(self, |tx, out| ops::transfer(tx, out, &who, n, to, now))
     }
 
-    pub async fn reinstate(&self, who: &Principal, number: &str, now: DateTime<Utc>) -> Result<TicketRow> {
+    pub async fn reinstate(
+        &self,
+        who: &Principal,
+        number: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TicketRow> {
         let (who, number) = (who.clone(), number.to_owned());
-        write!(self, |tx, out| ops::reinstate(&mut tx, &mut out, &who, &number, now))
+        write!(self, |tx, out| ops::reinstate(tx, out, &who, &number, now))
     }
 
-    pub async fn cancel(&self, ticket_id: &str, staff: Option<i64>, now: DateTime<Utc>) -> Result<TicketRow> {
+    pub async fn cancel(
+        &self,
+        ticket_id: &str,
+        staff: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<TicketRow> {
         let id = ticket_id.to_owned();
-        write!(self, |tx, out| ops::cancel(&mut tx, &mut out, &id, staff, now))
+        write!(self, |tx, out| ops::cancel(tx, out, &id, staff, now))
     }
 
-    pub async fn change_window(&self, who: &Principal, n: WindowNo, change: WindowChange, now: DateTime<Utc>) -> Result<WindowRow> {
+    pub async fn change_window(
+        &self,
+        who: &Principal,
+        n: WindowNo,
+        change: WindowChange,
+        now: DateTime<Utc>,
+    ) -> Result<WindowRow> {
         let who = who.clone();
-        write!(self, |tx, out| ops::change_window(&mut tx, &mut out, &who, n, change, now))
+        write!(self, |tx, out| ops::change_window(
+            tx, out, &who, n, change, now
+        ))
     }
 
     /// A ticket by its public id with its position now: (ticket, ahead, estimated seconds).
-    pub async fn ticket_view(&self, id: &str, now: DateTime<Utc>) -> Result<Option<(TicketRow, u32, u64)>> {
-        let mut tx = self.sqlite().begin_read().await?;
-        let Some(t) = tx.ticket_by_id(id).await? else { return Ok(None) };
-        let (ahead, secs) = ops::ticket_position(&mut tx, &t, now).await?;
-        Ok(Some((t, ahead, secs)))
+    pub async fn ticket_view(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(TicketRow, u32, u64)>> {
+        let id = id.to_owned();
+        read!(self, |tx| run_now(async {
+            let Some(t) = tx.ticket_by_id(&id).await? else {
+                return Ok(None);
+            };
+            let (ahead, secs) = ops::ticket_position(tx, &t, now).await?;
+            Ok(Some((t, ahead, secs)))
+        }))
     }
 
     /// The branch's configuration as of now.
     pub async fn config(&self, branch: i64) -> Result<Arc<BranchConfig>> {
-        let mut tx = self.sqlite().begin_read().await?;
-        tx.config(branch).await
+        read!(self, |tx| run_now(tx.config(branch)))
     }
 
     /// Per service: waiting, and the estimate a ticket issued now would get.
-    pub async fn service_lines(&self, branch: i64, now: DateTime<Utc>) -> Result<(Arc<BranchConfig>, Vec<(u32, u64)>)> {
-        let mut tx = self.sqlite().begin_read().await?;
-        let cfg = tx.config(branch).await?;
-        let mut lines = Vec::with_capacity(cfg.services.len());
-        for s in &cfg.services {
-            let (p, n) = tx.waiting_by_class(branch, s.code).await?;
-            let secs = ops::estimate(&mut tx, &cfg, s.code, p + n, now).await?;
-            lines.push((p + n, secs));
-        }
-        Ok((cfg, lines))
+    pub async fn service_lines(
+        &self,
+        branch: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Arc<BranchConfig>, Vec<(u32, u64)>)> {
+        read!(self, |tx| run_now(async {
+            let cfg = tx.config(branch).await?;
+            let mut lines = Vec::with_capacity(cfg.services.len());
+            for s in &cfg.services {
+                let (p, n) = tx.waiting_by_class(branch, s.code).await?;
+                let secs = ops::estimate(tx, &cfg, s.code, p + n, now).await?;
+                lines.push((p + n, secs));
+            }
+            Ok((cfg, lines))
+        }))
     }
 
     pub async fn board_state(&self, branch: i64, now: DateTime<Utc>) -> Result<BoardState> {
@@ -149,14 +227,21 @@ impl Store {
     }
 
     /// The window with its current ticket, for its console.
-    pub async fn window(&self, branch: i64, n: WindowNo) -> Result<Option<(WindowRow, Option<TicketRow>)>> {
-        let mut tx = self.sqlite().begin_read().await?;
-        let Some(w) = tx.window(branch, n).await? else { return Ok(None) };
-        let current = match w.current_ticket {
-            Some(k) => tx.ticket(k).await?.filter(|t| t.status.is_live()),
-            None => None,
-        };
-        Ok(Some((w, current)))
+    pub async fn window(
+        &self,
+        branch: i64,
+        n: WindowNo,
+    ) -> Result<Option<(WindowRow, Option<TicketRow>)>> {
+        read!(self, |tx| run_now(async {
+            let Some(w) = tx.window(branch, n).await? else {
+                return Ok(None);
+            };
+            let current = match w.current_ticket {
+                Some(k) => tx.ticket(k).await?.filter(|t| t.status.is_live()),
+                None => None,
+            };
+            Ok(Some((w, current)))
+        }))
     }
 }
 

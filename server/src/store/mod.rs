@@ -52,16 +52,28 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        StoreError::NotFound { code, message: message.into() }
+        StoreError::NotFound {
+            code,
+            message: message.into(),
+        }
     }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        StoreError::Conflict { code, message: message.into() }
+        StoreError::Conflict {
+            code,
+            message: message.into(),
+        }
     }
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        StoreError::Invalid { code, message: message.into() }
+        StoreError::Invalid {
+            code,
+            message: message.into(),
+        }
     }
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        StoreError::Forbidden { code, message: message.into() }
+        StoreError::Forbidden {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -92,20 +104,48 @@ pub trait Tx {
     async fn config(&mut self, branch: i64) -> Result<Arc<BranchConfig>>;
     /// Increments and returns the branch's stream sequence.
     async fn next_seq(&mut self, branch: i64) -> Result<u64>;
-    async fn insert_stream_event(&mut self, branch: i64, seq: u64, at: DateTime<Utc>, body: &str) -> Result<()>;
+    async fn insert_stream_event(
+        &mut self,
+        branch: i64,
+        seq: u64,
+        at: DateTime<Utc>,
+        body: &str,
+    ) -> Result<()>;
 
-    async fn idempotent_ticket(&mut self, device_key: &str, key: &str) -> Result<Option<TicketRow>>;
-    async fn save_idempotency(&mut self, device_key: &str, key: &str, ticket: i64, now: DateTime<Utc>) -> Result<()>;
+    async fn idempotent_ticket(&mut self, device_key: &str, key: &str)
+    -> Result<Option<TicketRow>>;
+    async fn save_idempotency(
+        &mut self,
+        device_key: &str,
+        key: &str,
+        ticket: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
 
-    async fn last_number(&mut self, branch: i64, service: ServiceCode, day: NaiveDate) -> Result<Option<u32>>;
-    async fn set_last_number(&mut self, branch: i64, service: ServiceCode, day: NaiveDate, n: u32) -> Result<()>;
+    async fn last_number(
+        &mut self,
+        branch: i64,
+        service: ServiceCode,
+        day: NaiveDate,
+    ) -> Result<Option<u32>>;
+    async fn set_last_number(
+        &mut self,
+        branch: i64,
+        service: ServiceCode,
+        day: NaiveDate,
+        n: u32,
+    ) -> Result<()>;
     async fn number_is_live(&mut self, branch: i64, service: ServiceCode, n: u32) -> Result<bool>;
 
     async fn insert_ticket(&mut self, t: &NewTicket) -> Result<i64>;
     async fn ticket(&mut self, key: i64) -> Result<Option<TicketRow>>;
     async fn ticket_by_id(&mut self, id: &str) -> Result<Option<TicketRow>>;
     /// The live (or most recent) ticket with this number.
-    async fn ticket_by_number(&mut self, branch: i64, number: &TicketNumber) -> Result<Option<TicketRow>>;
+    async fn ticket_by_number(
+        &mut self,
+        branch: i64,
+        number: &TicketNumber,
+    ) -> Result<Option<TicketRow>>;
     /// Writes every mutable column of the ticket. Fails with `Conflict` unless the row still has
     /// `expected` status (so two writers can never both take one ticket).
     async fn update_ticket(&mut self, t: &TicketRow, expected: TicketStatus) -> Result<()>;
@@ -119,18 +159,48 @@ pub trait Tx {
     async fn waiting_by_class(&mut self, branch: i64, service: ServiceCode) -> Result<(u32, u32)>;
     async fn waiting_counts(&mut self, branch: i64) -> Result<Vec<(ServiceCode, u32)>>;
     /// Waiting tickets of `service` that will be called before one with this class and place.
-    async fn count_ahead(&mut self, branch: i64, service: ServiceCode, priority: bool, queue_at: DateTime<Utc>, key: i64) -> Result<u32>;
+    async fn count_ahead(
+        &mut self,
+        branch: i64,
+        service: ServiceCode,
+        priority: bool,
+        queue_at: DateTime<Utc>,
+        key: i64,
+    ) -> Result<u32>;
     /// The earliest place in line of the service's waiting tickets.
-    async fn earliest_queue_at(&mut self, branch: i64, service: ServiceCode) -> Result<Option<DateTime<Utc>>>;
+    async fn earliest_queue_at(
+        &mut self,
+        branch: i64,
+        service: ServiceCode,
+    ) -> Result<Option<DateTime<Utc>>>;
     /// Head-of-line candidates for a window: per service and class, and those sent to the window.
-    async fn heads(&mut self, branch: i64, window: WindowNo, services: &[ServiceCode], cfg: &BranchConfig) -> Result<Vec<Candidate>>;
+    async fn heads(
+        &mut self,
+        branch: i64,
+        window: WindowNo,
+        services: &[ServiceCode],
+        cfg: &BranchConfig,
+    ) -> Result<Vec<Candidate>>;
     /// Mean service time of the service's most recent completed tickets, if any.
-    async fn recent_service_secs(&mut self, branch: i64, service: ServiceCode, since: DateTime<Utc>) -> Result<Option<f64>>;
+    async fn recent_service_secs(
+        &mut self,
+        branch: i64,
+        service: ServiceCode,
+        since: DateTime<Utc>,
+    ) -> Result<Option<f64>>;
 
     async fn window(&mut self, branch: i64, n: WindowNo) -> Result<Option<WindowRow>>;
     async fn windows(&mut self, branch: i64) -> Result<Vec<WindowRow>>;
     async fn update_window(&mut self, branch: i64, w: &WindowRow) -> Result<()>;
-    async fn log_window(&mut self, branch: i64, window: WindowNo, user: Option<i64>, kind: &str, reason: Option<&str>, at: DateTime<Utc>) -> Result<()>;
+    async fn log_window(
+        &mut self,
+        branch: i64,
+        window: WindowNo,
+        user: Option<i64>,
+        kind: &str,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
 }
 
 /// A ticket to insert.

@@ -10,7 +10,9 @@ use qhall_shared::api::{TicketStatus, WindowState};
 use qhall_shared::events::{Call, Event, Message};
 use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 
-use super::{BranchConfig, NewTicket, Principal, Result, StoreError, TicketEvent, TicketRow, Tx, WindowRow};
+use super::{
+    BranchConfig, NewTicket, Principal, Result, StoreError, TicketEvent, TicketRow, Tx, WindowRow,
+};
 use crate::queue::estimate::{EstimateInput, estimate_wait_secs, window_share};
 use crate::queue::lifecycle::{self, Action};
 use crate::queue::numbering;
@@ -29,7 +31,13 @@ pub struct Outbox {
 
 impl Outbox {
     /// Assigns the next seq, stores the message and queues it for publishing.
-    pub async fn emit<T: Tx>(&mut self, tx: &mut T, branch: i64, now: DateTime<Utc>, event: Event) -> Result<()> {
+    pub async fn emit<T: Tx>(
+        &mut self,
+        tx: &mut T,
+        branch: i64,
+        now: DateTime<Utc>,
+        event: Event,
+    ) -> Result<()> {
         let seq = tx.next_seq(branch).await?;
         let body = Message { seq, event }.to_json();
         tx.insert_stream_event(branch, seq, now, &body).await?;
@@ -42,6 +50,8 @@ impl Outbox {
 #[derive(Debug, Clone)]
 pub struct Issued {
     pub ticket: TicketRow,
+    /// The branch configuration it was issued under (names and guides for the answer).
+    pub config: std::sync::Arc<BranchConfig>,
     /// False when an earlier request with the same Idempotency-Key already issued it.
     pub created: bool,
 }
@@ -59,23 +69,37 @@ pub async fn issue<T: Tx>(
     let scope = who.idempotency_scope();
     if let Some(key) = idempotency_key {
         if let Some(t) = tx.idempotent_ticket(&scope, key).await? {
-            return Ok(Issued { ticket: t, created: false });
+            return Ok(Issued {
+                ticket: t,
+                created: false,
+            });
         }
     }
     let branch = who.branch_id;
     let cfg = tx.config(branch).await?;
-    let code: ServiceCode = service
-        .parse()
-        .map_err(|_| StoreError::not_found("unknown_service", format!("there is no service {service:?}")))?;
+    let code: ServiceCode = service.parse().map_err(|_| {
+        StoreError::not_found(
+            "unknown_service",
+            format!("there is no service {service:?}"),
+        )
+    })?;
     let svc = cfg
         .service(code)
-        .ok_or_else(|| StoreError::not_found("unknown_service", format!("there is no service {code}")))?
+        .ok_or_else(|| {
+            StoreError::not_found("unknown_service", format!("there is no service {code}"))
+        })?
         .clone();
     if let Some(msg) = &cfg.emergency {
-        return Err(StoreError::conflict("emergency", format!("no tickets are issued during an emergency: {msg}")));
+        return Err(StoreError::conflict(
+            "emergency",
+            format!("no tickets are issued during an emergency: {msg}"),
+        ));
     }
     if !svc.enabled {
-        return Err(StoreError::conflict("service_closed", format!("service {code} is not offered now")));
+        return Err(StoreError::conflict(
+            "service_closed",
+            format!("service {code} is not offered now"),
+        ));
     }
     let open = cfg.schedule.state_at(now);
     if let Some(closed) = open.closed {
@@ -83,17 +107,29 @@ pub async fn issue<T: Tx>(
             .opens_at
             .map(|t| {
                 let local = t.with_timezone(&cfg.schedule.tz);
-                format!("; tickets from {} {}", local.format("%Y-%m-%d"), local.format("%H:%M"))
+                format!(
+                    "; tickets from {} {}",
+                    local.format("%Y-%m-%d"),
+                    local.format("%H:%M")
+                )
             })
             .unwrap_or_default();
         let why = match closed {
             crate::queue::schedule::Closed::OutsideHours => "the hall is closed",
-            crate::queue::schedule::Closed::AfterCutoff => "the last ticket of the day has been issued",
+            crate::queue::schedule::Closed::AfterCutoff => {
+                "the last ticket of the day has been issued"
+            }
         };
-        return Err(StoreError::conflict("service_closed", format!("{why}{when}")));
+        return Err(StoreError::conflict(
+            "service_closed",
+            format!("{why}{when}"),
+        ));
     }
     if priority && !svc.priority_allowed {
-        return Err(StoreError::invalid("priority_not_allowed", format!("service {code} has no priority line")));
+        return Err(StoreError::invalid(
+            "priority_not_allowed",
+            format!("service {code} has no priority line"),
+        ));
     }
 
     let day = local_date(cfg.schedule.tz, now);
@@ -106,7 +142,10 @@ pub async fn issue<T: Tx>(
         }
     }
     let number_seq = number_seq.ok_or_else(|| {
-        StoreError::conflict("numbers_exhausted", format!("every number of service {code} is still in use"))
+        StoreError::conflict(
+            "numbers_exhausted",
+            format!("every number of service {code} is still in use"),
+        )
     })?;
     tx.set_last_number(branch, code, day, number_seq).await?;
     let number = TicketNumber::format(code, number_seq, svc.number_width());
@@ -114,7 +153,11 @@ pub async fn issue<T: Tx>(
     // Ahead: waiting tickets of the service that a ticket queued now would follow.
     // Every waiting ticket of its class or a higher one is ahead of a new ticket.
     let (priority_waiting, normal_waiting) = tx.waiting_by_class(branch, code).await?;
-    let ahead = if priority { priority_waiting } else { priority_waiting + normal_waiting };
+    let ahead = if priority {
+        priority_waiting
+    } else {
+        priority_waiting + normal_waiting
+    };
     let estimate_secs = estimate(tx, &cfg, code, ahead, now).await?;
     let id = new_ticket_id();
     let key = tx
@@ -132,21 +175,56 @@ pub async fn issue<T: Tx>(
             device_id: who.device_id,
         })
         .await?;
-    tx.append_ticket_event(&TicketEvent { ticket: key, at: now, kind: "issue", window: None, staff: None, detail: None }).await?;
+    tx.append_ticket_event(&TicketEvent {
+        ticket: key,
+        at: now,
+        kind: "issue",
+        window: None,
+        staff: None,
+        detail: None,
+    })
+    .await?;
     if let Some(k) = idempotency_key {
         tx.save_idempotency(&scope, k, key, now).await?;
     }
     let waiting = tx.waiting_count(branch, code).await?;
-    out.emit(tx, branch, now, Event::Issued { service: code, waiting }).await?;
-    let ticket = tx.ticket(key).await?.ok_or_else(|| anyhow::anyhow!("ticket vanished after insert"))?;
-    Ok(Issued { ticket, created: true })
+    out.emit(
+        tx,
+        branch,
+        now,
+        Event::Issued {
+            service: code,
+            waiting,
+        },
+    )
+    .await?;
+    let ticket = tx
+        .ticket(key)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("ticket vanished after insert"))?;
+    Ok(Issued {
+        ticket,
+        created: true,
+    })
 }
 
 /// Expected seconds until a ticket with `ahead` people before it is called.
-pub async fn estimate<T: Tx>(tx: &mut T, cfg: &BranchConfig, code: ServiceCode, ahead: u32, now: DateTime<Utc>) -> Result<u64> {
-    let default = cfg.service(code).map_or(300.0, |s| f64::from(s.default_service_secs));
+pub async fn estimate<T: Tx>(
+    tx: &mut T,
+    cfg: &BranchConfig,
+    code: ServiceCode,
+    ahead: u32,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let default = cfg
+        .service(code)
+        .map_or(300.0, |s| f64::from(s.default_service_secs));
     let mean = tx
-        .recent_service_secs(cfg.id, code, now - Duration::hours(RECENT_SERVICE_WINDOW_HOURS))
+        .recent_service_secs(
+            cfg.id,
+            code,
+            now - Duration::hours(RECENT_SERVICE_WINDOW_HOURS),
+        )
         .await?
         .unwrap_or(default);
     let counts = tx.waiting_counts(cfg.id).await?;
@@ -156,14 +234,23 @@ pub async fn estimate<T: Tx>(tx: &mut T, cfg: &BranchConfig, code: ServiceCode, 
         if w.state != WindowState::Open {
             continue;
         }
-        let Some(def) = cfg.window(w.number) else { continue };
+        let Some(def) = cfg.window(w.number) else {
+            continue;
+        };
         if !def.skills.serves.iter().any(|(s, _)| *s == code) {
             continue;
         }
         let all: u32 = def.skills.serves.iter().map(|(s, _)| waiting_of(*s)).sum();
-        windows.push((w.current_ticket.is_none(), window_share(waiting_of(code) + 1, all + 1)));
+        windows.push((
+            w.current_ticket.is_none(),
+            window_share(waiting_of(code) + 1, all + 1),
+        ));
     }
-    Ok(estimate_wait_secs(&EstimateInput { ahead, windows, mean_service_secs: mean }))
+    Ok(estimate_wait_secs(&EstimateInput {
+        ahead,
+        windows,
+        mean_service_secs: mean,
+    }))
 }
 
 /// 128 random bits, URL-safe: the customer's handle on the ticket, never guessable.
@@ -175,46 +262,79 @@ fn new_ticket_id() -> String {
 
 /// Loads window `n` and checks the caller may operate it.
 async fn operable_window<T: Tx>(tx: &mut T, who: &Principal, n: WindowNo) -> Result<WindowRow> {
-    let w = tx
-        .window(who.branch_id, n)
-        .await?
-        .ok_or_else(|| StoreError::not_found("unknown_window", format!("there is no window {n}")))?;
+    let w = tx.window(who.branch_id, n).await?.ok_or_else(|| {
+        StoreError::not_found("unknown_window", format!("there is no window {n}"))
+    })?;
     if !who.is_manager() && (w.staff_user_id.is_none() || w.staff_user_id != who.user_id) {
-        return Err(StoreError::forbidden("not_your_window", format!("sign in to window {n} first")));
+        return Err(StoreError::forbidden(
+            "not_your_window",
+            format!("sign in to window {n} first"),
+        ));
     }
     Ok(w)
 }
 
 fn call_of(t: &TicketRow, window: WindowNo, at: DateTime<Utc>) -> Call {
-    Call { number: t.number.clone(), service: t.service, window, at }
+    Call {
+        number: t.number.clone(),
+        service: t.service,
+        window,
+        at,
+    }
 }
 
 /// Calls the ticket the policy picks for window `n`; `None` when nothing waits for it.
-pub async fn call_next<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, n: WindowNo, policy: Policy, now: DateTime<Utc>) -> Result<Option<TicketRow>> {
+pub async fn call_next<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    n: WindowNo,
+    policy: Policy,
+    now: DateTime<Utc>,
+) -> Result<Option<TicketRow>> {
     let w = operable_window(tx, who, n).await?;
     ready_to_call(tx, &w).await?;
     let cfg = tx.config(who.branch_id).await?;
-    let def = cfg.window(n).ok_or_else(|| StoreError::not_found("unknown_window", format!("there is no window {n}")))?;
+    let def = cfg.window(n).ok_or_else(|| {
+        StoreError::not_found("unknown_window", format!("there is no window {n}"))
+    })?;
     let services: Vec<ServiceCode> = def.skills.serves.iter().map(|(s, _)| *s).collect();
     let candidates = tx.heads(who.branch_id, n, &services, &cfg).await?;
     let Some(i) = policy::choose(policy, &def.skills, &candidates, now) else {
         return Ok(None);
     };
-    let ticket = tx.ticket(candidates[i].key).await?.ok_or_else(|| anyhow::anyhow!("candidate ticket vanished"))?;
+    let ticket = tx
+        .ticket(candidates[i].key)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("candidate ticket vanished"))?;
     call_ticket(tx, out, who, w, ticket, now).await.map(Some)
 }
 
 /// Calls one waiting ticket out of order (by its number) to window `n`.
-pub async fn call_number<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, n: WindowNo, number: &str, now: DateTime<Utc>) -> Result<TicketRow> {
+pub async fn call_number<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    n: WindowNo,
+    number: &str,
+    now: DateTime<Utc>,
+) -> Result<TicketRow> {
     let w = operable_window(tx, who, n).await?;
     ready_to_call(tx, &w).await?;
-    let number: TicketNumber = number.parse().map_err(|e: qhall_shared::ids::InvalidId| StoreError::invalid("invalid_number", e.0))?;
+    let number: TicketNumber = number
+        .parse()
+        .map_err(|e: qhall_shared::ids::InvalidId| StoreError::invalid("invalid_number", e.0))?;
     let t = tx
         .ticket_by_number(who.branch_id, &number)
         .await?
-        .ok_or_else(|| StoreError::not_found("unknown_ticket", format!("there is no ticket {number}")))?;
+        .ok_or_else(|| {
+            StoreError::not_found("unknown_ticket", format!("there is no ticket {number}"))
+        })?;
     if t.status != TicketStatus::Waiting {
-        return Err(StoreError::conflict("not_waiting", format!("{number} is not waiting (it is {})", t.status.as_str())));
+        return Err(StoreError::conflict(
+            "not_waiting",
+            format!("{number} is not waiting (it is {})", t.status.as_str()),
+        ));
     }
     call_ticket(tx, out, who, w, t, now).await
 }
@@ -222,15 +342,28 @@ pub async fn call_number<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, n
 async fn ready_to_call<T: Tx>(tx: &mut T, w: &WindowRow) -> Result<()> {
     match w.state {
         WindowState::Open => {}
-        WindowState::Paused => return Err(StoreError::conflict("window_paused", format!("window {} is paused: resume it first", w.number))),
-        WindowState::Closed => return Err(StoreError::conflict("window_closed", format!("window {} is closed: sign in first", w.number))),
+        WindowState::Paused => {
+            return Err(StoreError::conflict(
+                "window_paused",
+                format!("window {} is paused: resume it first", w.number),
+            ));
+        }
+        WindowState::Closed => {
+            return Err(StoreError::conflict(
+                "window_closed",
+                format!("window {} is closed: sign in first", w.number),
+            ));
+        }
     }
     if let Some(k) = w.current_ticket {
         if let Some(cur) = tx.ticket(k).await? {
             if cur.status.is_live() && cur.status != TicketStatus::Waiting {
                 return Err(StoreError::conflict(
                     "window_busy",
-                    format!("window {} still has {}: complete it or mark it absent first", w.number, cur.number),
+                    format!(
+                        "window {} still has {}: complete it or mark it absent first",
+                        w.number, cur.number
+                    ),
                 ));
             }
         }
@@ -238,7 +371,14 @@ async fn ready_to_call<T: Tx>(tx: &mut T, w: &WindowRow) -> Result<()> {
     Ok(())
 }
 
-async fn call_ticket<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, mut w: WindowRow, mut t: TicketRow, now: DateTime<Utc>) -> Result<TicketRow> {
+async fn call_ticket<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    mut w: WindowRow,
+    mut t: TicketRow,
+    now: DateTime<Utc>,
+) -> Result<TicketRow> {
     let before = t.status;
     t.status = lifecycle::next(t.status, Action::Call)?;
     t.window = Some(w.number);
@@ -249,9 +389,26 @@ async fn call_ticket<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, mut w
     tx.update_ticket(&t, before).await?;
     w.current_ticket = Some(t.key);
     tx.update_window(who.branch_id, &w).await?;
-    tx.append_ticket_event(&TicketEvent { ticket: t.key, at: now, kind: "call", window: Some(w.number), staff: t.staff_user_id, detail: None }).await?;
+    tx.append_ticket_event(&TicketEvent {
+        ticket: t.key,
+        at: now,
+        kind: "call",
+        window: Some(w.number),
+        staff: t.staff_user_id,
+        detail: None,
+    })
+    .await?;
     let waiting = tx.waiting_count(who.branch_id, t.service).await?;
-    out.emit(tx, who.branch_id, now, Event::Called { call: call_of(&t, w.number, now), waiting }).await?;
+    out.emit(
+        tx,
+        who.branch_id,
+        now,
+        Event::Called {
+            call: call_of(&t, w.number, now),
+            waiting,
+        },
+    )
+    .await?;
     Ok(t)
 }
 
@@ -266,7 +423,14 @@ pub enum WindowAction {
 }
 
 /// Recall, start, complete, mark absent or extend the window's current ticket.
-pub async fn act<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, n: WindowNo, action: WindowAction, now: DateTime<Utc>) -> Result<TicketRow> {
+pub async fn act<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    n: WindowNo,
+    action: WindowAction,
+    now: DateTime<Utc>,
+) -> Result<TicketRow> {
     let mut w = operable_window(tx, who, n).await?;
     let mut t = current_ticket(tx, &w).await?;
     let engine_action = match &action {
@@ -286,22 +450,50 @@ pub async fn act<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, n: Window
         WindowAction::Extend(reason) => {
             let reason = reason.trim();
             if reason.is_empty() || reason.chars().count() > 200 {
-                return Err(StoreError::invalid("invalid_reason", "give a reason of 1 to 200 characters"));
+                return Err(StoreError::invalid(
+                    "invalid_reason",
+                    "give a reason of 1 to 200 characters",
+                ));
             }
             t.extended_reason = Some(reason.to_owned());
             detail = Some(serde_json::json!({ "reason": reason }).to_string());
         }
     }
     tx.update_ticket(&t, before).await?;
-    tx.append_ticket_event(&TicketEvent { ticket: t.key, at: now, kind: engine_action.as_str(), window: Some(n), staff: who.user_id, detail }).await?;
+    tx.append_ticket_event(&TicketEvent {
+        ticket: t.key,
+        at: now,
+        kind: engine_action.as_str(),
+        window: Some(n),
+        staff: who.user_id,
+        detail,
+    })
+    .await?;
     match action {
         WindowAction::Recall => {
-            out.emit(tx, who.branch_id, now, Event::Recalled { call: call_of(&t, n, now) }).await?;
+            out.emit(
+                tx,
+                who.branch_id,
+                now,
+                Event::Recalled {
+                    call: call_of(&t, n, now),
+                },
+            )
+            .await?;
         }
         WindowAction::Complete | WindowAction::NoShow => {
             w.current_ticket = None;
             tx.update_window(who.branch_id, &w).await?;
-            out.emit(tx, who.branch_id, now, Event::Cleared { window: n, number: t.number.clone() }).await?;
+            out.emit(
+                tx,
+                who.branch_id,
+                now,
+                Event::Cleared {
+                    window: n,
+                    number: t.number.clone(),
+                },
+            )
+            .await?;
         }
         WindowAction::Start | WindowAction::Extend(_) => {}
     }
@@ -309,7 +501,12 @@ pub async fn act<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, n: Window
 }
 
 async fn current_ticket<T: Tx>(tx: &mut T, w: &WindowRow) -> Result<TicketRow> {
-    let none = || StoreError::conflict("no_current_ticket", format!("window {} has no current ticket: call one first", w.number));
+    let none = || {
+        StoreError::conflict(
+            "no_current_ticket",
+            format!("window {} has no current ticket: call one first", w.number),
+        )
+    };
     let k = w.current_ticket.ok_or_else(none)?;
     let t = tx.ticket(k).await?.ok_or_else(none)?;
     Ok(t)
@@ -324,7 +521,14 @@ pub enum TransferTo {
 
 /// Sends the window's current ticket to another service's line or to one window, keeping its
 /// place (original issue time): it is not sent to the back.
-pub async fn transfer<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, n: WindowNo, to: TransferTo, now: DateTime<Utc>) -> Result<TicketRow> {
+pub async fn transfer<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    n: WindowNo,
+    to: TransferTo,
+    now: DateTime<Utc>,
+) -> Result<TicketRow> {
     let mut w = operable_window(tx, who, n).await?;
     let mut t = current_ticket(tx, &w).await?;
     let cfg = tx.config(who.branch_id).await?;
@@ -332,10 +536,16 @@ pub async fn transfer<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, n: W
     let detail = match to {
         TransferTo::Service(s) => {
             if cfg.service(s).is_none() {
-                return Err(StoreError::not_found("unknown_service", format!("there is no service {s}")));
+                return Err(StoreError::not_found(
+                    "unknown_service",
+                    format!("there is no service {s}"),
+                ));
             }
             if s == t.service {
-                return Err(StoreError::invalid("same_service", format!("{} is already in line for {s}", t.number)));
+                return Err(StoreError::invalid(
+                    "same_service",
+                    format!("{} is already in line for {s}", t.number),
+                ));
             }
             t.service = s;
             t.target_window = None;
@@ -343,10 +553,16 @@ pub async fn transfer<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, n: W
         }
         TransferTo::Window(target) => {
             if cfg.window(target).is_none() {
-                return Err(StoreError::not_found("unknown_window", format!("there is no window {target}")));
+                return Err(StoreError::not_found(
+                    "unknown_window",
+                    format!("there is no window {target}"),
+                ));
             }
             if target == n {
-                return Err(StoreError::invalid("same_window", "transfer to another window"));
+                return Err(StoreError::invalid(
+                    "same_window",
+                    "transfer to another window",
+                ));
             }
             t.target_window = Some(target);
             serde_json::json!({ "from_window": n.get(), "to_window": target.get() })
@@ -359,20 +575,56 @@ pub async fn transfer<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, n: W
     tx.update_ticket(&t, before).await?;
     w.current_ticket = None;
     tx.update_window(who.branch_id, &w).await?;
-    tx.append_ticket_event(&TicketEvent { ticket: t.key, at: now, kind: "transfer", window: Some(n), staff: who.user_id, detail: Some(detail.to_string()) }).await?;
-    out.emit(tx, who.branch_id, now, Event::Cleared { window: n, number: t.number.clone() }).await?;
+    tx.append_ticket_event(&TicketEvent {
+        ticket: t.key,
+        at: now,
+        kind: "transfer",
+        window: Some(n),
+        staff: who.user_id,
+        detail: Some(detail.to_string()),
+    })
+    .await?;
+    out.emit(
+        tx,
+        who.branch_id,
+        now,
+        Event::Cleared {
+            window: n,
+            number: t.number.clone(),
+        },
+    )
+    .await?;
     let waiting = tx.waiting_count(who.branch_id, t.service).await?;
-    out.emit(tx, who.branch_id, now, Event::Waiting { service: t.service, waiting }).await?;
+    out.emit(
+        tx,
+        who.branch_id,
+        now,
+        Event::Waiting {
+            service: t.service,
+            waiting,
+        },
+    )
+    .await?;
     Ok(t)
 }
 
 /// Puts a no-show back at the front of its service's line; its next call is the one that counts.
-pub async fn reinstate<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, number: &str, now: DateTime<Utc>) -> Result<TicketRow> {
-    let number: TicketNumber = number.parse().map_err(|e: qhall_shared::ids::InvalidId| StoreError::invalid("invalid_number", e.0))?;
+pub async fn reinstate<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    number: &str,
+    now: DateTime<Utc>,
+) -> Result<TicketRow> {
+    let number: TicketNumber = number
+        .parse()
+        .map_err(|e: qhall_shared::ids::InvalidId| StoreError::invalid("invalid_number", e.0))?;
     let mut t = tx
         .ticket_by_number(who.branch_id, &number)
         .await?
-        .ok_or_else(|| StoreError::not_found("unknown_ticket", format!("there is no ticket {number}")))?;
+        .ok_or_else(|| {
+            StoreError::not_found("unknown_ticket", format!("there is no ticket {number}"))
+        })?;
     let before = t.status;
     t.status = lifecycle::next(t.status, Action::Reinstate)?;
     if let Some(front) = tx.earliest_queue_at(who.branch_id, t.service).await? {
@@ -383,14 +635,37 @@ pub async fn reinstate<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, num
     t.window = None;
     t.serving_at = None;
     tx.update_ticket(&t, before).await?;
-    tx.append_ticket_event(&TicketEvent { ticket: t.key, at: now, kind: "reinstate", window: None, staff: who.user_id, detail: None }).await?;
+    tx.append_ticket_event(&TicketEvent {
+        ticket: t.key,
+        at: now,
+        kind: "reinstate",
+        window: None,
+        staff: who.user_id,
+        detail: None,
+    })
+    .await?;
     let waiting = tx.waiting_count(who.branch_id, t.service).await?;
-    out.emit(tx, who.branch_id, now, Event::Waiting { service: t.service, waiting }).await?;
+    out.emit(
+        tx,
+        who.branch_id,
+        now,
+        Event::Waiting {
+            service: t.service,
+            waiting,
+        },
+    )
+    .await?;
     Ok(t)
 }
 
 /// Cancels a waiting ticket (by the customer holding its id, or by staff).
-pub async fn cancel<T: Tx>(tx: &mut T, out: &mut Outbox, ticket_id: &str, staff: Option<i64>, now: DateTime<Utc>) -> Result<TicketRow> {
+pub async fn cancel<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    ticket_id: &str,
+    staff: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<TicketRow> {
     let mut t = tx
         .ticket_by_id(ticket_id)
         .await?
@@ -399,9 +674,26 @@ pub async fn cancel<T: Tx>(tx: &mut T, out: &mut Outbox, ticket_id: &str, staff:
     t.status = lifecycle::next(t.status, Action::Cancel)?;
     t.done_at = Some(now);
     tx.update_ticket(&t, before).await?;
-    tx.append_ticket_event(&TicketEvent { ticket: t.key, at: now, kind: "cancel", window: None, staff, detail: None }).await?;
+    tx.append_ticket_event(&TicketEvent {
+        ticket: t.key,
+        at: now,
+        kind: "cancel",
+        window: None,
+        staff,
+        detail: None,
+    })
+    .await?;
     let waiting = tx.waiting_count(t.branch_id, t.service).await?;
-    out.emit(tx, t.branch_id, now, Event::Waiting { service: t.service, waiting }).await?;
+    out.emit(
+        tx,
+        t.branch_id,
+        now,
+        Event::Waiting {
+            service: t.service,
+            waiting,
+        },
+    )
+    .await?;
     Ok(t)
 }
 
@@ -415,23 +707,47 @@ pub enum WindowChange {
 }
 
 /// Signs staff in or out of window `n`, pauses or resumes it.
-pub async fn change_window<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal, n: WindowNo, change: WindowChange, now: DateTime<Utc>) -> Result<WindowRow> {
+pub async fn change_window<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    n: WindowNo,
+    change: WindowChange,
+    now: DateTime<Utc>,
+) -> Result<WindowRow> {
     let branch = who.branch_id;
-    let mut w = tx
-        .window(branch, n)
-        .await?
-        .ok_or_else(|| StoreError::not_found("unknown_window", format!("there is no window {n}")))?;
+    let mut w = tx.window(branch, n).await?.ok_or_else(|| {
+        StoreError::not_found("unknown_window", format!("there is no window {n}"))
+    })?;
     let before = w.state;
     let (kind, reason) = match &change {
         WindowChange::SignIn => {
-            let me = who.user_id.ok_or_else(|| StoreError::forbidden("staff_only", "only a person can sign in to a window"))?;
+            let me = who.user_id.ok_or_else(|| {
+                StoreError::forbidden("staff_only", "only a person can sign in to a window")
+            })?;
             match w.staff_user_id {
                 Some(u) if u == me => return Ok(w), // already here: nothing to do
-                Some(_) => return Err(StoreError::conflict("window_taken", format!("someone else is signed in to window {n}"))),
+                Some(_) => {
+                    return Err(StoreError::conflict(
+                        "window_taken",
+                        format!("someone else is signed in to window {n}"),
+                    ));
+                }
                 None => {}
             }
-            if let Some(other) = tx.windows(branch).await?.into_iter().find(|x| x.staff_user_id == Some(me)) {
-                return Err(StoreError::conflict("signed_in_elsewhere", format!("you are signed in to window {}: sign out there first", other.number)));
+            if let Some(other) = tx
+                .windows(branch)
+                .await?
+                .into_iter()
+                .find(|x| x.staff_user_id == Some(me))
+            {
+                return Err(StoreError::conflict(
+                    "signed_in_elsewhere",
+                    format!(
+                        "you are signed in to window {}: sign out there first",
+                        other.number
+                    ),
+                ));
             }
             w.staff_user_id = Some(me);
             w.state = WindowState::Open;
@@ -440,12 +756,22 @@ pub async fn change_window<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal,
         }
         WindowChange::SignOut => {
             if w.staff_user_id.is_none() {
-                return Err(StoreError::conflict("not_signed_in", format!("nobody is signed in to window {n}")));
+                return Err(StoreError::conflict(
+                    "not_signed_in",
+                    format!("nobody is signed in to window {n}"),
+                ));
             }
             let w2 = operable_window(tx, who, n).await?;
             if let Some(k) = w2.current_ticket {
-                if tx.ticket(k).await?.is_some_and(|t| t.status.is_live() && t.status != TicketStatus::Waiting) {
-                    return Err(StoreError::conflict("window_busy", "complete or transfer the current ticket before signing out"));
+                if tx
+                    .ticket(k)
+                    .await?
+                    .is_some_and(|t| t.status.is_live() && t.status != TicketStatus::Waiting)
+                {
+                    return Err(StoreError::conflict(
+                        "window_busy",
+                        "complete or transfer the current ticket before signing out",
+                    ));
                 }
             }
             w.staff_user_id = None;
@@ -458,10 +784,16 @@ pub async fn change_window<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal,
             operable_window(tx, who, n).await?;
             let reason = reason.trim();
             if reason.is_empty() || reason.chars().count() > 200 {
-                return Err(StoreError::invalid("invalid_reason", "give a reason of 1 to 200 characters"));
+                return Err(StoreError::invalid(
+                    "invalid_reason",
+                    "give a reason of 1 to 200 characters",
+                ));
             }
             if w.state != WindowState::Open {
-                return Err(StoreError::conflict("not_open", format!("window {n} is {}", w.state.as_str())));
+                return Err(StoreError::conflict(
+                    "not_open",
+                    format!("window {n} is {}", w.state.as_str()),
+                ));
             }
             w.state = WindowState::Paused;
             w.pause_reason = Some(reason.to_owned());
@@ -470,7 +802,10 @@ pub async fn change_window<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal,
         WindowChange::Resume => {
             operable_window(tx, who, n).await?;
             if w.state != WindowState::Paused {
-                return Err(StoreError::conflict("not_paused", format!("window {n} is {}", w.state.as_str())));
+                return Err(StoreError::conflict(
+                    "not_paused",
+                    format!("window {n} is {}", w.state.as_str()),
+                ));
             }
             w.state = WindowState::Open;
             w.pause_reason = None;
@@ -479,21 +814,36 @@ pub async fn change_window<T: Tx>(tx: &mut T, out: &mut Outbox, who: &Principal,
     };
     w.state_since = Some(now);
     tx.update_window(branch, &w).await?;
-    tx.log_window(branch, n, who.user_id, kind, reason.as_deref(), now).await?;
+    tx.log_window(branch, n, who.user_id, kind, reason.as_deref(), now)
+        .await?;
     if w.state != before {
-        out.emit(tx, branch, now, Event::Window { window: n, state: w.state }).await?;
+        out.emit(
+            tx,
+            branch,
+            now,
+            Event::Window {
+                window: n,
+                state: w.state,
+            },
+        )
+        .await?;
     }
     Ok(w)
 }
 
 /// A ticket as its holder sees it now: people ahead and the remaining estimate.
-pub async fn ticket_position<T: Tx>(tx: &mut T, t: &TicketRow, now: DateTime<Utc>) -> Result<(u32, u64)> {
+pub async fn ticket_position<T: Tx>(
+    tx: &mut T,
+    t: &TicketRow,
+    now: DateTime<Utc>,
+) -> Result<(u32, u64)> {
     if t.status != TicketStatus::Waiting {
         return Ok((0, 0));
     }
-    let ahead = tx.count_ahead(t.branch_id, t.service, t.priority, t.queue_at, t.key).await?;
+    let ahead = tx
+        .count_ahead(t.branch_id, t.service, t.priority, t.queue_at, t.key)
+        .await?;
     let cfg = tx.config(t.branch_id).await?;
     let secs = estimate(tx, &cfg, t.service, ahead, now).await?;
     Ok((ahead, secs))
 }
-

@@ -6,6 +6,7 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
+use rusqlite::params;
 
 use super::sqlite::SqliteStore;
 use super::{Result, Role};
@@ -83,99 +84,84 @@ const SERVICES: [DemoService; 4] = [
 ];
 
 /// Windows 1–4 and the services each serves, in order of preference; all serve A.
-const WINDOWS: [(i64, &[&str]); 4] = [(1, &["A", "B"]), (2, &["A", "B", "D"]), (3, &["B", "A", "D"]), (4, &["C", "A"])];
+const WINDOWS: [(i64, &[&str]); 4] = [
+    (1, &["A", "B"]),
+    (2, &["A", "B", "D"]),
+    (3, &["B", "A", "D"]),
+    (4, &["C", "A"]),
+];
 
 /// Seeds the demo hall if the database has no branch yet. Returns whether it did.
 pub async fn demo(db: &SqliteStore, now: DateTime<Utc>) -> Result<bool> {
-    if !db.branch_ids().await?.is_empty() {
-        return Ok(false);
-    }
-    let mut tx = db.writer().begin().await?;
-    let weekly = serde_json::to_string(&Weekly::around_the_clock()).map_err(anyhow::Error::from)?;
-    sqlx::query("INSERT INTO branches (id, name_zh, name_zh_hant, name_en, time_zone, weekly_hours, cutoff_mins) VALUES (1, ?, ?, ?, ?, ?, 0)")
-        .bind("Qhall 示范服务大厅")
-        .bind("Qhall 示範服務大廳")
-        .bind("Qhall Demo Service Hall")
-        .bind("Asia/Shanghai")
-        .bind(weekly)
-        .execute(&mut *tx)
-        .await?;
-    for (i, s) in SERVICES.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO services (branch_id, code, name_zh, name_zh_hant, name_en, guide_zh, guide_zh_hant, guide_en, \
-             target_wait_secs, default_service_secs, sort) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(s.code)
-        .bind(s.zh)
-        .bind(s.zh_hant)
-        .bind(s.en)
-        .bind(s.guide_zh)
-        .bind(s.guide_zh_hant)
-        .bind(s.guide_en)
-        .bind(s.target_min * 60)
-        .bind(s.mean_min * 60)
-        .bind(i as i64)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for (n, serves) in WINDOWS {
-        sqlx::query("INSERT INTO windows (branch_id, number, name) VALUES (1, ?, ?)")
-            .bind(n)
-            .bind(format!("{n}号窗口 / Window {n}"))
-            .execute(&mut *tx)
-            .await?;
-        for (rank, code) in serves.iter().enumerate() {
-            sqlx::query("INSERT INTO window_services (branch_id, window_number, service_code, rank, weight) VALUES (1, ?, ?, ?, 1.0)")
-                .bind(n)
-                .bind(*code)
-                .bind(rank as i64)
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
-    sqlx::query("INSERT INTO notices (branch_id, text_zh, text_zh_hant, text_en) VALUES (1, ?, ?, ?)")
-        .bind("欢迎光临。请留意叫号屏幕和语音提示。")
-        .bind("歡迎光臨。請留意叫號螢幕和語音提示。")
-        .bind("Welcome. Please watch the board and listen for your number.")
-        .execute(&mut *tx)
-        .await?;
-    let ms = now.timestamp_millis();
     let hash = demo_password_hash()?;
-    let mut users = vec![("manager".to_owned(), Role::Manager)];
-    users.extend((1..=4).map(|i| (format!("staff{i}"), Role::Staff)));
-    for (name, role) in users {
-        sqlx::query("INSERT INTO users (branch_id, username, display_name, password_hash, role, created_at) VALUES (1, ?, ?, ?, ?, ?)")
-            .bind(&name)
-            .bind(&name)
-            .bind(&hash)
-            .bind(role.as_str())
-            .bind(ms)
-            .execute(&mut *tx)
-            .await?;
-    }
-    for (name, role) in [("demo-kiosk", Role::Kiosk), ("demo-display", Role::Display)] {
-        sqlx::query("INSERT INTO devices (branch_id, name, role, token_hash, created_at) VALUES (1, ?, ?, ?, ?)")
-            .bind(name)
-            .bind(role.as_str())
-            .bind(token_hash(name))
-            .bind(ms)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(true)
+    let weekly = serde_json::to_string(&Weekly::around_the_clock()).map_err(anyhow::Error::from)?;
+    db.write(move |tx, _| {
+        let c = tx.conn;
+        if c.query_row("SELECT COUNT(*) FROM branches", [], |r| r.get::<_, i64>(0))? > 0 {
+            return Ok(false);
+        }
+        c.execute(
+            "INSERT INTO branches (id, name_zh, name_zh_hant, name_en, time_zone, weekly_hours, cutoff_mins) VALUES (1, ?, ?, ?, ?, ?, 0)",
+            params!["Qhall 示范服务大厅", "Qhall 示範服務大廳", "Qhall Demo Service Hall", "Asia/Shanghai", weekly],
+        )?;
+        for (i, s) in SERVICES.iter().enumerate() {
+            c.execute(
+                "INSERT INTO services (branch_id, code, name_zh, name_zh_hant, name_en, guide_zh, guide_zh_hant, guide_en, \
+                 target_wait_secs, default_service_secs, sort) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params![s.code, s.zh, s.zh_hant, s.en, s.guide_zh, s.guide_zh_hant, s.guide_en, s.target_min * 60, s.mean_min * 60, i as i64],
+            )?;
+        }
+        for (n, serves) in WINDOWS {
+            c.execute("INSERT INTO windows (branch_id, number, name) VALUES (1, ?, ?)", params![n, format!("{n}号窗口 / Window {n}")])?;
+            for (rank, code) in serves.iter().enumerate() {
+                c.execute(
+                    "INSERT INTO window_services (branch_id, window_number, service_code, rank, weight) VALUES (1, ?, ?, ?, 1.0)",
+                    params![n, code, rank as i64],
+                )?;
+            }
+        }
+        c.execute(
+            "INSERT INTO notices (branch_id, text_zh, text_zh_hant, text_en) VALUES (1, ?, ?, ?)",
+            params![
+                "欢迎光临。请留意叫号屏幕和语音提示。",
+                "歡迎光臨。請留意叫號螢幕和語音提示。",
+                "Welcome. Please watch the board and listen for your number."
+            ],
+        )?;
+        let ms = now.timestamp_millis();
+        let mut users = vec![("manager".to_owned(), Role::Manager)];
+        users.extend((1..=4).map(|i| (format!("staff{i}"), Role::Staff)));
+        for (name, role) in users {
+            c.execute(
+                "INSERT INTO users (branch_id, username, display_name, password_hash, role, created_at) VALUES (1, ?, ?, ?, ?, ?)",
+                params![name, name, hash, role.as_str(), ms],
+            )?;
+        }
+        for (name, role) in [("demo-kiosk", Role::Kiosk), ("demo-display", Role::Display)] {
+            c.execute(
+                "INSERT INTO devices (branch_id, name, role, token_hash, created_at) VALUES (1, ?, ?, ?, ?)",
+                params![name, role.as_str(), token_hash(name), ms],
+            )?;
+        }
+        Ok(true)
+    })
+    .await
 }
 
 /// A fresh production database gets one empty branch (weekdays 09:00–17:00) to configure.
 pub async fn empty_branch(db: &SqliteStore, time_zone: &str) -> Result<bool> {
-    if !db.branch_ids().await?.is_empty() {
-        return Ok(false);
-    }
-    let weekly = serde_json::to_string(&Weekly::weekdays(&[(9 * 60, 17 * 60)])).map_err(anyhow::Error::from)?;
-    sqlx::query("INSERT INTO branches (id, name_zh, name_en, time_zone, weekly_hours) VALUES (1, '服务大厅', 'Service hall', ?, ?)")
-        .bind(time_zone)
-        .bind(weekly)
-        .execute(db.writer())
-        .await?;
-    Ok(true)
+    let weekly = serde_json::to_string(&Weekly::weekdays(&[(9 * 60, 17 * 60)]))
+        .map_err(anyhow::Error::from)?;
+    let tz = time_zone.to_owned();
+    db.write(move |tx, _| {
+        if tx.conn.query_row("SELECT COUNT(*) FROM branches", [], |r| r.get::<_, i64>(0))? > 0 {
+            return Ok(false);
+        }
+        tx.conn.execute(
+            "INSERT INTO branches (id, name_zh, name_en, time_zone, weekly_hours) VALUES (1, '服务大厅', 'Service hall', ?, ?)",
+            params![tz, weekly],
+        )?;
+        Ok(true)
+    })
+    .await
 }

@@ -1,13 +1,21 @@
-//! The SQLite backend: one file, WAL journal, one writer connection and a pool of readers.
+//! The SQLite backend: one file, WAL journal, one writer thread and a few reader connections.
 //!
-//! Writes are serialized by the single writer connection (SQLite allows one writer at a time
-//! anyway; queueing in the pool is cheaper than retrying on `SQLITE_BUSY`). Readers see a
-//! consistent snapshot through WAL. `synchronous = NORMAL` makes every commit survive a crash of
-//! the process (`kill -9`); `durability = "power"` (FULL) also survives power loss, at about a
-//! fifth of the write rate (TOOLCHAIN.md).
+//! All writes go through one thread that owns the write connection ([`writer`]). It takes every
+//! operation queued at that moment and runs them in one transaction, each inside its own
+//! savepoint (group commit): an operation that fails is rolled back alone, the others commit
+//! together, and only then are their answers sent and their stream events published — in commit
+//! order, which is seq order. One writer also means two windows can never take the same ticket.
+//!
+//! Statements are synchronous rusqlite calls, prepared once per connection: a round trip
+//! through an async driver costs more than the statement itself. sqlx runs the migrations (the
+//! same numbered files the PostgreSQL backend's layout mirrors).
+//!
+//! `synchronous = NORMAL` makes every commit survive a crash of the process (`kill -9`);
+//! `durability = "power"` (FULL) also survives power loss, at a fraction of the write rate.
 
 mod read;
 mod tx;
+mod writer;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -15,74 +23,141 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use rusqlite::{Connection, OpenFlags};
 
-use super::{BranchConfig, Result};
+use super::ops::Outbox;
+use super::{BranchConfig, Result, StoreError};
+use crate::events::Hub;
 
 pub use tx::SqliteTx;
+pub(crate) use tx::run_now;
 
 /// Configuration per branch, reloaded when the branch's `config_version` moves.
 pub(crate) type ConfigCache = Mutex<HashMap<i64, Arc<BranchConfig>>>;
 
+/// How many reader connections are kept open.
+const READERS: usize = 4;
+
 /// A SQLite database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    path: String,
+    writer: writer::Writer,
+    readers: Arc<Mutex<Vec<Connection>>>,
     cache: Arc<ConfigCache>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn configure(conn: &Connection, power_safe: bool) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(if power_safe {
+        "PRAGMA synchronous = FULL;"
+    } else {
+        "PRAGMA synchronous = NORMAL;"
+    })?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000;",
+    )?;
+    Ok(())
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `url` (`sqlite://path`).
-    pub async fn open(url: &str, power_safe: bool) -> anyhow::Result<Self> {
-        let opts = SqliteConnectOptions::from_str(url)?
+    pub async fn open(url: &str, power_safe: bool, hub: Arc<Hub>) -> anyhow::Result<Self> {
+        let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(if power_safe { SqliteSynchronous::Full } else { SqliteSynchronous::Normal })
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.clone())
-            .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.read_only(true))
-            .await?;
-        Ok(SqliteStore { writer, reader, cache: Arc::default() })
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+        let path = opts.get_filename().to_string_lossy().into_owned();
+        {
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts)
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            pool.close().await;
+        }
+        let cache: Arc<ConfigCache> = Arc::default();
+        let write_conn = Connection::open(&path)?;
+        configure(&write_conn, power_safe)?;
+        let writer = writer::Writer::start(write_conn, cache.clone(), hub)?;
+        let mut readers = Vec::new();
+        for _ in 0..READERS {
+            let c = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            c.busy_timeout(Duration::from_secs(10))?;
+            readers.push(c);
+        }
+        Ok(SqliteStore {
+            path,
+            writer,
+            readers: Arc::new(Mutex::new(readers)),
+            cache,
+        })
     }
 
-    /// Starts a write transaction. The writer pool has one connection, so this waits for any
-    /// other writer to commit: transactions never interleave.
-    pub async fn begin(&self) -> Result<SqliteTx<'_>> {
-        let tx = self.writer.begin().await?;
-        Ok(SqliteTx::new(tx, &self.cache))
+    /// Runs `op` in the next write transaction; its stream events are published after commit.
+    pub async fn write<T, F>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteTx<'_>, &mut Outbox) -> Result<T> + Send + 'static,
+    {
+        self.writer.run(op).await
     }
 
-    /// Starts a read transaction on a consistent snapshot.
-    pub async fn begin_read(&self) -> Result<SqliteTx<'_>> {
-        let tx: Transaction<'static, Sqlite> = self.reader.begin().await?;
-        Ok(SqliteTx::new(tx, &self.cache))
+    /// Runs `op` on a reader connection, inside one read transaction (a consistent snapshot).
+    pub async fn read<T, F>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteTx<'_>) -> Result<T> + Send + 'static,
+    {
+        let (readers, cache, path) = (self.readers.clone(), self.cache.clone(), self.path.clone());
+        tokio::task::spawn_blocking(move || {
+            let taken = readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let conn = match taken {
+                Some(c) => c,
+                None => {
+                    let c = Connection::open_with_flags(
+                        &path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    c.busy_timeout(Duration::from_secs(10))?;
+                    c
+                }
+            };
+            conn.execute_batch("BEGIN")?;
+            let result = op(&mut SqliteTx {
+                conn: &conn,
+                cache: &cache,
+            });
+            let _ = conn.execute_batch("COMMIT");
+            let mut pool = readers.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.len() < READERS {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Other(anyhow::anyhow!("reader task failed: {e}")))?
     }
 
-    pub fn reader(&self) -> &SqlitePool {
-        &self.reader
-    }
-
-    pub fn writer(&self) -> &SqlitePool {
-        &self.writer
+    /// Runs SQL statements in one write transaction (administration and tests).
+    pub async fn execute_batch(&self, sql: &str) -> Result<()> {
+        let sql = sql.to_owned();
+        self.write(move |tx, _| Ok(tx.conn.execute_batch(&sql)?))
+            .await
     }
 
     pub async fn close(&self) {
-        self.writer.close().await;
-        self.reader.close().await;
+        self.writer.flush().await;
     }
 }
 

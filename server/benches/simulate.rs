@@ -1,0 +1,133 @@
+//! `cargo bench -p qhall-server --bench simulate`: how fast the simulator and the forecast are.
+//!
+//! Prints figures rather than asserting them (timings belong to the machine, not to the tests):
+//! 200 days of the example hall under every policy with forecasts, as `qhall-server simulate`
+//! runs it by default (issue #8 asks for under 10 s on two cores), and one forecast at 200
+//! waiting (asked: under 20 ms).
+
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use qhall_server::queue::policy::{Candidate, Policy, WindowSkills};
+use qhall_server::sim::{
+    DEFAULT_RUNS, ForecastInput, ForecastService, ForecastWindow, Options, Scenario,
+    forecast_wait_secs, simulate,
+};
+use qhall_shared::ServiceCode;
+
+fn main() {
+    let text = include_str!("../scenarios/example.toml");
+    let scenario = Scenario::from_toml(text).expect("the example scenario parses");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("machine: {cores} cores available to this process");
+
+    for (what, forecast_runs) in [("with forecasts", DEFAULT_RUNS), ("without forecasts", 0)] {
+        let start = Instant::now();
+        let r = simulate(
+            &scenario,
+            &Options {
+                forecast_runs,
+                ..Options::new(200, 1)
+            },
+        );
+        let took = start.elapsed();
+        let customers = r.policies[0].overall.customers * 200.0;
+        println!(
+            "example hall, 200 days × {} policies {what}: {:.2} s ({:.0} customer-days per second)",
+            r.policies.len(),
+            took.as_secs_f64(),
+            customers * r.policies.len() as f64 / took.as_secs_f64()
+        );
+    }
+
+    for waiting in [20, 200] {
+        let input = forecast_input(waiting);
+        let mut times = Vec::new();
+        let mut answer = 0.0;
+        for i in 0..30 {
+            let start = Instant::now();
+            answer = forecast_wait_secs(&ForecastInput {
+                seed: i,
+                ..input.clone()
+            })
+            .expect("a forecast");
+            times.push(start.elapsed());
+        }
+        times.sort();
+        let median = times[times.len() / 2];
+        let worst = *times.last().unwrap_or(&Duration::ZERO);
+        println!(
+            "forecast at {waiting} waiting ({} runs): median {:.3} ms, slowest {:.3} ms (forecast {:.0} min)",
+            input.runs,
+            median.as_secs_f64() * 1000.0,
+            worst.as_secs_f64() * 1000.0,
+            answer / 60.0
+        );
+    }
+}
+
+/// The example hall at 10:30 on a bad day: every window busy, `waiting` tickets in line, the
+/// new ticket (the last B) at the back.
+fn forecast_input(waiting: usize) -> ForecastInput {
+    let code = |s: &str| -> ServiceCode { s.parse().expect("a service code") };
+    let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 30, 0).unwrap();
+    let services = [
+        ("A", 900, 360.0, 20.0),
+        ("B", 600, 240.0, 22.0),
+        ("C", 1800, 600.0, 6.0),
+    ]
+    .map(|(c, target, mean, per_hour)| ForecastService {
+        code: code(c),
+        target_wait_secs: target,
+        mean_service_secs: mean,
+        service_cv: None,
+        arrivals_per_hour: per_hour,
+        priority_share: 0.05,
+    })
+    .to_vec();
+    let windows = [["A", "B"], ["A", "B"], ["B", "A"], ["C", "A"], ["C", "B"]]
+        .iter()
+        .enumerate()
+        .map(|(i, serves)| ForecastWindow {
+            skills: WindowSkills {
+                serves: serves.iter().map(|s| (code(s), 1.0)).collect(),
+            },
+            serving: Some((
+                code(serves[0]),
+                now - chrono::Duration::seconds(60 * i as i64),
+            )),
+        })
+        .collect();
+    let waiting: Vec<Candidate> = (0..waiting)
+        .map(|i| {
+            let (s, target) = [("A", 900), ("B", 600), ("C", 1800)][i % 3];
+            Candidate {
+                key: i as i64,
+                service: code(s),
+                priority: i % 17 == 0,
+                queue_at: now - chrono::Duration::seconds(10 * (waiting - i) as i64),
+                target_wait_secs: target,
+            }
+        })
+        .collect();
+    let ticket = waiting
+        .iter()
+        .rev()
+        .find(|c| c.service == code("B"))
+        .map_or(0, |c| c.key);
+    ForecastInput {
+        policy: Policy::Default,
+        now,
+        services,
+        windows,
+        waiting,
+        ticket,
+        pauses: vec![(
+            Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 2, 13, 0, 0).unwrap(),
+        )],
+        arrivals_until: Some(Utc.with_ymd_and_hms(2026, 3, 2, 17, 0, 0).unwrap()),
+        runs: DEFAULT_RUNS,
+        seed: 0,
+    }
+}

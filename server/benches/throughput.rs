@@ -1,0 +1,172 @@
+//! Throughput and latency of the real server, in-process on 127.0.0.1, with durable commits.
+//!
+//! `cargo bench -p qhall-server --bench throughput` prints:
+//! 1. bare `GET /healthz` requests per second (the HTTP floor of this machine);
+//! 2. `POST /api/v1/tickets` per second with p50/p99 latency (each an fsync-ordered SQLite
+//!    commit that survives kill -9);
+//! 3. call-next → the `called` event at 1,000 WebSocket clients: p50/p99 of the time until the
+//!    last of the 1,000 has it.
+//!
+//! Client and server share the machine's cores, as they would not in a hall; the figures are
+//! therefore conservative. Set `QHALL_BENCH_SECS` to change the measuring time (default 5).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+const CONCURRENCY: usize = 16;
+const WS_CLIENTS: usize = 1000;
+const CALLS: usize = 60;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Runs `CONCURRENCY` loops sending `make()` for `secs`; returns (requests/s, sorted latencies).
+async fn load<F, Fut>(secs: u64, make: F) -> (f64, Vec<Duration>)
+where
+    F: Fn() -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let stop = Instant::now() + Duration::from_secs(secs);
+    let lat = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (make, lat) = (make.clone(), lat.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while Instant::now() < stop {
+                let t = Instant::now();
+                assert!(make().await, "request failed");
+                mine.push(t.elapsed());
+            }
+            lat.lock().await.extend(mine);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut v = std::mem::take(&mut *lat.lock().await);
+    v.sort();
+    (v.len() as f64 / elapsed, v)
+}
+
+fn main() {
+    let secs: u64 = std::env::var("QHALL_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let config = qhall_server::Config { listen: "127.0.0.1:0".into(), database_url: db.clone(), demo: true, ..Default::default() };
+        // Seed, then widen the number ranges so a long run never exhausts a day's numbers.
+        let store = qhall_server::open_store(&config).await.unwrap();
+        store.sqlite().execute_batch("UPDATE services SET last_number = 9999999; UPDATE branches SET config_version = config_version + 1").await.unwrap();
+        store.close().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(qhall_server::run(config, listener, std::future::pending()));
+        let base = format!("http://{addr}");
+        let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+        while client.get(format!("{base}/healthz")).send().await.is_err() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        println!("machine: {} cores; measuring {secs} s per figure with {CONCURRENCY} concurrent clients", std::thread::available_parallelism().map_or(0, |n| n.get()));
+
+        let (c, b) = (client.clone(), base.clone());
+        let (rate, lat) = load(secs, move || {
+            let (c, b) = (c.clone(), b.clone());
+            async move { c.get(format!("{b}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) }
+        })
+        .await;
+        println!("GET /healthz            {rate:>8.0} req/s   p50 {}   p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+
+        let (c, b) = (client.clone(), base.clone());
+        let (rate, lat) = load(secs, move || {
+            let (c, b) = (c.clone(), b.clone());
+            async move {
+                let r = c.post(format!("{b}/api/v1/tickets")).bearer_auth("demo-kiosk").json(&json!({"service": "A"})).send().await;
+                r.is_ok_and(|r| r.status() == 201)
+            }
+        })
+        .await;
+        println!("POST /api/v1/tickets    {rate:>8.0} tickets/s   p50 {}   p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+
+        // 1,000 boards, then call-next CALLS times and time the slowest board for each call.
+        let url = format!("ws://{addr}/api/v1/events?token=demo-display");
+        let arrivals: Arc<std::sync::Mutex<Vec<Vec<Instant>>>> = Arc::new(std::sync::Mutex::new(vec![Vec::new(); CALLS]));
+        let mut boards = Vec::new();
+        for _ in 0..WS_CLIENTS {
+            let (ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+            let arrivals = arrivals.clone();
+            boards.push(tokio::spawn(async move {
+                let (_tx, mut rx) = ws.split();
+                let mut calls = 0;
+                while let Some(Ok(m)) = rx.next().await {
+                    if let tokio_tungstenite::tungstenite::Message::Text(t) = m {
+                        if t.contains("\"type\":\"called\"") {
+                            arrivals.lock().unwrap()[calls].push(Instant::now());
+                            calls += 1;
+                            if calls == CALLS {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+        let staff: serde_json::Value =
+            client.post(format!("{base}/api/v1/login")).json(&json!({"username": "staff1", "password": "demo"})).send().await.unwrap().json().await.unwrap();
+        let token = staff["token"].as_str().unwrap().to_owned();
+        client.post(format!("{base}/api/v1/windows/1/sign-in")).bearer_auth(&token).send().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut sent = Vec::new();
+        for _ in 0..CALLS {
+            client.post(format!("{base}/api/v1/windows/1/complete")).bearer_auth(&token).send().await.unwrap();
+            let t = Instant::now();
+            let r = client.post(format!("{base}/api/v1/windows/1/call-next")).bearer_auth(&token).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            sent.push(t);
+            // Let each call reach every board before the next one, as calls come in a hall.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for b in boards {
+            let _ = tokio::time::timeout(Duration::from_secs(10), b).await;
+        }
+        let arrivals = arrivals.lock().unwrap();
+        let mut last = Vec::new();
+        let mut each = Vec::new();
+        for (i, t0) in sent.iter().enumerate() {
+            assert_eq!(arrivals[i].len(), WS_CLIENTS, "call {i} reached only {} boards", arrivals[i].len());
+            let times: Vec<Duration> = arrivals[i].iter().map(|t| t.duration_since(*t0)).collect();
+            last.push(*times.iter().max().unwrap());
+            each.extend(times);
+        }
+        last.sort();
+        each.sort();
+        println!(
+            "call-next -> {WS_CLIENTS} boards   last board: p50 {}   p99 {}   (any board: p50 {})",
+            ms(percentile(&last, 0.5)),
+            ms(percentile(&last, 0.99)),
+            ms(percentile(&each, 0.5))
+        );
+    });
+}
