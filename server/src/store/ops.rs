@@ -69,8 +69,10 @@ pub async fn issue<T: Tx>(
     let scope = who.idempotency_scope();
     if let Some(key) = idempotency_key {
         if let Some(t) = tx.idempotent_ticket(&scope, key).await? {
+            let config = tx.config(t.branch_id).await?;
             return Ok(Issued {
                 ticket: t,
+                config,
                 created: false,
             });
         }
@@ -204,6 +206,7 @@ pub async fn issue<T: Tx>(
         .ok_or_else(|| anyhow::anyhow!("ticket vanished after insert"))?;
     Ok(Issued {
         ticket,
+        config: cfg,
         created: true,
     })
 }
