@@ -12,13 +12,20 @@ use crate::store::Role;
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     let store = crate::open_store(config).await?;
     store.close().await;
-    println!("database is up to date: {}", crate::store::facade::redact(&config.database_url));
+    println!(
+        "database is up to date: {}",
+        crate::store::facade::redact(&config.database_url)
+    );
     Ok(())
 }
 
 /// `user add NAME --role ROLE`: the password comes from `QHALL_PASSWORD` or standard input.
 pub async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
-    let UserCommand::Add { username, role, branch } = cmd;
+    let UserCommand::Add {
+        username,
+        role,
+        branch,
+    } = cmd;
     let role = match Role::parse(&role) {
         Some(r @ (Role::Staff | Role::Manager | Role::Admin)) => r,
         _ => anyhow::bail!("a person's role is staff, manager or admin, not {role:?}"),
@@ -38,8 +45,21 @@ pub async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
         anyhow::bail!("a password needs at least 8 characters");
     }
     let store = crate::open_store(config).await?;
-    let branch = if role == Role::Admin { None } else { Some(branch) };
-    let id = store.sqlite().add_user(branch, &username, &hash_password(&password)?, role, Utc::now()).await?;
+    let branch = if role == Role::Admin {
+        None
+    } else {
+        Some(branch)
+    };
+    let id = store
+        .sqlite()
+        .add_user(
+            branch,
+            &username,
+            &hash_password(&password)?,
+            role,
+            Utc::now(),
+        )
+        .await?;
     store.close().await;
     println!("added {} {username} (id {id})", role.as_str());
     Ok(())
@@ -54,9 +74,15 @@ pub async fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<()> {
     };
     let store = crate::open_store(config).await?;
     let token = new_token();
-    store.sqlite().add_device(branch, &name, role, &token_hash(&token), Utc::now()).await?;
+    store
+        .sqlite()
+        .add_device(branch, &name, role, &token_hash(&token), Utc::now())
+        .await?;
     store.close().await;
     println!("{token}");
-    eprintln!("added {} {name}: the token above is shown only now; give it to the device (--token)", role.as_str());
+    eprintln!(
+        "added {} {name}: the token above is shown only now; give it to the device (--token)",
+        role.as_str()
+    );
     Ok(())
 }

@@ -31,7 +31,12 @@ pub struct Opts {
     #[arg(long, env = "QHALL_LISTEN", global = true, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
     /// Database URL: `sqlite://PATH` (the default, `sqlite://qhall.db`) or `postgres://…`.
-    #[arg(long = "database", env = "QHALL_DATABASE_URL", global = true, value_name = "URL")]
+    #[arg(
+        long = "database",
+        env = "QHALL_DATABASE_URL",
+        global = true,
+        value_name = "URL"
+    )]
     pub database_url: Option<String>,
     /// Configuration file. [default: ./qhall.toml if it exists]
     #[arg(long, env = "QHALL_CONFIG", global = true, value_name = "FILE")]
@@ -163,14 +168,20 @@ impl Config {
         if let Some(v) = opts.database_url.clone().or(file.database_url) {
             c.database_url = normalize_sqlite_url(&v);
         }
-        c.public_url = opts.public_url.clone().or(file.public_url).map(|u| u.trim_end_matches('/').to_owned());
+        c.public_url = opts
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .map(|u| u.trim_end_matches('/').to_owned());
         c.demo = opts.demo || file.demo.unwrap_or(false);
         c.power_safe = opts.durability.or(file.durability) == Some(Durability::Power);
         if let Some(name) = opts.policy.clone().or(file.policy) {
-            c.policy = Policy::from_name(&name).ok_or_else(|| anyhow::anyhow!("unknown policy {name:?}"))?;
+            c.policy = Policy::from_name(&name)
+                .ok_or_else(|| anyhow::anyhow!("unknown policy {name:?}"))?;
         }
         if let Some(tz) = opts.time_zone.clone().or(file.time_zone) {
-            tz.parse::<chrono_tz::Tz>().map_err(|_| anyhow::anyhow!("unknown time zone {tz:?}"))?;
+            tz.parse::<chrono_tz::Tz>()
+                .map_err(|_| anyhow::anyhow!("unknown time zone {tz:?}"))?;
             c.time_zone = tz;
         }
         if let Some(l) = opts.log.clone().or(file.log) {
@@ -181,7 +192,8 @@ impl Config {
 }
 
 fn read_file(p: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?;
+    let text =
+        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?;
     toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
 }
 
@@ -202,8 +214,16 @@ mod tests {
     fn flags_override_the_file_and_the_file_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("q.toml");
-        std::fs::write(&f, "listen = \"0.0.0.0:9000\"\ndatabase_url = \"sqlite:///tmp/x.db\"\npolicy = \"fifo\"\n").unwrap();
-        let opts = Opts { config: Some(f.clone()), listen: Some("127.0.0.1:0".into()), ..Default::default() };
+        std::fs::write(
+            &f,
+            "listen = \"0.0.0.0:9000\"\ndatabase_url = \"sqlite:///tmp/x.db\"\npolicy = \"fifo\"\n",
+        )
+        .unwrap();
+        let opts = Opts {
+            config: Some(f.clone()),
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        };
         let c = Config::resolve(&opts).unwrap();
         assert_eq!(c.listen, "127.0.0.1:0");
         assert_eq!(c.database_url, "sqlite:///tmp/x.db");
@@ -216,8 +236,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("q.toml");
         std::fs::write(&f, "lisen = \"x\"\n").unwrap();
-        assert!(Config::resolve(&Opts { config: Some(f), ..Default::default() }).is_err());
-        let bad_tz = Opts { time_zone: Some("Mars/Base".into()), ..Default::default() };
+        assert!(
+            Config::resolve(&Opts {
+                config: Some(f),
+                ..Default::default()
+            })
+            .is_err()
+        );
+        let bad_tz = Opts {
+            time_zone: Some("Mars/Base".into()),
+            ..Default::default()
+        };
         assert!(Config::resolve(&bad_tz).is_err());
     }
 }

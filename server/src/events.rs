@@ -32,7 +32,9 @@ pub struct Hub {
 impl Hub {
     fn sender(&self, branch: i64) -> broadcast::Sender<Frame> {
         let mut map = self.branches.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(branch).or_insert_with(|| broadcast::channel(CAPACITY).0).clone()
+        map.entry(branch)
+            .or_insert_with(|| broadcast::channel(CAPACITY).0)
+            .clone()
     }
 
     /// A receiver of every event of `branch` published from now on.
@@ -44,7 +46,10 @@ impl Hub {
     pub fn publish(&self, messages: Vec<(i64, u64, String)>) {
         for (branch, seq, text) in messages {
             // No subscribers is fine: the message is in the database for later replay.
-            let _ = self.sender(branch).send(Frame { seq, text: Utf8Bytes::from(text) });
+            let _ = self.sender(branch).send(Frame {
+                seq,
+                text: Utf8Bytes::from(text),
+            });
         }
     }
 

@@ -37,7 +37,11 @@ use crate::events::Hub;
 use crate::store::Store;
 
 /// Opens the database, seeds it if asked, and serves on `listener` until `shutdown` resolves.
-pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -52,9 +56,12 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     };
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(graceful)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful)
+    .await?;
     maintenance.abort();
     store.close().await;
     Ok(())
@@ -85,7 +92,11 @@ async fn maintenance(store: Store) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match store.sqlite().prune_stream(Utc::now() - chrono::Duration::days(1), 10_000).await {
+        match store
+            .sqlite()
+            .prune_stream(Utc::now() - chrono::Duration::days(1), 10_000)
+            .await
+        {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old stream events"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning stream events failed"),

@@ -18,7 +18,10 @@ fn main() -> ExitCode {
         Some(Command::Simulate(args)) => qhall_server::sim::run_cli(&args),
         command => {
             tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::try_new(&config.log).unwrap_or_else(|_| "info".into()))
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_new(&config.log)
+                        .unwrap_or_else(|_| "info".into()),
+                )
                 .with_writer(std::io::stderr)
                 .init();
             tokio::runtime::Builder::new_multi_thread()

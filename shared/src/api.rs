@@ -114,7 +114,10 @@ impl TicketStatus {
 
     /// Still in the hall's hands: waiting, called or being served.
     pub fn is_live(self) -> bool {
-        matches!(self, TicketStatus::Waiting | TicketStatus::Called | TicketStatus::Serving)
+        matches!(
+            self,
+            TicketStatus::Waiting | TicketStatus::Called | TicketStatus::Serving
+        )
     }
 }
 

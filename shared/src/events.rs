@@ -79,9 +79,15 @@ pub enum Event {
     /// A service's waiting count changed for another reason (cancel, transfer, reinstate).
     Waiting { service: ServiceCode, waiting: u32 },
     /// A window's ticket finished (done, no-show, transferred away): the board may dim it.
-    Cleared { window: WindowNo, number: TicketNumber },
+    Cleared {
+        window: WindowNo,
+        number: TicketNumber,
+    },
     /// A window opened, paused or closed.
-    Window { window: WindowNo, state: WindowState },
+    Window {
+        window: WindowNo,
+        state: WindowState,
+    },
     /// The notices changed: the full current list.
     Notice { notices: Vec<Notice> },
     /// Emergency broadcast on (`message` set) or off (`null`). While on, no tickets are issued.
@@ -110,7 +116,9 @@ mod tests {
                     number: "A001".parse().unwrap(),
                     service: "A".parse().unwrap(),
                     window: WindowNo::new(3).unwrap(),
-                    at: DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().into(),
+                    at: DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+                        .unwrap()
+                        .into(),
                 },
                 waiting: 2,
             },

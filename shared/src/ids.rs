@@ -38,7 +38,9 @@ impl FromStr for ServiceCode {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.as_bytes() {
             [c] if c.is_ascii_uppercase() => Ok(ServiceCode(*c)),
-            _ => Err(InvalidId(format!("a service code is one letter A-Z, not {s:?}"))),
+            _ => Err(InvalidId(format!(
+                "a service code is one letter A-Z, not {s:?}"
+            ))),
         }
     }
 }
@@ -80,7 +82,10 @@ impl WindowNo {
         if (1..=Self::MAX).contains(&n) {
             Ok(WindowNo(n))
         } else {
-            Err(InvalidId(format!("a window number is 1 to {}, not {n}", Self::MAX)))
+            Err(InvalidId(format!(
+                "a window number is 1 to {}, not {n}",
+                Self::MAX
+            )))
         }
     }
 
@@ -148,10 +153,16 @@ impl FromStr for TicketNumber {
     type Err = InvalidId;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let b = s.as_bytes();
-        if b.len() >= 4 && b.len() <= 8 && b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit) {
+        if b.len() >= 4
+            && b.len() <= 8
+            && b[0].is_ascii_uppercase()
+            && b[1..].iter().all(u8::is_ascii_digit)
+        {
             Ok(TicketNumber(s.to_owned()))
         } else {
-            Err(InvalidId(format!("a ticket number is a letter and 3 to 7 digits, not {s:?}")))
+            Err(InvalidId(format!(
+                "a ticket number is a letter and 3 to 7 digits, not {s:?}"
+            )))
         }
     }
 }
@@ -202,6 +213,9 @@ mod tests {
         assert_eq!(TicketNumber::format(a, 1234, 4).as_str(), "A1234");
         assert_eq!(TicketNumber::format(a, 12, 1).as_str(), "A012");
         assert!("A01".parse::<TicketNumber>().is_err());
-        assert_eq!("B123".parse::<TicketNumber>().unwrap().service().as_str(), "B");
+        assert_eq!(
+            "B123".parse::<TicketNumber>().unwrap().service().as_str(),
+            "B"
+        );
     }
 }

@@ -38,7 +38,12 @@ pub fn probability_of_waiting(c: u32, a: f64) -> f64 {
 }
 
 /// The figures for exactly `c` windows, or `None` when `c` cannot keep up (`c ≤ A`).
-pub fn figures(c: u32, arrivals_per_hour: f64, mean_service_secs: f64, target_wait_secs: f64) -> Option<ErlangC> {
+pub fn figures(
+    c: u32,
+    arrivals_per_hour: f64,
+    mean_service_secs: f64,
+    target_wait_secs: f64,
+) -> Option<ErlangC> {
     let a = arrivals_per_hour / 3600.0 * mean_service_secs;
     if f64::from(c) <= a {
         return None;
@@ -57,8 +62,16 @@ pub fn figures(c: u32, arrivals_per_hour: f64, mean_service_secs: f64, target_wa
 
 /// The fewest windows whose service level reaches `goal`: an exact search upward from the
 /// smallest stable count, so it can never stop one window late.
-pub fn windows_needed(arrivals_per_hour: f64, mean_service_secs: f64, target_wait_secs: f64, goal: f64) -> Result<ErlangC, ErlangError> {
-    for (name, v) in [("arrivals_per_hour", arrivals_per_hour), ("mean_service_secs", mean_service_secs)] {
+pub fn windows_needed(
+    arrivals_per_hour: f64,
+    mean_service_secs: f64,
+    target_wait_secs: f64,
+    goal: f64,
+) -> Result<ErlangC, ErlangError> {
+    for (name, v) in [
+        ("arrivals_per_hour", arrivals_per_hour),
+        ("mean_service_secs", mean_service_secs),
+    ] {
         if !v.is_finite() || v <= 0.0 {
             return Err(ErlangError::NotPositive(name));
         }
@@ -92,9 +105,21 @@ mod tests {
         // 60/h, 6 min, 15 min target, 80 % goal (issue #6 reference).
         let f = windows_needed(60.0, 360.0, 900.0, 0.8).unwrap();
         assert_eq!(f.windows, 7);
-        assert!((f.service_level - 0.9496).abs() < 5e-5, "{}", f.service_level);
-        assert!((f.probability_of_waiting - 0.6138).abs() < 5e-5, "{}", f.probability_of_waiting);
-        assert!((f.mean_wait_secs / 60.0 - 3.683).abs() < 5e-4, "{}", f.mean_wait_secs);
+        assert!(
+            (f.service_level - 0.9496).abs() < 5e-5,
+            "{}",
+            f.service_level
+        );
+        assert!(
+            (f.probability_of_waiting - 0.6138).abs() < 5e-5,
+            "{}",
+            f.probability_of_waiting
+        );
+        assert!(
+            (f.mean_wait_secs / 60.0 - 3.683).abs() < 5e-4,
+            "{}",
+            f.mean_wait_secs
+        );
     }
 
     #[test]
@@ -115,11 +140,20 @@ mod tests {
 
     #[test]
     fn the_search_never_stops_one_window_late() {
-        for (lambda, aht, t, goal) in [(60.0, 360.0, 900.0, 0.8), (100.0, 240.0, 600.0, 0.95), (10.0, 600.0, 60.0, 0.5), (500.0, 300.0, 20.0, 0.9)] {
+        for (lambda, aht, t, goal) in [
+            (60.0, 360.0, 900.0, 0.8),
+            (100.0, 240.0, 600.0, 0.95),
+            (10.0, 600.0, 60.0, 0.5),
+            (500.0, 300.0, 20.0, 0.9),
+        ] {
             let f = windows_needed(lambda, aht, t, goal).unwrap();
             assert!(f.service_level >= goal);
             if let Some(fewer) = figures(f.windows - 1, lambda, aht, t) {
-                assert!(fewer.service_level < goal, "{} windows would already do", f.windows - 1);
+                assert!(
+                    fewer.service_level < goal,
+                    "{} windows would already do",
+                    f.windows - 1
+                );
             }
         }
     }
@@ -127,8 +161,17 @@ mod tests {
     #[test]
     fn unstable_and_invalid_inputs_are_refused() {
         assert!(figures(6, 60.0, 360.0, 900.0).is_none());
-        assert_eq!(windows_needed(0.0, 360.0, 900.0, 0.8), Err(ErlangError::NotPositive("arrivals_per_hour")));
-        assert_eq!(windows_needed(60.0, 360.0, 900.0, 1.0), Err(ErlangError::BadGoal));
-        assert_eq!(windows_needed(f64::NAN, 360.0, 900.0, 0.8), Err(ErlangError::NotPositive("arrivals_per_hour")));
+        assert_eq!(
+            windows_needed(0.0, 360.0, 900.0, 0.8),
+            Err(ErlangError::NotPositive("arrivals_per_hour"))
+        );
+        assert_eq!(
+            windows_needed(60.0, 360.0, 900.0, 1.0),
+            Err(ErlangError::BadGoal)
+        );
+        assert_eq!(
+            windows_needed(f64::NAN, 360.0, 900.0, 0.8),
+            Err(ErlangError::NotPositive("arrivals_per_hour"))
+        );
     }
 }

@@ -78,7 +78,12 @@ mod tests {
     #[test]
     fn the_happy_path_reaches_done() {
         let mut s = S::Waiting;
-        for a in [Action::Call, Action::Recall, Action::Start, Action::Complete] {
+        for a in [
+            Action::Call,
+            Action::Recall,
+            Action::Start,
+            Action::Complete,
+        ] {
             s = next(s, a).unwrap();
         }
         assert_eq!(s, S::Done);

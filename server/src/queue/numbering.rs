@@ -19,7 +19,12 @@ pub fn candidates(first: u32, last: u32, previous: Option<u32>) -> impl Iterator
 }
 
 /// The number to issue after `previous`, or `None` if every number of the range is still live.
-pub fn next_number(first: u32, last: u32, previous: Option<u32>, is_live: impl Fn(u32) -> bool) -> Option<u32> {
+pub fn next_number(
+    first: u32,
+    last: u32,
+    previous: Option<u32>,
+    is_live: impl Fn(u32) -> bool,
+) -> Option<u32> {
     candidates(first, last, previous).find(|n| !is_live(*n))
 }
 
@@ -48,8 +53,14 @@ mod tests {
 
     #[test]
     fn candidates_visit_every_number_once_from_after_the_previous() {
-        assert_eq!(candidates(1, 5, Some(3)).collect::<Vec<_>>(), vec![4, 5, 1, 2, 3]);
-        assert_eq!(candidates(10, 12, None).collect::<Vec<_>>(), vec![10, 11, 12]);
+        assert_eq!(
+            candidates(1, 5, Some(3)).collect::<Vec<_>>(),
+            vec![4, 5, 1, 2, 3]
+        );
+        assert_eq!(
+            candidates(10, 12, None).collect::<Vec<_>>(),
+            vec![10, 11, 12]
+        );
         assert_eq!(candidates(5, 1, None).count(), 0);
     }
 

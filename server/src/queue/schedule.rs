@@ -25,7 +25,9 @@ impl Weekly {
 
     /// The same periods Monday to Friday, closed at weekends.
     pub fn weekdays(periods: &[Period]) -> Self {
-        Weekly(std::array::from_fn(|d| if d < 5 { periods.to_vec() } else { Vec::new() }))
+        Weekly(std::array::from_fn(|d| {
+            if d < 5 { periods.to_vec() } else { Vec::new() }
+        }))
     }
 }
 
@@ -87,8 +89,13 @@ pub fn local_date(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
 
 /// The instant a branch-local date and minute-of-day begins (minute 1440 is the next midnight).
 pub fn local_instant(tz: Tz, date: NaiveDate, minute: u16) -> DateTime<Utc> {
-    let (date, minute) = if minute >= 1440 { (date + Duration::days(1), minute - 1440) } else { (date, minute) };
-    let time = NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0).unwrap_or(NaiveTime::MIN);
+    let (date, minute) = if minute >= 1440 {
+        (date + Duration::days(1), minute - 1440)
+    } else {
+        (date, minute)
+    };
+    let time = NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)
+        .unwrap_or(NaiveTime::MIN);
     let naive = NaiveDateTime::new(date, time);
     match tz.from_local_datetime(&naive) {
         chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
@@ -109,7 +116,10 @@ pub fn local_instant(tz: Tz, date: NaiveDate, minute: u16) -> DateTime<Utc> {
 
 /// `[start, end)` of the branch-local day containing `now`, in UTC (23 or 25 hours on DST days).
 pub fn local_day_bounds(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    (local_instant(tz, date, 0), local_instant(tz, date + Duration::days(1), 0))
+    (
+        local_instant(tz, date, 0),
+        local_instant(tz, date + Duration::days(1), 0),
+    )
 }
 
 impl Schedule {
@@ -138,7 +148,10 @@ impl Schedule {
                 if s >= e || e > 1440 {
                     continue;
                 }
-                let (a, b) = (local_instant(self.tz, date, s), local_instant(self.tz, date, e));
+                let (a, b) = (
+                    local_instant(self.tz, date, s),
+                    local_instant(self.tz, date, e),
+                );
                 match out.last_mut() {
                     Some(last) if last.1 >= a => last.1 = last.1.max(b),
                     _ => out.push((a, b)),
@@ -156,14 +169,32 @@ impl Schedule {
         for (start, end) in &intervals {
             if *start <= now && now < *end {
                 if now < *end - cutoff {
-                    return OpenState { closed: None, closes_at: Some(*end), opens_at: None };
+                    return OpenState {
+                        closed: None,
+                        closes_at: Some(*end),
+                        opens_at: None,
+                    };
                 }
-                let next = intervals.iter().find(|(s, e)| *s > now && *s < *e - cutoff).map(|(s, _)| *s);
-                return OpenState { closed: Some(Closed::AfterCutoff), closes_at: Some(*end), opens_at: next };
+                let next = intervals
+                    .iter()
+                    .find(|(s, e)| *s > now && *s < *e - cutoff)
+                    .map(|(s, _)| *s);
+                return OpenState {
+                    closed: Some(Closed::AfterCutoff),
+                    closes_at: Some(*end),
+                    opens_at: next,
+                };
             }
         }
-        let next = intervals.iter().find(|(s, e)| *s > now && *s < *e - cutoff).map(|(s, _)| *s);
-        OpenState { closed: Some(Closed::OutsideHours), closes_at: None, opens_at: next }
+        let next = intervals
+            .iter()
+            .find(|(s, e)| *s > now && *s < *e - cutoff)
+            .map(|(s, _)| *s);
+        OpenState {
+            closed: Some(Closed::OutsideHours),
+            closes_at: None,
+            opens_at: next,
+        }
     }
 }
 
@@ -194,7 +225,11 @@ mod tests {
         Schedule {
             tz: chrono_tz::Asia::Shanghai,
             weekly: Weekly::weekdays(&[(9 * 60, 12 * 60), (13 * 60, 17 * 60)]),
-            exceptions: vec![Exception { date: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), periods: vec![], note: "National Day".into() }],
+            exceptions: vec![Exception {
+                date: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+                periods: vec![],
+                note: "National Day".into(),
+            }],
             cutoff_mins: 30,
         }
     }
@@ -229,8 +264,17 @@ mod tests {
 
     #[test]
     fn around_the_clock_is_always_open() {
-        let s = Schedule { tz: chrono_tz::Europe::Berlin, weekly: Weekly::around_the_clock(), exceptions: vec![], cutoff_mins: 0 };
-        for t in ["2026-03-29T00:59:00Z", "2026-03-29T01:00:00Z", "2026-12-31T23:59:59Z"] {
+        let s = Schedule {
+            tz: chrono_tz::Europe::Berlin,
+            weekly: Weekly::around_the_clock(),
+            exceptions: vec![],
+            cutoff_mins: 0,
+        };
+        for t in [
+            "2026-03-29T00:59:00Z",
+            "2026-03-29T01:00:00Z",
+            "2026-12-31T23:59:59Z",
+        ] {
             assert!(s.state_at(utc(t)).is_open(), "{t}");
         }
     }
@@ -241,8 +285,14 @@ mod tests {
         let (a, b) = local_day_bounds(tz, NaiveDate::from_ymd_opt(2026, 3, 29).unwrap());
         assert_eq!((b - a).num_hours(), 23);
         assert_eq!(a, utc("2026-03-28T23:00:00Z"));
-        assert_eq!(local_date(tz, utc("2026-03-29T21:59:00Z")), NaiveDate::from_ymd_opt(2026, 3, 29).unwrap());
-        assert_eq!(local_date(tz, utc("2026-03-29T22:00:00Z")), NaiveDate::from_ymd_opt(2026, 3, 30).unwrap());
+        assert_eq!(
+            local_date(tz, utc("2026-03-29T21:59:00Z")),
+            NaiveDate::from_ymd_opt(2026, 3, 29).unwrap()
+        );
+        assert_eq!(
+            local_date(tz, utc("2026-03-29T22:00:00Z")),
+            NaiveDate::from_ymd_opt(2026, 3, 30).unwrap()
+        );
     }
 
     #[test]

@@ -118,7 +118,13 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap() + Duration::minutes(min)
     }
 
-    fn rec(issued: i64, call: Option<i64>, start: Option<i64>, done: Option<i64>, status: TicketStatus) -> TicketRecord {
+    fn rec(
+        issued: i64,
+        call: Option<i64>,
+        start: Option<i64>,
+        done: Option<i64>,
+        status: TicketStatus,
+    ) -> TicketRecord {
         TicketRecord {
             status,
             issued_at: t(issued),
@@ -137,21 +143,29 @@ mod tests {
 
     #[test]
     fn a_reinstated_no_show_counts_its_last_call() {
-        let calls = [(t(5), CallEvent::Call), (t(9), CallEvent::Reinstate), (t(20), CallEvent::Call), (t(21), CallEvent::Recall)];
+        let calls = [
+            (t(5), CallEvent::Call),
+            (t(9), CallEvent::Reinstate),
+            (t(20), CallEvent::Call),
+            (t(21), CallEvent::Recall),
+        ];
         assert_eq!(counted_call(&calls), Some(t(20)));
     }
 
     #[test]
     fn wait_service_and_level_as_defined() {
         let tickets = [
-            rec(0, Some(5), Some(6), Some(16), TicketStatus::Done),   // wait 5 min, service 10
+            rec(0, Some(5), Some(6), Some(16), TicketStatus::Done), // wait 5 min, service 10
             rec(0, Some(12), Some(12), Some(14), TicketStatus::Done), // wait 12 min > 10 target
-            rec(1, Some(3), None, None, TicketStatus::NoShow),        // wait 2 min
-            rec(2, None, None, None, TicketStatus::Cancelled),        // never called
-            rec(3, Some(4), None, Some(9), TicketStatus::Done),       // completed without start
+            rec(1, Some(3), None, None, TicketStatus::NoShow),      // wait 2 min
+            rec(2, None, None, None, TicketStatus::Cancelled),      // never called
+            rec(3, Some(4), None, Some(9), TicketStatus::Done),     // completed without start
         ];
         let f = figures(&tickets);
-        assert_eq!((f.issued, f.served, f.no_show, f.cancelled, f.called), (5, 3, 1, 1, 4));
+        assert_eq!(
+            (f.issued, f.served, f.no_show, f.cancelled, f.called),
+            (5, 3, 1, 1, 4)
+        );
         assert_eq!(f.mean_wait_secs, Some((300.0 + 720.0 + 120.0 + 60.0) / 4.0));
         assert_eq!(f.service_level, Some(0.75));
         assert_eq!(f.p90_wait_secs, Some(720.0));
