@@ -121,15 +121,14 @@ fn main() {
                 let (_tx, mut rx) = ws.split();
                 let mut calls = 0;
                 while let Some(Ok(m)) = rx.next().await {
-                    if let tokio_tungstenite::tungstenite::Message::Text(t) = m {
-                        if t.contains("\"type\":\"called\"") {
+                    if let tokio_tungstenite::tungstenite::Message::Text(t) = m
+                        && t.contains("\"type\":\"called\"") {
                             arrivals.lock().unwrap()[calls].push(Instant::now());
                             calls += 1;
                             if calls == CALLS {
                                 break;
                             }
                         }
-                    }
                 }
             }));
         }

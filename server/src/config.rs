@@ -220,7 +220,7 @@ mod tests {
         )
         .unwrap();
         let opts = Opts {
-            config: Some(f.clone()),
+            config: Some(f),
             listen: Some("127.0.0.1:0".into()),
             ..Default::default()
         };

@@ -93,10 +93,9 @@ impl TestApp {
                 .get(format!("{}/healthz", self.url))
                 .send()
                 .await
+                && r.status().is_success()
             {
-                if r.status().is_success() {
-                    return;
-                }
+                return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -104,13 +104,11 @@ pub fn request_token(headers: &HeaderMap, query: Option<&str>) -> Option<String>
     if let Some(v) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-    {
-        if let Some(t) = v
+        && let Some(t) = v
             .strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
-        {
-            return Some(t.trim().to_owned());
-        }
+    {
+        return Some(t.trim().to_owned());
     }
     if let Some(t) = session_cookie(headers) {
         return Some(t);

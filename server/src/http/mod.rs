@@ -8,7 +8,7 @@
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
 //! - [`events`]: the WebSocket event stream.
 //! - [`metrics`]: `/metrics` in Prometheus text.
-//! - [`openapi`]: `/api/openapi.json`.
+//! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
 
 pub mod auth;
 pub mod devices;

@@ -86,10 +86,10 @@ pub fn windows_needed(
     let a = arrivals_per_hour / 3600.0 * mean_service_secs;
     let mut c = (a.floor() as u32).saturating_add(1);
     while c <= MAX {
-        if let Some(f) = figures(c, arrivals_per_hour, mean_service_secs, target_wait_secs) {
-            if f.service_level >= goal {
-                return Ok(f);
-            }
+        if let Some(f) = figures(c, arrivals_per_hour, mean_service_secs, target_wait_secs)
+            && f.service_level >= goal
+        {
+            return Ok(f);
         }
         c += 1;
     }

@@ -79,10 +79,10 @@ impl StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &e {
-            if db.is_unique_violation() {
-                return StoreError::conflict("conflict", "that already exists");
-            }
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return StoreError::conflict("conflict", "that already exists");
         }
         StoreError::Other(e.into())
     }

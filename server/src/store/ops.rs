@@ -67,15 +67,15 @@ pub async fn issue<T: Tx>(
     now: DateTime<Utc>,
 ) -> Result<Issued> {
     let scope = who.idempotency_scope();
-    if let Some(key) = idempotency_key {
-        if let Some(t) = tx.idempotent_ticket(&scope, key).await? {
-            let config = tx.config(t.branch_id).await?;
-            return Ok(Issued {
-                ticket: t,
-                config,
-                created: false,
-            });
-        }
+    if let Some(key) = idempotency_key
+        && let Some(t) = tx.idempotent_ticket(&scope, key).await?
+    {
+        let config = tx.config(t.branch_id).await?;
+        return Ok(Issued {
+            ticket: t,
+            config,
+            created: false,
+        });
     }
     let branch = who.branch_id;
     let cfg = tx.config(branch).await?;
@@ -358,18 +358,18 @@ async fn ready_to_call<T: Tx>(tx: &mut T, w: &WindowRow) -> Result<()> {
             ));
         }
     }
-    if let Some(k) = w.current_ticket {
-        if let Some(cur) = tx.ticket(k).await? {
-            if cur.status.is_live() && cur.status != TicketStatus::Waiting {
-                return Err(StoreError::conflict(
-                    "window_busy",
-                    format!(
-                        "window {} still has {}: complete it or mark it absent first",
-                        w.number, cur.number
-                    ),
-                ));
-            }
-        }
+    if let Some(k) = w.current_ticket
+        && let Some(cur) = tx.ticket(k).await?
+        && cur.status.is_live()
+        && cur.status != TicketStatus::Waiting
+    {
+        return Err(StoreError::conflict(
+            "window_busy",
+            format!(
+                "window {} still has {}: complete it or mark it absent first",
+                w.number, cur.number
+            ),
+        ));
     }
     Ok(())
 }
@@ -765,17 +765,16 @@ pub async fn change_window<T: Tx>(
                 ));
             }
             let w2 = operable_window(tx, who, n).await?;
-            if let Some(k) = w2.current_ticket {
-                if tx
+            if let Some(k) = w2.current_ticket
+                && tx
                     .ticket(k)
                     .await?
                     .is_some_and(|t| t.status.is_live() && t.status != TicketStatus::Waiting)
-                {
-                    return Err(StoreError::conflict(
-                        "window_busy",
-                        "complete or transfer the current ticket before signing out",
-                    ));
-                }
+            {
+                return Err(StoreError::conflict(
+                    "window_busy",
+                    "complete or transfer the current ticket before signing out",
+                ));
             }
             w.staff_user_id = None;
             w.state = WindowState::Closed;

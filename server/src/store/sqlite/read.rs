@@ -77,7 +77,7 @@ impl SqliteStore {
             if seq == current {
                 return Ok(Some(Vec::new()));
             }
-            if !oldest.is_some_and(|o| o <= seq + 1) {
+            if oldest.is_none_or(|o| o > seq + 1) {
                 return Ok(None);
             }
             let mut st = tx.conn.prepare_cached("SELECT seq, body FROM stream_events WHERE branch_id = ? AND seq > ? ORDER BY seq LIMIT ?")?;

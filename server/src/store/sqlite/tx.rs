@@ -37,12 +37,11 @@ pub(crate) fn run_now<F: Future<Output = Result<T>>, T>(f: F) -> Result<T> {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        if let rusqlite::Error::SqliteFailure(f, _) = &e {
-            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-            {
-                return StoreError::conflict("conflict", "that already exists");
-            }
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+        {
+            return StoreError::conflict("conflict", "that already exists");
         }
         StoreError::Other(e.into())
     }
@@ -232,10 +231,9 @@ impl Tx for SqliteTx<'_> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&branch)
+            && c.version == version
         {
-            if c.version == version {
-                return Ok(c.clone());
-            }
+            return Ok(c.clone());
         }
         let cfg = Arc::new(load_config(self.conn, branch)?);
         self.cache
