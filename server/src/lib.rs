@@ -87,11 +87,30 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// Hourly: forget stream events older than a day (keeping the newest 10,000 per branch).
+/// Every 15 s: announce opening and closing. Hourly: forget stream events older than a day
+/// (keeping the newest 10,000 per branch).
 async fn maintenance(store: Store) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+    let mut open: std::collections::HashMap<i64, bool> = std::collections::HashMap::new();
+    let mut last_prune = std::time::Instant::now();
     loop {
         tick.tick().await;
+        // Opening, a break, the cut-off, closing: kiosks and boards hear it within 15 s.
+        for branch in store.sqlite().branch_ids().await.unwrap_or_default() {
+            match store
+                .announce_opening(branch, open.get(&branch).copied(), Utc::now())
+                .await
+            {
+                Ok(now_open) => {
+                    open.insert(branch, now_open);
+                }
+                Err(e) => tracing::warn!(error = %e, branch, "checking opening hours failed"),
+            }
+        }
+        if last_prune.elapsed() < std::time::Duration::from_secs(3600) {
+            continue;
+        }
+        last_prune = std::time::Instant::now();
         match store
             .sqlite()
             .prune_stream(Utc::now() - chrono::Duration::days(1), 10_000)

@@ -179,6 +179,19 @@ impl Store {
         ))
     }
 
+    /// Emits a `services` event if the hall opened or closed since `was_open`; returns whether
+    /// it is open now.
+    pub async fn announce_opening(
+        &self,
+        branch: i64,
+        was_open: Option<bool>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        write!(self, |tx, out| ops::announce_opening(
+            tx, out, branch, was_open, now
+        ))
+    }
+
     /// A ticket by its public id with its position now: (ticket, ahead, estimated seconds).
     pub async fn ticket_view(
         &self,

@@ -849,3 +849,20 @@ pub async fn ticket_position<T: Tx>(
     let secs = estimate(tx, &cfg, t.service, ahead, now).await?;
     Ok((ahead, secs))
 }
+
+/// Tells kiosks and boards that the hall opened or closed (hours, a break, the cut-off) by a
+/// `services` event, if `open` differs from what `was_open` says they last heard.
+pub async fn announce_opening<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    branch: i64,
+    was_open: Option<bool>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let cfg = tx.config(branch).await?;
+    let open = cfg.schedule.state_at(now).is_open() && cfg.emergency.is_none();
+    if was_open.is_some_and(|w| w != open) {
+        out.emit(tx, branch, now, Event::Services { open }).await?;
+    }
+    Ok(open)
+}
