@@ -1,0 +1,508 @@
+//! The kiosk's logic, without a window: what to show, when to issue, when to print.
+//!
+//! The controller is an actor on the network runtime. It receives the customer's
+//! [`Command`]s from the UI, the server's state from the [`link`] task, and the results of
+//! its own issue and print jobs; after each it publishes a fresh [`View`] on a `watch`
+//! channel, which the adapter copies into the window. The tests drive it with a fake API
+//! and read the views.
+//!
+//! Rules it keeps:
+//! - one touch, at most one ticket: "take a ticket" is ignored while a request is out, and a
+//!   request that got no answer is retried with the same `Idempotency-Key`;
+//! - a ticket is printed only once the server acknowledged it;
+//! - a customer who walks away is not left behind: home after 30 s without a touch, the
+//!   ticket screen after 10 s.
+
+mod link;
+pub mod view;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use qhall_shared::api::{DeviceState, HallInfo, IssueTicket, IssuedTicket, ServiceInfo};
+use qhall_shared::events::{Event, Message};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::api::{ApiError, KioskApi};
+use crate::i18n::Lang;
+use crate::printer::{self, PrintError, Printer};
+pub use view::{ClosedView, GuideView, PrintState, Screen, ServiceCard, TicketCard, View};
+use view::{Flow, GuideMessage, Model};
+
+/// What the customer did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Touched a service on the home screen: show its guide.
+    SelectService(String),
+    /// Touched "take a ticket" (or the priority one) on the guide.
+    TakeTicket { priority: bool },
+    /// Back from the guide to home.
+    Back,
+    /// Finished with the ticket or print-failed screen.
+    Done,
+    SetLanguage(Lang),
+    /// Any other touch: resets the idle timer.
+    Activity,
+}
+
+/// Timings and defaults; [`Settings::default`] is what the kiosk uses.
+#[derive(Clone)]
+pub struct Settings {
+    pub default_lang: Lang,
+    /// Back home after this long without a touch.
+    pub idle: Duration,
+    /// The ticket screen stays this long after printing.
+    pub ticket_linger: Duration,
+    /// Give up issuing (and ask the customer to try again) after this long.
+    pub issue_deadline: Duration,
+    /// Waiting counts arrive on the stream; estimates are refetched at most this often.
+    pub refresh_every: Duration,
+    /// The wall clock (a fixed one for screenshots).
+    pub now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("default_lang", &self.default_lang)
+            .field("idle", &self.idle)
+            .field("ticket_linger", &self.ticket_linger)
+            .field("issue_deadline", &self.issue_deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            default_lang: Lang::Zh,
+            idle: Duration::from_secs(30),
+            ticket_linger: Duration::from_secs(10),
+            issue_deadline: Duration::from_secs(10),
+            refresh_every: Duration::from_secs(2),
+            now: Arc::new(Utc::now),
+        }
+    }
+}
+
+/// Sends the customer's commands to the controller. Cheap to clone; never blocks.
+#[derive(Debug, Clone)]
+pub struct KioskHandle {
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+impl KioskHandle {
+    pub fn send(&self, command: Command) {
+        // The controller lives as long as the runtime; after that nothing listens anyway.
+        let _ = self.tx.send(command);
+    }
+}
+
+/// What the controller's own tasks report back.
+#[derive(Debug)]
+pub(crate) enum Internal {
+    /// The server answers again: its current hall and services.
+    Up { hall: HallInfo, services: Vec<ServiceInfo> },
+    /// The server cannot be reached.
+    Down(ApiError),
+    Event(Message),
+    Refreshed { hall: Option<HallInfo>, services: Option<Vec<ServiceInfo>> },
+    Issued { key: String, result: Result<IssuedTicket, ApiError> },
+    Printed { number: String, result: Result<(), PrintError> },
+}
+
+/// Starts the controller and its link to the server on the current tokio runtime.
+pub fn spawn<A: KioskApi, P: Printer>(api: Arc<A>, printer: Arc<P>, settings: Settings) -> (KioskHandle, watch::Receiver<View>) {
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (int_tx, int_rx) = mpsc::unbounded_channel();
+    let model = Model { lang: settings.default_lang, ..Model::default() };
+    let (view_tx, view_rx) = watch::channel(view::render(&model, (settings.now)()));
+    tokio::spawn(link::run(api.clone(), int_tx.clone()));
+    let controller = Controller {
+        api,
+        printer,
+        settings,
+        model,
+        view_tx,
+        int_tx,
+        last_touch: Instant::now(),
+        printed_at: None,
+        pending: None,
+        issue_task: None,
+        refresh_due: None,
+        last_refresh: Instant::now(),
+        reported: None,
+    };
+    tokio::spawn(controller.run(cmd_rx, int_rx));
+    (KioskHandle { tx: cmd_tx }, view_rx)
+}
+
+/// A ticket request that has not been answered yet: retried with the same key.
+#[derive(Debug, Clone)]
+struct Pending {
+    request: IssueTicket,
+    key: String,
+}
+
+struct Controller<A, P> {
+    api: Arc<A>,
+    printer: Arc<P>,
+    settings: Settings,
+    model: Model,
+    view_tx: watch::Sender<View>,
+    int_tx: mpsc::UnboundedSender<Internal>,
+    last_touch: Instant,
+    /// When the current ticket finished printing (the linger starts then).
+    printed_at: Option<Instant>,
+    pending: Option<Pending>,
+    issue_task: Option<JoinHandle<()>>,
+    /// A refetch of services (and the hall) is wanted at this time.
+    refresh_due: Option<(Instant, bool)>,
+    last_refresh: Instant,
+    /// The printer state last sent to the server.
+    reported: Option<DeviceState>,
+}
+
+impl<A: KioskApi, P: Printer> Controller<A, P> {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut internal: mpsc::UnboundedReceiver<Internal>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => self.on_command(cmd),
+                    None => return,
+                },
+                Some(msg) = internal.recv() => self.on_internal(msg),
+                _ = tick.tick() => self.on_tick(),
+            }
+            self.publish();
+        }
+    }
+
+    fn publish(&self) {
+        let view = view::render(&self.model, (self.settings.now)());
+        self.view_tx.send_if_modified(|old| {
+            if *old == view {
+                false
+            } else {
+                *old = view;
+                true
+            }
+        });
+    }
+
+    fn go_home(&mut self, reset_language: bool) {
+        self.model.flow = Flow::Home;
+        self.pending = None;
+        self.printed_at = None;
+        if reset_language {
+            self.model.lang = self.settings.default_lang;
+        }
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        self.last_touch = Instant::now();
+        let screen = view::render(&self.model, (self.settings.now)()).screen;
+        match cmd {
+            Command::Activity => {}
+            Command::SetLanguage(lang) => self.model.lang = lang,
+            Command::SelectService(code) => {
+                if screen == Screen::Home && self.model.services.iter().any(|s| s.code.as_str() == code) {
+                    self.model.flow = Flow::Guide { code, issuing: false, message: None };
+                }
+            }
+            Command::Back => {
+                if let Flow::Guide { issuing: false, .. } = self.model.flow {
+                    self.go_home(false);
+                }
+            }
+            Command::Done => {
+                if let Flow::Ticket { print, .. } = &self.model.flow
+                    && *print != PrintState::Printing
+                {
+                    self.go_home(true);
+                }
+            }
+            Command::TakeTicket { priority } => {
+                if screen == Screen::Guide {
+                    self.take_ticket(priority);
+                }
+            }
+        }
+    }
+
+    fn take_ticket(&mut self, priority: bool) {
+        let Flow::Guide { code, issuing, .. } = &self.model.flow else { return };
+        if *issuing {
+            // A second touch while the first is on its way must not issue a second ticket.
+            return;
+        }
+        let Some(service) = self.model.services.iter().find(|s| s.code.as_str() == code) else { return };
+        if !service.open {
+            return;
+        }
+        let request = IssueTicket { service: code.clone(), priority: priority && service.priority_allowed };
+        // The same customer asking again for the same thing after a failure reuses the key:
+        // if the first request did reach the server, this returns that ticket.
+        let pending = match &self.pending {
+            Some(p) if p.request == request => p.clone(),
+            _ => Pending { request, key: uuid::Uuid::new_v4().to_string() },
+        };
+        self.pending = Some(pending.clone());
+        self.model.flow = Flow::Guide { code: code.clone(), issuing: true, message: None };
+        let api = self.api.clone();
+        let tx = self.int_tx.clone();
+        let deadline = Instant::now() + self.settings.issue_deadline;
+        self.issue_task = Some(tokio::spawn(async move {
+            let result = issue_with_retries(&*api, &pending, deadline).await;
+            let _ = tx.send(Internal::Issued { key: pending.key, result });
+        }));
+    }
+
+    fn on_internal(&mut self, msg: Internal) {
+        match msg {
+            Internal::Up { hall, services } => {
+                let was_down = !self.model.connected;
+                self.apply_hall(hall);
+                self.model.services = services;
+                self.model.connected = true;
+                if was_down {
+                    tracing::info!("server reachable");
+                    self.report(self.reported.clone().unwrap_or_else(|| printer::ok_state(self.printer.present())), true);
+                }
+            }
+            Internal::Down(e) => {
+                if self.model.connected {
+                    tracing::warn!("server unreachable: {e}");
+                }
+                self.model.connected = false;
+                if let Flow::Guide { issuing: true, .. } = self.model.flow {
+                    if let Some(task) = self.issue_task.take() {
+                        task.abort();
+                    }
+                    self.go_home(true);
+                }
+            }
+            Internal::Event(msg) => self.on_event(msg.event),
+            Internal::Refreshed { hall, services } => {
+                if let Some(hall) = hall {
+                    self.apply_hall(hall);
+                }
+                if let Some(services) = services {
+                    self.model.services = services;
+                }
+            }
+            Internal::Issued { key, result } => self.on_issued(&key, result),
+            Internal::Printed { number, result } => {
+                let Flow::Ticket { ticket, print } = &mut self.model.flow else { return };
+                if ticket.number.as_str() != number {
+                    return;
+                }
+                match result {
+                    Ok(()) => {
+                        *print = PrintState::Printed;
+                        self.printed_at = Some(Instant::now());
+                        self.report(printer::ok_state(true), false);
+                    }
+                    Err(e) => {
+                        tracing::error!(ticket = %number, "printing failed: {e}");
+                        *print = PrintState::Failed;
+                        self.last_touch = Instant::now();
+                        self.report(e.device_state(), false);
+                    }
+                }
+            }
+        }
+        self.leave_guide_if_blocked();
+    }
+
+    /// An emergency, the hall closing or the server going away ends a customer's visit to
+    /// a guide (but never takes away a ticket already issued).
+    fn leave_guide_if_blocked(&mut self) {
+        if let Flow::Guide { issuing: false, .. } = self.model.flow
+            && view::condition(&self.model).is_some()
+        {
+            self.go_home(true);
+        }
+    }
+
+    fn apply_hall(&mut self, hall: HallInfo) {
+        self.model.open = hall.open;
+        self.model.emergency = hall.emergency.clone();
+        self.model.notices = hall.notices.clone();
+        self.model.hall = Some(hall);
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Snapshot { waiting, notices, emergency, open, .. } => {
+                for w in waiting {
+                    self.set_waiting(w.service, w.waiting);
+                }
+                self.model.notices = notices;
+                self.model.emergency = emergency;
+                self.model.open = open;
+                self.want_refresh(false);
+            }
+            Event::Issued { service, waiting } | Event::Waiting { service, waiting } => {
+                self.set_waiting(service, waiting);
+                self.want_refresh(false);
+            }
+            Event::Called { call, waiting } => {
+                self.set_waiting(call.service, waiting);
+                self.want_refresh(false);
+            }
+            Event::Window { .. } => self.want_refresh(false),
+            Event::Notice { notices } => self.model.notices = notices,
+            Event::Emergency { message } => {
+                let ended = message.is_none() && self.model.emergency.is_some();
+                self.model.emergency = message;
+                if ended {
+                    // Whether the hall is open again depends on the hours: ask.
+                    self.want_refresh(true);
+                }
+            }
+            Event::Services { open } => {
+                self.model.open = open;
+                self.want_refresh(true);
+            }
+            Event::Recalled { .. } | Event::Cleared { .. } => {}
+        }
+    }
+
+    fn set_waiting(&mut self, service: qhall_shared::ServiceCode, waiting: u32) {
+        if let Some(s) = self.model.services.iter_mut().find(|s| s.code == service) {
+            s.waiting = waiting;
+        }
+    }
+
+    /// Estimates and opening hours are not on the stream; they are refetched after the
+    /// events that change them, at most every `refresh_every` (not polled).
+    fn want_refresh(&mut self, hall_too: bool) {
+        let at = (self.last_refresh + self.settings.refresh_every).max(Instant::now());
+        self.refresh_due = Some(match self.refresh_due {
+            Some((t, h)) => (t.min(at), h || hall_too),
+            None => (at, hall_too),
+        });
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        if let Some((at, hall_too)) = self.refresh_due
+            && now >= at
+            && self.model.connected
+        {
+            self.refresh_due = None;
+            self.last_refresh = now;
+            let api = self.api.clone();
+            let tx = self.int_tx.clone();
+            tokio::spawn(async move {
+                let hall = if hall_too { api.hall().await.ok() } else { None };
+                let services = api.services().await.ok();
+                let _ = tx.send(Internal::Refreshed { hall, services });
+            });
+        }
+        let idle = now.duration_since(self.last_touch) >= self.settings.idle;
+        match &self.model.flow {
+            Flow::Guide { issuing: false, .. } if idle => self.go_home(true),
+            Flow::Ticket { print: PrintState::Failed, .. } if idle => self.go_home(true),
+            Flow::Ticket { print: PrintState::Printed | PrintState::NoPrinter, .. } => {
+                let since = self.printed_at.unwrap_or(self.last_touch).max(self.last_touch);
+                if now.duration_since(since) >= self.settings.ticket_linger {
+                    self.go_home(true);
+                }
+            }
+            Flow::Home if idle && self.model.lang != self.settings.default_lang => {
+                self.model.lang = self.settings.default_lang;
+            }
+            _ => {}
+        }
+    }
+
+    fn on_issued(&mut self, key: &str, result: Result<IssuedTicket, ApiError>) {
+        self.issue_task = None;
+        if self.pending.as_ref().map(|p| p.key.as_str()) != Some(key) {
+            return;
+        }
+        let Flow::Guide { code, .. } = &self.model.flow else { return };
+        let code = code.clone();
+        match result {
+            Ok(ticket) => {
+                self.pending = None;
+                tracing::info!(ticket = %ticket.number, service = %ticket.service, "ticket issued");
+                self.last_touch = Instant::now();
+                if self.printer.present() {
+                    let job = view::print_job(&self.model, &ticket);
+                    let printer = self.printer.clone();
+                    let tx = self.int_tx.clone();
+                    let number = ticket.number.to_string();
+                    tokio::task::spawn_blocking(move || {
+                        let result = printer.print(&job);
+                        let _ = tx.send(Internal::Printed { number, result });
+                    });
+                    self.model.flow = Flow::Ticket { ticket, print: PrintState::Printing };
+                } else {
+                    self.printed_at = Some(Instant::now());
+                    self.model.flow = Flow::Ticket { ticket, print: PrintState::NoPrinter };
+                }
+            }
+            Err(e) => {
+                tracing::warn!(service = %code, "no ticket: {e}");
+                let message = match e.code() {
+                    Some("emergency") => {
+                        self.want_refresh(true);
+                        self.model.emergency.get_or_insert_with(String::new);
+                        None
+                    }
+                    Some("service_closed") | Some("hall_closed") | Some("closed") => {
+                        self.pending = None;
+                        self.want_refresh(true);
+                        Some(GuideMessage::ServiceClosed)
+                    }
+                    _ => Some(GuideMessage::TryAgain),
+                };
+                if e.code() == Some("service_closed")
+                    && let Some(s) = self.model.services.iter_mut().find(|s| s.code.as_str() == code)
+                {
+                    s.open = false;
+                }
+                self.model.flow = Flow::Guide { code, issuing: false, message };
+                self.last_touch = Instant::now();
+            }
+        }
+    }
+
+    /// Tells the server about the printer when its state changed (and after reconnecting).
+    fn report(&mut self, state: DeviceState, force: bool) {
+        if !force && self.reported.as_ref() == Some(&state) {
+            return;
+        }
+        self.reported = Some(state.clone());
+        let api = self.api.clone();
+        tokio::spawn(async move {
+            if let Err(e) = api.report_device(&state).await {
+                tracing::warn!("could not report the printer state: {e}");
+            }
+        });
+    }
+}
+
+/// Asks for the ticket until the server answers, retrying transient failures with the
+/// same key until `deadline`.
+async fn issue_with_retries<A: KioskApi>(api: &A, pending: &Pending, deadline: Instant) -> Result<IssuedTicket, ApiError> {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match api.issue(&pending.request, &pending.key).await {
+            Err(e) if e.is_transient() && Instant::now() + backoff < deadline => {
+                tracing::info!("ticket request not answered ({e}); retrying with the same key");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! What the screen shows, computed from what the kiosk knows ([`render`]). Pure: the
+//! adapter copies a [`View`] into the Slint globals, the tests read it directly.
+
+use chrono::{DateTime, Datelike, Utc};
+use qhall_shared::api::{HallInfo, IssuedTicket, ServiceInfo};
+
+use crate::i18n::{self, Lang};
+
+/// Which screen fills the kiosk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Screen {
+    #[default]
+    Home,
+    Guide,
+    Ticket,
+    PrintFailed,
+    Closed,
+    Emergency,
+    OutOfService,
+}
+
+/// How the ticket's printing is going.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PrintState {
+    #[default]
+    Printing,
+    Printed,
+    /// The kiosk has no printer: the customer notes the number or scans the code.
+    NoPrinter,
+    Failed,
+}
+
+/// One service button on the home screen.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceCard {
+    pub code: String,
+    pub name: String,
+    /// "12 waiting · about 10–15 min" when open, "Closed · opens 13:00" when not.
+    pub detail: String,
+    pub open: bool,
+    pub priority_allowed: bool,
+}
+
+/// The guide of the service the customer touched.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GuideView {
+    pub code: String,
+    pub name: String,
+    pub guide: String,
+    pub waiting: String,
+    pub wait: String,
+    pub open: bool,
+    pub priority_allowed: bool,
+    /// A request is on its way: the take-ticket buttons are disabled.
+    pub issuing: bool,
+    /// Why the last attempt did not give a ticket, if it did not.
+    pub message: String,
+}
+
+/// The ticket just issued.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TicketCard {
+    pub number: String,
+    pub service: String,
+    pub priority: bool,
+    pub ahead: String,
+    pub wait: String,
+    /// Branch-local `HH:MM`.
+    pub time: String,
+    pub tracking_url: String,
+    pub print: PrintState,
+}
+
+/// The closed screen's hours.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClosedView {
+    /// "08:30–12:00 · 13:00–17:30", or the "closed today" sentence.
+    pub today: String,
+    /// "tomorrow 08:30", "Mon 3/2 08:30", or empty when unknown.
+    pub next: String,
+}
+
+/// Everything on screen.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct View {
+    pub screen: Screen,
+    pub lang: Lang,
+    pub hall_name: String,
+    /// Branch-local `HH:MM`.
+    pub clock: String,
+    /// Branch-local date with weekday.
+    pub date: String,
+    pub notices: Vec<String>,
+    pub services: Vec<ServiceCard>,
+    pub guide: GuideView,
+    pub ticket: TicketCard,
+    pub closed: ClosedView,
+    pub emergency: String,
+}
+
+/// The customer's place in the kiosk's flow, beneath any hall-wide condition.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) enum Flow {
+    #[default]
+    Home,
+    Guide {
+        code: String,
+        issuing: bool,
+        message: Option<GuideMessage>,
+    },
+    Ticket {
+        ticket: IssuedTicket,
+        print: PrintState,
+    },
+}
+
+/// Why the guide screen shows a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GuideMessage {
+    /// The server refused: the service is closed now.
+    ServiceClosed,
+    /// No ticket after all retries.
+    TryAgain,
+}
+
+/// What the kiosk knows.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Model {
+    pub lang: Lang,
+    pub hall: Option<HallInfo>,
+    pub services: Vec<ServiceInfo>,
+    pub notices: Vec<qhall_shared::api::Notice>,
+    pub emergency: Option<String>,
+    /// Tickets can be taken now (hall inside hours, before the cut-off).
+    pub open: bool,
+    /// The server answers and the event stream is up.
+    pub connected: bool,
+    pub flow: Flow,
+}
+
+/// A hall-wide condition that takes the whole screen unless the customer already holds a
+/// ticket.
+pub(crate) fn condition(m: &Model) -> Option<Screen> {
+    if !m.connected {
+        Some(Screen::OutOfService)
+    } else if m.emergency.is_some() {
+        Some(Screen::Emergency)
+    } else if !m.open {
+        Some(Screen::Closed)
+    } else {
+        None
+    }
+}
+
+fn tz(m: &Model) -> chrono_tz::Tz {
+    m.hall.as_ref().and_then(|h| h.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC)
+}
+
+fn hhmm(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    t.with_timezone(&tz).format("%H:%M").to_string()
+}
+
+fn date(lang: Lang, now: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    let d = now.with_timezone(&tz);
+    let wd = i18n::weekday(lang, d.weekday());
+    match lang {
+        Lang::Zh | Lang::ZhHant => format!("{}月{}日 {wd}", d.month(), d.day()),
+        Lang::En => format!("{wd} {} {}", d.day(), d.format("%b")),
+    }
+}
+
+/// "tomorrow 08:30", "13:00" (today), "Mon 3 Feb 08:30".
+fn when(lang: Lang, at: DateTime<Utc>, now: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    let (at, now) = (at.with_timezone(&tz), now.with_timezone(&tz));
+    let time = at.format("%H:%M");
+    let days = (at.date_naive() - now.date_naive()).num_days();
+    let t = lang.texts();
+    match days {
+        ..=0 => time.to_string(),
+        1 => format!("{} {time}", t.tomorrow),
+        _ => match lang {
+            Lang::Zh | Lang::ZhHant => {
+                format!("{}月{}日 {} {time}", at.month(), at.day(), i18n::weekday(lang, at.weekday()))
+            }
+            Lang::En => format!("{} {} {} {time}", i18n::weekday(lang, at.weekday()), at.day(), at.format("%b")),
+        },
+    }
+}
+
+fn closed_detail(lang: Lang, s: &ServiceInfo, now: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    let t = lang.texts();
+    match s.opens_at {
+        Some(at) => match lang {
+            Lang::Zh | Lang::ZhHant => format!("{} · {} {}", t.closed, when(lang, at, now, tz), t.opens),
+            Lang::En => format!("{} · {} {}", t.closed, t.opens, when(lang, at, now, tz)),
+        },
+        None => t.closed.to_owned(),
+    }
+}
+
+fn service_card(lang: Lang, s: &ServiceInfo, now: DateTime<Utc>, tz: chrono_tz::Tz) -> ServiceCard {
+    let detail = if s.open {
+        format!("{} · {}", i18n::waiting(lang, s.waiting), i18n::wait(lang, s.estimated_wait_secs))
+    } else {
+        closed_detail(lang, s, now, tz)
+    };
+    ServiceCard {
+        code: s.code.to_string(),
+        name: s.name.get(lang.code()).to_owned(),
+        detail,
+        open: s.open,
+        priority_allowed: s.priority_allowed,
+    }
+}
+
+/// The screen for what the kiosk knows at `now`.
+pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
+    let lang = m.lang;
+    let t = lang.texts();
+    let tz = tz(m);
+    let screen = match (&m.flow, condition(m)) {
+        (Flow::Ticket { print: PrintState::Failed, .. }, _) => Screen::PrintFailed,
+        (Flow::Ticket { .. }, _) => Screen::Ticket,
+        (Flow::Guide { issuing: true, .. }, Some(Screen::OutOfService)) => Screen::OutOfService,
+        (Flow::Guide { issuing: true, .. }, _) => Screen::Guide,
+        (_, Some(c)) => c,
+        (Flow::Guide { .. }, None) => Screen::Guide,
+        (Flow::Home, None) => Screen::Home,
+    };
+    let mut view = View {
+        screen,
+        lang,
+        hall_name: m.hall.as_ref().map(|h| h.name.get(lang.code()).to_owned()).unwrap_or_else(|| "Qhall".into()),
+        clock: hhmm(now, tz),
+        date: date(lang, now, tz),
+        notices: m.notices.iter().map(|n| n.text.get(lang.code()).to_owned()).collect(),
+        services: m.services.iter().map(|s| service_card(lang, s, now, tz)).collect(),
+        emergency: m.emergency.clone().unwrap_or_default(),
+        ..View::default()
+    };
+    if let Flow::Guide { code, issuing, message } = &m.flow
+        && let Some(s) = m.services.iter().find(|s| s.code.as_str() == code)
+    {
+        let guide = s.guide.get(lang.code());
+        view.guide = GuideView {
+            code: code.clone(),
+            name: s.name.get(lang.code()).to_owned(),
+            guide: if guide.is_empty() { t.no_guide.to_owned() } else { guide.to_owned() },
+            waiting: i18n::waiting(lang, s.waiting),
+            wait: if s.open { i18n::wait(lang, s.estimated_wait_secs) } else { closed_detail(lang, s, now, tz) },
+            open: s.open,
+            priority_allowed: s.priority_allowed,
+            issuing: *issuing,
+            message: match message {
+                Some(GuideMessage::ServiceClosed) => t.service_closed_now.to_owned(),
+                Some(GuideMessage::TryAgain) => t.try_again.to_owned(),
+                None => String::new(),
+            },
+        };
+    }
+    if let Flow::Ticket { ticket, print } = &m.flow {
+        let service = if ticket.service_name.en.is_empty() && ticket.service_name.zh.is_empty() {
+            m.services
+                .iter()
+                .find(|s| s.code == ticket.service)
+                .map(|s| s.name.get(lang.code()).to_owned())
+                .unwrap_or_else(|| ticket.service.to_string())
+        } else {
+            ticket.service_name.get(lang.code()).to_owned()
+        };
+        view.ticket = TicketCard {
+            number: ticket.number.to_string(),
+            service,
+            priority: ticket.priority,
+            ahead: i18n::ahead(lang, ticket.ahead),
+            wait: i18n::wait(lang, ticket.estimated_wait_secs),
+            time: hhmm(ticket.issued_at, tz),
+            tracking_url: ticket.tracking_url.clone(),
+            print: *print,
+        };
+    }
+    if let Some(h) = &m.hall {
+        view.closed.today = if h.today.is_empty() {
+            t.closed_today.to_owned()
+        } else {
+            h.today.iter().map(|(a, b)| format!("{a}–{b}")).collect::<Vec<_>>().join("  ·  ")
+        };
+        view.closed.next = h.opens_at.filter(|at| *at > now).map(|at| when(lang, at, now, tz)).unwrap_or_default();
+    }
+    view
+}
+
+/// The ticket as printed, in the customer's language.
+pub(crate) fn print_job(m: &Model, ticket: &IssuedTicket) -> crate::printer::PrintJob {
+    let view = render(&Model { flow: Flow::Ticket { ticket: ticket.clone(), print: PrintState::Printing }, ..m.clone() }, ticket.issued_at);
+    let lang = m.lang;
+    let t = lang.texts();
+    let tz = tz(m);
+    let guide_line = ticket.guide_line.get(lang.code());
+    crate::printer::PrintJob {
+        hall: view.hall_name,
+        number_label: t.your_number.to_owned(),
+        number: view.ticket.number,
+        priority: ticket.priority.then(|| t.priority_ticket.to_owned()),
+        service: view.ticket.service,
+        ahead: view.ticket.ahead,
+        wait: format!("{} {}", i18n::wait_label(lang), view.ticket.wait),
+        issued_at: ticket.issued_at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+        guide_line: (!guide_line.is_empty()).then(|| guide_line.to_owned()),
+        tracking_url: ticket.tracking_url.clone(),
+        scan_hint: t.scan_to_follow.to_owned(),
+    }
+}
