@@ -33,7 +33,7 @@ fn main() {
         let took = start.elapsed();
         let customers = r.policies[0].overall.customers * 200.0;
         println!(
-            "example hall, 200 days × {} policies {what}: {:.2} s ({:.0} customer-days per second)",
+            "example hall, 200 days × {} policies {what}: {:.2} s ({:.0} simulated customers per second)",
             r.policies.len(),
             took.as_secs_f64(),
             customers * r.policies.len() as f64 / took.as_secs_f64()
