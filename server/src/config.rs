@@ -50,7 +50,7 @@ pub struct Opts {
     #[arg(long, env = "QHALL_DURABILITY", global = true)]
     pub durability: Option<Durability>,
     /// Assignment policy for call-next: balanced (default), fifo, primary, target-ratio.
-    #[arg(long, env = "QHALL_POLICY", global = true, value_name = "NAME")]
+    #[arg(long, env = "QHALL_POLICY", value_name = "NAME")]
     pub policy: Option<String>,
     /// Time zone of the first branch of a fresh (non-demo) database. [default: Asia/Shanghai]
     #[arg(long, env = "QHALL_TIME_ZONE", global = true, value_name = "IANA")]

@@ -7,6 +7,16 @@ use qhall_server::config::{Cli, Command, Config};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The simulator needs no server configuration (and its --policy may be `all`).
+    if let Some(Command::Simulate(args)) = &cli.command {
+        return match qhall_server::sim::run_cli(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("qhall-server: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match Config::resolve(&cli.opts) {
         Ok(c) => c,
         Err(e) => {
@@ -15,7 +25,6 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Some(Command::Simulate(args)) => qhall_server::sim::run_cli(&args),
         command => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -51,7 +60,7 @@ async fn dispatch(command: Option<Command>, config: Config) -> anyhow::Result<()
         Some(Command::Migrate) => qhall_server::admin::migrate(&config).await,
         Some(Command::User(cmd)) => qhall_server::admin::user(&config, cmd).await,
         Some(Command::Device(cmd)) => qhall_server::admin::device(&config, cmd).await,
-        Some(Command::Simulate(_)) => unreachable!("handled before the runtime starts"),
+        Some(Command::Simulate(args)) => qhall_server::sim::run_cli(&args),
     }
 }
 
