@@ -22,7 +22,7 @@ pub mod ui;
 pub mod voice;
 
 /// The code Slint generates from `ui/board.slint`.
-#[allow(unreachable_pub, clippy::all)]
+#[allow(unreachable_pub, clippy::all, clippy::todo)]
 mod generated {
     slint::include_modules!();
 }
@@ -134,11 +134,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let voice = Voice::start(args.voice_config());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let options = connection::Options {
-        server: args.server.clone(),
-        token: args.token.clone(),
-    };
-    let board = Board::new(args.windows.clone());
+    let Args {
+        server,
+        token,
+        windows,
+        ..
+    } = args;
+    let options = connection::Options { server, token };
+    let board = Board::new(windows);
     let weak = window.as_weak();
     let connection = std::thread::Builder::new()
         .name("qhall-connection".into())

@@ -117,7 +117,7 @@ pub fn zh_window(n: u32) -> String {
             }
         ),
         20..=99 => {
-            let ones = if n % 10 == 0 {
+            let ones = if n.is_multiple_of(10) {
                 String::new()
             } else {
                 digit(n % 10).to_string()
