@@ -34,7 +34,11 @@ impl Printer for ShotPrinter {
         true
     }
     fn print(&self, _job: &PrintJob) -> Result<(), PrintError> {
-        if self.out_of_paper.load(Ordering::SeqCst) { Err(PrintError::NoPaper) } else { Ok(()) }
+        if self.out_of_paper.load(Ordering::SeqCst) {
+            Err(PrintError::NoPaper)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -54,21 +58,43 @@ struct Session {
 
 impl Shooter {
     fn session(&self, lang: Lang) -> Session {
-        let api = MemoryApi::demo();
-        api.set_now(self.now);
-        let printer = Arc::new(ShotPrinter { out_of_paper: AtomicBool::new(false) });
-        let now = self.now;
-        let settings = Settings { default_lang: lang, now: Arc::new(move || now), ..Settings::default() };
-        let (handle, views) =
-            self.rt.block_on(async { controller::spawn(Arc::new(api.clone()), printer.clone(), settings) });
-        Session { api, printer, handle, views }
+        self.session_at(lang, self.now)
     }
 
-    fn settle(&self, s: &mut Session, what: &str, pred: impl Fn(&View) -> bool) -> anyhow::Result<()> {
+    fn session_at(&self, lang: Lang, now: DateTime<Utc>) -> Session {
+        let api = MemoryApi::demo();
+        api.set_now(now);
+        let printer = Arc::new(ShotPrinter {
+            out_of_paper: AtomicBool::new(false),
+        });
+        let settings = Settings {
+            default_lang: lang,
+            now: Arc::new(move || now),
+            ..Settings::default()
+        };
+        let (handle, views) = self.rt.block_on(async {
+            controller::spawn(Arc::new(api.clone()), printer.clone(), settings)
+        });
+        Session {
+            api,
+            printer,
+            handle,
+            views,
+        }
+    }
+
+    fn settle(
+        &self,
+        s: &mut Session,
+        what: &str,
+        pred: impl Fn(&View) -> bool,
+    ) -> anyhow::Result<()> {
         let views = &mut s.views;
         let view = self
             .rt
-            .block_on(async { tokio::time::timeout(Duration::from_secs(20), views.wait_for(|v| pred(v))).await })
+            .block_on(async {
+                tokio::time::timeout(Duration::from_secs(20), views.wait_for(|v| pred(v))).await
+            })
             .with_context(|| format!("waiting for {what}"))??
             .clone();
         ui::apply(&self.window, &view);
@@ -76,20 +102,35 @@ impl Shooter {
     }
 
     fn shoot(&self, size: (u32, u32), name: &str) -> anyhow::Result<()> {
-        self.window.window().set_size(slint::PhysicalSize::new(size.0, size.1));
-        let shot = self.window.window().take_snapshot().context("taking a snapshot")?;
+        self.window
+            .window()
+            .set_size(slint::PhysicalSize::new(size.0, size.1));
+        let shot = self
+            .window
+            .window()
+            .take_snapshot()
+            .context("taking a snapshot")?;
         let img = image::RgbaImage::from_raw(shot.width(), shot.height(), shot.as_bytes().to_vec())
             .context("snapshot buffer size")?;
         let path = self.out.join(name);
-        img.save(&path).with_context(|| format!("writing {}", path.display()))?;
+        img.save(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
         Ok(())
     }
 
     /// Home, guide and ticket for one language and orientation.
-    fn flow(&self, lang: Lang, size: (u32, u32), prefix: &str, names: [&str; 3]) -> anyhow::Result<()> {
+    fn flow(
+        &self,
+        lang: Lang,
+        size: (u32, u32),
+        prefix: &str,
+        names: [&str; 3],
+    ) -> anyhow::Result<()> {
         let mut s = self.session(lang);
-        self.settle(&mut s, "home", |v| v.screen == Screen::Home && !v.services.is_empty())?;
+        self.settle(&mut s, "home", |v| {
+            v.screen == Screen::Home && !v.services.is_empty()
+        })?;
         if !names[0].is_empty() {
             self.shoot(size, &format!("{prefix}{}", names[0]))?;
         }
@@ -99,7 +140,9 @@ impl Shooter {
             self.shoot(size, &format!("{prefix}{}", names[1]))?;
         }
         s.handle.send(Command::TakeTicket { priority: false });
-        self.settle(&mut s, "ticket", |v| v.screen == Screen::Ticket && v.ticket.print == PrintState::Printed)?;
+        self.settle(&mut s, "ticket", |v| {
+            v.screen == Screen::Ticket && v.ticket.print == PrintState::Printed
+        })?;
         if !names[2].is_empty() {
             self.shoot(size, &format!("{prefix}{}", names[2]))?;
         }
@@ -108,7 +151,9 @@ impl Shooter {
 
     fn conditions(&self, size: (u32, u32)) -> anyhow::Result<()> {
         let mut s = self.session(Lang::Zh);
-        self.settle(&mut s, "home", |v| v.screen == Screen::Home && !v.services.is_empty())?;
+        self.settle(&mut s, "home", |v| {
+            v.screen == Screen::Home && !v.services.is_empty()
+        })?;
         s.printer.out_of_paper.store(true, Ordering::SeqCst);
         s.handle.send(Command::SelectService("B".into()));
         self.settle(&mut s, "guide", |v| v.screen == Screen::Guide)?;
@@ -117,21 +162,32 @@ impl Shooter {
         self.shoot(size, "kiosk-print-failed.png")?;
         s.handle.send(Command::Done);
 
-        // Closed until tomorrow morning.
-        let opens = self.now + chrono::Duration::hours(22) + chrono::Duration::minutes(8);
-        s.api.set_hall_open(false, Some(opens));
-        self.settle(&mut s, "closed", |v| v.screen == Screen::Closed && !v.closed.next.is_empty())?;
+        // 18:05, after closing: tickets again tomorrow at 08:30.
+        let evening = self.now + chrono::Duration::minutes(7 * 60 + 23);
+        let mut c = self.session_at(Lang::Zh, evening);
+        self.settle(&mut c, "home", |v| {
+            v.screen == Screen::Home && !v.services.is_empty()
+        })?;
+        c.api.set_hall_open(
+            false,
+            Some(evening + chrono::Duration::minutes(14 * 60 + 25)),
+        );
+        self.settle(&mut c, "closed", |v| {
+            v.screen == Screen::Closed && !v.closed.next.is_empty()
+        })?;
         self.shoot(size, "kiosk-closed.png")?;
-        s.api.set_hall_open(true, None);
 
-        s.api.set_emergency(Some("消防演练进行中，请按指示有序离开大厅。"));
+        s.api
+            .set_emergency(Some("消防演练进行中，请按指示有序离开大厅。"));
         self.settle(&mut s, "emergency", |v| v.screen == Screen::Emergency)?;
         self.shoot(size, "kiosk-emergency.png")?;
         s.api.set_emergency(None);
         self.settle(&mut s, "home", |v| v.screen == Screen::Home)?;
 
         s.api.set_down(true);
-        self.settle(&mut s, "out of service", |v| v.screen == Screen::OutOfService)?;
+        self.settle(&mut s, "out of service", |v| {
+            v.screen == Screen::OutOfService
+        })?;
         self.shoot(size, "kiosk-out-of-service.png")?;
         Ok(())
     }
@@ -155,16 +211,39 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&out)?;
     let window = KioskWindow::new()?;
     window.show()?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     // Monday 2 March 2026, 10:42 in Shanghai.
     let now = DateTime::parse_from_rfc3339("2026-03-02T02:42:00Z")?.with_timezone(&Utc);
-    let shooter = Shooter { rt, window, out, now };
+    let shooter = Shooter {
+        rt,
+        window,
+        out,
+        now,
+    };
 
     let portrait = (1080, 1920);
     let landscape = (1920, 1080);
-    shooter.flow(Lang::Zh, portrait, "kiosk-", ["home.png", "guide.png", "ticket.png"])?;
+    shooter.flow(
+        Lang::Zh,
+        portrait,
+        "kiosk-",
+        ["home.png", "guide.png", "ticket.png"],
+    )?;
     shooter.conditions(portrait)?;
-    shooter.flow(Lang::En, landscape, "kiosk-landscape-", ["home-en.png", "guide-en.png", ""])?;
-    shooter.flow(Lang::ZhHant, landscape, "kiosk-landscape-", ["", "", "ticket-zh-hant.png"])?;
+    shooter.flow(
+        Lang::En,
+        landscape,
+        "kiosk-landscape-",
+        ["home-en.png", "guide-en.png", ""],
+    )?;
+    shooter.flow(
+        Lang::ZhHant,
+        landscape,
+        "kiosk-landscape-",
+        ["", "", "ticket-zh-hant.png"],
+    )?;
     Ok(())
 }

@@ -25,7 +25,11 @@ pub enum ApiError {
     Unreachable(String),
     /// The server answered with an error body (`{"error":{"code","message"}}`).
     #[error("{status} {code}: {message}")]
-    Rejected { status: u16, code: String, message: String },
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
 }
 
 impl ApiError {
@@ -60,7 +64,10 @@ pub trait KioskApi: Send + Sync + 'static {
         key: &str,
     ) -> impl Future<Output = Result<IssuedTicket, ApiError>> + Send;
     /// `PUT /api/v1/devices/me/state`.
-    fn report_device(&self, state: &DeviceState) -> impl Future<Output = Result<(), ApiError>> + Send;
+    fn report_device(
+        &self,
+        state: &DeviceState,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
     /// Opens the event stream (`GET /api/v1/events`, resuming after `since`). Messages arrive
     /// on the receiver; it closes when the connection is lost.
     fn events(
@@ -85,7 +92,9 @@ pub struct HttpApi {
 impl std::fmt::Debug for HttpApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the token.
-        f.debug_struct("HttpApi").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("HttpApi")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -96,7 +105,11 @@ impl HttpApi {
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .timeout(timeout)
             .build()?;
-        Ok(HttpApi { base: base.trim_end_matches('/').to_owned(), token: token.to_owned(), client })
+        Ok(HttpApi {
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            client,
+        })
     }
 
     fn url(&self, path: &str) -> String {
@@ -104,12 +117,16 @@ impl HttpApi {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, ApiError> {
-        let resp = req.bearer_auth(&self.token).send().await.map_err(map_reqwest)?;
+        let resp = req
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| map_reqwest(&e))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
         }
-        let text = resp.text().await.map_err(map_reqwest)?;
+        let text = resp.text().await.map_err(|e| map_reqwest(&e))?;
         Err(match serde_json::from_str::<ErrorBody>(&text) {
             Ok(body) => ApiError::Rejected {
                 status: status.as_u16(),
@@ -126,7 +143,7 @@ impl HttpApi {
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         let resp = self.send(self.client.get(self.url(path))).await?;
-        resp.json().await.map_err(map_reqwest)
+        resp.json().await.map_err(|e| map_reqwest(&e))
     }
 
     fn ws_url(&self, since: Option<u64>) -> String {
@@ -144,11 +161,15 @@ impl HttpApi {
     }
 }
 
-fn map_reqwest(e: reqwest::Error) -> ApiError {
+fn map_reqwest(e: &reqwest::Error) -> ApiError {
     if e.is_timeout() {
         ApiError::Timeout
     } else if e.is_decode() {
-        ApiError::Rejected { status: 200, code: "bad_body".into(), message: e.to_string() }
+        ApiError::Rejected {
+            status: 200,
+            code: "bad_body".into(),
+            message: e.to_string(),
+        }
     } else {
         ApiError::Unreachable(e.to_string())
     }
@@ -164,13 +185,23 @@ impl KioskApi for HttpApi {
     }
 
     async fn issue(&self, request: &IssueTicket, key: &str) -> Result<IssuedTicket, ApiError> {
-        let req = self.client.post(self.url("/api/v1/tickets")).header("Idempotency-Key", key).json(request);
+        let req = self
+            .client
+            .post(self.url("/api/v1/tickets"))
+            .header("Idempotency-Key", key)
+            .json(request);
         let resp = self.send(req).await?;
-        resp.json().await.map_err(map_reqwest)
+        resp.json().await.map_err(|e| map_reqwest(&e))
     }
 
     async fn report_device(&self, state: &DeviceState) -> Result<(), ApiError> {
-        self.send(self.client.put(self.url("/api/v1/devices/me/state")).json(state)).await.map(|_| ())
+        self.send(
+            self.client
+                .put(self.url("/api/v1/devices/me/state"))
+                .json(state),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn events(&self, since: Option<u64>) -> Result<mpsc::Receiver<Message>, ApiError> {

@@ -16,7 +16,10 @@ use crate::printer::{ChineseMode, Layout, Paper, Target};
 
 /// Command line and environment.
 #[derive(Debug, Parser)]
-#[command(name = "qhall-kiosk", about = "The Qhall kiosk: customers choose a service and take a ticket")]
+#[command(
+    name = "qhall-kiosk",
+    about = "The Qhall kiosk: customers choose a service and take a ticket"
+)]
 pub struct Args {
     /// The server's base URL.
     #[arg(long, env = "QHALL_SERVER")]
@@ -112,25 +115,42 @@ impl Config {
 
     /// Flags and environment win over the file; the file wins over the defaults.
     pub fn merge(args: Args, file: FileConfig) -> anyhow::Result<Config> {
-        let printer = args.printer.or(file.printer).unwrap_or_else(|| "none".into());
+        let printer = args
+            .printer
+            .or(file.printer)
+            .unwrap_or_else(|| "none".into());
         let paper = args.paper.or(file.paper).unwrap_or_else(|| "80".into());
-        let chinese = args.chinese.or(file.chinese).unwrap_or_else(|| "raster".into());
+        let chinese = args
+            .chinese
+            .or(file.chinese)
+            .unwrap_or_else(|| "raster".into());
         let lang = args.lang.or(file.lang).unwrap_or_else(|| "zh".into());
-        let server = args.server.or(file.server).unwrap_or_else(|| DEFAULT_SERVER.into());
+        let server = args
+            .server
+            .or(file.server)
+            .unwrap_or_else(|| DEFAULT_SERVER.into());
         if !(server.starts_with("http://") || server.starts_with("https://")) {
             anyhow::bail!("the server address must start with http:// or https://, not {server:?}");
         }
         Ok(Config {
             server,
-            token: args.token.or(file.token).unwrap_or_else(|| DEFAULT_TOKEN.into()),
+            token: args
+                .token
+                .or(file.token)
+                .unwrap_or_else(|| DEFAULT_TOKEN.into()),
             printer: Target::parse(&printer).map_err(anyhow::Error::msg)?,
             layout: Layout {
-                paper: Paper::parse(&paper).with_context(|| format!("paper must be 58 or 80, not {paper:?}"))?,
-                chinese: ChineseMode::parse(&chinese)
-                    .with_context(|| format!("chinese must be raster or gb18030, not {chinese:?}"))?,
+                paper: Paper::parse(&paper)
+                    .with_context(|| format!("paper must be 58 or 80, not {paper:?}"))?,
+                chinese: ChineseMode::parse(&chinese).with_context(|| {
+                    format!("chinese must be raster or gb18030, not {chinese:?}")
+                })?,
             },
-            lang: Lang::parse(&lang).with_context(|| format!("lang must be zh, zh-Hant or en, not {lang:?}"))?,
-            timeout: Duration::from_millis(args.timeout_ms.or(file.timeout_ms).unwrap_or(3000).max(200)),
+            lang: Lang::parse(&lang)
+                .with_context(|| format!("lang must be zh, zh-Hant or en, not {lang:?}"))?,
+            timeout: Duration::from_millis(
+                args.timeout_ms.or(file.timeout_ms).unwrap_or(3000).max(200),
+            ),
             fullscreen: args.fullscreen || file.fullscreen.unwrap_or(false),
             width: args.width.or(file.width).unwrap_or(1080),
             height: args.height.or(file.height).unwrap_or(1920),
@@ -139,7 +159,8 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -157,9 +178,18 @@ mod tests {
         assert_eq!(c.server, "http://127.0.0.1:8080");
         assert_eq!(c.token, "demo-kiosk");
         assert_eq!(c.printer, Target::None);
-        assert_eq!(c.layout, Layout { paper: Paper::Mm80, chinese: ChineseMode::Raster });
+        assert_eq!(
+            c.layout,
+            Layout {
+                paper: Paper::Mm80,
+                chinese: ChineseMode::Raster
+            }
+        );
         assert_eq!(c.lang, Lang::Zh);
-        assert!(!format!("{c:?}").contains("demo-kiosk"), "the token is never printed");
+        assert!(
+            !format!("{c:?}").contains("demo-kiosk"),
+            "the token is never printed"
+        );
     }
 
     #[test]
@@ -172,15 +202,29 @@ mod tests {
         assert_eq!(c.server, "http://hall:8080");
         assert_eq!(c.token, "t2");
         assert_eq!(c.printer, Target::Tcp("10.0.0.9:9100".into()));
-        assert_eq!(c.layout, Layout { paper: Paper::Mm58, chinese: ChineseMode::Gb18030 });
+        assert_eq!(
+            c.layout,
+            Layout {
+                paper: Paper::Mm58,
+                chinese: ChineseMode::Gb18030
+            }
+        );
         assert_eq!(c.lang, Lang::En);
     }
 
     #[test]
     fn bad_values_are_refused_with_a_reason() {
-        let bad = [["--paper", "60"], ["--lang", "fr"], ["--printer", "usb://x"], ["--server", "hall:8080"]];
+        let bad = [
+            ["--paper", "60"],
+            ["--lang", "fr"],
+            ["--printer", "usb://x"],
+            ["--server", "hall:8080"],
+        ];
         for a in bad {
-            assert!(Config::merge(args(&a), FileConfig::default()).is_err(), "{a:?}");
+            assert!(
+                Config::merge(args(&a), FileConfig::default()).is_err(),
+                "{a:?}"
+            );
         }
         assert!(toml::from_str::<FileConfig>("colour = \"red\"").is_err());
     }

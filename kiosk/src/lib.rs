@@ -29,13 +29,13 @@ pub mod printer;
 pub mod ui;
 
 /// The code Slint generates from `ui/kiosk.slint`.
-#[allow(unreachable_pub, clippy::all)]
+#[allow(unreachable_pub, clippy::all, clippy::todo)]
 mod generated {
     slint::include_modules!();
 }
 pub use generated::{
-    AppAdapter, ClosedAdapter, GuideAdapter, HomeAdapter, KioskWindow, Labels, PrintState, Screen, ServiceItem,
-    TicketAdapter,
+    AppAdapter, ClosedAdapter, GuideAdapter, HomeAdapter, KioskWindow, Labels, PrintState, Screen,
+    ServiceItem, TicketAdapter,
 };
 
 use std::sync::Arc;
@@ -44,18 +44,31 @@ use anyhow::Context;
 use slint::ComponentHandle;
 
 /// Runs the kiosk until its window is closed.
-pub fn run(config: config::Config) -> anyhow::Result<()> {
+pub fn run(config: &config::Config) -> anyhow::Result<()> {
     tracing::info!(server = %config.server, printer = %config.printer, "starting the kiosk");
     let ui = KioskWindow::new().context("creating the kiosk window")?;
     if config.fullscreen {
         ui.window().set_fullscreen(true);
     } else {
-        ui.window().set_size(slint::LogicalSize::new(config.width as f32, config.height as f32));
+        ui.window().set_size(slint::LogicalSize::new(
+            config.width as f32,
+            config.height as f32,
+        ));
     }
 
-    let api = Arc::new(api::HttpApi::new(&config.server, &config.token, config.timeout)?);
-    let printer = Arc::new(printer::EscPosPrinter::new(config.printer.clone(), config.layout));
-    let settings = controller::Settings { default_lang: config.lang, ..controller::Settings::default() };
+    let api = Arc::new(api::HttpApi::new(
+        &config.server,
+        &config.token,
+        config.timeout,
+    )?);
+    let printer = Arc::new(printer::EscPosPrinter::new(
+        config.printer.clone(),
+        config.layout,
+    ));
+    let settings = controller::Settings {
+        default_lang: config.lang,
+        ..controller::Settings::default()
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -9,5 +9,5 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = qhall_kiosk::config::Config::load(qhall_kiosk::config::Args::parse())?;
-    qhall_kiosk::run(config)
+    qhall_kiosk::run(&config)
 }

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use qhall_shared::api::{DeviceState, HallInfo, IssueTicket, IssuedTicket, Localized, Notice, ServiceInfo};
+use qhall_shared::api::{
+    DeviceState, HallInfo, IssueTicket, IssuedTicket, Localized, Notice, ServiceInfo,
+};
 use qhall_shared::events::{Event, Message, Waiting};
 use qhall_shared::{ServiceCode, TicketNumber};
 use tokio::sync::mpsc;
@@ -43,13 +45,22 @@ pub struct MemoryApi {
 }
 
 fn l(zh: &str, zh_hant: &str, en: &str) -> Localized {
-    Localized { zh: zh.into(), zh_hant: zh_hant.into(), en: en.into() }
+    Localized {
+        zh: zh.into(),
+        zh_hant: zh_hant.into(),
+        en: en.into(),
+    }
 }
 
 impl MemoryApi {
     /// A hall with four services, open, like the demo hall.
     pub fn demo() -> Self {
-        let svc = |code: &str, name: Localized, guide: Localized, waiting: u32, est: u64, priority: bool| ServiceInfo {
+        let svc = |code: &str,
+                   name: Localized,
+                   guide: Localized,
+                   waiting: u32,
+                   est: u64,
+                   priority: bool| ServiceInfo {
             code: code.parse().expect("a valid service code"),
             name,
             open: true,
@@ -77,7 +88,11 @@ impl MemoryApi {
             svc(
                 "B",
                 l("企业业务", "企業業務", "Business services"),
-                l("请带：营业执照、经办人身份证。", "請帶：營業執照、經辦人身分證。", "Bring: business licence and your identity card."),
+                l(
+                    "请带：营业执照、经办人身份证。",
+                    "請帶：營業執照、經辦人身分證。",
+                    "Bring: business licence and your identity card.",
+                ),
                 4,
                 300,
                 false,
@@ -85,19 +100,31 @@ impl MemoryApi {
             svc(
                 "C",
                 l("社保与医保", "社保與醫保", "Social and medical insurance"),
-                l("请带：身份证、社保卡。", "請帶：身分證、社保卡。", "Bring: identity card and social security card."),
+                l(
+                    "请带：身份证、社保卡。",
+                    "請帶：身分證、社保卡。",
+                    "Bring: identity card and social security card.",
+                ),
                 0,
                 0,
                 true,
             ),
             ServiceInfo {
                 open: false,
-                opens_at: Some(DateTime::parse_from_rfc3339("2026-03-02T05:00:00Z").map(Into::into).unwrap_or_default()),
+                opens_at: Some(
+                    DateTime::parse_from_rfc3339("2026-03-02T05:00:00Z")
+                        .map(Into::into)
+                        .unwrap_or_default(),
+                ),
                 closed_reason: Some("outside_hours".into()),
                 ..svc(
                     "D",
                     l("出入境证件", "出入境證件", "Passports and permits"),
-                    l("请带：身份证、照片回执。", "請帶：身分證、相片回執。", "Bring: identity card and photo receipt."),
+                    l(
+                        "请带：身份证、照片回执。",
+                        "請帶：身分證、相片回執。",
+                        "Bring: identity card and photo receipt.",
+                    ),
                     0,
                     0,
                     false,
@@ -108,7 +135,10 @@ impl MemoryApi {
             name: l("市民服务中心", "市民服務中心", "Citizen Service Centre"),
             time_zone: "Asia/Shanghai".into(),
             open: true,
-            today: vec![("08:30".into(), "12:00".into()), ("13:00".into(), "17:30".into())],
+            today: vec![
+                ("08:30".into(), "12:00".into()),
+                ("13:00".into(), "17:30".into()),
+            ],
             opens_at: None,
             closes_at: None,
             notices: vec![Notice {
@@ -170,7 +200,10 @@ impl MemoryApi {
 
     fn push(s: &mut State, event: Event) {
         s.next_seq += 1;
-        let msg = Message { seq: s.next_seq, event };
+        let msg = Message {
+            seq: s.next_seq,
+            event,
+        };
         if let Some(tx) = &s.stream
             && tx.try_send(msg).is_err()
         {
@@ -214,21 +247,30 @@ impl MemoryApi {
     /// Another kiosk issued a ticket for `code`: the waiting count goes up on the stream.
     pub fn someone_else_takes(&self, code: &str) {
         let mut s = self.lock();
-        let Some(svc) = s.services.iter_mut().find(|svc| svc.code.as_str() == code) else { return };
+        let Some(svc) = s.services.iter_mut().find(|svc| svc.code.as_str() == code) else {
+            return;
+        };
         svc.waiting += 1;
         let (service, waiting) = (svc.code, svc.waiting);
         Self::push(&mut s, Event::Issued { service, waiting });
     }
 
     fn check_up(&self) -> Result<(), ApiError> {
-        if self.lock().down { Err(ApiError::Unreachable("connection refused".into())) } else { Ok(()) }
+        if self.lock().down {
+            Err(ApiError::Unreachable("connection refused".into()))
+        } else {
+            Ok(())
+        }
     }
 }
 
 impl KioskApi for MemoryApi {
     async fn hall(&self) -> Result<HallInfo, ApiError> {
         self.check_up()?;
-        self.lock().hall.clone().ok_or_else(|| ApiError::Unreachable("no hall".into()))
+        self.lock()
+            .hall
+            .clone()
+            .ok_or_else(|| ApiError::Unreachable("no hall".into()))
     }
 
     async fn services(&self) -> Result<Vec<ServiceInfo>, ApiError> {
@@ -244,10 +286,23 @@ impl KioskApi for MemoryApi {
             t.clone()
         } else {
             if s.hall.as_ref().is_some_and(|h| h.emergency.is_some()) {
-                return Err(ApiError::Rejected { status: 409, code: "emergency".into(), message: "paused".into() });
+                return Err(ApiError::Rejected {
+                    status: 409,
+                    code: "emergency".into(),
+                    message: "paused".into(),
+                });
             }
-            let Some(svc) = s.services.iter().find(|svc| svc.code.as_str() == request.service).cloned() else {
-                return Err(ApiError::Rejected { status: 422, code: "unknown_service".into(), message: "no such service".into() });
+            let Some(svc) = s
+                .services
+                .iter()
+                .find(|svc| svc.code.as_str() == request.service)
+                .cloned()
+            else {
+                return Err(ApiError::Rejected {
+                    status: 422,
+                    code: "unknown_service".into(),
+                    message: "no such service".into(),
+                });
             };
             if !svc.open {
                 return Err(ApiError::Rejected {
@@ -267,9 +322,12 @@ impl KioskApi for MemoryApi {
                 issued_at: s.now.unwrap_or_else(Utc::now),
                 ahead,
                 estimated_wait_secs: svc.estimated_wait_secs.max(60 * u64::from(ahead)),
-                tracking_url: format!("http://127.0.0.1:8080/t/{:016x}", 0x5eed_0000_u64 + s.issued.len() as u64),
+                tracking_url: format!(
+                    "http://127.0.0.1:8080/t/{:016x}",
+                    0x5eed_0000_u64 + s.issued.len() as u64
+                ),
                 priority: request.priority,
-                service_name: svc.name.clone(),
+                service_name: svc.name,
                 guide_line: Localized::default(),
             };
             s.by_key.insert(key.to_owned(), ticket.clone());
@@ -278,7 +336,13 @@ impl KioskApi for MemoryApi {
                 svc.waiting += 1;
             }
             let waiting = ahead + 1;
-            Self::push(&mut s, Event::Issued { service: ticket.service, waiting });
+            Self::push(
+                &mut s,
+                Event::Issued {
+                    service: ticket.service,
+                    waiting,
+                },
+            );
             ticket
         };
         if s.lose_answers > 0 {
@@ -298,11 +362,20 @@ impl KioskApi for MemoryApi {
         self.check_up()?;
         let (tx, rx) = mpsc::channel(64);
         let mut s = self.lock();
-        let Some(hall) = s.hall.clone() else { return Err(ApiError::Unreachable("no hall".into())) };
+        let Some(hall) = s.hall.clone() else {
+            return Err(ApiError::Unreachable("no hall".into()));
+        };
         let snapshot = Event::Snapshot {
             hall: hall.name.clone(),
             recent_calls: Vec::new(),
-            waiting: s.services.iter().map(|svc| Waiting { service: svc.code, waiting: svc.waiting }).collect(),
+            waiting: s
+                .services
+                .iter()
+                .map(|svc| Waiting {
+                    service: svc.code,
+                    waiting: svc.waiting,
+                })
+                .collect(),
             windows: Vec::new(),
             notices: hall.notices.clone(),
             emergency: hall.emergency.clone(),

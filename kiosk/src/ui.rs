@@ -1,12 +1,17 @@
 //! The adapter between the controller and the Slint window: copies a [`View`] into the
 //! adapter globals and turns the globals' callbacks into [`Command`]s. No logic here.
 
-use slint::{ComponentHandle, Image, ModelRc, Rgba8Pixel, SharedPixelBuffer, SharedString, VecModel};
+use slint::{
+    ComponentHandle, Image, ModelRc, Rgba8Pixel, SharedPixelBuffer, SharedString, VecModel,
+};
 use tokio::sync::watch;
 
 use crate::controller::{Command, KioskHandle, PrintState, Screen, View};
 use crate::i18n::{self, Lang};
-use crate::{AppAdapter, ClosedAdapter, GuideAdapter, HomeAdapter, KioskWindow, Labels, ServiceItem, TicketAdapter};
+use crate::{
+    AppAdapter, ClosedAdapter, GuideAdapter, HomeAdapter, KioskWindow, Labels, ServiceItem,
+    TicketAdapter,
+};
 
 /// Connects the window's callbacks to the controller.
 pub fn wire(ui: &KioskWindow, handle: &KioskHandle) {
@@ -20,14 +25,16 @@ pub fn wire(ui: &KioskWindow, handle: &KioskHandle) {
         }
     });
     let h = handle.clone();
-    ui.global::<HomeAdapter>().on_select_service(move |code| h.send(Command::SelectService(code.to_string())));
+    ui.global::<HomeAdapter>()
+        .on_select_service(move |code| h.send(Command::SelectService(code.to_string())));
     let guide = ui.global::<GuideAdapter>();
     let h = handle.clone();
     guide.on_take_ticket(move |priority| h.send(Command::TakeTicket { priority }));
     let h = handle.clone();
     guide.on_back(move || h.send(Command::Back));
     let h = handle.clone();
-    ui.global::<TicketAdapter>().on_done(move || h.send(Command::Done));
+    ui.global::<TicketAdapter>()
+        .on_done(move || h.send(Command::Done));
 }
 
 /// Follows the controller's views and applies each in the UI thread. Runs on the network
@@ -35,7 +42,10 @@ pub fn wire(ui: &KioskWindow, handle: &KioskHandle) {
 pub async fn forward_views(ui: slint::Weak<KioskWindow>, mut views: watch::Receiver<View>) {
     loop {
         let view = views.borrow_and_update().clone();
-        if ui.upgrade_in_event_loop(move |ui| apply(&ui, &view)).is_err() {
+        if ui
+            .upgrade_in_event_loop(move |ui| apply(&ui, &view))
+            .is_err()
+        {
             return;
         }
         if views.changed().await.is_err() {
@@ -81,7 +91,9 @@ fn labels(lang: Lang) -> Labels {
 }
 
 fn strings(items: &[String]) -> ModelRc<SharedString> {
-    ModelRc::new(VecModel::from(items.iter().map(SharedString::from).collect::<Vec<_>>()))
+    ModelRc::new(VecModel::from(
+        items.iter().map(SharedString::from).collect::<Vec<_>>(),
+    ))
 }
 
 /// Copies `view` into the window's globals.
@@ -117,7 +129,8 @@ pub fn apply(ui: &KioskWindow, view: &View) {
             priority_allowed: s.priority_allowed,
         })
         .collect();
-    ui.global::<HomeAdapter>().set_services(ModelRc::new(VecModel::from(services)));
+    ui.global::<HomeAdapter>()
+        .set_services(ModelRc::new(VecModel::from(services)));
 
     let g = &view.guide;
     let guide = ui.global::<GuideAdapter>();
@@ -156,7 +169,9 @@ pub fn apply(ui: &KioskWindow, view: &View) {
 
 /// The tracking URL as a QR code image, four pixels a module, with the quiet zone.
 pub fn qr_image(url: &str) -> Image {
-    let Ok(code) = qrcode::QrCode::new(url.as_bytes()) else { return Image::default() };
+    let Ok(code) = qrcode::QrCode::new(url.as_bytes()) else {
+        return Image::default();
+    };
     let modules = code.width();
     let colors = code.to_colors();
     let scale = 4usize;
@@ -172,7 +187,12 @@ pub fn qr_image(url: &str) -> Image {
             && y < quiet + modules
             && colors[(y - quiet) * modules + (x - quiet)] == qrcode::Color::Dark;
         let v = if dark { 0 } else { 255 };
-        *px = Rgba8Pixel { r: v, g: v, b: v, a: 255 };
+        *px = Rgba8Pixel {
+            r: v,
+            g: v,
+            b: v,
+            a: 255,
+        };
     }
     Image::from_rgba8(buf)
 }

@@ -5,7 +5,9 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::thread;
 
-use qhall_kiosk::printer::{ChineseMode, EscPosPrinter, Layout, Paper, PrintError, PrintJob, Printer, Target};
+use qhall_kiosk::printer::{
+    ChineseMode, EscPosPrinter, Layout, Paper, PrintError, PrintJob, Printer, Target,
+};
 
 fn job() -> PrintJob {
     PrintJob {
@@ -49,7 +51,10 @@ fn find(hay: &[u8], needle: &[u8]) -> bool {
 fn a_network_printer_receives_the_ticket_with_number_qr_and_cut() {
     let (addr, printer_thread) = test_printer(0x12);
     let target = Target::parse(&format!("tcp://{addr}")).unwrap();
-    let layout = Layout { paper: Paper::Mm58, chinese: ChineseMode::Raster };
+    let layout = Layout {
+        paper: Paper::Mm58,
+        chinese: ChineseMode::Raster,
+    };
     let printer = EscPosPrinter::new(target, layout);
     printer.print(&job()).unwrap();
     let received = printer_thread.join().unwrap();
@@ -59,14 +64,23 @@ fn a_network_printer_receives_the_ticket_with_number_qr_and_cut() {
     qr.extend_from_slice(url);
     assert!(find(&received, &qr), "the QR code with the tracking URL");
     assert!(received.ends_with(&[0x1d, b'V', 66, 0]), "the cut");
-    assert_eq!(received, qhall_kiosk::printer::escpos::encode(&job(), layout), "exactly the ticket");
+    assert_eq!(
+        received,
+        qhall_kiosk::printer::escpos::encode(&job(), layout),
+        "exactly the ticket"
+    );
 }
 
 #[test]
 fn a_gb18030_printer_receives_chinese_as_text() {
     let (addr, printer_thread) = test_printer(0x12);
-    let layout = Layout { paper: Paper::Mm80, chinese: ChineseMode::Gb18030 };
-    EscPosPrinter::new(Target::Tcp(addr), layout).print(&job()).unwrap();
+    let layout = Layout {
+        paper: Paper::Mm80,
+        chinese: ChineseMode::Gb18030,
+    };
+    EscPosPrinter::new(Target::Tcp(addr), layout)
+        .print(&job())
+        .unwrap();
     let received = printer_thread.join().unwrap();
     let (service, _, _) = encoding_rs::GB18030.encode("企業業務");
     assert!(find(&received, &service), "Traditional Chinese in GB18030");

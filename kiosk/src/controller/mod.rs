@@ -38,7 +38,9 @@ pub enum Command {
     /// Touched a service on the home screen: show its guide.
     SelectService(String),
     /// Touched "take a ticket" (or the priority one) on the guide.
-    TakeTicket { priority: bool },
+    TakeTicket {
+        priority: bool,
+    },
     /// Back from the guide to home.
     Back,
     /// Finished with the ticket or print-failed screen.
@@ -105,20 +107,39 @@ impl KioskHandle {
 #[derive(Debug)]
 pub(crate) enum Internal {
     /// The server answers again: its current hall and services.
-    Up { hall: HallInfo, services: Vec<ServiceInfo> },
+    Up {
+        hall: HallInfo,
+        services: Vec<ServiceInfo>,
+    },
     /// The server cannot be reached.
     Down(ApiError),
     Event(Message),
-    Refreshed { hall: Option<HallInfo>, services: Option<Vec<ServiceInfo>> },
-    Issued { key: String, result: Result<IssuedTicket, ApiError> },
-    Printed { number: String, result: Result<(), PrintError> },
+    Refreshed {
+        hall: Option<HallInfo>,
+        services: Option<Vec<ServiceInfo>>,
+    },
+    Issued {
+        key: String,
+        result: Result<IssuedTicket, ApiError>,
+    },
+    Printed {
+        number: String,
+        result: Result<(), PrintError>,
+    },
 }
 
 /// Starts the controller and its link to the server on the current tokio runtime.
-pub fn spawn<A: KioskApi, P: Printer>(api: Arc<A>, printer: Arc<P>, settings: Settings) -> (KioskHandle, watch::Receiver<View>) {
+pub fn spawn<A: KioskApi, P: Printer>(
+    api: Arc<A>,
+    printer: Arc<P>,
+    settings: Settings,
+) -> (KioskHandle, watch::Receiver<View>) {
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (int_tx, int_rx) = mpsc::unbounded_channel();
-    let model = Model { lang: settings.default_lang, ..Model::default() };
+    let model = Model {
+        lang: settings.default_lang,
+        ..Model::default()
+    };
     let (view_tx, view_rx) = watch::channel(view::render(&model, (settings.now)()));
     tokio::spawn(link::run(api.clone(), int_tx.clone()));
     let controller = Controller {
@@ -167,7 +188,11 @@ struct Controller<A, P> {
 }
 
 impl<A: KioskApi, P: Printer> Controller<A, P> {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>, mut internal: mpsc::UnboundedReceiver<Internal>) {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut internal: mpsc::UnboundedReceiver<Internal>,
+    ) {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -211,8 +236,14 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
             Command::Activity => {}
             Command::SetLanguage(lang) => self.model.lang = lang,
             Command::SelectService(code) => {
-                if screen == Screen::Home && self.model.services.iter().any(|s| s.code.as_str() == code) {
-                    self.model.flow = Flow::Guide { code, issuing: false, message: None };
+                if screen == Screen::Home
+                    && self.model.services.iter().any(|s| s.code.as_str() == code)
+                {
+                    self.model.flow = Flow::Guide {
+                        code,
+                        issuing: false,
+                        message: None,
+                    };
                 }
             }
             Command::Back => {
@@ -236,30 +267,47 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
     }
 
     fn take_ticket(&mut self, priority: bool) {
-        let Flow::Guide { code, issuing, .. } = &self.model.flow else { return };
+        let Flow::Guide { code, issuing, .. } = &self.model.flow else {
+            return;
+        };
         if *issuing {
             // A second touch while the first is on its way must not issue a second ticket.
             return;
         }
-        let Some(service) = self.model.services.iter().find(|s| s.code.as_str() == code) else { return };
+        let Some(service) = self.model.services.iter().find(|s| s.code.as_str() == code) else {
+            return;
+        };
         if !service.open {
             return;
         }
-        let request = IssueTicket { service: code.clone(), priority: priority && service.priority_allowed };
+        let request = IssueTicket {
+            service: code.clone(),
+            priority: priority && service.priority_allowed,
+        };
         // The same customer asking again for the same thing after a failure reuses the key:
         // if the first request did reach the server, this returns that ticket.
         let pending = match &self.pending {
             Some(p) if p.request == request => p.clone(),
-            _ => Pending { request, key: uuid::Uuid::new_v4().to_string() },
+            _ => Pending {
+                request,
+                key: uuid::Uuid::new_v4().to_string(),
+            },
         };
         self.pending = Some(pending.clone());
-        self.model.flow = Flow::Guide { code: code.clone(), issuing: true, message: None };
+        self.model.flow = Flow::Guide {
+            code: code.clone(),
+            issuing: true,
+            message: None,
+        };
         let api = self.api.clone();
         let tx = self.int_tx.clone();
         let deadline = Instant::now() + self.settings.issue_deadline;
         self.issue_task = Some(tokio::spawn(async move {
             let result = issue_with_retries(&*api, &pending, deadline).await;
-            let _ = tx.send(Internal::Issued { key: pending.key, result });
+            let _ = tx.send(Internal::Issued {
+                key: pending.key,
+                result,
+            });
         }));
     }
 
@@ -272,7 +320,12 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 self.model.connected = true;
                 if was_down {
                     tracing::info!("server reachable");
-                    self.report(self.reported.clone().unwrap_or_else(|| printer::ok_state(self.printer.present())), true);
+                    self.report(
+                        self.reported
+                            .clone()
+                            .unwrap_or_else(|| printer::ok_state(self.printer.present())),
+                        true,
+                    );
                 }
             }
             Internal::Down(e) => {
@@ -298,7 +351,9 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
             }
             Internal::Issued { key, result } => self.on_issued(&key, result),
             Internal::Printed { number, result } => {
-                let Flow::Ticket { ticket, print } = &mut self.model.flow else { return };
+                let Flow::Ticket { ticket, print } = &mut self.model.flow else {
+                    return;
+                };
                 if ticket.number.as_str() != number {
                     return;
                 }
@@ -339,7 +394,13 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
 
     fn on_event(&mut self, event: Event) {
         match event {
-            Event::Snapshot { waiting, notices, emergency, open, .. } => {
+            Event::Snapshot {
+                waiting,
+                notices,
+                emergency,
+                open,
+                ..
+            } => {
                 for w in waiting {
                     self.set_waiting(w.service, w.waiting);
                 }
@@ -401,7 +462,11 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
             let api = self.api.clone();
             let tx = self.int_tx.clone();
             tokio::spawn(async move {
-                let hall = if hall_too { api.hall().await.ok() } else { None };
+                let hall = if hall_too {
+                    api.hall().await.ok()
+                } else {
+                    None
+                };
                 let services = api.services().await.ok();
                 let _ = tx.send(Internal::Refreshed { hall, services });
             });
@@ -409,9 +474,18 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
         let idle = now.duration_since(self.last_touch) >= self.settings.idle;
         match &self.model.flow {
             Flow::Guide { issuing: false, .. } if idle => self.go_home(true),
-            Flow::Ticket { print: PrintState::Failed, .. } if idle => self.go_home(true),
-            Flow::Ticket { print: PrintState::Printed | PrintState::NoPrinter, .. } => {
-                let since = self.printed_at.unwrap_or(self.last_touch).max(self.last_touch);
+            Flow::Ticket {
+                print: PrintState::Failed,
+                ..
+            } if idle => self.go_home(true),
+            Flow::Ticket {
+                print: PrintState::Printed | PrintState::NoPrinter,
+                ..
+            } => {
+                let since = self
+                    .printed_at
+                    .unwrap_or(self.last_touch)
+                    .max(self.last_touch);
                 if now.duration_since(since) >= self.settings.ticket_linger {
                     self.go_home(true);
                 }
@@ -428,7 +502,9 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
         if self.pending.as_ref().map(|p| p.key.as_str()) != Some(key) {
             return;
         }
-        let Flow::Guide { code, .. } = &self.model.flow else { return };
+        let Flow::Guide { code, .. } = &self.model.flow else {
+            return;
+        };
         let code = code.clone();
         match result {
             Ok(ticket) => {
@@ -444,10 +520,16 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                         let result = printer.print(&job);
                         let _ = tx.send(Internal::Printed { number, result });
                     });
-                    self.model.flow = Flow::Ticket { ticket, print: PrintState::Printing };
+                    self.model.flow = Flow::Ticket {
+                        ticket,
+                        print: PrintState::Printing,
+                    };
                 } else {
                     self.printed_at = Some(Instant::now());
-                    self.model.flow = Flow::Ticket { ticket, print: PrintState::NoPrinter };
+                    self.model.flow = Flow::Ticket {
+                        ticket,
+                        print: PrintState::NoPrinter,
+                    };
                 }
             }
             Err(e) => {
@@ -466,11 +548,19 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                     _ => Some(GuideMessage::TryAgain),
                 };
                 if e.code() == Some("service_closed")
-                    && let Some(s) = self.model.services.iter_mut().find(|s| s.code.as_str() == code)
+                    && let Some(s) = self
+                        .model
+                        .services
+                        .iter_mut()
+                        .find(|s| s.code.as_str() == code)
                 {
                     s.open = false;
                 }
-                self.model.flow = Flow::Guide { code, issuing: false, message };
+                self.model.flow = Flow::Guide {
+                    code,
+                    issuing: false,
+                    message,
+                };
                 self.last_touch = Instant::now();
             }
         }
@@ -493,7 +583,11 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
 
 /// Asks for the ticket until the server answers, retrying transient failures with the
 /// same key until `deadline`.
-async fn issue_with_retries<A: KioskApi>(api: &A, pending: &Pending, deadline: Instant) -> Result<IssuedTicket, ApiError> {
+async fn issue_with_retries<A: KioskApi>(
+    api: &A,
+    pending: &Pending,
+    deadline: Instant,
+) -> Result<IssuedTicket, ApiError> {
     let mut backoff = Duration::from_millis(200);
     loop {
         match api.issue(&pending.request, &pending.key).await {

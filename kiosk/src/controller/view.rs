@@ -153,7 +153,10 @@ pub(crate) fn condition(m: &Model) -> Option<Screen> {
 }
 
 fn tz(m: &Model) -> chrono_tz::Tz {
-    m.hall.as_ref().and_then(|h| h.time_zone.parse().ok()).unwrap_or(chrono_tz::UTC)
+    m.hall
+        .as_ref()
+        .and_then(|h| h.time_zone.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
 }
 
 fn hhmm(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
@@ -180,9 +183,19 @@ fn when(lang: Lang, at: DateTime<Utc>, now: DateTime<Utc>, tz: chrono_tz::Tz) ->
         1 => format!("{} {time}", t.tomorrow),
         _ => match lang {
             Lang::Zh | Lang::ZhHant => {
-                format!("{}月{}日 {} {time}", at.month(), at.day(), i18n::weekday(lang, at.weekday()))
+                format!(
+                    "{}月{}日 {} {time}",
+                    at.month(),
+                    at.day(),
+                    i18n::weekday(lang, at.weekday())
+                )
             }
-            Lang::En => format!("{} {} {} {time}", i18n::weekday(lang, at.weekday()), at.day(), at.format("%b")),
+            Lang::En => format!(
+                "{} {} {} {time}",
+                i18n::weekday(lang, at.weekday()),
+                at.day(),
+                at.format("%b")
+            ),
         },
     }
 }
@@ -191,7 +204,9 @@ fn closed_detail(lang: Lang, s: &ServiceInfo, now: DateTime<Utc>, tz: chrono_tz:
     let t = lang.texts();
     match s.opens_at {
         Some(at) => match lang {
-            Lang::Zh | Lang::ZhHant => format!("{} · {} {}", t.closed, when(lang, at, now, tz), t.opens),
+            Lang::Zh | Lang::ZhHant => {
+                format!("{} · {} {}", t.closed, when(lang, at, now, tz), t.opens)
+            }
             Lang::En => format!("{} · {} {}", t.closed, t.opens, when(lang, at, now, tz)),
         },
         None => t.closed.to_owned(),
@@ -200,7 +215,11 @@ fn closed_detail(lang: Lang, s: &ServiceInfo, now: DateTime<Utc>, tz: chrono_tz:
 
 fn service_card(lang: Lang, s: &ServiceInfo, now: DateTime<Utc>, tz: chrono_tz::Tz) -> ServiceCard {
     let detail = if s.open {
-        format!("{} · {}", i18n::waiting(lang, s.waiting), i18n::wait(lang, s.estimated_wait_secs))
+        format!(
+            "{} · {}",
+            i18n::waiting(lang, s.waiting),
+            i18n::wait(lang, s.estimated_wait_secs)
+        )
     } else {
         closed_detail(lang, s, now, tz)
     };
@@ -219,7 +238,13 @@ pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
     let t = lang.texts();
     let tz = tz(m);
     let screen = match (&m.flow, condition(m)) {
-        (Flow::Ticket { print: PrintState::Failed, .. }, _) => Screen::PrintFailed,
+        (
+            Flow::Ticket {
+                print: PrintState::Failed,
+                ..
+            },
+            _,
+        ) => Screen::PrintFailed,
         (Flow::Ticket { .. }, _) => Screen::Ticket,
         (Flow::Guide { issuing: true, .. }, Some(Screen::OutOfService)) => Screen::OutOfService,
         (Flow::Guide { issuing: true, .. }, _) => Screen::Guide,
@@ -230,24 +255,48 @@ pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
     let mut view = View {
         screen,
         lang,
-        hall_name: m.hall.as_ref().map(|h| h.name.get(lang.code()).to_owned()).unwrap_or_else(|| "Qhall".into()),
+        hall_name: m
+            .hall
+            .as_ref()
+            .map(|h| h.name.get(lang.code()).to_owned())
+            .unwrap_or_else(|| "Qhall".into()),
         clock: hhmm(now, tz),
         date: date(lang, now, tz),
-        notices: m.notices.iter().map(|n| n.text.get(lang.code()).to_owned()).collect(),
-        services: m.services.iter().map(|s| service_card(lang, s, now, tz)).collect(),
+        notices: m
+            .notices
+            .iter()
+            .map(|n| n.text.get(lang.code()).to_owned())
+            .collect(),
+        services: m
+            .services
+            .iter()
+            .map(|s| service_card(lang, s, now, tz))
+            .collect(),
         emergency: m.emergency.clone().unwrap_or_default(),
         ..View::default()
     };
-    if let Flow::Guide { code, issuing, message } = &m.flow
+    if let Flow::Guide {
+        code,
+        issuing,
+        message,
+    } = &m.flow
         && let Some(s) = m.services.iter().find(|s| s.code.as_str() == code)
     {
         let guide = s.guide.get(lang.code());
         view.guide = GuideView {
             code: code.clone(),
             name: s.name.get(lang.code()).to_owned(),
-            guide: if guide.is_empty() { t.no_guide.to_owned() } else { guide.to_owned() },
+            guide: if guide.is_empty() {
+                t.no_guide.to_owned()
+            } else {
+                guide.to_owned()
+            },
             waiting: i18n::waiting(lang, s.waiting),
-            wait: if s.open { i18n::wait(lang, s.estimated_wait_secs) } else { closed_detail(lang, s, now, tz) },
+            wait: if s.open {
+                i18n::wait(lang, s.estimated_wait_secs)
+            } else {
+                closed_detail(lang, s, now, tz)
+            },
             open: s.open,
             priority_allowed: s.priority_allowed,
             issuing: *issuing,
@@ -283,16 +332,33 @@ pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
         view.closed.today = if h.today.is_empty() {
             t.closed_today.to_owned()
         } else {
-            h.today.iter().map(|(a, b)| format!("{a}–{b}")).collect::<Vec<_>>().join("  ·  ")
+            h.today
+                .iter()
+                .map(|(a, b)| format!("{a}–{b}"))
+                .collect::<Vec<_>>()
+                .join("  ·  ")
         };
-        view.closed.next = h.opens_at.filter(|at| *at > now).map(|at| when(lang, at, now, tz)).unwrap_or_default();
+        view.closed.next = h
+            .opens_at
+            .filter(|at| *at > now)
+            .map(|at| when(lang, at, now, tz))
+            .unwrap_or_default();
     }
     view
 }
 
 /// The ticket as printed, in the customer's language.
 pub(crate) fn print_job(m: &Model, ticket: &IssuedTicket) -> crate::printer::PrintJob {
-    let view = render(&Model { flow: Flow::Ticket { ticket: ticket.clone(), print: PrintState::Printing }, ..m.clone() }, ticket.issued_at);
+    let view = render(
+        &Model {
+            flow: Flow::Ticket {
+                ticket: ticket.clone(),
+                print: PrintState::Printing,
+            },
+            ..m.clone()
+        },
+        ticket.issued_at,
+    );
     let lang = m.lang;
     let t = lang.texts();
     let tz = tz(m);
@@ -305,7 +371,11 @@ pub(crate) fn print_job(m: &Model, ticket: &IssuedTicket) -> crate::printer::Pri
         service: view.ticket.service,
         ahead: view.ticket.ahead,
         wait: format!("{} {}", i18n::wait_label(lang), view.ticket.wait),
-        issued_at: ticket.issued_at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+        issued_at: ticket
+            .issued_at
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
         guide_line: (!guide_line.is_empty()).then(|| guide_line.to_owned()),
         tracking_url: ticket.tracking_url.clone(),
         scan_hint: t.scan_to_follow.to_owned(),

@@ -148,7 +148,16 @@ impl Writer {
         self.cmd(&[GS, b'(', b'k', 3, 0, 49, 67, module]); // module size
         self.cmd(&[GS, b'(', b'k', 3, 0, 49, 69, 49]); // error correction M
         let len = data.len() + 3;
-        self.cmd(&[GS, b'(', b'k', (len & 0xff) as u8, (len >> 8) as u8, 49, 80, 48]);
+        self.cmd(&[
+            GS,
+            b'(',
+            b'k',
+            (len & 0xff) as u8,
+            (len >> 8) as u8,
+            49,
+            80,
+            48,
+        ]);
         self.out.extend_from_slice(data.as_bytes());
         self.cmd(&[GS, b'(', b'k', 3, 0, 49, 81, 48]); // print it
         self.cmd(&[LF]);
@@ -157,15 +166,25 @@ impl Writer {
 
 /// The bytes for one ticket, ending with a cut.
 pub fn encode(job: &PrintJob, layout: Layout) -> Vec<u8> {
-    let mut w = Writer { out: Vec::with_capacity(8 * 1024), layout };
+    let mut w = Writer {
+        out: Vec::with_capacity(8 * 1024),
+        layout,
+    };
     w.cmd(&[ESC, b'@']); // initialise
     w.cmd(&[ESC, b'a', 1]); // centre everything
     w.line(&job.hall, Size::Tall);
-    w.line(&"-".repeat(if layout.paper == Paper::Mm58 { 32 } else { 48 }), Size::Normal);
+    w.line(
+        &"-".repeat(if layout.paper == Paper::Mm58 { 32 } else { 48 }),
+        Size::Normal,
+    );
     w.line(&job.number_label, Size::Normal);
     // The number: bold, four times as wide and high (a 12×24 font gives 48×96 dots a
     // digit); "A1234567" still fits 58 mm at three times.
-    let scale = if job.number.len() > 6 && layout.paper == Paper::Mm58 { 0x22 } else { 0x33 };
+    let scale = if job.number.len() > 6 && layout.paper == Paper::Mm58 {
+        0x22
+    } else {
+        0x33
+    };
     w.cmd(&[ESC, b'E', 1, GS, b'!', scale]);
     w.out.extend_from_slice(job.number.as_bytes());
     w.cmd(&[LF, GS, b'!', 0, ESC, b'E', 0]);
@@ -222,7 +241,13 @@ pub(crate) mod tests {
     #[test]
     fn a_ticket_has_the_number_the_qr_code_with_the_tracking_url_and_a_cut() {
         for paper in [Paper::Mm58, Paper::Mm80] {
-            let bytes = encode(&job(), Layout { paper, chinese: ChineseMode::Raster });
+            let bytes = encode(
+                &job(),
+                Layout {
+                    paper,
+                    chinese: ChineseMode::Raster,
+                },
+            );
             assert_eq!(&bytes[..2], &[ESC, b'@']);
             let number = find(&bytes, b"A012").expect("the number is printed as text");
             // The number is printed large: a size command right before it.
@@ -231,31 +256,56 @@ pub(crate) mod tests {
             let mut store = vec![GS, b'(', b'k', (url.len() + 3) as u8, 0, 49, 80, 48];
             store.extend_from_slice(url);
             let qr = find(&bytes, &store).expect("the QR store command holds the tracking URL");
-            assert!(find(&bytes[qr..], &[GS, b'(', b'k', 3, 0, 49, 81, 48]).is_some(), "QR printed");
+            assert!(
+                find(&bytes[qr..], &[GS, b'(', b'k', 3, 0, 49, 81, 48]).is_some(),
+                "QR printed"
+            );
             assert!(qr > number);
-            assert_eq!(&bytes[bytes.len() - 4..], &[GS, b'V', 66, 0], "ends with a cut");
+            assert_eq!(
+                &bytes[bytes.len() - 4..],
+                &[GS, b'V', 66, 0],
+                "ends with a cut"
+            );
         }
     }
 
     #[test]
     fn chinese_lines_are_raster_images_by_default_and_gb18030_text_on_request() {
         let raster = encode(&job(), Layout::default());
-        assert!(find(&raster, &[GS, b'v', b'0', 0]).is_some(), "raster image command");
+        assert!(
+            find(&raster, &[GS, b'v', b'0', 0]).is_some(),
+            "raster image command"
+        );
         assert!(find(&raster, &[FS, b'&']).is_none());
         let (gb, _, _) = encoding_rs::GB18030.encode("个人业务");
         assert!(find(&raster, &gb).is_none());
 
-        let text = encode(&job(), Layout { paper: Paper::Mm80, chinese: ChineseMode::Gb18030 });
+        let text = encode(
+            &job(),
+            Layout {
+                paper: Paper::Mm80,
+                chinese: ChineseMode::Gb18030,
+            },
+        );
         let at = find(&text, &gb).expect("the service name in GB18030");
         assert_eq!(&text[at - 2..at], &[FS, b'&'], "inside the Chinese mode");
-        assert!(find(&text, &[GS, b'v', b'0']).is_none(), "no images in text mode");
+        assert!(
+            find(&text, &[GS, b'v', b'0']).is_none(),
+            "no images in text mode"
+        );
         assert!(text.len() < raster.len() / 4, "text mode is much smaller");
     }
 
     #[test]
     fn raster_lines_fit_the_paper() {
         for paper in [Paper::Mm58, Paper::Mm80] {
-            let bytes = encode(&job(), Layout { paper, chinese: ChineseMode::Raster });
+            let bytes = encode(
+                &job(),
+                Layout {
+                    paper,
+                    chinese: ChineseMode::Raster,
+                },
+            );
             let mut at = 0;
             let mut images = 0;
             while let Some(i) = find(&bytes[at..], &[GS, b'v', b'0', 0]) {
@@ -265,7 +315,10 @@ pub(crate) mod tests {
                 images += 1;
                 at = p;
             }
-            assert!(images >= 4, "hall, label, service, ahead, wait, hint: {images}");
+            assert!(
+                images >= 4,
+                "hall, label, service, ahead, wait, hint: {images}"
+            );
         }
     }
 

@@ -65,7 +65,10 @@ impl PrintError {
             PrintError::NoPaper => ("no_paper", None),
             PrintError::Write(d) => ("error", Some(d.clone())),
         };
-        DeviceState { printer: printer.to_owned(), detail }
+        DeviceState {
+            printer: printer.to_owned(),
+            detail,
+        }
     }
 }
 
@@ -79,5 +82,8 @@ pub trait Printer: Send + Sync + 'static {
 
 /// The state to report when the last print (if any) went well.
 pub fn ok_state(present: bool) -> DeviceState {
-    DeviceState { printer: if present { "ok" } else { "none" }.to_owned(), detail: None }
+    DeviceState {
+        printer: if present { "ok" } else { "none" }.to_owned(),
+        detail: None,
+    }
 }

@@ -11,7 +11,9 @@ pub static FONT_DATA: &[u8] = include_bytes!("../../ui/fonts/wqy-microhei.ttc");
 
 fn font() -> &'static FontRef<'static> {
     static FONT: OnceLock<FontRef<'static>> = OnceLock::new();
-    FONT.get_or_init(|| FontRef::try_from_slice_and_index(FONT_DATA, 0).expect("the embedded font parses"))
+    FONT.get_or_init(|| {
+        FontRef::try_from_slice_and_index(FONT_DATA, 0).expect("the embedded font parses")
+    })
 }
 
 /// A black-and-white image, one `bool` per dot, `true` = black.
@@ -24,7 +26,11 @@ pub struct Bitmap {
 
 impl Bitmap {
     fn new(width: u32, height: u32) -> Self {
-        Bitmap { width, height, dots: vec![false; (width * height) as usize] }
+        Bitmap {
+            width,
+            height,
+            dots: vec![false; (width * height) as usize],
+        }
     }
 
     pub fn width(&self) -> u32 {
@@ -90,7 +96,13 @@ fn wrap(text: &str, px: f32, width: f32) -> Vec<String> {
     for c in text.chars() {
         let breakable = c == ' ' || !c.is_ascii();
         match tokens.last_mut() {
-            Some(last) if !breakable && last.chars().last().is_some_and(|l| l != ' ' && l.is_ascii()) => {
+            Some(last)
+                if !breakable
+                    && last
+                        .chars()
+                        .last()
+                        .is_some_and(|l| l != ' ' && l.is_ascii()) =>
+            {
                 last.push(c)
             }
             _ => tokens.push(c.to_string()),
@@ -114,7 +126,10 @@ fn wrap(text: &str, px: f32, width: f32) -> Vec<String> {
 /// Renders `text` at `px` pixels, centred in images `width` dots wide, one image per line
 /// after wrapping.
 pub fn render_wrapped(text: &str, px: f32, width: u32) -> Vec<Bitmap> {
-    wrap(text, px, width as f32).iter().map(|line| render_line(line, px, width)).collect()
+    wrap(text, px, width as f32)
+        .iter()
+        .map(|line| render_line(line, px, width))
+        .collect()
 }
 
 /// Renders one line centred in an image `width` dots wide (clipped if it is wider).
@@ -133,14 +148,19 @@ pub fn render_line(text: &str, px: f32, width: u32) -> Bitmap {
         let glyph = id.with_scale_and_position(px, point(x, ascent + 2.0));
         x += f.h_advance(id);
         prev = Some(id);
-        let Some(outline) = font().outline_glyph(glyph) else { continue };
+        let Some(outline) = font().outline_glyph(glyph) else {
+            continue;
+        };
         let bounds = outline.px_bounds();
         outline.draw(|gx, gy, coverage| {
             let px_x = bounds.min.x as i64 + gx as i64;
             let px_y = bounds.min.y as i64 + gy as i64;
             // Thermal dots are on or off; 40 % coverage keeps thin strokes of Chinese
             // characters from breaking up.
-            if coverage > 0.4 && (0..width as i64).contains(&px_x) && (0..height as i64).contains(&px_y) {
+            if coverage > 0.4
+                && (0..width as i64).contains(&px_x)
+                && (0..height as i64).contains(&px_y)
+            {
                 bitmap.dots[(px_y as u32 * width + px_x as u32) as usize] = true;
             }
         });
@@ -158,9 +178,14 @@ mod tests {
         assert_eq!(b.width(), 384);
         assert!(b.ink() > 200, "the characters have strokes: {}", b.ink());
         // Centred: the left and right margins are about equal.
-        let cols: Vec<u32> = (0..b.width()).filter(|&x| (0..b.height()).any(|y| b.get(x, y))).collect();
+        let cols: Vec<u32> = (0..b.width())
+            .filter(|&x| (0..b.height()).any(|y| b.get(x, y)))
+            .collect();
         let (first, last) = (cols[0], *cols.last().unwrap());
-        assert!((first as i64 - (383 - last) as i64).abs() < 12, "{first} {last}");
+        assert!(
+            (first as i64 - (383 - last) as i64).abs() < 12,
+            "{first} {last}"
+        );
     }
 
     #[test]
@@ -168,7 +193,10 @@ mod tests {
         let lines = wrap("Social security and pensions for residents", 30.0, 384.0);
         assert!(lines.len() >= 2);
         assert!(lines.iter().all(|l| advance(l, 30.0) <= 384.0));
-        assert_eq!(lines.join(" "), "Social security and pensions for residents");
+        assert_eq!(
+            lines.join(" "),
+            "Social security and pensions for residents"
+        );
         let zh = wrap("请携带身份证原件和复印件以及户口本到窗口办理", 30.0, 384.0);
         assert!(zh.len() >= 2);
         assert_eq!(zh.concat(), "请携带身份证原件和复印件以及户口本到窗口办理");

@@ -36,15 +36,23 @@ impl Target {
                 return Err("tcp:// needs a host, like tcp://192.0.2.10:9100".into());
             }
             // An IPv6 literal is bracketed; a port is whatever follows the last colon after it.
-            let has_port = rest.rsplit_once(':').is_some_and(|(h, p)| !h.ends_with('[') && p.parse::<u16>().is_ok())
+            let has_port = rest
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.ends_with('[') && p.parse::<u16>().is_ok())
                 && !(rest.starts_with('[') && rest.ends_with(']'));
-            Ok(Target::Tcp(if has_port { rest.to_owned() } else { format!("{rest}:9100") }))
+            Ok(Target::Tcp(if has_port {
+                rest.to_owned()
+            } else {
+                format!("{rest}:9100")
+            }))
         } else if let Some(rest) = s.strip_prefix("file:") {
             Ok(Target::File(PathBuf::from(rest.trim_start_matches("//"))))
         } else if s.starts_with("/dev/") {
             Ok(Target::Device(PathBuf::from(s)))
         } else if s.contains("://") {
-            Err(format!("unknown printer target {s:?}: use none, tcp://host:9100, /dev/usb/lp0 or a file path"))
+            Err(format!(
+                "unknown printer target {s:?}: use none, tcp://host:9100, /dev/usb/lp0 or a file path"
+            ))
         } else {
             Ok(Target::File(PathBuf::from(s)))
         }
@@ -90,21 +98,31 @@ impl EscPosPrinter {
             .map_err(|e| PrintError::Offline(format!("{addr}: {e}")))?
             .next()
             .ok_or_else(|| PrintError::Offline(format!("{addr}: no address")))?;
-        let mut stream =
-            TcpStream::connect_timeout(&sock, self.timeout).map_err(|e| PrintError::Offline(format!("{addr}: {e}")))?;
-        stream.set_write_timeout(Some(self.timeout)).map_err(|e| PrintError::Write(e.to_string()))?;
+        let mut stream = TcpStream::connect_timeout(&sock, self.timeout)
+            .map_err(|e| PrintError::Offline(format!("{addr}: {e}")))?;
+        stream
+            .set_write_timeout(Some(self.timeout))
+            .map_err(|e| PrintError::Write(e.to_string()))?;
         stream.set_nodelay(true).ok();
         // Ask for the paper status first; only a clear "paper out" answer stops the ticket.
-        stream.write_all(&escpos::PAPER_STATUS_QUERY).map_err(|e| PrintError::Write(e.to_string()))?;
-        stream.set_read_timeout(Some(self.status_timeout)).map_err(|e| PrintError::Write(e.to_string()))?;
+        stream
+            .write_all(&escpos::PAPER_STATUS_QUERY)
+            .map_err(|e| PrintError::Write(e.to_string()))?;
+        stream
+            .set_read_timeout(Some(self.status_timeout))
+            .map_err(|e| PrintError::Write(e.to_string()))?;
         let mut status = [0u8; 1];
         if let Ok(1) = stream.read(&mut status)
             && escpos::paper_out(status[0])
         {
             return Err(PrintError::NoPaper);
         }
-        stream.write_all(bytes).map_err(|e| PrintError::Write(e.to_string()))?;
-        stream.flush().map_err(|e| PrintError::Write(e.to_string()))?;
+        stream
+            .write_all(bytes)
+            .map_err(|e| PrintError::Write(e.to_string()))?;
+        stream
+            .flush()
+            .map_err(|e| PrintError::Write(e.to_string()))?;
         Ok(())
     }
 }
@@ -124,7 +142,8 @@ impl Printer for EscPosPrinter {
                     .write(true)
                     .open(path)
                     .map_err(|e| PrintError::Offline(format!("{}: {e}", path.display())))?;
-                dev.write_all(&bytes).map_err(|e| PrintError::Write(e.to_string()))?;
+                dev.write_all(&bytes)
+                    .map_err(|e| PrintError::Write(e.to_string()))?;
                 dev.flush().map_err(|e| PrintError::Write(e.to_string()))
             }
             Target::File(path) => {
@@ -133,7 +152,8 @@ impl Printer for EscPosPrinter {
                     .append(true)
                     .open(path)
                     .map_err(|e| PrintError::Offline(format!("{}: {e}", path.display())))?;
-                file.write_all(&bytes).map_err(|e| PrintError::Write(e.to_string()))
+                file.write_all(&bytes)
+                    .map_err(|e| PrintError::Write(e.to_string()))
             }
         }
     }
@@ -147,13 +167,34 @@ mod tests {
     fn targets_parse_from_their_written_forms() {
         assert_eq!(Target::parse("none"), Ok(Target::None));
         assert_eq!(Target::parse(""), Ok(Target::None));
-        assert_eq!(Target::parse("tcp://192.0.2.7:9100"), Ok(Target::Tcp("192.0.2.7:9100".into())));
-        assert_eq!(Target::parse("tcp://printer.local"), Ok(Target::Tcp("printer.local:9100".into())));
-        assert_eq!(Target::parse("tcp://[::1]:9101"), Ok(Target::Tcp("[::1]:9101".into())));
-        assert_eq!(Target::parse("tcp://[::1]"), Ok(Target::Tcp("[::1]:9100".into())));
-        assert_eq!(Target::parse("/dev/usb/lp0"), Ok(Target::Device("/dev/usb/lp0".into())));
-        assert_eq!(Target::parse("file:/tmp/t.bin"), Ok(Target::File("/tmp/t.bin".into())));
-        assert_eq!(Target::parse("tickets.bin"), Ok(Target::File("tickets.bin".into())));
+        assert_eq!(
+            Target::parse("tcp://192.0.2.7:9100"),
+            Ok(Target::Tcp("192.0.2.7:9100".into()))
+        );
+        assert_eq!(
+            Target::parse("tcp://printer.local"),
+            Ok(Target::Tcp("printer.local:9100".into()))
+        );
+        assert_eq!(
+            Target::parse("tcp://[::1]:9101"),
+            Ok(Target::Tcp("[::1]:9101".into()))
+        );
+        assert_eq!(
+            Target::parse("tcp://[::1]"),
+            Ok(Target::Tcp("[::1]:9100".into()))
+        );
+        assert_eq!(
+            Target::parse("/dev/usb/lp0"),
+            Ok(Target::Device("/dev/usb/lp0".into()))
+        );
+        assert_eq!(
+            Target::parse("file:/tmp/t.bin"),
+            Ok(Target::File("/tmp/t.bin".into()))
+        );
+        assert_eq!(
+            Target::parse("tickets.bin"),
+            Ok(Target::File("tickets.bin".into()))
+        );
         assert!(Target::parse("usb://x").is_err());
         assert!(Target::parse("tcp://").is_err());
     }
@@ -169,6 +210,9 @@ mod tests {
         file.print(&job).unwrap();
         file.print(&job).unwrap();
         let bytes = std::fs::read(&path).unwrap();
-        assert_eq!(bytes.len(), 2 * escpos::encode(&job, Layout::default()).len());
+        assert_eq!(
+            bytes.len(),
+            2 * escpos::encode(&job, Layout::default()).len()
+        );
     }
 }
