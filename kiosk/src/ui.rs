@@ -90,10 +90,25 @@ fn labels(lang: Lang) -> Labels {
     }
 }
 
-fn strings(items: &[String]) -> ModelRc<SharedString> {
-    ModelRc::new(VecModel::from(
-        items.iter().map(SharedString::from).collect::<Vec<_>>(),
-    ))
+/// Updates `current` in place when it has as many rows as `items` (changed rows only), or
+/// returns a new model: the clock ticking or one count changing does not rebuild the list.
+fn sync_model<T: Clone + PartialEq + 'static>(
+    current: &ModelRc<T>,
+    items: Vec<T>,
+) -> Option<ModelRc<T>> {
+    use slint::Model;
+    if let Some(model) = current.as_any().downcast_ref::<VecModel<T>>()
+        && model.row_count() == items.len()
+    {
+        for (i, item) in items.into_iter().enumerate() {
+            if model.row_data(i).as_ref() != Some(&item) {
+                model.set_row_data(i, item);
+            }
+        }
+        None
+    } else {
+        Some(ModelRc::new(VecModel::from(items)))
+    }
 }
 
 /// Copies `view` into the window's globals.
@@ -115,7 +130,10 @@ pub fn apply(ui: &KioskWindow, view: &View) {
     app.set_hall_name(view.hall_name.as_str().into());
     app.set_clock(view.clock.as_str().into());
     app.set_date(view.date.as_str().into());
-    app.set_notices(strings(&view.notices));
+    let notices = view.notices.iter().map(SharedString::from).collect();
+    if let Some(model) = sync_model(&app.get_notices(), notices) {
+        app.set_notices(model);
+    }
     app.set_emergency(view.emergency.as_str().into());
 
     let services: Vec<ServiceItem> = view
