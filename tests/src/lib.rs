@@ -26,6 +26,50 @@ pub const KIOSK: &str = "demo-kiosk";
 /// The demo display's token.
 pub const DISPLAY: &str = "demo-display";
 
+/// The real store (no HTTP) on a fresh demo-hall database, for tests that inject the clock;
+/// `setup` is SQL run once after seeding (it should bump `config_version`).
+pub async fn demo_store(setup: &str) -> (tempfile::TempDir, qhall_server::store::Store) {
+    use qhall_server::store::Store;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    let hub = std::sync::Arc::new(qhall_server::events::Hub::default());
+    let store = Store::open(
+        &url,
+        false,
+        hub,
+        qhall_server::queue::policy::Policy::Default,
+    )
+    .await
+    .expect("open store");
+    qhall_server::store::seed::demo(store.sqlite(), chrono::Utc::now())
+        .await
+        .expect("seed");
+    store
+        .sqlite()
+        .execute_batch(setup)
+        .await
+        .expect("setup SQL");
+    (dir, store)
+}
+
+/// The demo kiosk as the store sees it.
+pub fn kiosk_principal() -> qhall_server::store::Principal {
+    qhall_server::store::Principal {
+        role: qhall_server::store::Role::Kiosk,
+        branch_id: 1,
+        user_id: None,
+        device_id: Some(1),
+        username: None,
+    }
+}
+
+/// An RFC 3339 instant, for injected clocks.
+pub fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .expect("RFC 3339")
+        .with_timezone(&chrono::Utc)
+}
+
 /// A real server in this process.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`

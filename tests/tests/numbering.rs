@@ -1,44 +1,14 @@
 //! Ticket numbers reset at the branch's local midnight — tested with an injected clock on the
 //! days clocks change, in a zone with daylight saving (Europe/Berlin), against the real store.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
-use qhall_server::events::Hub;
-use qhall_server::queue::policy::Policy;
-use qhall_server::store::{Principal, Role, Store};
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
+use qhall_server::store::Store;
+use qhall_tests::{at, demo_store, kiosk_principal as kiosk};
 
 async fn berlin_hall() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("q.db").display());
-    let store = Store::open(&url, false, Arc::new(Hub::default()), Policy::Default)
-        .await
-        .unwrap();
-    qhall_server::store::seed::demo(store.sqlite(), Utc::now())
-        .await
-        .unwrap();
-    store
-        .sqlite()
-        .execute_batch(
-            "UPDATE branches SET time_zone = 'Europe/Berlin', config_version = config_version + 1",
-        )
-        .await
-        .unwrap();
-    (dir, store)
-}
-
-fn kiosk() -> Principal {
-    Principal {
-        role: Role::Kiosk,
-        branch_id: 1,
-        user_id: None,
-        device_id: Some(1),
-        username: None,
-    }
+    demo_store(
+        "UPDATE branches SET time_zone = 'Europe/Berlin', config_version = config_version + 1",
+    )
+    .await
 }
 
 async fn issue(store: &Store, now: &str) -> (String, String) {

@@ -1,45 +1,15 @@
 //! Opening hours: tickets only inside them, and kiosks and boards told when the hall opens or
 //! closes — against the real store with an injected clock.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
-use qhall_server::events::Hub;
-use qhall_server::queue::policy::Policy;
-use qhall_server::store::{Principal, Role, Store, StoreError};
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
+use chrono::Utc;
+use qhall_server::store::{Store, StoreError};
+use qhall_tests::{at, demo_store, kiosk_principal as kiosk};
 
 /// A Shanghai office open 09:00–12:00 and 13:00–17:00 on weekdays, last ticket 30 min before.
 async fn office() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("q.db").display());
-    let store = Store::open(&url, false, Arc::new(Hub::default()), Policy::Default)
-        .await
-        .unwrap();
-    qhall_server::store::seed::demo(store.sqlite(), Utc::now())
-        .await
-        .unwrap();
     let day = "[[540,720],[780,1020]]";
     let week = format!("[{day},{day},{day},{day},{day},[],[]]");
-    store
-        .sqlite()
-        .execute_batch(&format!("UPDATE branches SET weekly_hours = '{week}', cutoff_mins = 30, config_version = config_version + 1"))
-        .await
-        .unwrap();
-    (dir, store)
-}
-
-fn kiosk() -> Principal {
-    Principal {
-        role: Role::Kiosk,
-        branch_id: 1,
-        user_id: None,
-        device_id: Some(1),
-        username: None,
-    }
+    demo_store(&format!("UPDATE branches SET weekly_hours = '{week}', cutoff_mins = 30, config_version = config_version + 1")).await
 }
 
 #[tokio::test]
