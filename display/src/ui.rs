@@ -72,7 +72,8 @@ impl BoardView {
             notices: notices.join("      ◆      "),
             emergency: board.emergency.clone().unwrap_or_default(),
             reconnecting: !board.connected,
-            open: board.open,
+            // Unknown before the first snapshot: say nothing rather than "not issuing".
+            open: board.open || board.seq.is_none(),
             call_serial: board.call_serial,
             flash: board.latest().is_some()
                 && previous_serial.is_some_and(|s| s != board.call_serial),
