@@ -106,11 +106,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     connection::events_url(&args.server, None).map_err(anyhow::Error::msg)?;
 
     let window = BoardWindow::new().context("creating the board window")?;
-    if args.portrait {
-        window
-            .window()
-            .set_size(slint::LogicalSize::new(1080.0, 1920.0));
-    }
+    // The TV's own size; a window manager's fullscreen then takes over where there is one.
+    let (width, height) = if args.portrait {
+        (1080.0, 1920.0)
+    } else {
+        (1920.0, 1080.0)
+    };
+    window
+        .window()
+        .set_size(slint::LogicalSize::new(width, height));
     if args.fullscreen {
         window.window().set_fullscreen(true);
     }
