@@ -39,6 +39,8 @@ async fn a_reconnecting_display_receives_exactly_the_events_it_missed() {
     let staff = app.login("staff1").await;
     app.sign_in(1, &staff).await;
     let mut board = app.display(None).await;
+    // Events committed before the snapshot are folded into it: wait for it before acting.
+    assert_eq!(board.next(WAIT).await.unwrap()["type"], "snapshot");
     app.issue("A").await;
     let seen = board.wait_for("issued", WAIT).await.unwrap();
     let last_seen = seen["seq"].as_u64().unwrap();
