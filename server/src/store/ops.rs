@@ -485,18 +485,7 @@ pub async fn act<T: Tx>(
             .await?;
         }
         WindowAction::Complete | WindowAction::NoShow => {
-            w.current_ticket = None;
-            tx.update_window(who.branch_id, &w).await?;
-            out.emit(
-                tx,
-                who.branch_id,
-                now,
-                Event::Cleared {
-                    window: n,
-                    number: t.number.clone(),
-                },
-            )
-            .await?;
+            release_window(tx, out, who.branch_id, &mut w, &t, now).await?;
         }
         WindowAction::Start | WindowAction::Extend(_) => {}
     }
@@ -513,6 +502,29 @@ async fn current_ticket<T: Tx>(tx: &mut T, w: &WindowRow) -> Result<TicketRow> {
     let k = w.current_ticket.ok_or_else(none)?;
     let t = tx.ticket(k).await?.ok_or_else(none)?;
     Ok(t)
+}
+
+/// The window is done with `t` (completed, absent or transferred away): free it and tell boards.
+async fn release_window<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    branch: i64,
+    w: &mut WindowRow,
+    t: &TicketRow,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    w.current_ticket = None;
+    tx.update_window(branch, w).await?;
+    out.emit(
+        tx,
+        branch,
+        now,
+        Event::Cleared {
+            window: w.number,
+            number: t.number.clone(),
+        },
+    )
+    .await
 }
 
 /// Where a ticket is transferred to.
@@ -576,8 +588,6 @@ pub async fn transfer<T: Tx>(
     t.window = None;
     t.serving_at = None;
     tx.update_ticket(&t, before).await?;
-    w.current_ticket = None;
-    tx.update_window(who.branch_id, &w).await?;
     tx.append_ticket_event(&TicketEvent {
         ticket: t.key,
         at: now,
@@ -587,16 +597,7 @@ pub async fn transfer<T: Tx>(
         detail: Some(detail.to_string()),
     })
     .await?;
-    out.emit(
-        tx,
-        who.branch_id,
-        now,
-        Event::Cleared {
-            window: n,
-            number: t.number.clone(),
-        },
-    )
-    .await?;
+    release_window(tx, out, who.branch_id, &mut w, &t, now).await?;
     let waiting = tx.waiting_count(who.branch_id, t.service).await?;
     out.emit(
         tx,
