@@ -10,7 +10,8 @@
 //!    last of the 1,000 has it.
 //!
 //! Client and server share the machine's cores, as they would not in a hall; the figures are
-//! therefore conservative. Set `QHALL_BENCH_SECS` to change the measuring time (default 5).
+//! therefore conservative. Set `QHALL_BENCH_SECS` to change the measuring time (default 5), and
+//! `QHALL_BENCH_ONLY` (`healthz,issue,paced,ws`) to run only some figures.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -120,6 +121,12 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
+    // `QHALL_BENCH_ONLY=healthz,issue,paced,ws` runs some of the figures (e.g. under a profiler).
+    let only = std::env::var("QHALL_BENCH_ONLY").ok();
+    let phase = move |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|p| p == name))
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -142,6 +149,7 @@ fn main() {
         }
         println!("machine: {} cores; measuring {secs} s per figure with {CONCURRENCY} concurrent clients", std::thread::available_parallelism().map_or(0, |n| n.get()));
 
+        if phase("healthz") {
         let (c, b) = (client.clone(), base.clone());
         let (rate, lat) = load(secs, move || {
             let (c, b) = (c.clone(), b.clone());
@@ -149,7 +157,9 @@ fn main() {
         })
         .await;
         println!("GET /healthz            {rate:>8.0} req/s   p50 {}   p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+        }
 
+        if phase("issue") {
         let (c, b) = (client.clone(), base.clone());
         let (rate, lat) = load(secs, move || {
             let (c, b) = (c.clone(), b.clone());
@@ -160,7 +170,9 @@ fn main() {
         })
         .await;
         println!("POST /api/v1/tickets    {rate:>8.0} tickets/s   p50 {}   p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+        }
 
+        if phase("paced") {
         let (c, b) = (client.clone(), base.clone());
         let (rate, lat) = paced(secs, PACED_RATE, move || {
             let (c, b) = (c.clone(), b.clone());
@@ -180,7 +192,11 @@ fn main() {
         })
         .await;
         println!("POST /api/v1/tickets at {PACED_RATE}/s offered   {rate:>8.0} tickets/s   p50 {}   p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+        }
 
+        if !phase("ws") {
+            return;
+        }
         // 1,000 boards, then call-next CALLS times and time the slowest board for each call.
         let url = format!("ws://{addr}/api/v1/events?token=demo-display");
         let arrivals: Arc<std::sync::Mutex<Vec<Vec<Instant>>>> = Arc::new(std::sync::Mutex::new(vec![Vec::new(); CALLS]));
@@ -188,7 +204,10 @@ fn main() {
         // Boards in a hall connected long before the call: wait until each has its snapshot.
         let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(WS_CLIENTS);
         for _ in 0..WS_CLIENTS {
-            let (ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+            // A board reads small messages: a 4 KiB read buffer, not tungstenite's 128 KiB that
+            // it zero-fills on every read (the display app does the same).
+            let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+            let (ws, _) = tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await.unwrap();
             let arrivals = arrivals.clone();
             let ready = ready_tx.clone();
             boards.push(tokio::spawn(async move {
@@ -211,6 +230,11 @@ fn main() {
                         }
                 }
             }));
+        }
+        // Enough waiting tickets for every call, whichever figures ran before.
+        for _ in 0..CALLS {
+            let r = client.post(format!("{base}/api/v1/tickets")).bearer_auth("demo-kiosk").json(&json!({"service": "A"})).send().await.unwrap();
+            assert_eq!(r.status(), 201);
         }
         let staff: serde_json::Value =
             client.post(format!("{base}/api/v1/login")).json(&json!({"username": "staff1", "password": "demo"})).send().await.unwrap().json().await.unwrap();

@@ -17,6 +17,7 @@ pub mod events;
 pub mod hall;
 pub mod metrics;
 pub mod openapi;
+pub mod reports;
 pub mod services;
 pub mod stats;
 pub mod tickets;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tickets::router())
         .merge(windows::router())
         .merge(stats::router())
+        .merge(reports::router())
         .merge(devices::router())
         .merge(events::router())
         .fallback(not_found)

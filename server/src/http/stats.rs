@@ -21,10 +21,34 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/staffing/erlang-c", post(erlang_c))
 }
 
+/// `?from=DATE&to=DATE`: branch-local days, both included; `to` defaults to `from`, both to today.
 #[derive(Debug, Deserialize)]
-struct Range {
+pub(super) struct Range {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+}
+
+impl Range {
+    /// The first and last day asked for, checked: in order and at most 366 days.
+    pub(super) fn days(&self, today: NaiveDate) -> ApiResult<(NaiveDate, NaiveDate)> {
+        let (from, to) = (
+            self.from.unwrap_or(today),
+            self.to.or(self.from).unwrap_or(today),
+        );
+        if from > to {
+            return Err(ApiError::invalid(
+                "invalid_range",
+                "from must not be after to",
+            ));
+        }
+        if (to - from).num_days() > 366 {
+            return Err(ApiError::invalid(
+                "invalid_range",
+                "ask for at most 366 days at once",
+            ));
+        }
+        Ok((from, to))
+    }
 }
 
 /// Figures over the tickets issued on the branch-local days `from ..= to` (default today).
@@ -39,22 +63,7 @@ async fn stats(
     let cfg = state.store.config(who.branch_id).await?;
     let tz = cfg.schedule.tz;
     let today = local_date(tz, now);
-    let (from, to) = (
-        range.from.unwrap_or(today),
-        range.to.or(range.from).unwrap_or(today),
-    );
-    if from > to {
-        return Err(ApiError::invalid(
-            "invalid_range",
-            "from must not be after to",
-        ));
-    }
-    if (to - from).num_days() > 366 {
-        return Err(ApiError::invalid(
-            "invalid_range",
-            "ask for at most 366 days at once",
-        ));
-    }
+    let (from, to) = range.days(today)?;
     let tickets = state
         .store
         .sqlite()
