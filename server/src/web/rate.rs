@@ -75,7 +75,7 @@ pub async fn page(
                 p.number #rate-number {}
                 div.choices {
                     @for (score, zh, hant, en) in CHOICES {
-                        button.choice type="button" data-score=(score) class=(format!("s{score}")) {
+                        button type="button" data-score=(score) class=(format!("choice s{score}")) {
                             span.main { (lang.t(zh, hant, en)) }
                             @if lang != Lang::En { span.sub lang="en" { (en) } }
                         }
