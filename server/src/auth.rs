@@ -51,8 +51,7 @@ pub fn csrf_token(session: &str) -> String {
 /// Compares two secrets in time independent of where they first differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0

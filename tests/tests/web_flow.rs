@@ -46,7 +46,8 @@ async fn a_ticket_goes_from_kiosk_to_console_tracking_page_rating_pad_and_compla
 
     // The phone turns to "go to window 2" by itself.
     b.switch(&track_tab).await;
-    b.wait_text(".callout.called", "Please go to window 2").await;
+    b.wait_text(".callout.called", "Please go to window 2")
+        .await;
     assert_eq!(
         b.js("return window.qhallMark || null;").await,
         serde_json::json!("still here"),
@@ -96,7 +97,10 @@ async fn a_ticket_goes_from_kiosk_to_console_tracking_page_rating_pad_and_compla
     .expect("ratings");
     assert_eq!(ratings.len(), 1, "exactly one rating");
     assert_eq!(ratings[0].get::<i64, _>("score"), 5);
-    assert_eq!(ratings[0].get::<String, _>("number"), ticket.number.as_str());
+    assert_eq!(
+        ratings[0].get::<String, _>("number"),
+        ticket.number.as_str()
+    );
     assert_eq!(ratings[0].get::<i64, _>("window_number"), 2);
 
     // A complaint taken at the console, with the customer's consent to keep a contact.
@@ -108,7 +112,8 @@ async fn a_ticket_goes_from_kiosk_to_console_tracking_page_rating_pad_and_compla
         .select_by_value("waiting")
         .await
         .expect("category");
-    b.type_into("#complaint-ticket", ticket.number.as_str()).await;
+    b.type_into("#complaint-ticket", ticket.number.as_str())
+        .await;
     b.type_into("#complaint-description", "Waited long at the wrong window")
         .await;
     b.click("#complaint-consent").await;
@@ -129,7 +134,10 @@ async fn a_ticket_goes_from_kiosk_to_console_tracking_page_rating_pad_and_compla
         c.get::<String, _>("description"),
         "Waited long at the wrong window"
     );
-    assert_eq!(c.get::<Option<String>, _>("contact").as_deref(), Some("13800000000"));
+    assert_eq!(
+        c.get::<Option<String>, _>("contact").as_deref(),
+        Some("13800000000")
+    );
     assert_eq!(c.get::<i64, _>("contact_consent"), 1);
     assert_eq!(c.get::<i64, _>("window_number"), 2);
     assert_eq!(c.get::<String, _>("status"), "open");

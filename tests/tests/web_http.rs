@@ -85,7 +85,8 @@ async fn a_cookie_session_changes_nothing_without_its_csrf_token() {
     // No token, a wrong token, another session's token: 403, and the window stays closed.
     let other = csrf_of(&app, &cookie_login(&app, "staff2").await).await;
     for token in [None, Some("0".repeat(64).as_str()), Some(other.as_str())] {
-        let r = post_with_cookie(&app, "/api/v1/windows/1/sign-in", &cookie, token, json!({})).await;
+        let r =
+            post_with_cookie(&app, "/api/v1/windows/1/sign-in", &cookie, token, json!({})).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "token {token:?}");
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"]["code"], "csrf_failed");
@@ -105,7 +106,14 @@ async fn a_cookie_session_changes_nothing_without_its_csrf_token() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let csrf = csrf_of(&app, &cookie).await;
-    let r = post_with_cookie(&app, "/api/v1/windows/1/sign-in", &cookie, Some(&csrf), json!({})).await;
+    let r = post_with_cookie(
+        &app,
+        "/api/v1/windows/1/sign-in",
+        &cookie,
+        Some(&csrf),
+        json!({}),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     assert_eq!(window_state(&app, 1).await, "open");
 
@@ -139,7 +147,10 @@ async fn every_page_carries_the_security_headers() {
     let r = app.get("/staff", None).await;
     assert_eq!(r.headers()["cache-control"], "no-store");
     // Unknown tickets, windows and assets are 404s, not errors.
-    assert_eq!(app.get("/t/not-a-ticket-id-at-all", None).await.status(), 404);
+    assert_eq!(
+        app.get("/t/not-a-ticket-id-at-all", None).await.status(),
+        404
+    );
     assert_eq!(app.get("/rate/99", None).await.status(), 404);
     assert_eq!(app.get("/rate/x", None).await.status(), 404);
     assert_eq!(app.get("/assets/nope.js", None).await.status(), 404);
@@ -172,25 +183,51 @@ async fn only_the_windows_last_completed_ticket_can_be_rated_and_only_once() {
     app.sign_in(1, &staff).await;
 
     // Nothing completed yet: nothing to rate.
-    let p: Value = app.get("/api/v1/windows/1/rating", None).await.json().await.unwrap();
+    let p: Value = app
+        .get("/api/v1/windows/1/rating", None)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(p, json!({"window": 1, "ticket": null}));
     let first = app.issue("A").await;
     let (s, b) = rate(&app, 1, first.number.as_str(), 5).await;
-    assert_eq!((s, b["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("nothing_to_rate")));
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("nothing_to_rate"))
+    );
 
     app.issue("A").await;
     let a = serve_one(&app, 1, &staff).await;
     let b_number = serve_one(&app, 1, &staff).await;
-    let p: Value = app.get("/api/v1/windows/1/rating", None).await.json().await.unwrap();
-    assert_eq!(p["ticket"]["number"], b_number.as_str(), "the pad offers the last one");
-    assert!(p["ticket"].get("id").is_none(), "the pad never learns the ticket's id");
+    let p: Value = app
+        .get("/api/v1/windows/1/rating", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        p["ticket"]["number"],
+        b_number.as_str(),
+        "the pad offers the last one"
+    );
+    assert!(
+        p["ticket"].get("id").is_none(),
+        "the pad never learns the ticket's id"
+    );
 
     // Not the last one, not a score, another window: refused, nothing stored.
     let (s, body) = rate(&app, 1, &a, 4).await;
-    assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_last_completed")));
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("not_last_completed"))
+    );
     for bad in [0u8, 6] {
         let (s, body) = rate(&app, 1, &b_number, bad).await;
-        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_score")));
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_score"))
+        );
     }
     let (s, _) = rate(&app, 2, &b_number, 4).await;
     assert_eq!(s, StatusCode::CONFLICT);
@@ -201,9 +238,21 @@ async fn only_the_windows_last_completed_ticket_can_be_rated_and_only_once() {
     let (s, _) = rate(&app, 1, &b_number, 4).await;
     assert_eq!(s, StatusCode::CREATED);
     let (s, body) = rate(&app, 1, &b_number, 5).await;
-    assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("already_rated")));
-    let p: Value = app.get("/api/v1/windows/1/rating", None).await.json().await.unwrap();
-    assert_eq!(p["ticket"], Value::Null, "a rated ticket is not offered again");
+    assert_eq!(
+        (s, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_rated"))
+    );
+    let p: Value = app
+        .get("/api/v1/windows/1/rating", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        p["ticket"],
+        Value::Null,
+        "a rated ticket is not offered again"
+    );
 
     let opts: sqlx::sqlite::SqliteConnectOptions = app.database_url.parse().unwrap();
     let mut conn = opts.read_only(true).connect().await.unwrap();
@@ -231,18 +280,46 @@ async fn a_complaint_keeps_a_contact_only_with_consent_and_only_from_the_staff_w
     };
 
     let refused = [
-        (json!({"window": 1, "category": "waiting", "description": "slow", "contact": "138", "consent": false}), 422, "consent_required"),
-        (json!({"window": 1, "category": "rudeness", "description": "x"}), 422, "invalid_category"),
-        (json!({"window": 1, "category": "other", "description": "   "}), 422, "invalid_description"),
-        (json!({"window": 1, "category": "other", "description": "x", "ticket": "Z999"}), 404, "unknown_ticket"),
-        (json!({"window": 2, "category": "other", "description": "x"}), 403, "not_your_window"),
+        (
+            json!({"window": 1, "category": "waiting", "description": "slow", "contact": "138", "consent": false}),
+            422,
+            "consent_required",
+        ),
+        (
+            json!({"window": 1, "category": "rudeness", "description": "x"}),
+            422,
+            "invalid_category",
+        ),
+        (
+            json!({"window": 1, "category": "other", "description": "   "}),
+            422,
+            "invalid_description",
+        ),
+        (
+            json!({"window": 1, "category": "other", "description": "x", "ticket": "Z999"}),
+            404,
+            "unknown_ticket",
+        ),
+        (
+            json!({"window": 2, "category": "other", "description": "x"}),
+            403,
+            "not_your_window",
+        ),
     ];
     for (body, status, code) in refused {
         let (s, b) = post(body.clone()).await;
-        assert_eq!((s.as_u16(), b["error"]["code"].as_str()), (status, Some(code)), "{body}");
+        assert_eq!(
+            (s.as_u16(), b["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
     }
     let kiosk = app
-        .post("/api/v1/complaints", Some(qhall_tests::KIOSK), json!({"window": 1, "category": "other", "description": "x"}))
+        .post(
+            "/api/v1/complaints",
+            Some(qhall_tests::KIOSK),
+            json!({"window": 1, "category": "other", "description": "x"}),
+        )
         .await;
     assert_eq!(kiosk.status(), 403);
 

@@ -978,7 +978,10 @@ pub async fn record_complaint<T: Tx>(
         .ok_or_else(|| {
             StoreError::invalid(
                 "invalid_category",
-                format!("category must be one of {}", COMPLAINT_CATEGORIES.join(", ")),
+                format!(
+                    "category must be one of {}",
+                    COMPLAINT_CATEGORIES.join(", ")
+                ),
             )
         })?;
     let description = input.description.trim();
@@ -1007,12 +1010,18 @@ pub async fn record_complaint<T: Tx>(
             ));
         }
     }
-    let ticket = match input.ticket.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let ticket = match input
+        .ticket
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some(number) => {
-            let number: TicketNumber = number.parse().map_err(|e: qhall_shared::ids::InvalidId| {
-                StoreError::invalid("invalid_number", e.0)
-            })?;
+            let number: TicketNumber =
+                number.parse().map_err(|e: qhall_shared::ids::InvalidId| {
+                    StoreError::invalid("invalid_number", e.0)
+                })?;
             let t = tx
                 .ticket_by_number(who.branch_id, &number)
                 .await?

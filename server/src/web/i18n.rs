@@ -107,7 +107,9 @@ impl Lang {
 pub fn wait(lang: Lang, secs: u64) -> String {
     let mins = secs.div_ceil(60);
     match mins {
-        0..5 => lang.t("约 5 分钟以内", "約 5 分鐘以內", "under 5 min").to_owned(),
+        0..5 => lang
+            .t("约 5 分钟以内", "約 5 分鐘以內", "under 5 min")
+            .to_owned(),
         5..120 => {
             let step = if mins < 60 { 5 } else { 15 };
             let lo = mins / step * step;
@@ -118,7 +120,9 @@ pub fn wait(lang: Lang, secs: u64) -> String {
                 Lang::En => format!("about {lo}–{hi} min"),
             }
         }
-        _ => lang.t("超过 2 小时", "超過 2 小時", "over 2 hours").to_owned(),
+        _ => lang
+            .t("超过 2 小时", "超過 2 小時", "over 2 hours")
+            .to_owned(),
     }
 }
 

@@ -71,12 +71,20 @@ async fn asset(Path(name): Path<String>) -> Response {
             *body,
         )
             .into_response(),
-        None => crate::http::error::ApiError::not_found("not_found", "no such asset").into_response(),
+        None => {
+            crate::http::error::ApiError::not_found("not_found", "no such asset").into_response()
+        }
     }
 }
 
 /// A whole page: the document shell around `body`, with the page's script.
-pub fn document(lang: Lang, title: &str, class: &str, script: Option<&str>, body: Markup) -> Markup {
+pub fn document(
+    lang: Lang,
+    title: &str,
+    class: &str,
+    script: Option<&str>,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -146,7 +154,5 @@ pub fn message_page(lang: Lang, status: StatusCode, title: &str, text: &str) -> 
 
 /// `?lang=` from a query string.
 pub fn lang_param(query: Option<&str>) -> Option<&str> {
-    query?
-        .split('&')
-        .find_map(|p| p.strip_prefix("lang="))
+    query?.split('&').find_map(|p| p.strip_prefix("lang="))
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::i18n::Lang;
-use super::{html_response, lang_param, lang_switch, message_page, document};
+use super::{document, html_response, lang_param, lang_switch, message_page};
 use crate::http::AppState;
 use crate::http::feedback::public_window;
 

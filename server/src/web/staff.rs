@@ -13,7 +13,7 @@ use maud::{Markup, PreEscaped, html};
 use serde_json::json;
 
 use super::i18n::Lang;
-use super::{html_response, lang_param, lang_switch, document};
+use super::{document, html_response, lang_param, lang_switch};
 use crate::auth::csrf_token;
 use crate::http::AppState;
 use crate::http::auth::{principal_for, session_cookie};

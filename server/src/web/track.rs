@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use qhall_shared::api::TicketStatus;
 
 use super::i18n::{self, Lang};
-use super::{html_response, lang_param, lang_switch, message_page, document};
+use super::{document, html_response, lang_param, lang_switch, message_page};
 use crate::http::AppState;
 use crate::http::tickets::plausible_id;
 use crate::store::{BranchConfig, TicketRow};

@@ -20,8 +20,8 @@ use crate::queue::ServiceDef;
 use crate::queue::policy::{Candidate, WindowSkills};
 use crate::queue::schedule::{Exception, Period, Schedule, Weekly};
 use crate::store::{
-    BranchConfig, NewComplaint, NewRating, NewTicket, Result, StoreError, TicketEvent, TicketRow, Tx,
-    WindowDef, WindowRow, window_state_from,
+    BranchConfig, NewComplaint, NewRating, NewTicket, Result, StoreError, TicketEvent, TicketRow,
+    Tx, WindowDef, WindowRow, window_state_from,
 };
 
 /// Drives a future that never suspends (every SQLite [`Tx`] method) to its output.
