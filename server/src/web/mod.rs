@@ -83,7 +83,7 @@ pub fn document(
     title: &str,
     class: &str,
     script: Option<&str>,
-    body: Markup,
+    body: &Markup,
 ) -> Markup {
     html! {
         (DOCTYPE)
@@ -149,7 +149,7 @@ pub fn message_page(lang: Lang, status: StatusCode, title: &str, text: &str) -> 
             p { (text) }
         }
     };
-    html_response(status, document(lang, title, "customer", None, body), None)
+    html_response(status, document(lang, title, "customer", None, &body), None)
 }
 
 /// `?lang=` from a query string.

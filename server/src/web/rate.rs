@@ -94,7 +94,7 @@ pub async fn page(
     };
     html_response(
         StatusCode::OK,
-        document(lang, &title, "customer pad-page", Some("rate.js"), body),
+        document(lang, &title, "customer pad-page", Some("rate.js"), &body),
         chosen,
     )
 }

@@ -86,7 +86,7 @@ pub async fn page(
     };
     html_response(
         StatusCode::OK,
-        document(lang, &title, "customer", Some("track.js"), body),
+        document(lang, &title, "customer", Some("track.js"), &body),
         chosen,
     )
 }
