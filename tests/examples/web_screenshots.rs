@@ -17,7 +17,9 @@ async fn main() {
     let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs");
     let app = TestApp::spawn().await;
     let mut issued = Vec::new();
-    for s in ["A", "A", "B", "A", "D", "A", "B", "C", "A", "B", "A", "C", "A", "D"] {
+    for s in [
+        "A", "A", "B", "A", "D", "A", "B", "C", "A", "B", "A", "C", "A", "D",
+    ] {
         issued.push(app.issue(s).await);
     }
     // Spread the issue times over the last twenty minutes, oldest first.

@@ -134,7 +134,13 @@ async fn console_or_choice(
             }
             (strings(lang))
         };
-        return Ok(document(lang, title(lang), "staff", Some("staff.js"), &body));
+        return Ok(document(
+            lang,
+            title(lang),
+            "staff",
+            Some("staff.js"),
+            &body,
+        ));
     };
     let n = w.number.get();
     let services: Vec<_> = cfg
@@ -215,7 +221,13 @@ async fn console_or_choice(
         script #console-data type="application/json" { (PreEscaped(safe_json(&data))) }
         (strings(lang))
     };
-    Ok(document(lang, title(lang), "staff", Some("staff.js"), &body))
+    Ok(document(
+        lang,
+        title(lang),
+        "staff",
+        Some("staff.js"),
+        &body,
+    ))
 }
 
 fn window_label(lang: Lang, n: u32) -> String {
