@@ -149,5 +149,24 @@ async fn a_ticket_goes_from_kiosk_to_console_tracking_page_rating_pad_and_compla
         "the answer is due 15 days after the complaint"
     );
 
+    // Pause with a reason (P), resume (P), then sign out (Q) back to the login form.
+    b.find("body").await.send_keys("p").await.expect("press P");
+    b.type_into("#pause-reason", "Short break").await;
+    b.click("#dlg-pause button[value='ok']").await;
+    b.wait_text("#window-state", "Paused · Short break").await;
+    b.wait_until("#call-next", |s| !s.enabled).await;
+    b.find("body").await.send_keys("p").await.expect("press P");
+    b.wait_text("#msg", "Window resumed").await;
+    b.wait_text("#window-state", "Open").await;
+    b.find("body").await.send_keys("q").await.expect("press Q");
+    b.find("#login-form").await;
+    assert_eq!(
+        sqlx::query_scalar::<_, String>("SELECT state FROM windows WHERE number = 2")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap(),
+        "closed"
+    );
+
     b.close().await;
 }
