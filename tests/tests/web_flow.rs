@@ -103,6 +103,18 @@ async fn a_ticket_goes_from_kiosk_to_console_tracking_page_rating_pad_and_compla
     );
     assert_eq!(ratings[0].get::<i64, _>("window_number"), 2);
 
+    // A refused request is explained in one sentence, and nothing is stored.
+    b.switch(&staff_tab).await;
+    b.click("#complaint").await;
+    b.type_into("#complaint-ticket", "Z999").await;
+    b.type_into(
+        "#complaint-description",
+        "About a ticket that never existed",
+    )
+    .await;
+    b.click("#dlg-complaint button[value='ok']").await;
+    b.wait_text("#msg", "There is no such ticket.").await;
+
     // A complaint taken at the console, with the customer's consent to keep a contact.
     b.switch(&staff_tab).await;
     b.click("#complaint").await;
@@ -121,6 +133,11 @@ async fn a_ticket_goes_from_kiosk_to_console_tracking_page_rating_pad_and_compla
     b.click("#dlg-complaint button[value='ok']").await;
     b.wait_text("#msg", "Complaint recorded").await;
 
+    let complaints: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM complaints")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(complaints, 1, "the refused complaint stored nothing");
     let c = sqlx::query(
         "SELECT c.category, c.description, c.contact, c.contact_consent, c.window_number, c.status, \
          c.created_at, c.due_at, t.number, u.username \
