@@ -77,8 +77,14 @@ async fn main() {
     b.wait_text("#msg", "开始办理").await;
     b.wait_text("#cur-service", "办理中").await;
     b.screenshot(&docs.join("web-staff.png")).await;
+    b.goto(&format!("{}/staff?lang=en", app.url)).await;
+    b.wait_text("#cur-service", "Being served").await;
+    b.wait_text("#waiting", "waiting").await;
+    b.screenshot(&docs.join("web-staff-en.png")).await;
 
     let _ = (pad, phone);
     b.close().await;
-    println!("wrote docs/web-staff.png, web-rate.png, web-track.png, web-track-called.png");
+    println!(
+        "wrote docs/web-staff.png, web-staff-en.png, web-rate.png, web-track.png, web-track-called.png"
+    );
 }

@@ -274,6 +274,8 @@ fn strings(lang: Lang) -> Markup {
         "noTicket": s("没有正在办理的号码", "No ticket at this window"),
         "waited": s("等候 {m} 分钟", "waited {m} min"),
         "waitedLess": s("等候不到 1 分钟", "waited under 1 min"),
+        "waiting": s("已等 {m} 分钟", "waiting {m} min"),
+        "waitingLess": s("刚取号", "just taken"),
         "since": s("叫号于 {t}", "called at {t}"),
         "extended": s("延长办理：", "Extended: "),
         "call": s("叫号", "Call"),

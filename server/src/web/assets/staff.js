@@ -181,7 +181,7 @@
       var info = document.createElement("span");
       info.className = "info";
       var m = minutesBetween(t.issued_at, new Date());
-      info.textContent = (serviceNames[t.service] || t.service) + " · " + (m < 1 ? S.waitedLess : fill(S.waited, { m: m })) + (t.priority ? " · " + S.priority : "");
+      info.textContent = (serviceNames[t.service] || t.service) + " · " + (m < 1 ? S.waitingLess : fill(S.waiting, { m: m })) + (t.priority ? " · " + S.priority : "");
       var b = document.createElement("button");
       b.type = "button";
       b.className = "call-one";
