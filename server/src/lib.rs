@@ -13,6 +13,7 @@
 //! - [`events`]: the hub that fans stream events out to WebSocket clients.
 //! - [`http`]: the API of `PROTOCOL.md`, one module per resource.
 //! - [`auth`]: password hashes and bearer tokens.
+//! - [`web`]: the staff console, rating pad and tracking page (server-rendered, assets embedded).
 //! - [`admin`]: the administration commands (`user add`, `device add`, `migrate`).
 //! - [`sim`]: the hall simulator on the same engine.
 
@@ -24,6 +25,7 @@ pub mod http;
 pub mod queue;
 pub mod sim;
 pub mod store;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;

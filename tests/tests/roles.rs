@@ -102,6 +102,18 @@ fn routes() -> Vec<Route> {
             Some(json!({})),
             &[Staff, Manager],
         ),
+        r(
+            Method::GET,
+            "/api/v1/windows/1/rating",
+            None,
+            &[Nobody, BadToken, Kiosk, Display, Staff, Manager],
+        ),
+        r(
+            Method::POST,
+            "/api/v1/complaints",
+            Some(json!({"window": 1, "category": "other", "description": "x"})),
+            &[Staff, Manager],
+        ),
         r(Method::GET, "/api/v1/stats", None, &[Manager]),
         r(
             Method::POST,

@@ -6,7 +6,9 @@
 //! - [`error`]: [`error::ApiError`], the JSON error every failure becomes.
 //! - [`auth`]: the [`auth::Caller`] extractor, login and logout.
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
+//! - [`feedback`]: ratings from the pad at each window, complaints taken at the console.
 //! - [`events`]: the WebSocket event stream.
+//! - The web pages ([`crate::web`]) are merged here too, under the same layers.
 //! - [`metrics`]: `/metrics` in Prometheus text.
 //! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
 
@@ -14,6 +16,7 @@ pub mod auth;
 pub mod devices;
 pub mod error;
 pub mod events;
+pub mod feedback;
 pub mod hall;
 pub mod metrics;
 pub mod openapi;
@@ -109,6 +112,8 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::router())
         .merge(devices::router())
         .merge(events::router())
+        .merge(feedback::router())
+        .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), observe))

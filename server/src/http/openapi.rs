@@ -35,6 +35,8 @@ mod tests {
             include_str!("auth.rs"),
             include_str!("devices.rs"),
             include_str!("events.rs"),
+            include_str!("feedback.rs"),
+            include_str!("../web/mod.rs"),
             include_str!("hall.rs"),
             include_str!("metrics.rs"),
             include_str!("openapi.rs"),

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use qhall_shared::WindowNo;
 
-use super::ops::{self, Issued, TransferTo, WindowAction, WindowChange};
+use super::ops::{
+    self, ComplaintInput, ComplaintRecorded, Issued, TransferTo, WindowAction, WindowChange,
+};
 use super::sqlite::{SqliteStore, run_now};
 use super::{BoardState, BranchConfig, Principal, Result, TicketRow, Tx, WindowRow};
 use crate::events::Hub;
@@ -237,6 +239,60 @@ impl Store {
 
     pub async fn events_since(&self, branch: i64, seq: u64) -> Result<Option<Vec<(u64, String)>>> {
         self.sqlite().events_since(branch, seq, 5000).await
+    }
+
+    /// Records a rating from window `n`'s pad (see [`ops::rate`]).
+    pub async fn rate(
+        &self,
+        branch: i64,
+        n: WindowNo,
+        number: &str,
+        score: u8,
+        now: DateTime<Utc>,
+    ) -> Result<TicketRow> {
+        let number = number.to_owned();
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx, _| run_now(ops::rate(tx, branch, n, &number, score, now)))
+                    .await
+            }
+        }
+    }
+
+    /// Records a complaint taken at a window (see [`ops::record_complaint`]).
+    pub async fn record_complaint(
+        &self,
+        who: &Principal,
+        input: ComplaintInput,
+        now: DateTime<Utc>,
+    ) -> Result<ComplaintRecorded> {
+        let who = who.clone();
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                db.write(move |tx, _| run_now(ops::record_complaint(tx, &who, &input, now)))
+                    .await
+            }
+        }
+    }
+
+    /// The ticket window `n`'s rating pad offers now: the window's last completed ticket, if it
+    /// is still open for rating and not rated yet.
+    pub async fn rating_prompt(
+        &self,
+        branch: i64,
+        n: WindowNo,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TicketRow>> {
+        let t = read!(self, |tx| run_now(tx.last_completed(branch, n)))?;
+        let Some(t) = t.filter(|t| ops::rating_open(t, now)) else {
+            return Ok(None);
+        };
+        Ok((!self.sqlite().is_rated(t.key).await?).then_some(t))
+    }
+
+    /// Every window of the branch as stored.
+    pub async fn windows(&self, branch: i64) -> Result<Vec<WindowRow>> {
+        read!(self, |tx| run_now(tx.windows(branch)))
     }
 
     /// The window with its current ticket, for its console.

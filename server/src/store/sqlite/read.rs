@@ -145,6 +145,17 @@ impl SqliteStore {
         .await
     }
 
+    /// Whether the ticket has a rating.
+    pub async fn is_rated(&self, ticket_key: i64) -> Result<bool> {
+        self.read(move |tx| {
+            Ok(tx
+                .conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM ratings WHERE ticket_key = ?)")?
+                .query_row([ticket_key], |r| r.get(0))?)
+        })
+        .await
+    }
+
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>> {
         let username = username.to_owned();
         self.read(move |tx| {
