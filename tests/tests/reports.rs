@@ -27,6 +27,15 @@ async fn reports_count_the_day_by_service_window_staff_and_hour() {
     assert!(app.window(2, "no-show", &s2).await.status().is_success());
     assert_eq!(app.call_next(1, &s1).await.unwrap().id, b1.id);
     assert!(app.window(1, "complete", &s1).await.status().is_success());
+    // The B customer rates the service on the pad: 4, 满意.
+    let r = app
+        .post(
+            "/api/v1/windows/1/rating",
+            None,
+            serde_json::json!({"number": b1.number.as_str(), "score": 4}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
 
     let r = app.get("/api/v1/reports", Some(&manager)).await;
     assert_eq!(r.status(), 200);
@@ -36,6 +45,10 @@ async fn reports_count_the_day_by_service_window_staff_and_hour() {
     assert_eq!(v["overall"]["served"], 2);
     assert_eq!(v["overall"]["no_show"], 1);
     assert_eq!(v["overall"]["estimate"]["measured"], 3);
+    assert_eq!(
+        v["overall"]["satisfaction"],
+        serde_json::json!([0, 0, 0, 1, 0])
+    );
     let by_service = v["by_service"].as_array().unwrap();
     let a = by_service.iter().find(|l| l["key"] == "A").unwrap();
     assert_eq!(
@@ -96,6 +109,8 @@ async fn reports_count_the_day_by_service_window_staff_and_hour() {
     );
     assert_eq!(lines.len(), 1 + by_service.len());
     assert!(lines.iter().any(|l| l.starts_with("A,2,1,1,0,2,")), "{csv}");
+    let b_line = lines.iter().find(|l| l.starts_with("B,")).unwrap();
+    assert!(b_line.ends_with(",0,0,0,1,0,1"), "B's ratings: {b_line}");
 
     let staff_csv = app
         .get("/api/v1/reports/staff.csv", Some(&manager))

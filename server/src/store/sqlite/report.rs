@@ -69,9 +69,10 @@ impl SqliteStore {
                 offsets: HashMap::new(),
             };
             let mut st = tx.conn.prepare_cached(
-                "SELECT issued_service, window_number, staff_user_id, status, issued_at, \
-                 first_called_at, serving_at, done_at, estimate_secs \
-                 FROM tickets WHERE branch_id = ? AND issued_at >= ? AND issued_at < ?",
+                "SELECT t.issued_service, t.window_number, t.staff_user_id, t.status, t.issued_at, \
+                 t.first_called_at, t.serving_at, t.done_at, t.estimate_secs, r.score \
+                 FROM tickets t LEFT JOIN ratings r ON r.ticket_key = t.key \
+                 WHERE t.branch_id = ? AND t.issued_at >= ? AND t.issued_at < ?",
             )?;
             let mut rows = st.query(rusqlite::params![branch, ms(from), ms(to)])?;
             let mut out = Vec::new();
@@ -94,7 +95,9 @@ impl SqliteStore {
                         target_wait_secs: targets.get(&service).copied().unwrap_or(0),
                     },
                     estimate_secs: u64::try_from(r.get::<_, i64>(8)?).unwrap_or(0),
-                    rating: None,
+                    rating: r
+                        .get::<_, Option<i64>>(9)?
+                        .and_then(|v| u8::try_from(v).ok()),
                 });
             }
             Ok(out)
