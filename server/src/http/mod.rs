@@ -6,6 +6,7 @@
 //! - [`error`]: [`error::ApiError`], the JSON error every failure becomes.
 //! - [`auth`]: the [`auth::Caller`] extractor, login and logout.
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
+//! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
 //! - [`events`]: the WebSocket event stream.
 //! - [`metrics`]: `/metrics` in Prometheus text.
 //! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
@@ -18,6 +19,7 @@ pub mod hall;
 pub mod metrics;
 pub mod openapi;
 pub mod services;
+pub mod simulate;
 pub mod stats;
 pub mod tickets;
 pub mod windows;
@@ -105,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tickets::router())
         .merge(windows::router())
         .merge(stats::router())
+        .merge(simulate::router())
         .merge(devices::router())
         .merge(events::router())
         .fallback(not_found)
