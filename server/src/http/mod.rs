@@ -50,6 +50,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     pub tokens: Arc<auth::TokenCache>,
     pub logins: Arc<auth::LoginLimiter>,
+    /// One what-if simulation at a time ([`simulate`]).
+    pub simulations: Arc<tokio::sync::Semaphore>,
     /// Becomes `true` when the server is shutting down (WebSocket clients are closed).
     pub stopping: tokio::sync::watch::Receiver<bool>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
@@ -79,6 +81,7 @@ impl AppState {
             metrics: Arc::default(),
             tokens: Arc::default(),
             logins: Arc::default(),
+            simulations: Arc::new(tokio::sync::Semaphore::new(1)),
             stopping,
             clock: Arc::new(Utc::now),
         }

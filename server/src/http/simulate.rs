@@ -8,7 +8,6 @@
 //! [`MAX_CUSTOMERS`]) so that no request can hold the server's cores for long.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, LazyLock};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -39,10 +38,6 @@ pub const MAX_CUSTOMERS: f64 = 200_000.0;
 /// The baseline looks back this many days.
 const BASELINE_DAYS: i64 = 28;
 
-/// One simulation at a time.
-static RUNNING: LazyLock<Arc<tokio::sync::Semaphore>> =
-    LazyLock::new(|| Arc::new(tokio::sync::Semaphore::new(1)));
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/simulate", post(run))
@@ -64,7 +59,11 @@ pub struct SimulateRequest {
     pub policy: Option<String>,
 }
 
-async fn run(caller: Caller, ApiJson(req): ApiJson<SimulateRequest>) -> ApiResult<Json<SimResult>> {
+async fn run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<SimulateRequest>,
+) -> ApiResult<Json<SimResult>> {
     caller.require(&[Role::Manager])?;
     let days = req.days.unwrap_or(200);
     if !(1..=MAX_DAYS).contains(&days) {
@@ -101,7 +100,7 @@ async fn run(caller: Caller, ApiJson(req): ApiJson<SimulateRequest>) -> ApiResul
             ),
         ));
     }
-    let Ok(permit) = RUNNING.clone().try_acquire_owned() else {
+    let Ok(permit) = state.simulations.clone().try_acquire_owned() else {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "busy",
@@ -149,7 +148,7 @@ async fn baseline(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
         .tickets_issued_between(
             who.branch_id,
             local_instant(tz, today - Duration::days(BASELINE_DAYS), 0),
-            now,
+            local_instant(tz, today + Duration::days(1), 0),
         )
         .await?;
     if tickets.is_empty()
