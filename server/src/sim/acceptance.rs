@@ -153,9 +153,10 @@ fn two_priority_classes_agree_with_cobham() {
     );
 }
 
-/// A paired difference whose mean is above this counts as "not meaningfully negative" (a
-/// hundredth of a point of service level: one customer in 10,000).
-const NEGLIGIBLE: f64 = -0.0001;
+/// A paired difference whose mean is above this counts as "not meaningfully negative": a tenth
+/// of a point of service level, one customer in a thousand — below the interval's own
+/// half-width at 3,000 days (about ±0.12 point), so only an interval that reaches 0 decides.
+const NEGLIGIBLE: f64 = -0.001;
 
 /// How far below target-ratio's overall level the default policy is allowed to be: the gap that
 /// remains (see `queue::policy`'s module doc), checked so that it cannot grow unnoticed.
@@ -164,7 +165,8 @@ const OVERALL_GAP: f64 = 0.004;
 /// The rule on the example hall, on paired differences over enough days that the
 /// intervals are about ±0.1 point: no service's level below its FIFO level (the 95 % interval
 /// of the difference reaches 0 and its mean is not meaningfully negative), and the overall level
-/// against target-ratio's within the remaining gap.
+/// against target-ratio's within the remaining gap. The policy before the away reach (C at
+/// −0.20 ± 0.10 points) fails the first part; target-ratio fails it too (checked below).
 #[test]
 fn the_default_policy_keeps_every_service_at_least_at_its_fifo_level() {
     let r = run(
@@ -175,6 +177,7 @@ fn the_default_policy_keeps_every_service_at_least_at_its_fifo_level() {
     let default = r.policy(Policy::Default.name()).unwrap();
     let vs_fifo = default.vs_fifo.as_ref().unwrap();
     let not_below = |sl: Ci| sl.high() >= 0.0 && sl.mean > NEGLIGIBLE;
+
     for (code, d) in &vs_fifo.by_service {
         let sl = d.service_level;
         assert!(sl.ci95 < 0.002, "service {code}: interval too wide: {sl:?}");
