@@ -109,6 +109,9 @@ impl Forecasts {
     }
 }
 
+/// A window's service in progress: the service and when it started.
+pub type Serving = (ServiceCode, DateTime<Utc>);
+
 /// What the forecast needs to read from the database, in one snapshot.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -117,7 +120,7 @@ pub struct Snapshot {
     /// Every waiting ticket.
     pub waiting: Vec<Candidate>,
     /// Open windows: their number and the service in progress with its start, if any.
-    pub open_windows: Vec<(qhall_shared::WindowNo, Option<(ServiceCode, DateTime<Utc>)>)>,
+    pub open_windows: Vec<(qhall_shared::WindowNo, Option<Serving>)>,
     /// Per service: recent mean service seconds (if any were served), tickets issued in the last hour.
     pub recent: Vec<(ServiceCode, Option<f64>, u32)>,
 }

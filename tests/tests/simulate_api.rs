@@ -58,7 +58,7 @@ async fn a_manager_gets_the_same_result_as_the_command_line() {
     // Exactly what the simulator gives on the same scenario, days and seed.
     let cli = simulate(&Scenario::from_toml(EXAMPLE).unwrap(), &Options::new(20, 5));
     let want = serde_json::to_value(&cli).unwrap();
-    assert_eq!(differences(&got, &want, "".into()), Vec::<String>::new());
+    assert_eq!(differences(&got, &want, ""), Vec::<String>::new());
 
     // One policy.
     let r = app
@@ -74,7 +74,7 @@ async fn a_manager_gets_the_same_result_as_the_command_line() {
 }
 
 /// The JSON paths where two values differ (numbers beyond float parsing).
-fn differences(a: &Value, b: &Value, path: String) -> Vec<String> {
+fn differences(a: &Value, b: &Value, path: &str) -> Vec<String> {
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             let mut out = Vec::new();
@@ -82,7 +82,7 @@ fn differences(a: &Value, b: &Value, path: String) -> Vec<String> {
                 out.extend(differences(
                     x.get(k).unwrap_or(&Value::Null),
                     y.get(k).unwrap_or(&Value::Null),
-                    format!("{path}.{k}"),
+                    &format!("{path}.{k}"),
                 ));
             }
             out
@@ -91,7 +91,7 @@ fn differences(a: &Value, b: &Value, path: String) -> Vec<String> {
             .iter()
             .zip(y)
             .enumerate()
-            .flat_map(|(i, (p, q))| differences(p, q, format!("{path}[{i}]")))
+            .flat_map(|(i, (p, q))| differences(p, q, &format!("{path}[{i}]")))
             .collect(),
         _ if a == b => Vec::new(),
         // serde_json parses floats to within one unit in the last place.

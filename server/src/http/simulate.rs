@@ -91,7 +91,7 @@ async fn run(
     let scenario = Scenario::new(req.scenario)
         .map_err(|e| ApiError::invalid("invalid_scenario", format!("{e:#}")))?;
     let customers = scenario.expected_customers() * f64::from(days);
-    if !(customers <= MAX_CUSTOMERS) {
+    if customers.is_nan() || customers > MAX_CUSTOMERS {
         return Err(ApiError::invalid(
             "invalid_scenario",
             format!(
