@@ -10,7 +10,7 @@
 //! averaged. The last entry is a ticket that would be issued now (added at the end of its
 //! line). The table is recomputed off the writer thread (`spawn_blocking`) after the branch's
 //! state changes, at most every [`MIN_INTERVAL`], and at least every [`REFRESH`] while anyone
-//! waits.
+//! waits. Above [`MAX_WAITING`] waiting tickets no table is computed.
 //!
 //! The issue and the ticket read look the table up ([`ForecastTable::wait_secs`]): position →
 //! seconds, extrapolated beyond its end by the line's pace (mean service time over the open
@@ -41,6 +41,9 @@ pub const REFRESH: Duration = Duration::from_secs(10);
 pub const MAX_AGE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 /// Runs averaged per service.
 pub const RUNS: u32 = crate::sim::DEFAULT_RUNS;
+/// Above this many waiting tickets in a branch no table is computed (its cost grows with the
+/// line, and the formula is as good as any forecast for a line that long).
+pub const MAX_WAITING: usize = 1000;
 /// Key of the ticket that stands for one issued now (never a real key: those are positive).
 const NEW_TICKET: i64 = -1;
 
@@ -170,7 +173,8 @@ pub fn compute(snap: &Snapshot, policy: Policy, now: DateTime<Utc>) -> ForecastT
     let arrivals_until = intervals.last().map(|i| i.1);
 
     let mut lines = Vec::new();
-    for (i, s) in cfg.services.iter().enumerate() {
+    let too_long = snap.waiting.len() > MAX_WAITING;
+    for (i, s) in cfg.services.iter().enumerate().filter(|_| !too_long) {
         let mut waiting = snap.waiting.clone();
         waiting.push(Candidate {
             key: NEW_TICKET,
