@@ -266,3 +266,134 @@ pub async fn keep_fresh(store: Store) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::ServiceDef;
+    use crate::queue::policy::WindowSkills;
+    use crate::queue::schedule::{Schedule, Weekly};
+    use crate::store::WindowDef;
+    use chrono::TimeZone;
+    use qhall_shared::WindowNo;
+    use qhall_shared::api::Localized;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()
+    }
+
+    fn code(s: &str) -> ServiceCode {
+        s.parse().unwrap()
+    }
+
+    fn table() -> ForecastTable {
+        ForecastTable {
+            computed_at: t0(),
+            seq: 1,
+            policy: "balanced",
+            runs: RUNS,
+            lines: vec![LineForecast {
+                service: code("A"),
+                waits_secs: vec![0.0, 180.4, 400.0],
+                per_extra_secs: 100.0,
+            }],
+            compute_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_place_in_the_table_gives_its_wait_and_beyond_it_the_pace() {
+        let t = table();
+        assert_eq!(t.wait_secs(code("A"), 1, t0()), Some(180));
+        assert_eq!(t.wait_secs(code("A"), 2, t0()), Some(400));
+        assert_eq!(t.wait_secs(code("A"), 5, t0()), Some(700));
+        assert_eq!(t.wait_secs(code("B"), 0, t0()), None);
+    }
+
+    #[test]
+    fn an_old_table_is_not_used() {
+        let t = table();
+        assert!(t.wait_secs(code("A"), 1, t0() + MAX_AGE).is_some());
+        let later = t0() + MAX_AGE + chrono::TimeDelta::seconds(1);
+        assert_eq!(t.wait_secs(code("A"), 1, later), None);
+    }
+
+    fn snapshot(waiting: usize) -> Snapshot {
+        let service = |c: &str, target: u32, mean: u32| ServiceDef {
+            code: code(c),
+            name: Localized::default(),
+            guide: Localized::default(),
+            target_wait_secs: target,
+            first_number: 1,
+            last_number: 999,
+            priority_allowed: true,
+            default_service_secs: mean,
+            enabled: true,
+        };
+        let window = |n: u32, serves: &[&str]| WindowDef {
+            number: WindowNo::new(n).unwrap(),
+            name: n.to_string(),
+            skills: WindowSkills {
+                serves: serves.iter().map(|s| (code(s), 1.0)).collect(),
+            },
+        };
+        let config = BranchConfig {
+            id: 1,
+            version: 1,
+            name: Localized::default(),
+            schedule: Schedule {
+                tz: chrono_tz::UTC,
+                weekly: Weekly::around_the_clock(),
+                exceptions: Vec::new(),
+                cutoff_mins: 0,
+            },
+            services: vec![
+                service("A", 900, 360),
+                service("B", 600, 240),
+                service("D", 600, 300),
+            ],
+            windows: vec![window(1, &["A", "B"]), window(2, &["B"]), window(3, &["D"])],
+            emergency: None,
+        };
+        Snapshot {
+            config: Arc::new(config),
+            seq: 7,
+            waiting: (0..waiting)
+                .map(|i| Candidate {
+                    key: i as i64 + 1,
+                    service: code(if i % 2 == 0 { "A" } else { "B" }),
+                    priority: false,
+                    queue_at: t0() - chrono::TimeDelta::seconds(60 * (waiting - i) as i64),
+                    target_wait_secs: 900,
+                })
+                .collect(),
+            // Window 3 (the only one serving D) is not open.
+            open_windows: vec![
+                (WindowNo::new(1).unwrap(), Some((code("A"), t0()))),
+                (WindowNo::new(2).unwrap(), None),
+            ],
+            recent: vec![(code("A"), Some(300.0), 10), (code("B"), None, 6)],
+        }
+    }
+
+    #[test]
+    fn the_table_covers_every_served_line_plus_a_new_ticket() {
+        let t = compute(&snapshot(6), Policy::Default, t0());
+        let services: Vec<&str> = t.lines.iter().map(|l| l.service.as_str()).collect();
+        assert_eq!(services, ["A", "B"], "D has no open window");
+        for l in &t.lines {
+            assert_eq!(l.waits_secs.len(), 4, "3 waiting + the new ticket");
+            assert!(l.waits_secs.windows(2).all(|p| p[0] <= p[1]), "{l:?}");
+        }
+        // A: recent mean 300 s over the one open window serving it.
+        assert_eq!(t.lines[0].per_extra_secs, 300.0);
+        let again = compute(&snapshot(6), Policy::Default, t0());
+        assert_eq!(t.lines, again.lines, "deterministic");
+    }
+
+    #[test]
+    fn no_table_for_a_very_long_line() {
+        let t = compute(&snapshot(MAX_WAITING + 1), Policy::Default, t0());
+        assert!(t.lines.is_empty());
+    }
+}

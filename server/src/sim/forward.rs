@@ -599,4 +599,27 @@ mod tests {
         i.services[1].arrivals_per_hour = 10.0;
         assert_eq!(forecast_wait_secs(&i), forecast_wait_secs(&i));
     }
+
+    #[test]
+    fn the_line_forecast_ends_with_the_new_tickets_forecast() {
+        let mut i = input(
+            vec![
+                ticket(1, "A", false, 6),
+                ticket(2, "A", true, 1),
+                ticket(3, "B", false, 4),
+                ticket(4, "A", false, 3),
+                ticket(5, "A", false, 0),
+            ],
+            5,
+        );
+        i.runs = DEFAULT_RUNS;
+        i.policy = Policy::Default;
+        i.services[0].arrivals_per_hour = 12.0;
+        let line = forecast_line_secs(&i).unwrap();
+        // A's line in order: the priority ticket 2, then 1, 4, 5.
+        assert_eq!(line.len(), 4);
+        assert_eq!(line.last().copied(), forecast_wait_secs(&i));
+        assert!(line.windows(2).all(|p| p[0] <= p[1]), "{line:?}");
+        assert!(line[0] < line[3], "{line:?}");
+    }
 }
