@@ -18,9 +18,10 @@
 //! the service (no open window serves it), gives `None` and the formula of
 //! [`crate::queue::estimate`] answers instead.
 //!
-//! Not modelled (the formula does not model them either): tickets sent to one window by a
-//! transfer wait in their service's line; a priority ticket with `k` priority customers ahead is
-//! told the wait of whoever has `k` ahead now.
+//! For a service with a priority line the table has a second list, with a priority ticket
+//! issued now at its place (after the priority customers already waiting). Not modelled (the
+//! formula does not model it either): tickets sent to one window by a transfer wait in their
+//! service's line.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -51,8 +52,14 @@ const NEW_TICKET: i64 = -1;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LineForecast {
     pub service: ServiceCode,
-    /// Entry `k`: expected seconds until the ticket with `k` ahead is called.
+    /// Entry `k`: expected seconds until the ticket with `k` ahead is called (the last entry:
+    /// a normal ticket issued now).
     pub waits_secs: Vec<f64>,
+    /// The same with a priority ticket issued now, at its place after the priority customers
+    /// already waiting (for services with a priority line): entry `k` is its wait with `k`
+    /// priority customers ahead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_waits_secs: Option<Vec<f64>>,
     /// Seconds each further ticket adds beyond the end of `waits_secs`.
     pub per_extra_secs: f64,
 }
@@ -71,19 +78,30 @@ pub struct ForecastTable {
 }
 
 impl ForecastTable {
-    /// Expected seconds for a ticket of `service` with `ahead` of its service ahead, at `now`;
-    /// `None` when this table cannot say (too old, or no forecast for the service).
-    pub fn wait_secs(&self, service: ServiceCode, ahead: u32, now: DateTime<Utc>) -> Option<u64> {
+    /// Expected seconds for a ticket of `service` with `ahead` ahead (of its service; for a
+    /// priority ticket, priority customers of its service), at `now`; `None` when this table
+    /// cannot say (too old, or no forecast for the service).
+    pub fn wait_secs(
+        &self,
+        service: ServiceCode,
+        priority: bool,
+        ahead: u32,
+        now: DateTime<Utc>,
+    ) -> Option<u64> {
         let age = now - self.computed_at;
         if age > MAX_AGE || age < -MAX_AGE {
             return None;
         }
         let line = self.lines.iter().find(|l| l.service == service)?;
-        let last = line.waits_secs.len().checked_sub(1)?;
+        let waits = match (&line.priority_waits_secs, priority) {
+            (Some(p), true) => p,
+            _ => &line.waits_secs,
+        };
+        let last = waits.len().checked_sub(1)?;
         let k = ahead as usize;
-        let secs = match line.waits_secs.get(k) {
+        let secs = match waits.get(k) {
             Some(w) => *w,
-            None => line.waits_secs[last] + (k - last) as f64 * line.per_extra_secs,
+            None => waits[last] + (k - last) as f64 * line.per_extra_secs,
         };
         secs.is_finite().then(|| secs.max(0.0).round() as u64)
     }
@@ -175,29 +193,32 @@ pub fn compute(snap: &Snapshot, policy: Policy, now: DateTime<Utc>) -> ForecastT
     let mut lines = Vec::new();
     let too_long = snap.waiting.len() > MAX_WAITING;
     for (i, s) in cfg.services.iter().enumerate().filter(|_| !too_long) {
-        let mut waiting = snap.waiting.clone();
-        waiting.push(Candidate {
-            key: NEW_TICKET,
-            service: s.code,
-            priority: false,
-            queue_at: now,
-            target_wait_secs: s.target_wait_secs,
-        });
-        let input = ForecastInput {
-            policy,
-            now,
-            services: services.clone(),
-            windows: windows.clone(),
-            waiting,
-            ticket: NEW_TICKET,
-            pauses: pauses.clone(),
-            arrivals_until,
-            runs: RUNS,
-            seed: snap.seq,
+        let line = |priority: bool| {
+            let mut waiting = snap.waiting.clone();
+            waiting.push(Candidate {
+                key: NEW_TICKET,
+                service: s.code,
+                priority,
+                queue_at: now,
+                target_wait_secs: s.target_wait_secs,
+            });
+            forecast_line_secs(&ForecastInput {
+                policy,
+                now,
+                services: services.clone(),
+                windows: windows.clone(),
+                waiting,
+                ticket: NEW_TICKET,
+                pauses: pauses.clone(),
+                arrivals_until,
+                runs: RUNS,
+                seed: snap.seq,
+            })
         };
-        let Some(waits_secs) = forecast_line_secs(&input) else {
+        let Some(waits_secs) = line(false) else {
             continue;
         };
+        let priority_waits_secs = if s.priority_allowed { line(true) } else { None };
         let serving = windows
             .iter()
             .filter(|w| w.skills.serves.iter().any(|(c, _)| *c == s.code))
@@ -206,6 +227,7 @@ pub fn compute(snap: &Snapshot, policy: Policy, now: DateTime<Utc>) -> ForecastT
         lines.push(LineForecast {
             service: s.code,
             waits_secs,
+            priority_waits_secs,
             per_extra_secs: services[i].mean_service_secs / serving as f64,
         });
     }
@@ -295,6 +317,7 @@ mod tests {
             lines: vec![LineForecast {
                 service: code("A"),
                 waits_secs: vec![0.0, 180.4, 400.0],
+                priority_waits_secs: Some(vec![0.0, 90.0, 180.4, 400.0]),
                 per_extra_secs: 100.0,
             }],
             compute_ms: 0.0,
@@ -304,18 +327,20 @@ mod tests {
     #[test]
     fn a_place_in_the_table_gives_its_wait_and_beyond_it_the_pace() {
         let t = table();
-        assert_eq!(t.wait_secs(code("A"), 1, t0()), Some(180));
-        assert_eq!(t.wait_secs(code("A"), 2, t0()), Some(400));
-        assert_eq!(t.wait_secs(code("A"), 5, t0()), Some(700));
-        assert_eq!(t.wait_secs(code("B"), 0, t0()), None);
+        assert_eq!(t.wait_secs(code("A"), false, 1, t0()), Some(180));
+        assert_eq!(t.wait_secs(code("A"), false, 2, t0()), Some(400));
+        assert_eq!(t.wait_secs(code("A"), false, 5, t0()), Some(700));
+        assert_eq!(t.wait_secs(code("A"), true, 1, t0()), Some(90));
+        assert_eq!(t.wait_secs(code("A"), true, 5, t0()), Some(600));
+        assert_eq!(t.wait_secs(code("B"), false, 0, t0()), None);
     }
 
     #[test]
     fn an_old_table_is_not_used() {
         let t = table();
-        assert!(t.wait_secs(code("A"), 1, t0() + MAX_AGE).is_some());
+        assert!(t.wait_secs(code("A"), false, 1, t0() + MAX_AGE).is_some());
         let later = t0() + MAX_AGE + chrono::TimeDelta::seconds(1);
-        assert_eq!(t.wait_secs(code("A"), 1, later), None);
+        assert_eq!(t.wait_secs(code("A"), false, 1, later), None);
     }
 
     fn snapshot(waiting: usize) -> Snapshot {
@@ -384,6 +409,12 @@ mod tests {
         for l in &t.lines {
             assert_eq!(l.waits_secs.len(), 4, "3 waiting + the new ticket");
             assert!(l.waits_secs.windows(2).all(|p| p[0] <= p[1]), "{l:?}");
+            // A new priority ticket goes first: the head of its list, no longer than the head of
+            // the normal list (its slot comes before the first normal ticket).
+            let p = l.priority_waits_secs.as_ref().unwrap();
+            assert_eq!(p.len(), 4);
+            assert!(p[0] <= l.waits_secs[0] + 1e-9, "{l:?}");
+            assert!(p[0] < l.waits_secs[3], "{l:?}");
         }
         // A: recent mean 300 s over the one open window serving it.
         assert_eq!(t.lines[0].per_extra_secs, 300.0);

@@ -232,7 +232,8 @@ impl Store {
             let mut lines = Vec::with_capacity(cfg.services.len());
             for s in &cfg.services {
                 let (p, n) = tx.waiting_by_class(branch, s.code).await?;
-                let secs = ops::estimate(tx, &cfg, s.code, p + n, forecast.as_deref(), now).await?;
+                let secs =
+                    ops::estimate(tx, &cfg, s.code, false, p + n, forecast.as_deref(), now).await?;
                 lines.push((p + n, secs));
             }
             Ok((cfg, lines))

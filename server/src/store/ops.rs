@@ -165,7 +165,7 @@ pub async fn issue<T: Tx>(
     } else {
         priority_waiting + normal_waiting
     };
-    let estimate_secs = estimate(tx, &cfg, code, ahead, forecast, now).await?;
+    let estimate_secs = estimate(tx, &cfg, code, priority, ahead, forecast, now).await?;
     let id = new_ticket_id();
     let key = tx
         .insert_ticket(&NewTicket {
@@ -219,15 +219,17 @@ pub async fn issue<T: Tx>(
 /// Expected seconds until a ticket with `ahead` people before it is called: the forecast's
 /// (forward simulation, computed off this path by [`crate::forecast`]) when there is a fresh
 /// one for the service, else the formula of [`crate::queue::estimate`].
+#[allow(clippy::too_many_arguments)]
 pub async fn estimate<T: Tx>(
     tx: &mut T,
     cfg: &BranchConfig,
     code: ServiceCode,
+    priority: bool,
     ahead: u32,
     forecast: Option<&ForecastTable>,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    if let Some(secs) = forecast.and_then(|f| f.wait_secs(code, ahead, now)) {
+    if let Some(secs) = forecast.and_then(|f| f.wait_secs(code, priority, ahead, now)) {
         return Ok(secs);
     }
     let default = cfg
@@ -859,7 +861,7 @@ pub async fn ticket_position<T: Tx>(
         .count_ahead(t.branch_id, t.service, t.priority, t.queue_at, t.key)
         .await?;
     let cfg = tx.config(t.branch_id).await?;
-    let secs = estimate(tx, &cfg, t.service, ahead, forecast, now).await?;
+    let secs = estimate(tx, &cfg, t.service, t.priority, ahead, forecast, now).await?;
     Ok((ahead, secs))
 }
 
