@@ -123,6 +123,20 @@ fn routes() -> Vec<Route> {
             ),
             &[Manager],
         ),
+        r(Method::GET, "/api/v1/simulate/baseline", None, &[Manager]),
+        r(Method::GET, "/api/v1/forecast", None, &[Manager]),
+        r(
+            Method::POST,
+            "/api/v1/simulate",
+            Some(json!({"scenario": {
+                "name": "tiny",
+                "service": [{"code": "A", "mean_service_min": 5.0, "target_wait_min": 10.0}],
+                "window": [{"number": 1, "serves": ["A"]}],
+                "hours": {"open": [["09:00", "10:00"]]},
+                "arrivals": [{"per_hour": {"A": 6.0}}]
+            }, "days": 2})),
+            &[Manager],
+        ),
         r(
             Method::PUT,
             "/api/v1/devices/me/state",

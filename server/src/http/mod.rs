@@ -7,6 +7,7 @@
 //! - [`auth`]: the [`auth::Caller`] extractor, login and logout.
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
 //! - [`feedback`]: ratings from the pad at each window, complaints taken at the console.
+//! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
 //! - [`events`]: the WebSocket event stream.
 //! - The web pages ([`crate::web`]) are merged here too, under the same layers.
 //! - [`metrics`]: `/metrics` in Prometheus text.
@@ -22,6 +23,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod reports;
 pub mod services;
+pub mod simulate;
 pub mod stats;
 pub mod tickets;
 pub mod windows;
@@ -52,6 +54,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     pub tokens: Arc<auth::TokenCache>,
     pub logins: Arc<auth::LoginLimiter>,
+    /// One what-if simulation at a time ([`simulate`]).
+    pub simulations: Arc<tokio::sync::Semaphore>,
     /// Becomes `true` when the server is shutting down (WebSocket clients are closed).
     pub stopping: tokio::sync::watch::Receiver<bool>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
@@ -81,6 +85,7 @@ impl AppState {
             metrics: Arc::default(),
             tokens: Arc::default(),
             logins: Arc::default(),
+            simulations: Arc::new(tokio::sync::Semaphore::new(1)),
             stopping,
             clock: Arc::new(Utc::now),
         }
@@ -110,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .merge(windows::router())
         .merge(stats::router())
         .merge(reports::router())
+        .merge(simulate::router())
         .merge(devices::router())
         .merge(events::router())
         .merge(feedback::router())

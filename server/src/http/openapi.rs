@@ -41,6 +41,7 @@ mod tests {
             include_str!("metrics.rs"),
             include_str!("openapi.rs"),
             include_str!("services.rs"),
+            include_str!("simulate.rs"),
             include_str!("stats.rs"),
             include_str!("tickets.rs"),
             include_str!("windows.rs"),

@@ -12,6 +12,7 @@ use super::ops::{
 use super::sqlite::{SqliteStore, run_now};
 use super::{BoardState, BranchConfig, Principal, Result, TicketRow, Tx, WindowRow};
 use crate::events::Hub;
+use crate::forecast::{Forecasts, Snapshot};
 use crate::queue::policy::Policy;
 
 /// The database the server runs on.
@@ -26,6 +27,8 @@ pub struct Store {
     pub backend: Backend,
     pub hub: Arc<Hub>,
     pub policy: Policy,
+    /// Every branch's latest forecast table ([`crate::forecast`]).
+    pub forecasts: Arc<Forecasts>,
 }
 
 /// Runs `ops::$op(tx, out, args…)` as one write operation on the backend's writer.
@@ -68,6 +71,7 @@ impl Store {
             backend,
             hub,
             policy,
+            forecasts: Arc::default(),
         })
     }
 
@@ -90,6 +94,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Issued> {
         let (who, service, key) = (who.clone(), service.to_owned(), key.map(str::to_owned));
+        let forecast = self.forecasts.get(who.branch_id);
         write!(self, |tx, out| ops::issue(
             tx,
             out,
@@ -97,6 +102,7 @@ impl Store {
             &service,
             priority,
             key.as_deref(),
+            forecast.as_deref(),
             now
         ))
     }
@@ -200,12 +206,13 @@ impl Store {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(TicketRow, u32, u64)>> {
-        let id = id.to_owned();
+        let (id, forecasts) = (id.to_owned(), self.forecasts.clone());
         read!(self, |tx| run_now(async {
             let Some(t) = tx.ticket_by_id(&id).await? else {
                 return Ok(None);
             };
-            let (ahead, secs) = ops::ticket_position(tx, &t, now).await?;
+            let forecast = forecasts.get(t.branch_id);
+            let (ahead, secs) = ops::ticket_position(tx, &t, forecast.as_deref(), now).await?;
             Ok(Some((t, ahead, secs)))
         }))
     }
@@ -221,12 +228,14 @@ impl Store {
         branch: i64,
         now: DateTime<Utc>,
     ) -> Result<(Arc<BranchConfig>, Vec<(u32, u64)>)> {
+        let forecast = self.forecasts.get(branch);
         read!(self, |tx| run_now(async {
             let cfg = tx.config(branch).await?;
             let mut lines = Vec::with_capacity(cfg.services.len());
             for s in &cfg.services {
                 let (p, n) = tx.waiting_by_class(branch, s.code).await?;
-                let secs = ops::estimate(tx, &cfg, s.code, p + n, now).await?;
+                let secs =
+                    ops::estimate(tx, &cfg, s.code, false, p + n, forecast.as_deref(), now).await?;
                 lines.push((p + n, secs));
             }
             Ok((cfg, lines))
@@ -293,6 +302,13 @@ impl Store {
     /// Every window of the branch as stored.
     pub async fn windows(&self, branch: i64) -> Result<Vec<WindowRow>> {
         read!(self, |tx| run_now(tx.windows(branch)))
+    }
+
+    /// What the forecast reads: the configuration, every waiting ticket, the open windows with
+    /// their services in progress, and per service the recent mean service time and the tickets
+    /// issued in the last hour — from one snapshot.
+    pub async fn forecast_snapshot(&self, branch: i64, now: DateTime<Utc>) -> Result<Snapshot> {
+        self.sqlite().forecast_snapshot(branch, now).await
     }
 
     /// The window with its current ticket, for its console.

@@ -13,6 +13,7 @@ use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 use super::{
     BranchConfig, NewTicket, Principal, Result, StoreError, TicketEvent, TicketRow, Tx, WindowRow,
 };
+use crate::forecast::ForecastTable;
 use crate::queue::estimate::{EstimateInput, estimate_wait_secs, window_share};
 use crate::queue::lifecycle::{self, Action};
 use crate::queue::numbering;
@@ -20,7 +21,7 @@ use crate::queue::policy::{self, Policy};
 use crate::queue::schedule::local_date;
 
 /// How far back the recent mean service time looks.
-const RECENT_SERVICE_WINDOW_HOURS: i64 = 4;
+pub const RECENT_SERVICE_WINDOW_HOURS: i64 = 4;
 
 /// Stream events written in this transaction, published after it commits.
 #[derive(Debug, Default)]
@@ -57,6 +58,9 @@ pub struct Issued {
 }
 
 /// Issues a ticket for `service` (the code as the caller sent it).
+/// `forecast` is the branch's latest forecast table, if any: the estimate comes from it when it
+/// can say, else from the formula.
+#[allow(clippy::too_many_arguments)]
 pub async fn issue<T: Tx>(
     tx: &mut T,
     out: &mut Outbox,
@@ -64,6 +68,7 @@ pub async fn issue<T: Tx>(
     service: &str,
     priority: bool,
     idempotency_key: Option<&str>,
+    forecast: Option<&ForecastTable>,
     now: DateTime<Utc>,
 ) -> Result<Issued> {
     let scope = who.idempotency_scope();
@@ -160,7 +165,7 @@ pub async fn issue<T: Tx>(
     } else {
         priority_waiting + normal_waiting
     };
-    let estimate_secs = estimate(tx, &cfg, code, ahead, now).await?;
+    let estimate_secs = estimate(tx, &cfg, code, priority, ahead, forecast, now).await?;
     let id = new_ticket_id();
     let key = tx
         .insert_ticket(&NewTicket {
@@ -211,14 +216,22 @@ pub async fn issue<T: Tx>(
     })
 }
 
-/// Expected seconds until a ticket with `ahead` people before it is called.
+/// Expected seconds until a ticket with `ahead` people before it is called: the forecast's
+/// (forward simulation, computed off this path by [`crate::forecast`]) when there is a fresh
+/// one for the service, else the formula of [`crate::queue::estimate`].
+#[allow(clippy::too_many_arguments)]
 pub async fn estimate<T: Tx>(
     tx: &mut T,
     cfg: &BranchConfig,
     code: ServiceCode,
+    priority: bool,
     ahead: u32,
+    forecast: Option<&ForecastTable>,
     now: DateTime<Utc>,
 ) -> Result<u64> {
+    if let Some(secs) = forecast.and_then(|f| f.wait_secs(code, priority, ahead, now)) {
+        return Ok(secs);
+    }
     let default = cfg
         .service(code)
         .map_or(300.0, |s| f64::from(s.default_service_secs));
@@ -838,6 +851,7 @@ pub async fn change_window<T: Tx>(
 pub async fn ticket_position<T: Tx>(
     tx: &mut T,
     t: &TicketRow,
+    forecast: Option<&ForecastTable>,
     now: DateTime<Utc>,
 ) -> Result<(u32, u64)> {
     if t.status != TicketStatus::Waiting {
@@ -847,7 +861,7 @@ pub async fn ticket_position<T: Tx>(
         .count_ahead(t.branch_id, t.service, t.priority, t.queue_at, t.key)
         .await?;
     let cfg = tx.config(t.branch_id).await?;
-    let secs = estimate(tx, &cfg, t.service, ahead, now).await?;
+    let secs = estimate(tx, &cfg, t.service, t.priority, ahead, forecast, now).await?;
     Ok((ahead, secs))
 }
 
