@@ -115,6 +115,9 @@ fn routes() -> Vec<Route> {
             &[Staff, Manager],
         ),
         r(Method::GET, "/api/v1/stats", None, &[Manager]),
+        r(Method::GET, "/api/v1/reports", None, &[Manager]),
+        r(Method::GET, "/api/v1/reports/hour.csv", None, &[Manager]),
+        r(Method::GET, "/api/v1/reports/events.csv", None, &[Manager]),
         r(
             Method::POST,
             "/api/v1/staffing/erlang-c",

@@ -40,6 +40,7 @@ mod tests {
             include_str!("hall.rs"),
             include_str!("metrics.rs"),
             include_str!("openapi.rs"),
+            include_str!("reports.rs"),
             include_str!("services.rs"),
             include_str!("simulate.rs"),
             include_str!("stats.rs"),
