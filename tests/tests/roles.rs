@@ -116,6 +116,8 @@ fn routes() -> Vec<Route> {
         ),
         r(Method::GET, "/api/v1/stats", None, &[Manager]),
         r(Method::GET, "/api/v1/reports", None, &[Manager]),
+        r(Method::GET, "/api/v1/audit", None, &[Manager]),
+        r(Method::DELETE, "/api/v1/emergency", None, &[Manager]),
         r(Method::GET, "/api/v1/reports/hour.csv", None, &[Manager]),
         r(Method::GET, "/api/v1/reports/events.csv", None, &[Manager]),
         r(

@@ -14,6 +14,7 @@
 //! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
 
 pub mod auth;
+pub mod config;
 pub mod devices;
 pub mod error;
 pub mod events;
@@ -115,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .merge(windows::router())
         .merge(stats::router())
         .merge(reports::router())
+        .merge(config::router())
         .merge(simulate::router())
         .merge(devices::router())
         .merge(events::router())

@@ -33,6 +33,7 @@ mod tests {
         let sources = [
             include_str!("mod.rs"),
             include_str!("auth.rs"),
+            include_str!("config.rs"),
             include_str!("devices.rs"),
             include_str!("events.rs"),
             include_str!("feedback.rs"),

@@ -250,6 +250,23 @@ impl Store {
         self.sqlite().events_since(branch, seq, 5000).await
     }
 
+    /// Turns the emergency broadcast on or off (see [`ops::set_emergency`]).
+    pub async fn set_emergency(
+        &self,
+        who: &Principal,
+        message: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let who = who.clone();
+        write!(self, |tx, out| ops::set_emergency(
+            tx,
+            out,
+            &who,
+            message.as_deref(),
+            now
+        ))
+    }
+
     /// Records a rating from window `n`'s pad (see [`ops::rate`]).
     pub async fn rate(
         &self,

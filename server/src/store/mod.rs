@@ -192,6 +192,12 @@ pub trait Tx {
     async fn window(&mut self, branch: i64, n: WindowNo) -> Result<Option<WindowRow>>;
     async fn windows(&mut self, branch: i64) -> Result<Vec<WindowRow>>;
     async fn update_window(&mut self, branch: i64, w: &WindowRow) -> Result<()>;
+    /// Turns the branch's emergency broadcast on (`Some(message)`) or off, as a configuration
+    /// change (the cached configuration is reloaded).
+    async fn set_emergency(&mut self, branch: i64, message: Option<&str>) -> Result<()>;
+    /// Appends an entry to the audit log of configuration changes.
+    async fn audit(&mut self, e: &AuditEntry<'_>) -> Result<()>;
+
     async fn log_window(
         &mut self,
         branch: i64,
@@ -255,6 +261,17 @@ pub struct NewTicket {
     pub estimate_ahead: u32,
     pub estimate_secs: u64,
     pub device_id: Option<i64>,
+}
+
+/// One entry of the audit log: who changed what, when.
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    pub branch: i64,
+    pub user: Option<i64>,
+    pub at: DateTime<Utc>,
+    pub action: &'a str,
+    /// JSON; never a secret or a customer's data.
+    pub detail: String,
 }
 
 /// One line of a ticket's history.

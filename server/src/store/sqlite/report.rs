@@ -163,6 +163,33 @@ impl SqliteStore {
         .await
     }
 
+    /// The audit log of the branch in `[from, to)`, newest first, with who made each change.
+    pub async fn audit_log(
+        &self,
+        branch: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AuditRow>> {
+        self.read(move |tx| {
+            let mut st = tx.conn.prepare_cached(
+                "SELECT a.at, COALESCE(u.username, ''), a.action, a.detail FROM audit_log a \
+                 LEFT JOIN users u ON u.id = a.user_id \
+                 WHERE a.branch_id = ? AND a.at >= ? AND a.at < ? ORDER BY a.id DESC LIMIT 5000",
+            )?;
+            let rows = st.query_map(rusqlite::params![branch, ms(from), ms(to)], |r| {
+                Ok(AuditRow {
+                    at: from_ms(r.get(0)?),
+                    user: r.get(1)?,
+                    action: r.get(2)?,
+                    detail: serde_json::from_str(&r.get::<_, String>(3)?)
+                        .unwrap_or(serde_json::Value::Null),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
     /// The ticket events of tickets issued in `[from, to)` as CSV (header first), sent in
     /// chunks of about 64 KiB so a year of a large hall never sits in memory at once.
     pub fn ticket_events_csv(
@@ -221,6 +248,16 @@ impl SqliteStore {
             }
         });
     }
+}
+
+/// One change in the audit log, as managers read it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditRow {
+    pub at: DateTime<Utc>,
+    /// The username of who made the change ('' when a device or the system did).
+    pub user: String,
+    pub action: String,
+    pub detail: serde_json::Value,
 }
 
 /// Appends one CSV record (RFC 4180: fields with commas, quotes or line breaks are quoted).

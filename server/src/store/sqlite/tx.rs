@@ -20,8 +20,8 @@ use crate::queue::ServiceDef;
 use crate::queue::policy::{Candidate, WindowSkills};
 use crate::queue::schedule::{Exception, Period, Schedule, Weekly};
 use crate::store::{
-    BranchConfig, NewComplaint, NewRating, NewTicket, Result, StoreError, TicketEvent, TicketRow,
-    Tx, WindowDef, WindowRow, window_state_from,
+    AuditEntry, BranchConfig, NewComplaint, NewRating, NewTicket, Result, StoreError, TicketEvent,
+    TicketRow, Tx, WindowDef, WindowRow, window_state_from,
 };
 
 /// Drives a future that never suspends (every SQLite [`Tx`] method) to its output.
@@ -668,5 +668,23 @@ impl Tx for SqliteTx<'_> {
                 ],
                 |r| r.get(0),
             )?)
+    }
+
+    async fn set_emergency(&mut self, branch: i64, message: Option<&str>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE branches SET emergency = ?, config_version = config_version + 1 WHERE id = ?",
+            )?
+            .execute(params![message, branch])?;
+        Ok(())
+    }
+
+    async fn audit(&mut self, e: &AuditEntry<'_>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO audit_log (branch_id, user_id, at, action, detail) VALUES (?, ?, ?, ?, ?)",
+            )?
+            .execute(params![e.branch, e.user, ms(e.at), e.action, e.detail])?;
+        Ok(())
     }
 }
