@@ -202,6 +202,21 @@ where
     }
 }
 
+/// Connects with a 4 KiB read buffer: the board reads small messages, and tungstenite zero-fills
+/// its whole read buffer (128 KiB by default) on every read.
+async fn connect(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+) -> Result<Connected, tokio_tungstenite::tungstenite::Error> {
+    let config =
+        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+    tokio_tungstenite::connect_async_with_config(request, Some(config), true).await
+}
+
+type Connected = (
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    tokio_tungstenite::tungstenite::handshake::client::Response,
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,22 +261,4 @@ mod tests {
             "two pings go unanswered before giving up"
         );
     }
-}
-
-/// Connects with a 4 KiB read buffer: the board reads small messages, and tungstenite zero-fills
-/// its whole read buffer (128 KiB by default) on every read.
-async fn connect(
-    request: tokio_tungstenite::tungstenite::handshake::client::Request,
-) -> Result<
-    (
-        tokio_tungstenite::WebSocketStream<
-            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-        >,
-        tokio_tungstenite::tungstenite::handshake::client::Response,
-    ),
-    tokio_tungstenite::tungstenite::Error,
-> {
-    let config =
-        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
-    tokio_tungstenite::connect_async_with_config(request, Some(config), true).await
 }
