@@ -51,7 +51,6 @@ pub async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
         Some(branch)
     };
     let id = store
-        .sqlite()
         .add_user(
             branch,
             &username,
@@ -75,7 +74,6 @@ pub async fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<()> {
     let store = crate::open_store(config).await?;
     let token = new_token();
     store
-        .sqlite()
         .add_device(branch, &name, role, &token_hash(&token), Utc::now())
         .await?;
     store.close().await;

@@ -57,7 +57,6 @@ async fn stats(
     }
     let tickets = state
         .store
-        .sqlite()
         .tickets_issued_between(
             who.branch_id,
             local_instant(tz, from, 0),

@@ -66,6 +66,7 @@ pub async fn issue<T: Tx>(
     idempotency_key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Issued> {
+    tx.lock_branch(who.branch_id).await?;
     let scope = who.idempotency_scope();
     if let Some(key) = idempotency_key
         && let Some(t) = tx.idempotent_ticket(&scope, key).await?
@@ -295,6 +296,7 @@ pub async fn call_next<T: Tx>(
     policy: Policy,
     now: DateTime<Utc>,
 ) -> Result<Option<TicketRow>> {
+    tx.lock_branch(who.branch_id).await?;
     let w = operable_window(tx, who, n).await?;
     ready_to_call(tx, &w).await?;
     let cfg = tx.config(who.branch_id).await?;
@@ -322,6 +324,7 @@ pub async fn call_number<T: Tx>(
     number: &str,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
+    tx.lock_branch(who.branch_id).await?;
     let w = operable_window(tx, who, n).await?;
     ready_to_call(tx, &w).await?;
     let number: TicketNumber = number
@@ -434,6 +437,7 @@ pub async fn act<T: Tx>(
     action: WindowAction,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
+    tx.lock_branch(who.branch_id).await?;
     let mut w = operable_window(tx, who, n).await?;
     let mut t = current_ticket(tx, &w).await?;
     let engine_action = match &action {
@@ -544,6 +548,7 @@ pub async fn transfer<T: Tx>(
     to: TransferTo,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
+    tx.lock_branch(who.branch_id).await?;
     let mut w = operable_window(tx, who, n).await?;
     let mut t = current_ticket(tx, &w).await?;
     let cfg = tx.config(who.branch_id).await?;
@@ -623,6 +628,7 @@ pub async fn reinstate<T: Tx>(
     let number: TicketNumber = number
         .parse()
         .map_err(|e: qhall_shared::ids::InvalidId| StoreError::invalid("invalid_number", e.0))?;
+    tx.lock_branch(who.branch_id).await?;
     let mut t = tx
         .ticket_by_number(who.branch_id, &number)
         .await?
@@ -670,10 +676,15 @@ pub async fn cancel<T: Tx>(
     staff: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
-    let mut t = tx
+    let unknown = || StoreError::not_found("unknown_ticket", "there is no such ticket");
+    let branch = tx
         .ticket_by_id(ticket_id)
         .await?
-        .ok_or_else(|| StoreError::not_found("unknown_ticket", "there is no such ticket"))?;
+        .ok_or_else(unknown)?
+        .branch_id;
+    tx.lock_branch(branch).await?;
+    // Read again under the branch's lock: another server may have called it meanwhile.
+    let mut t = tx.ticket_by_id(ticket_id).await?.ok_or_else(unknown)?;
     let before = t.status;
     t.status = lifecycle::next(t.status, Action::Cancel)?;
     t.done_at = Some(now);
@@ -720,6 +731,7 @@ pub async fn change_window<T: Tx>(
     now: DateTime<Utc>,
 ) -> Result<WindowRow> {
     let branch = who.branch_id;
+    tx.lock_branch(branch).await?;
     let mut w = tx.window(branch, n).await?.ok_or_else(|| {
         StoreError::not_found("unknown_window", format!("there is no window {n}"))
     })?;
@@ -860,6 +872,7 @@ pub async fn announce_opening<T: Tx>(
     was_open: Option<bool>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
+    tx.lock_branch(branch).await?;
     let cfg = tx.config(branch).await?;
     let open = cfg.schedule.state_at(now).is_open() && cfg.emergency.is_none();
     if was_open.is_some_and(|w| w != open) {

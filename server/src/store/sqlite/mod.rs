@@ -30,7 +30,7 @@ use super::{BranchConfig, Result, StoreError};
 use crate::events::Hub;
 
 pub use tx::SqliteTx;
-pub(crate) use tx::run_now;
+pub(crate) use tx::{TICKET_COLUMNS, run_now};
 
 /// Configuration per branch, reloaded when the branch's `config_version` moves.
 pub(crate) type ConfigCache = Mutex<HashMap<i64, Arc<BranchConfig>>>;
