@@ -74,6 +74,8 @@ pub enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Copy a hall, with its whole history, from SQLite into an empty PostgreSQL database.
+    MigrateData(MigrateDataArgs),
     /// Manage people.
     #[command(subcommand)]
     User(UserCommand),
@@ -82,6 +84,17 @@ pub enum Command {
     Device(DeviceCommand),
     /// Simulate a hall (see SIMULATION.md).
     Simulate(crate::sim::SimulateArgs),
+}
+
+/// `migrate-data --from sqlite://… --to postgres://…`.
+#[derive(Debug, Args)]
+pub struct MigrateDataArgs {
+    /// The SQLite database to copy (stop its server first).
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// The empty PostgreSQL database to copy into (created tables are migrated first).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 #[derive(Debug, Subcommand)]
