@@ -9,6 +9,9 @@
 //!
 //! Client and server share the machine's cores, as they would not in a hall; the figures are
 //! therefore conservative. Set `QHALL_BENCH_SECS` to change the measuring time (default 5).
+//!
+//! By default the server runs on a fresh SQLite file. With `QHALL_BENCH_DATABASE_URL=postgres://…`
+//! (an empty database: `createdb qhall_bench`) it runs on PostgreSQL instead.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -75,11 +78,13 @@ fn main() {
         .unwrap();
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let db = std::env::var("QHALL_BENCH_DATABASE_URL")
+            .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
         let config = qhall_server::Config { listen: "127.0.0.1:0".into(), database_url: db.clone(), demo: true, ..Default::default() };
         // Seed, then widen the number ranges so a long run never exhausts a day's numbers.
         let store = qhall_server::open_store(&config).await.unwrap();
-        store.sqlite().execute_batch("UPDATE services SET last_number = 9999999; UPDATE branches SET config_version = config_version + 1").await.unwrap();
+        println!("database: {}", store.kind());
+        store.execute_batch("UPDATE services SET last_number = 9999999; UPDATE branches SET config_version = config_version + 1").await.unwrap();
         store.close().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
