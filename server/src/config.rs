@@ -45,8 +45,9 @@ pub struct Opts {
     /// [default: http://LISTEN]
     #[arg(long, env = "QHALL_PUBLIC_URL", global = true, value_name = "URL")]
     pub public_url: Option<String>,
-    /// What a commit survives: `process` (a crash of the server; SQLite synchronous=NORMAL) or
-    /// `power` (a power cut too; synchronous=FULL, slower). [default: process]
+    /// What a commit survives: `process` (a crash of the server; SQLite synchronous=NORMAL,
+    /// PostgreSQL synchronous_commit=off) or `power` (a power cut too; synchronous=FULL,
+    /// synchronous_commit=on; slower). [default: process]
     #[arg(long, env = "QHALL_DURABILITY", global = true)]
     pub durability: Option<Durability>,
     /// Assignment policy for call-next: balanced (default), fifo, primary, target-ratio.

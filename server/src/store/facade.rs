@@ -98,7 +98,7 @@ impl Store {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite(SqliteStore::open(url, power_safe, hub.clone()).await?)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres(PgStore::open(url, hub.clone()).await?)
+            Backend::Postgres(PgStore::open(url, power_safe, hub.clone()).await?)
         } else {
             anyhow::bail!(
                 "unsupported database URL (expected sqlite://PATH or postgres://…): {}",

@@ -57,8 +57,17 @@ impl std::fmt::Debug for PgStore {
 impl PgStore {
     /// Connects to and migrates the database at `url` (`postgres://…`), and starts listening for
     /// the events every server commits.
-    pub async fn open(url: &str, hub: Arc<Hub>) -> anyhow::Result<Self> {
-        let opts = PgConnectOptions::from_str(url)?;
+    ///
+    /// `power_safe: false` (`--durability process`, the default) commits with
+    /// `synchronous_commit = off`: the answer waits for PostgreSQL to have the commit, not for
+    /// its disk, so the commit survives any crash of a `qhall-server` process, as SQLite's
+    /// `process` does; a crash of PostgreSQL itself or of its machine may lose the last fraction
+    /// of a second. `power` waits for the disk (and any synchronous replica) too.
+    pub async fn open(url: &str, power_safe: bool, hub: Arc<Hub>) -> anyhow::Result<Self> {
+        let mut opts = PgConnectOptions::from_str(url)?;
+        if !power_safe {
+            opts = opts.options([("synchronous_commit", "off")]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(15))
