@@ -28,8 +28,9 @@ use crate::store::{
 pub struct PgTx<'c> {
     pub(crate) conn: &'c mut PgConnection,
     pub(crate) cache: &'c ConfigCache,
-    /// Branches whose row this transaction has locked.
-    locked: Vec<i64>,
+    /// Branches whose row this transaction has locked, with their `config_version` (which
+    /// cannot change while the lock is held: one query fewer per operation).
+    locked: Vec<(i64, i64)>,
 }
 
 impl<'c> PgTx<'c> {
@@ -216,28 +217,37 @@ fn state_str(s: WindowState) -> &'static str {
 
 impl Tx for PgTx<'_> {
     async fn lock_branch(&mut self, branch: i64) -> Result<()> {
-        if self.locked.contains(&branch) {
+        if self.locked.iter().any(|(b, _)| *b == branch) {
             return Ok(());
         }
-        sqlx::query("SELECT 1 FROM branches WHERE id = $1 FOR UPDATE")
-            .bind(branch)
-            .fetch_optional(&mut *self.conn)
-            .await?
-            .ok_or_else(|| {
-                StoreError::not_found("unknown_branch", format!("there is no branch {branch}"))
-            })?;
-        self.locked.push(branch);
+        let version: i64 =
+            sqlx::query_scalar("SELECT config_version FROM branches WHERE id = $1 FOR UPDATE")
+                .bind(branch)
+                .fetch_optional(&mut *self.conn)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::not_found("unknown_branch", format!("there is no branch {branch}"))
+                })?;
+        self.locked.push((branch, version));
         Ok(())
     }
 
     async fn config(&mut self, branch: i64) -> Result<Arc<BranchConfig>> {
-        let version: i64 = sqlx::query_scalar("SELECT config_version FROM branches WHERE id = $1")
-            .bind(branch)
-            .fetch_optional(&mut *self.conn)
-            .await?
-            .ok_or_else(|| {
-                StoreError::not_found("unknown_branch", format!("there is no branch {branch}"))
-            })?;
+        let locked = self
+            .locked
+            .iter()
+            .find(|(b, _)| *b == branch)
+            .map(|(_, v)| *v);
+        let version: i64 = match locked {
+            Some(v) => v,
+            None => sqlx::query_scalar("SELECT config_version FROM branches WHERE id = $1")
+                .bind(branch)
+                .fetch_optional(&mut *self.conn)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::not_found("unknown_branch", format!("there is no branch {branch}"))
+                })?,
+        };
         if let Some(c) = self
             .cache
             .lock()
@@ -262,7 +272,6 @@ impl Tx for PgTx<'_> {
         .bind(branch)
         .fetch_one(&mut *self.conn)
         .await?;
-        self.locked.push(branch);
         Ok(seq as u64)
     }
 
