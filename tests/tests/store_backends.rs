@@ -216,6 +216,19 @@ async fn suite(store: &Store) {
     let after = store.events_since(1, board.seq).await.unwrap().unwrap();
     assert_eq!(after.len(), 200);
     assert!(after.windows(2).all(|p| p[1].0 == p[0].0 + 1));
+
+    // The demo hall is open around the clock. A server that thought it closed announces the
+    // opening once; a second server that thought so too sees the announcement and stays quiet.
+    let seq = store.board_state(1, now).await.unwrap().seq;
+    assert!(store.announce_opening(1, Some(false), now).await.unwrap());
+    assert!(store.announce_opening(1, Some(false), now).await.unwrap());
+    let announced = store.events_since(1, seq).await.unwrap().unwrap();
+    assert_eq!(announced.len(), 1, "{announced:?}");
+    assert!(
+        announced[0]
+            .1
+            .contains("\"type\":\"services\",\"open\":true")
+    );
 }
 
 async fn numbers_id(store: &Store, number: &str) -> String {

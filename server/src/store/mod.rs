@@ -202,6 +202,10 @@ pub trait Tx {
     async fn window(&mut self, branch: i64, n: WindowNo) -> Result<Option<WindowRow>>;
     async fn windows(&mut self, branch: i64) -> Result<Vec<WindowRow>>;
     async fn update_window(&mut self, branch: i64, w: &WindowRow) -> Result<()>;
+    /// What the branch's most recent `services` stream event said (`open`), if one is kept:
+    /// with several servers, the first to notice an opening announces it, the others see it.
+    async fn last_announced_open(&mut self, branch: i64) -> Result<Option<bool>>;
+
     async fn log_window(
         &mut self,
         branch: i64,

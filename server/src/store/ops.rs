@@ -875,7 +875,7 @@ pub async fn announce_opening<T: Tx>(
     tx.lock_branch(branch).await?;
     let cfg = tx.config(branch).await?;
     let open = cfg.schedule.state_at(now).is_open() && cfg.emergency.is_none();
-    if was_open.is_some_and(|w| w != open) {
+    if was_open.is_some_and(|w| w != open) && tx.last_announced_open(branch).await? != Some(open) {
         out.emit(tx, branch, now, Event::Services { open }).await?;
     }
     Ok(open)

@@ -655,6 +655,17 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
+    async fn last_announced_open(&mut self, branch: i64) -> Result<Option<bool>> {
+        let body: Option<String> = sqlx::query_scalar(
+            "SELECT body FROM stream_events WHERE branch_id = $1 AND body LIKE '%\"type\":\"services\"%' \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(branch)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        Ok(body.map(|b| b.contains("\"open\":true")))
+    }
+
     async fn log_window(
         &mut self,
         branch: i64,
