@@ -69,7 +69,9 @@ impl PgStore {
             opts = opts.options([("synchronous_commit", "off")]);
         }
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            // A branch's writes queue on its row lock anyway; a few connections keep every core busy
+            // without crowding PostgreSQL's connection limit when many servers share it.
+            .max_connections(10)
             .acquire_timeout(Duration::from_secs(15))
             .connect_with(opts)
             .await?;
