@@ -31,6 +31,9 @@ pub struct PgTx<'c> {
     /// Branches whose row this transaction has locked, with their `config_version` (which
     /// cannot change while the lock is held: one query fewer per operation).
     locked: Vec<(i64, i64)>,
+    /// The ticket this transaction inserted, as `INSERT … RETURNING` gave it back, until it is
+    /// updated (issuing reads it back at once: one query fewer).
+    inserted: Option<TicketRow>,
 }
 
 impl<'c> PgTx<'c> {
@@ -39,6 +42,7 @@ impl<'c> PgTx<'c> {
             conn,
             cache,
             locked: Vec::new(),
+            inserted: None,
         }
     }
 }
@@ -377,11 +381,11 @@ impl Tx for PgTx<'_> {
     }
 
     async fn insert_ticket(&mut self, t: &NewTicket) -> Result<i64> {
-        let key: i64 = sqlx::query_scalar(
+        let row = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO tickets (id, branch_id, service_code, issued_service, number, number_seq, day, priority, status, \
              issued_at, queue_at, estimate_ahead, estimate_secs, device_id) \
-             VALUES ($1, $2, $3, $3, $4, $5, $6, $7, 'waiting', $8, $8, $9, $10, $11) RETURNING key",
-        )
+             VALUES ($1, $2, $3, $3, $4, $5, $6, $7, 'waiting', $8, $8, $9, $10, $11) RETURNING {TICKET_COLUMNS}"
+        )))
         .bind(&t.id)
         .bind(t.branch_id)
         .bind(t.service.as_str())
@@ -395,10 +399,16 @@ impl Tx for PgTx<'_> {
         .bind(t.device_id)
         .fetch_one(&mut *self.conn)
         .await?;
+        let ticket = ticket_from_row(&row)?;
+        let key = ticket.key;
+        self.inserted = Some(ticket);
         Ok(key)
     }
 
     async fn ticket(&mut self, key: i64) -> Result<Option<TicketRow>> {
+        if let Some(t) = self.inserted.as_ref().filter(|t| t.key == key) {
+            return Ok(Some(t.clone()));
+        }
         let r = sqlx::query(ticket_query("WHERE key = $1"))
             .bind(key)
             .fetch_optional(&mut *self.conn)
@@ -431,6 +441,7 @@ impl Tx for PgTx<'_> {
     }
 
     async fn update_ticket(&mut self, t: &TicketRow, expected: TicketStatus) -> Result<()> {
+        self.inserted = None;
         let n = sqlx::query(
             "UPDATE tickets SET service_code = $1, priority = $2, status = $3, queue_at = $4, target_window = $5, \
              window_number = $6, staff_user_id = $7, first_called_at = $8, last_called_at = $9, serving_at = $10, \
