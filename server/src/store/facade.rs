@@ -42,13 +42,14 @@ macro_rules! write {
                 loop {
                     let mut conn = db.begin().await?;
                     let mut outbox = Outbox::default();
-                    let result = {
+                    let (result, events) = {
                         let mut pg = PgTx::new(&mut conn, db.cache());
                         let $tx = &mut pg;
                         let $out = &mut outbox;
-                        $op.await
+                        let result = $op.await;
+                        (result, std::mem::take(&mut pg.events))
                     };
-                    match db.finish(conn, outbox, result).await {
+                    match db.finish(conn, events, result).await {
                         Err(e) if PgStore::retryable(&e, attempt) => attempt += 1,
                         r => break r,
                     }

@@ -25,7 +25,6 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use super::ops::Outbox;
 use super::{BranchConfig, Result, StoreError};
 use crate::events::Hub;
 
@@ -106,12 +105,13 @@ impl PgStore {
             .await?)
     }
 
-    /// Ends a write operation: on success tells every server about its events (delivered at
-    /// commit) and commits; on failure rolls back.
+    /// Ends a write operation: on success stores its stream events and tells every server
+    /// about them (one statement; the notification is delivered at commit), then commits; on
+    /// failure rolls back.
     pub async fn finish<T>(
         &self,
         mut conn: Transaction<'static, Postgres>,
-        out: Outbox,
+        events: Vec<(i64, i64, i64, String)>,
         result: Result<T>,
     ) -> Result<T> {
         let value = match result {
@@ -121,17 +121,38 @@ impl PgStore {
                 return Err(e);
             }
         };
-        let mut last: HashMap<i64, u64> = HashMap::new();
-        for (branch, seq, _) in &out.messages {
-            let e = last.entry(*branch).or_default();
-            *e = (*e).max(*seq);
-        }
-        for (branch, seq) in last {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(format!("{branch} {seq}"))
-                .execute(&mut *conn)
-                .await?;
+        if !events.is_empty() {
+            let mut last: HashMap<i64, i64> = HashMap::new();
+            for (branch, seq, _, _) in &events {
+                let e = last.entry(*branch).or_default();
+                *e = (*e).max(*seq);
+            }
+            let payloads: Vec<String> = last.iter().map(|(b, s)| format!("{b} {s}")).collect();
+            let (mut branches, mut seqs, mut ats, mut bodies) = (
+                Vec::with_capacity(events.len()),
+                Vec::with_capacity(events.len()),
+                Vec::with_capacity(events.len()),
+                Vec::with_capacity(events.len()),
+            );
+            for (b, s, a, body) in events {
+                branches.push(b);
+                seqs.push(s);
+                ats.push(a);
+                bodies.push(body);
+            }
+            sqlx::query(
+                "WITH stored AS (INSERT INTO stream_events (branch_id, seq, at, body) \
+                 SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[])) \
+                 SELECT pg_notify($5, p) FROM UNNEST($6::TEXT[]) p",
+            )
+            .bind(branches)
+            .bind(seqs)
+            .bind(ats)
+            .bind(bodies)
+            .bind(CHANNEL)
+            .bind(payloads)
+            .execute(&mut *conn)
+            .await?;
         }
         conn.commit().await?;
         Ok(value)

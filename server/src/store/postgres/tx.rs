@@ -34,6 +34,9 @@ pub struct PgTx<'c> {
     /// The ticket this transaction inserted, as `INSERT … RETURNING` gave it back, until it is
     /// updated (issuing reads it back at once: one query fewer).
     inserted: Option<TicketRow>,
+    /// Stream events to store at commit, together with the notification (one round trip for
+    /// all of them instead of one each): (branch, seq, at, body).
+    pub(crate) events: Vec<(i64, i64, i64, String)>,
 }
 
 impl<'c> PgTx<'c> {
@@ -43,6 +46,7 @@ impl<'c> PgTx<'c> {
             cache,
             locked: Vec::new(),
             inserted: None,
+            events: Vec::new(),
         }
     }
 }
@@ -286,13 +290,9 @@ impl Tx for PgTx<'_> {
         at: DateTime<Utc>,
         body: &str,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO stream_events (branch_id, seq, at, body) VALUES ($1, $2, $3, $4)")
-            .bind(branch)
-            .bind(seq as i64)
-            .bind(ms(at))
-            .bind(body)
-            .execute(&mut *self.conn)
-            .await?;
+        // Written by `PgStore::finish`, in this transaction, just before it commits.
+        self.events
+            .push((branch, seq as i64, ms(at), body.to_owned()));
         Ok(())
     }
 
@@ -667,6 +667,14 @@ impl Tx for PgTx<'_> {
     }
 
     async fn last_announced_open(&mut self, branch: i64) -> Result<Option<bool>> {
+        if let Some((_, _, _, body)) = self
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.0 == branch && e.3.contains("\"type\":\"services\""))
+        {
+            return Ok(Some(body.contains("\"open\":true")));
+        }
         let body: Option<String> = sqlx::query_scalar(
             "SELECT body FROM stream_events WHERE branch_id = $1 AND body LIKE '%\"type\":\"services\"%' \
              ORDER BY seq DESC LIMIT 1",
