@@ -150,7 +150,7 @@ where
         }
         Err(_) => return Ended::Failed("the token holds characters a header cannot carry".into()),
     }
-    let ws = match timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
+    let ws = match timeout(CONNECT_TIMEOUT, connect(request)).await {
         Err(_) => return Ended::Failed(format!("no answer from {url} within {CONNECT_TIMEOUT:?}")),
         Ok(Err(e)) => return Ended::Failed(format!("{url}: {e}")),
         Ok(Ok((ws, _response))) => ws,
@@ -246,4 +246,22 @@ mod tests {
             "two pings go unanswered before giving up"
         );
     }
+}
+
+/// Connects with a 4 KiB read buffer: the board reads small messages, and tungstenite zero-fills
+/// its whole read buffer (128 KiB by default) on every read.
+async fn connect(
+    request: tokio_tungstenite::tungstenite::handshake::client::Request,
+) -> Result<
+    (
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ),
+    tokio_tungstenite::tungstenite::Error,
+> {
+    let config =
+        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+    tokio_tungstenite::connect_async_with_config(request, Some(config), true).await
 }

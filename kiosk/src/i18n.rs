@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+pub use qhall_shared::WaitRange;
+
 /// The languages of the kiosk, each named in itself on the language switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Lang {
@@ -242,37 +244,6 @@ pub fn ahead(lang: Lang, n: u32) -> String {
         (Lang::ZhHant, n) => format!("您前面還有 {n} 人"),
         (Lang::En, 1) => "1 person ahead of you".to_owned(),
         (Lang::En, n) => format!("{n} people ahead of you"),
-    }
-}
-
-/// The range of whole minutes a wait estimate falls in, as the customer reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitRange {
-    /// Less than five minutes.
-    Short,
-    /// Between `lo` and `hi` minutes.
-    Minutes { lo: u64, hi: u64 },
-    /// More than two hours.
-    Long,
-}
-
-impl WaitRange {
-    /// Rounds an estimate into a range: 5-minute steps up to an hour, 15-minute steps up
-    /// to two hours. An estimate is a guess; a range says so, a number of seconds lies.
-    pub fn from_secs(secs: u64) -> WaitRange {
-        let mins = secs.div_ceil(60);
-        match mins {
-            0..5 => WaitRange::Short,
-            5..60 => {
-                let lo = mins / 5 * 5;
-                WaitRange::Minutes { lo, hi: lo + 5 }
-            }
-            60..120 => {
-                let lo = mins / 15 * 15;
-                WaitRange::Minutes { lo, hi: lo + 15 }
-            }
-            _ => WaitRange::Long,
-        }
     }
 }
 

@@ -3,12 +3,16 @@
 //! `cargo bench -p qhall-server --bench throughput` prints:
 //! 1. bare `GET /healthz` requests per second (the HTTP floor of this machine);
 //! 2. `POST /api/v1/tickets` per second with p50/p99 latency (each an fsync-ordered SQLite
-//!    commit that survives kill -9);
-//! 3. call-next → the `called` event at 1,000 WebSocket clients: p50/p99 of the time until the
+//!    commit that survives kill -9), flat out with 16 clients;
+//! 3. the same at a steady offered rate of 5,000 tickets/s (open loop: a request's latency counts
+//!    from the instant it was due, so a stall is not hidden by the clients slowing down);
+//! 4. call-next → the `called` event at 1,000 WebSocket clients: p50/p99 of the time until the
 //!    last of the 1,000 has it.
 //!
 //! Client and server share the machine's cores, as they would not in a hall; the figures are
-//! therefore conservative. Set `QHALL_BENCH_SECS` to change the measuring time (default 5).
+//! therefore conservative. Set `QHALL_BENCH_SECS` to change the measuring time (default 5),
+//! `QHALL_BENCH_ONLY` (`healthz,issue,paced,ws`) to run only some figures, and
+//! `QHALL_BENCH_RATE` to change the paced figure's offered rate (default 5,000/s).
 //!
 //! By default the server runs on a fresh SQLite file. With `QHALL_BENCH_DATABASE_URL=postgres://…`
 //! (an empty database: `createdb qhall_bench`) it runs on PostgreSQL instead.
@@ -23,6 +27,8 @@ use tokio::sync::Mutex;
 const CONCURRENCY: usize = 16;
 const WS_CLIENTS: usize = 1000;
 const CALLS: usize = 60;
+const PACED_RATE: u32 = 5000;
+const PACED_CONNECTIONS: usize = 32;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -67,11 +73,64 @@ where
     (v.len() as f64 / elapsed, v)
 }
 
+/// Offers `rate` requests per second for `secs` through `PACED_CONNECTIONS` keep-alive
+/// clients; returns (completed requests/s, sorted latencies measured from each request's due
+/// instant, so time spent queued behind a slow request counts).
+async fn paced<F, Fut>(secs: u64, rate: u32, make: F) -> (f64, Vec<Duration>)
+where
+    F: Fn() -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let (due_tx, due_rx) = tokio::sync::mpsc::unbounded_channel::<tokio::time::Instant>();
+    let due_rx = Arc::new(Mutex::new(due_rx));
+    let mut workers = Vec::new();
+    for _ in 0..PACED_CONNECTIONS {
+        let (make, due_rx) = (make.clone(), due_rx.clone());
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let next = due_rx.lock().await.recv().await;
+                let Some(at) = next else { break };
+                assert!(make().await, "request failed");
+                mine.push(at.elapsed());
+            }
+            mine
+        }));
+    }
+    // Timers tick in milliseconds: release the requests due in each millisecond together.
+    let per_ms = f64::from(rate) / 1000.0;
+    let started = tokio::time::Instant::now();
+    let mut due = 0.0_f64;
+    for ms in 0..secs * 1000 {
+        let at = started + Duration::from_millis(ms);
+        tokio::time::sleep_until(at).await;
+        due += per_ms;
+        while due >= 1.0 {
+            due -= 1.0;
+            due_tx.send(at).unwrap();
+        }
+    }
+    drop(due_tx);
+    let mut v = Vec::new();
+    for w in workers {
+        v.extend(w.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    v.sort();
+    (v.len() as f64 / elapsed, v)
+}
+
 fn main() {
     let secs: u64 = std::env::var("QHALL_BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
+    // `QHALL_BENCH_ONLY=healthz,issue,paced,ws` runs some of the figures (e.g. under a profiler).
+    let only = std::env::var("QHALL_BENCH_ONLY").ok();
+    let phase = move |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|p| p == name))
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,6 +155,7 @@ fn main() {
         }
         println!("machine: {} cores; measuring {secs} s per figure with {CONCURRENCY} concurrent clients", std::thread::available_parallelism().map_or(0, |n| n.get()));
 
+        if phase("healthz") {
         let (c, b) = (client.clone(), base.clone());
         let (rate, lat) = load(secs, move || {
             let (c, b) = (c.clone(), b.clone());
@@ -103,7 +163,16 @@ fn main() {
         })
         .await;
         println!("GET /healthz            {rate:>8.0} req/s   p50 {}   p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+        }
 
+        // Window 1 open, so the forecast table (issue #8) is computed in the background while
+        // tickets are issued (until the line passes forecast::MAX_WAITING).
+        let login: serde_json::Value = client.post(format!("{base}/api/v1/login")).json(&json!({"username": "staff1", "password": "demo"})).send().await.unwrap().json().await.unwrap();
+        let staff = login["token"].as_str().unwrap().to_owned();
+        let r = client.post(format!("{base}/api/v1/windows/1/sign-in")).bearer_auth(&staff).json(&json!({})).send().await.unwrap();
+        assert!(r.status().is_success());
+
+        if phase("issue") {
         let (c, b) = (client.clone(), base.clone());
         let (rate, lat) = load(secs, move || {
             let (c, b) = (c.clone(), b.clone());
@@ -114,16 +183,55 @@ fn main() {
         })
         .await;
         println!("POST /api/v1/tickets    {rate:>8.0} tickets/s   p50 {}   p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+        }
 
+        if phase("paced") {
+        let (c, b) = (client.clone(), base.clone());
+        let offered: u32 = std::env::var("QHALL_BENCH_RATE").ok().and_then(|s| s.parse().ok()).unwrap_or(PACED_RATE);
+        let (rate, lat) = paced(secs, offered, move || {
+            let (c, b) = (c.clone(), b.clone());
+            async move {
+                match c.post(format!("{b}/api/v1/tickets")).bearer_auth("demo-kiosk").json(&json!({"service": "B"})).send().await {
+                    Ok(r) if r.status() == 201 => true,
+                    Ok(r) => {
+                        eprintln!("{}: {}", r.status(), r.text().await.unwrap_or_default());
+                        false
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        false
+                    }
+                }
+            }
+        })
+        .await;
+        println!("POST /api/v1/tickets at {offered}/s offered   {rate:>8.0} tickets/s   p50 {}   p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+        }
+
+        if !phase("ws") {
+            return;
+        }
         // 1,000 boards, then call-next CALLS times and time the slowest board for each call.
         let url = format!("ws://{addr}/api/v1/events?token=demo-display");
         let arrivals: Arc<std::sync::Mutex<Vec<Vec<Instant>>>> = Arc::new(std::sync::Mutex::new(vec![Vec::new(); CALLS]));
         let mut boards = Vec::new();
+        // Boards in a hall connected long before the call: wait until each has its snapshot.
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(WS_CLIENTS);
         for _ in 0..WS_CLIENTS {
-            let (ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+            // A board reads small messages: a 4 KiB read buffer, not tungstenite's 128 KiB that
+            // it zero-fills on every read (the display app does the same).
+            let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+            let (ws, _) = tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await.unwrap();
             let arrivals = arrivals.clone();
+            let ready = ready_tx.clone();
             boards.push(tokio::spawn(async move {
                 let (_tx, mut rx) = ws.split();
+                match rx.next().await {
+                    Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) if t.contains("\"type\":\"snapshot\"") => {
+                        ready.send(()).await.unwrap();
+                    }
+                    other => panic!("expected a snapshot first, got {other:?}"),
+                }
                 let mut calls = 0;
                 while let Some(Ok(m)) = rx.next().await {
                     if let tokio_tungstenite::tungstenite::Message::Text(t) = m
@@ -137,11 +245,19 @@ fn main() {
                 }
             }));
         }
+        // Enough waiting tickets for every call, whichever figures ran before.
+        for _ in 0..CALLS {
+            let r = client.post(format!("{base}/api/v1/tickets")).bearer_auth("demo-kiosk").json(&json!({"service": "A"})).send().await.unwrap();
+            assert_eq!(r.status(), 201);
+        }
         let staff: serde_json::Value =
             client.post(format!("{base}/api/v1/login")).json(&json!({"username": "staff1", "password": "demo"})).send().await.unwrap().json().await.unwrap();
         let token = staff["token"].as_str().unwrap().to_owned();
         client.post(format!("{base}/api/v1/windows/1/sign-in")).bearer_auth(&token).send().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        for _ in 0..WS_CLIENTS {
+            ready_rx.recv().await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let mut sent = Vec::new();
         for _ in 0..CALLS {
             client.post(format!("{base}/api/v1/windows/1/complete")).bearer_auth(&token).send().await.unwrap();

@@ -39,6 +39,24 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The CSRF token of a cookie session: derived from the session token, so only a page that
+/// the session itself was served (which embeds it) can know it, and nothing more is stored.
+pub fn csrf_token(session: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"qhall-csrf\0");
+    h.update(session.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Compares two secrets in time independent of where they first differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +76,11 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.len() >= 43);
         assert_eq!(token_hash("x"), token_hash("x"));
+        assert_ne!(csrf_token(&a), csrf_token(&b));
+        assert_ne!(csrf_token(&a), token_hash(&a));
+        assert!(same_secret(&csrf_token(&a), &csrf_token(&a)));
+        assert!(!same_secret(&csrf_token(&a), &csrf_token(&b)));
+        assert!(!same_secret("ab", "abc"));
         assert_eq!(
             token_hash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -26,6 +26,8 @@ pub struct Frame {
 #[derive(Debug, Default)]
 pub struct Hub {
     branches: Mutex<HashMap<i64, broadcast::Sender<Frame>>>,
+    /// The seq of each branch's latest published message (the forecast watches it).
+    latest: Mutex<HashMap<i64, u64>>,
     clients: AtomicI64,
 }
 
@@ -44,6 +46,13 @@ impl Hub {
 
     /// Sends committed messages, in seq order, to the branch's subscribers.
     pub fn publish(&self, messages: Vec<(i64, u64, String)>) {
+        if !messages.is_empty() {
+            let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+            for (b, s, _) in &messages {
+                let e = latest.entry(*b).or_insert(0);
+                *e = (*e).max(*s);
+            }
+        }
         for (branch, seq, text) in messages {
             // No subscribers is fine: the message is in the database for later replay.
             let _ = self.sender(branch).send(Frame {
@@ -51,6 +60,15 @@ impl Hub {
                 text: Utf8Bytes::from(text),
             });
         }
+    }
+
+    /// The seq of the branch's latest published message since the server started.
+    pub fn latest_seq(&self, branch: i64) -> Option<u64> {
+        self.latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&branch)
+            .copied()
     }
 
     /// Connected WebSocket clients, for `/metrics`.

@@ -11,8 +11,10 @@
 //!   statistics, Erlang C). No I/O; the clock is passed in.
 //! - [`store`]: the database behind one facade; every change one transaction.
 //! - [`events`]: the hub that fans stream events out to WebSocket clients.
+//! - [`forecast`]: the estimates on tickets, from forward simulation kept fresh in the background.
 //! - [`http`]: the API of `PROTOCOL.md`, one module per resource.
 //! - [`auth`]: password hashes and bearer tokens.
+//! - [`web`]: the staff console, rating pad and tracking page (server-rendered, assets embedded).
 //! - [`admin`]: the administration commands (`user add`, `device add`, `migrate`).
 //! - [`sim`]: the hall simulator on the same engine.
 
@@ -20,10 +22,12 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod events;
+pub mod forecast;
 pub mod http;
 pub mod queue;
 pub mod sim;
 pub mod store;
+pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,6 +51,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = http::AppState::new(store.clone(), &config, addr, stop_rx);
     let maintenance = tokio::spawn(maintenance(store.clone()));
+    let forecasts = tokio::spawn(forecast::keep_fresh(store.clone()));
     let app = http::router(state);
     // Printed once the socket is bound; connections made from now on are queued and served.
     println!("listening on http://{addr}");
@@ -63,6 +68,7 @@ pub async fn run(
     .with_graceful_shutdown(graceful)
     .await?;
     maintenance.abort();
+    forecasts.abort();
     store.close().await;
     Ok(())
 }

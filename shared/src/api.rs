@@ -365,3 +365,57 @@ pub struct DeviceState {
     #[serde(default)]
     pub detail: Option<String>,
 }
+
+/// `GET /api/v1/windows/{n}/rating` (no token): what the window's rating pad offers now.
+/// Nothing personal: the ticket's number and service only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingPrompt {
+    pub window: WindowNo,
+    /// The ticket completed last at the window, while it can still be rated; else `null`.
+    pub ticket: Option<RateableTicket>,
+}
+
+/// The ticket a rating pad offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateableTicket {
+    pub number: TicketNumber,
+    pub service: ServiceCode,
+}
+
+/// `POST /api/v1/windows/{n}/rating` (no token): `score` 5 非常满意 (very satisfied) …
+/// 1 非常不满意 (very dissatisfied). One rating per ticket; a second answers 409.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    pub number: String,
+    pub score: u8,
+}
+
+/// `POST /api/v1/complaints` (staff at their window, or a manager).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewComplaint {
+    /// The window it was taken at.
+    pub window: u32,
+    /// The ticket number it is about, if any.
+    #[serde(default)]
+    pub ticket: Option<String>,
+    /// `attitude`, `waiting`, `process`, `environment` or `other`.
+    pub category: String,
+    pub description: String,
+    /// The customer's contact (phone or e-mail); refused unless `consent` is true.
+    #[serde(default)]
+    pub contact: Option<String>,
+    #[serde(default)]
+    pub consent: bool,
+}
+
+/// A recorded complaint: it is open until the managers' register resolves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplaintRecorded {
+    pub id: i64,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    /// The hall owes an answer by then (15 days).
+    pub due_at: DateTime<Utc>,
+}

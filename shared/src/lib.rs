@@ -11,5 +11,7 @@
 pub mod api;
 pub mod events;
 pub mod ids;
+pub mod wait;
 
 pub use ids::{ServiceCode, TicketNumber, WindowNo};
+pub use wait::WaitRange;

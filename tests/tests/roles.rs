@@ -102,13 +102,42 @@ fn routes() -> Vec<Route> {
             Some(json!({})),
             &[Staff, Manager],
         ),
+        r(
+            Method::GET,
+            "/api/v1/windows/1/rating",
+            None,
+            &[Nobody, BadToken, Kiosk, Display, Staff, Manager],
+        ),
+        r(
+            Method::POST,
+            "/api/v1/complaints",
+            Some(json!({"window": 1, "category": "other", "description": "x"})),
+            &[Staff, Manager],
+        ),
         r(Method::GET, "/api/v1/stats", None, &[Manager]),
+        r(Method::GET, "/api/v1/reports", None, &[Manager]),
+        r(Method::GET, "/api/v1/reports/hour.csv", None, &[Manager]),
+        r(Method::GET, "/api/v1/reports/events.csv", None, &[Manager]),
         r(
             Method::POST,
             "/api/v1/staffing/erlang-c",
             Some(
                 json!({"arrivals_per_hour": 60, "mean_service_secs": 360, "target_wait_secs": 900, "goal": 0.8}),
             ),
+            &[Manager],
+        ),
+        r(Method::GET, "/api/v1/simulate/baseline", None, &[Manager]),
+        r(Method::GET, "/api/v1/forecast", None, &[Manager]),
+        r(
+            Method::POST,
+            "/api/v1/simulate",
+            Some(json!({"scenario": {
+                "name": "tiny",
+                "service": [{"code": "A", "mean_service_min": 5.0, "target_wait_min": 10.0}],
+                "window": [{"number": 1, "serves": ["A"]}],
+                "hours": {"open": [["09:00", "10:00"]]},
+                "arrivals": [{"per_hour": {"A": 6.0}}]
+            }, "days": 2})),
             &[Manager],
         ),
         r(

@@ -21,7 +21,7 @@ use qhall_shared::api::{Login, LoginOk};
 
 use super::AppState;
 use super::error::{ApiError, ApiJson, ApiResult};
-use crate::auth::{new_token, token_hash, verify_password};
+use crate::auth::{csrf_token, new_token, same_secret, token_hash, verify_password};
 use crate::store::{Principal, Role};
 
 /// How long a token lookup is remembered.
@@ -99,8 +99,28 @@ impl Caller {
     }
 }
 
+/// Where a request's token came from. Only a cookie is sent by the browser on its own, so only
+/// a cookie-authenticated state change must also prove it came from our page (CSRF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    Bearer,
+    Cookie,
+    Query,
+}
+
+/// The header a web page sends its session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
 /// The token a request carries, if any.
 pub fn request_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    request_token_from(headers, query).map(|(t, _)| t)
+}
+
+/// The token a request carries and where it came from: bearer first, then cookie, then query.
+pub fn request_token_from(
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Option<(String, TokenSource)> {
     if let Some(v) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -108,22 +128,49 @@ pub fn request_token(headers: &HeaderMap, query: Option<&str>) -> Option<String>
             .strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
     {
-        return Some(t.trim().to_owned());
+        return Some((t.trim().to_owned(), TokenSource::Bearer));
     }
     if let Some(t) = session_cookie(headers) {
-        return Some(t);
+        return Some((t, TokenSource::Cookie));
     }
     if let Some(q) = query {
         for pair in q.split('&') {
             if let Some(t) = pair.strip_prefix("token=") {
-                return Some(t.to_owned());
+                return Some((t.to_owned(), TokenSource::Query));
             }
         }
     }
     None
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// A cookie-authenticated request that changes something must carry the session's CSRF token
+/// in [`CSRF_HEADER`] (a cross-site form or script cannot read it, nor set the header).
+pub fn check_csrf(
+    method: &axum::http::Method,
+    headers: &HeaderMap,
+    token: &str,
+    source: TokenSource,
+) -> ApiResult<()> {
+    if source != TokenSource::Cookie || method.is_safe() {
+        return Ok(());
+    }
+    let sent = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if same_secret(sent, &csrf_token(token)) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "csrf_failed",
+            "this request did not come from a Qhall page: reload the page and try again",
+        ))
+    }
+}
+
+/// The session cookie's token, for the pages that render for a signed-in person.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -158,11 +205,14 @@ impl FromRequestParts<AppState> for Caller {
         } else {
             None
         };
-        let token = request_token(&parts.headers, query).ok_or_else(ApiError::unauthorized)?;
-        principal_for(state, &token)
+        let (token, source) =
+            request_token_from(&parts.headers, query).ok_or_else(ApiError::unauthorized)?;
+        let caller = principal_for(state, &token)
             .await?
             .map(Caller)
-            .ok_or_else(ApiError::unauthorized)
+            .ok_or_else(ApiError::unauthorized)?;
+        check_csrf(&parts.method, &parts.headers, &token, source)?;
+        Ok(caller)
     }
 }
 
@@ -229,8 +279,13 @@ async fn login(
 }
 
 /// `POST /api/v1/logout`: ends the caller's session.
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
-    if let Some(token) = request_token(&headers, None) {
+async fn logout(
+    State(state): State<AppState>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    if let Some((token, source)) = request_token_from(&headers, None) {
+        check_csrf(&method, &headers, &token, source)?;
         let hash = token_hash(&token);
         state.store.delete_session(&hash).await?;
         state.tokens.forget(&hash);

@@ -28,6 +28,7 @@ use crate::store::Role;
 
 const PING_EVERY: Duration = Duration::from_secs(15);
 const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+const READ_BUFFER: usize = 4 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/events", get(upgrade))
@@ -50,6 +51,9 @@ async fn upgrade(
     let branch = who.branch_id;
     Ok(ws
         .max_message_size(64 * 1024)
+        // Clients send only pongs and closes; tungstenite zero-fills its whole read buffer on
+        // every read, so the 128 KiB default costs a large memset per message and per client.
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
             if let Err(e) = serve(state, branch, p.since, socket).await {
                 tracing::debug!(error = %e, "event stream closed");

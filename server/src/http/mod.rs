@@ -6,7 +6,10 @@
 //! - [`error`]: [`error::ApiError`], the JSON error every failure becomes.
 //! - [`auth`]: the [`auth::Caller`] extractor, login and logout.
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
+//! - [`feedback`]: ratings from the pad at each window, complaints taken at the console.
+//! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
 //! - [`events`]: the WebSocket event stream.
+//! - The web pages ([`crate::web`]) are merged here too, under the same layers.
 //! - [`metrics`]: `/metrics` in Prometheus text.
 //! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
 
@@ -14,10 +17,13 @@ pub mod auth;
 pub mod devices;
 pub mod error;
 pub mod events;
+pub mod feedback;
 pub mod hall;
 pub mod metrics;
 pub mod openapi;
+pub mod reports;
 pub mod services;
+pub mod simulate;
 pub mod stats;
 pub mod tickets;
 pub mod windows;
@@ -48,6 +54,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     pub tokens: Arc<auth::TokenCache>,
     pub logins: Arc<auth::LoginLimiter>,
+    /// One what-if simulation at a time ([`simulate`]).
+    pub simulations: Arc<tokio::sync::Semaphore>,
     /// Becomes `true` when the server is shutting down (WebSocket clients are closed).
     pub stopping: tokio::sync::watch::Receiver<bool>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
@@ -77,6 +85,7 @@ impl AppState {
             metrics: Arc::default(),
             tokens: Arc::default(),
             logins: Arc::default(),
+            simulations: Arc::new(tokio::sync::Semaphore::new(1)),
             stopping,
             clock: Arc::new(Utc::now),
         }
@@ -105,8 +114,12 @@ pub fn router(state: AppState) -> Router {
         .merge(tickets::router())
         .merge(windows::router())
         .merge(stats::router())
+        .merge(reports::router())
+        .merge(simulate::router())
         .merge(devices::router())
         .merge(events::router())
+        .merge(feedback::router())
+        .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), observe))

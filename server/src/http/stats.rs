@@ -28,16 +28,40 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/staffing/erlang-c", post(erlang_c))
 }
 
+/// `?from=DATE&to=DATE`: branch-local days, both included; `to` defaults to `from`, both to today.
+/// `&branch=N`: another branch (admins; a manager only its own).
 #[derive(Debug, Deserialize)]
-struct Range {
+pub(super) struct Range {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-    /// Another branch (admins; a manager only its own).
-    branch: Option<i64>,
+    pub(super) branch: Option<i64>,
+}
+
+impl Range {
+    /// The first and last day asked for, checked: in order and at most 366 days.
+    pub(super) fn days(&self, today: NaiveDate) -> ApiResult<(NaiveDate, NaiveDate)> {
+        let (from, to) = (
+            self.from.unwrap_or(today),
+            self.to.or(self.from).unwrap_or(today),
+        );
+        if from > to {
+            return Err(ApiError::invalid(
+                "invalid_range",
+                "from must not be after to",
+            ));
+        }
+        if (to - from).num_days() > 366 {
+            return Err(ApiError::invalid(
+                "invalid_range",
+                "ask for at most 366 days at once",
+            ));
+        }
+        Ok((from, to))
+    }
 }
 
 /// The branch whose figures `who` asks for: its own, or (admins) any.
-fn branch_for(who: &Principal, requested: Option<i64>) -> ApiResult<i64> {
+pub(super) fn branch_for(who: &Principal, requested: Option<i64>) -> ApiResult<i64> {
     match requested {
         None => Ok(who.branch_id),
         Some(b) if b == who.branch_id || who.role == Role::Admin => Ok(b),
@@ -47,27 +71,6 @@ fn branch_for(who: &Principal, requested: Option<i64>) -> ApiResult<i64> {
             "a manager sees only the figures of its own branch",
         )),
     }
-}
-
-/// The branch-local days asked for, checked.
-fn days(range: &Range, today: NaiveDate) -> ApiResult<(NaiveDate, NaiveDate)> {
-    let (from, to) = (
-        range.from.unwrap_or(today),
-        range.to.or(range.from).unwrap_or(today),
-    );
-    if from > to {
-        return Err(ApiError::invalid(
-            "invalid_range",
-            "from must not be after to",
-        ));
-    }
-    if (to - from).num_days() > 366 {
-        return Err(ApiError::invalid(
-            "invalid_range",
-            "ask for at most 366 days at once",
-        ));
-    }
-    Ok((from, to))
 }
 
 /// The branch's tickets issued on the days, as the figures count them.
@@ -117,7 +120,7 @@ async fn branches(
         vec![branch_for(who, range.branch)?]
     };
     let own = state.store.config(who.branch_id).await?;
-    let (from, to) = days(&range, local_date(own.schedule.tz, state.now()))?;
+    let (from, to) = range.days(local_date(own.schedule.tz, state.now()))?;
     let mut all = Vec::new();
     let mut out = Vec::new();
     for id in ids {
@@ -148,7 +151,7 @@ async fn stats(
     let who = caller.require(&[Role::Manager])?;
     let branch = branch_for(who, range.branch)?;
     let cfg = state.store.config(branch).await?;
-    let (from, to) = days(&range, local_date(cfg.schedule.tz, state.now()))?;
+    let (from, to) = range.days(local_date(cfg.schedule.tz, state.now()))?;
     let records = records(&state, &cfg, from, to).await?;
     let by_service = cfg
         .services

@@ -111,7 +111,7 @@ fn first_lines(g: &qhall_shared::api::Localized) -> qhall_shared::api::Localized
     }
 }
 
-fn plausible_id(id: &str) -> bool {
+pub fn plausible_id(id: &str) -> bool {
     (16..=64).contains(&id.len())
         && id
             .bytes()

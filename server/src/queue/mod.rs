@@ -12,6 +12,8 @@
 //! - [`schedule`]: opening hours, breaks, dated exceptions, last-ticket cut-off, local days.
 //! - [`estimate`]: people ahead and the wait a new ticket is told.
 //! - [`stats`]: wait time, service time and service level exactly as `PRODUCT.md` defines them.
+//! - [`report`]: those figures grouped by service, window, staff member and hour, with the
+//!   accuracy of the printed estimates.
 //! - [`erlang`]: Erlang C, for the staffing advisor.
 
 pub mod erlang;
@@ -19,6 +21,7 @@ pub mod estimate;
 pub mod lifecycle;
 pub mod numbering;
 pub mod policy;
+pub mod report;
 pub mod schedule;
 pub mod stats;
 

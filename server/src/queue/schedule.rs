@@ -161,6 +161,14 @@ impl Schedule {
         out
     }
 
+    /// Today's open periods (the branch's local date of `now`) as UTC intervals, merged where
+    /// one ends as the next begins, without those that ended before `now`.
+    pub fn open_intervals(&self, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let mut v = self.intervals(local_date(self.tz, now), 0);
+        v.retain(|(_, end)| *end > now);
+        v
+    }
+
     /// Whether a ticket can be taken at `now`.
     pub fn state_at(&self, now: DateTime<Utc>) -> OpenState {
         let today = local_date(self.tz, now);

@@ -153,52 +153,60 @@ fn two_priority_classes_agree_with_cobham() {
     );
 }
 
-/// The default policy's promise, checked as non-inferiority on paired differences: a policy
-/// passes against a reference when the lower end of the 95 % interval of (policy − reference)
-/// is above −[`MARGIN`]. One percentage point of service level is the margin: below that a hall
-/// would not notice, and it is wide enough that statistical noise of a finite run does not decide.
-const MARGIN: f64 = 0.01;
+/// A paired difference whose mean is above this counts as "not meaningfully negative": a tenth
+/// of a point of service level, one customer in a thousand — below the interval's own
+/// half-width at 3,000 days (about ±0.12 point), so only an interval that reaches 0 decides.
+const NEGLIGIBLE: f64 = -0.001;
 
+/// How far below target-ratio's overall level the default policy is allowed to be: the gap that
+/// remains (see `queue::policy`'s module doc), checked so that it cannot grow unnoticed.
+const OVERALL_GAP: f64 = 0.004;
+
+/// The rule on the example hall, on paired differences over enough days that the
+/// intervals are about ±0.1 point: no service's level below its FIFO level (the 95 % interval
+/// of the difference reaches 0 and its mean is not meaningfully negative), and the overall level
+/// against target-ratio's within the remaining gap. The policy before the away reach (C at
+/// −0.20 ± 0.10 points) fails the first part; target-ratio fails it too (checked below).
 #[test]
-fn the_default_policy_keeps_target_ratios_level_without_sacrificing_a_service() {
+fn the_default_policy_keeps_every_service_at_least_at_its_fifo_level() {
     let r = run(
         &Scenario::from_toml(include_str!("../../scenarios/example.toml")).unwrap(),
-        400,
-        &Policy::ALL,
+        3000,
+        &[Policy::Default, Policy::Fifo, Policy::TargetRatio],
     );
     let default = r.policy(Policy::Default.name()).unwrap();
-    let vs_tr = default.vs_target_ratio.as_ref().unwrap();
     let vs_fifo = default.vs_fifo.as_ref().unwrap();
-    let sl = vs_tr.overall.service_level;
-    assert!(
-        sl.low() > -MARGIN,
-        "overall service level vs target-ratio: {:+.4} ± {:.4}",
-        sl.mean,
-        sl.ci95
-    );
+    let not_below = |sl: Ci| sl.high() >= 0.0 && sl.mean > NEGLIGIBLE;
+
     for (code, d) in &vs_fifo.by_service {
         let sl = d.service_level;
+        assert!(sl.ci95 < 0.002, "service {code}: interval too wide: {sl:?}");
         assert!(
-            sl.low() > -MARGIN,
+            not_below(sl),
             "service {code} vs FIFO: {:+.4} ± {:.4}",
             sl.mean,
             sl.ci95
         );
     }
-    // Overall it clearly beats FIFO.
-    assert!(vs_fifo.overall.service_level.low() > 0.0);
+    // Overall it clearly beats FIFO…
+    assert!(vs_fifo.overall.service_level.low() > 0.005);
+    // …and stays within the known gap of target-ratio's overall level.
+    let sl = default
+        .vs_target_ratio
+        .as_ref()
+        .unwrap()
+        .overall
+        .service_level;
+    assert!(
+        sl.low() > -OVERALL_GAP,
+        "overall service level vs target-ratio: {:+.4} ± {:.4}",
+        sl.mean,
+        sl.ci95
+    );
 
     // The same check fails target-ratio: it sacrifices C, the longest target (so the check can
     // fail, and the default policy's design is what passes it).
-    let tr = r
-        .policy(Policy::TargetRatio.name())
-        .unwrap()
-        .vs_fifo
-        .as_ref()
-        .unwrap();
-    assert!(
-        tr.by_service["C"].service_level.high() < -MARGIN,
-        "{:?}",
-        tr.by_service["C"].service_level
-    );
+    let tr = r.policy(Policy::TargetRatio.name()).unwrap();
+    let c = tr.vs_fifo.as_ref().unwrap().by_service["C"].service_level;
+    assert!(!not_below(c), "{c:?}");
 }

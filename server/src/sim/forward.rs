@@ -81,6 +81,36 @@ pub struct ForecastInput {
 /// forecast from (the ticket is not waiting, no window serves its service, or a service time is
 /// not a positive number); then fall back to the formula.
 pub fn forecast_wait_secs(input: &ForecastInput) -> Option<f64> {
+    with_model(input, |forward, model, state, _| {
+        let wait =
+            forward.mean_wait_ms(model, state, 0, input.ticket, input.runs.max(1), input.seed)?;
+        Some(wait / 1000.0)
+    })
+}
+
+/// Expected seconds until each waiting ticket of `input.ticket`'s service is called, in the
+/// order of its line (priority customers first, then by place): entry `k` is the wait of the
+/// ticket with `k` people of its service ahead. `input.ticket` is usually a ticket added at
+/// the end of its line (a ticket that would be issued now), so the last entry is the wait a new
+/// ticket would be told. `None` as for [`forecast_wait_secs`].
+pub fn forecast_line_secs(input: &ForecastInput) -> Option<Vec<f64>> {
+    with_model(input, |forward, model, state, s| {
+        let keys: Vec<i64> = state.lines[s][0]
+            .iter()
+            .chain(&state.lines[s][1])
+            .map(|t| t.key)
+            .collect();
+        let waits = forward.mean_waits_ms(model, state, 0, &keys, input.runs.max(1), input.seed)?;
+        Some(waits.into_iter().map(|w| w / 1000.0).collect())
+    })
+}
+
+/// Builds the forecast's model of the hall from `input` and hands it to `f` with the starting
+/// state (time 0 is `input.now`) and the index of `input.ticket`'s service.
+fn with_model<T>(
+    input: &ForecastInput,
+    f: impl FnOnce(&mut Forward, &ForwardModel<'_>, &HallState, usize) -> Option<T>,
+) -> Option<T> {
     let ms = |t: DateTime<Utc>| (t - input.now).num_milliseconds();
     let mut services = Vec::with_capacity(input.services.len());
     for s in &input.services {
@@ -203,15 +233,7 @@ pub fn forecast_wait_secs(input: &ForecastInput) -> Option<f64> {
         segments: &segments,
         pauses: &pauses,
     };
-    let wait = Forward::default().mean_wait_ms(
-        &model,
-        &state,
-        0,
-        input.ticket,
-        input.runs.max(1),
-        input.seed,
-    )?;
-    Some(wait / 1000.0)
+    f(&mut Forward::default(), &model, &state, s)
 }
 
 /// What the forecast runs on: the hall's configuration, and what is known about the future.
@@ -258,20 +280,68 @@ impl Forward {
     ) -> Option<f64> {
         let mut sum = 0.0;
         for run in 0..runs {
-            sum += self.run(m, initial, now, key, seed, run)? as f64;
+            let mut wait = None;
+            let end = self.run(m, initial, now, seed, run, &mut |k, w| {
+                if k == key {
+                    wait = Some(w);
+                }
+                k == key
+            });
+            sum += match end {
+                RunEnd::Stopped => wait? as f64,
+                RunEnd::Horizon => HORIZON_MS as f64,
+                RunEnd::Stuck => return None,
+            };
         }
         Some(sum / f64::from(runs))
     }
 
+    /// Mean milliseconds from `now` until each of `keys` is called, over `runs` runs (a ticket
+    /// not called within the horizon counts the horizon); `None` if some can never be called.
+    pub(crate) fn mean_waits_ms(
+        &mut self,
+        m: &ForwardModel<'_>,
+        initial: &HallState,
+        now: i64,
+        keys: &[i64],
+        runs: u32,
+        seed: u64,
+    ) -> Option<Vec<f64>> {
+        let mut sums = vec![0.0; keys.len()];
+        let mut got: Vec<Option<i64>> = vec![None; keys.len()];
+        for run in 0..runs {
+            got.iter_mut().for_each(|g| *g = None);
+            let mut left = keys.len();
+            let end = self.run(m, initial, now, seed, run, &mut |k, w| {
+                if let Some(i) = keys.iter().position(|&x| x == k)
+                    && got[i].is_none()
+                {
+                    got[i] = Some(w);
+                    left -= 1;
+                }
+                left == 0
+            });
+            if matches!(end, RunEnd::Stuck) {
+                return None;
+            }
+            for (sum, g) in sums.iter_mut().zip(&got) {
+                *sum += g.unwrap_or(HORIZON_MS) as f64;
+            }
+        }
+        Some(sums.into_iter().map(|s| s / f64::from(runs)).collect())
+    }
+
+    /// One run from `initial`: `on_call(key, ms since now)` hears every call and stops the run
+    /// by returning true.
     fn run(
         &mut self,
         m: &ForwardModel<'_>,
         initial: &HallState,
         now: i64,
-        key: i64,
         seed: u64,
         run: u32,
-    ) -> Option<i64> {
+        on_call: &mut impl FnMut(i64, i64) -> bool,
+    ) -> RunEnd {
         let mut rng = random::stream(seed, u64::from(run), FORECAST);
         let state = &mut self.state;
         state.reset_from(initial);
@@ -326,8 +396,10 @@ impl Forward {
                     let called = self.caller.call(rules, state, w, t, |tk| {
                         m.services[tk.service].dist.sample(&mut rng).round() as i64
                     });
-                    if called.is_some_and(|tk| tk.key == key) {
-                        return Some(t - now);
+                    if let Some(tk) = called
+                        && on_call(tk.key, t - now)
+                    {
+                        return RunEnd::Stopped;
                     }
                 }
             }
@@ -337,12 +409,15 @@ impl Forward {
                 } else {
                     None
                 };
-            let next = [state.next_completion(), arrival.map(|a| a.0), resume]
+            let Some(next) = [state.next_completion(), arrival.map(|a| a.0), resume]
                 .into_iter()
                 .flatten()
-                .min()?;
+                .min()
+            else {
+                return RunEnd::Stuck;
+            };
             if next - now > HORIZON_MS {
-                return Some(HORIZON_MS);
+                return RunEnd::Horizon;
             }
             t = next;
             for w in 0..state.windows.len() {
@@ -364,6 +439,16 @@ impl Forward {
             }
         }
     }
+}
+
+/// How a forecast run ended.
+enum RunEnd {
+    /// The observer had seen what it wanted.
+    Stopped,
+    /// Nothing was left to happen (nobody serves what is still waiting).
+    Stuck,
+    /// The horizon was reached first.
+    Horizon,
 }
 
 /// Seeds of the simulator's forecasts: one per customer, the same under every policy.
@@ -513,5 +598,28 @@ mod tests {
         i.policy = Policy::Default;
         i.services[1].arrivals_per_hour = 10.0;
         assert_eq!(forecast_wait_secs(&i), forecast_wait_secs(&i));
+    }
+
+    #[test]
+    fn the_line_forecast_ends_with_the_new_tickets_forecast() {
+        let mut i = input(
+            vec![
+                ticket(1, "A", false, 6),
+                ticket(2, "A", true, 1),
+                ticket(3, "B", false, 4),
+                ticket(4, "A", false, 3),
+                ticket(5, "A", false, 0),
+            ],
+            5,
+        );
+        i.runs = DEFAULT_RUNS;
+        i.policy = Policy::Default;
+        i.services[0].arrivals_per_hour = 12.0;
+        let line = forecast_line_secs(&i).unwrap();
+        // A's line in order: the priority ticket 2, then 1, 4, 5.
+        assert_eq!(line.len(), 4);
+        assert_eq!(line.last().copied(), forecast_wait_secs(&i));
+        assert!(line.windows(2).all(|p| p[0] <= p[1]), "{line:?}");
+        assert!(line[0] < line[3], "{line:?}");
     }
 }

@@ -34,7 +34,8 @@ mod acceptance;
 use anyhow::Context;
 
 pub use forward::{
-    DEFAULT_RUNS, ForecastInput, ForecastService, ForecastWindow, forecast_wait_secs,
+    DEFAULT_RUNS, ForecastInput, ForecastService, ForecastWindow, forecast_line_secs,
+    forecast_wait_secs,
 };
 pub use results::SimResult;
 pub use run::{Options, simulate};

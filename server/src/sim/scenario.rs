@@ -117,6 +117,15 @@ impl Scenario {
         self.model.services.iter().map(|s| s.code).collect()
     }
 
+    /// Customers expected per day (or replication), from the arrival rates.
+    pub fn expected_customers(&self) -> f64 {
+        self.model
+            .segments
+            .iter()
+            .map(|g| (g.to - g.from) as f64 * g.rates.iter().sum::<f64>())
+            .sum()
+    }
+
     /// Whether any customers carry the priority flag.
     pub fn has_priority(&self) -> bool {
         self.model.services.iter().any(|s| s.priority_share > 0.0)

@@ -8,11 +8,14 @@ use qhall_shared::WindowNo;
 
 use qhall_shared::ServiceCode;
 
-use super::ops::{self, Issued, Outbox, TransferTo, WindowAction, WindowChange};
+use super::ops::{
+    self, ComplaintInput, ComplaintRecorded, Issued, Outbox, TransferTo, WindowAction, WindowChange,
+};
 use super::postgres::{PgStore, PgTx};
 use super::sqlite::{SqliteStore, run_now};
 use super::{BoardState, BranchConfig, Principal, Result, Role, TicketRow, Tx, UserRow, WindowRow};
 use crate::events::Hub;
+use crate::forecast::{Forecasts, Snapshot};
 use crate::queue::policy::Policy;
 
 /// The database the server runs on.
@@ -28,6 +31,8 @@ pub struct Store {
     pub backend: Backend,
     pub hub: Arc<Hub>,
     pub policy: Policy,
+    /// Every branch's latest forecast table ([`crate::forecast`]).
+    pub forecasts: Arc<Forecasts>,
 }
 
 /// Runs `ops::$op(tx, out, args…)` as one write operation: on SQLite's writer thread, or as a
@@ -110,6 +115,7 @@ impl Store {
             backend,
             hub,
             policy,
+            forecasts: Arc::default(),
         })
     }
 
@@ -154,6 +160,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Issued> {
         let (who, service, key) = (who.clone(), service.to_owned(), key.map(str::to_owned));
+        let forecast = self.forecasts.get(who.branch_id);
         write!(self, |tx, out| ops::issue(
             tx,
             out,
@@ -161,6 +168,7 @@ impl Store {
             &service,
             priority,
             key.as_deref(),
+            forecast.as_deref(),
             now
         ))
     }
@@ -276,12 +284,13 @@ impl Store {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(TicketRow, u32, u64)>> {
-        let id = id.to_owned();
+        let (id, forecasts) = (id.to_owned(), self.forecasts.clone());
         read!(self, |tx| async {
             let Some(t) = tx.ticket_by_id(&id).await? else {
                 return Ok(None);
             };
-            let (ahead, secs) = ops::ticket_position(tx, &t, now).await?;
+            let forecast = forecasts.get(t.branch_id);
+            let (ahead, secs) = ops::ticket_position(tx, &t, forecast.as_deref(), now).await?;
             Ok(Some((t, ahead, secs)))
         })
     }
@@ -297,12 +306,14 @@ impl Store {
         branch: i64,
         now: DateTime<Utc>,
     ) -> Result<(Arc<BranchConfig>, Vec<(u32, u64)>)> {
+        let forecast = self.forecasts.get(branch);
         read!(self, |tx| async {
             let cfg = tx.config(branch).await?;
             let mut lines = Vec::with_capacity(cfg.services.len());
             for s in &cfg.services {
                 let (p, n) = tx.waiting_by_class(branch, s.code).await?;
-                let secs = ops::estimate(tx, &cfg, s.code, p + n, now).await?;
+                let secs =
+                    ops::estimate(tx, &cfg, s.code, false, p + n, forecast.as_deref(), now).await?;
                 lines.push((p + n, secs));
             }
             Ok((cfg, lines))
@@ -422,6 +433,97 @@ impl Store {
     /// Runs SQL statements in one write transaction (administration, tests and benchmarks).
     pub async fn execute_batch(&self, sql: &str) -> Result<()> {
         either!(self.execute_batch(sql))
+    }
+
+    /// Records a rating from window `n`'s pad (see [`ops::rate`]).
+    pub async fn rate(
+        &self,
+        branch: i64,
+        n: WindowNo,
+        number: &str,
+        score: u8,
+        now: DateTime<Utc>,
+    ) -> Result<TicketRow> {
+        let number = number.to_owned();
+        write!(self, |tx, _out| ops::rate(
+            tx, branch, n, &number, score, now
+        ))
+    }
+
+    /// Records a complaint taken at a window (see [`ops::record_complaint`]).
+    pub async fn record_complaint(
+        &self,
+        who: &Principal,
+        input: ComplaintInput,
+        now: DateTime<Utc>,
+    ) -> Result<ComplaintRecorded> {
+        let who = who.clone();
+        write!(self, |tx, _out| ops::record_complaint(
+            tx, &who, &input, now
+        ))
+    }
+
+    /// The ticket window `n`'s rating pad offers now: the window's last completed ticket, if it
+    /// is still open for rating and not rated yet.
+    pub async fn rating_prompt(
+        &self,
+        branch: i64,
+        n: WindowNo,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TicketRow>> {
+        let t = read!(self, |tx| tx.last_completed(branch, n))?;
+        let Some(t) = t.filter(|t| ops::rating_open(t, now)) else {
+            return Ok(None);
+        };
+        let rated = either!(self.is_rated(t.key))?;
+        Ok((!rated).then_some(t))
+    }
+
+    /// When the branch's latest ticket was issued, if it ever issued one.
+    pub async fn last_issued_at(&self, branch: i64) -> Result<Option<DateTime<Utc>>> {
+        either!(self.last_issued_at(branch))
+    }
+
+    /// Tickets issued in `[from, to)`, as the report tables need them.
+    pub async fn report_tickets(
+        &self,
+        cfg: &BranchConfig,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<crate::queue::report::ReportTicket>> {
+        either!(self.report_tickets(cfg, from, to))
+    }
+
+    /// Display names of the branch's people, for the staff table.
+    pub async fn staff_names(&self, branch: i64) -> Result<std::collections::HashMap<i64, String>> {
+        either!(self.staff_names(branch))
+    }
+
+    /// Streams the ticket events of tickets issued in `[from, to)` as CSV chunks into `chunks`.
+    pub fn ticket_events_csv(
+        &self,
+        branch: i64,
+        tz: chrono_tz::Tz,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        chunks: tokio::sync::mpsc::Sender<String>,
+    ) {
+        match &self.backend {
+            Backend::Sqlite(db) => db.ticket_events_csv(branch, tz, from, to, chunks),
+            Backend::Postgres(db) => db.ticket_events_csv(branch, tz, from, to, chunks),
+        }
+    }
+
+    /// Every window of the branch as stored.
+    pub async fn windows(&self, branch: i64) -> Result<Vec<WindowRow>> {
+        read!(self, |tx| tx.windows(branch))
+    }
+
+    /// What the forecast reads: the configuration, every waiting ticket, the open windows with
+    /// their services in progress, and per service the recent mean service time and the tickets
+    /// issued in the last hour — from one snapshot.
+    pub async fn forecast_snapshot(&self, branch: i64, now: DateTime<Utc>) -> Result<Snapshot> {
+        either!(self.forecast_snapshot(branch, now))
     }
 
     /// The window with its current ticket, for its console.

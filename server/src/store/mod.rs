@@ -215,6 +215,44 @@ pub trait Tx {
         reason: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<()>;
+
+    /// The ticket completed most recently at the window (status `done`, latest `done_at`).
+    async fn last_completed(&mut self, branch: i64, window: WindowNo) -> Result<Option<TicketRow>>;
+    /// Stores a rating. Fails with `Conflict` if the ticket already has one.
+    async fn insert_rating(&mut self, r: &NewRating) -> Result<()>;
+    /// Stores a complaint with status `open`; returns its id.
+    async fn insert_complaint(&mut self, c: &NewComplaint) -> Result<i64>;
+}
+
+/// A customer's rating of a completed ticket.
+#[derive(Debug, Clone)]
+pub struct NewRating {
+    pub ticket: i64,
+    pub branch_id: i64,
+    pub window: WindowNo,
+    /// Who served the ticket.
+    pub staff: Option<i64>,
+    /// 5 非常满意 … 1 非常不满意.
+    pub score: u8,
+    pub at: DateTime<Utc>,
+}
+
+/// A complaint taken at a window, for the managers' register.
+#[derive(Debug, Clone)]
+pub struct NewComplaint {
+    pub branch_id: i64,
+    pub ticket: Option<i64>,
+    pub window: Option<WindowNo>,
+    /// Who took it.
+    pub staff: i64,
+    pub category: &'static str,
+    pub description: String,
+    /// Personal data: `Some` only when `consent` is true.
+    pub contact: Option<String>,
+    pub consent: bool,
+    pub created_at: DateTime<Utc>,
+    /// When the answer is owed.
+    pub due_at: DateTime<Utc>,
 }
 
 /// A ticket to insert.

@@ -13,6 +13,7 @@ use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 use super::{
     BranchConfig, NewTicket, Principal, Result, StoreError, TicketEvent, TicketRow, Tx, WindowRow,
 };
+use crate::forecast::ForecastTable;
 use crate::queue::estimate::{EstimateInput, estimate_wait_secs, window_share};
 use crate::queue::lifecycle::{self, Action};
 use crate::queue::numbering;
@@ -20,7 +21,7 @@ use crate::queue::policy::{self, Policy};
 use crate::queue::schedule::local_date;
 
 /// How far back the recent mean service time looks.
-const RECENT_SERVICE_WINDOW_HOURS: i64 = 4;
+pub const RECENT_SERVICE_WINDOW_HOURS: i64 = 4;
 
 /// Stream events written in this transaction, published after it commits.
 #[derive(Debug, Default)]
@@ -57,6 +58,9 @@ pub struct Issued {
 }
 
 /// Issues a ticket for `service` (the code as the caller sent it).
+/// `forecast` is the branch's latest forecast table, if any: the estimate comes from it when it
+/// can say, else from the formula.
+#[allow(clippy::too_many_arguments)]
 pub async fn issue<T: Tx>(
     tx: &mut T,
     out: &mut Outbox,
@@ -64,6 +68,7 @@ pub async fn issue<T: Tx>(
     service: &str,
     priority: bool,
     idempotency_key: Option<&str>,
+    forecast: Option<&ForecastTable>,
     now: DateTime<Utc>,
 ) -> Result<Issued> {
     tx.lock_branch(who.branch_id).await?;
@@ -161,7 +166,7 @@ pub async fn issue<T: Tx>(
     } else {
         priority_waiting + normal_waiting
     };
-    let estimate_secs = estimate(tx, &cfg, code, ahead, now).await?;
+    let estimate_secs = estimate(tx, &cfg, code, priority, ahead, forecast, now).await?;
     let id = new_ticket_id();
     let key = tx
         .insert_ticket(&NewTicket {
@@ -212,14 +217,22 @@ pub async fn issue<T: Tx>(
     })
 }
 
-/// Expected seconds until a ticket with `ahead` people before it is called.
+/// Expected seconds until a ticket with `ahead` people before it is called: the forecast's
+/// (forward simulation, computed off this path by [`crate::forecast`]) when there is a fresh
+/// one for the service, else the formula of [`crate::queue::estimate`].
+#[allow(clippy::too_many_arguments)]
 pub async fn estimate<T: Tx>(
     tx: &mut T,
     cfg: &BranchConfig,
     code: ServiceCode,
+    priority: bool,
     ahead: u32,
+    forecast: Option<&ForecastTable>,
     now: DateTime<Utc>,
 ) -> Result<u64> {
+    if let Some(secs) = forecast.and_then(|f| f.wait_secs(code, priority, ahead, now)) {
+        return Ok(secs);
+    }
     let default = cfg
         .service(code)
         .map_or(300.0, |s| f64::from(s.default_service_secs));
@@ -850,6 +863,7 @@ pub async fn change_window<T: Tx>(
 pub async fn ticket_position<T: Tx>(
     tx: &mut T,
     t: &TicketRow,
+    forecast: Option<&ForecastTable>,
     now: DateTime<Utc>,
 ) -> Result<(u32, u64)> {
     if t.status != TicketStatus::Waiting {
@@ -859,7 +873,7 @@ pub async fn ticket_position<T: Tx>(
         .count_ahead(t.branch_id, t.service, t.priority, t.queue_at, t.key)
         .await?;
     let cfg = tx.config(t.branch_id).await?;
-    let secs = estimate(tx, &cfg, t.service, ahead, now).await?;
+    let secs = estimate(tx, &cfg, t.service, t.priority, ahead, forecast, now).await?;
     Ok((ahead, secs))
 }
 
@@ -879,4 +893,187 @@ pub async fn announce_opening<T: Tx>(
         out.emit(tx, branch, now, Event::Services { open }).await?;
     }
     Ok(open)
+}
+
+/// How long after its completion a ticket can still be rated on the window's pad: long enough
+/// to tap a choice, short enough that the next customer never rates someone else's service.
+pub const RATING_OPEN_MINUTES: i64 = 10;
+
+/// Whether a completed ticket may still be rated at `now` (the rating itself is checked too).
+pub fn rating_open(t: &TicketRow, now: DateTime<Utc>) -> bool {
+    t.status == TicketStatus::Done
+        && t.done_at
+            .is_some_and(|d| now - d <= Duration::minutes(RATING_OPEN_MINUTES))
+}
+
+/// Records the customer's rating (1–5) of `number`, which must be the ticket completed last at
+/// window `n`, within [`RATING_OPEN_MINUTES`]; one rating per ticket.
+pub async fn rate<T: Tx>(
+    tx: &mut T,
+    branch: i64,
+    n: WindowNo,
+    number: &str,
+    score: u8,
+    now: DateTime<Utc>,
+) -> Result<TicketRow> {
+    if !(1..=5).contains(&score) {
+        return Err(StoreError::invalid(
+            "invalid_score",
+            "a rating is 1 (very dissatisfied) to 5 (very satisfied)",
+        ));
+    }
+    tx.lock_branch(branch).await?;
+    let cfg = tx.config(branch).await?;
+    if cfg.window(n).is_none() {
+        return Err(StoreError::not_found(
+            "unknown_window",
+            format!("there is no window {n}"),
+        ));
+    }
+    let Some(t) = tx
+        .last_completed(branch, n)
+        .await?
+        .filter(|t| rating_open(t, now))
+    else {
+        return Err(StoreError::conflict(
+            "nothing_to_rate",
+            format!("window {n} has no ticket to rate now"),
+        ));
+    };
+    if t.number.as_str() != number {
+        return Err(StoreError::conflict(
+            "not_last_completed",
+            format!("only the ticket completed last at window {n} can be rated"),
+        ));
+    }
+    tx.insert_rating(&super::NewRating {
+        ticket: t.key,
+        branch_id: branch,
+        window: n,
+        staff: t.staff_user_id,
+        score,
+        at: now,
+    })
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict { .. } => StoreError::conflict(
+            "already_rated",
+            format!("{} has already been rated", t.number),
+        ),
+        e => e,
+    })?;
+    Ok(t)
+}
+
+/// The complaint categories, as stored.
+pub const COMPLAINT_CATEGORIES: [&str; 5] =
+    ["attitude", "waiting", "process", "environment", "other"];
+
+/// Days the hall has to answer a complaint.
+pub const COMPLAINT_RESPONSE_DAYS: i64 = 15;
+
+/// A complaint as the staff member entered it.
+#[derive(Debug, Clone)]
+pub struct ComplaintInput {
+    pub window: WindowNo,
+    /// The ticket number it is about, if any.
+    pub ticket: Option<String>,
+    pub category: String,
+    pub description: String,
+    pub contact: Option<String>,
+    /// The customer agreed that their contact may be stored.
+    pub consent: bool,
+}
+
+/// A stored complaint: (id, created_at, due_at).
+pub type ComplaintRecorded = (i64, DateTime<Utc>, DateTime<Utc>);
+
+/// Records a complaint taken at window `input.window` by the staff member signed in there. The
+/// contact is stored only with the customer's consent; without it a contact is refused.
+pub async fn record_complaint<T: Tx>(
+    tx: &mut T,
+    who: &Principal,
+    input: &ComplaintInput,
+    now: DateTime<Utc>,
+) -> Result<ComplaintRecorded> {
+    let staff = who.user_id.ok_or_else(|| {
+        StoreError::forbidden("staff_only", "complaints are taken by a person at a window")
+    })?;
+    tx.lock_branch(who.branch_id).await?;
+    operable_window(tx, who, input.window).await?;
+    let category = COMPLAINT_CATEGORIES
+        .iter()
+        .find(|c| **c == input.category)
+        .ok_or_else(|| {
+            StoreError::invalid(
+                "invalid_category",
+                format!(
+                    "category must be one of {}",
+                    COMPLAINT_CATEGORIES.join(", ")
+                ),
+            )
+        })?;
+    let description = input.description.trim();
+    if description.is_empty() || description.chars().count() > 2000 {
+        return Err(StoreError::invalid(
+            "invalid_description",
+            "describe the complaint in 1 to 2000 characters",
+        ));
+    }
+    let contact = input
+        .contact
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    if let Some(c) = contact {
+        if !input.consent {
+            return Err(StoreError::invalid(
+                "consent_required",
+                "a contact is stored only when the customer agrees: tick the consent box or leave it empty",
+            ));
+        }
+        if c.chars().count() > 200 {
+            return Err(StoreError::invalid(
+                "invalid_contact",
+                "a contact is at most 200 characters",
+            ));
+        }
+    }
+    let ticket = match input
+        .ticket
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(number) => {
+            let number: TicketNumber =
+                number.parse().map_err(|e: qhall_shared::ids::InvalidId| {
+                    StoreError::invalid("invalid_number", e.0)
+                })?;
+            let t = tx
+                .ticket_by_number(who.branch_id, &number)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::not_found("unknown_ticket", format!("there is no ticket {number}"))
+                })?;
+            Some(t.key)
+        }
+    };
+    let due_at = now + Duration::days(COMPLAINT_RESPONSE_DAYS);
+    let id = tx
+        .insert_complaint(&super::NewComplaint {
+            branch_id: who.branch_id,
+            ticket,
+            window: Some(input.window),
+            staff,
+            category,
+            description: description.to_owned(),
+            contact: contact.map(str::to_owned),
+            consent: input.consent,
+            created_at: now,
+            due_at,
+        })
+        .await?;
+    Ok((id, now, due_at))
 }

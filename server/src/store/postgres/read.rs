@@ -1,16 +1,26 @@
 //! Reads outside the write path (board snapshots, stream replay, statistics, logins), and the
 //! writes of people and devices that touch no ticket: the same calls as the SQLite backend's.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use qhall_shared::api::{Localized, Notice};
+use chrono_tz::Tz;
+use futures_util::TryStreamExt;
+use qhall_shared::api::{Localized, Notice, WindowState};
 use qhall_shared::events::Call;
 use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::PgStore;
 use super::tx::{PgTx, TICKET_COLUMNS, ticket_from_row};
-use crate::store::sqlite::{from_ms, ms};
-use crate::store::{BoardState, Principal, Result, Role, StoreError, TicketRow, Tx, UserRow};
+use crate::forecast::Snapshot;
+use crate::queue::policy::Candidate;
+use crate::queue::report::ReportTicket;
+use crate::queue::stats::TicketRecord;
+use crate::store::sqlite::{LocalHours, from_ms, ms, push_csv_line, status_of};
+use crate::store::{
+    BoardState, BranchConfig, Principal, Result, Role, StoreError, TicketRow, Tx, UserRow,
+};
 
 impl PgStore {
     /// The visible state of the branch and the seq it corresponds to, from one snapshot.
@@ -390,5 +400,225 @@ impl PgStore {
             .await?;
         conn.commit().await?;
         Ok(true)
+    }
+}
+
+/// The reads added with the forecast, the rating pad and the managers' reports.
+impl PgStore {
+    /// When the branch's latest ticket was issued, if it ever issued one.
+    pub async fn last_issued_at(&self, branch: i64) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(issued_at) FROM tickets WHERE branch_id = $1")
+                .bind(branch)
+                .fetch_one(self.pool())
+                .await?;
+        Ok(at.map(from_ms))
+    }
+
+    /// See [`crate::store::Store::forecast_snapshot`].
+    pub async fn forecast_snapshot(&self, branch: i64, now: DateTime<Utc>) -> Result<Snapshot> {
+        let mut conn = self.begin_read().await?;
+        let mut tx = PgTx::new(&mut conn, self.cache());
+        let config = tx.config(branch).await?;
+        let seq: i64 = sqlx::query_scalar("SELECT event_seq FROM branches WHERE id = $1")
+            .bind(branch)
+            .fetch_optional(&mut *tx.conn)
+            .await?
+            .ok_or_else(|| StoreError::not_found("unknown_branch", "there is no such branch"))?;
+        let rows: Vec<(i64, String, bool, i64)> = sqlx::query_as(
+            "SELECT key, service_code, priority, queue_at FROM tickets WHERE branch_id = $1 AND status = 'waiting'",
+        )
+        .bind(branch)
+        .fetch_all(&mut *tx.conn)
+        .await?;
+        let mut waiting = Vec::new();
+        for (key, service, priority, queue_at) in rows {
+            let Ok(service) = service.parse::<ServiceCode>() else {
+                continue;
+            };
+            waiting.push(Candidate {
+                key,
+                service,
+                priority,
+                queue_at: from_ms(queue_at),
+                target_wait_secs: config.target_secs(service),
+            });
+        }
+        let mut open_windows = Vec::new();
+        for w in tx.windows(branch).await? {
+            if w.state != WindowState::Open {
+                continue;
+            }
+            let serving = match w.current_ticket {
+                Some(k) => tx
+                    .ticket(k)
+                    .await?
+                    .filter(|t| t.status.is_live())
+                    .and_then(|t| Some((t.service, t.serving_at.or(t.last_called_at)?))),
+                None => None,
+            };
+            open_windows.push((w.number, serving));
+        }
+        let since = now - chrono::Duration::hours(crate::store::ops::RECENT_SERVICE_WINDOW_HOURS);
+        let hour_ago = ms(now - chrono::Duration::hours(1));
+        let mut recent = Vec::new();
+        for s in &config.services {
+            let mean = tx.recent_service_secs(branch, s.code, since).await?;
+            let issued: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM tickets WHERE branch_id = $1 AND issued_service = $2 AND issued_at >= $3",
+            )
+            .bind(branch)
+            .bind(s.code.as_str())
+            .bind(hour_ago)
+            .fetch_one(&mut *tx.conn)
+            .await?;
+            recent.push((s.code, mean, u32::try_from(issued).unwrap_or(u32::MAX)));
+        }
+        conn.commit().await?;
+        Ok(Snapshot {
+            config,
+            seq: seq as u64,
+            waiting,
+            open_windows,
+            recent,
+        })
+    }
+
+    /// Whether the ticket has a rating.
+    pub async fn is_rated(&self, ticket_key: i64) -> Result<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM ratings WHERE ticket_key = $1)")
+                .bind(ticket_key)
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    /// Tickets issued in `[from, to)`, as the report tables need them.
+    pub async fn report_tickets(
+        &self,
+        cfg: &BranchConfig,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ReportTicket>> {
+        let targets: HashMap<String, u32> = cfg
+            .services
+            .iter()
+            .map(|s| (s.code.as_str().to_owned(), s.target_wait_secs))
+            .collect();
+        let mut hours = LocalHours {
+            tz: cfg.schedule.tz,
+            offsets: HashMap::new(),
+        };
+        let mut rows = sqlx::query(
+            "SELECT t.issued_service, t.window_number, t.staff_user_id, t.status, t.issued_at, \
+             t.first_called_at, t.serving_at, t.done_at, t.estimate_secs, r.score \
+             FROM tickets t LEFT JOIN ratings r ON r.ticket_key = t.key \
+             WHERE t.branch_id = $1 AND t.issued_at >= $2 AND t.issued_at < $3",
+        )
+        .bind(cfg.id)
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch(self.pool());
+        let mut out = Vec::new();
+        while let Some(r) = rows.try_next().await? {
+            let service: String = r.try_get(0)?;
+            let Ok(code) = service.parse() else { continue };
+            let window: Option<i64> = r.try_get(1)?;
+            let issued_at = from_ms(r.try_get(4)?);
+            let st: String = r.try_get(3)?;
+            out.push(ReportTicket {
+                service: code,
+                window: window.and_then(|w| WindowNo::new(u32::try_from(w).ok()?).ok()),
+                staff: r.try_get(2)?,
+                hour: hours.hour(issued_at),
+                record: TicketRecord {
+                    status: status_of(&st),
+                    issued_at,
+                    counted_call_at: r.try_get::<Option<i64>, _>(5)?.map(from_ms),
+                    serving_at: r.try_get::<Option<i64>, _>(6)?.map(from_ms),
+                    done_at: r.try_get::<Option<i64>, _>(7)?.map(from_ms),
+                    target_wait_secs: targets.get(&service).copied().unwrap_or(0),
+                },
+                estimate_secs: u64::try_from(r.try_get::<i64, _>(8)?).unwrap_or(0),
+                rating: r
+                    .try_get::<Option<i64>, _>(9)?
+                    .and_then(|v| u8::try_from(v).ok()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Display names of the branch's people, for the staff table.
+    pub async fn staff_names(&self, branch: i64) -> Result<HashMap<i64, String>> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, CASE WHEN display_name = '' THEN username ELSE display_name END \
+             FROM users WHERE branch_id = $1 OR branch_id IS NULL",
+        )
+        .bind(branch)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// The ticket events of tickets issued in `[from, to)` as CSV (header first), streamed
+    /// from the database in chunks of about 64 KiB.
+    pub fn ticket_events_csv(
+        &self,
+        branch: i64,
+        tz: Tz,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        chunks: tokio::sync::mpsc::Sender<String>,
+    ) {
+        let pool = self.pool().clone();
+        tokio::spawn(async move {
+            let result: Result<()> = async {
+                let mut rows = sqlx::query(
+                    "SELECT e.at, t.day::TEXT, t.number, t.issued_service, t.service_code, e.kind, \
+                     e.window_number, COALESCE(u.username, ''), COALESCE(e.detail, '') \
+                     FROM tickets t JOIN ticket_events e ON e.ticket_key = t.key \
+                     LEFT JOIN users u ON u.id = e.staff_user_id \
+                     WHERE t.branch_id = $1 AND t.issued_at >= $2 AND t.issued_at < $3 \
+                     ORDER BY t.key, e.id",
+                )
+                .bind(branch)
+                .bind(ms(from))
+                .bind(ms(to))
+                .fetch(&pool);
+                let mut buf = String::from(
+                    "at,day,number,issued_service,service,event,window,staff,detail\n",
+                );
+                while let Some(r) = rows.try_next().await? {
+                    let at = from_ms(r.try_get(0)?).with_timezone(&tz);
+                    let window: Option<i64> = r.try_get(6)?;
+                    let fields = [
+                        at.to_rfc3339(),
+                        r.try_get::<String, _>(1)?,
+                        r.try_get::<String, _>(2)?,
+                        r.try_get::<String, _>(3)?,
+                        r.try_get::<String, _>(4)?,
+                        r.try_get::<String, _>(5)?,
+                        window.map(|w| w.to_string()).unwrap_or_default(),
+                        r.try_get::<String, _>(7)?,
+                        r.try_get::<String, _>(8)?,
+                    ];
+                    push_csv_line(&mut buf, &fields);
+                    if buf.len() >= 64 * 1024
+                        && chunks.send(std::mem::take(&mut buf)).await.is_err()
+                    {
+                        return Ok(()); // the client went away
+                    }
+                }
+                if !buf.is_empty() {
+                    let _ = chunks.send(buf).await;
+                }
+                Ok(())
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "ticket events export failed");
+            }
+        });
     }
 }

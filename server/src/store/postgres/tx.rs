@@ -20,8 +20,8 @@ use crate::queue::policy::{Candidate, WindowSkills};
 use crate::queue::schedule::{Exception, Period, Schedule, Weekly};
 use crate::store::sqlite::{from_ms, ms};
 use crate::store::{
-    BranchConfig, NewTicket, Result, StoreError, TicketEvent, TicketRow, Tx, WindowDef, WindowRow,
-    window_state_from,
+    BranchConfig, NewComplaint, NewRating, NewTicket, Result, StoreError, TicketEvent, TicketRow,
+    Tx, WindowDef, WindowRow, window_state_from,
 };
 
 /// One PostgreSQL transaction's worth of statements.
@@ -707,5 +707,52 @@ impl Tx for PgTx<'_> {
         .execute(&mut *self.conn)
         .await?;
         Ok(())
+    }
+
+    async fn last_completed(&mut self, branch: i64, window: WindowNo) -> Result<Option<TicketRow>> {
+        let r = sqlx::query(ticket_query(
+            "WHERE branch_id = $1 AND window_number = $2 AND status = 'done' \
+             ORDER BY done_at DESC, key DESC LIMIT 1",
+        ))
+        .bind(branch)
+        .bind(i64::from(window.get()))
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        r.as_ref().map(ticket_from_row).transpose()
+    }
+
+    async fn insert_rating(&mut self, r: &NewRating) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ratings (ticket_key, branch_id, window_number, staff_user_id, score, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(r.ticket)
+        .bind(r.branch_id)
+        .bind(i64::from(r.window.get()))
+        .bind(r.staff)
+        .bind(i64::from(r.score))
+        .bind(ms(r.at))
+        .execute(&mut *self.conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_complaint(&mut self, c: &NewComplaint) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO complaints (branch_id, ticket_key, window_number, staff_user_id, category, description, \
+             contact_consent, contact, created_at, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(c.branch_id)
+        .bind(c.ticket)
+        .bind(c.window.map(|w| i64::from(w.get())))
+        .bind(c.staff)
+        .bind(c.category)
+        .bind(&c.description)
+        .bind(c.consent)
+        .bind(&c.contact)
+        .bind(ms(c.created_at))
+        .bind(ms(c.due_at))
+        .fetch_one(&mut *self.conn)
+        .await?)
     }
 }

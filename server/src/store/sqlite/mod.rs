@@ -14,6 +14,8 @@
 //! `durability = "power"` (FULL) also survives power loss, at a fraction of the write rate.
 
 mod read;
+pub(crate) mod report;
+pub(crate) use report::{LocalHours, push_csv_line, status as status_of};
 mod tx;
 mod writer;
 

@@ -9,7 +9,10 @@ use rusqlite::{OptionalExtension, params};
 
 use super::tx::{TICKET_COLUMNS, ticket_from_row};
 use super::{SqliteStore, SqliteTx, from_ms, ms, run_now};
+use crate::forecast::Snapshot;
+use crate::queue::policy::Candidate;
 use crate::store::{BoardState, Principal, Result, Role, StoreError, TicketRow, Tx, UserRow};
+use qhall_shared::api::WindowState;
 
 impl SqliteStore {
     /// The visible state of the branch and the seq it corresponds to, from one snapshot.
@@ -55,6 +58,75 @@ impl SqliteStore {
             }
             let notices = notices(tx, branch, now)?;
             Ok(BoardState { seq: seq as u64, recent_calls, waiting, windows, notices })
+        })
+        .await
+    }
+
+    /// When the branch's latest ticket was issued, if it ever issued one.
+    pub async fn last_issued_at(&self, branch: i64) -> Result<Option<DateTime<Utc>>> {
+        self.read(move |tx| {
+            let at: Option<i64> = tx
+                .conn
+                .prepare_cached("SELECT MAX(issued_at) FROM tickets WHERE branch_id = ?")?
+                .query_row([branch], |r| r.get(0))?;
+            Ok(at.map(from_ms))
+        })
+        .await
+    }
+
+    /// See [`crate::store::Store::forecast_snapshot`].
+    pub async fn forecast_snapshot(&self, branch: i64, now: DateTime<Utc>) -> Result<Snapshot> {
+        self.read(move |tx| {
+            let config = run_now(tx.config(branch))?;
+            let seq: i64 = tx
+                .conn
+                .prepare_cached("SELECT event_seq FROM branches WHERE id = ?")?
+                .query_row([branch], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| StoreError::not_found("unknown_branch", "there is no such branch"))?;
+            let mut st = tx.conn.prepare_cached(
+                "SELECT key, service_code, priority, queue_at FROM tickets WHERE branch_id = ? AND status = 'waiting'",
+            )?;
+            let rows = st.query_map([branch], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, r.get::<_, i64>(3)?))
+            })?;
+            let mut waiting = Vec::new();
+            for row in rows {
+                let (key, service, priority, queue_at) = row?;
+                let Ok(service) = service.parse::<ServiceCode>() else { continue };
+                waiting.push(Candidate {
+                    key,
+                    service,
+                    priority,
+                    queue_at: from_ms(queue_at),
+                    target_wait_secs: config.target_secs(service),
+                });
+            }
+            let mut open_windows = Vec::new();
+            for w in run_now(tx.windows(branch))? {
+                if w.state != WindowState::Open {
+                    continue;
+                }
+                let serving = match w.current_ticket {
+                    Some(k) => run_now(tx.ticket(k))?
+                        .filter(|t| t.status.is_live())
+                        .and_then(|t| Some((t.service, t.serving_at.or(t.last_called_at)?))),
+                    None => None,
+                };
+                open_windows.push((w.number, serving));
+            }
+            let since = now - chrono::Duration::hours(crate::store::ops::RECENT_SERVICE_WINDOW_HOURS);
+            let hour_ago = ms(now - chrono::Duration::hours(1));
+            let mut recent = Vec::new();
+            for s in &config.services {
+                let mean = run_now(tx.recent_service_secs(branch, s.code, since))?;
+                let issued: i64 = tx
+                    .conn
+                    .prepare_cached("SELECT COUNT(*) FROM tickets WHERE branch_id = ? AND issued_service = ? AND issued_at >= ?")?
+                    .query_row(params![branch, s.code.as_str(), hour_ago], |r| r.get(0))?;
+                recent.push((s.code, mean, u32::try_from(issued).unwrap_or(u32::MAX)));
+            }
+            Ok(Snapshot { config, seq: seq as u64, waiting, open_windows, recent })
         })
         .await
     }
@@ -141,6 +213,17 @@ impl SqliteStore {
                 ticket_from_row,
             )?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// Whether the ticket has a rating.
+    pub async fn is_rated(&self, ticket_key: i64) -> Result<bool> {
+        self.read(move |tx| {
+            Ok(tx
+                .conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM ratings WHERE ticket_key = ?)")?
+                .query_row([ticket_key], |r| r.get(0))?)
         })
         .await
     }

@@ -20,8 +20,8 @@ use crate::queue::ServiceDef;
 use crate::queue::policy::{Candidate, WindowSkills};
 use crate::queue::schedule::{Exception, Period, Schedule, Weekly};
 use crate::store::{
-    BranchConfig, NewTicket, Result, StoreError, TicketEvent, TicketRow, Tx, WindowDef, WindowRow,
-    window_state_from,
+    BranchConfig, NewComplaint, NewRating, NewTicket, Result, StoreError, TicketEvent, TicketRow,
+    Tx, WindowDef, WindowRow, window_state_from,
 };
 
 /// Drives a future that never suspends (every SQLite [`Tx`] method) to its output.
@@ -627,5 +627,58 @@ impl Tx for SqliteTx<'_> {
             .prepare_cached("INSERT INTO window_log (branch_id, window_number, user_id, kind, reason, at) VALUES (?, ?, ?, ?, ?, ?)")?
             .execute(params![branch, i64::from(window.get()), user, kind, reason, ms(at)])?;
         Ok(())
+    }
+
+    async fn last_completed(&mut self, branch: i64, window: WindowNo) -> Result<Option<TicketRow>> {
+        let q = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE branch_id = ? AND window_number = ? AND status = 'done' \
+             ORDER BY done_at DESC, key DESC LIMIT 1"
+        );
+        Ok(self
+            .conn
+            .prepare_cached(&q)?
+            .query_row(params![branch, i64::from(window.get())], ticket_from_row)
+            .optional()?)
+    }
+
+    async fn insert_rating(&mut self, r: &NewRating) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO ratings (ticket_key, branch_id, window_number, staff_user_id, score, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(params![
+                r.ticket,
+                r.branch_id,
+                i64::from(r.window.get()),
+                r.staff,
+                i64::from(r.score),
+                ms(r.at)
+            ])?;
+        Ok(())
+    }
+
+    async fn insert_complaint(&mut self, c: &NewComplaint) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "INSERT INTO complaints (branch_id, ticket_key, window_number, staff_user_id, category, description, \
+                 contact_consent, contact, created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )?
+            .query_row(
+                params![
+                    c.branch_id,
+                    c.ticket,
+                    c.window.map(|w| i64::from(w.get())),
+                    c.staff,
+                    c.category,
+                    c.description,
+                    i64::from(c.consent),
+                    c.contact,
+                    ms(c.created_at),
+                    ms(c.due_at)
+                ],
+                |r| r.get(0),
+            )?)
     }
 }

@@ -1,0 +1,430 @@
+//! The estimates printed on tickets, from forward simulation of the hall as it is.
+//!
+//! Issuing a ticket must stay cheap (thousands per second through one writer thread), and a
+//! forward simulation of 200 waiting tickets costs milliseconds, so the forecast is never run
+//! inside the issuing transaction. Instead a background task keeps, per branch, a
+//! [`ForecastTable`]: for every service, the expected wait of the ticket with `k` people of its
+//! service ahead, for `k` = 0 … (line length), from [`crate::sim::forecast_line_secs`] — the
+//! current lines, the windows' services in progress, the customers expected in the coming hours
+//! at the last hour's rate, the breaks and closing of today, the policy in use, a few runs
+//! averaged. The last entry is a ticket that would be issued now (added at the end of its
+//! line). The table is recomputed off the writer thread (`spawn_blocking`) after the branch's
+//! state changes, at most every [`MIN_INTERVAL`], and at least every [`REFRESH`] while anyone
+//! waits. Above [`MAX_WAITING`] waiting tickets no table is computed.
+//!
+//! The issue and the ticket read look the table up ([`ForecastTable::wait_secs`]): position →
+//! seconds, extrapolated beyond its end by the line's pace (mean service time over the open
+//! windows serving it) for tickets issued since. A table older than [`MAX_AGE`], or one without
+//! the service (no open window serves it), gives `None` and the formula of
+//! [`crate::queue::estimate`] answers instead.
+//!
+//! For a service with a priority line the table has a second list, with a priority ticket
+//! issued now at its place (after the priority customers already waiting). Not modelled (the
+//! formula does not model it either): tickets sent to one window by a transfer wait in their
+//! service's line.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use qhall_shared::ServiceCode;
+
+use crate::queue::policy::{Candidate, Policy};
+use crate::sim::{ForecastInput, ForecastService, ForecastWindow, forecast_line_secs};
+use crate::store::{BranchConfig, Store};
+
+/// A table is recomputed at most this often…
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// …and at least this often while anyone waits (the hall moves on even when nothing is written).
+pub const REFRESH: Duration = Duration::from_secs(10);
+/// A table older than this is not used.
+pub const MAX_AGE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+/// Runs averaged per service.
+pub const RUNS: u32 = crate::sim::DEFAULT_RUNS;
+/// Above this many waiting tickets in a branch no table is computed (its cost grows with the
+/// line, and the formula is as good as any forecast for a line that long).
+pub const MAX_WAITING: usize = 1000;
+/// Key of the ticket that stands for one issued now (never a real key: those are positive).
+const NEW_TICKET: i64 = -1;
+
+/// One service's line.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LineForecast {
+    pub service: ServiceCode,
+    /// Entry `k`: expected seconds until the ticket with `k` ahead is called (the last entry:
+    /// a normal ticket issued now).
+    pub waits_secs: Vec<f64>,
+    /// The same with a priority ticket issued now, at its place after the priority customers
+    /// already waiting (for services with a priority line): entry `k` is its wait with `k`
+    /// priority customers ahead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_waits_secs: Option<Vec<f64>>,
+    /// Seconds each further ticket adds beyond the end of `waits_secs`.
+    pub per_extra_secs: f64,
+}
+
+/// A branch's forecast at one instant.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ForecastTable {
+    pub computed_at: DateTime<Utc>,
+    /// The branch's stream seq it was computed after.
+    pub seq: u64,
+    pub policy: &'static str,
+    pub runs: u32,
+    pub lines: Vec<LineForecast>,
+    /// Milliseconds the computation took.
+    pub compute_ms: f64,
+}
+
+impl ForecastTable {
+    /// Expected seconds for a ticket of `service` with `ahead` ahead (of its service; for a
+    /// priority ticket, priority customers of its service), at `now`; `None` when this table
+    /// cannot say (too old, or no forecast for the service).
+    pub fn wait_secs(
+        &self,
+        service: ServiceCode,
+        priority: bool,
+        ahead: u32,
+        now: DateTime<Utc>,
+    ) -> Option<u64> {
+        let age = now - self.computed_at;
+        if age > MAX_AGE || age < -MAX_AGE {
+            return None;
+        }
+        let line = self.lines.iter().find(|l| l.service == service)?;
+        let waits = match (&line.priority_waits_secs, priority) {
+            (Some(p), true) => p,
+            _ => &line.waits_secs,
+        };
+        let last = waits.len().checked_sub(1)?;
+        let k = ahead as usize;
+        let secs = match waits.get(k) {
+            Some(w) => *w,
+            None => waits[last] + (k - last) as f64 * line.per_extra_secs,
+        };
+        secs.is_finite().then(|| secs.max(0.0).round() as u64)
+    }
+}
+
+/// The latest table of every branch.
+#[derive(Debug, Default)]
+pub struct Forecasts {
+    tables: RwLock<HashMap<i64, Arc<ForecastTable>>>,
+}
+
+impl Forecasts {
+    pub fn get(&self, branch: i64) -> Option<Arc<ForecastTable>> {
+        self.tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&branch)
+            .cloned()
+    }
+
+    fn set(&self, branch: i64, table: Arc<ForecastTable>) {
+        self.tables
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(branch, table);
+    }
+}
+
+/// A window's service in progress: the service and when it started.
+pub type Serving = (ServiceCode, DateTime<Utc>);
+
+/// What the forecast needs to read from the database, in one snapshot.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub config: Arc<BranchConfig>,
+    pub seq: u64,
+    /// Every waiting ticket.
+    pub waiting: Vec<Candidate>,
+    /// Open windows: their number and the service in progress with its start, if any.
+    pub open_windows: Vec<(qhall_shared::WindowNo, Option<Serving>)>,
+    /// Per service: recent mean service seconds (if any were served), tickets issued in the last hour.
+    pub recent: Vec<(ServiceCode, Option<f64>, u32)>,
+}
+
+/// Computes a branch's table from a snapshot (blocking: run it off the async threads).
+pub fn compute(snap: &Snapshot, policy: Policy, now: DateTime<Utc>) -> ForecastTable {
+    let started = Instant::now();
+    let cfg = &snap.config;
+    let services: Vec<ForecastService> = cfg
+        .services
+        .iter()
+        .map(|s| {
+            let (mean, per_hour) = snap
+                .recent
+                .iter()
+                .find(|r| r.0 == s.code)
+                .map_or((None, 0), |r| (r.1, r.2));
+            ForecastService {
+                code: s.code,
+                target_wait_secs: s.target_wait_secs,
+                mean_service_secs: mean.unwrap_or(f64::from(s.default_service_secs)),
+                service_cv: None,
+                arrivals_per_hour: f64::from(per_hour),
+                priority_share: 0.0,
+            }
+        })
+        .collect();
+    let windows: Vec<ForecastWindow> = snap
+        .open_windows
+        .iter()
+        .filter_map(|(n, serving)| {
+            let def = cfg.window(*n)?;
+            Some(ForecastWindow {
+                skills: def.skills.clone(),
+                serving: *serving,
+            })
+        })
+        .collect();
+    // Breaks and closing: the gaps between today's open periods after now, and the end of the
+    // last one (no arrivals after it).
+    let intervals = cfg.schedule.open_intervals(now);
+    let pauses: Vec<(DateTime<Utc>, DateTime<Utc>)> = intervals
+        .windows(2)
+        .map(|p| (p[0].1, p[1].0))
+        .filter(|(_, b)| *b > now)
+        .collect();
+    let arrivals_until = intervals.last().map(|i| i.1);
+
+    let mut lines = Vec::new();
+    let too_long = snap.waiting.len() > MAX_WAITING;
+    for (i, s) in cfg.services.iter().enumerate().filter(|_| !too_long) {
+        let line = |priority: bool| {
+            let mut waiting = snap.waiting.clone();
+            waiting.push(Candidate {
+                key: NEW_TICKET,
+                service: s.code,
+                priority,
+                queue_at: now,
+                target_wait_secs: s.target_wait_secs,
+            });
+            forecast_line_secs(&ForecastInput {
+                policy,
+                now,
+                services: services.clone(),
+                windows: windows.clone(),
+                waiting,
+                ticket: NEW_TICKET,
+                pauses: pauses.clone(),
+                arrivals_until,
+                runs: RUNS,
+                seed: snap.seq,
+            })
+        };
+        let Some(waits_secs) = line(false) else {
+            continue;
+        };
+        let priority_waits_secs = if s.priority_allowed { line(true) } else { None };
+        let serving = windows
+            .iter()
+            .filter(|w| w.skills.serves.iter().any(|(c, _)| *c == s.code))
+            .count()
+            .max(1);
+        lines.push(LineForecast {
+            service: s.code,
+            waits_secs,
+            priority_waits_secs,
+            per_extra_secs: services[i].mean_service_secs / serving as f64,
+        });
+    }
+    ForecastTable {
+        computed_at: now,
+        seq: snap.seq,
+        policy: policy.name(),
+        runs: RUNS,
+        lines,
+        compute_ms: started.elapsed().as_secs_f64() * 1000.0,
+    }
+}
+
+/// Keeps every branch's table fresh; runs until the server stops.
+pub async fn keep_fresh(store: Store) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut branches: Vec<i64> = Vec::new();
+    let mut listed = Instant::now() - Duration::from_secs(3600);
+    // Per branch: when it was last computed and whether anyone was waiting then.
+    let mut last: HashMap<i64, (Instant, bool)> = HashMap::new();
+    loop {
+        tick.tick().await;
+        if listed.elapsed() > Duration::from_secs(15) {
+            branches = store.branch_ids().await.unwrap_or_default();
+            listed = Instant::now();
+        }
+        for &branch in &branches {
+            let seq = store.hub.latest_seq(branch);
+            let table = store.forecasts.get(branch);
+            let due = match (table.as_ref(), last.get(&branch)) {
+                (None, _) | (_, None) => true,
+                (Some(t), Some((at, waiting))) => {
+                    at.elapsed() >= MIN_INTERVAL
+                        && (seq.is_some_and(|s| s != t.seq)
+                            || (*waiting && at.elapsed() >= REFRESH))
+                }
+            };
+            if !due {
+                continue;
+            }
+            let now = Utc::now();
+            let snap = match store.forecast_snapshot(branch, now).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, branch, "reading the hall for the forecast failed");
+                    last.insert(branch, (Instant::now(), false));
+                    continue;
+                }
+            };
+            let anyone = !snap.waiting.is_empty();
+            let policy = store.policy;
+            match tokio::task::spawn_blocking(move || compute(&snap, policy, now)).await {
+                Ok(table) => store.forecasts.set(branch, Arc::new(table)),
+                Err(e) => tracing::warn!(error = %e, branch, "the forecast failed"),
+            }
+            last.insert(branch, (Instant::now(), anyone));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::ServiceDef;
+    use crate::queue::policy::WindowSkills;
+    use crate::queue::schedule::{Schedule, Weekly};
+    use crate::store::WindowDef;
+    use chrono::TimeZone;
+    use qhall_shared::WindowNo;
+    use qhall_shared::api::Localized;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap()
+    }
+
+    fn code(s: &str) -> ServiceCode {
+        s.parse().unwrap()
+    }
+
+    fn table() -> ForecastTable {
+        ForecastTable {
+            computed_at: t0(),
+            seq: 1,
+            policy: "balanced",
+            runs: RUNS,
+            lines: vec![LineForecast {
+                service: code("A"),
+                waits_secs: vec![0.0, 180.4, 400.0],
+                priority_waits_secs: Some(vec![0.0, 90.0, 180.4, 400.0]),
+                per_extra_secs: 100.0,
+            }],
+            compute_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_place_in_the_table_gives_its_wait_and_beyond_it_the_pace() {
+        let t = table();
+        assert_eq!(t.wait_secs(code("A"), false, 1, t0()), Some(180));
+        assert_eq!(t.wait_secs(code("A"), false, 2, t0()), Some(400));
+        assert_eq!(t.wait_secs(code("A"), false, 5, t0()), Some(700));
+        assert_eq!(t.wait_secs(code("A"), true, 1, t0()), Some(90));
+        assert_eq!(t.wait_secs(code("A"), true, 5, t0()), Some(600));
+        assert_eq!(t.wait_secs(code("B"), false, 0, t0()), None);
+    }
+
+    #[test]
+    fn an_old_table_is_not_used() {
+        let t = table();
+        assert!(t.wait_secs(code("A"), false, 1, t0() + MAX_AGE).is_some());
+        let later = t0() + MAX_AGE + chrono::TimeDelta::seconds(1);
+        assert_eq!(t.wait_secs(code("A"), false, 1, later), None);
+    }
+
+    fn snapshot(waiting: usize) -> Snapshot {
+        let service = |c: &str, target: u32, mean: u32| ServiceDef {
+            code: code(c),
+            name: Localized::default(),
+            guide: Localized::default(),
+            target_wait_secs: target,
+            first_number: 1,
+            last_number: 999,
+            priority_allowed: true,
+            default_service_secs: mean,
+            enabled: true,
+        };
+        let window = |n: u32, serves: &[&str]| WindowDef {
+            number: WindowNo::new(n).unwrap(),
+            name: n.to_string(),
+            skills: WindowSkills {
+                serves: serves.iter().map(|s| (code(s), 1.0)).collect(),
+            },
+        };
+        let config = BranchConfig {
+            id: 1,
+            version: 1,
+            name: Localized::default(),
+            schedule: Schedule {
+                tz: chrono_tz::UTC,
+                weekly: Weekly::around_the_clock(),
+                exceptions: Vec::new(),
+                cutoff_mins: 0,
+            },
+            services: vec![
+                service("A", 900, 360),
+                service("B", 600, 240),
+                service("D", 600, 300),
+            ],
+            windows: vec![window(1, &["A", "B"]), window(2, &["B"]), window(3, &["D"])],
+            emergency: None,
+        };
+        Snapshot {
+            config: Arc::new(config),
+            seq: 7,
+            waiting: (0..waiting)
+                .map(|i| Candidate {
+                    key: i as i64 + 1,
+                    service: code(if i % 2 == 0 { "A" } else { "B" }),
+                    priority: false,
+                    queue_at: t0() - chrono::TimeDelta::seconds(60 * (waiting - i) as i64),
+                    target_wait_secs: 900,
+                })
+                .collect(),
+            // Window 3 (the only one serving D) is not open.
+            open_windows: vec![
+                (WindowNo::new(1).unwrap(), Some((code("A"), t0()))),
+                (WindowNo::new(2).unwrap(), None),
+            ],
+            recent: vec![(code("A"), Some(300.0), 10), (code("B"), None, 6)],
+        }
+    }
+
+    #[test]
+    fn the_table_covers_every_served_line_plus_a_new_ticket() {
+        let t = compute(&snapshot(6), Policy::Default, t0());
+        let services: Vec<&str> = t.lines.iter().map(|l| l.service.as_str()).collect();
+        assert_eq!(services, ["A", "B"], "D has no open window");
+        for l in &t.lines {
+            assert_eq!(l.waits_secs.len(), 4, "3 waiting + the new ticket");
+            assert!(l.waits_secs.windows(2).all(|p| p[0] <= p[1]), "{l:?}");
+            // A new priority ticket goes first: the head of its list, no longer than the head of
+            // the normal list (its slot comes before the first normal ticket).
+            let p = l.priority_waits_secs.as_ref().unwrap();
+            assert_eq!(p.len(), 4);
+            assert!(p[0] <= l.waits_secs[0] + 1e-9, "{l:?}");
+            assert!(p[0] < l.waits_secs[3], "{l:?}");
+        }
+        // A: recent mean 300 s over the one open window serving it.
+        assert_eq!(t.lines[0].per_extra_secs, 300.0);
+        let again = compute(&snapshot(6), Policy::Default, t0());
+        assert_eq!(t.lines, again.lines, "deterministic");
+    }
+
+    #[test]
+    fn no_table_for_a_very_long_line() {
+        let t = compute(&snapshot(MAX_WAITING + 1), Policy::Default, t0());
+        assert!(t.lines.is_empty());
+    }
+}

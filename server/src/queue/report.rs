@@ -1,0 +1,293 @@
+//! Reports over a range of days: the figures of [`super::stats`] grouped by the service a ticket
+//! was issued for, the window and the staff member who served it, and the branch-local hour it
+//! was issued in; plus how honest the estimates printed on the tickets were.
+//!
+//! Estimate accuracy is measured over the tickets that were called (their wait is known):
+//! - **mean absolute error**: mean of |wait − estimate|, in seconds;
+//! - **bias**: mean of (wait − estimate): positive when customers waited longer than told;
+//! - **within range**: the share whose wait fell inside the range the kiosk printed
+//!   ([`WaitRange`], e.g. "about 10–15 min").
+//!
+//! Satisfaction counts the ratings given on the rating pad, from 5 (非常满意, very satisfied)
+//! down to 1 (非常不满意, very dissatisfied).
+//!
+//! One pass over the tickets fills every grouping; each group sorts its own waits once for the
+//! percentiles. The caller hands the tickets over already cut to the range.
+
+use std::collections::BTreeMap;
+
+use qhall_shared::api::StatsFigures;
+use qhall_shared::{ServiceCode, WaitRange, WindowNo};
+use serde::Serialize;
+
+use super::stats::{TicketRecord, percentile};
+use qhall_shared::api::TicketStatus;
+
+/// One ticket as a report needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportTicket {
+    /// The service it was issued for (a transfer does not move it in the statistics).
+    pub service: ServiceCode,
+    /// The window it was last called to or served at.
+    pub window: Option<WindowNo>,
+    /// The staff member at that window.
+    pub staff: Option<i64>,
+    /// The branch-local hour of day it was issued in, 0–23.
+    pub hour: u8,
+    pub record: TicketRecord,
+    /// The wait the kiosk printed on it.
+    pub estimate_secs: u64,
+    /// The customer's rating, 1 (very dissatisfied) … 5 (very satisfied).
+    pub rating: Option<u8>,
+}
+
+/// How close the printed estimates came to the waits.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Accuracy {
+    /// Tickets with a known wait (called at least once).
+    pub measured: u64,
+    pub mean_abs_error_secs: Option<f64>,
+    pub bias_secs: Option<f64>,
+    pub within_range_share: Option<f64>,
+}
+
+/// One line of a report table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Line<K> {
+    pub key: K,
+    #[serde(flatten)]
+    pub figures: StatsFigures,
+    pub estimate: Accuracy,
+    /// Ratings given, index 0 = 1 (very dissatisfied) … index 4 = 5 (very satisfied).
+    pub satisfaction: [u64; 5],
+}
+
+/// Every table of a report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tables {
+    pub overall: Line<&'static str>,
+    pub by_service: Vec<Line<ServiceCode>>,
+    pub by_window: Vec<Line<WindowNo>>,
+    pub by_staff: Vec<Line<i64>>,
+    pub by_hour: Vec<Line<u8>>,
+}
+
+/// Running sums of one group.
+#[derive(Debug, Default)]
+struct Acc {
+    f: StatsFigures,
+    waits: Vec<f64>,
+    within_target: u64,
+    service_sum: f64,
+    service_n: u64,
+    abs_err: f64,
+    err: f64,
+    within_range: u64,
+    satisfaction: [u64; 5],
+}
+
+impl Acc {
+    fn add(&mut self, t: &ReportTicket, wait: Option<f64>, service: Option<f64>, shown: bool) {
+        self.f.issued += 1;
+        match t.record.status {
+            TicketStatus::Done => self.f.served += 1,
+            TicketStatus::NoShow => self.f.no_show += 1,
+            TicketStatus::Cancelled => self.f.cancelled += 1,
+            _ => {}
+        }
+        if let Some(w) = wait {
+            self.waits.push(w);
+            if w <= f64::from(t.record.target_wait_secs) {
+                self.within_target += 1;
+            }
+            let e = w - t.estimate_secs as f64;
+            self.abs_err += e.abs();
+            self.err += e;
+            if shown {
+                self.within_range += 1;
+            }
+        }
+        if let Some(s) = service {
+            self.service_sum += s;
+            self.service_n += 1;
+        }
+        if let Some(r @ 1..=5) = t.rating {
+            self.satisfaction[usize::from(r) - 1] += 1;
+        }
+    }
+
+    fn finish<K>(mut self, key: K) -> Line<K> {
+        let n = self.waits.len();
+        self.f.called = n as u64;
+        let mut estimate = Accuracy {
+            measured: n as u64,
+            ..Accuracy::default()
+        };
+        if n > 0 {
+            self.waits.sort_unstable_by(f64::total_cmp);
+            let nf = n as f64;
+            self.f.mean_wait_secs = Some(self.waits.iter().sum::<f64>() / nf);
+            self.f.median_wait_secs = percentile(&self.waits, 0.5);
+            self.f.p90_wait_secs = percentile(&self.waits, 0.9);
+            self.f.service_level = Some(self.within_target as f64 / nf);
+            estimate.mean_abs_error_secs = Some(self.abs_err / nf);
+            estimate.bias_secs = Some(self.err / nf);
+            estimate.within_range_share = Some(self.within_range as f64 / nf);
+        }
+        if self.service_n > 0 {
+            self.f.mean_service_secs = Some(self.service_sum / self.service_n as f64);
+        }
+        Line {
+            key,
+            figures: self.f,
+            estimate,
+            satisfaction: self.satisfaction,
+        }
+    }
+}
+
+/// The report tables over `tickets`. Every service in `services` and every hour 0–23 gets a
+/// line even when empty, so tables and charts keep their shape; windows and staff members
+/// appear when they served someone.
+pub fn tables(services: &[ServiceCode], tickets: &[ReportTicket]) -> Tables {
+    let mut overall = Acc::default();
+    let mut by_service: BTreeMap<ServiceCode, Acc> =
+        services.iter().map(|s| (*s, Acc::default())).collect();
+    let mut by_window: BTreeMap<WindowNo, Acc> = BTreeMap::new();
+    let mut by_staff: BTreeMap<i64, Acc> = BTreeMap::new();
+    let mut by_hour: Vec<Acc> = (0..24).map(|_| Acc::default()).collect();
+    for t in tickets {
+        let wait = t.record.wait_secs();
+        let service = t.record.service_secs();
+        let shown = wait.is_some_and(|w| WaitRange::from_secs(t.estimate_secs).contains(w));
+        overall.add(t, wait, service, shown);
+        by_service
+            .entry(t.service)
+            .or_default()
+            .add(t, wait, service, shown);
+        if let Some(w) = t.window {
+            by_window.entry(w).or_default().add(t, wait, service, shown);
+        }
+        if let Some(s) = t.staff {
+            by_staff.entry(s).or_default().add(t, wait, service, shown);
+        }
+        by_hour[usize::from(t.hour.min(23))].add(t, wait, service, shown);
+    }
+    Tables {
+        overall: overall.finish("all"),
+        by_service: by_service.into_iter().map(|(k, a)| a.finish(k)).collect(),
+        by_window: by_window.into_iter().map(|(k, a)| a.finish(k)).collect(),
+        by_staff: by_staff.into_iter().map(|(k, a)| a.finish(k)).collect(),
+        by_hour: by_hour
+            .into_iter()
+            .enumerate()
+            .map(|(h, a)| a.finish(h as u8))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::stats::figures;
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ticket(
+        service: char,
+        window: Option<u32>,
+        staff: Option<i64>,
+        hour: u8,
+        wait_min: Option<i64>,
+        service_min: Option<i64>,
+        estimate_min: u64,
+        rating: Option<u8>,
+    ) -> ReportTicket {
+        let issued = t0() + Duration::hours(i64::from(hour));
+        let called = wait_min.map(|w| issued + Duration::minutes(w));
+        let serving = called.filter(|_| service_min.is_some());
+        let done = serving
+            .zip(service_min)
+            .map(|(s, m)| s + Duration::minutes(m));
+        let status = match (called, done) {
+            (None, _) => TicketStatus::Waiting,
+            (Some(_), Some(_)) => TicketStatus::Done,
+            (Some(_), None) => TicketStatus::NoShow,
+        };
+        ReportTicket {
+            service: service.to_string().parse().unwrap(),
+            window: window.map(|w| WindowNo::new(w).unwrap()),
+            staff,
+            hour,
+            record: TicketRecord {
+                status,
+                issued_at: issued,
+                counted_call_at: called,
+                serving_at: serving,
+                done_at: done.or(called.filter(|_| status == TicketStatus::NoShow)),
+                target_wait_secs: 900,
+            },
+            estimate_secs: estimate_min * 60,
+            rating,
+        }
+    }
+
+    #[test]
+    fn groups_figures_accuracy_and_ratings() {
+        let code = |c: &str| c.parse::<ServiceCode>().unwrap();
+        let (a, b) = (code("A"), code("B"));
+        let tickets = vec![
+            // waited 10 min, told 12 (range 10–15: within), served 5 min at window 1 by staff 7
+            ticket('A', Some(1), Some(7), 9, Some(10), Some(5), 12, Some(5)),
+            // waited 20 min (over the 15 min target), told 5 (range 5–10: outside)
+            ticket('A', Some(2), Some(8), 9, Some(20), Some(3), 5, Some(2)),
+            // no-show at window 1 after 4 min, told 2 (under 5 min: within)
+            ticket('B', Some(1), Some(7), 14, Some(4), None, 2, None),
+            // still waiting: counts as issued, nothing else
+            ticket('B', None, None, 14, None, None, 3, None),
+        ];
+        let t = tables(&[a, b, code("C")], &tickets);
+
+        assert_eq!(t.overall.figures.issued, 4);
+        assert_eq!(t.overall.figures.called, 3);
+        assert_eq!(t.overall.figures.served, 2);
+        assert_eq!(t.overall.figures.no_show, 1);
+        assert_eq!(t.overall.figures.median_wait_secs, Some(600.0));
+        assert_eq!(t.overall.figures.service_level, Some(2.0 / 3.0));
+        assert_eq!(t.overall.figures.mean_service_secs, Some(240.0));
+        // errors: 10−12 = −2, 20−5 = 15, 4−2 = 2 minutes
+        assert_eq!(
+            t.overall.estimate.mean_abs_error_secs,
+            Some(19.0 * 60.0 / 3.0)
+        );
+        assert_eq!(t.overall.estimate.bias_secs, Some(15.0 * 60.0 / 3.0));
+        assert_eq!(t.overall.estimate.within_range_share, Some(2.0 / 3.0));
+        assert_eq!(t.overall.satisfaction, [0, 1, 0, 0, 1]);
+
+        // The overall line agrees with the plain statistics of the same tickets.
+        let plain = figures(tickets.iter().map(|t| &t.record));
+        assert_eq!(t.overall.figures, plain);
+
+        assert_eq!(
+            t.by_service.len(),
+            3,
+            "every service has a line, even C with none"
+        );
+        assert_eq!(t.by_service[2].figures.issued, 0);
+        assert_eq!(t.by_service[0].figures.p90_wait_secs, Some(1200.0));
+        let w1 = &t.by_window[0];
+        assert_eq!(
+            (w1.key.get(), w1.figures.issued, w1.figures.served),
+            (1, 2, 1)
+        );
+        assert_eq!(t.by_staff.iter().map(|l| l.key).collect::<Vec<_>>(), [7, 8]);
+        assert_eq!(t.by_hour.len(), 24);
+        assert_eq!(t.by_hour[9].figures.issued, 2);
+        assert_eq!(t.by_hour[14].figures.issued, 2);
+        assert_eq!(t.by_hour[10].figures.issued, 0);
+    }
+}

@@ -1,0 +1,404 @@
+// The staff console: log in, choose a window, operate it. Every change goes through the JSON
+// API with the session cookie and the page's CSRF token; the event stream keeps the waiting
+// counts live and tells the console when to re-read its window.
+(function () {
+  "use strict";
+
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.content : "";
+  var stringsEl = document.getElementById("strings");
+  var S = stringsEl ? JSON.parse(stringsEl.textContent) : { errors: {} };
+  var msg = document.getElementById("msg");
+
+  function fill(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (_, k) {
+      return values[k] === undefined ? "" : values[k];
+    });
+  }
+
+  function say(text, kind) {
+    if (!msg) return;
+    msg.textContent = text || "\u00a0";
+    msg.className = "message" + (kind ? " " + kind : "");
+  }
+
+  function explain(err) {
+    if (!err) return "";
+    return (err.code && S.errors && S.errors[err.code]) || err.message || (S.errors && S.errors.network) || "error";
+  }
+
+  // One JSON call; rejects with {status, code, message} on an error answer.
+  function api(method, path, body) {
+    var opts = {
+      method: method,
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf }
+    };
+    if (method !== "GET") {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body === undefined ? {} : body);
+    }
+    return fetch(path, opts).then(
+      function (r) {
+        return r.text().then(function (t) {
+          var json = null;
+          try { json = t ? JSON.parse(t) : null; } catch (e) { json = null; }
+          if (!r.ok) {
+            var e = (json && json.error) || {};
+            return Promise.reject({ status: r.status, code: e.code, message: e.message });
+          }
+          return { status: r.status, json: json };
+        });
+      },
+      function () { return Promise.reject({ status: 0, code: "network" }); }
+    );
+  }
+
+  function template(id) {
+    var t = document.getElementById(id);
+    return t ? t.content.textContent : "";
+  }
+
+  // ---- Log in --------------------------------------------------------------------------------
+  var loginForm = document.getElementById("login-form");
+  if (loginForm) {
+    loginForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      api("POST", "/api/v1/login", {
+        username: document.getElementById("username").value,
+        password: document.getElementById("password").value
+      }).then(
+        function () { location.reload(); },
+        function (err) { say(template("msg-" + err.code) || err.message, "error"); }
+      );
+    });
+    return;
+  }
+
+  function logout() {
+    return api("POST", "/api/v1/logout").then(
+      function () { location.reload(); },
+      function (err) { say(explain(err), "error"); }
+    );
+  }
+
+  // ---- Choose a window ---------------------------------------------------------------------
+  var console_ = document.getElementById("console");
+  if (!console_) {
+    document.addEventListener("click", function (e) {
+      var b = e.target.closest("button.sign-in");
+      if (b) {
+        api("POST", "/api/v1/windows/" + b.dataset.window + "/sign-in").then(
+          function () { location.reload(); },
+          function (err) { say(explain(err), "error"); }
+        );
+      }
+      if (e.target.closest("#logout")) logout();
+    });
+    return;
+  }
+
+  // ---- The console -------------------------------------------------------------------------
+  var data = JSON.parse(document.getElementById("console-data").textContent);
+  var n = data.window;
+  var base = "/api/v1/windows/" + n;
+  var serviceNames = {};
+  data.services.forEach(function (s) { serviceNames[s.code] = s.name; });
+  var view = null; // the last WindowView read
+  var busy = false;
+
+  var el = function (id) { return document.getElementById(id); };
+  var buttons = {};
+  Array.prototype.forEach.call(document.querySelectorAll("button[data-key]"), function (b) {
+    buttons[b.id] = b;
+  });
+
+  function minutesBetween(a, b) {
+    return Math.floor((new Date(b) - new Date(a)) / 60000);
+  }
+
+  function clock(t) {
+    var d = new Date(t);
+    return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  }
+
+  function render() {
+    if (!view) return;
+    var cur = view.current && (view.current.status === "called" || view.current.status === "serving") ? view.current : null;
+    el("cur-number").textContent = cur ? cur.number : "—";
+    el("cur-service").textContent = cur
+      ? cur.service + " " + (serviceNames[cur.service] || "") + " · " + (S.status[cur.status] || cur.status) + (cur.priority ? " · " + S.priority : "")
+      : S.noTicket;
+    if (cur) {
+      var m = minutesBetween(cur.issued_at, cur.called_at || new Date());
+      var waited = m < 1 ? S.waitedLess : fill(S.waited, { m: m });
+      el("cur-detail").textContent = waited + (cur.called_at ? " · " + fill(S.since, { t: clock(cur.called_at) }) : "");
+    } else {
+      el("cur-detail").textContent = "\u00a0";
+    }
+    var ext = el("cur-extended");
+    if (cur && cur.extended_reason) {
+      ext.hidden = false;
+      ext.textContent = S.extended + cur.extended_reason;
+    } else {
+      ext.hidden = true;
+    }
+    var open = view.state === "open";
+    var paused = view.state === "paused";
+    var pill = el("window-state");
+    pill.textContent = (S.window[view.state] || view.state) + (paused && view.pause_reason ? " · " + view.pause_reason : "");
+    pill.className = "pill " + view.state;
+    var called = cur && cur.status === "called";
+    var enable = {
+      "call-next": open && !cur,
+      complete: !!cur,
+      recall: !!called,
+      start: !!called,
+      "no-show": !!called,
+      transfer: !!cur,
+      extend: !!cur,
+      pause: open || paused,
+      complaint: true,
+      "sign-out": !cur
+    };
+    Object.keys(enable).forEach(function (id) {
+      if (buttons[id]) buttons[id].disabled = busy || !enable[id];
+    });
+    buttons["call-next"].classList.toggle("likely", !cur);
+    buttons.complete.classList.toggle("likely", !!cur);
+    buttons.pause.querySelector(".label").textContent = paused ? S.resume : S.pause;
+    renderWaitingButtons();
+  }
+
+  function renderWaiting(list) {
+    var ol = el("waiting");
+    ol.textContent = "";
+    list.forEach(function (t) {
+      var li = document.createElement("li");
+      var num = document.createElement("span");
+      num.className = "num";
+      num.textContent = t.number;
+      var info = document.createElement("span");
+      info.className = "info";
+      var m = minutesBetween(t.issued_at, new Date());
+      info.textContent = (serviceNames[t.service] || t.service) + " · " + (m < 1 ? S.waitingLess : fill(S.waiting, { m: m })) + (t.priority ? " · " + S.priority : "");
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "call-one";
+      b.dataset.number = t.number;
+      b.textContent = S.call;
+      li.appendChild(num);
+      li.appendChild(info);
+      li.appendChild(b);
+      ol.appendChild(li);
+    });
+    el("waiting-empty").hidden = list.length > 0;
+    renderWaitingButtons();
+  }
+
+  function renderWaitingButtons() {
+    var can = view && view.state === "open" && !(view.current && (view.current.status === "called" || view.current.status === "serving"));
+    Array.prototype.forEach.call(document.querySelectorAll("button.call-one"), function (b) {
+      b.disabled = busy || !can;
+    });
+  }
+
+  function refresh() {
+    return Promise.all([api("GET", base), api("GET", base + "/waiting")]).then(
+      function (rs) {
+        view = rs[0].json;
+        if (view.state === "closed") { location.reload(); return; }
+        renderWaiting(rs[1].json || []);
+        render();
+      },
+      function (err) {
+        if (err.status === 401) location.reload();
+        else say(explain(err), "error");
+      }
+    );
+  }
+
+  var refreshTimer = null;
+  function refreshSoon() {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(function () { refreshTimer = null; refresh(); }, 150);
+  }
+
+  // Runs one action; shows what happened or why it could not.
+  function act(name, path, body) {
+    if (busy) return Promise.resolve();
+    busy = true;
+    render();
+    return api("POST", base + path, body).then(
+      function (r) {
+        var t = r.json && r.json.ticket;
+        if (r.status === 204) say(S.done.nobody, "info");
+        else say(fill(S.done[name] || "", { n: t ? t.number : "" }), "ok");
+      },
+      function (err) { say(explain(err), "error"); }
+    ).then(function () {
+      busy = false;
+      return refresh();
+    });
+  }
+
+  function current() {
+    return view && view.current ? view.current.number : "";
+  }
+
+  function openDialog(id, onOk) {
+    var d = el(id);
+    d.returnValue = "";
+    d.showModal();
+    d.onclose = function () {
+      if (d.returnValue === "ok") onOk();
+    };
+  }
+
+  var actions = {
+    "call-next": function () { act("call-next", "/call-next"); },
+    complete: function () { act("complete", "/complete"); },
+    recall: function () { act("recall", "/recall"); },
+    start: function () { act("start", "/start"); },
+    "no-show": function () {
+      el("noshow-text").textContent = fill(S.confirmNoShow, { n: current() });
+      openDialog("dlg-noshow", function () { act("no-show", "/no-show"); });
+    },
+    transfer: function () {
+      var cur = view && view.current;
+      var sel = el("transfer-service");
+      Array.prototype.forEach.call(sel.options, function (o) { o.disabled = cur && o.value === cur.service; });
+      if (sel.selectedOptions[0] && sel.selectedOptions[0].disabled) {
+        var firstFree = Array.prototype.find.call(sel.options, function (o) { return !o.disabled; });
+        if (firstFree) sel.value = firstFree.value;
+      }
+      openDialog("dlg-transfer", function () {
+        var to = document.querySelector('#dlg-transfer input[name="to"]:checked').value;
+        var body = to === "window" ? { window: Number(el("transfer-window").value) } : { service: sel.value };
+        act("transfer", "/transfer", body);
+      });
+    },
+    extend: function () {
+      el("extend-reason").value = "";
+      openDialog("dlg-extend", function () { act("extend", "/extend", { reason: el("extend-reason").value }); });
+    },
+    pause: function () {
+      if (view && view.state === "paused") { act("resume", "/resume"); return; }
+      el("pause-reason").value = "";
+      openDialog("dlg-pause", function () { act("pause", "/pause", { reason: el("pause-reason").value }); });
+    },
+    complaint: function () {
+      el("complaint-ticket").value = current() || lastTicket || "";
+      el("complaint-description").value = "";
+      el("complaint-consent").checked = false;
+      el("complaint-contact").value = "";
+      el("complaint-contact").disabled = true;
+      openDialog("dlg-complaint", function () {
+        var consent = el("complaint-consent").checked;
+        var contact = el("complaint-contact").value.trim();
+        api("POST", "/api/v1/complaints", {
+          window: n,
+          ticket: el("complaint-ticket").value.trim() || null,
+          category: el("complaint-category").value,
+          description: el("complaint-description").value,
+          consent: consent,
+          contact: consent && contact ? contact : null
+        }).then(
+          function (r) {
+            var due = new Date(r.json.due_at).toLocaleDateString();
+            say(fill(S.done.complaint, { id: r.json.id, due: due }), "ok");
+          },
+          function (err) { say(explain(err), "error"); }
+        );
+      });
+    },
+    "sign-out": function () {
+      api("POST", base + "/sign-out").then(logout, function (err) { say(explain(err), "error"); });
+    }
+  };
+
+  el("complaint-consent").addEventListener("change", function (e) {
+    el("complaint-contact").disabled = !e.target.checked;
+    if (!e.target.checked) el("complaint-contact").value = "";
+  });
+
+  // Remember the ticket finished last, for a complaint made just after.
+  var lastTicket = "";
+  var lastSeen = "";
+  setInterval(function () {
+    var c = current();
+    if (c) lastSeen = c;
+    else if (lastSeen) { lastTicket = lastSeen; }
+  }, 500);
+
+  Object.keys(actions).forEach(function (id) {
+    if (buttons[id]) buttons[id].addEventListener("click", actions[id]);
+  });
+
+  el("waiting").addEventListener("click", function (e) {
+    var b = e.target.closest("button.call-one");
+    if (b) act("call", "/call", { number: b.dataset.number });
+  });
+
+  // Keyboard: the letter shown on each button, unless typing in a field or a dialog is open.
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
+    var tag = (e.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select" || document.querySelector("dialog[open]")) return;
+    var key = e.key.length === 1 ? e.key.toUpperCase() : "";
+    var b = document.querySelector('button[data-key="' + key + '"]');
+    if (b && !b.disabled) {
+      e.preventDefault();
+      b.click();
+    }
+  });
+
+  // ---- Live: the event stream --------------------------------------------------------------
+  var seq = null;
+  var delay = 1000;
+  function setCount(service, waiting) {
+    var row = document.querySelector('#counts tr[data-service="' + service + '"] .count');
+    if (row) row.textContent = String(waiting);
+  }
+  function connect() {
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/events" + (seq !== null ? "?since=" + seq : "");
+    var ws = new WebSocket(url);
+    ws.onopen = function () { delay = 1000; };
+    ws.onmessage = function (m) {
+      var ev;
+      try { ev = JSON.parse(m.data); } catch (e) { return; }
+      seq = ev.seq;
+      switch (ev.type) {
+        case "snapshot":
+          ev.waiting.forEach(function (w) { setCount(w.service, w.waiting); });
+          refreshSoon();
+          break;
+        case "issued":
+        case "waiting":
+          setCount(ev.service, ev.waiting);
+          if (data.serves.indexOf(ev.service) >= 0) refreshSoon();
+          break;
+        case "called":
+          setCount(ev.service, ev.waiting);
+          refreshSoon();
+          break;
+        case "cleared":
+        case "window":
+        case "recalled":
+          if (ev.window === n) refreshSoon();
+          break;
+        default:
+          break;
+      }
+    };
+    ws.onclose = function () {
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 15000);
+    };
+  }
+
+  refresh();
+  connect();
+  // The waited minutes in the list age without events.
+  setInterval(refresh, 60000);
+})();

@@ -1,0 +1,100 @@
+//! `/rate/{window}`: the pad on a tablet facing the customer at a window. Idle until the
+//! window completes a ticket; then it shows that ticket's number and five choices, and says
+//! thank you. No login: it can only rate the window's last completed ticket, once, and the
+//! server decides which ticket that is (`GET`/`POST /api/v1/windows/{n}/rating`). The script
+//! asks every two seconds.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::i18n::Lang;
+use super::{document, html_response, lang_param, lang_switch, message_page};
+use crate::http::AppState;
+use crate::http::feedback::public_window;
+
+/// How often the pad asks whether there is a ticket to rate, in milliseconds.
+pub const POLL_MS: u32 = 2000;
+
+/// The five choices, best first: (score, 简体, 繁體, English).
+pub const CHOICES: [(u8, &str, &str, &str); 5] = [
+    (5, "非常满意", "非常滿意", "Very satisfied"),
+    (4, "满意", "滿意", "Satisfied"),
+    (3, "基本满意", "基本滿意", "Mostly satisfied"),
+    (2, "不满意", "不滿意", "Dissatisfied"),
+    (1, "非常不满意", "非常不滿意", "Very dissatisfied"),
+];
+
+/// `GET /rate/{window}`.
+pub async fn page(
+    State(state): State<AppState>,
+    Path(window): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let chosen = lang_param(query.as_deref()).and_then(Lang::parse);
+    let lang = Lang::pick(lang_param(query.as_deref()), &headers);
+    let n = match public_window(&state, &window).await {
+        Ok((_, n)) => n,
+        Err(e) if e.status == StatusCode::NOT_FOUND => {
+            return message_page(
+                lang,
+                StatusCode::NOT_FOUND,
+                lang.t("没有这个窗口", "沒有這個窗口", "No such window"),
+                lang.t(
+                    "请检查评价器的地址。",
+                    "請檢查評價器的地址。",
+                    "Check the rating pad's address.",
+                ),
+            );
+        }
+        Err(e) => return e.into_response(),
+    };
+    let window_name = match lang {
+        Lang::Zh => format!("{n} 号窗口"),
+        Lang::ZhHant => format!("{n} 號窗口"),
+        Lang::En => format!("Window {n}"),
+    };
+    let title = format!(
+        "{window_name} · {}",
+        lang.t("服务评价", "服務評價", "Rate our service")
+    );
+    let body = html! {
+        header.bar {
+            span.hall { (title) }
+            (lang_switch(lang, &Lang::ALL, &format!("/rate/{n}")))
+        }
+        main.pad data-window=(n.get()) data-poll=(POLL_MS) data-state="idle" {
+            section #idle {
+                p.big { (lang.t("欢迎光临", "歡迎光臨", "Welcome")) }
+                p { (lang.t("办理完成后，请在这里为我们的服务评价。", "辦理完成後，請在這裡為我們的服務評價。", "When your business is done, please rate our service here.")) }
+            }
+            section #ask hidden {
+                p.label { (lang.t("请为本次服务评价", "請為本次服務評價", "How was your service?")) }
+                p.number #rate-number {}
+                div.choices {
+                    @for (score, zh, hant, en) in CHOICES {
+                        button type="button" data-score=(score) class=(format!("choice s{score}")) {
+                            span.main { (lang.t(zh, hant, en)) }
+                            @if lang != Lang::En { span.sub lang="en" { (en) } }
+                        }
+                    }
+                }
+            }
+            section #thanks hidden {
+                p.big { (lang.t("谢谢您的评价！", "謝謝您的評價！", "Thank you for your rating!")) }
+                p { (lang.t("祝您生活愉快。", "祝您生活愉快。", "Have a good day.")) }
+            }
+            p #pad-message.message role="status" {}
+            template #msg-already { (lang.t("这张票已经评价过了，谢谢！", "這張票已經評價過了，謝謝！", "This ticket has already been rated. Thank you!")) }
+            template #msg-gone { (lang.t("这张票已不能评价。", "這張票已不能評價。", "This ticket can no longer be rated.")) }
+            template #msg-offline { (lang.t("暂时无法连接，请稍后再试。", "暫時無法連線，請稍後再試。", "Cannot reach the server; please try again.")) }
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        document(lang, &title, "customer pad-page", Some("rate.js"), &body),
+        chosen,
+    )
+}

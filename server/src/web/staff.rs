@@ -1,0 +1,409 @@
+//! `/staff`: the console of the person at a window, all day, hands on the keyboard.
+//!
+//! One address, three stages: the login form (no session), the choice of window (logged in, not
+//! signed in to a window), and the console itself. The console's script drives the JSON API
+//! with the session cookie plus the session's CSRF token (a `<meta>` here, sent back in
+//! `X-CSRF-Token`), and follows the hall over the event stream: waiting counts change in
+//! place, the window's own state is re-read when an event concerns it.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, PreEscaped, html};
+use serde_json::json;
+
+use super::i18n::Lang;
+use super::{document, html_response, lang_param, lang_switch};
+use crate::auth::csrf_token;
+use crate::http::AppState;
+use crate::http::auth::{principal_for, session_cookie};
+use crate::store::ops::COMPLAINT_CATEGORIES;
+use crate::store::{BranchConfig, Principal, Role};
+
+const STAFF_LANGS: [Lang; 2] = [Lang::Zh, Lang::En];
+
+/// `GET /staff`.
+pub async fn page(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let chosen = lang_param(query.as_deref()).and_then(Lang::parse);
+    let lang = match Lang::pick(lang_param(query.as_deref()), &headers) {
+        Lang::ZhHant => Lang::Zh,
+        l => l,
+    };
+    let session = session_cookie(&headers);
+    let who = match &session {
+        Some(t) => match principal_for(&state, t).await {
+            Ok(p) => p.filter(|p| matches!(p.role, Role::Staff | Role::Manager | Role::Admin)),
+            Err(e) => return e.into_response(),
+        },
+        None => None,
+    };
+    let (Some(who), Some(session)) = (who, session) else {
+        return html_response(StatusCode::OK, login(lang), chosen);
+    };
+    match console_or_choice(&state, lang, &who, &session).await {
+        Ok(m) => html_response(StatusCode::OK, m, chosen),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn title(lang: Lang) -> &'static str {
+    lang.s("窗口工作台", "Window console")
+}
+
+fn login(lang: Lang) -> Markup {
+    let body = html! {
+        header.bar {
+            span.hall { "Qhall · " (title(lang)) }
+            (lang_switch(lang, &STAFF_LANGS, "/staff"))
+        }
+        main.login {
+            form #login-form {
+                h1 { (lang.s("登录", "Log in")) }
+                label { (lang.s("用户名", "Username")) input #username name="username" autocomplete="username" required autofocus; }
+                label { (lang.s("密码", "Password")) input #password name="password" type="password" autocomplete="current-password" required; }
+                button.primary #login-button type="submit" { (lang.s("登录", "Log in")) }
+                p #msg.message role="alert" {}
+                template #msg-bad_credentials { (lang.s("用户名或密码不对。", "Wrong username or password.")) }
+                template #msg-too_many_attempts { (lang.s("失败次数太多，请一分钟后再试。", "Too many failed attempts: wait a minute.")) }
+            }
+        }
+    };
+    document(lang, title(lang), "staff", Some("staff.js"), &body)
+}
+
+async fn console_or_choice(
+    state: &AppState,
+    lang: Lang,
+    who: &Principal,
+    session: &str,
+) -> Result<Markup, crate::http::error::ApiError> {
+    let cfg = state.store.config(who.branch_id).await?;
+    let windows = state.store.windows(who.branch_id).await?;
+    let csrf = csrf_token(session);
+    let me = who.username.clone().unwrap_or_default();
+    let mine = windows
+        .iter()
+        .find(|w| w.staff_user_id.is_some() && w.staff_user_id == who.user_id);
+    let hall = cfg.name.get(lang.localized_key()).to_owned();
+    let head = |extra: Markup| {
+        html! {
+            meta name="csrf-token" content=(csrf);
+            header.bar {
+                span.hall { (hall) " · " (title(lang)) }
+                (extra)
+                span.who { (me) }
+                (lang_switch(lang, &STAFF_LANGS, "/staff"))
+            }
+        }
+    };
+    let Some(w) = mine else {
+        let mut rows = Vec::new();
+        for w in &windows {
+            let staff = match w.staff_user_id {
+                Some(u) => state.store.username(u).await?,
+                None => None,
+            };
+            rows.push((w.clone(), staff));
+        }
+        let body = html! {
+            (head(html! {}))
+            main.choose {
+                h1 { (lang.s("选择窗口并签到", "Choose your window and sign in")) }
+                div.windows {
+                    @for (w, staff) in &rows {
+                        @let services = services_of(&cfg, w.number);
+                        div.wincard {
+                            p.winno { (window_label(lang, w.number.get())) }
+                            p.services { (services) }
+                            @if let Some(s) = staff {
+                                p.taken { (s) " " (lang.s("已签到", "is signed in")) }
+                                button type="button" disabled { (lang.s("在此签到", "Sign in here")) }
+                            } @else {
+                                p.free { (lang.s("空闲", "Free")) }
+                                button.primary.sign-in type="button" data-window=(w.number.get()) { (lang.s("在此签到", "Sign in here")) }
+                            }
+                        }
+                    }
+                }
+                p #msg.message role="alert" {}
+                p { button #logout type="button" { (lang.s("退出登录", "Log out")) } }
+            }
+            (strings(lang))
+        };
+        return Ok(document(
+            lang,
+            title(lang),
+            "staff",
+            Some("staff.js"),
+            &body,
+        ));
+    };
+    let n = w.number.get();
+    let services: Vec<_> = cfg
+        .services
+        .iter()
+        .map(|s| json!({"code": s.code.as_str(), "name": s.name.get(lang.localized_key())}))
+        .collect();
+    let mine_serves: Vec<_> = cfg
+        .window(w.number)
+        .map(|d| d.skills.serves.iter().map(|(s, _)| s.as_str()).collect())
+        .unwrap_or_default();
+    let other_windows: Vec<u32> = windows
+        .iter()
+        .map(|x| x.number.get())
+        .filter(|x| *x != n)
+        .collect();
+    let data = json!({
+        "window": n,
+        "services": services,
+        "serves": mine_serves,
+    });
+    let button = |id: &str, key: &str, zh: &str, en: &str, class: &str| {
+        html! {
+            button type="button" id=(id) class=(class) data-key=(key) disabled {
+                span.label { (lang.s(zh, en)) } " " kbd { (key) }
+            }
+        }
+    };
+    let body = html! {
+        (head(html! {
+            span.window-name { (window_label(lang, n)) }
+            span #window-state.pill {}
+        }))
+        main #console data-window=(n) {
+            section.left {
+                section.current aria-live="polite" {
+                    p.label { (lang.s("当前号码", "Current ticket")) }
+                    p #cur-number.number { "—" }
+                    p #cur-service.service { (lang.s("没有正在办理的号码", "No ticket at this window")) }
+                    p #cur-detail.detail { "\u{a0}" }
+                    p #cur-extended.note hidden {}
+                }
+                div.primary {
+                    (button("call-next", "N", "叫下一位", "Call next", "big"))
+                    (button("complete", "C", "办结", "Complete", "big"))
+                }
+                div.actions {
+                    (button("recall", "R", "重呼", "Recall", ""))
+                    (button("start", "S", "开始办理", "Start", ""))
+                    (button("no-show", "X", "过号", "No-show", ""))
+                    (button("transfer", "T", "转移", "Transfer", ""))
+                    (button("extend", "E", "延长办理", "Extend", ""))
+                    (button("pause", "P", "暂停", "Pause", ""))
+                    (button("complaint", "K", "登记投诉", "Complaint", ""))
+                    (button("sign-out", "Q", "签退", "Sign out", ""))
+                }
+                p #msg.message role="alert" { "\u{a0}" }
+            }
+            section.right {
+                h2 { (lang.s("各业务等候人数", "Waiting per service")) }
+                table.counts #counts {
+                    tbody {
+                        @for s in &cfg.services {
+                            tr data-service=(s.code.as_str()) class=(if mine_serves.contains(&s.code.as_str()) { "mine" } else { "" }) {
+                                td.code { (s.code.as_str()) }
+                                td.name { (s.name.get(lang.localized_key())) }
+                                td.count { "–" }
+                            }
+                        }
+                    }
+                }
+                h2 { (lang.s("本窗口可叫号码", "Tickets this window can call")) }
+                ol #waiting.waiting {}
+                p #waiting-empty.empty { (lang.s("暂无等候", "Nobody waiting")) }
+            }
+        }
+        (dialogs(lang, &cfg, &other_windows))
+        script #console-data type="application/json" { (PreEscaped(safe_json(&data))) }
+        (strings(lang))
+    };
+    Ok(document(
+        lang,
+        title(lang),
+        "staff",
+        Some("staff.js"),
+        &body,
+    ))
+}
+
+fn window_label(lang: Lang, n: u32) -> String {
+    match lang {
+        Lang::En => format!("Window {n}"),
+        _ => format!("{n} 号窗口"),
+    }
+}
+
+fn services_of(cfg: &BranchConfig, n: qhall_shared::WindowNo) -> String {
+    cfg.window(n)
+        .map(|d| {
+            d.skills
+                .serves
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        })
+        .unwrap_or_default()
+}
+
+/// JSON safe to put inside a `<script type="application/json">` (no `</script>` can end it).
+fn safe_json(v: &serde_json::Value) -> String {
+    v.to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// The texts the script shows: status names, confirmations and the error codes it explains.
+fn strings(lang: Lang) -> Markup {
+    let s = |zh: &str, en: &str| lang.s(zh, en).to_owned();
+    let v = json!({
+        "status": {
+            "called": s("已叫号", "Called"),
+            "serving": s("办理中", "Being served"),
+        },
+        "window": {
+            "open": s("开放", "Open"),
+            "paused": s("暂停中", "Paused"),
+            "closed": s("关闭", "Closed"),
+        },
+        "noTicket": s("没有正在办理的号码", "No ticket at this window"),
+        "waited": s("等候 {m} 分钟", "waited {m} min"),
+        "waitedLess": s("等候不到 1 分钟", "waited under 1 min"),
+        "waiting": s("已等 {m} 分钟", "waiting {m} min"),
+        "waitingLess": s("刚取号", "just taken"),
+        "since": s("叫号于 {t}", "called at {t}"),
+        "extended": s("延长办理：", "Extended: "),
+        "call": s("叫号", "Call"),
+        "pause": s("暂停", "Pause"),
+        "resume": s("恢复", "Resume"),
+        "priority": s("优先", "priority"),
+        "done": {
+            "call-next": s("已叫 {n}", "Called {n}"),
+            "call": s("已叫 {n}", "Called {n}"),
+            "recall": s("已重呼 {n}", "Recalled {n}"),
+            "start": s("{n} 开始办理", "Started {n}"),
+            "complete": s("{n} 已办结", "Completed {n}"),
+            "no-show": s("{n} 已记为过号", "{n} marked as no-show"),
+            "transfer": s("{n} 已转移", "{n} transferred"),
+            "extend": s("{n} 已标记延长办理", "{n} marked as extended"),
+            "pause": s("窗口已暂停", "Window paused"),
+            "resume": s("窗口已恢复", "Window resumed"),
+            "complaint": s("投诉已登记（编号 {id}），须在 {due} 前答复", "Complaint recorded (no. {id}); answer due by {due}"),
+            "nobody": s("没有等候的号码", "Nobody is waiting for this window"),
+        },
+        "confirmNoShow": s("确认 {n} 过号？", "Mark {n} as a no-show?"),
+        "offline": s("与服务器的连接中断，正在重连…", "Connection to the server lost; reconnecting…"),
+        "errors": {
+            "window_paused": s("窗口已暂停：请先恢复。", "The window is paused: resume it first."),
+            "window_closed": s("窗口未开放：请先签到。", "The window is closed: sign in first."),
+            "window_busy": s("当前号码还没办结：请先办结、过号或转移。", "The current ticket is not finished: complete, mark no-show or transfer it first."),
+            "not_waiting": s("这个号码已被其他窗口叫走或不在等候中。", "That ticket was already called by another window or is no longer waiting."),
+            "invalid_state": s("这个号码现在不能这样操作（可能已被处理）。", "That cannot be done to the ticket now (it may have been handled already)."),
+            "no_current_ticket": s("当前没有号码。", "There is no current ticket."),
+            "not_your_window": s("您没有签到这个窗口。", "You are not signed in to this window."),
+            "window_taken": s("这个窗口已有其他人签到。", "Someone else is signed in to that window."),
+            "signed_in_elsewhere": s("您已在其他窗口签到。", "You are signed in to another window."),
+            "invalid_reason": s("请填写原因（1–200 字）。", "Give a reason (1–200 characters)."),
+            "consent_required": s("只有顾客同意后才能记录联系方式。", "A contact is stored only with the customer's consent."),
+            "invalid_description": s("请填写投诉内容。", "Describe the complaint."),
+            "unknown_ticket": s("没有这个号码。", "There is no such ticket."),
+            "invalid_number": s("号码格式不对（例如 A012）。", "Not a ticket number (e.g. A012)."),
+            "same_service": s("号码已在该业务排队。", "The ticket is already in that service's line."),
+            "same_window": s("请选择其他窗口。", "Choose another window."),
+            "csrf_failed": s("页面已过期，请刷新。", "The page has expired: reload it."),
+            "unauthorized": s("登录已过期，请重新登录。", "Your session has ended: log in again."),
+            "network": s("无法连接服务器。", "Cannot reach the server."),
+        },
+    });
+    html! { script #strings type="application/json" { (PreEscaped(safe_json(&v))) } }
+}
+
+fn dialogs(lang: Lang, cfg: &BranchConfig, other_windows: &[u32]) -> Markup {
+    let categories = [
+        ("attitude", "服务态度", "Staff attitude"),
+        ("waiting", "等候时间", "Waiting time"),
+        ("process", "办理流程", "Procedure"),
+        ("environment", "大厅环境", "Hall environment"),
+        ("other", "其他", "Other"),
+    ];
+    debug_assert!(categories.iter().map(|c| c.0).eq(COMPLAINT_CATEGORIES));
+    html! {
+        dialog #dlg-transfer {
+            form method="dialog" {
+                h2 { (lang.s("转移当前号码", "Transfer the current ticket")) }
+                label.choice { input type="radio" name="to" value="service" checked; (lang.s("转到业务", "To the line of service")) }
+                select #transfer-service {
+                    @for s in &cfg.services {
+                        option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.localized_key())) }
+                    }
+                }
+                label.choice { input type="radio" name="to" value="window"; (lang.s("转到窗口", "To window")) }
+                select #transfer-window {
+                    @for w in other_windows { option value=(w) { (window_label(lang, *w)) } }
+                }
+                div.buttons {
+                    button value="cancel" formnovalidate { (lang.s("取消", "Cancel")) }
+                    button.primary value="ok" { (lang.s("确认转移", "Transfer")) }
+                }
+            }
+        }
+        dialog #dlg-extend {
+            form method="dialog" {
+                h2 { (lang.s("延长办理", "Extend the service")) }
+                label { (lang.s("原因（顾客可见）", "Reason (the customer sees it)")) input #extend-reason maxlength="200" required; }
+                div.buttons {
+                    button value="cancel" formnovalidate { (lang.s("取消", "Cancel")) }
+                    button.primary value="ok" { (lang.s("确认", "Extend")) }
+                }
+            }
+        }
+        dialog #dlg-pause {
+            form method="dialog" {
+                h2 { (lang.s("暂停窗口", "Pause the window")) }
+                label { (lang.s("原因", "Reason")) input #pause-reason list="pause-reasons" maxlength="200" required; }
+                datalist #pause-reasons {
+                    option value=(lang.s("短暂休息", "Short break")) {}
+                    option value=(lang.s("业务会议", "Meeting")) {}
+                    option value=(lang.s("系统故障", "System problem")) {}
+                }
+                div.buttons {
+                    button value="cancel" formnovalidate { (lang.s("取消", "Cancel")) }
+                    button.primary value="ok" { (lang.s("暂停", "Pause")) }
+                }
+            }
+        }
+        dialog #dlg-noshow {
+            form method="dialog" {
+                h2 #noshow-text {}
+                p { (lang.s("过号后可在咨询台恢复排队。", "The information desk can put a no-show back in line.")) }
+                div.buttons {
+                    button value="cancel" { (lang.s("取消", "Cancel")) }
+                    button.primary.danger value="ok" autofocus { (lang.s("确认过号", "Mark no-show")) }
+                }
+            }
+        }
+        dialog #dlg-complaint {
+            form method="dialog" {
+                h2 { (lang.s("登记投诉", "Record a complaint")) }
+                label { (lang.s("类别", "Category"))
+                    select #complaint-category {
+                        @for (code, zh, en) in categories { option value=(code) { (lang.s(zh, en)) } }
+                    }
+                }
+                label { (lang.s("相关号码（可不填）", "Ticket number (optional)")) input #complaint-ticket maxlength="8" placeholder="A012"; }
+                label { (lang.s("投诉内容", "What happened")) textarea #complaint-description rows="4" maxlength="2000" required {} }
+                label.choice { input #complaint-consent type="checkbox"; (lang.s("顾客同意留下联系方式以便答复", "The customer agrees to leave a contact for the answer")) }
+                label { (lang.s("联系方式（仅在顾客同意时）", "Contact (only with consent)")) input #complaint-contact maxlength="200" disabled; }
+                div.buttons {
+                    button value="cancel" formnovalidate { (lang.s("取消", "Cancel")) }
+                    button.primary value="ok" { (lang.s("登记", "Record")) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The rating pad's time limit, with the clock injected: a completed ticket can be rated for
+//! ten minutes, so the next customer at the window never rates someone else's service.
+
+use chrono::Duration;
+use qhall_server::store::ops::{RATING_OPEN_MINUTES, WindowAction, WindowChange};
+use qhall_server::store::{Principal, Role, StoreError};
+use qhall_shared::WindowNo;
+use qhall_tests::{at, demo_store, kiosk_principal as kiosk};
+
+#[tokio::test]
+async fn a_completed_ticket_can_be_rated_for_ten_minutes_only() {
+    let (_dir, store) = demo_store("").await;
+    let user = store
+        .user_by_name("staff1")
+        .await
+        .unwrap()
+        .expect("demo staff1");
+    let staff = Principal {
+        role: Role::Staff,
+        branch_id: 1,
+        user_id: Some(user.id),
+        device_id: None,
+        username: Some("staff1".into()),
+    };
+    let w = WindowNo::new(1).unwrap();
+    let t0 = at("2026-03-02T02:00:00Z");
+    store.issue(&kiosk(), "A", false, None, t0).await.unwrap();
+    store
+        .change_window(&staff, w, WindowChange::SignIn, t0)
+        .await
+        .unwrap();
+    let t = store
+        .call_next(&staff, w, t0)
+        .await
+        .unwrap()
+        .expect("called");
+    let done = t0 + Duration::minutes(3);
+    store
+        .act(&staff, w, WindowAction::Complete, done)
+        .await
+        .unwrap();
+
+    let limit = done + Duration::minutes(RATING_OPEN_MINUTES);
+    let offered = store.rating_prompt(1, w, limit).await.unwrap();
+    assert_eq!(offered.map(|t| t.number), Some(t.number.clone()));
+    let late = limit + Duration::seconds(1);
+    assert!(store.rating_prompt(1, w, late).await.unwrap().is_none());
+    match store.rate(1, w, t.number.as_str(), 4, late).await {
+        Err(StoreError::Conflict {
+            code: "nothing_to_rate",
+            ..
+        }) => {}
+        other => panic!("rated too late: {other:?}"),
+    }
+    store
+        .rate(1, w, t.number.as_str(), 4, limit)
+        .await
+        .expect("rated in time");
+}
