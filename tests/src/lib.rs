@@ -268,6 +268,14 @@ impl TestApp {
         TestApp::spawn_with(dir, database_url).await
     }
 
+    /// A demo hall on a fresh SQLite file whatever `QHALL_TEST_BACKEND` says, for tests that
+    /// open the database file themselves.
+    pub async fn spawn_sqlite() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("qhall.db").display());
+        TestApp::spawn_with(dir, database_url).await
+    }
+
     /// A demo hall on a free port on the database at `database_url` (either backend).
     pub async fn spawn_on(database_url: String) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");

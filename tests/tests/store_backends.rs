@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
 use qhall_server::auth::token_hash;
-use qhall_server::store::ops::{TransferTo, WindowAction, WindowChange};
+use qhall_server::store::ops::{ComplaintInput, TransferTo, WindowAction, WindowChange};
 use qhall_server::store::{Principal, Role, Store};
 use qhall_shared::WindowNo;
 use qhall_shared::api::TicketStatus;
@@ -156,6 +156,38 @@ async fn suite(store: &Store) {
         .await
         .unwrap();
     assert_eq!(view.unwrap().1, 0, "A003 is first in line for A now");
+
+    // The rating pad offers the window's last completed ticket once; complaints are stored.
+    let later = now + Duration::minutes(6);
+    let offered = store.rating_prompt(1, w(1), later).await.unwrap();
+    assert_eq!(
+        offered.map(|t| t.number.to_string()).as_deref(),
+        Some("A004")
+    );
+    store.rate(1, w(1), "A004", 5, later).await.unwrap();
+    assert!(
+        store.rate(1, w(1), "A004", 4, later).await.is_err(),
+        "rated once"
+    );
+    assert!(store.rating_prompt(1, w(1), later).await.unwrap().is_none());
+    let complaint = ComplaintInput {
+        window: w(1),
+        ticket: Some("A004".into()),
+        category: "waiting".into(),
+        description: "the line was long".into(),
+        contact: Some("a@b.cn".into()),
+        consent: true,
+    };
+    let (id, _, due) = store
+        .record_complaint(&staff1, complaint.clone(), now)
+        .await
+        .unwrap();
+    assert!(id > 0 && due > now);
+    let bad = ComplaintInput {
+        category: "weather".into(),
+        ..complaint
+    };
+    assert!(store.record_complaint(&staff1, bad, now).await.is_err());
 
     // The window as its console sees it, and the board.
     let (win, cur) = store.window(1, w(1)).await.unwrap().unwrap();
