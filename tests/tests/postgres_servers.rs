@@ -380,3 +380,64 @@ async fn killing_one_server_mid_run_loses_nothing_it_acknowledged() {
     assert!(tickets as usize >= acked.len());
     let _ = conn.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_keeps_hearing_calls_after_the_listening_connection_drops() {
+    let Some(db) = pg_database().await else {
+        return;
+    };
+    let server = ServerProcess::start(&db.url).expect("server");
+    let c = client();
+    let mut board = EventClient::connect(&format!(
+        "{}/api/v1/events?token={DISPLAY}",
+        server.url.replacen("http", "ws", 1)
+    ))
+    .await
+    .unwrap();
+    let snapshot = board
+        .wait_for("snapshot", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let mut last = snapshot["seq"].as_u64().unwrap();
+
+    // PostgreSQL drops the server's listening connection (as a restart or a network cut would).
+    use sqlx::{ConnectOptions, Connection};
+    let mut conn = db
+        .url
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(killed, [true], "one listening connection");
+    let _ = conn.close().await;
+
+    // Events committed while it reconnects, and after, all arrive, in order.
+    for _ in 0..3 {
+        let r = post(
+            &c,
+            &server.url,
+            "/api/v1/tickets",
+            KIOSK,
+            json!({"service": "A"}),
+        )
+        .await;
+        assert_eq!(r.status(), 201);
+    }
+    for _ in 0..3 {
+        let m = board
+            .next(Duration::from_secs(10))
+            .await
+            .expect("events after the listener's reconnect");
+        assert_eq!(m["seq"].as_u64(), Some(last + 1), "{m}");
+        assert_eq!(m["type"], "issued");
+        last += 1;
+    }
+}
