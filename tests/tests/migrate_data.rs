@@ -74,6 +74,59 @@ async fn history(app: &TestApp) {
     }
 }
 
+/// Ratings from the pads of the windows with a completed ticket, and one complaint with a
+/// consented contact (the flag is an integer in SQLite and a boolean in PostgreSQL).
+async fn feedback(app: &TestApp) {
+    let mut rated = 0;
+    for n in 1..=4 {
+        let p: Value = app
+            .get(&format!("/api/v1/windows/{n}/rating"), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if let Some(number) = p["ticket"]["number"].as_str() {
+            let r = app
+                .post(
+                    &format!("/api/v1/windows/{n}/rating"),
+                    None,
+                    json!({"number": number, "score": n}),
+                )
+                .await;
+            assert!(r.status().is_success(), "rating {}", r.status());
+            rated += 1;
+        }
+    }
+    assert!(rated > 0, "some window has a ticket to rate");
+    let staff = app.login("staff1").await;
+    let r = app
+        .post(
+            "/api/v1/complaints",
+            Some(&staff),
+            json!({"window": 1, "category": "waiting", "description": "long", "contact": "a@b.cn", "consent": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+}
+
+/// The managers' report tables (satisfaction included) over the same days as [`stats`].
+async fn report(app: &TestApp) -> Value {
+    let manager = app.login("manager").await;
+    let today = chrono::Utc::now().date_naive();
+    let r = app
+        .get(
+            &format!(
+                "/api/v1/reports?from={}&to={}",
+                today.pred_opt().unwrap(),
+                today.succ_opt().unwrap()
+            ),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
 async fn stats(app: &TestApp) -> Value {
     let manager = app.login("manager").await;
     let today = chrono::Utc::now().date_naive();
@@ -100,6 +153,7 @@ async fn migrate_data_round_trips_a_hall_with_identical_statistics() {
     let sqlite = format!("sqlite://{}", dir.path().join("hall.db").display());
     let mut app = TestApp::spawn_on(sqlite.clone()).await;
     history(&app).await;
+    feedback(&app).await;
     let mut board = app.display(None).await;
     let seq = board
         .wait_for("snapshot", Duration::from_secs(5))
@@ -115,6 +169,7 @@ async fn migrate_data_round_trips_a_hall_with_identical_statistics() {
         .unwrap();
     let ticket = app.issue("B").await;
     let before = stats(&app).await;
+    let report_before = report(&app).await;
     assert!(before["served"].as_u64().unwrap() > 5 && before["no_show"].as_u64().unwrap() > 0);
     board.close().await;
     app.stop().await;
@@ -143,6 +198,11 @@ async fn migrate_data_round_trips_a_hall_with_identical_statistics() {
     let app = TestApp::spawn_on(db.url.clone()).await;
     let after = stats(&app).await;
     assert_eq!(after, before, "the statistics are identical after the move");
+    assert_eq!(
+        report(&app).await,
+        report_before,
+        "so are the reports, ratings included"
+    );
     let seen: Value = app
         .get(&format!("/api/v1/tickets/{}", ticket.id), None)
         .await

@@ -494,7 +494,8 @@ impl PgStore {
         )
     }
 
-    /// Tickets issued in `[from, to)`, as the report tables need them.
+    /// Tickets issued in `[from, to)`, as the report tables need them, in issue order (so the
+    /// figures, sums of floating-point numbers, come out identical on both backends).
     pub async fn report_tickets(
         &self,
         cfg: &BranchConfig,
@@ -514,7 +515,7 @@ impl PgStore {
             "SELECT t.issued_service, t.window_number, t.staff_user_id, t.status, t.issued_at, \
              t.first_called_at, t.serving_at, t.done_at, t.estimate_secs, r.score \
              FROM tickets t LEFT JOIN ratings r ON r.ticket_key = t.key \
-             WHERE t.branch_id = $1 AND t.issued_at >= $2 AND t.issued_at < $3",
+             WHERE t.branch_id = $1 AND t.issued_at >= $2 AND t.issued_at < $3 ORDER BY t.key",
         )
         .bind(cfg.id)
         .bind(ms(from))

@@ -49,7 +49,8 @@ pub(crate) fn status(s: &str) -> TicketStatus {
 }
 
 impl SqliteStore {
-    /// Tickets issued in `[from, to)`, as the report tables need them.
+    /// Tickets issued in `[from, to)`, as the report tables need them, in issue order (so the
+    /// figures, sums of floating-point numbers, come out identical on both backends).
     pub async fn report_tickets(
         &self,
         cfg: &BranchConfig,
@@ -72,7 +73,7 @@ impl SqliteStore {
                 "SELECT t.issued_service, t.window_number, t.staff_user_id, t.status, t.issued_at, \
                  t.first_called_at, t.serving_at, t.done_at, t.estimate_secs, r.score \
                  FROM tickets t LEFT JOIN ratings r ON r.ticket_key = t.key \
-                 WHERE t.branch_id = ? AND t.issued_at >= ? AND t.issued_at < ?",
+                 WHERE t.branch_id = ? AND t.issued_at >= ? AND t.issued_at < ? ORDER BY t.key",
             )?;
             let mut rows = st.query(rusqlite::params![branch, ms(from), ms(to)])?;
             let mut out = Vec::new();
