@@ -10,8 +10,12 @@
 //!    last of the 1,000 has it.
 //!
 //! Client and server share the machine's cores, as they would not in a hall; the figures are
-//! therefore conservative. Set `QHALL_BENCH_SECS` to change the measuring time (default 5), and
-//! `QHALL_BENCH_ONLY` (`healthz,issue,paced,ws`) to run only some figures.
+//! therefore conservative. Set `QHALL_BENCH_SECS` to change the measuring time (default 5),
+//! `QHALL_BENCH_ONLY` (`healthz,issue,paced,ws`) to run only some figures, and
+//! `QHALL_BENCH_RATE` to change the paced figure's offered rate (default 5,000/s).
+//!
+//! By default the server runs on a fresh SQLite file. With `QHALL_BENCH_DATABASE_URL=postgres://…`
+//! (an empty database: `createdb qhall_bench`) it runs on PostgreSQL instead.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -133,11 +137,13 @@ fn main() {
         .unwrap();
     rt.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let db = std::env::var("QHALL_BENCH_DATABASE_URL")
+            .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
         let config = qhall_server::Config { listen: "127.0.0.1:0".into(), database_url: db.clone(), demo: true, ..Default::default() };
         // Seed, then widen the number ranges so a long run never exhausts a day's numbers.
         let store = qhall_server::open_store(&config).await.unwrap();
-        store.sqlite().execute_batch("UPDATE services SET last_number = 9999999; UPDATE branches SET config_version = config_version + 1").await.unwrap();
+        println!("database: {}", store.kind());
+        store.execute_batch("UPDATE services SET last_number = 9999999; UPDATE branches SET config_version = config_version + 1").await.unwrap();
         store.close().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -181,7 +187,8 @@ fn main() {
 
         if phase("paced") {
         let (c, b) = (client.clone(), base.clone());
-        let (rate, lat) = paced(secs, PACED_RATE, move || {
+        let offered: u32 = std::env::var("QHALL_BENCH_RATE").ok().and_then(|s| s.parse().ok()).unwrap_or(PACED_RATE);
+        let (rate, lat) = paced(secs, offered, move || {
             let (c, b) = (c.clone(), b.clone());
             async move {
                 match c.post(format!("{b}/api/v1/tickets")).bearer_auth("demo-kiosk").json(&json!({"service": "B"})).send().await {
@@ -198,7 +205,7 @@ fn main() {
             }
         })
         .await;
-        println!("POST /api/v1/tickets at {PACED_RATE}/s offered   {rate:>8.0} tickets/s   p50 {}   p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+        println!("POST /api/v1/tickets at {offered}/s offered   {rate:>8.0} tickets/s   p50 {}   p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
         }
 
         if !phase("ws") {

@@ -1,11 +1,11 @@
-//! Administration without any web page: `migrate`, `user add`, `device add`.
+//! Administration without any web page: `migrate`, `migrate-data`, `user add`, `device add`.
 
 use std::io::Read;
 
 use chrono::Utc;
 
 use crate::auth::{hash_password, new_token, token_hash};
-use crate::config::{Config, DeviceCommand, UserCommand};
+use crate::config::{Config, DeviceCommand, MigrateDataArgs, UserCommand};
 use crate::store::Role;
 
 /// Creates or upgrades the schema (opening the store runs the migrations).
@@ -15,6 +15,20 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     println!(
         "database is up to date: {}",
         crate::store::facade::redact(&config.database_url)
+    );
+    Ok(())
+}
+
+/// `migrate-data --from sqlite://… --to postgres://…`: copies the hall and prints the rows per table.
+pub async fn migrate_data(args: &MigrateDataArgs) -> anyhow::Result<()> {
+    let report = crate::store::migrate_data::run(&args.from, &args.to).await?;
+    for (table, rows) in &report {
+        println!("{table:<20} {rows:>10} rows");
+    }
+    println!(
+        "copied {} into {}",
+        crate::store::facade::redact(&args.from),
+        crate::store::facade::redact(&args.to)
     );
     Ok(())
 }
@@ -51,7 +65,6 @@ pub async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
         Some(branch)
     };
     let id = store
-        .sqlite()
         .add_user(
             branch,
             &username,
@@ -75,7 +88,6 @@ pub async fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<()> {
     let store = crate::open_store(config).await?;
     let token = new_token();
     store
-        .sqlite()
         .add_device(branch, &name, role, &token_hash(&token), Utc::now())
         .await?;
     store.close().await;

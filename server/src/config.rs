@@ -45,8 +45,9 @@ pub struct Opts {
     /// [default: http://LISTEN]
     #[arg(long, env = "QHALL_PUBLIC_URL", global = true, value_name = "URL")]
     pub public_url: Option<String>,
-    /// What a commit survives: `process` (a crash of the server; SQLite synchronous=NORMAL) or
-    /// `power` (a power cut too; synchronous=FULL, slower). [default: process]
+    /// What a commit survives: `process` (a crash of the server; SQLite synchronous=NORMAL,
+    /// PostgreSQL synchronous_commit=off) or `power` (a power cut too; synchronous=FULL,
+    /// synchronous_commit=on; slower). [default: process]
     #[arg(long, env = "QHALL_DURABILITY", global = true)]
     pub durability: Option<Durability>,
     /// Assignment policy for call-next: balanced (default), fifo, primary, target-ratio.
@@ -74,6 +75,8 @@ pub enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Copy a hall, with its whole history, from SQLite into an empty PostgreSQL database.
+    MigrateData(MigrateDataArgs),
     /// Manage people.
     #[command(subcommand)]
     User(UserCommand),
@@ -82,6 +85,17 @@ pub enum Command {
     Device(DeviceCommand),
     /// Simulate a hall (see SIMULATION.md).
     Simulate(crate::sim::SimulateArgs),
+}
+
+/// `migrate-data --from sqlite://… --to postgres://…`.
+#[derive(Debug, Args)]
+pub struct MigrateDataArgs {
+    /// The SQLite database to copy (stop its server first).
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+    /// The empty PostgreSQL database to copy into (created tables are migrated first).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -252,7 +252,7 @@ pub async fn keep_fresh(store: Store) {
     loop {
         tick.tick().await;
         if listed.elapsed() > Duration::from_secs(15) {
-            branches = store.sqlite().branch_ids().await.unwrap_or_default();
+            branches = store.branch_ids().await.unwrap_or_default();
             listed = Instant::now();
         }
         for &branch in &branches {

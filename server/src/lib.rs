@@ -78,12 +78,12 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let hub = Arc::new(Hub::default());
     let store = Store::open(&config.database_url, config.power_safe, hub, config.policy).await?;
     if config.demo {
-        if store::seed::demo(store.sqlite(), Utc::now()).await? {
+        if store::seed::demo(&store, Utc::now()).await? {
             tracing::info!("seeded the demo hall");
         }
     } else {
-        store::seed::empty_branch(store.sqlite(), &config.time_zone).await?;
-        if store.sqlite().count_users().await? == 0 {
+        store::seed::empty_branch(&store, &config.time_zone).await?;
+        if store.count_users().await? == 0 {
             let msg = "no users yet: create the first admin with `qhall-server user add --role admin NAME` \
                        (password from QHALL_PASSWORD or standard input), and devices with `qhall-server device add`";
             eprintln!("{msg}");
@@ -102,7 +102,7 @@ async fn maintenance(store: Store) {
     loop {
         tick.tick().await;
         // Opening, a break, the cut-off, closing: kiosks and boards hear it within 15 s.
-        for branch in store.sqlite().branch_ids().await.unwrap_or_default() {
+        for branch in store.branch_ids().await.unwrap_or_default() {
             match store
                 .announce_opening(branch, open.get(&branch).copied(), Utc::now())
                 .await
@@ -118,7 +118,6 @@ async fn maintenance(store: Store) {
         }
         last_prune = std::time::Instant::now();
         match store
-            .sqlite()
             .prune_stream(Utc::now() - chrono::Duration::days(1), 10_000)
             .await
         {

@@ -53,6 +53,7 @@ async fn dispatch(command: Option<Command>, config: Config) -> anyhow::Result<()
             qhall_server::run(config, listener, shutdown_signal()).await
         }
         Some(Command::Migrate) => qhall_server::admin::migrate(&config).await,
+        Some(Command::MigrateData(args)) => qhall_server::admin::migrate_data(&args).await,
         Some(Command::User(cmd)) => qhall_server::admin::user(&config, cmd).await,
         Some(Command::Device(cmd)) => qhall_server::admin::device(&config, cmd).await,
         Some(Command::Simulate(args)) => qhall_server::sim::run_cli(&args),

@@ -282,6 +282,26 @@ pub struct Stats {
     pub by_service: Vec<ServiceStats>,
 }
 
+/// One branch's figures inside [`BranchStatsList`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchStats {
+    pub branch: i64,
+    pub name: Localized,
+    #[serde(flatten)]
+    pub figures: StatsFigures,
+}
+
+/// `GET /api/v1/stats/branches?from=DATE&to=DATE`: every branch the caller may see (an admin
+/// all, a manager its own), and the figures across them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchStatsList {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    #[serde(flatten)]
+    pub overall: StatsFigures,
+    pub branches: Vec<BranchStats>,
+}
+
 /// `POST /api/v1/staffing/erlang-c`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,6 +2,13 @@
 //! `127.0.0.1:0` with a fresh SQLite demo hall in a temporary directory, and drives it the way
 //! kiosks, boards, staff and managers do — over HTTP and a real WebSocket client.
 //! [`ServerProcess`] runs the built binary instead, for tests that kill it.
+//!
+//! PostgreSQL: [`pg_database`] creates a fresh database `qhall_t_<random>` on the server at
+//! `QHALL_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`) and drops
+//! it when the guard goes; without a reachable server it prints `SKIPPED: …` and the test
+//! returns. [`TestApp::spawn_on`] runs the server on any database URL, and with
+//! `QHALL_TEST_BACKEND=postgres` every [`TestApp::spawn`] uses a fresh PostgreSQL database, so
+//! the whole end-to-end suite can run on either backend.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,27 +36,187 @@ pub const DISPLAY: &str = "demo-display";
 /// The real store (no HTTP) on a fresh demo-hall database, for tests that inject the clock;
 /// `setup` is SQL run once after seeding (it should bump `config_version`).
 pub async fn demo_store(setup: &str) -> (tempfile::TempDir, qhall_server::store::Store) {
-    use qhall_server::store::Store;
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    let store = demo_store_on(&url, setup).await;
+    (dir, store)
+}
+
+/// The real store on the database at `url`, seeded with the demo hall, then `setup` run.
+pub async fn demo_store_on(url: &str, setup: &str) -> qhall_server::store::Store {
+    use qhall_server::store::Store;
     let hub = std::sync::Arc::new(qhall_server::events::Hub::default());
     let store = Store::open(
-        &url,
+        url,
         false,
         hub,
         qhall_server::queue::policy::Policy::Default,
     )
     .await
     .expect("open store");
-    qhall_server::store::seed::demo(store.sqlite(), chrono::Utc::now())
+    qhall_server::store::seed::demo(&store, chrono::Utc::now())
         .await
         .expect("seed");
+    if !setup.is_empty() {
+        store.execute_batch(setup).await.expect("setup SQL");
+    }
     store
-        .sqlite()
-        .execute_batch(setup)
+}
+
+/// The PostgreSQL server the tests use (`QHALL_TEST_POSTGRES_URL`).
+pub fn postgres_admin_url() -> String {
+    std::env::var("QHALL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh PostgreSQL database, dropped when this goes out of scope.
+#[derive(Debug)]
+pub struct PgDatabase {
+    /// `postgres://…/qhall_t_<random>`
+    pub url: String,
+    name: String,
+    admin: String,
+}
+
+/// Creates a fresh database `qhall_t_<random>`; `None` (after printing `SKIPPED: …`) when no
+/// PostgreSQL server is reachable.
+pub async fn pg_database() -> Option<PgDatabase> {
+    use sqlx::{ConnectOptions, Connection, Executor};
+    let admin = postgres_admin_url();
+    let opts: sqlx::postgres::PgConnectOptions = match admin.parse() {
+        Ok(o) => o,
+        Err(e) => panic!("QHALL_TEST_POSTGRES_URL is not a PostgreSQL URL: {e}"),
+    };
+    let connected = tokio::time::timeout(Duration::from_secs(5), opts.connect()).await;
+    let mut conn = match connected {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            println!("SKIPPED: PostgreSQL not reachable at {admin}: {e}");
+            eprintln!("SKIPPED: PostgreSQL not reachable at {admin}: {e}");
+            return None;
+        }
+        Err(_) => {
+            println!("SKIPPED: PostgreSQL not reachable at {admin}: no answer in 5 s");
+            eprintln!("SKIPPED: PostgreSQL not reachable at {admin}: no answer in 5 s");
+            return None;
+        }
+    };
+    let name = format!("qhall_t_{:016x}", rand_u64());
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
-        .expect("setup SQL");
-    (dir, store)
+        .expect("create test database");
+    let _ = conn.close().await;
+    let url = match admin.rfind('/') {
+        Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap_or(0) + 2 => {
+            let rest = &admin[i + 1..];
+            let query = rest.find('?').map(|q| &rest[q..]).unwrap_or("");
+            format!("{}/{name}{query}", &admin[..i])
+        }
+        _ => format!("{admin}/{name}"),
+    };
+    Some(PgDatabase { url, name, admin })
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop may run inside a runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                use sqlx::{ConnectOptions, Connection, Executor};
+                let Ok(opts) = admin.parse::<sqlx::postgres::PgConnectOptions>() else {
+                    return;
+                };
+                if let Ok(mut c) = opts.connect().await {
+                    let _ = c
+                        .execute(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .await;
+                    let _ = c.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Runs SQL statements on the database at `url` (either backend), then bumps every branch's
+/// `config_version` so running servers reload their configuration.
+pub async fn run_sql(url: &str, statements: &[&str]) {
+    use sqlx::{ConnectOptions, Connection};
+    if url.starts_with("postgres") {
+        let opts: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
+        let mut conn = opts.connect().await.expect("open db");
+        let mut tx = conn.begin().await.expect("begin");
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*s))
+                .execute(&mut *tx)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        sqlx::query("UPDATE branches SET config_version = config_version + 1")
+            .execute(&mut *tx)
+            .await
+            .expect("bump");
+        tx.commit().await.expect("commit");
+        return;
+    }
+    let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
+    let mut conn = opts
+        .busy_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .expect("open db");
+    for s in statements {
+        sqlx::query(sqlx::AssertSqlSafe(*s))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    sqlx::query("UPDATE branches SET config_version = config_version + 1")
+        .execute(&mut conn)
+        .await
+        .expect("bump");
+}
+
+/// SQL adding windows `from..=to` of branch 1 serving `services`, and one staff user per window
+/// (`wstaffN`, password `demo`).
+pub fn windows_sql(from: u32, to: u32, services: &[&str]) -> Vec<String> {
+    let mut stmts = Vec::new();
+    for n in from..=to {
+        stmts.push(format!(
+            "INSERT INTO windows (branch_id, number, name) VALUES (1, {n}, 'Window {n}')"
+        ));
+        for (rank, s) in services.iter().enumerate() {
+            stmts.push(format!(
+                "INSERT INTO window_services (branch_id, window_number, service_code, rank, weight) VALUES (1, {n}, '{s}', {rank}, 1.0)"
+            ));
+        }
+        stmts.push(format!(
+            "INSERT INTO users (branch_id, username, password_hash, role, created_at) \
+             SELECT 1, 'wstaff{n}', password_hash, 'staff', 0 FROM users WHERE username = 'staff1'"
+        ));
+    }
+    stmts
 }
 
 /// The demo kiosk as the store sees it.
@@ -78,15 +245,44 @@ pub struct TestApp {
     pub database_url: String,
     pub client: reqwest::Client,
     dir: tempfile::TempDir,
+    /// The PostgreSQL database, when the app runs on one it created.
+    _pg: Option<PgDatabase>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl TestApp {
-    /// A demo hall on a free port with a fresh database.
+    /// A demo hall on a free port with a fresh database: SQLite, or PostgreSQL when
+    /// `QHALL_TEST_BACKEND=postgres` (and one is reachable).
     pub async fn spawn() -> TestApp {
+        if std::env::var("QHALL_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+            && let Some(db) = pg_database().await
+        {
+            let url = db.url.clone();
+            let mut app = TestApp::spawn_on(url).await;
+            app._pg = Some(db);
+            return app;
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = format!("sqlite://{}", dir.path().join("qhall.db").display());
+        TestApp::spawn_with(dir, database_url).await
+    }
+
+    /// A demo hall on a fresh SQLite file whatever `QHALL_TEST_BACKEND` says, for tests that
+    /// open the database file themselves.
+    pub async fn spawn_sqlite() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("qhall.db").display());
+        TestApp::spawn_with(dir, database_url).await
+    }
+
+    /// A demo hall on a free port on the database at `database_url` (either backend).
+    pub async fn spawn_on(database_url: String) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestApp::spawn_with(dir, database_url).await
+    }
+
+    async fn spawn_with(dir: tempfile::TempDir, database_url: String) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -100,6 +296,7 @@ impl TestApp {
                 .build()
                 .expect("client"),
             dir,
+            _pg: None,
             stop: None,
             task: None,
         };
@@ -179,43 +376,13 @@ impl TestApp {
     /// Runs SQL directly on the server's database (for setting up halls larger than the demo
     /// before the configuration API exists), then makes the server reload its configuration.
     pub async fn sql(&self, statements: &[&str]) {
-        use sqlx::ConnectOptions;
-        let opts: sqlx::sqlite::SqliteConnectOptions = self.database_url.parse().expect("url");
-        let mut conn = opts
-            .busy_timeout(Duration::from_secs(10))
-            .connect()
-            .await
-            .expect("open db");
-        for s in statements {
-            sqlx::query(sqlx::AssertSqlSafe(*s))
-                .execute(&mut conn)
-                .await
-                .unwrap_or_else(|e| panic!("{s}: {e}"));
-        }
-        sqlx::query("UPDATE branches SET config_version = config_version + 1")
-            .execute(&mut conn)
-            .await
-            .expect("bump");
+        run_sql(&self.database_url, statements).await;
     }
 
     /// Adds windows `from..=to` serving `services` and one staff user per window (`wstaffN`,
     /// password `demo`).
     pub async fn add_windows(&self, from: u32, to: u32, services: &[&str]) {
-        let mut stmts = Vec::new();
-        for n in from..=to {
-            stmts.push(format!(
-                "INSERT INTO windows (branch_id, number, name) VALUES (1, {n}, 'Window {n}')"
-            ));
-            for (rank, s) in services.iter().enumerate() {
-                stmts.push(format!(
-                    "INSERT INTO window_services (branch_id, window_number, service_code, rank, weight) VALUES (1, {n}, '{s}', {rank}, 1.0)"
-                ));
-            }
-            stmts.push(format!(
-                "INSERT INTO users (branch_id, username, password_hash, role, created_at) \
-                 SELECT 1, 'wstaff{n}', password_hash, 'staff', 0 FROM users WHERE username = 'staff1'"
-            ));
-        }
+        let stmts = windows_sql(from, to, services);
         let refs: Vec<&str> = stmts.iter().map(String::as_str).collect();
         self.sql(&refs).await;
     }

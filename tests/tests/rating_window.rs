@@ -11,7 +11,6 @@ use qhall_tests::{at, demo_store, kiosk_principal as kiosk};
 async fn a_completed_ticket_can_be_rated_for_ten_minutes_only() {
     let (_dir, store) = demo_store("").await;
     let user = store
-        .sqlite()
         .user_by_name("staff1")
         .await
         .unwrap()

@@ -11,6 +11,7 @@ use qhall_tests::TestApp;
 use sqlx::ConnectOptions;
 use sqlx::Row;
 
+/// The SQLite file of an app started with [`TestApp::spawn_sqlite`].
 async fn db(app: &TestApp) -> sqlx::SqliteConnection {
     let opts: sqlx::sqlite::SqliteConnectOptions = app.database_url.parse().expect("url");
     opts.read_only(true).connect().await.expect("open db")
@@ -18,7 +19,7 @@ async fn db(app: &TestApp) -> sqlx::SqliteConnection {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ticket_goes_from_kiosk_to_console_tracking_page_rating_pad_and_complaint() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_sqlite().await;
     let ticket = app.issue("A").await;
     let b = Browser::start(1280, 900).await;
 

@@ -178,7 +178,7 @@ async fn rate(app: &TestApp, n: u32, number: &str, score: u8) -> (StatusCode, Va
 
 #[tokio::test]
 async fn only_the_windows_last_completed_ticket_can_be_rated_and_only_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_sqlite().await;
     let staff = app.login("staff1").await;
     app.sign_in(1, &staff).await;
 
@@ -265,7 +265,7 @@ async fn only_the_windows_last_completed_ticket_can_be_rated_and_only_once() {
 
 #[tokio::test]
 async fn a_complaint_keeps_a_contact_only_with_consent_and_only_from_the_staff_window() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_sqlite().await;
     let staff = app.login("staff1").await;
     app.sign_in(1, &staff).await;
     let t = app.issue("A").await;

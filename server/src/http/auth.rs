@@ -188,7 +188,7 @@ pub async fn principal_for(state: &AppState, token: &str) -> ApiResult<Option<Pr
     if let Some(p) = state.tokens.get(&hash) {
         return Ok(p);
     }
-    let p = state.store.sqlite().principal(&hash, Utc::now()).await?;
+    let p = state.store.principal(&hash, Utc::now()).await?;
     state.tokens.put(hash, p.clone());
     Ok(p)
 }
@@ -235,7 +235,7 @@ async fn login(
             "too many failed logins for this user; wait a minute",
         ));
     }
-    let user = state.store.sqlite().user_by_name(&body.username).await?;
+    let user = state.store.user_by_name(&body.username).await?;
     let password = body.password.clone();
     let ok = match &user {
         Some(u) if u.active => {
@@ -258,7 +258,6 @@ async fn login(
     let now = Utc::now();
     state
         .store
-        .sqlite()
         .insert_session(
             &token_hash(&token),
             user.id,
@@ -288,7 +287,7 @@ async fn logout(
     if let Some((token, source)) = request_token_from(&headers, None) {
         check_csrf(&method, &headers, &token, source)?;
         let hash = token_hash(&token);
-        state.store.sqlite().delete_session(&hash).await?;
+        state.store.delete_session(&hash).await?;
         state.tokens.forget(&hash);
     }
     let cookie = "qhall_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";

@@ -62,7 +62,6 @@ async fn audit(
     let (from, to) = range.days(local_date(tz, state.now()))?;
     let rows = state
         .store
-        .sqlite()
         .audit_log(
             who.branch_id,
             local_instant(tz, from, 0),

@@ -39,7 +39,6 @@ async fn report(
         .map(|d| d.chars().take(200).collect::<String>());
     state
         .store
-        .sqlite()
         .set_device_state(device, &body.printer, detail.as_deref(), state.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -30,7 +30,6 @@ fn window_no(s: &str) -> ApiResult<WindowNo> {
 pub async fn public_branch(state: &AppState) -> ApiResult<i64> {
     state
         .store
-        .sqlite()
         .branch_ids()
         .await?
         .first()

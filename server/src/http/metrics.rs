@@ -81,7 +81,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         out,
         "# HELP qhall_tickets_waiting Tickets waiting now, per branch and service.\n# TYPE qhall_tickets_waiting gauge"
     );
-    if let Ok(ids) = state.store.sqlite().branch_ids().await {
+    if let Ok(ids) = state.store.branch_ids().await {
         for b in ids {
             if let Ok(board) = state.store.board_state(b, state.now()).await {
                 for (s, n) in board.waiting {

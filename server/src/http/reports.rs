@@ -47,7 +47,7 @@ async fn build(state: &AppState, caller: &Caller, range: &Range) -> ApiResult<Re
     let cfg = state.store.config(who.branch_id).await?;
     let tz = cfg.schedule.tz;
     let (from, to) = range.days(local_date(tz, state.now()))?;
-    let db = state.store.sqlite();
+    let db = &state.store;
     let tickets = db
         .report_tickets(
             &cfg,
@@ -154,7 +154,7 @@ async fn csv(
         let tz = cfg.schedule.tz;
         let (from, to) = range.days(local_date(tz, state.now()))?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
-        state.store.sqlite().ticket_events_csv(
+        state.store.ticket_events_csv(
             who.branch_id,
             tz,
             local_instant(tz, from, 0),

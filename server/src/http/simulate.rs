@@ -143,7 +143,7 @@ async fn baseline(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     let cfg = state.store.config(who.branch_id).await?;
     let tz = cfg.schedule.tz;
     let today = local_date(tz, now);
-    let db = state.store.sqlite();
+    let db = &state.store;
     let mut tickets = db
         .tickets_issued_between(
             who.branch_id,

@@ -1,10 +1,16 @@
-//! `GET /api/v1/stats` and `POST /api/v1/staffing/erlang-c` (managers).
+//! `GET /api/v1/stats`, `GET /api/v1/stats/branches` and `POST /api/v1/staffing/erlang-c`
+//! (managers).
+//!
+//! A manager reads its own branch; an admin any branch (`?branch=N`) and every branch at once
+//! (`/stats/branches`). Asking for another branch's figures as a manager is a 403.
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use qhall_shared::api::{ErlangCRequest, ErlangCResponse, ServiceStats, Stats};
+use qhall_shared::api::{
+    BranchStats, BranchStatsList, ErlangCRequest, ErlangCResponse, ServiceStats, Stats,
+};
 use serde::Deserialize;
 
 use super::AppState;
@@ -13,19 +19,22 @@ use super::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::queue::erlang;
 use crate::queue::schedule::{local_date, local_instant};
 use crate::queue::stats::{TicketRecord, figures};
-use crate::store::Role;
+use crate::store::{BranchConfig, Principal, Role, TicketRow};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/stats", get(stats))
+        .route("/api/v1/stats/branches", get(branches))
         .route("/api/v1/staffing/erlang-c", post(erlang_c))
 }
 
 /// `?from=DATE&to=DATE`: branch-local days, both included; `to` defaults to `from`, both to today.
+/// `&branch=N`: another branch (admins; a manager only its own).
 #[derive(Debug, Deserialize)]
 pub(super) struct Range {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    pub(super) branch: Option<i64>,
 }
 
 impl Range {
@@ -51,6 +60,87 @@ impl Range {
     }
 }
 
+/// The branch whose figures `who` asks for: its own, or (admins) any.
+pub(super) fn branch_for(who: &Principal, requested: Option<i64>) -> ApiResult<i64> {
+    match requested {
+        None => Ok(who.branch_id),
+        Some(b) if b == who.branch_id || who.role == Role::Admin => Ok(b),
+        Some(_) => Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "other_branch",
+            "a manager sees only the figures of its own branch",
+        )),
+    }
+}
+
+/// The branch's tickets issued on the days, as the figures count them.
+async fn records(
+    state: &AppState,
+    cfg: &BranchConfig,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<Vec<(qhall_shared::ServiceCode, TicketRecord)>> {
+    let tz = cfg.schedule.tz;
+    let tickets = state
+        .store
+        .tickets_issued_between(
+            cfg.id,
+            local_instant(tz, from, 0),
+            local_instant(tz, to, 1440),
+        )
+        .await?;
+    Ok(tickets.iter().map(|t| record(cfg, t)).collect())
+}
+
+fn record(cfg: &BranchConfig, t: &TicketRow) -> (qhall_shared::ServiceCode, TicketRecord) {
+    (
+        t.issued_service,
+        TicketRecord {
+            status: t.status,
+            issued_at: t.issued_at,
+            counted_call_at: t.first_called_at,
+            serving_at: t.serving_at,
+            done_at: t.done_at,
+            target_wait_secs: cfg.target_secs(t.issued_service),
+        },
+    )
+}
+
+/// Figures per branch the caller may see (an admin: all), and across them. Days are each
+/// branch's local days (default: today in the caller's branch).
+async fn branches(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(range): ApiQuery<Range>,
+) -> ApiResult<Json<BranchStatsList>> {
+    let who = caller.require(&[Role::Manager])?;
+    let ids = if who.role == Role::Admin {
+        state.store.branch_ids().await?
+    } else {
+        vec![branch_for(who, range.branch)?]
+    };
+    let own = state.store.config(who.branch_id).await?;
+    let (from, to) = range.days(local_date(own.schedule.tz, state.now()))?;
+    let mut all = Vec::new();
+    let mut out = Vec::new();
+    for id in ids {
+        let cfg = state.store.config(id).await?;
+        let recs = records(&state, &cfg, from, to).await?;
+        out.push(BranchStats {
+            branch: id,
+            name: cfg.name.clone(),
+            figures: figures(recs.iter().map(|(_, r)| r)),
+        });
+        all.extend(recs);
+    }
+    Ok(Json(BranchStatsList {
+        from,
+        to,
+        overall: figures(all.iter().map(|(_, r)| r)),
+        branches: out,
+    }))
+}
+
 /// Figures over the tickets issued on the branch-local days `from ..= to` (default today).
 /// Each ticket counts for the service it was issued for, against that service's target.
 async fn stats(
@@ -59,36 +149,10 @@ async fn stats(
     ApiQuery(range): ApiQuery<Range>,
 ) -> ApiResult<Json<Stats>> {
     let who = caller.require(&[Role::Manager])?;
-    let now = state.now();
-    let cfg = state.store.config(who.branch_id).await?;
-    let tz = cfg.schedule.tz;
-    let today = local_date(tz, now);
-    let (from, to) = range.days(today)?;
-    let tickets = state
-        .store
-        .sqlite()
-        .tickets_issued_between(
-            who.branch_id,
-            local_instant(tz, from, 0),
-            local_instant(tz, to, 1440),
-        )
-        .await?;
-    let records: Vec<(qhall_shared::ServiceCode, TicketRecord)> = tickets
-        .iter()
-        .map(|t| {
-            (
-                t.issued_service,
-                TicketRecord {
-                    status: t.status,
-                    issued_at: t.issued_at,
-                    counted_call_at: t.first_called_at,
-                    serving_at: t.serving_at,
-                    done_at: t.done_at,
-                    target_wait_secs: cfg.target_secs(t.issued_service),
-                },
-            )
-        })
-        .collect();
+    let branch = branch_for(who, range.branch)?;
+    let cfg = state.store.config(branch).await?;
+    let (from, to) = range.days(local_date(cfg.schedule.tz, state.now()))?;
+    let records = records(&state, &cfg, from, to).await?;
     let by_service = cfg
         .services
         .iter()

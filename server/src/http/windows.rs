@@ -59,7 +59,7 @@ async fn window_view(
         .map(|d| d.skills.serves.iter().map(|(s, _)| *s).collect())
         .unwrap_or_default();
     let staff = match w.staff_user_id {
-        Some(u) => state.store.sqlite().username(u).await?,
+        Some(u) => state.store.username(u).await?,
         None => None,
     };
     Ok(WindowView {
@@ -114,7 +114,6 @@ async fn waiting(
     let services: Vec<_> = def.skills.serves.iter().map(|(s, _)| *s).collect();
     let list = state
         .store
-        .sqlite()
         .waiting_list(who.branch_id, n, &services, 200)
         .await?;
     Ok(Json(list.iter().map(|t| view(t, 0, 0)).collect()))

@@ -72,22 +72,52 @@ pub struct Tables {
     pub by_hour: Vec<Line<u8>>,
 }
 
-/// Running sums of one group.
+/// What one ticket contributes, worked out once for all its groups.
+struct Measured {
+    wait_ms: Option<i64>,
+    service_ms: Option<i64>,
+    /// Called within the range its ticket showed.
+    shown: bool,
+}
+
+impl Measured {
+    fn of(t: &ReportTicket) -> Measured {
+        let r = &t.record;
+        let wait_ms = r
+            .counted_call_at
+            .map(|c| (c - r.issued_at).num_milliseconds().max(0));
+        let service_ms = match (r.status, r.serving_at, r.done_at) {
+            (TicketStatus::Done, Some(s), Some(d)) => Some((d - s).num_milliseconds().max(0)),
+            _ => None,
+        };
+        let shown = wait_ms
+            .is_some_and(|w| WaitRange::from_secs(t.estimate_secs).contains(w as f64 / 1000.0));
+        Measured {
+            wait_ms,
+            service_ms,
+            shown,
+        }
+    }
+}
+
+/// Running sums of one group. Sums are whole milliseconds, so a table does not depend on the
+/// order the tickets came in (floating-point sums would, in their last digits).
 #[derive(Debug, Default)]
 struct Acc {
     f: StatsFigures,
     waits: Vec<f64>,
+    wait_ms: i64,
     within_target: u64,
-    service_sum: f64,
+    service_ms: i64,
     service_n: u64,
-    abs_err: f64,
-    err: f64,
+    abs_err_ms: i64,
+    err_ms: i64,
     within_range: u64,
     satisfaction: [u64; 5],
 }
 
 impl Acc {
-    fn add(&mut self, t: &ReportTicket, wait: Option<f64>, service: Option<f64>, shown: bool) {
+    fn add(&mut self, t: &ReportTicket, m: &Measured) {
         self.f.issued += 1;
         match t.record.status {
             TicketStatus::Done => self.f.served += 1,
@@ -95,20 +125,21 @@ impl Acc {
             TicketStatus::Cancelled => self.f.cancelled += 1,
             _ => {}
         }
-        if let Some(w) = wait {
-            self.waits.push(w);
-            if w <= f64::from(t.record.target_wait_secs) {
+        if let Some(w) = m.wait_ms {
+            self.waits.push(w as f64 / 1000.0);
+            self.wait_ms += w;
+            if w <= i64::from(t.record.target_wait_secs) * 1000 {
                 self.within_target += 1;
             }
-            let e = w - t.estimate_secs as f64;
-            self.abs_err += e.abs();
-            self.err += e;
-            if shown {
+            let e = w - i64::try_from(t.estimate_secs).unwrap_or(i64::MAX / 4) * 1000;
+            self.abs_err_ms += e.abs();
+            self.err_ms += e;
+            if m.shown {
                 self.within_range += 1;
             }
         }
-        if let Some(s) = service {
-            self.service_sum += s;
+        if let Some(s) = m.service_ms {
+            self.service_ms += s;
             self.service_n += 1;
         }
         if let Some(r @ 1..=5) = t.rating {
@@ -125,16 +156,17 @@ impl Acc {
         };
         if n > 0 {
             let nf = n as f64;
-            self.f.mean_wait_secs = Some(self.waits.iter().sum::<f64>() / nf);
+            self.f.mean_wait_secs = Some(self.wait_ms as f64 / 1000.0 / nf);
             self.f.median_wait_secs = Some(nearest_rank(&mut self.waits, 0.5));
             self.f.p90_wait_secs = Some(nearest_rank(&mut self.waits, 0.9));
             self.f.service_level = Some(self.within_target as f64 / nf);
-            estimate.mean_abs_error_secs = Some(self.abs_err / nf);
-            estimate.bias_secs = Some(self.err / nf);
+            estimate.mean_abs_error_secs = Some(self.abs_err_ms as f64 / 1000.0 / nf);
+            estimate.bias_secs = Some(self.err_ms as f64 / 1000.0 / nf);
             estimate.within_range_share = Some(self.within_range as f64 / nf);
         }
         if self.service_n > 0 {
-            self.f.mean_service_secs = Some(self.service_sum / self.service_n as f64);
+            self.f.mean_service_secs =
+                Some(self.service_ms as f64 / 1000.0 / self.service_n as f64);
         }
         Line {
             key,
@@ -165,21 +197,16 @@ pub fn tables(services: &[ServiceCode], tickets: &[ReportTicket]) -> Tables {
     let mut by_staff: BTreeMap<i64, Acc> = BTreeMap::new();
     let mut by_hour: Vec<Acc> = (0..24).map(|_| Acc::default()).collect();
     for t in tickets {
-        let wait = t.record.wait_secs();
-        let service = t.record.service_secs();
-        let shown = wait.is_some_and(|w| WaitRange::from_secs(t.estimate_secs).contains(w));
-        overall.add(t, wait, service, shown);
-        by_service
-            .entry(t.service)
-            .or_default()
-            .add(t, wait, service, shown);
+        let m = Measured::of(t);
+        overall.add(t, &m);
+        by_service.entry(t.service).or_default().add(t, &m);
         if let Some(w) = t.window {
-            by_window.entry(w).or_default().add(t, wait, service, shown);
+            by_window.entry(w).or_default().add(t, &m);
         }
         if let Some(s) = t.staff {
-            by_staff.entry(s).or_default().add(t, wait, service, shown);
+            by_staff.entry(s).or_default().add(t, &m);
         }
-        by_hour[usize::from(t.hour.min(23))].add(t, wait, service, shown);
+        by_hour[usize::from(t.hour.min(23))].add(t, &m);
     }
     Tables {
         overall: overall.finish("all"),

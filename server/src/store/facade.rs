@@ -6,11 +6,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use qhall_shared::WindowNo;
 
+use qhall_shared::ServiceCode;
+
 use super::ops::{
-    self, ComplaintInput, ComplaintRecorded, Issued, TransferTo, WindowAction, WindowChange,
+    self, ComplaintInput, ComplaintRecorded, Issued, Outbox, TransferTo, WindowAction, WindowChange,
 };
+use super::postgres::{PgStore, PgTx};
 use super::sqlite::{SqliteStore, run_now};
-use super::{BoardState, BranchConfig, Principal, Result, TicketRow, Tx, WindowRow};
+use super::{BoardState, BranchConfig, Principal, Result, Role, TicketRow, Tx, UserRow, WindowRow};
 use crate::events::Hub;
 use crate::forecast::{Forecasts, Snapshot};
 use crate::queue::policy::Policy;
@@ -19,6 +22,7 @@ use crate::queue::policy::Policy;
 #[derive(Debug, Clone)]
 pub enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 /// The server's one door to its state.
@@ -31,26 +35,66 @@ pub struct Store {
     pub forecasts: Arc<Forecasts>,
 }
 
-/// Runs `ops::$op(tx, out, args…)` as one write operation on the backend's writer.
+/// Runs `ops::$op(tx, out, args…)` as one write operation: on SQLite's writer thread, or as a
+/// PostgreSQL transaction (run again from the start after a serialization failure or deadlock;
+/// `$op` may therefore be evaluated more than once).
 macro_rules! write {
     ($self:ident, |$tx:ident, $out:ident| $op:expr) => {{
         match &$self.backend {
             Backend::Sqlite(db) => db.write(move |$tx, $out| run_now($op)).await,
+            Backend::Postgres(db) => {
+                let mut attempt = 0;
+                loop {
+                    let mut conn = db.begin().await?;
+                    let mut outbox = Outbox::default();
+                    let (result, events) = {
+                        let mut pg = PgTx::new(&mut conn, db.cache());
+                        let $tx = &mut pg;
+                        let $out = &mut outbox;
+                        let result = $op.await;
+                        (result, std::mem::take(&mut pg.events))
+                    };
+                    match db.finish(conn, events, result).await {
+                        Err(e) if PgStore::retryable(&e, attempt) => attempt += 1,
+                        r => break r,
+                    }
+                }
+            }
         }
     }};
 }
 
-/// Runs `$op` (using `tx`) on a consistent read snapshot of the backend.
+/// Runs `$op` (a future using `tx`) on a consistent read snapshot of the backend.
 macro_rules! read {
     ($self:ident, |$tx:ident| $op:expr) => {{
         match &$self.backend {
-            Backend::Sqlite(db) => db.read(move |$tx| $op).await,
+            Backend::Sqlite(db) => db.read(move |$tx| run_now($op)).await,
+            Backend::Postgres(db) => {
+                let mut conn = db.begin_read().await?;
+                let result = {
+                    let mut pg = PgTx::new(&mut conn, db.cache());
+                    let $tx = &mut pg;
+                    $op.await
+                };
+                let _ = conn.commit().await;
+                result
+            }
+        }
+    }};
+}
+
+/// Calls the same method on whichever backend this is.
+macro_rules! either {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {{
+        match &$self.backend {
+            Backend::Sqlite(db) => db.$method($($arg),*).await,
+            Backend::Postgres(db) => db.$method($($arg),*).await,
         }
     }};
 }
 
 impl Store {
-    /// Opens the database named by `url`: `sqlite://…` (PostgreSQL follows in its own backend).
+    /// Opens the database named by `url`: `sqlite://…` or `postgres://…`.
     pub async fn open(
         url: &str,
         power_safe: bool,
@@ -60,10 +104,10 @@ impl Store {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite(SqliteStore::open(url, power_safe, hub.clone()).await?)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            anyhow::bail!("PostgreSQL support is not built yet; use a sqlite:// URL")
+            Backend::Postgres(PgStore::open(url, power_safe, hub.clone()).await?)
         } else {
             anyhow::bail!(
-                "unsupported database URL (expected sqlite://PATH): {}",
+                "unsupported database URL (expected sqlite://PATH or postgres://…): {}",
                 redact(url)
             )
         };
@@ -75,14 +119,36 @@ impl Store {
         })
     }
 
-    pub fn sqlite(&self) -> &SqliteStore {
+    /// The SQLite backend, if this is one.
+    pub fn sqlite(&self) -> Option<&SqliteStore> {
         match &self.backend {
-            Backend::Sqlite(s) => s,
+            Backend::Sqlite(s) => Some(s),
+            Backend::Postgres(_) => None,
         }
     }
 
+    /// The PostgreSQL backend, if this is one.
+    pub fn postgres(&self) -> Option<&PgStore> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(p) => Some(p),
+        }
+    }
+
+    /// Which backend: `"sqlite"` or `"postgres"`.
+    pub fn kind(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Waits for queued writes and releases the database.
     pub async fn close(&self) {
-        self.sqlite().close().await;
+        match &self.backend {
+            Backend::Sqlite(db) => db.close().await,
+            Backend::Postgres(db) => db.close().await,
+        }
     }
 
     pub async fn issue(
@@ -140,7 +206,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<TicketRow> {
         let who = who.clone();
-        write!(self, |tx, out| ops::act(tx, out, &who, n, action, now))
+        write!(self, |tx, out| ops::act(
+            tx,
+            out,
+            &who,
+            n,
+            action.clone(),
+            now
+        ))
     }
 
     pub async fn transfer(
@@ -183,7 +256,12 @@ impl Store {
     ) -> Result<WindowRow> {
         let who = who.clone();
         write!(self, |tx, out| ops::change_window(
-            tx, out, &who, n, change, now
+            tx,
+            out,
+            &who,
+            n,
+            change.clone(),
+            now
         ))
     }
 
@@ -207,19 +285,19 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<(TicketRow, u32, u64)>> {
         let (id, forecasts) = (id.to_owned(), self.forecasts.clone());
-        read!(self, |tx| run_now(async {
+        read!(self, |tx| async {
             let Some(t) = tx.ticket_by_id(&id).await? else {
                 return Ok(None);
             };
             let forecast = forecasts.get(t.branch_id);
             let (ahead, secs) = ops::ticket_position(tx, &t, forecast.as_deref(), now).await?;
             Ok(Some((t, ahead, secs)))
-        }))
+        })
     }
 
     /// The branch's configuration as of now.
     pub async fn config(&self, branch: i64) -> Result<Arc<BranchConfig>> {
-        read!(self, |tx| run_now(tx.config(branch)))
+        read!(self, |tx| tx.config(branch))
     }
 
     /// Per service: waiting, and the estimate a ticket issued now would get.
@@ -229,7 +307,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(Arc<BranchConfig>, Vec<(u32, u64)>)> {
         let forecast = self.forecasts.get(branch);
-        read!(self, |tx| run_now(async {
+        read!(self, |tx| async {
             let cfg = tx.config(branch).await?;
             let mut lines = Vec::with_capacity(cfg.services.len());
             for s in &cfg.services {
@@ -239,15 +317,122 @@ impl Store {
                 lines.push((p + n, secs));
             }
             Ok((cfg, lines))
-        }))
+        })
     }
 
     pub async fn board_state(&self, branch: i64, now: DateTime<Utc>) -> Result<BoardState> {
-        self.sqlite().board_state(branch, now).await
+        either!(self.board_state(branch, now))
     }
 
     pub async fn events_since(&self, branch: i64, seq: u64) -> Result<Option<Vec<(u64, String)>>> {
-        self.sqlite().events_since(branch, seq, 5000).await
+        either!(self.events_since(branch, seq, 5000))
+    }
+
+    /// Deletes stream events older than `before`, keeping at least the newest `keep`.
+    pub async fn prune_stream(&self, before: DateTime<Utc>, keep: i64) -> Result<u64> {
+        either!(self.prune_stream(before, keep))
+    }
+
+    /// Tickets issued in `[from, to)`, for statistics.
+    pub async fn tickets_issued_between(
+        &self,
+        branch: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<TicketRow>> {
+        either!(self.tickets_issued_between(branch, from, to))
+    }
+
+    /// Waiting tickets of `services` (and those sent to `window`), priority first, oldest first.
+    pub async fn waiting_list(
+        &self,
+        branch: i64,
+        window: WindowNo,
+        services: &[ServiceCode],
+        limit: u32,
+    ) -> Result<Vec<TicketRow>> {
+        either!(self.waiting_list(branch, window, services, limit))
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>> {
+        either!(self.user_by_name(username))
+    }
+
+    pub async fn username(&self, user_id: i64) -> Result<Option<String>> {
+        either!(self.username(user_id))
+    }
+
+    /// The caller a token hash belongs to: a live session of an active user, or an active device.
+    pub async fn principal(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Principal>> {
+        either!(self.principal(token_hash, now))
+    }
+
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<()> {
+        either!(self.insert_session(token_hash, user_id, now, expires))
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        either!(self.delete_session(token_hash))
+    }
+
+    pub async fn add_user(
+        &self,
+        branch: Option<i64>,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        either!(self.add_user(branch, username, password_hash, role, now))
+    }
+
+    pub async fn add_device(
+        &self,
+        branch: i64,
+        name: &str,
+        role: Role,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        either!(self.add_device(branch, name, role, token_hash, now))
+    }
+
+    pub async fn set_device_state(
+        &self,
+        device: i64,
+        printer: &str,
+        detail: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        either!(self.set_device_state(device, printer, detail, now))
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        either!(self.count_users())
+    }
+
+    pub async fn branch_ids(&self) -> Result<Vec<i64>> {
+        either!(self.branch_ids())
+    }
+
+    /// Runs a SQL script in one transaction if the database has no branch yet (seeding).
+    pub async fn seed_if_empty(&self, script: &str) -> Result<bool> {
+        either!(self.seed_if_empty(script))
+    }
+
+    /// Runs SQL statements in one write transaction (administration, tests and benchmarks).
+    pub async fn execute_batch(&self, sql: &str) -> Result<()> {
+        either!(self.execute_batch(sql))
     }
 
     /// Turns the emergency broadcast on or off (see [`ops::set_emergency`]).
@@ -277,12 +462,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<TicketRow> {
         let number = number.to_owned();
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                db.write(move |tx, _| run_now(ops::rate(tx, branch, n, &number, score, now)))
-                    .await
-            }
-        }
+        write!(self, |tx, _out| ops::rate(
+            tx, branch, n, &number, score, now
+        ))
     }
 
     /// Records a complaint taken at a window (see [`ops::record_complaint`]).
@@ -293,12 +475,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ComplaintRecorded> {
         let who = who.clone();
-        match &self.backend {
-            Backend::Sqlite(db) => {
-                db.write(move |tx, _| run_now(ops::record_complaint(tx, &who, &input, now)))
-                    .await
-            }
-        }
+        write!(self, |tx, _out| ops::record_complaint(
+            tx, &who, &input, now
+        ))
     }
 
     /// The ticket window `n`'s rating pad offers now: the window's last completed ticket, if it
@@ -309,23 +488,69 @@ impl Store {
         n: WindowNo,
         now: DateTime<Utc>,
     ) -> Result<Option<TicketRow>> {
-        let t = read!(self, |tx| run_now(tx.last_completed(branch, n)))?;
+        let t = read!(self, |tx| tx.last_completed(branch, n))?;
         let Some(t) = t.filter(|t| ops::rating_open(t, now)) else {
             return Ok(None);
         };
-        Ok((!self.sqlite().is_rated(t.key).await?).then_some(t))
+        let rated = either!(self.is_rated(t.key))?;
+        Ok((!rated).then_some(t))
+    }
+
+    /// When the branch's latest ticket was issued, if it ever issued one.
+    pub async fn last_issued_at(&self, branch: i64) -> Result<Option<DateTime<Utc>>> {
+        either!(self.last_issued_at(branch))
+    }
+
+    /// Tickets issued in `[from, to)`, as the report tables need them.
+    pub async fn report_tickets(
+        &self,
+        cfg: &BranchConfig,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<crate::queue::report::ReportTicket>> {
+        either!(self.report_tickets(cfg, from, to))
+    }
+
+    /// The audit log of the branch in `[from, to)`, newest first (at most 5,000 entries).
+    pub async fn audit_log(
+        &self,
+        branch: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<crate::store::sqlite::report::AuditRow>> {
+        either!(self.audit_log(branch, from, to))
+    }
+
+    /// Display names of the branch's people, for the staff table.
+    pub async fn staff_names(&self, branch: i64) -> Result<std::collections::HashMap<i64, String>> {
+        either!(self.staff_names(branch))
+    }
+
+    /// Streams the ticket events of tickets issued in `[from, to)` as CSV chunks into `chunks`.
+    pub fn ticket_events_csv(
+        &self,
+        branch: i64,
+        tz: chrono_tz::Tz,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        chunks: tokio::sync::mpsc::Sender<String>,
+    ) {
+        match &self.backend {
+            Backend::Sqlite(db) => db.ticket_events_csv(branch, tz, from, to, chunks),
+            Backend::Postgres(db) => db.ticket_events_csv(branch, tz, from, to, chunks),
+        }
     }
 
     /// Every window of the branch as stored.
     pub async fn windows(&self, branch: i64) -> Result<Vec<WindowRow>> {
-        read!(self, |tx| run_now(tx.windows(branch)))
+        read!(self, |tx| tx.windows(branch))
     }
 
     /// What the forecast reads: the configuration, every waiting ticket, the open windows with
     /// their services in progress, and per service the recent mean service time and the tickets
     /// issued in the last hour — from one snapshot.
     pub async fn forecast_snapshot(&self, branch: i64, now: DateTime<Utc>) -> Result<Snapshot> {
-        self.sqlite().forecast_snapshot(branch, now).await
+        either!(self.forecast_snapshot(branch, now))
     }
 
     /// The window with its current ticket, for its console.
@@ -334,7 +559,7 @@ impl Store {
         branch: i64,
         n: WindowNo,
     ) -> Result<Option<(WindowRow, Option<TicketRow>)>> {
-        read!(self, |tx| run_now(async {
+        read!(self, |tx| async {
             let Some(w) = tx.window(branch, n).await? else {
                 return Ok(None);
             };
@@ -343,7 +568,7 @@ impl Store {
                 None => None,
             };
             Ok(Some((w, current)))
-        }))
+        })
     }
 }
 

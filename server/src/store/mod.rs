@@ -2,8 +2,7 @@
 //! event and the branch's stream event, so an acknowledged change survives `kill -9`.
 //!
 //! The hall's rules live once, in [`ops`], written against the [`Tx`] trait: small, named
-//! reads and writes that each backend implements with its own SQL ([`sqlite`]; PostgreSQL
-//! follows the same trait). [`Store`] is the facade the HTTP layer calls: it picks the backend,
+//! reads and writes that each backend implements with its own SQL ([`sqlite`], [`postgres`]). [`Store`] is the facade the HTTP layer calls: it picks the backend,
 //! runs one operation in one transaction, and publishes the committed stream events in order.
 //!
 //! # Layout
@@ -11,11 +10,15 @@
 //! - [`model`]: rows as the rest of the server sees them (tickets, windows, branch config, people).
 //! - [`ops`]: the operations (issue, call next, complete, transfer, sign in, …) over [`Tx`].
 //! - [`sqlite`]: the SQLite backend (WAL, one writer connection, a pool of readers).
+//! - [`postgres`]: the PostgreSQL backend (several servers on one database; LISTEN/NOTIFY).
+//! - [`migrate_data`]: copies a SQLite hall into PostgreSQL (`qhall-server migrate-data`).
 //! - [`seed`]: the demo hall.
 
 pub mod facade;
+pub mod migrate_data;
 pub mod model;
 pub mod ops;
+pub mod postgres;
 pub mod seed;
 pub mod sqlite;
 
@@ -100,6 +103,13 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// its own SQL; none of them decides anything.
 #[allow(async_fn_in_trait)]
 pub trait Tx {
+    /// Serializes this transaction's writes with every other writer of the branch, in any
+    /// process: called first by each write operation. SQLite has one writer already (a no-op);
+    /// PostgreSQL locks the branch's row until the transaction ends.
+    async fn lock_branch(&mut self, branch: i64) -> Result<()> {
+        let _ = branch;
+        Ok(())
+    }
     /// The branch's configuration (services, windows, hours), cached by `config_version`.
     async fn config(&mut self, branch: i64) -> Result<Arc<BranchConfig>>;
     /// Increments and returns the branch's stream sequence.
@@ -197,6 +207,9 @@ pub trait Tx {
     async fn set_emergency(&mut self, branch: i64, message: Option<&str>) -> Result<()>;
     /// Appends an entry to the audit log of configuration changes.
     async fn audit(&mut self, e: &AuditEntry<'_>) -> Result<()>;
+    /// What the branch's most recent `services` stream event said (`open`), if one is kept:
+    /// with several servers, the first to notice an opening announces it, the others see it.
+    async fn last_announced_open(&mut self, branch: i64) -> Result<Option<bool>>;
 
     async fn log_window(
         &mut self,

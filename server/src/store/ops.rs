@@ -72,6 +72,7 @@ pub async fn issue<T: Tx>(
     forecast: Option<&ForecastTable>,
     now: DateTime<Utc>,
 ) -> Result<Issued> {
+    tx.lock_branch(who.branch_id).await?;
     let scope = who.idempotency_scope();
     if let Some(key) = idempotency_key
         && let Some(t) = tx.idempotent_ticket(&scope, key).await?
@@ -309,6 +310,7 @@ pub async fn call_next<T: Tx>(
     policy: Policy,
     now: DateTime<Utc>,
 ) -> Result<Option<TicketRow>> {
+    tx.lock_branch(who.branch_id).await?;
     let w = operable_window(tx, who, n).await?;
     ready_to_call(tx, &w).await?;
     let cfg = tx.config(who.branch_id).await?;
@@ -336,6 +338,7 @@ pub async fn call_number<T: Tx>(
     number: &str,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
+    tx.lock_branch(who.branch_id).await?;
     let w = operable_window(tx, who, n).await?;
     ready_to_call(tx, &w).await?;
     let number: TicketNumber = number
@@ -448,6 +451,7 @@ pub async fn act<T: Tx>(
     action: WindowAction,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
+    tx.lock_branch(who.branch_id).await?;
     let mut w = operable_window(tx, who, n).await?;
     let mut t = current_ticket(tx, &w).await?;
     let engine_action = match &action {
@@ -558,6 +562,7 @@ pub async fn transfer<T: Tx>(
     to: TransferTo,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
+    tx.lock_branch(who.branch_id).await?;
     let mut w = operable_window(tx, who, n).await?;
     let mut t = current_ticket(tx, &w).await?;
     let cfg = tx.config(who.branch_id).await?;
@@ -637,6 +642,7 @@ pub async fn reinstate<T: Tx>(
     let number: TicketNumber = number
         .parse()
         .map_err(|e: qhall_shared::ids::InvalidId| StoreError::invalid("invalid_number", e.0))?;
+    tx.lock_branch(who.branch_id).await?;
     let mut t = tx
         .ticket_by_number(who.branch_id, &number)
         .await?
@@ -684,10 +690,15 @@ pub async fn cancel<T: Tx>(
     staff: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
-    let mut t = tx
+    let unknown = || StoreError::not_found("unknown_ticket", "there is no such ticket");
+    let branch = tx
         .ticket_by_id(ticket_id)
         .await?
-        .ok_or_else(|| StoreError::not_found("unknown_ticket", "there is no such ticket"))?;
+        .ok_or_else(unknown)?
+        .branch_id;
+    tx.lock_branch(branch).await?;
+    // Read again under the branch's lock: another server may have called it meanwhile.
+    let mut t = tx.ticket_by_id(ticket_id).await?.ok_or_else(unknown)?;
     let before = t.status;
     t.status = lifecycle::next(t.status, Action::Cancel)?;
     t.done_at = Some(now);
@@ -734,6 +745,7 @@ pub async fn change_window<T: Tx>(
     now: DateTime<Utc>,
 ) -> Result<WindowRow> {
     let branch = who.branch_id;
+    tx.lock_branch(branch).await?;
     let mut w = tx.window(branch, n).await?.ok_or_else(|| {
         StoreError::not_found("unknown_window", format!("there is no window {n}"))
     })?;
@@ -875,9 +887,10 @@ pub async fn announce_opening<T: Tx>(
     was_open: Option<bool>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
+    tx.lock_branch(branch).await?;
     let cfg = tx.config(branch).await?;
     let open = cfg.schedule.state_at(now).is_open() && cfg.emergency.is_none();
-    if was_open.is_some_and(|w| w != open) {
+    if was_open.is_some_and(|w| w != open) && tx.last_announced_open(branch).await? != Some(open) {
         out.emit(tx, branch, now, Event::Services { open }).await?;
     }
     Ok(open)
@@ -910,6 +923,7 @@ pub async fn rate<T: Tx>(
             "a rating is 1 (very dissatisfied) to 5 (very satisfied)",
         ));
     }
+    tx.lock_branch(branch).await?;
     let cfg = tx.config(branch).await?;
     if cfg.window(n).is_none() {
         return Err(StoreError::not_found(
@@ -986,6 +1000,7 @@ pub async fn record_complaint<T: Tx>(
     let staff = who.user_id.ok_or_else(|| {
         StoreError::forbidden("staff_only", "complaints are taken by a person at a window")
     })?;
+    tx.lock_branch(who.branch_id).await?;
     operable_window(tx, who, input.window).await?;
     let category = COMPLAINT_CATEGORIES
         .iter()

@@ -5,13 +5,10 @@
 
 use std::sync::OnceLock;
 
-use chrono::{DateTime, Utc};
-use rusqlite::params;
-
-use super::sqlite::SqliteStore;
-use super::{Result, Role};
+use super::{Result, Role, Store};
 use crate::auth::{hash_password, token_hash};
 use crate::queue::schedule::Weekly;
+use chrono::{DateTime, Utc};
 
 /// One hash of "demo" for every demo user: argon2 is slow on purpose, and a test suite starts
 /// many demo halls.
@@ -91,77 +88,93 @@ const WINDOWS: [(i64, &[&str]); 4] = [
     (4, &["C", "A"]),
 ];
 
+/// A SQL string literal (the seed's values are constants and hashes; quoted all the same).
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// Seeds the demo hall if the database has no branch yet. Returns whether it did.
-pub async fn demo(db: &SqliteStore, now: DateTime<Utc>) -> Result<bool> {
+///
+/// The seed is one plain SQL script, valid on both backends, run in one transaction.
+pub async fn demo(store: &Store, now: DateTime<Utc>) -> Result<bool> {
     let hash = demo_password_hash()?;
     let weekly = serde_json::to_string(&Weekly::around_the_clock()).map_err(anyhow::Error::from)?;
-    db.write(move |tx, _| {
-        let c = tx.conn;
-        if c.query_row("SELECT COUNT(*) FROM branches", [], |r| r.get::<_, i64>(0))? > 0 {
-            return Ok(false);
+    let mut sql = format!(
+        "INSERT INTO branches (id, name_zh, name_zh_hant, name_en, time_zone, weekly_hours, cutoff_mins) \
+         VALUES (1, {}, {}, {}, 'Asia/Shanghai', {}, 0);\n",
+        q("Qhall 示范服务大厅"),
+        q("Qhall 示範服務大廳"),
+        q("Qhall Demo Service Hall"),
+        q(&weekly)
+    );
+    for (i, s) in SERVICES.iter().enumerate() {
+        sql.push_str(&format!(
+            "INSERT INTO services (branch_id, code, name_zh, name_zh_hant, name_en, guide_zh, guide_zh_hant, guide_en, \
+             target_wait_secs, default_service_secs, sort) VALUES (1, {}, {}, {}, {}, {}, {}, {}, {}, {}, {i});\n",
+            q(s.code),
+            q(s.zh),
+            q(s.zh_hant),
+            q(s.en),
+            q(s.guide_zh),
+            q(s.guide_zh_hant),
+            q(s.guide_en),
+            s.target_min * 60,
+            s.mean_min * 60
+        ));
+    }
+    for (n, serves) in WINDOWS {
+        sql.push_str(&format!(
+            "INSERT INTO windows (branch_id, number, name) VALUES (1, {n}, {});\n",
+            q(&format!("{n}号窗口 / Window {n}"))
+        ));
+        for (rank, code) in serves.iter().enumerate() {
+            sql.push_str(&format!(
+                "INSERT INTO window_services (branch_id, window_number, service_code, rank, weight) \
+                 VALUES (1, {n}, {}, {rank}, 1.0);\n",
+                q(code)
+            ));
         }
-        c.execute(
-            "INSERT INTO branches (id, name_zh, name_zh_hant, name_en, time_zone, weekly_hours, cutoff_mins) VALUES (1, ?, ?, ?, ?, ?, 0)",
-            params!["Qhall 示范服务大厅", "Qhall 示範服務大廳", "Qhall Demo Service Hall", "Asia/Shanghai", weekly],
-        )?;
-        for (i, s) in SERVICES.iter().enumerate() {
-            c.execute(
-                "INSERT INTO services (branch_id, code, name_zh, name_zh_hant, name_en, guide_zh, guide_zh_hant, guide_en, \
-                 target_wait_secs, default_service_secs, sort) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                params![s.code, s.zh, s.zh_hant, s.en, s.guide_zh, s.guide_zh_hant, s.guide_en, s.target_min * 60, s.mean_min * 60, i as i64],
-            )?;
-        }
-        for (n, serves) in WINDOWS {
-            c.execute("INSERT INTO windows (branch_id, number, name) VALUES (1, ?, ?)", params![n, format!("{n}号窗口 / Window {n}")])?;
-            for (rank, code) in serves.iter().enumerate() {
-                c.execute(
-                    "INSERT INTO window_services (branch_id, window_number, service_code, rank, weight) VALUES (1, ?, ?, ?, 1.0)",
-                    params![n, code, rank as i64],
-                )?;
-            }
-        }
-        c.execute(
-            "INSERT INTO notices (branch_id, text_zh, text_zh_hant, text_en) VALUES (1, ?, ?, ?)",
-            params![
-                "欢迎光临。请留意叫号屏幕和语音提示。",
-                "歡迎光臨。請留意叫號螢幕和語音提示。",
-                "Welcome. Please watch the board and listen for your number."
-            ],
-        )?;
-        let ms = now.timestamp_millis();
-        let mut users = vec![("manager".to_owned(), Role::Manager)];
-        users.extend((1..=4).map(|i| (format!("staff{i}"), Role::Staff)));
-        for (name, role) in users {
-            c.execute(
-                "INSERT INTO users (branch_id, username, display_name, password_hash, role, created_at) VALUES (1, ?, ?, ?, ?, ?)",
-                params![name, name, hash, role.as_str(), ms],
-            )?;
-        }
-        for (name, role) in [("demo-kiosk", Role::Kiosk), ("demo-display", Role::Display)] {
-            c.execute(
-                "INSERT INTO devices (branch_id, name, role, token_hash, created_at) VALUES (1, ?, ?, ?, ?)",
-                params![name, role.as_str(), token_hash(name), ms],
-            )?;
-        }
-        Ok(true)
-    })
-    .await
+    }
+    sql.push_str(&format!(
+        "INSERT INTO notices (branch_id, text_zh, text_zh_hant, text_en) VALUES (1, {}, {}, {});\n",
+        q("欢迎光临。请留意叫号屏幕和语音提示。"),
+        q("歡迎光臨。請留意叫號螢幕和語音提示。"),
+        q("Welcome. Please watch the board and listen for your number.")
+    ));
+    let ms = now.timestamp_millis();
+    let mut users = vec![("manager".to_owned(), Role::Manager)];
+    users.extend((1..=4).map(|i| (format!("staff{i}"), Role::Staff)));
+    for (name, role) in users {
+        sql.push_str(&format!(
+            "INSERT INTO users (branch_id, username, display_name, password_hash, role, created_at) \
+             VALUES (1, {}, {}, {}, {}, {ms});\n",
+            q(&name),
+            q(&name),
+            q(&hash),
+            q(role.as_str())
+        ));
+    }
+    for (name, role) in [("demo-kiosk", Role::Kiosk), ("demo-display", Role::Display)] {
+        sql.push_str(&format!(
+            "INSERT INTO devices (branch_id, name, role, token_hash, created_at) VALUES (1, {}, {}, {}, {ms});\n",
+            q(name),
+            q(role.as_str()),
+            q(&token_hash(name))
+        ));
+    }
+    store.seed_if_empty(&sql).await
 }
 
 /// A fresh production database gets one empty branch (weekdays 09:00–17:00) to configure.
-pub async fn empty_branch(db: &SqliteStore, time_zone: &str) -> Result<bool> {
+pub async fn empty_branch(store: &Store, time_zone: &str) -> Result<bool> {
     let weekly = serde_json::to_string(&Weekly::weekdays(&[(9 * 60, 17 * 60)]))
         .map_err(anyhow::Error::from)?;
-    let tz = time_zone.to_owned();
-    db.write(move |tx, _| {
-        if tx.conn.query_row("SELECT COUNT(*) FROM branches", [], |r| r.get::<_, i64>(0))? > 0 {
-            return Ok(false);
-        }
-        tx.conn.execute(
-            "INSERT INTO branches (id, name_zh, name_en, time_zone, weekly_hours) VALUES (1, '服务大厅', 'Service hall', ?, ?)",
-            params![tz, weekly],
-        )?;
-        Ok(true)
-    })
-    .await
+    store
+        .seed_if_empty(&format!(
+            "INSERT INTO branches (id, name_zh, name_en, time_zone, weekly_hours) \
+             VALUES (1, '服务大厅', 'Service hall', {}, {});",
+            q(time_zone),
+            q(&weekly)
+        ))
+        .await
 }

@@ -104,7 +104,7 @@ async fn console_or_choice(
         let mut rows = Vec::new();
         for w in &windows {
             let staff = match w.staff_user_id {
-                Some(u) => state.store.sqlite().username(u).await?,
+                Some(u) => state.store.username(u).await?,
                 None => None,
             };
             rows.push((w.clone(), staff));

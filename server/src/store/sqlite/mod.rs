@@ -15,6 +15,7 @@
 
 mod read;
 pub(crate) mod report;
+pub(crate) use report::{LocalHours, push_csv_line, status as status_of};
 mod tx;
 mod writer;
 
@@ -31,7 +32,7 @@ use super::{BranchConfig, Result, StoreError};
 use crate::events::Hub;
 
 pub use tx::SqliteTx;
-pub(crate) use tx::run_now;
+pub(crate) use tx::{TICKET_COLUMNS, run_now};
 
 /// Configuration per branch, reloaded when the branch's `config_version` moves.
 pub(crate) type ConfigCache = Mutex<HashMap<i64, Arc<BranchConfig>>>;

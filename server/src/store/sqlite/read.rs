@@ -395,6 +395,24 @@ impl SqliteStore {
         .await
     }
 
+    /// Runs `script` (several statements) in one transaction if the database has no branch yet;
+    /// returns whether it did.
+    pub async fn seed_if_empty(&self, script: &str) -> Result<bool> {
+        let script = script.to_owned();
+        self.write(move |tx, _| {
+            if tx
+                .conn
+                .query_row("SELECT COUNT(*) FROM branches", [], |r| r.get::<_, i64>(0))?
+                > 0
+            {
+                return Ok(false);
+            }
+            tx.conn.execute_batch(&script)?;
+            Ok(true)
+        })
+        .await
+    }
+
     pub async fn branch_ids(&self) -> Result<Vec<i64>> {
         self.read(|tx| {
             let mut st = tx

@@ -15,13 +15,13 @@ use crate::store::{BranchConfig, Result};
 
 /// The branch-local hour of instants, computing the zone's offset once per UTC hour (a year
 /// of tickets touches ~9,000 hours, not 700,000 conversions).
-struct LocalHours {
-    tz: Tz,
-    offsets: HashMap<i64, i64>,
+pub(crate) struct LocalHours {
+    pub(crate) tz: Tz,
+    pub(crate) offsets: HashMap<i64, i64>,
 }
 
 impl LocalHours {
-    fn hour(&mut self, t: DateTime<Utc>) -> u8 {
+    pub(crate) fn hour(&mut self, t: DateTime<Utc>) -> u8 {
         let secs = t.timestamp();
         let bucket = secs.div_euclid(3600);
         let tz = self.tz;
@@ -44,7 +44,7 @@ fn letter(code: ServiceCode) -> Option<usize> {
         .filter(|i| *i < 26)
 }
 
-fn status(s: &str) -> TicketStatus {
+pub(crate) fn status(s: &str) -> TicketStatus {
     match s {
         "waiting" => TicketStatus::Waiting,
         "called" => TicketStatus::Called,

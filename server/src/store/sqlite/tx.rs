@@ -602,6 +602,18 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    async fn last_announced_open(&mut self, branch: i64) -> Result<Option<bool>> {
+        let body: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT body FROM stream_events WHERE branch_id = ? AND body LIKE '%\"type\":\"services\"%' \
+                 ORDER BY seq DESC LIMIT 1",
+            )?
+            .query_row([branch], |r| r.get(0))
+            .optional()?;
+        Ok(body.map(|b| b.contains("\"open\":true")))
+    }
+
     async fn log_window(
         &mut self,
         branch: i64,

@@ -1,0 +1,203 @@
+//! The PostgreSQL backend: several `qhall-server` processes on one database behave as one hall.
+//!
+//! - **Writes**: each operation is one transaction on a pooled connection (READ COMMITTED). Its
+//!   first step locks the branch's row ([`tx`]), so the branch's writes are serialized across
+//!   every server: call-next never gives one ticket to two windows (the status-checked update
+//!   and the `FOR UPDATE` row lock), numbers stay unique (also a unique index), and
+//!   `branches.event_seq` rises by exactly one per event. A serialization failure or deadlock
+//!   is retried.
+//! - **Events**: the transaction that writes stream events also sends `NOTIFY qhall_events,
+//!   'BRANCH SEQ'`, which PostgreSQL delivers only if and when it commits, in commit order.
+//!   Every server (this one included) runs one [`listener`] that reads the bodies from
+//!   `stream_events` in seq order and publishes them to its [`Hub`]: a board connected to any
+//!   server sees every call, in order, none twice. If the listening connection drops, it
+//!   reconnects and reads whatever it missed from the table.
+
+mod listener;
+mod read;
+mod tx;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::{BranchConfig, Result, StoreError};
+use crate::events::Hub;
+
+pub use tx::PgTx;
+
+/// Configuration per branch, reloaded when the branch's `config_version` moves.
+pub(crate) type ConfigCache = Mutex<HashMap<i64, Arc<BranchConfig>>>;
+
+/// The channel the servers tell each other about committed events on.
+pub(crate) const CHANNEL: &str = "qhall_events";
+
+/// How often an operation is retried after a serialization failure or deadlock.
+const RETRIES: u32 = 5;
+
+/// A PostgreSQL database shared by any number of servers.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    cache: Arc<ConfigCache>,
+    listener: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to and migrates the database at `url` (`postgres://…`), and starts listening for
+    /// the events every server commits.
+    ///
+    /// `power_safe: false` (`--durability process`, the default) commits with
+    /// `synchronous_commit = off`: the answer waits for PostgreSQL to have the commit, not for
+    /// its disk, so the commit survives any crash of a `qhall-server` process, as SQLite's
+    /// `process` does; a crash of PostgreSQL itself or of its machine may lose the last fraction
+    /// of a second. `power` waits for the disk (and any synchronous replica) too.
+    pub async fn open(url: &str, power_safe: bool, hub: Arc<Hub>) -> anyhow::Result<Self> {
+        let mut opts = PgConnectOptions::from_str(url)?;
+        if !power_safe {
+            opts = opts.options([("synchronous_commit", "off")]);
+        }
+        let pool = PgPoolOptions::new()
+            // A branch's writes queue on its row lock anyway; a few connections keep every core busy
+            // without crowding PostgreSQL's connection limit when many servers share it.
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect_with(opts)
+            .await?;
+        // sqlx takes an advisory lock, so servers starting together migrate once.
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let listener = listener::start(url, pool.clone(), hub).await?;
+        Ok(PgStore {
+            pool,
+            cache: Arc::default(),
+            listener: Arc::new(listener),
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(crate) fn cache(&self) -> &ConfigCache {
+        &self.cache
+    }
+
+    /// A write transaction.
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// A read-only transaction on one snapshot.
+    pub async fn begin_read(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?)
+    }
+
+    /// Ends a write operation: on success stores its stream events and tells every server
+    /// about them (one statement; the notification is delivered at commit), then commits; on
+    /// failure rolls back.
+    pub async fn finish<T>(
+        &self,
+        mut conn: Transaction<'static, Postgres>,
+        events: Vec<(i64, i64, i64, String)>,
+        result: Result<T>,
+    ) -> Result<T> {
+        let value = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = conn.rollback().await;
+                return Err(e);
+            }
+        };
+        if !events.is_empty() {
+            let mut last: HashMap<i64, i64> = HashMap::new();
+            for (branch, seq, _, _) in &events {
+                let e = last.entry(*branch).or_default();
+                *e = (*e).max(*seq);
+            }
+            let payloads: Vec<String> = last.iter().map(|(b, s)| format!("{b} {s}")).collect();
+            let (mut branches, mut seqs, mut ats, mut bodies) = (
+                Vec::with_capacity(events.len()),
+                Vec::with_capacity(events.len()),
+                Vec::with_capacity(events.len()),
+                Vec::with_capacity(events.len()),
+            );
+            for (b, s, a, body) in events {
+                branches.push(b);
+                seqs.push(s);
+                ats.push(a);
+                bodies.push(body);
+            }
+            sqlx::query(
+                "WITH stored AS (INSERT INTO stream_events (branch_id, seq, at, body) \
+                 SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[])) \
+                 SELECT pg_notify($5, p) FROM UNNEST($6::TEXT[]) p",
+            )
+            .bind(branches)
+            .bind(seqs)
+            .bind(ats)
+            .bind(bodies)
+            .bind(CHANNEL)
+            .bind(payloads)
+            .execute(&mut *conn)
+            .await?;
+        }
+        conn.commit().await?;
+        Ok(value)
+    }
+
+    /// Whether `e` is a serialization failure or deadlock, after which the operation may be
+    /// run again from the start.
+    pub fn retryable(e: &StoreError, attempt: u32) -> bool {
+        if attempt >= RETRIES {
+            return false;
+        }
+        let StoreError::Other(e) = e else {
+            return false;
+        };
+        e.downcast_ref::<sqlx::Error>()
+            .and_then(|e| e.as_database_error())
+            .and_then(|d| d.code())
+            .is_some_and(|c| c == "40001" || c == "40P01")
+    }
+
+    /// Runs SQL statements in one transaction (administration and tests).
+    pub async fn execute_batch(&self, sql: &str) -> Result<()> {
+        let mut conn = self.begin().await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut *conn)
+            .await?;
+        conn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.listener.abort();
+        self.pool.close().await;
+    }
+}
+
+/// Moves every identity past the largest key present (after rows were inserted with their
+/// keys: the seed, `migrate-data`).
+pub(crate) const RESET_IDENTITIES: &str = "\
+SELECT setval(pg_get_serial_sequence('branches', 'id'), COALESCE((SELECT MAX(id) FROM branches), 0) + 1, false);
+SELECT setval(pg_get_serial_sequence('users', 'id'), COALESCE((SELECT MAX(id) FROM users), 0) + 1, false);
+SELECT setval(pg_get_serial_sequence('devices', 'id'), COALESCE((SELECT MAX(id) FROM devices), 0) + 1, false);
+SELECT setval(pg_get_serial_sequence('tickets', 'key'), COALESCE((SELECT MAX(key) FROM tickets), 0) + 1, false);
+SELECT setval(pg_get_serial_sequence('ticket_events', 'id'), COALESCE((SELECT MAX(id) FROM ticket_events), 0) + 1, false);
+SELECT setval(pg_get_serial_sequence('window_log', 'id'), COALESCE((SELECT MAX(id) FROM window_log), 0) + 1, false);
+SELECT setval(pg_get_serial_sequence('notices', 'id'), COALESCE((SELECT MAX(id) FROM notices), 0) + 1, false);
+SELECT setval(pg_get_serial_sequence('audit_log', 'id'), COALESCE((SELECT MAX(id) FROM audit_log), 0) + 1, false);
+";
