@@ -64,10 +64,45 @@ fn configure(conn: &Connection, power_safe: bool) -> rusqlite::Result<()> {
     } else {
         "PRAGMA synchronous = NORMAL;"
     })?;
+    // Checkpoints run on their own thread ([`checkpoint_in_background`]), never inside a commit.
     conn.execute_batch(
-        "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000;",
+        "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000; \
+         PRAGMA wal_autocheckpoint = 0;",
     )?;
     Ok(())
+}
+
+/// How often the background thread copies the WAL back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies committed pages from the WAL into the database file every [`CHECKPOINT_EVERY`], on a
+/// thread of its own with its own connection, in PASSIVE mode (it never waits for, nor blocks,
+/// the writer or a reader). SQLite's automatic checkpoint would instead run inside whichever
+/// commit crosses 1,000 WAL pages and stall every operation grouped into it — the slowest
+/// issues of a busy morning. The thread ends when the store's last handle is dropped.
+fn checkpoint_in_background(path: &str, alive: std::sync::Weak<Mutex<Vec<Connection>>>) {
+    let path = path.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("qhall-checkpoint".into())
+        .spawn(move || {
+            let conn = match Connection::open(&path) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "checkpointer could not open the database");
+                    return;
+                }
+            };
+            let _ = conn.busy_timeout(Duration::from_millis(100));
+            while alive.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the checkpointer");
+    }
 }
 
 impl SqliteStore {
@@ -93,10 +128,12 @@ impl SqliteStore {
         for _ in 0..READERS {
             readers.push(open_reader(&path)?);
         }
+        let readers = Arc::new(Mutex::new(readers));
+        checkpoint_in_background(&path, Arc::downgrade(&readers));
         Ok(SqliteStore {
             path,
             writer,
-            readers: Arc::new(Mutex::new(readers)),
+            readers,
             cache,
         })
     }
@@ -151,7 +188,6 @@ impl SqliteStore {
     }
 }
 
-/// Milliseconds since the epoch: how times are stored.
 /// A read-only connection. Readers map the file into memory (up to 1 GiB) rather than copy
 /// every page through `read()` into a small private cache: a year's report walks ~100 MB of
 /// index, and with copies that walk cost several times more.
@@ -165,6 +201,7 @@ fn open_reader(path: &str) -> rusqlite::Result<Connection> {
     Ok(c)
 }
 
+/// Milliseconds since the epoch: how times are stored.
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
