@@ -97,20 +97,27 @@ where
             mine
         }));
     }
-    // Timers tick in milliseconds: release the requests due in each millisecond together.
-    let per_ms = f64::from(rate) / 1000.0;
+    // Tokio's timers tick in whole milliseconds and fire late by up to one; a plain thread
+    // releases each request at its own due instant (every 1/rate s) instead, so the latency
+    // counted from that instant is the server's, not the timer wheel's.
     let started = tokio::time::Instant::now();
-    let mut due = 0.0_f64;
-    for ms in 0..secs * 1000 {
-        let at = started + Duration::from_millis(ms);
-        tokio::time::sleep_until(at).await;
-        due += per_ms;
-        while due >= 1.0 {
-            due -= 1.0;
-            due_tx.send(at).unwrap();
+    let total = secs * u64::from(rate);
+    let step = Duration::from_secs(1) / rate;
+    let generator = std::thread::spawn(move || {
+        let t0 = started.into_std();
+        for i in 0..total {
+            let at = t0 + step * u32::try_from(i).unwrap_or(u32::MAX);
+            if let Some(wait) = at.checked_duration_since(std::time::Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if due_tx.send(tokio::time::Instant::from_std(at)).is_err() {
+                break;
+            }
         }
-    }
-    drop(due_tx);
+    });
+    tokio::task::spawn_blocking(move || generator.join().unwrap())
+        .await
+        .unwrap();
     let mut v = Vec::new();
     for w in workers {
         v.extend(w.await.unwrap());
