@@ -15,7 +15,7 @@ use super::error::{ApiJson, ApiQuery, ApiResult};
 use super::stats::Range;
 use crate::queue::schedule::{local_date, local_instant};
 use crate::store::Role;
-use crate::store::sqlite::report::AuditRow;
+use crate::store::export::AuditRow;
 
 pub fn router() -> Router<AppState> {
     Router::new()

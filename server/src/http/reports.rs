@@ -23,7 +23,7 @@ use super::stats::Range;
 use crate::queue::report::{Line, Tables, tables};
 use crate::queue::schedule::{local_date, local_instant};
 use crate::store::Role;
-use crate::store::sqlite::report::push_csv_line;
+use crate::store::export::push_csv_line;
 
 pub fn router() -> Router<AppState> {
     Router::new()

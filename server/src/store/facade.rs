@@ -517,7 +517,7 @@ impl Store {
         branch: i64,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<crate::store::sqlite::report::AuditRow>> {
+    ) -> Result<Vec<crate::store::export::AuditRow>> {
         either!(self.audit_log(branch, from, to))
     }
 

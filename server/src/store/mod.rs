@@ -6,6 +6,7 @@
 //! runs one operation in one transaction, and publishes the committed stream events in order.
 //!
 //! # Layout
+//! - [`export`]: report rows, `events.csv` lines and audit rows, shared by both backends.
 //! - [`facade`]: [`Store`], one operation per transaction, events published after commit.
 //! - [`model`]: rows as the rest of the server sees them (tickets, windows, branch config, people).
 //! - [`ops`]: the operations (issue, call next, complete, transfer, sign in, …) over [`Tx`].
@@ -14,6 +15,7 @@
 //! - [`migrate_data`]: copies a SQLite hall into PostgreSQL (`qhall-server migrate-data`).
 //! - [`seed`]: the demo hall.
 
+pub mod export;
 pub mod facade;
 pub mod migrate_data;
 pub mod model;

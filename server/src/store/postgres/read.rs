@@ -16,9 +16,10 @@ use super::tx::{PgTx, TICKET_COLUMNS, ticket_from_row};
 use crate::forecast::Snapshot;
 use crate::queue::policy::Candidate;
 use crate::queue::report::ReportTicket;
-use crate::queue::stats::TicketRecord;
-use crate::store::sqlite::report::AuditRow;
-use crate::store::sqlite::{LocalHours, from_ms, ms, push_csv_line, status_of};
+use crate::store::export::{
+    AuditRow, CSV_CHUNK_BYTES, EVENTS_CSV_HEADER, EventCsvRow, RawReportTicket, ReportRows,
+};
+use crate::store::sqlite::{from_ms, ms};
 use crate::store::{
     BoardState, BranchConfig, Principal, Result, Role, StoreError, TicketRow, Tx, UserRow,
 };
@@ -503,15 +504,7 @@ impl PgStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ReportTicket>> {
-        let targets: HashMap<String, u32> = cfg
-            .services
-            .iter()
-            .map(|s| (s.code.as_str().to_owned(), s.target_wait_secs))
-            .collect();
-        let mut hours = LocalHours {
-            tz: cfg.schedule.tz,
-            offsets: HashMap::new(),
-        };
+        let mut build = ReportRows::new(cfg);
         let mut rows = sqlx::query(
             "SELECT t.issued_service, t.window_number, t.staff_user_id, t.status, t.issued_at, \
              t.first_called_at, t.serving_at, t.done_at, t.estimate_secs, r.score \
@@ -524,29 +517,22 @@ impl PgStore {
         .fetch(self.pool());
         let mut out = Vec::new();
         while let Some(r) = rows.try_next().await? {
-            let service: String = r.try_get(0)?;
-            let Ok(code) = service.parse() else { continue };
-            let window: Option<i64> = r.try_get(1)?;
-            let issued_at = from_ms(r.try_get(4)?);
-            let st: String = r.try_get(3)?;
-            out.push(ReportTicket {
-                service: code,
-                window: window.and_then(|w| WindowNo::new(u32::try_from(w).ok()?).ok()),
+            let (service, status): (String, String) = (r.try_get(0)?, r.try_get(3)?);
+            let raw = RawReportTicket {
+                issued_service: &service,
+                window: r.try_get(1)?,
                 staff: r.try_get(2)?,
-                hour: hours.hour(issued_at),
-                record: TicketRecord {
-                    status: status_of(&st),
-                    issued_at,
-                    counted_call_at: r.try_get::<Option<i64>, _>(5)?.map(from_ms),
-                    serving_at: r.try_get::<Option<i64>, _>(6)?.map(from_ms),
-                    done_at: r.try_get::<Option<i64>, _>(7)?.map(from_ms),
-                    target_wait_secs: targets.get(&service).copied().unwrap_or(0),
-                },
-                estimate_secs: u64::try_from(r.try_get::<i64, _>(8)?).unwrap_or(0),
+                status: &status,
+                issued_at: r.try_get(4)?,
+                first_called_at: r.try_get(5)?,
+                serving_at: r.try_get(6)?,
+                done_at: r.try_get(7)?,
+                estimate_secs: r.try_get(8)?,
                 rating: r
                     .try_get::<Option<i64>, _>(9)?
                     .and_then(|v| u8::try_from(v).ok()),
-            });
+            };
+            out.extend(build.ticket(&raw));
         }
         Ok(out)
     }
@@ -570,12 +556,7 @@ impl PgStore {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(at, user, action, detail)| AuditRow {
-                at: from_ms(at),
-                user,
-                action,
-                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-            })
+            .map(|(at, user, action, detail)| AuditRow::from_stored(at, user, action, &detail))
             .collect())
     }
 
@@ -616,25 +597,21 @@ impl PgStore {
                 .bind(ms(from))
                 .bind(ms(to))
                 .fetch(&pool);
-                let mut buf = String::from(
-                    "at,day,number,issued_service,service,event,window,staff,detail\n",
-                );
+                let mut buf = String::from(EVENTS_CSV_HEADER);
                 while let Some(r) = rows.try_next().await? {
-                    let at = from_ms(r.try_get(0)?).with_timezone(&tz);
-                    let window: Option<i64> = r.try_get(6)?;
-                    let fields = [
-                        at.to_rfc3339(),
-                        r.try_get::<String, _>(1)?,
-                        r.try_get::<String, _>(2)?,
-                        r.try_get::<String, _>(3)?,
-                        r.try_get::<String, _>(4)?,
-                        r.try_get::<String, _>(5)?,
-                        window.map(|w| w.to_string()).unwrap_or_default(),
-                        r.try_get::<String, _>(7)?,
-                        r.try_get::<String, _>(8)?,
-                    ];
-                    push_csv_line(&mut buf, &fields);
-                    if buf.len() >= 64 * 1024
+                    EventCsvRow {
+                        at: r.try_get(0)?,
+                        day: r.try_get(1)?,
+                        number: r.try_get(2)?,
+                        issued_service: r.try_get(3)?,
+                        service: r.try_get(4)?,
+                        kind: r.try_get(5)?,
+                        window: r.try_get(6)?,
+                        staff: r.try_get(7)?,
+                        detail: r.try_get(8)?,
+                    }
+                    .push(&mut buf, tz);
+                    if buf.len() >= CSV_CHUNK_BYTES
                         && chunks.send(std::mem::take(&mut buf)).await.is_err()
                     {
                         return Ok(()); // the client went away

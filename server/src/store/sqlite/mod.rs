@@ -15,7 +15,6 @@
 
 mod read;
 pub(crate) mod report;
-pub(crate) use report::{LocalHours, push_csv_line, status as status_of};
 mod tx;
 mod writer;
 

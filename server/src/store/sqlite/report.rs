@@ -3,57 +3,15 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Offset, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use qhall_shared::api::TicketStatus;
-use qhall_shared::{ServiceCode, WindowNo};
 
-use super::{SqliteStore, from_ms, ms};
+use super::{SqliteStore, ms};
 use crate::queue::report::ReportTicket;
-use crate::queue::stats::TicketRecord;
+use crate::store::export::{
+    AuditRow, CSV_CHUNK_BYTES, EVENTS_CSV_HEADER, EventCsvRow, RawReportTicket, ReportRows,
+};
 use crate::store::{BranchConfig, Result};
-
-/// The branch-local hour of instants, computing the zone's offset once per UTC hour (a year
-/// of tickets touches ~9,000 hours, not 700,000 conversions).
-pub(crate) struct LocalHours {
-    pub(crate) tz: Tz,
-    pub(crate) offsets: HashMap<i64, i64>,
-}
-
-impl LocalHours {
-    pub(crate) fn hour(&mut self, t: DateTime<Utc>) -> u8 {
-        let secs = t.timestamp();
-        let bucket = secs.div_euclid(3600);
-        let tz = self.tz;
-        let offset = *self.offsets.entry(bucket).or_insert_with(|| {
-            i64::from(
-                tz.offset_from_utc_datetime(&t.naive_utc())
-                    .fix()
-                    .local_minus_utc(),
-            )
-        });
-        let local = DateTime::from_timestamp(secs + offset, 0).unwrap_or(t);
-        local.hour() as u8
-    }
-}
-
-/// A service code's place in the alphabet (codes are one letter A–Z).
-fn letter(code: ServiceCode) -> Option<usize> {
-    (code.as_char() as usize)
-        .checked_sub('A' as usize)
-        .filter(|i| *i < 26)
-}
-
-pub(crate) fn status(s: &str) -> TicketStatus {
-    match s {
-        "waiting" => TicketStatus::Waiting,
-        "called" => TicketStatus::Called,
-        "serving" => TicketStatus::Serving,
-        "done" => TicketStatus::Done,
-        "no_show" => TicketStatus::NoShow,
-        _ => TicketStatus::Cancelled,
-    }
-}
 
 impl SqliteStore {
     /// Tickets issued in `[from, to)`, as the report tables need them: the range is cut in
@@ -81,19 +39,8 @@ impl SqliteStore {
         to: DateTime<Utc>,
     ) -> Result<Vec<ReportTicket>> {
         let branch = cfg.id;
-        let tz = cfg.schedule.tz;
-        // Targets by service letter, so a row costs no string lookup.
-        let mut targets = [0u32; 26];
-        for s in &cfg.services {
-            if let Some(i) = letter(s.code) {
-                targets[i] = s.target_wait_secs;
-            }
-        }
+        let mut build = ReportRows::new(cfg);
         self.read(move |tx| {
-            let mut hours = LocalHours {
-                tz,
-                offsets: HashMap::new(),
-            };
             // Ratings first, then one walk of the covering index `tickets_report`. A rating is
             // given within minutes of the service, so those of the range's tickets are among the
             // ratings given from `from` to two days after `to`; the lookup by ticket key below
@@ -117,33 +64,20 @@ impl SqliteStore {
             let mut rows = st.query(rusqlite::params![branch, ms(from), ms(to)])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
-                let Some(code) = r
-                    .get_ref(0)?
-                    .as_str()
-                    .ok()
-                    .and_then(|s| s.parse::<ServiceCode>().ok())
-                else {
-                    continue;
-                };
-                let window: Option<i64> = r.get(1)?;
-                let issued_at = from_ms(r.get(4)?);
                 let key: i64 = r.get(9)?;
-                out.push(ReportTicket {
-                    service: code,
-                    window: window.and_then(|w| WindowNo::new(u32::try_from(w).ok()?).ok()),
+                let raw = RawReportTicket {
+                    issued_service: r.get_ref(0)?.as_str().unwrap_or(""),
+                    window: r.get(1)?,
                     staff: r.get(2)?,
-                    hour: hours.hour(issued_at),
-                    record: TicketRecord {
-                        status: status(r.get_ref(3)?.as_str().unwrap_or("")),
-                        issued_at,
-                        counted_call_at: r.get::<_, Option<i64>>(5)?.map(from_ms),
-                        serving_at: r.get::<_, Option<i64>>(6)?.map(from_ms),
-                        done_at: r.get::<_, Option<i64>>(7)?.map(from_ms),
-                        target_wait_secs: letter(code).map_or(0, |i| targets[i]),
-                    },
-                    estimate_secs: u64::try_from(r.get::<_, i64>(8)?).unwrap_or(0),
+                    status: r.get_ref(3)?.as_str().unwrap_or(""),
+                    issued_at: r.get(4)?,
+                    first_called_at: r.get(5)?,
+                    serving_at: r.get(6)?,
+                    done_at: r.get(7)?,
+                    estimate_secs: r.get(8)?,
                     rating: ratings.get(&key).copied(),
-                });
+                };
+                out.extend(build.ticket(&raw));
             }
             Ok(out)
         })
@@ -177,13 +111,12 @@ impl SqliteStore {
                  WHERE a.branch_id = ? AND a.at >= ? AND a.at < ? ORDER BY a.id DESC LIMIT 5000",
             )?;
             let rows = st.query_map(rusqlite::params![branch, ms(from), ms(to)], |r| {
-                Ok(AuditRow {
-                    at: from_ms(r.get(0)?),
-                    user: r.get(1)?,
-                    action: r.get(2)?,
-                    detail: serde_json::from_str(&r.get::<_, String>(3)?)
-                        .unwrap_or(serde_json::Value::Null),
-                })
+                Ok(AuditRow::from_stored(
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get_ref(3)?.as_str().unwrap_or(""),
+                ))
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -213,25 +146,21 @@ impl SqliteStore {
                          ORDER BY t.key, e.id",
                     )?;
                     let mut rows = st.query(rusqlite::params![branch, ms(from), ms(to)])?;
-                    let mut buf = String::from(
-                        "at,day,number,issued_service,service,event,window,staff,detail\n",
-                    );
+                    let mut buf = String::from(EVENTS_CSV_HEADER);
                     while let Some(r) = rows.next()? {
-                        let at = from_ms(r.get(0)?).with_timezone(&tz);
-                        let window: Option<i64> = r.get(6)?;
-                        let fields = [
-                            at.to_rfc3339(),
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, String>(5)?,
-                            window.map(|w| w.to_string()).unwrap_or_default(),
-                            r.get::<_, String>(7)?,
-                            r.get::<_, String>(8)?,
-                        ];
-                        push_csv_line(&mut buf, &fields);
-                        if buf.len() >= 64 * 1024
+                        EventCsvRow {
+                            at: r.get(0)?,
+                            day: r.get(1)?,
+                            number: r.get(2)?,
+                            issued_service: r.get(3)?,
+                            service: r.get(4)?,
+                            kind: r.get(5)?,
+                            window: r.get(6)?,
+                            staff: r.get(7)?,
+                            detail: r.get(8)?,
+                        }
+                        .push(&mut buf, tz);
+                        if buf.len() >= CSV_CHUNK_BYTES
                             && chunks.blocking_send(std::mem::take(&mut buf)).is_err()
                         {
                             return Ok(()); // the client went away
@@ -247,58 +176,5 @@ impl SqliteStore {
                 tracing::error!(error = %e, "ticket events export failed");
             }
         });
-    }
-}
-
-/// One change in the audit log, as managers read it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AuditRow {
-    pub at: DateTime<Utc>,
-    /// The username of who made the change ('' when a device or the system did).
-    pub user: String,
-    pub action: String,
-    pub detail: serde_json::Value,
-}
-
-/// Appends one CSV record (RFC 4180: fields with commas, quotes or line breaks are quoted).
-pub(crate) fn push_csv_line<S: AsRef<str>>(buf: &mut String, fields: &[S]) {
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            buf.push(',');
-        }
-        let f = f.as_ref();
-        if f.contains([',', '"', '\n', '\r']) {
-            buf.push('"');
-            buf.push_str(&f.replace('"', "\"\""));
-            buf.push('"');
-        } else {
-            buf.push_str(f);
-        }
-    }
-    buf.push('\n');
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_only_what_needs_it() {
-        let mut b = String::new();
-        push_csv_line(&mut b, &["A012", "said \"hi\", left", "x\ny", ""]);
-        assert_eq!(b, "A012,\"said \"\"hi\"\", left\",\"x\ny\",\n");
-    }
-
-    #[test]
-    fn local_hours_across_a_dst_change() {
-        let mut h = LocalHours {
-            tz: chrono_tz::Europe::Berlin,
-            offsets: HashMap::new(),
-        };
-        // 2026-03-29: clocks go from 02:00 CET to 03:00 CEST at 01:00 UTC.
-        let before = Utc.with_ymd_and_hms(2026, 3, 29, 0, 30, 0).unwrap();
-        let after = Utc.with_ymd_and_hms(2026, 3, 29, 1, 30, 0).unwrap();
-        assert_eq!(h.hour(before), 1);
-        assert_eq!(h.hour(after), 3);
     }
 }
