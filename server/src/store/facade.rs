@@ -9,10 +9,10 @@ use qhall_shared::WindowNo;
 use qhall_shared::ServiceCode;
 
 use super::ops::{
-    self, ComplaintInput, ComplaintRecorded, Issued, Outbox, TransferTo, WindowAction, WindowChange,
+    self, ComplaintInput, ComplaintRecorded, Issued, TransferTo, WindowAction, WindowChange,
 };
-use super::postgres::{PgStore, PgTx};
-use super::sqlite::{SqliteStore, run_now};
+use super::postgres::PgStore;
+use super::sqlite::SqliteStore;
 use super::{BoardState, BranchConfig, Principal, Result, Role, TicketRow, Tx, UserRow, WindowRow};
 use crate::events::Hub;
 use crate::forecast::{Forecasts, Snapshot};
@@ -33,64 +33,6 @@ pub struct Store {
     pub policy: Policy,
     /// Every branch's latest forecast table ([`crate::forecast`]).
     pub forecasts: Arc<Forecasts>,
-}
-
-/// Runs `ops::$op(tx, out, args…)` as one write operation: on SQLite's writer thread, or as a
-/// PostgreSQL transaction (run again from the start after a serialization failure or deadlock;
-/// `$op` may therefore be evaluated more than once).
-macro_rules! write {
-    ($self:ident, |$tx:ident, $out:ident| $op:expr) => {{
-        match &$self.backend {
-            Backend::Sqlite(db) => db.write(move |$tx, $out| run_now($op)).await,
-            Backend::Postgres(db) => {
-                let mut attempt = 0;
-                loop {
-                    let mut conn = db.begin().await?;
-                    let mut outbox = Outbox::default();
-                    let (result, events) = {
-                        let mut pg = PgTx::new(&mut conn, db.cache());
-                        let $tx = &mut pg;
-                        let $out = &mut outbox;
-                        let result = $op.await;
-                        (result, std::mem::take(&mut pg.events))
-                    };
-                    match db.finish(conn, events, result).await {
-                        Err(e) if PgStore::retryable(&e, attempt) => attempt += 1,
-                        r => break r,
-                    }
-                }
-            }
-        }
-    }};
-}
-
-/// Runs `$op` (a future using `tx`) on a consistent read snapshot of the backend.
-macro_rules! read {
-    ($self:ident, |$tx:ident| $op:expr) => {{
-        match &$self.backend {
-            Backend::Sqlite(db) => db.read(move |$tx| run_now($op)).await,
-            Backend::Postgres(db) => {
-                let mut conn = db.begin_read().await?;
-                let result = {
-                    let mut pg = PgTx::new(&mut conn, db.cache());
-                    let $tx = &mut pg;
-                    $op.await
-                };
-                let _ = conn.commit().await;
-                result
-            }
-        }
-    }};
-}
-
-/// Calls the same method on whichever backend this is.
-macro_rules! either {
-    ($self:ident . $method:ident ( $($arg:expr),* )) => {{
-        match &$self.backend {
-            Backend::Sqlite(db) => db.$method($($arg),*).await,
-            Backend::Postgres(db) => db.$method($($arg),*).await,
-        }
-    }};
 }
 
 impl Store {

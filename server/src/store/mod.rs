@@ -6,6 +6,7 @@
 //! runs one operation in one transaction, and publishes the committed stream events in order.
 //!
 //! # Layout
+//! - `macros`: `write!`, `read!`, `either!`: one operation on the configured backend.
 //! - [`export`]: report rows, `events.csv` lines and audit rows, shared by both backends.
 //! - [`facade`]: [`Store`], one operation per transaction, events published after commit.
 //! - [`model`]: rows as the rest of the server sees them (tickets, windows, branch config, people).
@@ -14,6 +15,9 @@
 //! - [`postgres`]: the PostgreSQL backend (several servers on one database; LISTEN/NOTIFY).
 //! - [`migrate_data`]: copies a SQLite hall into PostgreSQL (`qhall-server migrate-data`).
 //! - [`seed`]: the demo hall.
+
+#[macro_use]
+mod macros;
 
 pub mod export;
 pub mod facade;

@@ -11,9 +11,11 @@
 //! - [`staff`]: `/staff`, the console (log in, choose a window, operate it, take complaints).
 //! - [`rate`]: `/rate/{window}`, the rating pad facing the customer.
 //! - [`track`]: `/t/{id}`, the ticket's tracking page (phone first).
+//! - [`manage`]: `/manage/…`, the manager's pages.
 //! - `assets/`: the stylesheet and the scripts, served under `/assets/`.
 
 pub mod i18n;
+pub mod manage;
 pub mod rate;
 pub mod staff;
 pub mod track;
@@ -35,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/t/{id}", get(track::page))
         .route("/t/{id}/live", get(track::live))
         .route("/assets/{name}", get(asset))
+        .merge(manage::router())
 }
 
 /// The embedded assets: (name, content type, bytes).
@@ -62,7 +65,11 @@ const ASSETS: [(&str, &str, &[u8]); 4] = [
 ];
 
 async fn asset(Path(name): Path<String>) -> Response {
-    match ASSETS.iter().find(|(n, _, _)| *n == name) {
+    match ASSETS
+        .iter()
+        .chain(manage::ASSETS.iter())
+        .find(|(n, _, _)| *n == name)
+    {
         Some((_, ty, body)) => (
             [
                 (header::CONTENT_TYPE, *ty),

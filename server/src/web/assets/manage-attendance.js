@@ -1,0 +1,1 @@
+// /manage/attendance: the page's script (to be written).

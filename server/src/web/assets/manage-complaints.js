@@ -1,0 +1,1 @@
+// /manage/complaints: the page's script (to be written).

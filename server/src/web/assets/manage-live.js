@@ -1,0 +1,1 @@
+// /manage: the page's script (to be written).

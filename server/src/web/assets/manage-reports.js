@@ -1,0 +1,1 @@
+// /manage/reports: the page's script (to be written).

@@ -1,0 +1,1 @@
+// /manage/settings: the page's script (to be written).

@@ -1,0 +1,1 @@
+// /manage/staffing: the page's script (to be written).

@@ -1,0 +1,1 @@
+// /manage/whatif: the page's script (to be written).
