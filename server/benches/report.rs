@@ -5,7 +5,9 @@
 //! windows and staff, 90 % served, 5 % no-shows, 5 % cancelled, a third of the served rated),
 //! then asks the running server for `GET /api/v1/reports` over those 365 days several times and
 //! prints the time of each answer: the SQLite read, the grouping and the JSON, end to end over
-//! HTTP. Goal (issue #6): ≤ 200 ms. `QHALL_BENCH_TICKETS` changes the count. (The CTE is
+//! HTTP. Goal (issue #6): ≤ 200 ms. `QHALL_BENCH_TICKETS` changes the count. It also prints
+//! the read straight from the tickets (what a report costs before the per-day cache of closed
+//! days is built) and how long building that cache takes. (The CTE is
 //! materialized so that each ticket's random draws are made once, not once per use.)
 
 use std::time::{Duration, Instant};
@@ -64,7 +66,7 @@ fn main() {
         store.execute_batch(&sql).await.unwrap();
         println!("generated {tickets} tickets over 365 days in {:.1} s", started.elapsed().as_secs_f64());
 
-        // Where the time goes: the database read, then the grouping.
+        // Where the time goes without the cache: the database read, then the grouping.
         let cfg = store.config(1).await.unwrap();
         let (from, to) = (chrono::DateTime::from_timestamp_millis(today_utc_midnight - 365 * 86_400_000).unwrap(), chrono::Utc::now() + chrono::Duration::days(1));
         for _ in 0..2 {
@@ -77,6 +79,23 @@ fn main() {
             let group = t.elapsed();
             assert_eq!(tables.overall.figures.issued, rows.len() as u64);
             println!("  read {} rows: {:.0} ms; group: {:.0} ms", rows.len(), read.as_secs_f64() * 1000.0, group.as_secs_f64() * 1000.0);
+        }
+        // The per-day cache of closed days: built once (in the server, by a background task
+        // soon after start and then hourly), then read instead of the tickets.
+        let t = Instant::now();
+        let days = store.warm_report_cache(chrono::Utc::now(), 400).await.unwrap();
+        println!("  cached {days} closed days in {:.1} s", t.elapsed().as_secs_f64());
+        let today = qhall_server::queue::schedule::local_date(cfg.schedule.tz, chrono::Utc::now());
+        for _ in 0..3 {
+            let t = Instant::now();
+            let rows = store.report_days(&cfg, today - chrono::Duration::days(365), today, today).await.unwrap();
+            let read = t.elapsed();
+            let services: Vec<_> = cfg.services.iter().map(|s| s.code).collect();
+            let t = Instant::now();
+            let tables = qhall_server::queue::report::tables(&services, &rows);
+            let group = t.elapsed();
+            assert_eq!(tables.overall.figures.issued, rows.len() as u64);
+            println!("  read {} rows through the cache: {:.0} ms; group: {:.0} ms", rows.len(), read.as_secs_f64() * 1000.0, group.as_secs_f64() * 1000.0);
         }
         store.close().await;
 

@@ -52,6 +52,7 @@ pub async fn run(
     let state = http::AppState::new(store.clone(), &config, addr, stop_rx);
     let maintenance = tokio::spawn(maintenance(store.clone()));
     let forecasts = tokio::spawn(forecast::keep_fresh(store.clone()));
+    let report_cache = tokio::spawn(keep_report_cache(store.clone()));
     let app = http::router(state);
     // Printed once the socket is bound; connections made from now on are queued and served.
     println!("listening on http://{addr}");
@@ -69,6 +70,7 @@ pub async fn run(
     .await?;
     maintenance.abort();
     forecasts.abort();
+    report_cache.abort();
     store.close().await;
     Ok(())
 }
@@ -124,6 +126,21 @@ async fn maintenance(store: Store) {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old stream events"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning stream events failed"),
+        }
+    }
+}
+
+/// Shortly after start and then hourly: caches the closed days of the last 400 that the report
+/// cache lacks (SQLite), so even the first report over a long range is quick.
+async fn keep_report_cache(store: Store) {
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match store.warm_report_cache(Utc::now(), 400).await {
+            Ok(n) if n > 0 => tracing::info!(days = n, "cached report days"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "caching report days failed"),
         }
     }
 }

@@ -48,13 +48,8 @@ async fn build(state: &AppState, caller: &Caller, range: &Range) -> ApiResult<Re
     let tz = cfg.schedule.tz;
     let (from, to) = range.days(local_date(tz, state.now()))?;
     let db = &state.store;
-    let tickets = db
-        .report_tickets(
-            &cfg,
-            local_instant(tz, from, 0),
-            local_instant(tz, to, 1440),
-        )
-        .await?;
+    let today = local_date(tz, state.now());
+    let tickets = db.report_days(&cfg, from, to, today).await?;
     let services: Vec<_> = cfg.services.iter().map(|s| s.code).collect();
     let tables = tokio::task::spawn_blocking(move || tables(&services, &tickets))
         .await

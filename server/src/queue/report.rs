@@ -23,8 +23,9 @@ use serde::Serialize;
 use super::stats::TicketRecord;
 use qhall_shared::api::TicketStatus;
 
-/// One ticket as a report needs it.
-#[derive(Debug, Clone, PartialEq)]
+/// One ticket as a report needs it: what it measured, already worked out (a year's report
+/// reads hundreds of thousands of these, some from the per-day cache of closed days).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReportTicket {
     /// The service it was issued for (a transfer does not move it in the statistics).
     pub service: ServiceCode,
@@ -34,11 +35,50 @@ pub struct ReportTicket {
     pub staff: Option<i64>,
     /// The branch-local hour of day it was issued in, 0–23.
     pub hour: u8,
-    pub record: TicketRecord,
+    pub status: TicketStatus,
+    /// Its waiting time in milliseconds (the counted call − issue), once called.
+    pub wait_ms: Option<i64>,
+    /// Its service time in milliseconds (done − serving start), when served.
+    pub service_ms: Option<i64>,
+    /// Its service's target wait.
+    pub target_wait_secs: u32,
     /// The wait the kiosk printed on it.
     pub estimate_secs: u64,
     /// The customer's rating, 1 (very dissatisfied) … 5 (very satisfied).
     pub rating: Option<u8>,
+}
+
+impl ReportTicket {
+    /// The ticket with the measures of `record`, as [`super::stats`] defines them.
+    pub fn new(
+        service: ServiceCode,
+        window: Option<WindowNo>,
+        staff: Option<i64>,
+        hour: u8,
+        record: &TicketRecord,
+        estimate_secs: u64,
+        rating: Option<u8>,
+    ) -> ReportTicket {
+        let wait_ms = record
+            .counted_call_at
+            .map(|c| (c - record.issued_at).num_milliseconds());
+        let service_ms = match (record.status, record.serving_at, record.done_at) {
+            (TicketStatus::Done, Some(s), Some(d)) => Some((d - s).num_milliseconds()),
+            _ => None,
+        };
+        ReportTicket {
+            service,
+            window,
+            staff,
+            hour,
+            status: record.status,
+            wait_ms: wait_ms.map(|w| w.max(0)),
+            service_ms: service_ms.map(|s| s.max(0)),
+            target_wait_secs: record.target_wait_secs,
+            estimate_secs,
+            rating,
+        }
+    }
 }
 
 /// How close the printed estimates came to the waits.
@@ -82,19 +122,12 @@ struct Measured {
 
 impl Measured {
     fn of(t: &ReportTicket) -> Measured {
-        let r = &t.record;
-        let wait_ms = r
-            .counted_call_at
-            .map(|c| (c - r.issued_at).num_milliseconds().max(0));
-        let service_ms = match (r.status, r.serving_at, r.done_at) {
-            (TicketStatus::Done, Some(s), Some(d)) => Some((d - s).num_milliseconds().max(0)),
-            _ => None,
-        };
-        let shown = wait_ms
+        let shown = t
+            .wait_ms
             .is_some_and(|w| WaitRange::from_secs(t.estimate_secs).contains(w as f64 / 1000.0));
         Measured {
-            wait_ms,
-            service_ms,
+            wait_ms: t.wait_ms,
+            service_ms: t.service_ms,
             shown,
         }
     }
@@ -119,7 +152,7 @@ struct Acc {
 impl Acc {
     fn add(&mut self, t: &ReportTicket, m: &Measured) {
         self.f.issued += 1;
-        match t.record.status {
+        match t.status {
             TicketStatus::Done => self.f.served += 1,
             TicketStatus::NoShow => self.f.no_show += 1,
             TicketStatus::Cancelled => self.f.cancelled += 1,
@@ -128,7 +161,7 @@ impl Acc {
         if let Some(w) = m.wait_ms {
             self.waits.push(w as f64 / 1000.0);
             self.wait_ms += w;
-            if w <= i64::from(t.record.target_wait_secs) * 1000 {
+            if w <= i64::from(t.target_wait_secs) * 1000 {
                 self.within_target += 1;
             }
             let e = w - i64::try_from(t.estimate_secs).unwrap_or(i64::MAX / 4) * 1000;
@@ -241,7 +274,7 @@ mod tests {
         service_min: Option<i64>,
         estimate_min: u64,
         rating: Option<u8>,
-    ) -> ReportTicket {
+    ) -> (ReportTicket, TicketRecord) {
         let issued = t0() + Duration::hours(i64::from(hour));
         let called = wait_min.map(|w| issued + Duration::minutes(w));
         let serving = called.filter(|_| service_min.is_some());
@@ -253,22 +286,26 @@ mod tests {
             (Some(_), Some(_)) => TicketStatus::Done,
             (Some(_), None) => TicketStatus::NoShow,
         };
-        ReportTicket {
-            service: service.to_string().parse().unwrap(),
-            window: window.map(|w| WindowNo::new(w).unwrap()),
-            staff,
-            hour,
-            record: TicketRecord {
-                status,
-                issued_at: issued,
-                counted_call_at: called,
-                serving_at: serving,
-                done_at: done.or(called.filter(|_| status == TicketStatus::NoShow)),
-                target_wait_secs: 900,
-            },
-            estimate_secs: estimate_min * 60,
-            rating,
-        }
+        let record = TicketRecord {
+            status,
+            issued_at: issued,
+            counted_call_at: called,
+            serving_at: serving,
+            done_at: done.or(called.filter(|_| status == TicketStatus::NoShow)),
+            target_wait_secs: 900,
+        };
+        (
+            ReportTicket::new(
+                service.to_string().parse().unwrap(),
+                window.map(|w| WindowNo::new(w).unwrap()),
+                staff,
+                hour,
+                &record,
+                estimate_min * 60,
+                rating,
+            ),
+            record,
+        )
     }
 
     #[test]
@@ -291,7 +328,7 @@ mod tests {
     fn groups_figures_accuracy_and_ratings() {
         let code = |c: &str| c.parse::<ServiceCode>().unwrap();
         let (a, b) = (code("A"), code("B"));
-        let tickets = vec![
+        let (tickets, records): (Vec<ReportTicket>, Vec<TicketRecord>) = [
             // waited 10 min, told 12 (range 10–15: within), served 5 min at window 1 by staff 7
             ticket('A', Some(1), Some(7), 9, Some(10), Some(5), 12, Some(5)),
             // waited 20 min (over the 15 min target), told 5 (range 5–10: outside)
@@ -300,7 +337,9 @@ mod tests {
             ticket('B', Some(1), Some(7), 14, Some(4), None, 2, None),
             // still waiting: counts as issued, nothing else
             ticket('B', None, None, 14, None, None, 3, None),
-        ];
+        ]
+        .into_iter()
+        .unzip();
         let t = tables(&[a, b, code("C")], &tickets);
 
         assert_eq!(t.overall.figures.issued, 4);
@@ -320,7 +359,7 @@ mod tests {
         assert_eq!(t.overall.satisfaction, [0, 1, 0, 0, 1]);
 
         // The overall line agrees with the plain statistics of the same tickets.
-        let plain = figures(tickets.iter().map(|t| &t.record));
+        let plain = figures(&records);
         assert_eq!(t.overall.figures, plain);
 
         assert_eq!(

@@ -12,7 +12,6 @@ use qhall_shared::{ServiceCode, WindowNo};
 use super::BranchConfig;
 use super::sqlite::from_ms;
 use crate::queue::report::ReportTicket;
-use crate::queue::stats::TicketRecord;
 
 /// The branch-local hour of instants, computing the zone's offset once per UTC hour (a year
 /// of tickets touches ~9,000 hours, not 700,000 conversions).
@@ -81,34 +80,44 @@ impl ReportRows {
                 targets[i] = s.target_wait_secs;
             }
         }
+        ReportRows::from_parts(cfg.schedule.tz, targets)
+    }
+
+    /// Rows of a branch in zone `tz` whose services' targets are `targets`, by letter A–Z.
+    pub(crate) fn from_parts(tz: Tz, targets: [u32; 26]) -> ReportRows {
         ReportRows {
             targets,
-            hours: LocalHours::new(cfg.schedule.tz),
+            hours: LocalHours::new(tz),
         }
     }
 
     /// The ticket, or `None` for a row whose service code is not one (never written so).
     pub(crate) fn ticket(&mut self, r: &RawReportTicket<'_>) -> Option<ReportTicket> {
         let code: ServiceCode = r.issued_service.parse().ok()?;
-        let issued_at = from_ms(r.issued_at);
+        let status = r.status.parse().unwrap_or(TicketStatus::Cancelled);
+        let service_ms = match (status, r.serving_at, r.done_at) {
+            (TicketStatus::Done, Some(s), Some(d)) => Some((d - s).max(0)),
+            _ => None,
+        };
         Some(ReportTicket {
             service: code,
             window: r
                 .window
                 .and_then(|w| WindowNo::new(u32::try_from(w).ok()?).ok()),
             staff: r.staff,
-            hour: self.hours.hour(issued_at),
-            record: TicketRecord {
-                status: r.status.parse().unwrap_or(TicketStatus::Cancelled),
-                issued_at,
-                counted_call_at: r.first_called_at.map(from_ms),
-                serving_at: r.serving_at.map(from_ms),
-                done_at: r.done_at.map(from_ms),
-                target_wait_secs: letter(code).map_or(0, |i| self.targets[i]),
-            },
+            hour: self.hours.hour(from_ms(r.issued_at)),
+            status,
+            wait_ms: r.first_called_at.map(|c| (c - r.issued_at).max(0)),
+            service_ms,
+            target_wait_secs: self.target(code),
             estimate_secs: u64::try_from(r.estimate_secs).unwrap_or(0),
             rating: r.rating,
         })
+    }
+
+    /// The target wait of `code` in this branch (0 for a service it does not have).
+    pub(crate) fn target(&self, code: ServiceCode) -> u32 {
+        letter(code).map_or(0, |i| self.targets[i])
     }
 }
 

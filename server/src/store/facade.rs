@@ -453,6 +453,46 @@ impl Store {
         either!(self.report_tickets(cfg, from, to))
     }
 
+    /// Tickets issued on the branch-local days `from ..= to`, as the report tables need them.
+    /// On SQLite the days before `today` come from the per-day report cache.
+    pub async fn report_days(
+        &self,
+        cfg: &BranchConfig,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        today: chrono::NaiveDate,
+    ) -> Result<Vec<crate::queue::report::ReportTicket>> {
+        use crate::queue::schedule::local_instant;
+        match &self.backend {
+            Backend::Sqlite(db) => db.report_days(cfg, from, to, today).await,
+            Backend::Postgres(db) => {
+                let tz = cfg.schedule.tz;
+                db.report_tickets(cfg, local_instant(tz, from, 0), local_instant(tz, to, 1440))
+                    .await
+            }
+        }
+    }
+
+    /// Fills the SQLite report cache with the closed days of the last `days` it lacks, one day
+    /// per write transaction with a pause between, so live work is never held up for long.
+    /// Returns how many days it cached (none on PostgreSQL, which has no such cache).
+    pub async fn warm_report_cache(&self, now: DateTime<Utc>, days: u32) -> Result<usize> {
+        let Backend::Sqlite(db) = &self.backend else {
+            return Ok(0);
+        };
+        let mut done = 0;
+        for branch in self.branch_ids().await? {
+            let cfg = self.config(branch).await?;
+            let today = crate::queue::schedule::local_date(cfg.schedule.tz, now);
+            for day in db.uncached_days(&cfg, today, days).await? {
+                db.cache_day(&cfg, day).await?;
+                done += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+        Ok(done)
+    }
+
     /// The audit log of the branch in `[from, to)`, newest first (at most 5,000 entries).
     pub async fn audit_log(
         &self,

@@ -42,7 +42,7 @@ const ORDER: [&str; 16] = [
 ];
 
 /// Derived from other tables by the target itself, or the migrator's own bookkeeping.
-const SKIP: [&str; 2] = ["waiting_counts", "_sqlx_migrations"];
+const SKIP: [&str; 3] = ["waiting_counts", "report_days", "_sqlx_migrations"];
 
 /// Rows per INSERT.
 const BATCH: usize = 500;
