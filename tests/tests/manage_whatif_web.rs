@@ -93,7 +93,7 @@ async fn a_window_removed_on_the_page_predicts_what_the_simulate_api_predicts() 
 
     let b = Browser::start(1366, 768).await;
     manager_opens(&b, &app, "/manage/whatif?lang=en").await;
-    b.wait_text("#basis", "27 tickets").await;
+    b.wait_text("#basis", "tickets: 27").await;
     let rows = b
         .js("return Array.from(document.querySelectorAll('#windows tbody tr')).map(e => e.getAttribute('data-window'));")
         .await;

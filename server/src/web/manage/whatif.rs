@@ -117,7 +117,7 @@ fn texts(lang: Lang) -> serde_json::Value {
     json!({
         "basis": s(
             "起点：现有 {windows} 个窗口及其业务；到达人数与办理时间取自 {from} 至 {to} 中有取号的 {days} 天（{tickets} 张号）。",
-            "Starting from the hall as it is: {windows} windows and their services; arrivals and service times from the {days} days with tickets between {from} and {to} ({tickets} tickets)."),
+            "Starting from the hall as it is: {windows} windows and their services; arrivals and service times from {from} to {to} (days with tickets: {days}; tickets: {tickets})."),
         "basis_none": s(
             "起点：现有 {windows} 个窗口及其业务；近期没有取号，到达人数为 0，请填写百分比或先积累数据。",
             "Starting from the hall as it is: {windows} windows and their services; no tickets recently, so no arrivals — the results will be empty until there are some."),
