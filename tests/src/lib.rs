@@ -651,3 +651,38 @@ impl Drop for ServerProcess {
         self.kill9();
     }
 }
+
+/// SQL (SQLite) writing a week of the demo hall straight into the database: `per_day` tickets a
+/// day for the last 7 UTC days (09:00–17:00 Beijing time), 90 % served, 5 % no-shows, 5 %
+/// cancelled, at windows 1–4 by staff1–4; waits grow through the day, so mornings meet the
+/// target and afternoons do not. For the manager pages' tests and screenshots.
+pub fn busy_week_sql(per_day: u64) -> String {
+    let today = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis();
+    format!(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}), \
+         g AS MATERIALIZED (SELECT i, char(65 + abs(random()) % 4) AS svc, \
+               abs(random()) % 28800000 AS o, \
+               120000 + abs(random()) % 600000 AS service, \
+               abs(random()) % 100 AS fate, 1 + abs(random()) % 4 AS win FROM n), \
+         h AS MATERIALIZED (SELECT *, {today} - (i / {per_day}) * 86400000 + 3600000 + o AS issued, \
+               abs(random()) % (120000 + o / 10) AS wait FROM g) \
+         INSERT INTO tickets (id, branch_id, service_code, issued_service, number, number_seq, day, priority, status, \
+             issued_at, queue_at, window_number, staff_user_id, first_called_at, last_called_at, serving_at, done_at, \
+             estimate_ahead, estimate_secs) \
+         SELECT hex(randomblob(16)), 1, svc, svc, svc || printf('%03d', i % 999 + 1), i % 999 + 1, \
+             date((issued + 28800000) / 1000, 'unixepoch'), 0, \
+             CASE WHEN fate < 90 THEN 'done' WHEN fate < 95 THEN 'no_show' ELSE 'cancelled' END, \
+             issued, issued, \
+             CASE WHEN fate < 95 THEN win END, CASE WHEN fate < 95 THEN win + 1 END, \
+             CASE WHEN fate < 95 THEN issued + wait END, CASE WHEN fate < 95 THEN issued + wait END, \
+             CASE WHEN fate < 90 THEN issued + wait + 30000 END, \
+             CASE WHEN fate < 90 THEN issued + wait + 30000 + service WHEN fate < 95 THEN issued + wait + 180000 ELSE issued + 600000 END, \
+             wait / 360000, max(0, wait / 1000 + abs(random()) % 600 - 300) FROM h",
+        last = per_day * 7 - 1,
+    )
+}
