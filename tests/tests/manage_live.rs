@@ -86,7 +86,11 @@ async fn the_live_figures_and_alerts_of_a_constructed_hall_are_exact() {
     .await;
     // The kiosk's printer is out of paper.
     let r = app
-        .request(reqwest::Method::PUT, "/api/v1/devices/me/state", Some(KIOSK))
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/devices/me/state",
+            Some(KIOSK),
+        )
         .json(&json!({"printer": "no_paper", "detail": "roll empty"}))
         .send()
         .await
@@ -105,7 +109,12 @@ async fn the_live_figures_and_alerts_of_a_constructed_hall_are_exact() {
     assert_eq!(v["settings"], json!({"warn_percent": 80, "per_window": 1}));
     let a = service(&v, "A");
     assert_eq!(
-        (&a["waiting"], &a["level"], &a["open_windows"], &a["target_wait_secs"]),
+        (
+            &a["waiting"],
+            &a["level"],
+            &a["open_windows"],
+            &a["target_wait_secs"]
+        ),
         (&json!(3), &json!("warn"), &json!(1), &json!(900))
     );
     let longest = a["longest_wait_secs"].as_u64().unwrap();
@@ -235,12 +244,18 @@ async fn only_managers_see_the_live_page_and_change_its_thresholds_which_are_aud
 
     // Out of range or malformed: refused with a code, nothing changed.
     for (body, code) in [
-        (json!({"warn_percent": 0, "per_window": 6}), "invalid_warn_percent"),
+        (
+            json!({"warn_percent": 0, "per_window": 6}),
+            "invalid_warn_percent",
+        ),
         (
             json!({"warn_percent": 101, "per_window": 6}),
             "invalid_warn_percent",
         ),
-        (json!({"warn_percent": 80, "per_window": 0}), "invalid_per_window"),
+        (
+            json!({"warn_percent": 80, "per_window": 0}),
+            "invalid_per_window",
+        ),
     ] {
         let r = app
             .request(reqwest::Method::PUT, "/api/v1/live/alerts", Some(&manager))
@@ -368,7 +383,11 @@ async fn the_live_page_follows_an_issued_ticket_and_a_call_without_reloading() {
     ])
     .await;
     let r = app
-        .request(reqwest::Method::PUT, "/api/v1/devices/me/state", Some(KIOSK))
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/devices/me/state",
+            Some(KIOSK),
+        )
         .json(&json!({"printer": "no_paper"}))
         .send()
         .await

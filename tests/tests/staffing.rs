@@ -183,10 +183,7 @@ async fn the_advice_is_erlang_c_over_the_history_beside_the_windows_open() {
     assert!((v["goal"].as_f64().unwrap() - 0.8).abs() < 1e-12);
     let c = cell(&v, day, 10);
     assert!(close(&c["arrivals_per_hour"], 33.0));
-    assert_eq!(
-        c["needed"],
-        need_a + erlang_needed(3.0, 240.0, 600.0, 0.8)
-    );
+    assert_eq!(c["needed"], need_a + erlang_needed(3.0, 240.0, 600.0, 0.8));
     assert!(close(&c["open"], 2.0));
     let services: Vec<&str> = v["services"]
         .as_array()
@@ -210,10 +207,7 @@ async fn only_managers_ask_and_bad_questions_are_refused_with_a_code() {
     let app = TestApp::spawn().await;
     let manager = app.login("manager").await;
     let staff = app.login("staff1").await;
-    assert_eq!(
-        app.get("/api/v1/staffing/advice", None).await.status(),
-        401
-    );
+    assert_eq!(app.get("/api/v1/staffing/advice", None).await.status(), 401);
     for token in [staff.as_str(), KIOSK] {
         assert_eq!(
             app.get("/api/v1/staffing/advice", Some(token))
@@ -268,15 +262,16 @@ async fn the_staffing_page_draws_needed_beside_open_and_marks_the_short_hours() 
     let app = TestApp::spawn().await;
     let day = history(&app).await;
     busy_week(&app, day).await;
-    let b = Browser::start(1440, 900).await;
-    b.goto(&format!("{}/manage/staffing?lang=en", app.url)).await;
+    let b = Browser::start(1440, 1000).await;
+    b.goto(&format!("{}/manage/staffing?lang=en", app.url))
+        .await;
     b.type_into("#username", "manager").await;
     b.type_into("#password", "demo").await;
     b.click("#login-button").await;
     b.find("#advice-weeks").await;
     b.type_into("#advice-weeks", "1").await;
     b.click("#advice-show").await;
-    b.wait_text("#advice-basis", "(1 weeks)").await;
+    b.wait_text("#advice-basis", "1 week(s)").await;
     let wd = day.weekday().number_from_monday();
     let sel = format!("#advice-grid tr[data-weekday='{wd}'] td[data-hour='10']");
     // The page shows what the route says.
@@ -294,7 +289,8 @@ async fn the_staffing_page_draws_needed_beside_open_and_marks_the_short_hours() 
         ))
         .await;
     assert!(class.as_str().unwrap().contains("short"), "{class}");
-    b.wait_text("#advice-summary", "with fewer windows open").await;
+    b.wait_text("#advice-summary", "with fewer windows open")
+        .await;
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
     b.screenshot(&shots.join("manage-staffing.png")).await;
 
@@ -303,7 +299,8 @@ async fn the_staffing_page_draws_needed_beside_open_and_marks_the_short_hours() 
         .await;
     b.wait_text("#advice-basis", "C Passports").await;
     b.wait_text(&format!("{sel} .open"), "0.5").await;
-    b.wait_text("#advice-summary", "Every hour with demand").await;
+    b.wait_text("#advice-summary", "Every hour with demand")
+        .await;
     b.close().await;
 }
 
@@ -318,7 +315,15 @@ async fn busy_week(app: &TestApp, except: NaiveDate) {
             continue;
         }
         for h in 9..17u32 {
-            let n = 6 + (h * 7 + back as u32 * 3) % 13 + if h < 12 { 8 } else { 0 };
+            let n = 6
+                + (h * 7 + back as u32 * 3) % 13
+                + if (10..12).contains(&h) {
+                    16
+                } else if h < 12 {
+                    8
+                } else {
+                    0
+                };
             sql.extend(served("A", d, h, n, 3600 / i64::from(n), 300));
         }
         sql.extend([

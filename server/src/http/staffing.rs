@@ -129,10 +129,7 @@ async fn advice(
     let today = local_date(tz, state.now());
     let first = today - Duration::days(i64::from(weeks) * 7);
     let (from, to) = (local_instant(tz, first, 0), local_instant(tz, today, 0));
-    let tickets = state
-        .store
-        .tickets_issued_between(branch, from, to)
-        .await?;
+    let tickets = state.store.tickets_issued_between(branch, from, to).await?;
 
     let mut needed = [[0u32; 24]; 7];
     let mut arrivals = staffing::grid();
@@ -163,9 +160,8 @@ async fn advice(
         for (d, row) in g.iter().enumerate() {
             for (h, a) in row.iter().enumerate() {
                 arrivals[d][h] += a;
-                needed[d][h] +=
-                    staffing::needed(*a, mean, f64::from(def.target_wait_secs), goal)
-                        .map_err(|e| ApiError::invalid("invalid_value", e.to_string()))?;
+                needed[d][h] += staffing::needed(*a, mean, f64::from(def.target_wait_secs), goal)
+                    .map_err(|e| ApiError::invalid("invalid_value", e.to_string()))?;
             }
         }
         basis.push(ServiceBasis {

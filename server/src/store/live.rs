@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use qhall_shared::api::TicketStatus;
 use qhall_shared::{ServiceCode, WindowNo};
 
+use super::WindowRow;
 use super::ops::{self, Outbox};
 use super::{AuditEntry, BranchConfig, Principal, Result, Store, StoreError, TicketRow, Tx};
-use super::WindowRow;
 use crate::forecast::ForecastTable;
 
 /// When the live page raises an alert.
@@ -114,8 +114,10 @@ pub struct WindowLogEntry {
 #[allow(async_fn_in_trait)]
 pub trait LiveTx {
     /// Per service with waiting tickets: (service, count, earliest issue time).
-    async fn waiting_lines(&mut self, branch: i64)
-    -> Result<Vec<(ServiceCode, u32, DateTime<Utc>)>>;
+    async fn waiting_lines(
+        &mut self,
+        branch: i64,
+    ) -> Result<Vec<(ServiceCode, u32, DateTime<Utc>)>>;
     /// Active devices of the branch, by id.
     async fn devices_now(&mut self, branch: i64) -> Result<Vec<DeviceNow>>;
     /// Complaints with `status <> 'resolved' AND due_at < now`.

@@ -174,7 +174,7 @@
       default:
         return a.kind;
     }
-    return t + " " + (a.suggest_window ? Q.fill(S.alert.suggest, { w: a.suggest_window }) : S.alert.no_suggest);
+    return t + (Q.lang === "zh" ? "" : " ") + (a.suggest_window ? Q.fill(S.alert.suggest, { w: a.suggest_window }) : S.alert.no_suggest);
   }
 
   function renderAlerts() {

@@ -97,7 +97,7 @@ fn strings(lang: Lang) -> Markup {
         } else {
             json!(["周一", "周二", "周三", "周四", "周五", "周六", "周日"])
         },
-        "period": s("{from} 至 {to}（{weeks} 周），目标内叫号 {goal}%。", "{from} to {to} ({weeks} weeks), goal {goal}% called within target."),
+        "period": s("{from} 至 {to}（{weeks} 周）· 目标内叫号 {goal}%", "{from} to {to} · {weeks} week(s) · goal: {goal}% called within target"),
         "service": s("{code} {name}：{arrivals} 张号，平均办理 {mean} 分钟{default}，目标 {target} 分钟。", "{code} {name}: {arrivals} tickets, mean service {mean} min{default}, target {target} min."),
         "defaultTime": s("（无办结记录，按默认）", " (nothing served: the default)"),
         "short": s("{n} 个小时开放窗口少于所需。", "{n} hour(s) with fewer windows open than needed."),
