@@ -402,5 +402,23 @@ async fn the_live_page_follows_an_issued_ticket_and_a_call_without_reloading() {
     b.goto(&format!("{}/manage?lang=zh", app.url)).await;
     b.wait_text("#alerts", "超过目标").await;
     b.screenshot(&shots.join("manage-live-zh.png")).await;
+
+    // The thresholds form: at most 2 per open window, and A (6 waiting, 2 windows) is crowded.
+    b.goto(&format!("{}/manage?lang=en", app.url)).await;
+    b.wait_text("#thresholds-summary", "80% of target · 6 per open window")
+        .await;
+    b.click("#thresholds-summary").await;
+    b.js("document.getElementById('warn-percent').value = ''; document.getElementById('per-window').value = ''; return true;").await;
+    b.type_into("#warn-percent", "75").await;
+    b.type_into("#per-window", "2").await;
+    b.click("#thresholds-save").await;
+    b.wait_text("#thresholds-msg", "Saved").await;
+    b.wait_text("#thresholds-summary", "75% of target · 2 per open window")
+        .await;
+    b.wait_text(
+        "#alerts",
+        "A General services: 6 waiting for 2 open window(s)",
+    )
+    .await;
     b.close().await;
 }

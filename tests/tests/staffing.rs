@@ -301,6 +301,17 @@ async fn the_staffing_page_draws_needed_beside_open_and_marks_the_short_hours() 
     b.wait_text(&format!("{sel} .open"), "0.5").await;
     b.wait_text("#advice-summary", "Every hour with demand")
         .await;
+
+    // In Chinese: four weeks by default, then the one week of history.
+    b.goto(&format!("{}/manage/staffing?lang=zh", app.url))
+        .await;
+    b.wait_text("#advice-basis", "4 周").await;
+    b.js("document.getElementById('advice-weeks').value = ''; return true;")
+        .await;
+    b.type_into("#advice-weeks", "1").await;
+    b.click("#advice-show").await;
+    b.wait_text("#advice-basis", "1 周").await;
+    b.screenshot(&shots.join("manage-staffing-zh.png")).await;
     b.close().await;
 }
 

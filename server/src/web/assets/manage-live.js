@@ -10,6 +10,7 @@
   var online = false;
   var fetching = false;
   var again = false;
+  var edited = false; // the thresholds form has unsaved input
 
   function $(id) { return document.getElementById(id); }
   function name(loc) { return (loc && (loc[Q.lang] || loc.zh || loc.en)) || ""; }
@@ -200,10 +201,10 @@
 
   function renderThresholds() {
     setText($("thresholds-summary"), Q.fill(S.thresholds, { p: data.settings.warn_percent, n: data.settings.per_window }));
-    var p = $("warn-percent"), n = $("per-window");
-    if (document.activeElement !== p && document.activeElement !== n) {
-      p.value = data.settings.warn_percent;
-      n.value = data.settings.per_window;
+    // Not while the manager is typing new values.
+    if (!edited) {
+      $("warn-percent").value = data.settings.warn_percent;
+      $("per-window").value = data.settings.per_window;
     }
   }
 
@@ -250,6 +251,7 @@
     ws.onclose = function () { online = false; status(); setTimeout(connect, 3000); };
   }
 
+  $("thresholds-form").addEventListener("input", function () { edited = true; });
   $("thresholds-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var msg = $("thresholds-msg");
@@ -260,6 +262,7 @@
     }).then(function () {
       msg.textContent = S.saved;
       msg.className = "message ok";
+      edited = false;
       load();
     }, function (err) {
       msg.textContent = S.errors[err.code] || err.message || S.errors.network;
