@@ -395,6 +395,7 @@ async fn the_live_page_follows_an_issued_ticket_and_a_call_without_reloading() {
     assert_eq!(r.status(), 204);
     b.wait_text("#alerts", "over the 10 min target").await;
     b.wait_text("#alerts", "about to miss").await;
+    b.wait_text("#alerts", "Resume window 3 (paused)").await;
     b.wait_text("#alerts", "Out of paper").await;
     b.wait_text("#alerts", "complaint").await;
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");

@@ -175,7 +175,11 @@
       default:
         return a.kind;
     }
-    return t + (Q.lang === "zh" ? "" : " ") + (a.suggest_window ? Q.fill(S.alert.suggest, { w: a.suggest_window }) : S.alert.no_suggest);
+    var sep = Q.lang === "zh" ? "" : " ";
+    if (!a.suggest_window) return t + sep + S.alert.no_suggest;
+    var w = data.windows.find(function (x) { return x.window === a.suggest_window; });
+    var how = w && w.state === "paused" ? S.alert.resume : S.alert.suggest;
+    return t + sep + Q.fill(how, { w: a.suggest_window });
   }
 
   function renderAlerts() {

@@ -140,6 +140,7 @@ fn strings(lang: Lang) -> Markup {
             "about_to_miss": s("{service}：最长已等 {wait}，即将超过目标 {target}。", "{service}: longest wait {wait}, about to miss the {target} target."),
             "open_window": s("{service}：{waiting} 人等候，开放窗口 {open} 个。", "{service}: {waiting} waiting for {open} open window(s)."),
             "suggest": s("建议开放 {w} 号窗口。", "Open window {w}."),
+            "resume": s("建议恢复 {w} 号窗口（暂停中）。", "Resume window {w} (paused)."),
             "no_suggest": s("没有其他窗口办理此业务：请调配人员。", "No other window serves it: move staff over."),
             "complaints_overdue": s("{n} 件投诉已过答复期限。", "{n} complaint(s) past their due date."),
             "complaints_link": s("查看投诉", "Open complaints"),
