@@ -7,6 +7,8 @@
 //! - [`auth`]: the [`auth::Caller`] extractor, login and logout.
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
 //! - [`feedback`]: ratings from the pad at each window, complaints taken at the console.
+//! - [`live`]: the hall right now for the manager's live page, and its alert thresholds.
+//! - [`staffing`]: the staffing advisor (windows needed per hour of the week, Erlang C).
 //! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
 //! - [`events`]: the WebSocket event stream.
 //! - The web pages ([`crate::web`]) are merged here too, under the same layers.
@@ -20,11 +22,13 @@ pub mod error;
 pub mod events;
 pub mod feedback;
 pub mod hall;
+pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod reports;
 pub mod services;
 pub mod simulate;
+pub mod staffing;
 pub mod stats;
 pub mod tickets;
 pub mod windows;
@@ -121,6 +125,8 @@ pub fn router(state: AppState) -> Router {
         .merge(devices::router())
         .merge(events::router())
         .merge(feedback::router())
+        .merge(live::router())
+        .merge(staffing::router())
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -39,6 +39,8 @@ mod tests {
             include_str!("feedback.rs"),
             include_str!("../web/mod.rs"),
             include_str!("hall.rs"),
+            include_str!("live.rs"),
+            include_str!("staffing.rs"),
             include_str!("metrics.rs"),
             include_str!("openapi.rs"),
             include_str!("reports.rs"),

@@ -15,7 +15,10 @@
 //! - [`report`]: those figures grouped by service, window, staff member and hour, with the
 //!   accuracy of the printed estimates.
 //! - [`erlang`]: Erlang C, for the staffing advisor.
+//! - [`staffing`]: arrivals, open windows and windows needed per hour of the week.
+//! - [`alerts`]: the live page's judgements (wait against target, people per open window).
 
+pub mod alerts;
 pub mod erlang;
 pub mod estimate;
 pub mod lifecycle;
@@ -23,6 +26,7 @@ pub mod numbering;
 pub mod policy;
 pub mod report;
 pub mod schedule;
+pub mod staffing;
 pub mod stats;
 
 use qhall_shared::ServiceCode;

@@ -9,6 +9,8 @@
 //! - `macros`: `write!`, `read!`, `either!`: one operation on the configured backend.
 //! - [`export`]: report rows, `events.csv` lines and audit rows, shared by both backends.
 //! - [`facade`]: [`Store`], one operation per transaction, events published after commit.
+//! - [`live`]: the manager's live page and staffing advisor: the hall now, alert thresholds,
+//!   the window log.
 //! - [`model`]: rows as the rest of the server sees them (tickets, windows, branch config, people).
 //! - [`ops`]: the operations (issue, call next, complete, transfer, sign in, …) over [`Tx`].
 //! - [`sqlite`]: the SQLite backend (WAL, one writer connection, a pool of readers).
@@ -21,6 +23,7 @@ mod macros;
 
 pub mod export;
 pub mod facade;
+pub mod live;
 pub mod migrate_data;
 pub mod model;
 pub mod ops;

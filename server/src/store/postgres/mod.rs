@@ -14,6 +14,7 @@
 //!   reconnects and reads whatever it missed from the table.
 
 mod listener;
+mod live;
 mod read;
 mod tx;
 

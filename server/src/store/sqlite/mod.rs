@@ -13,6 +13,7 @@
 //! `synchronous = NORMAL` makes every commit survive a crash of the process (`kill -9`);
 //! `durability = "power"` (FULL) also survives power loss, at a fraction of the write rate.
 
+mod live;
 mod read;
 pub(crate) mod report;
 mod tx;

@@ -1,14 +1,19 @@
-//! `/manage/staffing`: placeholder until this section is built.
+//! `/manage/staffing`: the staffing advisor. A week × hour grid, for one service or all: in
+//! each cell the windows Erlang C says are needed (from the last weeks' arrivals and service
+//! times) over the windows that were open on average; red where fewer were open than needed.
+//! `manage-staffing.js` fills it from `GET /api/v1/staffing/advice`.
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use maud::html;
+use maud::{Markup, PreEscaped, html};
+use serde_json::json;
 
 use super::Visit;
 use crate::http::AppState;
+use crate::web::i18n::Lang;
 
 const PATH: &str = "/manage/staffing";
 
@@ -26,8 +31,91 @@ async fn page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let title = v.lang.s("排班建议", "Staffing");
-    let body = html! { h1 { (title) } };
+    let cfg = match state.store.config(v.who.branch_id).await {
+        Ok(c) => c,
+        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+    };
+    let lang = v.lang;
+    let title = lang.s("排班建议", "Staffing");
+    let body = html! {
+        h1 { (lang.s("排班建议", "Staffing advisor")) }
+        form #advice-form.card.advice-form {
+            label {
+                (lang.s("业务", "Service")) " "
+                select #advice-service {
+                    option value="" { (lang.s("全部业务", "All services")) }
+                    @for s in &cfg.services {
+                        option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.localized_key())) }
+                    }
+                }
+            }
+            label {
+                (lang.s("依据最近", "History:")) " "
+                input #advice-weeks type="number" min="1" max="26" step="1" value="4" required;
+                " " (lang.s("周", "weeks"))
+            }
+            label {
+                (lang.s("目标内叫号比例", "Called within target:")) " "
+                input #advice-goal type="number" min="1" max="99" step="1" value="80" required;
+                " %"
+            }
+            button.primary #advice-show type="submit" { (lang.s("计算", "Show")) }
+            span #advice-msg.message role="status" {}
+        }
+        section.card {
+            p #advice-basis.advice-basis {}
+            div.advice-scroll {
+                table #advice-grid.advice-grid {
+                    thead {}
+                    tbody {}
+                }
+            }
+            p.advice-legend {
+                span.cell-key.short { "3 / 1" } " " (lang.s("开放少于所需", "fewer open than needed")) " · "
+                span.cell-key.met { "2 / 2" } " " (lang.s("满足", "enough open")) " · "
+                span.cell-key.spare { "0 / 1" } " " (lang.s("无需求仍开放", "open without demand"))
+                " — " (lang.s("每格：所需窗口 / 平均开放窗口", "each cell: windows needed / windows open on average"))
+            }
+            p.advice-note {
+                (lang.s(
+                    "所需窗口按 Erlang C 计算：每小时到达人数与平均办理时长取自所选历史，按各业务的目标等候时间；全部业务为各业务所需之和。",
+                    "Windows needed are Erlang C figures from the history's arrivals per hour and mean service time, against each service's target wait; for all services, the sum of what each needs."
+                ))
+            }
+        }
+        (strings(lang))
+    };
     v.respond(&state, PATH, title, Some("manage-staffing.js"), body)
         .await
+}
+
+fn strings(lang: Lang) -> Markup {
+    let s = |zh: &str, en: &str| lang.s(zh, en).to_owned();
+    let v = json!({
+        "days": if lang == Lang::En {
+            json!(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+        } else {
+            json!(["周一", "周二", "周三", "周四", "周五", "周六", "周日"])
+        },
+        "period": s("{from} 至 {to}（{weeks} 周）· 目标内叫号 {goal}%", "{from} to {to} · {weeks} week(s) · goal: {goal}% called within target"),
+        "service": s("{code} {name}：{arrivals} 张号，平均办理 {mean} 分钟{default}，目标 {target} 分钟。", "{code} {name}: {arrivals} tickets, mean service {mean} min{default}, target {target} min."),
+        "defaultTime": s("（无办结记录，按默认）", " (nothing served: the default)"),
+        "short": s("{n} 个小时开放窗口少于所需。", "{n} hour(s) with fewer windows open than needed."),
+        "noneShort": s("所有有需求的小时都有足够窗口开放。", "Every hour with demand had enough windows open."),
+        "empty": s("所选时间内没有取号和开窗记录。", "No tickets and no open windows in this history."),
+        "cell": s("{day} {h}:00 — 每小时到达 {a} 人，需要 {n} 个窗口，平均开放 {o} 个", "{day} {h}:00 — {a} arrivals per hour, {n} window(s) needed, {o} open on average"),
+        "errors": {
+            "invalid_weeks": s("周数须为 1–26。", "Weeks must be 1 to 26."),
+            "invalid_goal": s("比例须在 1%–99% 之间。", "The goal must be between 1% and 99%."),
+            "unknown_service": s("没有这个业务。", "There is no such service."),
+            "unauthorized": s("登录已过期，请刷新后重新登录。", "Your session has ended: reload and log in again."),
+            "network": s("无法连接服务器。", "Cannot reach the server."),
+        },
+    });
+    let text = v
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    html! { script #staffing-strings type="application/json" { (PreEscaped(text)) } }
 }

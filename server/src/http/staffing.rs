@@ -1,0 +1,220 @@
+//! `GET /api/v1/staffing/advice` (managers): from the last weeks of history, the windows needed
+//! per hour of the week by Erlang C, beside the windows that were actually open.
+//!
+//! - The history is the `weeks` whole weeks of branch-local days before today (today is not
+//!   over, so it is left out).
+//! - Per service: arrivals per hour of the week (tickets issued for it, averaged over the
+//!   weeks) and its mean service time (start of service to completion, over the period; the
+//!   service's configured default when nothing was served). The windows needed are the fewest
+//!   that call `goal` of its customers within its target wait
+//!   ([`crate::queue::erlang::windows_needed`]).
+//! - All services together (`service` not given) need the sum of what each needs: windows have
+//!   different skills, so pooling the lines would promise more than the hall can do.
+//! - Windows open: from the window log (sign-in or resume to pause or sign-out), the mean
+//!   number open in each hour of the week, counting only windows that serve the service.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{Duration, NaiveDate};
+use qhall_shared::ServiceCode;
+use qhall_shared::api::{Localized, TicketStatus};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{ApiError, ApiQuery, ApiResult};
+use super::stats::branch_for;
+use crate::queue::schedule::{local_date, local_instant};
+use crate::queue::staffing::{self, Grid};
+use crate::store::Role;
+
+/// The longest history asked for at once.
+const MAX_WEEKS: u32 = 26;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/staffing/advice", get(advice))
+}
+
+#[derive(Debug, Deserialize)]
+struct Params {
+    weeks: Option<u32>,
+    goal: Option<f64>,
+    service: Option<String>,
+    branch: Option<i64>,
+}
+
+/// The advisor's answer.
+#[derive(Debug, Serialize)]
+pub struct Advice {
+    pub branch: i64,
+    pub weeks: u32,
+    pub goal: f64,
+    /// The first and last day of the history (branch-local, both included).
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The one service asked for, or `null` for all.
+    pub service: Option<ServiceCode>,
+    /// What went into the figures, per service considered.
+    pub services: Vec<ServiceBasis>,
+    /// Monday first; 24 hours each.
+    pub days: Vec<Day>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServiceBasis {
+    pub service: ServiceCode,
+    pub name: Localized,
+    pub target_wait_secs: u32,
+    /// Tickets issued for it in the period.
+    pub arrivals: u32,
+    /// Tickets completed (with a measured service time) in the period.
+    pub served: u32,
+    pub mean_service_secs: f64,
+    /// Whether `mean_service_secs` is the configured default (nothing served).
+    pub default_service_time: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Day {
+    /// ISO weekday: 1 Monday … 7 Sunday.
+    pub weekday: u8,
+    pub hours: Vec<Hour>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Hour {
+    pub hour: u8,
+    pub arrivals_per_hour: f64,
+    pub needed: u32,
+    /// Mean windows open (serving the service) in this hour.
+    pub open: f64,
+}
+
+async fn advice(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<Params>,
+) -> ApiResult<Json<Advice>> {
+    let who = caller.require(&[Role::Manager])?;
+    let branch = branch_for(who, p.branch)?;
+    let weeks = p.weeks.unwrap_or(4);
+    if !(1..=MAX_WEEKS).contains(&weeks) {
+        return Err(ApiError::invalid(
+            "invalid_weeks",
+            format!("weeks is a whole number from 1 to {MAX_WEEKS}"),
+        ));
+    }
+    let goal = p.goal.unwrap_or(0.8);
+    if !goal.is_finite() || goal <= 0.0 || goal >= 1.0 {
+        return Err(ApiError::invalid(
+            "invalid_goal",
+            "goal is a share between 0 and 1, e.g. 0.8",
+        ));
+    }
+    let cfg = state.store.config(branch).await?;
+    let only = match p.service.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            s.parse::<ServiceCode>()
+                .ok()
+                .and_then(|c| cfg.service(c))
+                .map(|d| d.code)
+                .ok_or_else(|| {
+                    ApiError::not_found("unknown_service", format!("there is no service {s}"))
+                })?,
+        ),
+    };
+    let tz = cfg.schedule.tz;
+    let today = local_date(tz, state.now());
+    let first = today - Duration::days(i64::from(weeks) * 7);
+    let (from, to) = (local_instant(tz, first, 0), local_instant(tz, today, 0));
+    let tickets = state.store.tickets_issued_between(branch, from, to).await?;
+
+    let mut needed = [[0u32; 24]; 7];
+    let mut arrivals = staffing::grid();
+    let mut basis = Vec::new();
+    for def in cfg
+        .services
+        .iter()
+        .filter(|d| only.is_none_or(|c| c == d.code))
+    {
+        let issued: Vec<_> = tickets
+            .iter()
+            .filter(|t| t.issued_service == def.code)
+            .map(|t| t.issued_at)
+            .collect();
+        let times: Vec<f64> = tickets
+            .iter()
+            .filter(|t| t.service == def.code && t.status == TicketStatus::Done)
+            .filter_map(|t| Some((t.done_at? - t.serving_at?).num_milliseconds() as f64 / 1000.0))
+            .filter(|s| *s >= 0.0)
+            .collect();
+        let default_service_time = times.is_empty();
+        let mean = if default_service_time {
+            f64::from(def.default_service_secs)
+        } else {
+            times.iter().sum::<f64>() / times.len() as f64
+        };
+        let g = staffing::arrivals(tz, issued.iter().copied(), weeks);
+        for (d, row) in g.iter().enumerate() {
+            for (h, a) in row.iter().enumerate() {
+                arrivals[d][h] += a;
+                needed[d][h] += staffing::needed(*a, mean, f64::from(def.target_wait_secs), goal)
+                    .map_err(|e| ApiError::invalid("invalid_value", e.to_string()))?;
+            }
+        }
+        basis.push(ServiceBasis {
+            service: def.code,
+            name: def.name.clone(),
+            target_wait_secs: def.target_wait_secs,
+            arrivals: issued.len() as u32,
+            served: times.len() as u32,
+            mean_service_secs: mean,
+            default_service_time,
+        });
+    }
+
+    let log = state.store.window_log_between(branch, from, to).await?;
+    let counted = |w: qhall_shared::WindowNo| match only {
+        None => true,
+        Some(c) => cfg
+            .window(w)
+            .is_some_and(|d| d.skills.serves.iter().any(|(s, _)| *s == c)),
+    };
+    let intervals: Vec<_> = staffing::open_intervals(
+        log.iter()
+            .filter(|e| counted(e.window))
+            .map(|e| (e.window.get(), e.kind.as_str(), e.at)),
+        from,
+        to,
+    )
+    .into_iter()
+    .map(|(_, a, b)| (a, b))
+    .collect();
+    let open: Grid = staffing::open_windows(tz, first, weeks, &intervals);
+
+    let days = (0..7)
+        .map(|d| Day {
+            weekday: d as u8 + 1,
+            hours: (0..24)
+                .map(|h| Hour {
+                    hour: h as u8,
+                    arrivals_per_hour: arrivals[d][h],
+                    needed: needed[d][h],
+                    open: open[d][h],
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(Advice {
+        branch,
+        weeks,
+        goal,
+        from: first,
+        to: today - Duration::days(1),
+        service: only,
+        services: basis,
+        days,
+    }))
+}
