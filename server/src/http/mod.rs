@@ -7,13 +7,16 @@
 //! - [`auth`]: the [`auth::Caller`] extractor, login and logout.
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
 //! - [`feedback`]: ratings from the pad at each window, complaints taken at the console.
+//! - [`complaints`]: the managers' complaints register; [`attendance`]: sign-ins and pauses.
 //! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
 //! - [`events`]: the WebSocket event stream.
 //! - The web pages ([`crate::web`]) are merged here too, under the same layers.
 //! - [`metrics`]: `/metrics` in Prometheus text.
 //! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
 
+pub mod attendance;
 pub mod auth;
+pub mod complaints;
 pub mod config;
 pub mod devices;
 pub mod error;
@@ -121,6 +124,8 @@ pub fn router(state: AppState) -> Router {
         .merge(devices::router())
         .merge(events::router())
         .merge(feedback::router())
+        .merge(complaints::router())
+        .merge(attendance::router())
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

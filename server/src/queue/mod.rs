@@ -15,7 +15,9 @@
 //! - [`report`]: those figures grouped by service, window, staff member and hour, with the
 //!   accuracy of the printed estimates.
 //! - [`erlang`]: Erlang C, for the staffing advisor.
+//! - [`attendance`]: sign-ins, sign-outs and pauses per person per day against opening hours.
 
+pub mod attendance;
 pub mod erlang;
 pub mod estimate;
 pub mod lifecycle;

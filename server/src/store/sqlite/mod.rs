@@ -13,6 +13,8 @@
 //! `synchronous = NORMAL` makes every commit survive a crash of the process (`kill -9`);
 //! `durability = "power"` (FULL) also survives power loss, at a fraction of the write rate.
 
+mod attendance;
+mod complaints;
 mod read;
 pub(crate) mod report;
 mod tx;
