@@ -77,7 +77,8 @@ pub struct LogEntry {
 pub struct DayRecord {
     pub date: NaiveDate,
     pub user_id: i64,
-    /// The day's first opening and last closing (none: closed that day).
+    /// The day's first opening and last closing (none: closed that day, or open around the
+    /// clock — then nobody is late or early).
     pub opens_at: Option<DateTime<Utc>>,
     pub closes_at: Option<DateTime<Utc>>,
     pub first_sign_in: Option<DateTime<Utc>>,
@@ -150,8 +151,10 @@ fn day(
         .map(|&(s, e)| (local_instant(tz, date, s), local_instant(tz, date, e)))
         .collect();
     periods.sort();
-    let opens_at = periods.first().map(|p| p.0);
-    let closes_at = periods.last().map(|p| p.1);
+    // A hall open around the clock has no opening or closing to be late for.
+    let around_the_clock = schedule.periods_on(date).iter().any(|&(s, e)| s == 0 && e >= 1440);
+    let opens_at = periods.first().map(|p| p.0).filter(|_| !around_the_clock);
+    let closes_at = periods.last().map(|p| p.1).filter(|_| !around_the_clock);
     let day_end = local_instant(tz, date, 1440).min(now);
 
     let (mut first_in, mut last_out) = (None, None);
@@ -188,7 +191,8 @@ fn day(
         }
     }
     if let Some(s) = paused_since {
-        away.push((s, closes_at.unwrap_or(day_end).min(day_end).max(s)));
+        let end = periods.last().map_or(day_end, |p| p.1).min(day_end);
+        away.push((s, end.max(s)));
     }
     if signed_in {
         last_out = None;
@@ -324,5 +328,17 @@ mod tests {
         assert_eq!(d.pause_longest_mins, 30);
         assert!(!d.long_pause);
         assert_eq!(d.last_sign_out, None);
+    }
+
+    #[test]
+    fn nobody_is_late_in_a_hall_open_around_the_clock() {
+        use LogKind::*;
+        let hall = Schedule {
+            weekly: Weekly::around_the_clock(),
+            ..office()
+        };
+        let log = [e(1, 7, SignIn, "10:00"), e(1, 7, SignOut, "11:00")];
+        let d = &days(&hall, &log, Tolerances::default(), t("23:00"))[0];
+        assert_eq!((d.opens_at, d.late, d.early), (None, false, false));
     }
 }
