@@ -169,6 +169,8 @@ pub trait ComplaintsTx {
     /// Writes the complaint's status, assignee, resolution and resolution time.
     async fn update_complaint(&mut self, c: &ComplaintRow) -> Result<()>;
     async fn insert_complaint_note(&mut self, n: &NewNote<'_>) -> Result<()>;
+    /// The active staff and managers of the branch, by name: who a complaint can go to.
+    async fn assignable(&mut self, branch: i64) -> Result<Vec<(i64, String)>>;
     /// A user of the branch (or an admin of every branch).
     async fn branch_person(&mut self, branch: i64, user: i64) -> Result<Option<BranchPerson>>;
     async fn retention_days(&mut self, branch: i64) -> Result<u32>;
@@ -529,6 +531,11 @@ impl Store {
     ) -> Result<Option<String>> {
         let who = who.clone();
         write!(self, |tx, _out| reveal_contact(tx, &who, id, now))
+    }
+
+    /// Who a complaint of the branch can be assigned to: (user id, name).
+    pub async fn complaint_assignees(&self, branch: i64) -> Result<Vec<(i64, String)>> {
+        read!(self, |tx| tx.assignable(branch))
     }
 
     /// Days a resolved complaint's contact is kept.

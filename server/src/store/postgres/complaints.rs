@@ -141,6 +141,16 @@ impl ComplaintsTx for PgTx<'_> {
         Ok(())
     }
 
+    async fn assignable(&mut self, branch: i64) -> Result<Vec<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, CASE WHEN display_name = '' THEN username ELSE display_name END AS name \
+             FROM users WHERE branch_id = $1 AND active AND role IN ('staff', 'manager') ORDER BY role DESC, name, id",
+        )
+        .bind(branch)
+        .fetch_all(&mut *self.conn)
+        .await?)
+    }
+
     async fn branch_person(&mut self, branch: i64, user: i64) -> Result<Option<BranchPerson>> {
         let r = sqlx::query(
             "SELECT CASE WHEN display_name = '' THEN username ELSE display_name END, role, active \

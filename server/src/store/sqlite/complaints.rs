@@ -27,6 +27,10 @@ pub(crate) const NOTE_SELECT: &str = "SELECT n.at, n.user_id, \
      FROM complaint_notes n LEFT JOIN users u ON u.id = n.user_id LEFT JOIN users a ON a.id = n.assigned_to \
      WHERE n.complaint_id = ? ORDER BY n.id";
 
+/// The active staff and managers of a branch, by name.
+pub(crate) const ASSIGNABLE: &str = "SELECT id, CASE WHEN display_name = '' THEN username ELSE display_name END AS name \
+     FROM users WHERE branch_id = ? AND active <> 0 AND role IN ('staff', 'manager') ORDER BY role DESC, name, id";
+
 fn complaint_from_row(r: &Row<'_>) -> rusqlite::Result<ComplaintRow> {
     let status: String = r.get(8)?;
     Ok(ComplaintRow {
@@ -129,6 +133,12 @@ impl ComplaintsTx for SqliteTx<'_> {
                 n.assigned_to
             ])?;
         Ok(())
+    }
+
+    async fn assignable(&mut self, branch: i64) -> Result<Vec<(i64, String)>> {
+        let mut st = self.conn.prepare_cached(ASSIGNABLE)?;
+        let rows = st.query_map([branch], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     async fn branch_person(&mut self, branch: i64, user: i64) -> Result<Option<BranchPerson>> {
