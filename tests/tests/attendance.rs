@@ -68,7 +68,11 @@ async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
 
 async fn put(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     let r = app
-        .request(reqwest::Method::PUT, "/api/v1/attendance/settings", Some(token))
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/attendance/settings",
+            Some(token),
+        )
         .json(&body)
         .send()
         .await
@@ -87,17 +91,33 @@ fn row<'a>(a: &'a Value, date: &str, name: &str) -> &'a Value {
 }
 
 fn figures(d: &Value) -> Value {
-    json!([d["late_mins"], d["early_mins"], d["pauses"], d["pause_total_mins"],
-           d["pause_longest_mins"], d["late"], d["early"], d["long_pause"]])
+    json!([
+        d["late_mins"],
+        d["early_mins"],
+        d["pauses"],
+        d["pause_total_mins"],
+        d["pause_longest_mins"],
+        d["late"],
+        d["early"],
+        d["long_pause"]
+    ])
 }
 
 #[tokio::test]
 async fn late_sign_in_pauses_and_early_leave_are_measured_to_the_minute_and_flagged() {
     let app = hall().await;
     let manager = app.login("manager").await;
-    let (s, a) = get(&app, "/api/v1/attendance?from=2026-03-02&to=2026-03-03", &manager).await;
+    let (s, a) = get(
+        &app,
+        "/api/v1/attendance?from=2026-03-02&to=2026-03-03",
+        &manager,
+    )
+    .await;
     assert_eq!(s, 200, "{a}");
-    assert_eq!(a["tolerances"], json!({"late_after_mins": 5, "early_leave_mins": 5, "long_pause_mins": 30}));
+    assert_eq!(
+        a["tolerances"],
+        json!({"late_after_mins": 5, "early_leave_mins": 5, "long_pause_mins": 30})
+    );
     assert_eq!(a["days"].as_array().unwrap().len(), 3, "{a}");
 
     let s1 = row(&a, "2026-03-02", "staff1");
@@ -115,16 +135,32 @@ async fn late_sign_in_pauses_and_early_leave_are_measured_to_the_minute_and_flag
     assert_eq!(tue["last_sign_out"], Value::Null);
 
     // The same as CSV, local times.
-    let r = app.get("/api/v1/attendance.csv?from=2026-03-02&to=2026-03-02", Some(&manager)).await;
+    let r = app
+        .get(
+            "/api/v1/attendance.csv?from=2026-03-02&to=2026-03-02",
+            Some(&manager),
+        )
+        .await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     let csv = r.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "date,user_id,name,opens,first_sign_in,late_mins,closes,last_sign_out,early_mins,pauses,pause_total_mins,pause_longest_mins,late,early,long_pause");
+    assert_eq!(
+        lines[0],
+        "date,user_id,name,opens,first_sign_in,late_mins,closes,last_sign_out,early_mins,pauses,pause_total_mins,pause_longest_mins,late,early,long_pause"
+    );
     assert_eq!(lines.len(), 3, "{csv}");
     let id = s1["user_id"].as_i64().unwrap();
     assert!(
-        lines.contains(&format!("2026-03-02,{id},staff1,09:00,09:12,12,17:00,16:40,20,2,55,45,true,true,true").as_str()),
+        lines.contains(
+            &format!("2026-03-02,{id},staff1,09:00,09:12,12,17:00,16:40,20,2,55,45,true,true,true")
+                .as_str()
+        ),
         "{csv}"
     );
 }
@@ -143,10 +179,19 @@ async fn tolerances_are_set_by_a_manager_audited_and_change_the_flags() {
         assert_eq!(put(&app, &manager, bad.clone()).await.0, 422, "{bad}");
     }
     let lenient = json!({"late_after_mins": 15, "early_leave_mins": 30, "long_pause_mins": 60});
-    assert_eq!(put(&app, &manager, lenient.clone()).await, (200, lenient.clone()));
-    assert_eq!(get(&app, "/api/v1/attendance/settings", &manager).await, (200, lenient.clone()));
+    assert_eq!(
+        put(&app, &manager, lenient.clone()).await,
+        (200, lenient.clone())
+    );
+    assert_eq!(
+        get(&app, "/api/v1/attendance/settings", &manager).await,
+        (200, lenient.clone())
+    );
     let (_, a) = get(&app, "/api/v1/attendance?from=2026-03-02", &manager).await;
-    assert_eq!(figures(row(&a, "2026-03-02", "staff1")), json!([12, 20, 2, 55, 45, false, false, false]));
+    assert_eq!(
+        figures(row(&a, "2026-03-02", "staff1")),
+        json!([12, 20, 2, 55, 45, false, false, false])
+    );
     let (_, audit) = get(&app, "/api/v1/audit", &manager).await;
     let entry = audit
         .as_array()
@@ -158,15 +203,46 @@ async fn tolerances_are_set_by_a_manager_audited_and_change_the_flags() {
     assert_eq!(entry["detail"]["from"]["long_pause_mins"], 30);
 
     // Staff, devices and strangers see none of it.
-    for path in ["/api/v1/attendance", "/api/v1/attendance.csv", "/api/v1/attendance/settings"] {
+    for path in [
+        "/api/v1/attendance",
+        "/api/v1/attendance.csv",
+        "/api/v1/attendance/settings",
+    ] {
         assert_eq!(app.get(path, Some(&staff)).await.status(), 403, "{path}");
-        assert_eq!(app.get(path, Some("demo-kiosk")).await.status(), 403, "{path}");
+        assert_eq!(
+            app.get(path, Some("demo-kiosk")).await.status(),
+            403,
+            "{path}"
+        );
         assert_eq!(app.get(path, None).await.status(), 401, "{path}");
     }
     assert_eq!(put(&app, &staff, lenient).await.0, 403);
-    assert_eq!(get(&app, "/api/v1/attendance?from=2026-03-03&to=2026-03-02", &manager).await.0, 422);
-    assert_eq!(get(&app, "/api/v1/attendance?from=2025-01-01&to=2026-03-02", &manager).await.0, 422);
-    assert_eq!(get(&app, "/api/v1/attendance?from=monday", &manager).await.0, 400);
+    assert_eq!(
+        get(
+            &app,
+            "/api/v1/attendance?from=2026-03-03&to=2026-03-02",
+            &manager
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        get(
+            &app,
+            "/api/v1/attendance?from=2025-01-01&to=2026-03-02",
+            &manager
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        get(&app, "/api/v1/attendance?from=monday", &manager)
+            .await
+            .0,
+        400
+    );
 }
 
 #[tokio::test]
@@ -175,7 +251,13 @@ async fn a_real_sign_in_and_pause_at_the_console_appear_in_todays_attendance() {
     let manager = app.login("manager").await;
     let staff = app.login("staff3").await;
     app.sign_in(3, &staff).await;
-    let r = app.post("/api/v1/windows/3/pause", Some(&staff), json!({"reason": "break"})).await;
+    let r = app
+        .post(
+            "/api/v1/windows/3/pause",
+            Some(&staff),
+            json!({"reason": "break"}),
+        )
+        .await;
     assert!(r.status().is_success());
     let (s, a) = get(&app, "/api/v1/attendance", &manager).await;
     assert_eq!(s, 200);
@@ -183,5 +265,8 @@ async fn a_real_sign_in_and_pause_at_the_console_appear_in_todays_attendance() {
     assert!(d["first_sign_in"].is_string());
     assert_eq!(d["last_sign_out"], Value::Null);
     // The demo hall is open around the clock: nobody is late or early there.
-    assert_eq!((d["late"].clone(), d["early"].clone()), (json!(false), json!(false)));
+    assert_eq!(
+        (d["late"].clone(), d["early"].clone()),
+        (json!(false), json!(false))
+    );
 }

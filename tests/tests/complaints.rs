@@ -32,8 +32,8 @@ async fn user_id(app: &TestApp, name: &str) -> i64 {
         &format!("SELECT CAST(id AS TEXT) FROM users WHERE username = '{name}'"),
     )
     .await[0]
-    .parse()
-    .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// Staff member `staff1`, signed in to window 1: takes complaints.
@@ -128,13 +128,26 @@ async fn lists_mask_contacts_and_only_a_manager_who_asks_sees_one_which_is_audit
     }
     for (path, body) in [
         (format!("/api/v1/complaints/{phone}/contact"), json!({})),
-        (format!("/api/v1/complaints/{phone}/notes"), json!({"text": "x"})),
-        (format!("/api/v1/complaints/{phone}/assign"), json!({"user_id": 1})),
+        (
+            format!("/api/v1/complaints/{phone}/notes"),
+            json!({"text": "x"}),
+        ),
+        (
+            format!("/api/v1/complaints/{phone}/assign"),
+            json!({"user_id": 1}),
+        ),
     ] {
         assert_eq!(post(&app, &path, &staff, body).await.0, 403, "{path}");
     }
     assert_eq!(
-        put(&app, "/api/v1/complaints/retention", &staff, json!({"days": 1})).await.0,
+        put(
+            &app,
+            "/api/v1/complaints/retention",
+            &staff,
+            json!({"days": 1})
+        )
+        .await
+        .0,
         403
     );
     assert!(
@@ -146,9 +159,21 @@ async fn lists_mask_contacts_and_only_a_manager_who_asks_sees_one_which_is_audit
     );
 
     // The manager asks: the full contact, and an audit entry that does not repeat it.
-    let (s, c) = post(&app, &format!("/api/v1/complaints/{phone}/contact"), &manager, json!({})).await;
+    let (s, c) = post(
+        &app,
+        &format!("/api/v1/complaints/{phone}/contact"),
+        &manager,
+        json!({}),
+    )
+    .await;
     assert_eq!((s, c["contact"].clone()), (200, json!("13812345678")));
-    let (s, c) = post(&app, &format!("/api/v1/complaints/{none}/contact"), &manager, json!({})).await;
+    let (s, c) = post(
+        &app,
+        &format!("/api/v1/complaints/{none}/contact"),
+        &manager,
+        json!({}),
+    )
+    .await;
     assert_eq!((s, c["contact"].clone()), (200, Value::Null));
     let log = audit(&app, &manager).await;
     let viewed: Vec<&Value> = log
@@ -156,11 +181,22 @@ async fn lists_mask_contacts_and_only_a_manager_who_asks_sees_one_which_is_audit
         .filter(|a| a["action"] == "complaint.contact_viewed")
         .collect();
     assert_eq!(viewed.len(), 2);
-    assert!(viewed.iter().any(|a| a["detail"]["complaint"] == phone && a["user"] == "manager"));
+    assert!(
+        viewed
+            .iter()
+            .any(|a| a["detail"]["complaint"] == phone && a["user"] == "manager")
+    );
     let everything = serde_json::to_string(&log).unwrap();
     assert!(!everything.contains("5678") && !everything.contains("alice"));
     assert_eq!(
-        post(&app, "/api/v1/complaints/99999/contact", &manager, json!({})).await.0,
+        post(
+            &app,
+            "/api/v1/complaints/99999/contact",
+            &manager,
+            json!({})
+        )
+        .await
+        .0,
         404
     );
 }
@@ -176,59 +212,215 @@ async fn a_complaint_is_assigned_worked_and_resolved_forward_only_with_its_histo
     let base = format!("/api/v1/complaints/{id}");
 
     // Assigning someone who is not staff of the branch, or garbage: refused, nothing changed.
-    assert_eq!(post(&app, &format!("{base}/assign"), &manager, json!({"user_id": 99999})).await.0, 422);
-    assert_eq!(post(&app, &format!("{base}/assign"), &manager, json!({"user": "x"})).await.0, 422);
-    assert_eq!(post(&app, "/api/v1/complaints/abc/assign", &manager, json!({"user_id": staff2})).await.0, 404);
-    assert_eq!(post(&app, "/api/v1/complaints/99999/assign", &manager, json!({"user_id": staff2})).await.0, 404);
+    assert_eq!(
+        post(
+            &app,
+            &format!("{base}/assign"),
+            &manager,
+            json!({"user_id": 99999})
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        post(
+            &app,
+            &format!("{base}/assign"),
+            &manager,
+            json!({"user": "x"})
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        post(
+            &app,
+            "/api/v1/complaints/abc/assign",
+            &manager,
+            json!({"user_id": staff2})
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        post(
+            &app,
+            "/api/v1/complaints/99999/assign",
+            &manager,
+            json!({"user_id": staff2})
+        )
+        .await
+        .0,
+        404
+    );
     assert_eq!(get(&app, &base, &manager).await.1["status"], "open");
 
-    let (s, c) = post(&app, &format!("{base}/assign"), &manager, json!({"user_id": staff2, "note": "请回电"})).await;
+    let (s, c) = post(
+        &app,
+        &format!("{base}/assign"),
+        &manager,
+        json!({"user_id": staff2, "note": "请回电"}),
+    )
+    .await;
     assert_eq!(s, 200, "{c}");
-    assert_eq!((c["status"].clone(), c["assigned_name"].clone()), (json!("in_progress"), json!("staff2")));
+    assert_eq!(
+        (c["status"].clone(), c["assigned_name"].clone()),
+        (json!("in_progress"), json!("staff2"))
+    );
 
     // A note alone; then the wrong moves.
-    assert_eq!(post(&app, &format!("{base}/notes"), &manager, json!({"text": "Called back, no answer"})).await.0, 200);
+    assert_eq!(
+        post(
+            &app,
+            &format!("{base}/notes"),
+            &manager,
+            json!({"text": "Called back, no answer"})
+        )
+        .await
+        .0,
+        200
+    );
     for (body, status, code) in [
-        (json!({"text": "back", "status": "open"}), 409, "invalid_transition"),
-        (json!({"text": "again", "status": "in_progress"}), 409, "invalid_transition"),
-        (json!({"text": "", "status": "resolved"}), 422, "invalid_note"),
+        (
+            json!({"text": "back", "status": "open"}),
+            409,
+            "invalid_transition",
+        ),
+        (
+            json!({"text": "again", "status": "in_progress"}),
+            409,
+            "invalid_transition",
+        ),
+        (
+            json!({"text": "", "status": "resolved"}),
+            422,
+            "invalid_note",
+        ),
         (json!({"text": "   "}), 422, "invalid_note"),
-        (json!({"text": "x", "status": "done"}), 422, "invalid_status"),
+        (
+            json!({"text": "x", "status": "done"}),
+            422,
+            "invalid_status",
+        ),
         (json!({"text": "x".repeat(2001)}), 422, "invalid_note"),
     ] {
         let (s, e) = post(&app, &format!("{base}/notes"), &manager, body.clone()).await;
-        assert_eq!((s, e["error"]["code"].as_str()), (status, Some(code)), "{body}");
+        assert_eq!(
+            (s, e["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}"
+        );
     }
-    assert_eq!(post(&app, &format!("{base}/notes"), &manager, json!("text")).await.0, 422);
+    assert_eq!(
+        post(&app, &format!("{base}/notes"), &manager, json!("text"))
+            .await
+            .0,
+        422
+    );
 
-    let (s, c) = post(&app, &format!("{base}/notes"), &manager, json!({"text": "Apologised; staff retrained", "status": "resolved"})).await;
+    let (s, c) = post(
+        &app,
+        &format!("{base}/notes"),
+        &manager,
+        json!({"text": "Apologised; staff retrained", "status": "resolved"}),
+    )
+    .await;
     assert_eq!(s, 200);
     assert_eq!(c["status"], "resolved");
     assert_eq!(c["resolution"], "Apologised; staff retrained");
     assert!(c["resolved_at"].is_string());
     // Resolved is final.
-    assert_eq!(post(&app, &format!("{base}/notes"), &manager, json!({"text": "reopen", "status": "in_progress"})).await.0, 409);
-    assert_eq!(post(&app, &format!("{base}/assign"), &manager, json!({"user_id": staff2})).await.0, 409);
+    assert_eq!(
+        post(
+            &app,
+            &format!("{base}/notes"),
+            &manager,
+            json!({"text": "reopen", "status": "in_progress"})
+        )
+        .await
+        .0,
+        409
+    );
+    assert_eq!(
+        post(
+            &app,
+            &format!("{base}/assign"),
+            &manager,
+            json!({"user_id": staff2})
+        )
+        .await
+        .0,
+        409
+    );
     // Open → resolved at once is allowed for a quick answer.
-    let (s, c) = post(&app, &format!("/api/v1/complaints/{other}/notes"), &manager, json!({"text": "Explained", "status": "resolved"})).await;
+    let (s, c) = post(
+        &app,
+        &format!("/api/v1/complaints/{other}/notes"),
+        &manager,
+        json!({"text": "Explained", "status": "resolved"}),
+    )
+    .await;
     assert_eq!((s, c["status"].clone()), (200, json!("resolved")));
 
     let (_, d) = get(&app, &base, &manager).await;
     let h = d["history"].as_array().unwrap();
     assert_eq!(h.len(), 3, "{d}");
-    assert_eq!((h[0]["from_status"].clone(), h[0]["to_status"].clone()), (json!("open"), json!("in_progress")));
-    assert_eq!((h[0]["assigned_name"].clone(), h[0]["text"].clone(), h[0]["by_name"].clone()), (json!("staff2"), json!("请回电"), json!("manager")));
-    assert_eq!((h[1]["to_status"].clone(), h[1]["text"].clone()), (Value::Null, json!("Called back, no answer")));
-    assert_eq!((h[2]["from_status"].clone(), h[2]["to_status"].clone()), (json!("in_progress"), json!("resolved")));
+    assert_eq!(
+        (h[0]["from_status"].clone(), h[0]["to_status"].clone()),
+        (json!("open"), json!("in_progress"))
+    );
+    assert_eq!(
+        (
+            h[0]["assigned_name"].clone(),
+            h[0]["text"].clone(),
+            h[0]["by_name"].clone()
+        ),
+        (json!("staff2"), json!("请回电"), json!("manager"))
+    );
+    assert_eq!(
+        (h[1]["to_status"].clone(), h[1]["text"].clone()),
+        (Value::Null, json!("Called back, no answer"))
+    );
+    assert_eq!(
+        (h[2]["from_status"].clone(), h[2]["to_status"].clone()),
+        (json!("in_progress"), json!("resolved"))
+    );
 
     let (_, l) = get(&app, "/api/v1/complaints?status=resolved", &manager).await;
     assert_eq!(l["complaints"].as_array().unwrap().len(), 2);
     let (_, l) = get(&app, "/api/v1/complaints?status=in_progress", &manager).await;
     assert_eq!(l["complaints"].as_array().unwrap().len(), 0);
-    assert_eq!(get(&app, "/api/v1/complaints?status=assigned", &manager).await.0, 422);
-    assert_eq!(get(&app, "/api/v1/complaints?category=rude", &manager).await.0, 422);
-    assert_eq!(get(&app, "/api/v1/complaints?from=2026-02-02&to=2026-02-01", &manager).await.0, 422);
-    assert_eq!(get(&app, "/api/v1/complaints?from=yesterday", &manager).await.0, 400);
+    assert_eq!(
+        get(&app, "/api/v1/complaints?status=assigned", &manager)
+            .await
+            .0,
+        422
+    );
+    assert_eq!(
+        get(&app, "/api/v1/complaints?category=rude", &manager)
+            .await
+            .0,
+        422
+    );
+    assert_eq!(
+        get(
+            &app,
+            "/api/v1/complaints?from=2026-02-02&to=2026-02-01",
+            &manager
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        get(&app, "/api/v1/complaints?from=yesterday", &manager)
+            .await
+            .0,
+        400
+    );
 
     // Every change is audited, never with the note's text or the contact.
     let log = audit(&app, &manager).await;
@@ -260,17 +452,33 @@ async fn overdue_complaints_are_flagged_and_filters_narrow_the_list() {
     assert_eq!(by_id(&all, late)["overdue"], true);
     assert_eq!(by_id(&all, fresh)["overdue"], false);
     let (_, l) = get(&app, "/api/v1/complaints?overdue=true", &manager).await;
-    let ids: Vec<i64> = l["complaints"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = l["complaints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![late]);
     let (_, l) = get(&app, "/api/v1/complaints?category=environment", &manager).await;
     assert_eq!(l["complaints"].as_array().unwrap().len(), 1);
     assert_eq!(l["complaints"][0]["id"], old);
-    let (_, l) = get(&app, "/api/v1/complaints?from=2026-01-05&to=2026-01-05", &manager).await;
+    let (_, l) = get(
+        &app,
+        "/api/v1/complaints?from=2026-01-05&to=2026-01-05",
+        &manager,
+    )
+    .await;
     assert_eq!(l["complaints"].as_array().unwrap().len(), 1);
     assert_eq!(l["complaints"][0]["id"], old);
 
     // Answered late is no longer overdue.
-    post(&app, &format!("/api/v1/complaints/{late}/notes"), &manager, json!({"text": "Done", "status": "resolved"})).await;
+    post(
+        &app,
+        &format!("/api/v1/complaints/{late}/notes"),
+        &manager,
+        json!({"text": "Done", "status": "resolved"}),
+    )
+    .await;
     let (_, l) = get(&app, "/api/v1/complaints?overdue=true", &manager).await;
     assert_eq!(l["complaints"].as_array().unwrap().len(), 0);
 }
@@ -280,24 +488,68 @@ async fn contacts_are_purged_after_the_retention_period_and_nothing_else_changes
     let mut app = TestApp::spawn().await;
     let staff = staff(&app).await;
     let manager = app.login("manager").await;
-    assert_eq!(get(&app, "/api/v1/complaints/retention", &manager).await.1["days"], 180);
-    for bad in [json!({"days": 0}), json!({"days": 3651}), json!({"days": -5})] {
-        assert_eq!(put(&app, "/api/v1/complaints/retention", &manager, bad.clone()).await.0, 422, "{bad}");
+    assert_eq!(
+        get(&app, "/api/v1/complaints/retention", &manager).await.1["days"],
+        180
+    );
+    for bad in [
+        json!({"days": 0}),
+        json!({"days": 3651}),
+        json!({"days": -5}),
+    ] {
+        assert_eq!(
+            put(&app, "/api/v1/complaints/retention", &manager, bad.clone())
+                .await
+                .0,
+            422,
+            "{bad}"
+        );
     }
-    assert_eq!(put(&app, "/api/v1/complaints/retention", &manager, json!({"days": "x"})).await.0, 422);
-    assert_eq!(put(&app, "/api/v1/complaints/retention", &manager, json!({"days": 30})).await, (200, json!({"days": 30})));
+    assert_eq!(
+        put(
+            &app,
+            "/api/v1/complaints/retention",
+            &manager,
+            json!({"days": "x"})
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        put(
+            &app,
+            "/api/v1/complaints/retention",
+            &manager,
+            json!({"days": 30})
+        )
+        .await,
+        (200, json!({"days": 30}))
+    );
 
     let expired = take(&app, &staff, "Rude", Some("13811112222")).await;
     let recent = take(&app, &staff, "Slow", Some("bob@y.cn")).await;
     let open = take(&app, &staff, "Hot", Some("13633334444")).await;
     for id in [expired, recent] {
-        post(&app, &format!("/api/v1/complaints/{id}/notes"), &manager, json!({"text": "Answered", "status": "resolved"})).await;
+        post(
+            &app,
+            &format!("/api/v1/complaints/{id}/notes"),
+            &manager,
+            json!({"text": "Answered", "status": "resolved"}),
+        )
+        .await;
     }
     // Resolved 31 days ago; the open one taken long ago (an open complaint keeps its contact).
     let day = 86_400_000i64;
     app.sql(&[
-        &format!("UPDATE complaints SET resolved_at = resolved_at - {} WHERE id = {expired}", 31 * day),
-        &format!("UPDATE complaints SET created_at = created_at - {} WHERE id = {open}", 400 * day),
+        &format!(
+            "UPDATE complaints SET resolved_at = resolved_at - {} WHERE id = {expired}",
+            31 * day
+        ),
+        &format!(
+            "UPDATE complaints SET created_at = created_at - {} WHERE id = {open}",
+            400 * day
+        ),
     ])
     .await;
     let row = |id: i64| {
@@ -314,7 +566,15 @@ async fn contacts_are_purged_after_the_retention_period_and_nothing_else_changes
     let contact = |id: i64| {
         let (app, manager) = (&app, &manager);
         async move {
-            post(app, &format!("/api/v1/complaints/{id}/contact"), manager, json!({})).await.1["contact"].clone()
+            post(
+                app,
+                &format!("/api/v1/complaints/{id}/contact"),
+                manager,
+                json!({}),
+            )
+            .await
+            .1["contact"]
+                .clone()
         }
     };
     assert_eq!(contact(expired).await, Value::Null);
@@ -327,13 +587,87 @@ async fn contacts_are_purged_after_the_retention_period_and_nothing_else_changes
         "only the contact changed"
     );
     let log = audit(&app, &manager).await;
-    let purge: Vec<&Value> = log.iter().filter(|a| a["action"] == "complaint.purge").collect();
+    let purge: Vec<&Value> = log
+        .iter()
+        .filter(|a| a["action"] == "complaint.purge")
+        .collect();
     assert_eq!(purge.len(), 1, "{log:?}");
     assert_eq!(purge[0]["detail"]["complaints"], json!([expired]));
-    assert!(log.iter().any(|a| a["action"] == "complaint.retention" && a["detail"]["days"] == 30));
+    assert!(
+        log.iter()
+            .any(|a| a["action"] == "complaint.retention" && a["detail"]["days"] == 30)
+    );
     assert!(!serde_json::to_string(&log).unwrap().contains("1381111"));
     // A second start finds nothing more to purge.
     app.restart().await;
-    let n = audit(&app, &manager).await.iter().filter(|a| a["action"] == "complaint.purge").count();
+    let n = audit(&app, &manager)
+        .await
+        .iter()
+        .filter(|a| a["action"] == "complaint.purge")
+        .count();
     assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn the_register_its_history_and_settings_move_to_postgresql_with_migrate_data() {
+    let Some(pg) = qhall_tests::pg_database().await else {
+        return;
+    };
+    let mut app = TestApp::spawn_sqlite().await;
+    let staff = staff(&app).await;
+    let manager = app.login("manager").await;
+    let id = take(&app, &staff, "Slow", Some("13812345678")).await;
+    let staff2 = user_id(&app, "staff2").await;
+    post(
+        &app,
+        &format!("/api/v1/complaints/{id}/assign"),
+        &manager,
+        json!({"user_id": staff2}),
+    )
+    .await;
+    post(
+        &app,
+        &format!("/api/v1/complaints/{id}/notes"),
+        &manager,
+        json!({"text": "Done", "status": "resolved"}),
+    )
+    .await;
+    put(
+        &app,
+        "/api/v1/complaints/retention",
+        &manager,
+        json!({"days": 30}),
+    )
+    .await;
+    let tolerances = json!({"late_after_mins": 10, "early_leave_mins": 15, "long_pause_mins": 45});
+    app.request(
+        reqwest::Method::PUT,
+        "/api/v1/attendance/settings",
+        Some(&manager),
+    )
+    .json(&tolerances)
+    .send()
+    .await
+    .unwrap();
+    app.stop().await;
+
+    qhall_server::store::migrate_data::run(&app.database_url, &pg.url)
+        .await
+        .expect("migrate-data");
+    let moved = TestApp::spawn_on(pg.url.clone()).await;
+    let manager = moved.login("manager").await;
+    let (s, d) = get(&moved, &format!("/api/v1/complaints/{id}"), &manager).await;
+    assert_eq!(s, 200);
+    assert_eq!(d["status"], "resolved");
+    assert_eq!(d["history"].as_array().unwrap().len(), 2, "{d}");
+    assert_eq!(
+        get(&moved, "/api/v1/complaints/retention", &manager)
+            .await
+            .1["days"],
+        30
+    );
+    assert_eq!(
+        get(&moved, "/api/v1/attendance/settings", &manager).await.1,
+        tolerances
+    );
 }

@@ -9,7 +9,13 @@ use browser::Browser;
 use qhall_tests::TestApp;
 use serde_json::{Value, json};
 
-async fn take(app: &TestApp, staff: &str, category: &str, text: &str, contact: Option<&str>) -> i64 {
+async fn take(
+    app: &TestApp,
+    staff: &str,
+    category: &str,
+    text: &str,
+    contact: Option<&str>,
+) -> i64 {
     let r = app
         .post(
             "/api/v1/complaints",
@@ -34,22 +40,47 @@ async fn a_manager_opens_a_complaint_resolves_it_with_a_note_and_the_list_shows_
     let staff = app.login("staff1").await;
     app.sign_in(1, &staff).await;
     let manager = app.login("manager").await;
-    take(&app, &staff, "environment", "大厅空调太冷，老人坐不住", None).await;
-    let late = take(&app, &staff, "attitude", "窗口工作人员说话不耐烦，没有解释需要补什么材料", Some("alice@x.cn")).await;
-    let id = take(&app, &staff, "waiting", "取号后等了一个多小时，叫号屏一直没有变化", Some("13812345678")).await;
+    take(
+        &app,
+        &staff,
+        "environment",
+        "大厅空调太冷，老人坐不住",
+        None,
+    )
+    .await;
+    let late = take(
+        &app,
+        &staff,
+        "attitude",
+        "窗口工作人员说话不耐烦，没有解释需要补什么材料",
+        Some("alice@x.cn"),
+    )
+    .await;
+    let id = take(
+        &app,
+        &staff,
+        "waiting",
+        "取号后等了一个多小时，叫号屏一直没有变化",
+        Some("13812345678"),
+    )
+    .await;
     // Taken 20 days ago: its 15 days to answer are over.
     app.sql(&[&format!(
         "UPDATE complaints SET created_at = created_at - 1728000000, due_at = due_at - 1728000000 WHERE id = {late}"
     )])
     .await;
     let r = app
-        .post(&format!("/api/v1/complaints/{late}/assign"), Some(&manager),
-              json!({"user_id": 2, "note": "请先电话联系顾客"}))
+        .post(
+            &format!("/api/v1/complaints/{late}/assign"),
+            Some(&manager),
+            json!({"user_id": 2, "note": "请先电话联系顾客"}),
+        )
         .await;
     assert_eq!(r.status(), 200);
 
     let b = Browser::start(1400, 900).await;
-    b.goto(&format!("{}/manage/complaints?lang=en", app.url)).await;
+    b.goto(&format!("{}/manage/complaints?lang=en", app.url))
+        .await;
     b.type_into("#username", "manager").await;
     b.type_into("#password", "demo").await;
     b.click("#login-button").await;
@@ -58,7 +89,11 @@ async fn a_manager_opens_a_complaint_resolves_it_with_a_note_and_the_list_shows_
     let row = format!("#complaints tbody tr[data-id='{id}']");
     b.wait_text(&row, "138****5678").await;
     b.wait_text("#summary", "Shown: 3 · overdue: 1").await;
-    b.wait_text(&format!("#complaints tbody tr[data-id='{late}']"), "Overdue").await;
+    b.wait_text(
+        &format!("#complaints tbody tr[data-id='{late}']"),
+        "Overdue",
+    )
+    .await;
     let page = b.find("body").await.text().await.unwrap();
     assert!(!page.contains("13812345678") && !page.contains("alice@"));
 
@@ -70,13 +105,16 @@ async fn a_manager_opens_a_complaint_resolves_it_with_a_note_and_the_list_shows_
     b.wait_text("#d-history", "Nothing done yet").await;
 
     // Resolve it with a note.
-    b.type_into("#note-text", "已致电顾客致歉，并检查了叫号屏的网络。").await;
-    b.js("document.getElementById('note-status').value = 'resolved'; return true;").await;
+    b.type_into("#note-text", "已致电顾客致歉，并检查了叫号屏的网络。")
+        .await;
+    b.js("document.getElementById('note-status').value = 'resolved'; return true;")
+        .await;
     b.click("#add-note").await;
     b.wait_text("#d-msg", "Saved").await;
     b.wait_text("#d-status", "Resolved").await;
     b.wait_text("#d-history", "Open → Resolved").await;
-    b.wait_text(&format!("{row} .status-resolved"), "Resolved").await;
+    b.wait_text(&format!("{row} .status-resolved"), "Resolved")
+        .await;
     snap(&b, "manage-complaints-en.png").await;
 
     // The server agrees, and only the note became the resolution.
@@ -93,12 +131,18 @@ async fn a_manager_opens_a_complaint_resolves_it_with_a_note_and_the_list_shows_
     b.js("document.getElementById('f-status').value = 'open'; document.getElementById('f-status').dispatchEvent(new Event('change')); return true;").await;
     b.wait_text("#summary", "Shown: 1 · overdue: 0").await;
     assert!(
-        b.js(&format!("return document.querySelector(\"{row}\") === null;")).await == json!(true)
+        b.js(&format!(
+            "return document.querySelector(\"{row}\") === null;"
+        ))
+        .await
+            == json!(true)
     );
 
     // The same page in Chinese, with the overdue one open.
-    b.goto(&format!("{}/manage/complaints?lang=zh", app.url)).await;
-    b.click(&format!("#complaints tbody tr[data-id='{late}']")).await;
+    b.goto(&format!("{}/manage/complaints?lang=zh", app.url))
+        .await;
+    b.click(&format!("#complaints tbody tr[data-id='{late}']"))
+        .await;
     b.wait_text("#d-history", "请先电话联系顾客").await;
     b.wait_text("#d-due", "逾期").await;
     snap(&b, "manage-complaints.png").await;

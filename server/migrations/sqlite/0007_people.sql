@@ -4,7 +4,7 @@
 -- What was done to a complaint, oldest first: a note, a status change, an assignment (or all
 -- three at once). The register's status stays in `complaints.status`, where 'assigned' means
 -- "in progress" (the API says `in_progress`). Never holds the customer's contact.
-CREATE TABLE complaint_notes (
+CREATE TABLE complaints_history (
     id              INTEGER PRIMARY KEY,
     complaint_id    INTEGER NOT NULL REFERENCES complaints(id),
     user_id         INTEGER REFERENCES users(id),    -- who wrote it
@@ -14,7 +14,7 @@ CREATE TABLE complaint_notes (
     to_status       TEXT,
     assigned_to     INTEGER REFERENCES users(id)     -- set when this entry assigned the complaint
 );
-CREATE INDEX complaint_notes_of ON complaint_notes (complaint_id, id);
+CREATE INDEX complaints_history_of ON complaints_history (complaint_id, id);
 
 -- Per branch; a missing row means the defaults. Not part of the cached branch configuration
 -- (kiosks and boards never need it), so changing it does not bump config_version.

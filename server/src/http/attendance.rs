@@ -26,7 +26,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/attendance", get(json))
         .route("/api/v1/attendance.csv", get(csv))
-        .route("/api/v1/attendance/settings", get(settings).put(set_settings))
+        .route(
+            "/api/v1/attendance/settings",
+            get(settings).put(set_settings),
+        )
 }
 
 #[derive(Debug, Serialize)]
@@ -142,7 +145,10 @@ async fn csv(
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"qhall-attendance-{}-{}.csv\"", a.from, a.to),
+                format!(
+                    "attachment; filename=\"qhall-attendance-{}-{}.csv\"",
+                    a.from, a.to
+                ),
             ),
         ],
         buf,

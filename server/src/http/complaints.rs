@@ -20,7 +20,10 @@ use crate::store::ops::COMPLAINT_CATEGORIES;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/complaints", get(list))
-        .route("/api/v1/complaints/retention", get(retention).put(set_retention))
+        .route(
+            "/api/v1/complaints/retention",
+            get(retention).put(set_retention),
+        )
         .route("/api/v1/complaints/{id}", get(detail))
         .route("/api/v1/complaints/{id}/assign", post(assign))
         .route("/api/v1/complaints/{id}/notes", post(note))
@@ -56,10 +59,9 @@ fn status(s: &str) -> ApiResult<ComplaintStatus> {
 }
 
 fn id(s: &str) -> ApiResult<i64> {
-    s.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| ApiError::not_found("unknown_complaint", format!("there is no complaint {s:?}")))
+    s.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        ApiError::not_found("unknown_complaint", format!("there is no complaint {s:?}"))
+    })
 }
 
 /// `GET /api/v1/complaints`: newest first, contacts masked.
@@ -69,7 +71,12 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<List>> {
     let who = caller.require(&[Role::Manager])?;
-    let status = q.status.as_deref().filter(|s| !s.is_empty()).map(status).transpose()?;
+    let status = q
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(status)
+        .transpose()?;
     let category = q.category.filter(|c| !c.is_empty());
     if let Some(c) = &category
         && !COMPLAINT_CATEGORIES.contains(&c.as_str())
@@ -82,7 +89,10 @@ async fn list(
     if let (Some(f), Some(t)) = (q.from, q.to)
         && f > t
     {
-        return Err(ApiError::invalid("invalid_range", "from must not be after to"));
+        return Err(ApiError::invalid(
+            "invalid_range",
+            "from must not be after to",
+        ));
     }
     let tz = state.store.config(who.branch_id).await?.schedule.tz;
     let filter = ComplaintFilter {

@@ -96,6 +96,9 @@ pub struct DayRecord {
     pub long_pause: bool,
 }
 
+/// What happened when, to one person.
+type Stamp = (LogKind, DateTime<Utc>);
+
 /// Per person and day, in date then user order. `log` must be in time order; `now` ends pauses
 /// still going on.
 pub fn days(
@@ -106,7 +109,7 @@ pub fn days(
 ) -> Vec<DayRecord> {
     // Who is at each window, so that later entries there are theirs.
     let mut at_window: BTreeMap<i64, i64> = BTreeMap::new();
-    let mut per: BTreeMap<(NaiveDate, i64), Vec<(LogKind, DateTime<Utc>)>> = BTreeMap::new();
+    let mut per: BTreeMap<(NaiveDate, i64), Vec<Stamp>> = BTreeMap::new();
     for e in log {
         let person = match e.kind {
             LogKind::SignIn => {
@@ -139,7 +142,7 @@ fn day(
     schedule: &Schedule,
     date: NaiveDate,
     user_id: i64,
-    events: &[(LogKind, DateTime<Utc>)],
+    events: &[Stamp],
     tol: Tolerances,
     now: DateTime<Utc>,
 ) -> DayRecord {
@@ -152,7 +155,10 @@ fn day(
         .collect();
     periods.sort();
     // A hall open around the clock has no opening or closing to be late for.
-    let around_the_clock = schedule.periods_on(date).iter().any(|&(s, e)| s == 0 && e >= 1440);
+    let around_the_clock = schedule
+        .periods_on(date)
+        .iter()
+        .any(|&(s, e)| s == 0 && e >= 1440);
     let opens_at = periods.first().map(|p| p.0).filter(|_| !around_the_clock);
     let closes_at = periods.last().map(|p| p.1).filter(|_| !around_the_clock);
     let day_end = local_instant(tz, date, 1440).min(now);
@@ -318,10 +324,7 @@ mod tests {
     #[test]
     fn tolerances_are_exclusive_and_a_pause_still_going_ends_now() {
         use LogKind::*;
-        let log = [
-            e(1, 7, SignIn, "09:05"),
-            e(1, 7, Pause, "15:00"),
-        ];
+        let log = [e(1, 7, SignIn, "09:05"), e(1, 7, Pause, "15:00")];
         let d = &days(&office(), &log, Tolerances::default(), t("15:30"))[0];
         assert_eq!(d.late_mins, 5);
         assert!(!d.late, "exactly the tolerance is on time");

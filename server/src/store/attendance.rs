@@ -35,7 +35,11 @@ pub async fn attendance<T: Tx + AttendanceTx>(
     let cfg = tx.config(branch).await?;
     let tz = cfg.schedule.tz;
     let log = tx
-        .window_log(branch, local_instant(tz, from, 0), local_instant(tz, to, 1440))
+        .window_log(
+            branch,
+            local_instant(tz, from, 0),
+            local_instant(tz, to, 1440),
+        )
         .await?;
     let tol = tx.tolerances(branch).await?;
     Ok((tol, days(&cfg.schedule, &log, tol, now)))

@@ -165,7 +165,7 @@ pub trait ComplaintsTx {
     /// One complaint of the branch, as [`ComplaintsTx::complaints`] gives them.
     async fn complaint(&mut self, branch: i64, id: i64) -> Result<Option<ComplaintRow>>;
     /// The complaint's history, oldest first.
-    async fn complaint_notes(&mut self, id: i64) -> Result<Vec<NoteRow>>;
+    async fn complaints_history(&mut self, id: i64) -> Result<Vec<NoteRow>>;
     /// Writes the complaint's status, assignee, resolution and resolution time.
     async fn update_complaint(&mut self, c: &ComplaintRow) -> Result<()>;
     async fn insert_complaint_note(&mut self, n: &NewNote<'_>) -> Result<()>;
@@ -234,9 +234,9 @@ pub async fn list<T: ComplaintsTx>(
 }
 
 async fn existing<T: ComplaintsTx>(tx: &mut T, branch: i64, id: i64) -> Result<ComplaintRow> {
-    tx.complaint(branch, id)
-        .await?
-        .ok_or_else(|| StoreError::not_found("unknown_complaint", format!("there is no complaint {id}")))
+    tx.complaint(branch, id).await?.ok_or_else(|| {
+        StoreError::not_found("unknown_complaint", format!("there is no complaint {id}"))
+    })
 }
 
 /// One complaint with its history, the contact masked.
@@ -247,7 +247,7 @@ pub async fn detail<T: ComplaintsTx>(
     now: DateTime<Utc>,
 ) -> Result<(ComplaintRow, Vec<NoteRow>)> {
     let c = existing(tx, branch, id).await?;
-    let notes = tx.complaint_notes(id).await?;
+    let notes = tx.complaints_history(id).await?;
     Ok((shown(c, now), notes))
 }
 

@@ -78,13 +78,13 @@ impl ComplaintsTx for PgTx<'_> {
             .transpose()
     }
 
-    async fn complaint_notes(&mut self, id: i64) -> Result<Vec<NoteRow>> {
+    async fn complaints_history(&mut self, id: i64) -> Result<Vec<NoteRow>> {
         let rows = sqlx::query(
             "SELECT n.at, n.user_id, \
              CASE WHEN u.id IS NULL THEN NULL WHEN u.display_name = '' THEN u.username ELSE u.display_name END, \
              n.text, n.from_status, n.to_status, n.assigned_to, \
              CASE WHEN a.id IS NULL THEN NULL WHEN a.display_name = '' THEN a.username ELSE a.display_name END \
-             FROM complaint_notes n LEFT JOIN users u ON u.id = n.user_id LEFT JOIN users a ON a.id = n.assigned_to \
+             FROM complaints_history n LEFT JOIN users u ON u.id = n.user_id LEFT JOIN users a ON a.id = n.assigned_to \
              WHERE n.complaint_id = $1 ORDER BY n.id",
         )
         .bind(id)
@@ -126,7 +126,7 @@ impl ComplaintsTx for PgTx<'_> {
 
     async fn insert_complaint_note(&mut self, n: &NewNote<'_>) -> Result<()> {
         sqlx::query(
-            "INSERT INTO complaint_notes (complaint_id, user_id, at, text, from_status, to_status, assigned_to) \
+            "INSERT INTO complaints_history (complaint_id, user_id, at, text, from_status, to_status, assigned_to) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(n.complaint)

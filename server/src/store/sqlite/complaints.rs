@@ -24,7 +24,7 @@ pub(crate) const NOTE_SELECT: &str = "SELECT n.at, n.user_id, \
      CASE WHEN u.id IS NULL THEN NULL WHEN u.display_name = '' THEN u.username ELSE u.display_name END, \
      n.text, n.from_status, n.to_status, n.assigned_to, \
      CASE WHEN a.id IS NULL THEN NULL WHEN a.display_name = '' THEN a.username ELSE a.display_name END \
-     FROM complaint_notes n LEFT JOIN users u ON u.id = n.user_id LEFT JOIN users a ON a.id = n.assigned_to \
+     FROM complaints_history n LEFT JOIN users u ON u.id = n.user_id LEFT JOIN users a ON a.id = n.assigned_to \
      WHERE n.complaint_id = ? ORDER BY n.id";
 
 /// The active staff and managers of a branch, by name.
@@ -81,7 +81,7 @@ impl ComplaintsTx for SqliteTx<'_> {
             .optional()?)
     }
 
-    async fn complaint_notes(&mut self, id: i64) -> Result<Vec<NoteRow>> {
+    async fn complaints_history(&mut self, id: i64) -> Result<Vec<NoteRow>> {
         let mut st = self.conn.prepare_cached(NOTE_SELECT)?;
         let rows = st.query_map([id], |r| {
             Ok(NoteRow {
@@ -120,7 +120,7 @@ impl ComplaintsTx for SqliteTx<'_> {
     async fn insert_complaint_note(&mut self, n: &NewNote<'_>) -> Result<()> {
         self.conn
             .prepare_cached(
-                "INSERT INTO complaint_notes (complaint_id, user_id, at, text, from_status, to_status, assigned_to) \
+                "INSERT INTO complaints_history (complaint_id, user_id, at, text, from_status, to_status, assigned_to) \
                  VALUES (?, ?, ?, ?, ?, ?, ?)",
             )?
             .execute(params![
