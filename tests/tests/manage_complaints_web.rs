@@ -69,14 +69,6 @@ async fn a_manager_opens_a_complaint_resolves_it_with_a_note_and_the_list_shows_
         "UPDATE complaints SET created_at = created_at - 1728000000, due_at = due_at - 1728000000 WHERE id = {late}"
     )])
     .await;
-    let r = app
-        .post(
-            &format!("/api/v1/complaints/{late}/assign"),
-            Some(&manager),
-            json!({"user_id": 2, "note": "请先电话联系顾客"}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
 
     let b = Browser::start(1400, 900).await;
     b.goto(&format!("{}/manage/complaints?lang=en", app.url))
@@ -97,7 +89,20 @@ async fn a_manager_opens_a_complaint_resolves_it_with_a_note_and_the_list_shows_
     let page = b.find("body").await.text().await.unwrap();
     assert!(!page.contains("13812345678") && !page.contains("alice@"));
 
-    // Open it: details and history beside the list, contact still masked.
+    // Give the overdue one to staff1, on the page.
+    b.click(&format!("#complaints tbody tr[data-id='{late}']"))
+        .await;
+    b.wait_text("#d-title", &format!("#{late}")).await;
+    b.js("var s = document.getElementById('assign-to'); s.value = Array.prototype.find.call(s.options, function (o) { return o.text === 'staff1'; }).value; return true;").await;
+    b.click("#assign").await;
+    b.wait_text("#d-history", "assigned to staff1").await;
+    b.wait_text(
+        &format!("#complaints tbody tr[data-id='{late}']"),
+        "In progress",
+    )
+    .await;
+
+    // Open the other: details and history beside the list, contact still masked.
     b.click(&row).await;
     b.wait_text("#d-title", &format!("#{id}")).await;
     b.wait_text("#d-description", "一个多小时").await;
@@ -143,7 +148,7 @@ async fn a_manager_opens_a_complaint_resolves_it_with_a_note_and_the_list_shows_
         .await;
     b.click(&format!("#complaints tbody tr[data-id='{late}']"))
         .await;
-    b.wait_text("#d-history", "请先电话联系顾客").await;
+    b.wait_text("#d-history", "指派给 staff1").await;
     b.wait_text("#d-due", "逾期").await;
     snap(&b, "manage-complaints.png").await;
     b.close().await;
