@@ -47,6 +47,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
+    // Contacts past their retention go before anyone can read them (then hourly, below).
+    purge_contacts(&store).await;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let state = http::AppState::new(store.clone(), &config, addr, stop_rx);
@@ -95,8 +97,18 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Clears the contacts of complaints resolved longer ago than their branch's retention period
+/// ([`store::complaints::purge`]); a failure is logged and tried again next time.
+async fn purge_contacts(store: &Store) {
+    match store.purge_complaint_contacts(Utc::now()).await {
+        Ok(n) if n > 0 => tracing::info!(cleared = n, "cleared complaint contacts past retention"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "clearing complaint contacts failed"),
+    }
+}
+
 /// Every 15 s: announce opening and closing. Hourly: forget stream events older than a day
-/// (keeping the newest 10,000 per branch).
+/// (keeping the newest 10,000 per branch) and purge complaint contacts past retention.
 async fn maintenance(store: Store) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
     let mut open: std::collections::HashMap<i64, bool> = std::collections::HashMap::new();
@@ -119,6 +131,7 @@ async fn maintenance(store: Store) {
             continue;
         }
         last_prune = std::time::Instant::now();
+        purge_contacts(&store).await;
         match store
             .prune_stream(Utc::now() - chrono::Duration::days(1), 10_000)
             .await

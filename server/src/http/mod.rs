@@ -9,13 +9,16 @@
 //! - [`feedback`]: ratings from the pad at each window, complaints taken at the console.
 //! - [`live`]: the hall right now for the manager's live page, and its alert thresholds.
 //! - [`staffing`]: the staffing advisor (windows needed per hour of the week, Erlang C).
+//! - [`complaints`]: the managers' complaints register; [`attendance`]: sign-ins and pauses.
 //! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
 //! - [`events`]: the WebSocket event stream.
 //! - The web pages ([`crate::web`]) are merged here too, under the same layers.
 //! - [`metrics`]: `/metrics` in Prometheus text.
 //! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
 
+pub mod attendance;
 pub mod auth;
+pub mod complaints;
 pub mod config;
 pub mod devices;
 pub mod error;
@@ -127,6 +130,8 @@ pub fn router(state: AppState) -> Router {
         .merge(feedback::router())
         .merge(live::router())
         .merge(staffing::router())
+        .merge(complaints::router())
+        .merge(attendance::router())
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -32,7 +32,9 @@ mod tests {
         let paths = doc["paths"].as_object().unwrap();
         let sources = [
             include_str!("mod.rs"),
+            include_str!("attendance.rs"),
             include_str!("auth.rs"),
+            include_str!("complaints.rs"),
             include_str!("config.rs"),
             include_str!("devices.rs"),
             include_str!("events.rs"),

@@ -18,7 +18,10 @@
 //! - [`staffing`]: arrivals, open windows and windows needed per hour of the week.
 //! - [`alerts`]: the live page's judgements (wait against target, people per open window).
 
+//! - [`attendance`]: sign-ins, sign-outs and pauses per person per day against opening hours.
+
 pub mod alerts;
+pub mod attendance;
 pub mod erlang;
 pub mod estimate;
 pub mod lifecycle;

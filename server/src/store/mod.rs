@@ -7,6 +7,8 @@
 //!
 //! # Layout
 //! - `macros`: `write!`, `read!`, `either!`: one operation on the configured backend.
+//! - [`complaints`]: the complaints register (status, notes, masked contacts, purge).
+//! - [`attendance`]: the window log per person per day, and the attendance tolerances.
 //! - [`export`]: report rows, `events.csv` lines and audit rows, shared by both backends.
 //! - [`facade`]: [`Store`], one operation per transaction, events published after commit.
 //! - [`live`]: the manager's live page and staffing advisor: the hall now, alert thresholds,
@@ -21,6 +23,8 @@
 #[macro_use]
 mod macros;
 
+pub mod attendance;
+pub mod complaints;
 pub mod export;
 pub mod facade;
 pub mod live;

@@ -13,6 +13,8 @@
 //!   server sees every call, in order, none twice. If the listening connection drops, it
 //!   reconnects and reads whatever it missed from the table.
 
+mod attendance;
+mod complaints;
 mod listener;
 mod live;
 mod read;

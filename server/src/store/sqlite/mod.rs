@@ -14,6 +14,8 @@
 //! `durability = "power"` (FULL) also survives power loss, at a fraction of the write rate.
 
 mod live;
+mod attendance;
+mod complaints;
 mod read;
 pub(crate) mod report;
 mod tx;

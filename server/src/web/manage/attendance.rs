@@ -1,14 +1,22 @@
-//! `/manage/attendance`: placeholder until this section is built.
+//! `/manage/attendance`: sign-ins, sign-outs and pauses per person per day against the opening
+//! hours, flagged late / early leave / long pause by the branch's tolerances (which are set
+//! here too), over a range of days, with the CSV beside it. The page is a shell;
+//! `manage-attendance.js` fills it from `/api/v1/attendance`.
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use chrono::Duration;
 use maud::html;
+use serde_json::json;
 
 use super::Visit;
+use super::complaints::json_block;
 use crate::http::AppState;
+use crate::queue::schedule::local_date;
+use crate::web::i18n::Lang;
 
 const PATH: &str = "/manage/attendance";
 
@@ -16,7 +24,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(page))
 }
 
-/// `GET /manage/attendance`.
+/// `GET /manage/attendance`: the last seven days by default.
 async fn page(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -26,8 +34,89 @@ async fn page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let title = v.lang.s("考勤", "Attendance");
-    let body = html! { h1 { (title) } };
+    let lang = v.lang;
+    let tz = match state.store.config(v.who.branch_id).await {
+        Ok(cfg) => cfg.schedule.tz,
+        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
+    };
+    let today = local_date(tz, state.now());
+    let week_ago = today - Duration::days(6);
+    let title = lang.s("考勤", "Attendance");
+    let mins = lang.s("分钟", "min");
+    let body = html! {
+        div.people-head {
+            h1 { (title) }
+            p #summary.summary aria-live="polite" {}
+        }
+        div.attendance-bar {
+            form #range.filters {
+                label { (lang.s("从", "From")) input #a-from type="date" value=(week_ago) required; }
+                label { (lang.s("到", "To")) input #a-to type="date" value=(today) required; }
+                button.primary #a-show type="submit" { (lang.s("查看", "Show")) }
+                a #csv.csv-link href="#" download { (lang.s("下载 CSV", "Download CSV")) }
+            }
+            form #tolerances.filters {
+                label { (lang.s("迟到：开门后超过", "Late: more than")) span.unit { input #t-late type="number" min="0" max="240" required; (mins) } }
+                label { (lang.s("早退：关门前超过", "Early leave: more than")) span.unit { input #t-early type="number" min="0" max="240" required; (mins) } }
+                label { (lang.s("长暂停：一次超过", "Long pause: one over")) span.unit { input #t-pause type="number" min="0" max="240" required; (mins) } }
+                button #t-save type="submit" { (lang.s("保存标准", "Save")) }
+            }
+        }
+        p #a-msg.message role="status" {}
+        p.legend {
+            span.flag.flag-late { (lang.s("迟到", "Late")) }
+            span.flag.flag-early { (lang.s("早退", "Early leave")) }
+            span.flag.flag-pause { (lang.s("长暂停", "Long pause")) }
+            span.hint { (lang.s(
+                "暂停 = 窗口暂停或签退后再签到的时间，只计营业时段（午休不算）。",
+                "Pause = time a window is paused, or signed out before signing in again; only opening hours count (never lunch)."
+            )) }
+        }
+        div #days {}
+        p #none.empty hidden { (lang.s("这段时间没有签到记录。", "Nobody signed in on these days.")) }
+        (json_block("strings", &strings(lang, tz.name())))
+    };
     v.respond(&state, PATH, title, Some("manage-attendance.js"), body)
         .await
+}
+
+/// The texts the script shows.
+fn strings(lang: Lang, tz: &str) -> serde_json::Value {
+    let s = |zh: &str, en: &str| lang.s(zh, en).to_owned();
+    json!({
+        "tz": tz,
+        "locale": s("zh-CN", "en-GB"),
+        "head": [
+            s("人员", "Person"),
+            s("首次签到", "First sign-in"),
+            s("迟到", "Late"),
+            s("最后签退", "Last sign-out"),
+            s("早退", "Early"),
+            s("暂停次数", "Pauses"),
+            s("暂停合计", "Paused in all"),
+            s("最长一次", "Longest"),
+            s("标记", "Flags"),
+        ],
+        "hours": s("营业 {open}–{close}", "open {open}–{close}"),
+        "closedDay": s("休息日", "closed"),
+        "aroundTheClock": s("全天营业", "open around the clock"),
+        "stillIn": s("未签退", "still signed in"),
+        "mins": s("{n} 分钟", "{n} min"),
+        "late": s("迟到 {n} 分钟", "Late {n} min"),
+        "early": s("早退 {n} 分钟", "Left {n} min early"),
+        "longPause": s("长暂停 {n} 分钟", "Long pause {n} min"),
+        "summary": s(
+            "{days} 人次：迟到 {late}，早退 {early}，长暂停 {pause}",
+            "{days} person-days: {late} late, {early} early leave, {pause} long pause"
+        ),
+        "none": s("—", "—"),
+        "saved": s("标准已保存。", "Tolerances saved."),
+        "error": {
+            "invalid_range": s("请选择不超过 366 天、开始不晚于结束的日期。", "Choose at most 366 days, the first not after the last."),
+            "invalid_tolerance": s("每项标准为 0 到 240 分钟。", "Each tolerance is 0 to 240 minutes."),
+            "invalid_body": s("每项标准为 0 到 240 分钟。", "Each tolerance is 0 to 240 minutes."),
+            "network": s("无法连接服务器。", "Cannot reach the server."),
+            "other": s("操作没有成功：", "That did not work: "),
+        },
+    })
 }

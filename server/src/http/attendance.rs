@@ -1,0 +1,180 @@
+//! Attendance for managers: per person per branch-local day, first sign-in against opening,
+//! last sign-out against closing, pauses, flagged against the branch's tolerances
+//! ([`crate::queue::attendance`]) — as JSON, as CSV, and the tolerances themselves.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{ApiJson, ApiQuery, ApiResult};
+use super::stats::Range;
+use crate::queue::attendance::{DayRecord, Tolerances};
+use crate::queue::schedule::local_date;
+use crate::store::Role;
+use crate::store::export::push_csv_line;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/attendance", get(json))
+        .route("/api/v1/attendance.csv", get(csv))
+        .route(
+            "/api/v1/attendance/settings",
+            get(settings).put(set_settings),
+        )
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    #[serde(flatten)]
+    day: DayRecord,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Attendance {
+    from: NaiveDate,
+    to: NaiveDate,
+    tolerances: Tolerances,
+    days: Vec<Row>,
+}
+
+async fn build(state: &AppState, caller: &Caller, range: &Range) -> ApiResult<(Tz, Attendance)> {
+    let who = caller.require(&[Role::Manager])?;
+    let tz = state.store.config(who.branch_id).await?.schedule.tz;
+    let (from, to) = range.days(local_date(tz, state.now()))?;
+    let (tolerances, days) = state
+        .store
+        .attendance(who.branch_id, from, to, state.now())
+        .await?;
+    let names: HashMap<i64, String> = state.store.staff_names(who.branch_id).await?;
+    let days = days
+        .into_iter()
+        .map(|day| Row {
+            name: names
+                .get(&day.user_id)
+                .cloned()
+                .unwrap_or_else(|| format!("#{}", day.user_id)),
+            day,
+        })
+        .collect();
+    Ok((
+        tz,
+        Attendance {
+            from,
+            to,
+            tolerances,
+            days,
+        },
+    ))
+}
+
+/// `GET /api/v1/attendance?from=DATE&to=DATE`.
+async fn json(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(range): ApiQuery<Range>,
+) -> ApiResult<Json<Attendance>> {
+    Ok(Json(build(&state, &caller, &range).await?.1))
+}
+
+const CSV_HEADER: [&str; 15] = [
+    "date",
+    "user_id",
+    "name",
+    "opens",
+    "first_sign_in",
+    "late_mins",
+    "closes",
+    "last_sign_out",
+    "early_mins",
+    "pauses",
+    "pause_total_mins",
+    "pause_longest_mins",
+    "late",
+    "early",
+    "long_pause",
+];
+
+/// `GET /api/v1/attendance.csv?from=DATE&to=DATE`: the same rows, local `HH:MM` times.
+async fn csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(range): ApiQuery<Range>,
+) -> ApiResult<Response> {
+    let (tz, a) = build(&state, &caller, &range).await?;
+    let hm = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.with_timezone(&tz).format("%H:%M").to_string())
+            .unwrap_or_default()
+    };
+    let mut buf = String::new();
+    push_csv_line(&mut buf, &CSV_HEADER);
+    for r in &a.days {
+        let d = &r.day;
+        push_csv_line(
+            &mut buf,
+            &[
+                d.date.to_string(),
+                d.user_id.to_string(),
+                r.name.clone(),
+                hm(d.opens_at),
+                hm(d.first_sign_in),
+                d.late_mins.to_string(),
+                hm(d.closes_at),
+                hm(d.last_sign_out),
+                d.early_mins.to_string(),
+                d.pauses.to_string(),
+                d.pause_total_mins.to_string(),
+                d.pause_longest_mins.to_string(),
+                d.late.to_string(),
+                d.early.to_string(),
+                d.long_pause.to_string(),
+            ],
+        );
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"qhall-attendance-{}-{}.csv\"",
+                    a.from, a.to
+                ),
+            ),
+        ],
+        buf,
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/attendance/settings`.
+async fn settings(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Tolerances>> {
+    let who = caller.require(&[Role::Manager])?;
+    Ok(Json(
+        state.store.attendance_tolerances(who.branch_id).await?,
+    ))
+}
+
+/// `PUT /api/v1/attendance/settings`: all three tolerances, audited.
+async fn set_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(t): ApiJson<Tolerances>,
+) -> ApiResult<Json<Tolerances>> {
+    let who = caller.require(&[Role::Manager])?;
+    Ok(Json(
+        state
+            .store
+            .set_attendance_tolerances(who, t, state.now())
+            .await?,
+    ))
+}

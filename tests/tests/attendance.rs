@@ -1,0 +1,272 @@
+//! Attendance: a constructed day in an office open 09:00–12:00 and 13:00–17:00 (Shanghai) —
+//! a late sign-in, two pauses of which one is long, an early leave — gives exact minutes and
+//! flags, as JSON and CSV; tolerances are a manager's, audited; staff see none of it. Runs on
+//! either backend (`QHALL_TEST_BACKEND=postgres`).
+
+use chrono::{NaiveDate, TimeZone};
+use qhall_tests::TestApp;
+use serde_json::{Value, json};
+
+/// Weekdays 09:00–12:00 and 13:00–17:00.
+const OFFICE: &str = "UPDATE branches SET weekly_hours = '[[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[],[]]'";
+
+/// Milliseconds of a Shanghai local time on a day of March 2026.
+fn ms(day: u32, hhmm: &str) -> i64 {
+    let (h, m) = hhmm.split_once(':').unwrap();
+    let t = NaiveDate::from_ymd_opt(2026, 3, day)
+        .unwrap()
+        .and_hms_opt(h.parse().unwrap(), m.parse().unwrap(), 0)
+        .unwrap();
+    chrono_tz::Asia::Shanghai
+        .from_local_datetime(&t)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// A window-log line as the server writes it, by `user` at `window`.
+fn log(window: u32, user: &str, kind: &str, day: u32, hhmm: &str) -> String {
+    format!(
+        "INSERT INTO window_log (branch_id, window_number, user_id, kind, reason, at) \
+         SELECT 1, {window}, id, '{kind}', NULL, {} FROM users WHERE username = '{user}'",
+        ms(day, hhmm)
+    )
+}
+
+/// Monday 2 March: staff1 late, two pauses (10 and 45 min), leaves 20 min early; staff2 on
+/// time, signs out over lunch, one 20-minute pause, and the manager signs the window out at
+/// closing. Tuesday 3 March: staff1 three minutes late (within tolerance), still signed in.
+async fn hall() -> TestApp {
+    let app = TestApp::spawn().await;
+    let mut sql = vec![OFFICE.to_owned()];
+    for (w, u, k, d, t) in [
+        (1, "staff1", "sign_in", 2, "09:12"),
+        (1, "staff1", "pause", 2, "10:00"),
+        (1, "staff1", "resume", 2, "10:10"),
+        (1, "staff1", "pause", 2, "14:00"),
+        (1, "staff1", "resume", 2, "14:45"),
+        (1, "staff1", "sign_out", 2, "16:40"),
+        (2, "staff2", "sign_in", 2, "08:58"),
+        (2, "staff2", "sign_out", 2, "12:00"),
+        (3, "staff2", "sign_in", 2, "13:00"),
+        (3, "staff2", "pause", 2, "15:00"),
+        (3, "staff2", "resume", 2, "15:20"),
+        (3, "manager", "sign_out", 2, "17:00"),
+        (1, "staff1", "sign_in", 3, "09:03"),
+    ] {
+        sql.push(log(w, u, k, d, t));
+    }
+    let refs: Vec<&str> = sql.iter().map(String::as_str).collect();
+    app.sql(&refs).await;
+    app
+}
+
+async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
+    let r = app.get(path, Some(token)).await;
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn put(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/attendance/settings",
+            Some(token),
+        )
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+fn row<'a>(a: &'a Value, date: &str, name: &str) -> &'a Value {
+    a["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["date"] == date && d["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} on {date} in {a}"))
+}
+
+fn figures(d: &Value) -> Value {
+    json!([
+        d["late_mins"],
+        d["early_mins"],
+        d["pauses"],
+        d["pause_total_mins"],
+        d["pause_longest_mins"],
+        d["late"],
+        d["early"],
+        d["long_pause"]
+    ])
+}
+
+#[tokio::test]
+async fn late_sign_in_pauses_and_early_leave_are_measured_to_the_minute_and_flagged() {
+    let app = hall().await;
+    let manager = app.login("manager").await;
+    let (s, a) = get(
+        &app,
+        "/api/v1/attendance?from=2026-03-02&to=2026-03-03",
+        &manager,
+    )
+    .await;
+    assert_eq!(s, 200, "{a}");
+    assert_eq!(
+        a["tolerances"],
+        json!({"late_after_mins": 5, "early_leave_mins": 5, "long_pause_mins": 30})
+    );
+    assert_eq!(a["days"].as_array().unwrap().len(), 3, "{a}");
+
+    let s1 = row(&a, "2026-03-02", "staff1");
+    assert_eq!(figures(s1), json!([12, 20, 2, 55, 45, true, true, true]));
+    assert_eq!(s1["opens_at"], "2026-03-02T01:00:00Z");
+    assert_eq!(s1["first_sign_in"], "2026-03-02T01:12:00Z");
+    assert_eq!(s1["closes_at"], "2026-03-02T09:00:00Z");
+    assert_eq!(s1["last_sign_out"], "2026-03-02T08:40:00Z");
+    // Signed out over lunch is no pause; the manager's sign-out at closing counts for staff2.
+    let s2 = row(&a, "2026-03-02", "staff2");
+    assert_eq!(figures(s2), json!([0, 0, 1, 20, 20, false, false, false]));
+    assert_eq!(s2["last_sign_out"], "2026-03-02T09:00:00Z");
+    let tue = row(&a, "2026-03-03", "staff1");
+    assert_eq!(figures(tue), json!([3, 0, 0, 0, 0, false, false, false]));
+    assert_eq!(tue["last_sign_out"], Value::Null);
+
+    // The same as CSV, local times.
+    let r = app
+        .get(
+            "/api/v1/attendance.csv?from=2026-03-02&to=2026-03-02",
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = r.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "date,user_id,name,opens,first_sign_in,late_mins,closes,last_sign_out,early_mins,pauses,pause_total_mins,pause_longest_mins,late,early,long_pause"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    let id = s1["user_id"].as_i64().unwrap();
+    assert!(
+        lines.contains(
+            &format!("2026-03-02,{id},staff1,09:00,09:12,12,17:00,16:40,20,2,55,45,true,true,true")
+                .as_str()
+        ),
+        "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn tolerances_are_set_by_a_manager_audited_and_change_the_flags() {
+    let app = hall().await;
+    let manager = app.login("manager").await;
+    let staff = app.login("staff1").await;
+    for bad in [
+        json!({"late_after_mins": 241, "early_leave_mins": 5, "long_pause_mins": 30}),
+        json!({"late_after_mins": -1, "early_leave_mins": 5, "long_pause_mins": 30}),
+        json!({"late_after_mins": 5, "early_leave_mins": 5}),
+        json!({"late_after_mins": 5, "early_leave_mins": 5, "long_pause_mins": 30, "x": 1}),
+    ] {
+        assert_eq!(put(&app, &manager, bad.clone()).await.0, 422, "{bad}");
+    }
+    let lenient = json!({"late_after_mins": 15, "early_leave_mins": 30, "long_pause_mins": 60});
+    assert_eq!(
+        put(&app, &manager, lenient.clone()).await,
+        (200, lenient.clone())
+    );
+    assert_eq!(
+        get(&app, "/api/v1/attendance/settings", &manager).await,
+        (200, lenient.clone())
+    );
+    let (_, a) = get(&app, "/api/v1/attendance?from=2026-03-02", &manager).await;
+    assert_eq!(
+        figures(row(&a, "2026-03-02", "staff1")),
+        json!([12, 20, 2, 55, 45, false, false, false])
+    );
+    let (_, audit) = get(&app, "/api/v1/audit", &manager).await;
+    let entry = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "attendance.tolerances")
+        .expect("audited");
+    assert_eq!(entry["detail"]["to"], lenient);
+    assert_eq!(entry["detail"]["from"]["long_pause_mins"], 30);
+
+    // Staff, devices and strangers see none of it.
+    for path in [
+        "/api/v1/attendance",
+        "/api/v1/attendance.csv",
+        "/api/v1/attendance/settings",
+    ] {
+        assert_eq!(app.get(path, Some(&staff)).await.status(), 403, "{path}");
+        assert_eq!(
+            app.get(path, Some("demo-kiosk")).await.status(),
+            403,
+            "{path}"
+        );
+        assert_eq!(app.get(path, None).await.status(), 401, "{path}");
+    }
+    assert_eq!(put(&app, &staff, lenient).await.0, 403);
+    assert_eq!(
+        get(
+            &app,
+            "/api/v1/attendance?from=2026-03-03&to=2026-03-02",
+            &manager
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        get(
+            &app,
+            "/api/v1/attendance?from=2025-01-01&to=2026-03-02",
+            &manager
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        get(&app, "/api/v1/attendance?from=monday", &manager)
+            .await
+            .0,
+        400
+    );
+}
+
+#[tokio::test]
+async fn a_real_sign_in_and_pause_at_the_console_appear_in_todays_attendance() {
+    let app = TestApp::spawn().await;
+    let manager = app.login("manager").await;
+    let staff = app.login("staff3").await;
+    app.sign_in(3, &staff).await;
+    let r = app
+        .post(
+            "/api/v1/windows/3/pause",
+            Some(&staff),
+            json!({"reason": "break"}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let (s, a) = get(&app, "/api/v1/attendance", &manager).await;
+    assert_eq!(s, 200);
+    let d = row(&a, a["from"].as_str().unwrap(), "staff3");
+    assert!(d["first_sign_in"].is_string());
+    assert_eq!(d["last_sign_out"], Value::Null);
+    // The demo hall is open around the clock: nobody is late or early there.
+    assert_eq!(
+        (d["late"].clone(), d["early"].clone()),
+        (json!(false), json!(false))
+    );
+}
