@@ -54,7 +54,8 @@ pub struct SimulateArgs {
     /// Seed of the random numbers; the same seed gives the same result.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// A policy name, or `all` (the default) to compare every policy on the same random numbers.
+    /// A policy name, several joined by commas, or `all` (the default) to compare every policy on
+    /// the same random numbers.
     #[arg(long)]
     pub policy: Option<String>,
     /// Print one JSON result object instead of a table.
@@ -68,12 +69,16 @@ pub fn policies_named(name: &str) -> anyhow::Result<Vec<Policy>> {
         return Ok(Policy::ALL.to_vec());
     }
     let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
-    Policy::from_name(name).map(|p| vec![p]).with_context(|| {
-        format!(
-            "no policy {name:?}; the policies are {} (or all)",
-            names.join(", ")
-        )
-    })
+    name.split(',')
+        .map(|n| {
+            Policy::from_name(n.trim()).with_context(|| {
+                format!(
+                    "no policy {n:?}; the policies are {} (or all, or several joined by commas)",
+                    names.join(", ")
+                )
+            })
+        })
+        .collect()
 }
 
 /// Runs the `simulate` command.
