@@ -7,6 +7,7 @@
 //! - [`auth`]: the [`auth::Caller`] extractor, login and logout.
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
 //! - [`feedback`]: ratings from the pad at each window, complaints taken at the console.
+//! - [`settings`]: the hall's configuration, people and devices (managers; audited).
 //! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
 //! - [`events`]: the WebSocket event stream.
 //! - The web pages ([`crate::web`]) are merged here too, under the same layers.
@@ -24,6 +25,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod reports;
 pub mod services;
+pub mod settings;
 pub mod simulate;
 pub mod stats;
 pub mod tickets;
@@ -117,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stats::router())
         .merge(reports::router())
         .merge(config::router())
+        .merge(settings::router())
         .merge(simulate::router())
         .merge(devices::router())
         .merge(events::router())

@@ -26,6 +26,7 @@ pub mod model;
 pub mod ops;
 pub mod postgres;
 pub mod seed;
+pub mod settings;
 pub mod sqlite;
 
 use std::sync::Arc;

@@ -15,6 +15,7 @@
 
 mod listener;
 mod read;
+mod settings;
 mod tx;
 
 use std::collections::HashMap;

@@ -14,6 +14,7 @@
 //! `durability = "power"` (FULL) also survives power loss, at a fraction of the write rate.
 
 mod read;
+mod settings;
 pub(crate) mod report;
 mod tx;
 mod writer;
