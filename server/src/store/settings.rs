@@ -335,7 +335,8 @@ pub trait SettingsTx: Tx {
         now: DateTime<Utc>,
     ) -> Result<i64>;
     /// Revokes an active device; returns its token hash, `None` if there is no such device.
-    async fn revoke_device(&mut self, branch: i64, id: i64) -> Result<Option<(String, DeviceInfo)>>;
+    async fn revoke_device(&mut self, branch: i64, id: i64)
+    -> Result<Option<(String, DeviceInfo)>>;
 }
 
 fn invalid(code: &'static str, message: impl Into<String>) -> StoreError {
@@ -596,7 +597,9 @@ pub async fn delete_service<T: SettingsTx>(
     if live > 0 {
         return Err(StoreError::conflict(
             "service_in_use",
-            format!("{live} tickets of service {code} are waiting or being served; disable it instead"),
+            format!(
+                "{live} tickets of service {code} are waiting or being served; disable it instead"
+            ),
         ));
     }
     tx.delete_service(branch, code).await?;
@@ -759,7 +762,13 @@ fn format_periods(p: &[Period]) -> Periods {
 fn hours_of(cfg: &BranchConfig) -> HoursConfig {
     HoursConfig {
         time_zone: cfg.schedule.tz.name().to_owned(),
-        weekly: cfg.schedule.weekly.0.iter().map(|d| format_periods(d)).collect(),
+        weekly: cfg
+            .schedule
+            .weekly
+            .0
+            .iter()
+            .map(|d| format_periods(d))
+            .collect(),
         cutoff_mins: cfg.schedule.cutoff_mins,
     }
 }
@@ -909,31 +918,20 @@ pub async fn save_notice<T: SettingsTx>(
     tx.lock_branch(branch).await?;
     let all = tx.notices(branch).await?;
     let before = match id {
-        Some(id) => Some(
-            all.iter()
-                .find(|n| n.id == id)
-                .cloned()
-                .ok_or_else(|| {
-                    StoreError::not_found("unknown_notice", format!("there is no notice {id}"))
-                })?,
-        ),
+        Some(id) => Some(all.iter().find(|n| n.id == id).cloned().ok_or_else(|| {
+            StoreError::not_found("unknown_notice", format!("there is no notice {id}"))
+        })?),
         None => None,
     };
     let new = match body {
         Some(b) => {
-            let mut text = before
-                .as_ref()
-                .map(|n| n.text.clone())
-                .unwrap_or_default();
+            let mut text = before.as_ref().map(|n| n.text.clone()).unwrap_or_default();
             b.text.apply(&mut text);
             check_text("a notice", &text, NOTICE_MAX_CHARS, true)?;
             if let (Some(s), Some(e)) = (b.starts_at, b.ends_at)
                 && s >= e
             {
-                return Err(invalid(
-                    "invalid_period",
-                    "a notice starts before it ends",
-                ));
+                return Err(invalid("invalid_period", "a notice starts before it ends"));
             }
             Some(NoticeRow {
                 id: id.unwrap_or(0),
@@ -1360,7 +1358,12 @@ impl Store {
         ))
     }
 
-    pub async fn revoke_device(&self, who: &Principal, id: i64, now: DateTime<Utc>) -> Result<String> {
+    pub async fn revoke_device(
+        &self,
+        who: &Principal,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
         let who = who.clone();
         write!(self, |tx, _out| revoke_device(tx, &who, id, now))
     }

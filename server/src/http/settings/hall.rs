@@ -17,7 +17,10 @@ use crate::store::settings::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/config", get(settings))
-        .route("/api/v1/config/services", axum::routing::post(create_service))
+        .route(
+            "/api/v1/config/services",
+            axum::routing::post(create_service),
+        )
         .route(
             "/api/v1/config/services/{code}",
             get(service).put(update_service).delete(delete_service),
@@ -54,7 +57,9 @@ async fn service(
         .into_iter()
         .find(|s| s.code.as_str() == code)
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("unknown_service", format!("there is no service {code}")))
+        .ok_or_else(|| {
+            ApiError::not_found("unknown_service", format!("there is no service {code}"))
+        })
 }
 
 /// `POST /api/v1/config/services`: a new service (`code`, `name`, …).
@@ -64,7 +69,10 @@ async fn create_service(
     ApiJson(body): ApiJson<ServicePatch>,
 ) -> ApiResult<(StatusCode, Json<ServiceConfig>)> {
     let who = caller.require(&[Role::Manager])?;
-    let s = state.store.save_service(who, None, body, state.now()).await?;
+    let s = state
+        .store
+        .save_service(who, None, body, state.now())
+        .await?;
     Ok((StatusCode::CREATED, Json(s)))
 }
 
@@ -101,7 +109,10 @@ async fn create_window(
     ApiJson(body): ApiJson<WindowPatch>,
 ) -> ApiResult<(StatusCode, Json<WindowConfig>)> {
     let who = caller.require(&[Role::Manager])?;
-    let w = state.store.save_window(who, None, body, state.now()).await?;
+    let w = state
+        .store
+        .save_window(who, None, body, state.now())
+        .await?;
     Ok((StatusCode::CREATED, Json(w)))
 }
 
@@ -164,7 +175,9 @@ async fn delete_exception(
 /// `GET /api/v1/config/notices`: every notice, past and future too.
 async fn notices(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<NoticeRow>>> {
     let who = caller.require(&[Role::Manager])?;
-    Ok(Json(state.store.hall_settings(who.branch_id).await?.notices))
+    Ok(Json(
+        state.store.hall_settings(who.branch_id).await?.notices,
+    ))
 }
 
 /// `POST /api/v1/config/notices`: a new notice, shown from `starts_at` until `ends_at`.

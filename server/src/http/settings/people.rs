@@ -73,7 +73,12 @@ async fn create_user(
     let role = Role::parse(&body.role)
         .ok_or_else(|| ApiError::invalid("invalid_role", "a new account is staff or manager"))?;
     check_new_user(who, &username, role, &body.password)?;
-    let display_name = body.display_name.trim().chars().take(40).collect::<String>();
+    let display_name = body
+        .display_name
+        .trim()
+        .chars()
+        .take(40)
+        .collect::<String>();
     let user = NewUser {
         branch_id: Some(who.branch_id),
         display_name: if display_name.is_empty() {
@@ -118,7 +123,10 @@ async fn deactivate_user(
 }
 
 /// `GET /api/v1/devices`: the hall's kiosks and boards (never their tokens).
-async fn devices(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<DeviceInfo>>> {
+async fn devices(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<DeviceInfo>>> {
     let who = caller.require(&[Role::Manager])?;
     Ok(Json(state.store.devices(who.branch_id).await?))
 }
@@ -137,7 +145,13 @@ async fn create_device(
     let token = new_token();
     let id = state
         .store
-        .create_device(who, body.name.clone(), role, token_hash(&token), state.now())
+        .create_device(
+            who,
+            body.name.clone(),
+            role,
+            token_hash(&token),
+            state.now(),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

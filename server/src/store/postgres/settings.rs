@@ -343,7 +343,11 @@ impl SettingsTx for PgTx<'_> {
         .await?)
     }
 
-    async fn revoke_device(&mut self, branch: i64, id: i64) -> Result<Option<(String, DeviceInfo)>> {
+    async fn revoke_device(
+        &mut self,
+        branch: i64,
+        id: i64,
+    ) -> Result<Option<(String, DeviceInfo)>> {
         let row = sqlx::query(
             "UPDATE devices SET active = FALSE WHERE branch_id = $1 AND id = $2 AND active \
              RETURNING token_hash, id, name, role, active, created_at, last_seen_at, printer_state",

@@ -14,8 +14,8 @@
 //! `durability = "power"` (FULL) also survives power loss, at a fraction of the write rate.
 
 mod read;
-mod settings;
 pub(crate) mod report;
+mod settings;
 mod tx;
 mod writer;
 

@@ -300,7 +300,11 @@ impl SettingsTx for SqliteTx<'_> {
         )?)
     }
 
-    async fn revoke_device(&mut self, branch: i64, id: i64) -> Result<Option<(String, DeviceInfo)>> {
+    async fn revoke_device(
+        &mut self,
+        branch: i64,
+        id: i64,
+    ) -> Result<Option<(String, DeviceInfo)>> {
         let found = self
             .conn
             .prepare_cached(&format!(
