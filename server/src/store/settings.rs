@@ -24,7 +24,7 @@ use super::ops::Outbox;
 use super::{AuditEntry, BranchConfig, Principal, Result, Role, Store, StoreError, Tx, WindowDef};
 use crate::queue::ServiceDef;
 use crate::queue::policy::WindowSkills;
-use crate::queue::schedule::{Exception, Period, Weekly, hhmm, parse_hhmm};
+use crate::queue::schedule::{Exception, Period, Weekly, hhmm, local_instant, parse_hhmm};
 
 /// Longest service or window name, in characters.
 pub const NAME_MAX_CHARS: usize = 40;
@@ -240,6 +240,12 @@ pub struct NoticeBody {
     pub starts_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub ends_at: Option<DateTime<Utc>>,
+    /// Shown from the start of this branch-local day (instead of `starts_at`).
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    /// Shown until the end of this branch-local day (instead of `ends_at`).
+    #[serde(default)]
+    pub until: Option<NaiveDate>,
 }
 
 /// Everything the settings page shows about the hall.
@@ -928,7 +934,18 @@ pub async fn save_notice<T: SettingsTx>(
             let mut text = before.as_ref().map(|n| n.text.clone()).unwrap_or_default();
             b.text.apply(&mut text);
             check_text("a notice", &text, NOTICE_MAX_CHARS, true)?;
-            if let (Some(s), Some(e)) = (b.starts_at, b.ends_at)
+            if (b.from.is_some() && b.starts_at.is_some())
+                || (b.until.is_some() && b.ends_at.is_some())
+            {
+                return Err(invalid(
+                    "invalid_body",
+                    "give a notice's start as starts_at or from, its end as ends_at or until",
+                ));
+            }
+            let tz = tx.config(branch).await?.schedule.tz;
+            let starts_at = b.starts_at.or(b.from.map(|d| local_instant(tz, d, 0)));
+            let ends_at = b.ends_at.or(b.until.map(|d| local_instant(tz, d, 1440)));
+            if let (Some(s), Some(e)) = (starts_at, ends_at)
                 && s >= e
             {
                 return Err(invalid("invalid_period", "a notice starts before it ends"));
@@ -936,8 +953,8 @@ pub async fn save_notice<T: SettingsTx>(
             Some(NoticeRow {
                 id: id.unwrap_or(0),
                 text,
-                starts_at: b.starts_at,
-                ends_at: b.ends_at,
+                starts_at,
+                ends_at,
             })
         }
         None => None,
