@@ -435,6 +435,7 @@ async fn hours_and_exceptions_change_when_the_hall_is_open() {
     let manager = app.login("manager").await;
     let mut board = app.display(None).await;
     board.wait_for("snapshot", WAIT).await.unwrap();
+    let v0 = settings(&app, &manager).await["version"].as_i64().unwrap();
     let day = json!([["08:00", "12:00"], ["13:00", "17:30"]]);
     let (s, v) = call(
         &app,
@@ -447,7 +448,12 @@ async fn hours_and_exceptions_change_when_the_hall_is_open() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["weekly"][0], day);
     board.wait_for("services", WAIT).await.unwrap();
-    let hours = &settings(&app, &manager).await["hours"];
+    let now = settings(&app, &manager).await;
+    assert!(
+        now["version"].as_i64().unwrap() > v0,
+        "the configuration version moved"
+    );
+    let hours = &now["hours"];
     assert_eq!(hours["cutoff_mins"], 15);
     assert_eq!(hours["weekly"][6], json!([]));
     let e = &audit(&app, &manager).await[0];

@@ -305,7 +305,8 @@ pub trait SettingsTx: Tx {
     async fn live_tickets_of(&mut self, branch: i64, service: ServiceCode) -> Result<u32>;
     /// Inserts the service (last in display order) or updates every column of it.
     async fn save_service(&mut self, branch: i64, s: &ServiceDef, create: bool) -> Result<()>;
-    /// Deletes the service, its day counters and its place at every window.
+    /// Deletes the service and its place at every window. Its day counters stay, so a service
+    /// created again with the same code the same day does not print a number twice.
     async fn delete_service(&mut self, branch: i64, service: ServiceCode) -> Result<()>;
     /// Inserts the window or renames it, and replaces the services it serves.
     async fn save_window(&mut self, branch: i64, w: &WindowDef, create: bool) -> Result<()>;

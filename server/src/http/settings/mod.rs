@@ -4,8 +4,8 @@
 //! and tell boards and kiosks on the event stream.
 //!
 //! # Layout
-//! - [`hall`]: `/api/v1/config…`.
-//! - [`people`]: `/api/v1/users…` and `/api/v1/devices…`.
+//! - [`hall`]: the `/api/v1/config…` routes.
+//! - [`people`]: the `/api/v1/users…` and `/api/v1/devices…` routes.
 
 pub mod hall;
 pub mod people;

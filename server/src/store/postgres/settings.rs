@@ -92,7 +92,6 @@ impl SettingsTx for PgTx<'_> {
     async fn delete_service(&mut self, branch: i64, service: ServiceCode) -> Result<()> {
         for sql in [
             "DELETE FROM window_services WHERE branch_id = $1 AND service_code = $2",
-            "DELETE FROM number_counters WHERE branch_id = $1 AND service_code = $2",
             "DELETE FROM waiting_counts WHERE branch_id = $1 AND service_code = $2",
             "DELETE FROM services WHERE branch_id = $1 AND code = $2",
         ] {

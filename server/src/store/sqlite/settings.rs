@@ -112,7 +112,6 @@ impl SettingsTx for SqliteTx<'_> {
         let code = service.as_str();
         for sql in [
             "DELETE FROM window_services WHERE branch_id = ? AND service_code = ?",
-            "DELETE FROM number_counters WHERE branch_id = ? AND service_code = ?",
             "DELETE FROM waiting_counts WHERE branch_id = ? AND service_code = ?",
             "DELETE FROM services WHERE branch_id = ? AND code = ?",
         ] {
