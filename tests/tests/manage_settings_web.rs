@@ -88,3 +88,100 @@ async fn a_manager_changes_a_target_sees_it_audited_and_runs_an_emergency_broadc
     shot(&b, "manage-settings-zh.png").await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_sets_hours_window_order_a_notice_and_a_device_whose_token_is_shown_once() {
+    let app = TestApp::spawn().await;
+    let b = Browser::start(1440, 1000).await;
+    b.goto(&format!("{}/manage/settings?lang=en", app.url))
+        .await;
+    b.type_into("#username", "manager").await;
+    b.type_into("#password", "demo").await;
+    b.click("#login-button").await;
+    b.wait_text("#audit", "No changes yet").await;
+    let manager = app.login("manager").await;
+
+    // Monday with a lunch break; a period the page cannot read is refused before sending.
+    b.type_into("#hours-form input[name='day']", "8:30-12:00，13:00-17:30")
+        .await;
+    b.click("#hours-form button[type='submit']").await;
+    b.wait_text("#audit-list", "Hours changed").await;
+    let cfg: Value = app
+        .get("/api/v1/config", Some(&manager))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfg["hours"]["weekly"][0],
+        serde_json::json!([["08:30", "12:00"], ["13:00", "17:30"]])
+    );
+    b.type_into("#hours-form input[name='day']", "lunch").await;
+    b.click("#hours-form button[type='submit']").await;
+    b.wait_text("#hours-form .message", "Write periods as")
+        .await;
+
+    // Window 1 serves B first, with weight 2.
+    b.js("var s = document.querySelectorAll('select[form=\"win-1\"][name=\"serve\"]'); s[0].value = 'B'; s[1].value = 'A'; \
+          document.querySelector('input[form=\"win-1\"][name=\"weight\"]').value = '2'; return true;")
+        .await;
+    b.click("#win-1 button[type='submit']").await;
+    b.wait_text("#audit-list", "Window changed").await;
+    let cfg: Value = app
+        .get("/api/v1/config", Some(&manager))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        cfg["windows"][0]["serves"],
+        serde_json::json!([{"service": "B", "weight": 2.0}, {"service": "A", "weight": 1.0}])
+    );
+
+    // A notice, published to the boards.
+    b.type_into("#notice-new input[name='text_zh']", "今天下午提前闭厅")
+        .await;
+    b.type_into("#notice-new input[name='text_en']", "Closing early today")
+        .await;
+    b.click("#notice-new button[type='submit']").await;
+    b.wait_text("#audit-list", "Notice published").await;
+    let hall: Value = app
+        .get("/api/v1/hall", Some(KIOSK))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(hall["notices"].to_string().contains("Closing early today"));
+
+    // A board: its token is shown once, works, and stops when revoked.
+    b.type_into("#device-new input[name='name']", "East door board")
+        .await;
+    b.js("document.querySelector('#device-new select[name=\"role\"]').value = 'display'; return true;")
+        .await;
+    b.click("#device-new button[type='submit']").await;
+    b.wait_until("#device-token", |s| s.displayed).await;
+    let token = b
+        .js("return document.getElementById('device-token-value').textContent;")
+        .await;
+    let token = token.as_str().unwrap().to_owned();
+    assert!(token.len() > 30);
+    assert_eq!(app.get("/api/v1/hall", Some(&token)).await.status(), 200);
+    b.click("#device-token-done").await;
+    b.wait_text("#devices", "East door board").await;
+    let page = b.js("return document.body.innerHTML;").await;
+    assert!(
+        !page.as_str().unwrap().contains(&token),
+        "the token is not shown again"
+    );
+    b.js("window.confirm = function () { return true; }; return true;")
+        .await;
+    let revoke = b
+        .js("var rows = document.querySelectorAll('#devices tbody tr'); \
+             for (var i = 0; i < rows.length; i++) { if (rows[i].textContent.indexOf('East door board') >= 0) { \
+               rows[i].querySelector('button').click(); return true; } } return false;")
+        .await;
+    assert_eq!(revoke, Value::Bool(true));
+    b.wait_text("#audit-list", "Device revoked").await;
+    assert_eq!(app.get("/api/v1/hall", Some(&token)).await.status(), 401);
+    b.close().await;
+}
