@@ -165,6 +165,7 @@ async fn the_page_sets_hours_window_order_a_notice_and_a_device_whose_token_is_s
         .await;
     let token = token.as_str().unwrap().to_owned();
     assert!(token.len() > 30);
+    shot(&b, "manage-settings-device-token.png").await;
     assert_eq!(app.get("/api/v1/hall", Some(&token)).await.status(), 200);
     b.click("#device-token-done").await;
     b.wait_text("#devices", "East door board").await;

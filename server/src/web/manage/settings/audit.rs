@@ -34,42 +34,146 @@ fn action_label(lang: Lang, action: &str) -> String {
     lang.s(zh, en).to_owned()
 }
 
-/// A value, short: strings without quotes, at most 60 characters.
-fn short(v: &Value) -> String {
+/// A value as a manager reads it: texts in their languages joined by " / ", a window's services
+/// as `A×1, B×2`, periods as `08:00-12:00, 13:00-17:00`, at most 80 characters.
+fn show(lang: Lang, v: &Value) -> String {
     let s = match v {
         Value::String(s) => s.clone(),
         Value::Null => "—".to_owned(),
+        Value::Object(o) if o.contains_key("zh") => {
+            let mut parts: Vec<&str> = Vec::new();
+            for k in ["zh", "zh_hant", "en"] {
+                if let Some(t) = o.get(k).and_then(Value::as_str)
+                    && !t.is_empty()
+                    && !parts.contains(&t)
+                {
+                    parts.push(t);
+                }
+            }
+            parts.join(" / ")
+        }
+        Value::Array(items) if items.is_empty() => "—".to_owned(),
+        Value::Array(items) if items.iter().all(|i| i.get("service").is_some()) => items
+            .iter()
+            .map(|i| {
+                format!(
+                    "{}×{}",
+                    i["service"].as_str().unwrap_or("?"),
+                    i.get("weight").and_then(Value::as_f64).unwrap_or(1.0)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Array(items)
+            if items
+                .iter()
+                .all(|i| i.as_array().is_some_and(|p| p.len() == 2)) =>
+        {
+            if items.is_empty() {
+                lang.s("休息", "closed").to_owned()
+            } else {
+                items
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}-{}",
+                            p[0].as_str().unwrap_or("?"),
+                            p[1].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        }
         other => other.to_string(),
     };
-    if s.chars().count() > 60 {
-        format!("{}…", s.chars().take(59).collect::<String>())
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(79).collect::<String>())
     } else {
         s
     }
 }
 
+const DAYS: [(&str, &str); 7] = [
+    ("周一", "Mon"),
+    ("周二", "Tue"),
+    ("周三", "Wed"),
+    ("周四", "Thu"),
+    ("周五", "Fri"),
+    ("周六", "Sat"),
+    ("周日", "Sun"),
+];
+
+/// Opening periods: `08:00-12:00, 13:00-17:00`, or "closed".
+fn show_periods(lang: Lang, v: &Value) -> String {
+    match v.as_array() {
+        Some(p) if p.is_empty() => lang.s("休息", "closed").to_owned(),
+        _ => show(lang, v),
+    }
+}
+
+/// One changed field: `key: before → after`; the weekly hours day by day.
+fn change_lines(lang: Lang, key: &str, before: &Value, after: &Value, out: &mut Vec<String>) {
+    if key == "weekly"
+        && let (Some(b), Some(a)) = (before.as_array(), after.as_array())
+    {
+        for (i, (zh, en)) in DAYS.iter().enumerate() {
+            let (vb, va) = (
+                b.get(i).unwrap_or(&Value::Null),
+                a.get(i).unwrap_or(&Value::Null),
+            );
+            if vb != va {
+                out.push(format!(
+                    "{}: {} → {}",
+                    lang.s(zh, en),
+                    show_periods(lang, vb),
+                    show_periods(lang, va)
+                ));
+            }
+        }
+        return;
+    }
+    let show_as = if key == "periods" { show_periods } else { show };
+    out.push(format!(
+        "{key}: {} → {}",
+        show_as(lang, before),
+        show_as(lang, after)
+    ));
+}
+
 /// The subject and the changed fields of an entry: ("A", ["target_wait_secs: 900 → 600"]).
-fn summary(detail: &Value) -> (String, Vec<String>) {
+fn summary(lang: Lang, detail: &Value) -> (String, Vec<String>) {
     let subject = ["service", "window", "date", "notice", "user", "device"]
         .iter()
-        .find_map(|k| detail.get(*k))
-        .map(short)
+        .find_map(|k| detail.get(*k).map(|v| (*k, v)))
+        .map(|(k, v)| match k {
+            "notice" | "device" => format!("#{}", show(lang, v)),
+            _ => show(lang, v),
+        })
         .unwrap_or_default();
     let before = detail.get("before").and_then(Value::as_object);
     let after = detail.get("after").and_then(Value::as_object);
     let mut lines = Vec::new();
+    // What a thing was made with, or what it held when removed: its set fields.
+    let listed = |o: &serde_json::Map<String, Value>| {
+        o.iter()
+            .filter(|(k, v)| {
+                !v.is_null() && !matches!(k.as_str(), "id" | "code" | "number" | "date")
+            })
+            .map(|(k, v)| format!("{k}: {}", show(lang, v)))
+            .collect::<Vec<_>>()
+    };
     match (before, after) {
         (Some(b), Some(a)) => {
             for (k, va) in a {
-                let vb = b.get(k).unwrap_or(&Value::Null);
-                lines.push(format!("{k}: {} → {}", short(vb), short(va)));
+                change_lines(lang, k, b.get(k).unwrap_or(&Value::Null), va, &mut lines);
             }
         }
-        (None, Some(a)) => lines.extend(a.iter().map(|(k, v)| format!("{k}: {}", short(v)))),
-        (Some(b), None) => lines.extend(b.iter().map(|(k, v)| format!("{k}: {}", short(v)))),
+        (None, Some(a)) => lines.extend(listed(a)),
+        (Some(b), None) => lines.extend(listed(b)),
         (None, None) => {
             if let Some(m) = detail.get("message").filter(|m| !m.is_null()) {
-                lines.push(short(m));
+                lines.push(show(lang, m));
             }
         }
     }
@@ -85,7 +189,7 @@ pub(super) fn column(lang: Lang, log: &[AuditRow], tz: Tz) -> Markup {
             } @else {
                 ol #audit-list {
                     @for e in log {
-                        @let (subject, lines) = summary(&e.detail);
+                        @let (subject, lines) = summary(lang, &e.detail);
                         li.audit-row data-action=(e.action) {
                             div.audit-head {
                                 time datetime=(e.at.to_rfc3339()) { (short_time(e.at, tz)) }
@@ -103,5 +207,41 @@ pub(super) fn column(lang: Lang, log: &[AuditRow], tz: Tz) -> Markup {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn changes_read_as_before_and_after() {
+        let (subject, lines) = summary(
+            Lang::En,
+            &json!({"window": 1, "before": {"serves": [{"service": "A", "weight": 1.0}]},
+                    "after": {"serves": [{"service": "B", "weight": 2.0}, {"service": "A", "weight": 1.0}]}}),
+        );
+        assert_eq!(subject, "1");
+        assert_eq!(lines, ["serves: A×1 → B×2, A×1"]);
+        let day = json!([["00:00", "24:00"]]);
+        let lunch = json!([["08:00", "12:00"], ["13:00", "17:00"]]);
+        let (_, lines) = summary(
+            Lang::En,
+            &json!({"branch": 1, "before": {"weekly": [day, day, day, day, day, day, day]},
+                    "after": {"weekly": [lunch, day, day, day, day, day, []]}}),
+        );
+        assert_eq!(
+            lines,
+            [
+                "Mon: 00:00-24:00 → 08:00-12:00, 13:00-17:00",
+                "Sun: 00:00-24:00 → closed"
+            ]
+        );
+        let (_, lines) = summary(
+            Lang::En,
+            &json!({"notice": 2, "before": null, "after": {"id": 2, "text": {"zh": "欢迎", "zh_hant": "", "en": "Welcome"}, "starts_at": null}}),
+        );
+        assert_eq!(lines, ["text: 欢迎 / Welcome"]);
     }
 }
