@@ -10,6 +10,7 @@
 //! - [`live`]: the hall right now for the manager's live page, and its alert thresholds.
 //! - [`staffing`]: the staffing advisor (windows needed per hour of the week, Erlang C).
 //! - [`complaints`]: the managers' complaints register; [`attendance`]: sign-ins and pauses.
+//! - [`settings`]: the hall's configuration, people and devices (managers; audited).
 //! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
 //! - [`events`]: the WebSocket event stream.
 //! - The web pages ([`crate::web`]) are merged here too, under the same layers.
@@ -30,6 +31,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod reports;
 pub mod services;
+pub mod settings;
 pub mod simulate;
 pub mod staffing;
 pub mod stats;
@@ -124,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stats::router())
         .merge(reports::router())
         .merge(config::router())
+        .merge(settings::router())
         .merge(simulate::router())
         .merge(devices::router())
         .merge(events::router())

@@ -47,6 +47,8 @@ mod tests {
             include_str!("openapi.rs"),
             include_str!("reports.rs"),
             include_str!("services.rs"),
+            include_str!("settings/hall.rs"),
+            include_str!("settings/people.rs"),
             include_str!("simulate.rs"),
             include_str!("stats.rs"),
             include_str!("tickets.rs"),

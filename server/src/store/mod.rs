@@ -19,6 +19,8 @@
 //! - [`postgres`]: the PostgreSQL backend (several servers on one database; LISTEN/NOTIFY).
 //! - [`migrate_data`]: copies a SQLite hall into PostgreSQL (`qhall-server migrate-data`).
 //! - [`seed`]: the demo hall.
+//! - [`settings`]: managers' configuration changes (services, windows, hours, notices, people,
+//!   devices), each validated, audited, announced and bumping `config_version`.
 
 #[macro_use]
 mod macros;
@@ -33,6 +35,7 @@ pub mod model;
 pub mod ops;
 pub mod postgres;
 pub mod seed;
+pub mod settings;
 pub mod sqlite;
 
 use std::sync::Arc;

@@ -18,6 +18,7 @@ mod complaints;
 mod listener;
 mod live;
 mod read;
+mod settings;
 mod tx;
 
 use std::collections::HashMap;

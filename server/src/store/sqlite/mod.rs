@@ -18,6 +18,7 @@ mod attendance;
 mod complaints;
 mod read;
 pub(crate) mod report;
+mod settings;
 mod tx;
 mod writer;
 
