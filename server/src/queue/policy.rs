@@ -137,9 +137,6 @@ pub enum Policy {
     Primary,
     /// Largest share of target used, nothing else.
     TargetRatio,
-    /// Experimental: the default, but at a window where the ticket's service is a side duty a
-    /// ticket is at risk only when no window of its own is expected free in time.
-    Lookahead,
 }
 
 impl Policy {
@@ -156,7 +153,6 @@ impl Policy {
             Policy::Fifo => "fifo",
             Policy::Primary => "primary",
             Policy::TargetRatio => "target-ratio",
-            Policy::Lookahead => "lookahead",
         }
     }
 
@@ -166,7 +162,6 @@ impl Policy {
             "fifo" => Some(Policy::Fifo),
             "primary" => Some(Policy::Primary),
             "target-ratio" => Some(Policy::TargetRatio),
-            "lookahead" => Some(Policy::Lookahead),
             _ => None,
         }
     }
@@ -180,63 +175,9 @@ pub fn choose(
     candidates: &[Candidate],
     now: DateTime<Utc>,
 ) -> Option<usize> {
-    choose_seeing(policy, window, candidates, now, &|_| f64::INFINITY)
-}
-
-/// Lookahead tuning (experimental): an away ticket is at risk when its time left is under
-/// `LOOK_FACTOR` × the expected time until one of its home windows is free.
-fn look() -> (f64, f64) {
-    static LOOK: std::sync::OnceLock<(f64, f64)> = std::sync::OnceLock::new();
-    *LOOK.get_or_init(|| {
-        let v = std::env::var("QHALL_LOOK").unwrap_or_default();
-        let mut it = v.split(',').map(|x| x.trim().parse::<f64>().ok());
-        (
-            it.next().flatten().unwrap_or(1.0),
-            it.next().flatten().unwrap_or(0.0),
-        )
-    })
-}
-
-/// [`choose`], seeing `home_free_in(service)`: the expected seconds until a window whose first
-/// service it is (other than this one) is free to call (infinite when there is none open).
-pub fn choose_seeing(
-    policy: Policy,
-    window: &WindowSkills,
-    candidates: &[Candidate],
-    now: DateTime<Utc>,
-    home_free_in: &dyn Fn(ServiceCode) -> f64,
-) -> Option<usize> {
-    let (look_factor, look_margin) = look();
     let key = |c: &Candidate| -> (u8, f64, DateTime<Utc>, i64) {
         let share = c.share_used(now);
         match policy {
-            Policy::Lookahead => {
-                let target = f64::from(c.target_wait_secs.max(1));
-                let waited = share * target;
-                if waited >= (STARVATION_FACTOR * target).max(OVERDUE_MIN_SECS) {
-                    return (0, 0.0, c.queue_at, c.key);
-                }
-                let class = if c.priority { 1 } else { 3 };
-                let left = target - waited;
-                let at_risk = if window.rank(c.service) == 0 {
-                    (0.0..AT_RISK_MIN_SECS.max(AT_RISK_SHARE * target) * HOME_REACH)
-                        .contains(&left)
-                } else {
-                    let eta = home_free_in(c.service);
-                    let reach = AT_RISK_MIN_SECS.max(AT_RISK_SHARE * target) * HOME_REACH;
-                    left >= 0.0 && left < reach.min(look_factor * eta + look_margin)
-                };
-                if at_risk {
-                    (
-                        class,
-                        -(share * window.weight(c.service)),
-                        c.queue_at,
-                        c.key,
-                    )
-                } else {
-                    (class + 1, 0.0, c.queue_at, c.key)
-                }
-            }
             Policy::Default => {
                 let target = f64::from(c.target_wait_secs.max(1));
                 let waited = share * target;

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Utc};
 
 use super::scenario::{ServiceRt, WindowRt};
-use crate::queue::policy::{Candidate, Policy, choose_seeing};
+use crate::queue::policy::{Candidate, Policy, choose};
 
 /// Virtual time 0: a Monday midnight, far from any leap second or DST question (UTC anyway).
 const BASE_MS: i64 = 1_767_571_200_000; // 2026-01-05T00:00:00Z
@@ -173,29 +173,7 @@ impl Caller {
                 }
             }
         }
-        // What the server can know about the other windows: which are free, and for the busy
-        // ones the mean service time of what they serve (not when they will finish).
-        let home_free_in = |code: qhall_shared::ServiceCode| -> f64 {
-            let mut rate = 0.0;
-            for (j, other) in rules.windows.iter().enumerate() {
-                if j == w || other.serves.first().is_none_or(|&s| services[s].code != code) {
-                    continue;
-                }
-                match state.windows[j].serving {
-                    None if state.windows[j].busy_until.is_none() => return 0.0,
-                    Some((s, _)) => rate += 1000.0 / services[s].dist.mean(),
-                    None => {}
-                }
-            }
-            if rate > 0.0 { 1.0 / rate } else { f64::INFINITY }
-        };
-        let i = choose_seeing(
-            rules.policy,
-            &window.skills,
-            &self.candidates,
-            at(now),
-            &home_free_in,
-        )?;
+        let i = choose(rules.policy, &window.skills, &self.candidates, at(now))?;
         let (s, c) = self.slots[i];
         let ticket = state.lines[s][c].pop_front()?;
         state.waiting -= 1;

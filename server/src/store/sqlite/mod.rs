@@ -13,9 +13,9 @@
 //! `synchronous = NORMAL` makes every commit survive a crash of the process (`kill -9`);
 //! `durability = "power"` (FULL) also survives power loss, at a fraction of the write rate.
 
-mod live;
 mod attendance;
 mod complaints;
+mod live;
 mod read;
 pub(crate) mod report;
 mod settings;
