@@ -10,7 +10,8 @@
 //! averaged. The last entry is a ticket that would be issued now (added at the end of its
 //! line). The table is recomputed off the writer thread (`spawn_blocking`) after the branch's
 //! state changes, at most every [`MIN_INTERVAL`], and at least every [`REFRESH`] while anyone
-//! waits. Above [`MAX_WAITING`] waiting tickets no table is computed.
+//! waits. Above [`MAX_WAITING`] waiting tickets no table is computed (and the waiting tickets
+//! are not even read: the branch's waiting counts say so).
 //!
 //! The issue and the ticket read look the table up ([`ForecastTable::wait_secs`]): position →
 //! seconds, extrapolated beyond its end by the line's pace (mean service time over the open
@@ -270,6 +271,25 @@ pub async fn keep_fresh(store: Store) {
                 continue;
             }
             let now = Utc::now();
+            // A line too long for a table: say so without reading every waiting ticket (at
+            // thousands waiting that read alone took a core for tens of milliseconds a second).
+            if let Ok(n) = store.waiting_total(branch).await
+                && n > MAX_WAITING
+            {
+                store.forecasts.set(
+                    branch,
+                    Arc::new(ForecastTable {
+                        computed_at: now,
+                        seq: seq.unwrap_or(0),
+                        policy: store.policy.name(),
+                        runs: RUNS,
+                        lines: Vec::new(),
+                        compute_ms: 0.0,
+                    }),
+                );
+                last.insert(branch, (Instant::now(), true));
+                continue;
+            }
             let snap = match store.forecast_snapshot(branch, now).await {
                 Ok(s) => s,
                 Err(e) => {

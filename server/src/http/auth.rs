@@ -216,6 +216,30 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// Middleware for routes only managers (and admins) may call: the caller is checked before the
+/// handler reads the body, so a wrong caller is told 401 or 403 whatever it sent, never a
+/// complaint about a body it had no business sending. (Handlers still check, for the
+/// principal they need.)
+pub async fn managers_only(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (mut parts, body) = req.into_parts();
+    let allowed = match Caller::from_request_parts(&mut parts, &state).await {
+        Ok(c) => c.require(&[Role::Manager]).map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match allowed {
+        Ok(()) => {
+            next.run(axum::extract::Request::from_parts(parts, body))
+                .await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/login", post(login))

@@ -123,23 +123,31 @@ pub fn router(state: AppState) -> Router {
         .merge(hall::router())
         .merge(tickets::router())
         .merge(windows::router())
-        .merge(stats::router())
-        .merge(reports::router())
-        .merge(config::router())
-        .merge(settings::router())
-        .merge(simulate::router())
+        .merge(managers(stats::router(), &state))
+        .merge(managers(reports::router(), &state))
+        .merge(managers(config::router(), &state))
+        .merge(managers(settings::router(), &state))
+        .merge(managers(simulate::router(), &state))
         .merge(devices::router())
         .merge(events::router())
         .merge(feedback::router())
-        .merge(live::router())
-        .merge(staffing::router())
-        .merge(complaints::router())
-        .merge(attendance::router())
+        .merge(managers(live::router(), &state))
+        .merge(managers(staffing::router(), &state))
+        .merge(managers(complaints::router(), &state))
+        .merge(managers(attendance::router(), &state))
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// `router` behind [`auth::managers_only`]: every route in it is for managers.
+fn managers(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    router.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::managers_only,
+    ))
 }
 
 async fn healthz() -> &'static str {

@@ -531,6 +531,14 @@ impl Store {
     /// What the forecast reads: the configuration, every waiting ticket, the open windows with
     /// their services in progress, and per service the recent mean service time and the tickets
     /// issued in the last hour — from one snapshot.
+    /// How many tickets of the branch are waiting (from the per-service counts).
+    pub async fn waiting_total(&self, branch: i64) -> Result<usize> {
+        read!(self, |tx| async {
+            let counts = tx.waiting_counts(branch).await?;
+            Ok(counts.iter().map(|(_, n)| *n as usize).sum())
+        })
+    }
+
     pub async fn forecast_snapshot(&self, branch: i64, now: DateTime<Utc>) -> Result<Snapshot> {
         either!(self.forecast_snapshot(branch, now))
     }
