@@ -415,7 +415,10 @@ async fn the_live_page_follows_an_issued_ticket_and_a_call_without_reloading() {
     b.wait_text("#thresholds-summary", "80% of target · 6 per open window")
         .await;
     b.click("#thresholds-summary").await;
-    b.js("document.getElementById('warn-percent').value = ''; document.getElementById('per-window').value = ''; return true;").await;
+    // Emptied as a person would (an `input` event), so that the page's next refresh, which
+    // fills the form only while it is not being edited, cannot put the old values back
+    // between the emptying and the typing.
+    b.js("for (const id of ['warn-percent', 'per-window']) { const e = document.getElementById(id); e.value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); } return true;").await;
     b.type_into("#warn-percent", "75").await;
     b.type_into("#per-window", "2").await;
     b.click("#thresholds-save").await;

@@ -4,8 +4,7 @@
 //! `manage-attendance.js` fills it from `/api/v1/attendance`.
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Duration;
@@ -25,15 +24,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /manage/attendance`: the last seven days by default.
-async fn page(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let v = match Visit::of(&state, PATH, query.as_deref(), &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn page(State(state): State<AppState>, v: Visit) -> Response {
     let lang = v.lang;
     let tz = match state.store.config(v.who.branch_id).await {
         Ok(cfg) => cfg.schedule.tz,

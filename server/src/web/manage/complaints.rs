@@ -5,8 +5,7 @@
 //! `manage-complaints.js` fills it from `/api/v1/complaints…`.
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, PreEscaped, html};
@@ -42,15 +41,7 @@ fn category_name(lang: Lang, c: &str) -> &'static str {
 }
 
 /// `GET /manage/complaints`.
-async fn page(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let v = match Visit::of(&state, PATH, query.as_deref(), &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn page(State(state): State<AppState>, v: Visit) -> Response {
     let lang = v.lang;
     let branch = v.who.branch_id;
     let (people, tz) = match (

@@ -8,8 +8,7 @@
 //! every second between fetches.
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use maud::{Markup, PreEscaped, html};
@@ -26,15 +25,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /manage`.
-async fn page(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let v = match Visit::of(&state, PATH, query.as_deref(), &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn page(State(state): State<AppState>, v: Visit) -> Response {
     let lang = v.lang;
     let title = lang.s("实时", "Live");
     let body = html! {

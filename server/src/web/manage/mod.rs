@@ -111,6 +111,20 @@ pub struct Visit {
     pub csrf: String,
 }
 
+/// A manager page's handler takes the visit as an argument; without a manager's session the
+/// page answers with the login form (or a refusal) instead, before the handler runs.
+impl axum::extract::FromRequestParts<AppState> for Visit {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Visit, Response> {
+        let path = parts.uri.path().to_owned();
+        Visit::of(state, &path, parts.uri.query(), &parts.headers).await
+    }
+}
+
 impl Visit {
     /// The visitor of `path`, or the answer to give instead: the login form without a
     /// manager's session, a refusal for staff.

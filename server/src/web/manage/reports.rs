@@ -10,8 +10,7 @@
 //! window names, targets, today's date in the branch, the texts) is in a JSON block.
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Duration;
@@ -44,15 +43,7 @@ pub(super) fn json_block(id: &str, v: &serde_json::Value) -> Markup {
 }
 
 /// `GET /manage/reports` (`?from=DATE&to=DATE` are read by the script; default the last 7 days).
-async fn page(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let v = match Visit::of(&state, PATH, query.as_deref(), &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn page(State(state): State<AppState>, v: Visit) -> Response {
     let cfg = match state.store.config(v.who.branch_id).await {
         Ok(c) => c,
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),

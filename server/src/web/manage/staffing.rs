@@ -4,8 +4,7 @@
 //! `manage-staffing.js` fills it from `GET /api/v1/staffing/advice`.
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, PreEscaped, html};
@@ -22,15 +21,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /manage/staffing`.
-async fn page(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let v = match Visit::of(&state, PATH, query.as_deref(), &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn page(State(state): State<AppState>, v: Visit) -> Response {
     let cfg = match state.store.config(v.who.branch_id).await {
         Ok(c) => c,
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),

@@ -10,8 +10,7 @@
 //! figures (`GET /api/v1/stats`).
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
@@ -36,15 +35,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /manage/whatif`.
-async fn page(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let v = match Visit::of(&state, PATH, query.as_deref(), &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn page(State(state): State<AppState>, v: Visit) -> Response {
     let cfg = match state.store.config(v.who.branch_id).await {
         Ok(c) => c,
         Err(e) => return crate::http::error::ApiError::from(e).into_response(),

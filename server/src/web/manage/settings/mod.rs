@@ -16,8 +16,7 @@ mod hall;
 mod people;
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Duration, Utc};
@@ -41,15 +40,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /manage/settings`.
-async fn page(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let v = match Visit::of(&state, PATH, query.as_deref(), &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn page(State(state): State<AppState>, v: Visit) -> Response {
     match body(&state, &v).await {
         Ok(body) => {
             let title = v.lang.s("设置", "Settings");
