@@ -200,6 +200,10 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Already authenticated by [`managers_only`] on the way in.
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(c.clone());
+        }
         let query = if parts.uri.path() == "/api/v1/events" {
             parts.uri.query()
         } else {
@@ -218,8 +222,8 @@ impl FromRequestParts<AppState> for Caller {
 
 /// Middleware for routes only managers (and admins) may call: the caller is checked before the
 /// handler reads the body, so a wrong caller is told 401 or 403 whatever it sent, never a
-/// complaint about a body it had no business sending. (Handlers still check, for the
-/// principal they need.)
+/// complaint about a body it had no business sending. The caller travels on in the request's
+/// extensions, so the handler's own `Caller` is not looked up again.
 pub async fn managers_only(
     axum::extract::State(state): axum::extract::State<AppState>,
     req: axum::extract::Request,
@@ -228,7 +232,9 @@ pub async fn managers_only(
     use axum::response::IntoResponse;
     let (mut parts, body) = req.into_parts();
     let allowed = match Caller::from_request_parts(&mut parts, &state).await {
-        Ok(c) => c.require(&[Role::Manager]).map(|_| ()),
+        Ok(c) => c.require(&[Role::Manager]).map(|_| ()).inspect(|()| {
+            parts.extensions.insert(c.clone());
+        }),
         Err(e) => Err(e),
     };
     match allowed {

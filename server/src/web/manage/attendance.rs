@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use chrono::Duration;
 use maud::html;
@@ -26,10 +26,7 @@ pub fn router() -> Router<AppState> {
 /// `GET /manage/attendance`: the last seven days by default.
 async fn page(State(state): State<AppState>, v: Visit) -> Response {
     let lang = v.lang;
-    let tz = match state.store.config(v.who.branch_id).await {
-        Ok(cfg) => cfg.schedule.tz,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
-    };
+    let tz = v.cfg.schedule.tz;
     let today = local_date(tz, state.now());
     let week_ago = today - Duration::days(6);
     let title = lang.s("考勤", "Attendance");
@@ -67,8 +64,7 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
         p #none.empty hidden { (lang.s("这段时间没有签到记录。", "Nobody signed in on these days.")) }
         (json_block("strings", &strings(lang, tz.name())))
     };
-    v.respond(&state, PATH, title, Some("manage-attendance.js"), body)
-        .await
+    v.respond(PATH, title, Some("manage-attendance.js"), &body)
 }
 
 /// The texts the script shows.

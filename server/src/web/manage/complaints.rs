@@ -167,8 +167,7 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
         (json_block("people", &json!(people)))
         (json_block("strings", &strings(lang, tz.name())))
     };
-    v.respond(&state, PATH, title, Some("manage-complaints.js"), body)
-        .await
+    v.respond(PATH, title, Some("manage-complaints.js"), &body)
 }
 
 /// The texts the script shows.

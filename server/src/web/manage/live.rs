@@ -8,7 +8,6 @@
 //! every second between fetches.
 
 use axum::Router;
-use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use maud::{Markup, PreEscaped, html};
@@ -25,7 +24,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /manage`.
-async fn page(State(state): State<AppState>, v: Visit) -> Response {
+async fn page(v: Visit) -> Response {
     let lang = v.lang;
     let title = lang.s("实时", "Live");
     let body = html! {
@@ -92,8 +91,7 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
         }
         (strings(lang))
     };
-    v.respond(&state, PATH, title, Some("manage-live.js"), body)
-        .await
+    v.respond(PATH, title, Some("manage-live.js"), &body)
 }
 
 /// The texts the script shows.

@@ -109,6 +109,8 @@ pub struct Visit {
     pub who: Principal,
     /// The session's CSRF token, for the page's scripts.
     pub csrf: String,
+    /// The visitor's branch, read once for the shell and the page.
+    pub cfg: std::sync::Arc<crate::store::BranchConfig>,
 }
 
 /// A manager page's handler takes the visit as an argument; without a manager's session the
@@ -148,11 +150,17 @@ impl Visit {
         };
         match (who, session) {
             (Some(who), Some(session)) if matches!(who.role, Role::Manager | Role::Admin) => {
+                let cfg = state
+                    .store
+                    .config(who.branch_id)
+                    .await
+                    .map_err(|e| crate::http::error::ApiError::from(e).into_response())?;
                 Ok(Visit {
                     lang,
                     chosen,
                     who,
                     csrf: csrf_token(&session),
+                    cfg,
                 })
             }
             (Some(_), Some(_)) => Err(super::message_page(
@@ -170,19 +178,15 @@ impl Visit {
 
     /// `body` in the manager shell as this page's answer. `path` is the section's tab;
     /// `script` the page's own script (after `manage.js`).
-    pub async fn respond(
+    pub fn respond(
         &self,
-        state: &AppState,
         path: &str,
         title: &str,
         script: Option<&str>,
-        body: Markup,
+        body: &Markup,
     ) -> Response {
-        let hall = match state.store.config(self.who.branch_id).await {
-            Ok(cfg) => cfg.name.get(self.lang.localized_key()).to_owned(),
-            Err(e) => return crate::http::error::ApiError::from(e).into_response(),
-        };
-        let page = shell(self, &hall, path, title, script, &body);
+        let hall = self.cfg.name.get(self.lang.localized_key());
+        let page = shell(self, hall, path, title, script, body);
         html_response(StatusCode::OK, page, self.chosen)
     }
 }

@@ -11,7 +11,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use chrono::Duration;
 use maud::{Markup, PreEscaped, html};
@@ -44,10 +44,7 @@ pub(super) fn json_block(id: &str, v: &serde_json::Value) -> Markup {
 
 /// `GET /manage/reports` (`?from=DATE&to=DATE` are read by the script; default the last 7 days).
 async fn page(State(state): State<AppState>, v: Visit) -> Response {
-    let cfg = match state.store.config(v.who.branch_id).await {
-        Ok(c) => c,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
-    };
+    let cfg = v.cfg.clone();
     let lang = v.lang;
     let key = lang.localized_key();
     let today = local_date(cfg.schedule.tz, state.now());
@@ -116,8 +113,7 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
         }
         (json_block("report-data", &data))
     };
-    v.respond(&state, PATH, title, Some("manage-reports.js"), body)
-        .await
+    v.respond(PATH, title, Some("manage-reports.js"), &body)
 }
 
 /// A table's frame: heading, CSV link, and the table the script fills.

@@ -4,8 +4,7 @@
 //! `manage-staffing.js` fills it from `GET /api/v1/staffing/advice`.
 
 use axum::Router;
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use maud::{Markup, PreEscaped, html};
 use serde_json::json;
@@ -21,11 +20,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /manage/staffing`.
-async fn page(State(state): State<AppState>, v: Visit) -> Response {
-    let cfg = match state.store.config(v.who.branch_id).await {
-        Ok(c) => c,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
-    };
+async fn page(v: Visit) -> Response {
+    let cfg = v.cfg.clone();
     let lang = v.lang;
     let title = lang.s("排班建议", "Staffing");
     let body = html! {
@@ -76,8 +72,7 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
         }
         (strings(lang))
     };
-    v.respond(&state, PATH, title, Some("manage-staffing.js"), body)
-        .await
+    v.respond(PATH, title, Some("manage-staffing.js"), &body)
 }
 
 fn strings(lang: Lang) -> Markup {

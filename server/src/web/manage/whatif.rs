@@ -10,8 +10,7 @@
 //! figures (`GET /api/v1/stats`).
 
 use axum::Router;
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use maud::html;
 use serde_json::json;
@@ -35,11 +34,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /manage/whatif`.
-async fn page(State(state): State<AppState>, v: Visit) -> Response {
-    let cfg = match state.store.config(v.who.branch_id).await {
-        Ok(c) => c,
-        Err(e) => return crate::http::error::ApiError::from(e).into_response(),
-    };
+async fn page(v: Visit) -> Response {
+    let cfg = v.cfg.clone();
     let lang = v.lang;
     let key = lang.localized_key();
     let data = json!({
@@ -98,8 +94,7 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
         }
         (json_block("whatif-data", &data))
     };
-    v.respond(&state, PATH, title, Some("manage-whatif.js"), body)
-        .await
+    v.respond(PATH, title, Some("manage-whatif.js"), &body)
 }
 
 /// The texts the script writes, in the page's language.

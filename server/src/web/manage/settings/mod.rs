@@ -44,8 +44,7 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
     match body(&state, &v).await {
         Ok(body) => {
             let title = v.lang.s("设置", "Settings");
-            v.respond(&state, PATH, title, Some("manage-settings.js"), body)
-                .await
+            v.respond(PATH, title, Some("manage-settings.js"), &body)
         }
         Err(e) => e.into_response(),
     }
