@@ -14,6 +14,7 @@
 //! `durability = "power"` (FULL) also survives power loss, at a fraction of the write rate.
 
 mod attendance;
+mod checkpoint;
 mod complaints;
 mod live;
 mod read;
@@ -67,7 +68,7 @@ fn configure(conn: &Connection, power_safe: bool) -> rusqlite::Result<()> {
     } else {
         "PRAGMA synchronous = NORMAL;"
     })?;
-    // Checkpoints run on their own thread ([`checkpoint_in_background`]), never inside a commit.
+    // Checkpoints run on their own thread ([`checkpoint`]), never inside a commit.
     conn.execute_batch(
         "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32000; \
          PRAGMA wal_autocheckpoint = 0;",
@@ -75,42 +76,19 @@ fn configure(conn: &Connection, power_safe: bool) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// How often the background thread copies the WAL back into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
-/// Copies committed pages from the WAL into the database file every [`CHECKPOINT_EVERY`], on a
-/// thread of its own with its own connection, in PASSIVE mode (it never waits for, nor blocks,
-/// the writer or a reader). SQLite's automatic checkpoint would instead run inside whichever
-/// commit crosses 1,000 WAL pages and stall every operation grouped into it — the slowest
-/// issues of a busy morning. The thread ends when the store's last handle is dropped.
-fn checkpoint_in_background(path: &str, alive: std::sync::Weak<Mutex<Vec<Connection>>>) {
-    let path = path.to_owned();
-    let spawned = std::thread::Builder::new()
-        .name("qhall-checkpoint".into())
-        .spawn(move || {
-            let conn = match Connection::open(&path) {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(error = %e, "checkpointer could not open the database");
-                    return;
-                }
-            };
-            let _ = conn.busy_timeout(Duration::from_millis(100));
-            while alive.strong_count() > 0 {
-                std::thread::sleep(CHECKPOINT_EVERY);
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "could not start the checkpointer");
-    }
-}
-
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `url` (`sqlite://path`).
     pub async fn open(url: &str, power_safe: bool, hub: Arc<Hub>) -> anyhow::Result<Self> {
+        Self::open_with_wal_bound(url, power_safe, hub, checkpoint::RESTART_FRAMES).await
+    }
+
+    /// [`SqliteStore::open`] with the WAL restarted past `wal_frames` pages.
+    pub(crate) async fn open_with_wal_bound(
+        url: &str,
+        power_safe: bool,
+        hub: Arc<Hub>,
+        wal_frames: i64,
+    ) -> anyhow::Result<Self> {
         let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
@@ -124,15 +102,21 @@ impl SqliteStore {
             pool.close().await;
         }
         let cache: Arc<ConfigCache> = Arc::default();
-        let write_conn = Connection::open(&path)?;
-        configure(&write_conn, power_safe)?;
-        let writer = writer::Writer::start(write_conn, cache.clone(), hub)?;
         let mut readers = Vec::new();
         for _ in 0..READERS {
             readers.push(open_reader(&path)?);
         }
         let readers = Arc::new(Mutex::new(readers));
-        checkpoint_in_background(&path, Arc::downgrade(&readers));
+        let checkpoints = checkpoint::start(&path, Arc::downgrade(&readers), wal_frames)?;
+        let write_conn = Connection::open(&path)?;
+        configure(&write_conn, power_safe)?;
+        // A WAL that grew past twice its bound (a long read held its frames) is cut back when
+        // it restarts; within that it is reused as it is (cutting costs more than rewriting).
+        write_conn.execute_batch(&format!(
+            "PRAGMA journal_size_limit = {};",
+            2 * wal_frames * 4096
+        ))?;
+        let writer = writer::Writer::start(write_conn, cache.clone(), hub, checkpoints)?;
         Ok(SqliteStore {
             path,
             writer,

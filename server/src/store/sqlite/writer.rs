@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::checkpoint::Checkpoints;
 use super::{ConfigCache, SqliteTx};
 use crate::events::Hub;
 use crate::store::ops::Outbox;
@@ -80,12 +81,13 @@ impl Writer {
         conn: Connection,
         cache: Arc<ConfigCache>,
         hub: Arc<Hub>,
+        checkpoints: Checkpoints,
     ) -> std::io::Result<Writer> {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
         // The thread ends when the last handle is dropped and the queue is empty.
         std::thread::Builder::new()
             .name("qhall-sqlite-writer".into())
-            .spawn(move || run(&conn, &cache, &hub, &rx))?;
+            .spawn(move || run(&conn, &cache, &hub, &checkpoints, &rx))?;
         Ok(Writer { jobs: tx })
     }
 
@@ -115,7 +117,13 @@ impl Writer {
     }
 }
 
-fn run(conn: &Connection, cache: &ConfigCache, hub: &Hub, rx: &mpsc::Receiver<Box<dyn Job>>) {
+fn run(
+    conn: &Connection,
+    cache: &ConfigCache,
+    hub: &Hub,
+    checkpoints: &Checkpoints,
+    rx: &mpsc::Receiver<Box<dyn Job>>,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -147,6 +155,7 @@ fn run(conn: &Connection, cache: &ConfigCache, hub: &Hub, rx: &mpsc::Receiver<Bo
         }
         match conn.execute_batch("COMMIT") {
             Ok(()) => {
+                checkpoints.committed();
                 let messages: Vec<_> = batch.iter_mut().flat_map(|j| j.messages()).collect();
                 hub.publish(messages);
                 batch.into_iter().for_each(|j| j.finish(None));
@@ -160,5 +169,6 @@ fn run(conn: &Connection, cache: &ConfigCache, hub: &Hub, rx: &mpsc::Receiver<Bo
                 batch.into_iter().for_each(|j| j.finish(Some(msg.clone())));
             }
         }
+        checkpoints.restart_if_asked(conn);
     }
 }
