@@ -146,11 +146,26 @@ async fn cached_days_give_the_same_report_and_changes_drop_them() {
         "10:00 Beijing is 03:00 Berlin"
     );
 
-    // The warmer caches what is missing and nothing more.
+    // The warmer caches what is missing and nothing more: of the last five closed days (now in
+    // Berlin), those since the first ticket's — two or three, by the hour this runs.
+    let berlin_tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let now = Utc::now();
+    let first_ticket = local_date(berlin_tz, local_instant(tz, today - Duration::days(3), 600));
+    let since_first = (local_date(berlin_tz, now) - first_ticket).num_days();
+    assert!((2..=3).contains(&since_first));
     store
         .execute_batch("DELETE FROM report_days")
         .await
         .unwrap();
-    assert_eq!(store.warm_report_cache(Utc::now(), 5).await.unwrap(), 5);
-    assert_eq!(store.warm_report_cache(Utc::now(), 5).await.unwrap(), 0);
+    assert_eq!(
+        store.warm_report_cache(now, 5).await.unwrap() as i64,
+        since_first
+    );
+    assert_eq!(store.warm_report_cache(now, 5).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_hall_without_tickets_has_no_days_to_cache() {
+    let (_dir, store) = demo_store("").await;
+    assert_eq!(store.warm_report_cache(Utc::now(), 400).await.unwrap(), 0);
 }

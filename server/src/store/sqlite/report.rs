@@ -155,32 +155,48 @@ impl SqliteStore {
         .await
     }
 
-    /// The closed days among the last `days` that the cache lacks.
+    /// The closed days among the last `days`, from the branch's first ticket on, that the cache
+    /// lacks.
     pub async fn uncached_days(
         &self,
         cfg: &BranchConfig,
         today: NaiveDate,
         days: u32,
     ) -> Result<Vec<NaiveDate>> {
+        let (branch, tz) = (cfg.id, cfg.schedule.tz);
         let first = today - chrono::Duration::days(i64::from(days));
-        let (branch, zone) = (cfg.id, cfg.schedule.tz.name());
-        let cached: HashSet<NaiveDate> = self
+        let (cached, first_ticket): (HashSet<NaiveDate>, Option<i64>) = self
             .read(move |tx| {
                 let mut st = tx.conn.prepare_cached(
                     "SELECT day FROM report_days WHERE branch_id = ? AND day >= ? AND time_zone = ?",
                 )?;
-                let rows = st.query_map(rusqlite::params![branch, first.to_string(), zone], |r| {
-                    r.get::<_, String>(0)
-                })?;
+                let rows = st.query_map(
+                    rusqlite::params![branch, first.to_string(), tz.name()],
+                    |r| r.get::<_, String>(0),
+                )?;
                 let mut out = HashSet::new();
                 for day in rows {
                     if let Ok(d) = day?.parse() {
                         out.insert(d);
                     }
                 }
-                Ok(out)
+                let first_ticket = tx.conn.query_row(
+                    "SELECT MIN(issued_at) FROM tickets WHERE branch_id = ?",
+                    [branch],
+                    |r| r.get(0),
+                )?;
+                Ok((out, first_ticket))
             })
             .await?;
+        // Days before the branch's first ticket have nothing to cache: a new hall's first start
+        // would otherwise write a year of empty days.
+        let Some(first_ticket) = first_ticket else {
+            return Ok(Vec::new());
+        };
+        let first = first.max(crate::queue::schedule::local_date(
+            tz,
+            super::from_ms(first_ticket),
+        ));
         Ok(first
             .iter_days()
             .take_while(|d| *d < today)
