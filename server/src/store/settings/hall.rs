@@ -94,21 +94,13 @@ pub async fn save_service<T: SettingsTx>(
         None => parse_code(patch.code.as_deref().unwrap_or_default())?,
     };
     let before = cfg.service(code).map(ServiceConfig::from);
-    let mut s = match (&before, create) {
-        (Some(_), true) => {
-            return Err(StoreError::conflict(
-                "service_exists",
-                format!("there is already a service {code}"),
-            ));
-        }
-        (None, false) => {
-            return Err(StoreError::not_found(
-                "unknown_service",
-                format!("there is no service {code}"),
-            ));
-        }
-        (Some(b), false) => b.clone(),
-        (None, true) => ServiceConfig {
+    let what = format!("service {code}");
+    let mut s = start_edit(
+        &before,
+        create,
+        ("service_exists", "unknown_service"),
+        &what,
+        || ServiceConfig {
             code,
             name: Localized::default(),
             guide: Localized::default(),
@@ -119,7 +111,7 @@ pub async fn save_service<T: SettingsTx>(
             default_service_secs: 300,
             enabled: true,
         },
-    };
+    )?;
     apply_service(&mut s, patch);
     validate_service(&s)?;
     if before.as_ref() == Some(&s) {
@@ -216,26 +208,18 @@ pub async fn save_window<T: SettingsTx>(
     };
     let number = WindowNo::new(raw).map_err(|e| invalid("invalid_window", e.to_string()))?;
     let before = cfg.window(number).cloned();
-    let mut w = match (&before, create) {
-        (Some(_), true) => {
-            return Err(StoreError::conflict(
-                "window_exists",
-                format!("there is already a window {number}"),
-            ));
-        }
-        (None, false) => {
-            return Err(StoreError::not_found(
-                "unknown_window",
-                format!("there is no window {number}"),
-            ));
-        }
-        (Some(b), false) => b.clone(),
-        (None, true) => WindowDef {
+    let what = format!("window {number}");
+    let mut w = start_edit(
+        &before,
+        create,
+        ("window_exists", "unknown_window"),
+        &what,
+        || WindowDef {
             number,
             name: String::new(),
             skills: WindowSkills { serves: Vec::new() },
         },
-    };
+    )?;
     if let Some(name) = &patch.name {
         let name = name.trim();
         if name.chars().count() > NAME_MAX_CHARS {
@@ -564,6 +548,30 @@ pub async fn save_notice<T: SettingsTx>(
         .collect();
     out.emit(tx, branch, now, Event::Notice { notices }).await?;
     Ok(saved)
+}
+
+/// What a create-or-update edits: a copy of `before` for an update, `fresh()` for a create; a
+/// create of something that exists (409, `codes.0`) or an update of something that does not
+/// (404, `codes.1`) is refused.
+fn start_edit<T: Clone>(
+    before: &Option<T>,
+    create: bool,
+    codes: (&'static str, &'static str),
+    what: &str,
+    fresh: impl FnOnce() -> T,
+) -> Result<T> {
+    match (before, create) {
+        (Some(_), true) => Err(StoreError::conflict(
+            codes.0,
+            format!("there is already a {what}"),
+        )),
+        (None, false) => Err(StoreError::not_found(
+            codes.1,
+            format!("there is no {what}"),
+        )),
+        (Some(b), false) => Ok(b.clone()),
+        (None, true) => Ok(fresh()),
+    }
 }
 
 #[cfg(test)]
