@@ -528,9 +528,6 @@ impl Store {
         read!(self, |tx| tx.windows(branch))
     }
 
-    /// What the forecast reads: the configuration, every waiting ticket, the open windows with
-    /// their services in progress, and per service the recent mean service time and the tickets
-    /// issued in the last hour — from one snapshot.
     /// How many tickets of the branch are waiting (from the per-service counts).
     pub async fn waiting_total(&self, branch: i64) -> Result<usize> {
         read!(self, |tx| async {
@@ -539,6 +536,9 @@ impl Store {
         })
     }
 
+    /// What the forecast reads: the configuration, every waiting ticket, the open windows with
+    /// their services in progress, and per service the recent mean service time and the tickets
+    /// issued in the last hour — from one snapshot.
     pub async fn forecast_snapshot(&self, branch: i64, now: DateTime<Utc>) -> Result<Snapshot> {
         either!(self.forecast_snapshot(branch, now))
     }

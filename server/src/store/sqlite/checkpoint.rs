@@ -33,7 +33,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 /// How long after a commit the checkpoint runs.
-pub(crate) const GATHER: Duration = Duration::from_millis(20);
+const GATHER: Duration = Duration::from_millis(20);
 
 /// WAL frames (pages) past which the writer is asked to checkpoint, so the WAL restarts: 512 MiB
 /// of 4 KiB pages.
