@@ -183,13 +183,8 @@ pub fn compute(snap: &Snapshot, policy: Policy, now: DateTime<Utc>) -> ForecastT
         .collect();
     // Breaks and closing: the gaps between today's open periods after now, and the end of the
     // last one (no arrivals after it).
-    let intervals = cfg.schedule.open_intervals(now);
-    let pauses: Vec<(DateTime<Utc>, DateTime<Utc>)> = intervals
-        .windows(2)
-        .map(|p| (p[0].1, p[1].0))
-        .filter(|(_, b)| *b > now)
-        .collect();
-    let arrivals_until = intervals.last().map(|i| i.1);
+    let pauses = cfg.schedule.breaks_ahead(now);
+    let arrivals_until = cfg.schedule.open_intervals(now).last().map(|i| i.1);
 
     let mut lines = Vec::new();
     let too_long = snap.waiting.len() > MAX_WAITING;

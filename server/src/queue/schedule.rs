@@ -169,6 +169,15 @@ impl Schedule {
         v
     }
 
+    /// Today's breaks that have not ended by `now`: the gaps between today's open periods.
+    pub fn breaks_ahead(&self, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        self.open_intervals(now)
+            .windows(2)
+            .map(|p| (p[0].1, p[1].0))
+            .filter(|(_, end)| *end > now)
+            .collect()
+    }
+
     /// Whether a ticket can be taken at `now`.
     pub fn state_at(&self, now: DateTime<Utc>) -> OpenState {
         let today = local_date(self.tz, now);

@@ -45,10 +45,12 @@ pub(crate) fn simulate_day(
     forward: &mut Forward,
 ) -> Vec<Outcome> {
     let mut out = vec![Outcome::default(); customers.len()];
+    let breaks = model.breaks();
     let rules = Rules {
         policy,
         services: &model.services,
         windows: &model.windows,
+        breaks: &breaks,
     };
     let mut hall = HallState::new(model.services.len(), model.windows.len(), 0);
     let mut caller = Caller::default();
@@ -118,6 +120,7 @@ pub(crate) fn simulate_day(
                     windows: &model.windows,
                     segments: &model.segments,
                     pauses: &pauses,
+                    breaks: &breaks,
                 };
                 let seed = customer_seed(forecasts.seed, forecasts.day, i);
                 out[i].forecast =

@@ -19,7 +19,7 @@ use qhall_shared::ServiceCode;
 use super::hall::{Caller, HallState, Rules, Ticket, WindowState};
 use super::random::{self, Dist, exponential};
 use super::scenario::{MS_PER_HOUR, Segment, ServiceRt, WindowRt};
-use crate::queue::policy::{Candidate, Policy, WindowSkills};
+use crate::queue::policy::{Breaks, Candidate, Policy, WindowSkills};
 
 /// Runs averaged per forecast: enough that the forecast's own noise adds only a few percent to
 /// its error, few enough for the kiosk's budget.
@@ -226,12 +226,14 @@ fn with_model<T>(
         }
     }
 
+    let breaks = Breaks::new(input.pauses.clone());
     let model = ForwardModel {
         policy: input.policy,
         services: &services,
         windows: &windows,
         segments: &segments,
         pauses: &pauses,
+        breaks: &breaks,
     };
     f(&mut Forward::default(), &model, &state, s)
 }
@@ -246,6 +248,8 @@ pub(crate) struct ForwardModel<'a> {
     pub(crate) segments: &'a [Segment],
     /// Periods without calls, sorted.
     pub(crate) pauses: &'a [(i64, i64)],
+    /// The same periods as the policy sees them.
+    pub(crate) breaks: &'a Breaks,
 }
 
 impl ForwardModel<'_> {
@@ -392,6 +396,7 @@ impl Forward {
                         policy: m.policy,
                         services: m.services,
                         windows: m.windows,
+                        breaks: m.breaks,
                     };
                     let called = self.caller.call(rules, state, w, t, |tk| {
                         m.services[tk.service].dist.sample(&mut rng).round() as i64

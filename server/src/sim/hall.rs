@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Utc};
 
 use super::scenario::{ServiceRt, WindowRt};
-use crate::queue::policy::{Candidate, Policy, choose};
+use crate::queue::policy::{Breaks, Candidate, Policy, choose};
 
 /// Virtual time 0: a Monday midnight, far from any leap second or DST question (UTC anyway).
 const BASE_MS: i64 = 1_767_571_200_000; // 2026-01-05T00:00:00Z
@@ -136,6 +136,7 @@ pub(crate) struct Rules<'a> {
     pub(crate) policy: Policy,
     pub(crate) services: &'a [ServiceRt],
     pub(crate) windows: &'a [WindowRt],
+    pub(crate) breaks: &'a Breaks,
 }
 
 /// Builds the candidates for a call and asks the policy; keeps its buffers between calls.
@@ -173,7 +174,13 @@ impl Caller {
                 }
             }
         }
-        let i = choose(rules.policy, &window.skills, &self.candidates, at(now))?;
+        let i = choose(
+            rules.policy,
+            &window.skills,
+            &self.candidates,
+            rules.breaks,
+            at(now),
+        )?;
         let (s, c) = self.slots[i];
         let ticket = state.lines[s][c].pop_front()?;
         state.waiting -= 1;

@@ -11,7 +11,7 @@ use qhall_shared::ServiceCode;
 use serde::{Deserialize, Serialize};
 
 use super::random::Dist;
-use crate::queue::policy::WindowSkills;
+use crate::queue::policy::{Breaks, WindowSkills};
 
 /// A scenario as written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -394,6 +394,16 @@ impl Model {
             return t;
         }
         self.open.iter().map(|p| p.0).find(|&a| a > t).unwrap_or(t)
+    }
+
+    /// The breaks between opening periods, as the policy sees them.
+    pub(crate) fn breaks(&self) -> Breaks {
+        Breaks::new(
+            self.open
+                .windows(2)
+                .map(|p| (super::hall::at(p[0].1), super::hall::at(p[1].0)))
+                .collect(),
+        )
     }
 
     /// The periods without calls from `t` on (breaks, and before opening), for the forecast.

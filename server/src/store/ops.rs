@@ -319,7 +319,8 @@ pub async fn call_next<T: Tx>(
     })?;
     let services: Vec<ServiceCode> = def.skills.serves.iter().map(|(s, _)| *s).collect();
     let candidates = tx.heads(who.branch_id, n, &services, &cfg).await?;
-    let Some(i) = policy::choose(policy, &def.skills, &candidates, now) else {
+    let breaks = policy::Breaks::new(cfg.schedule.breaks_ahead(now));
+    let Some(i) = policy::choose(policy, &def.skills, &candidates, &breaks, now) else {
         return Ok(None);
     };
     let ticket = tx
