@@ -62,14 +62,15 @@
 //!
 //! The constants were chosen with `qhall-server simulate` on `server/scenarios/example.toml`
 //! (`docs/simulation.md` has the figures) and checked on three seeds of 4,000 days: the
-//! balanced policy's paired differences against FIFO are A +1.1, B +2.1 and C +0.1 to +0.2
-//! points, and against target-ratio +0.12 to +0.19 points overall. Among the variants tried,
-//! the away reach trades C against the overall level (0.75: C +0.2 to +0.3, overall +0.11 to
-//! +0.13 over target-ratio; 1.0: C ±0.0, overall +0.2); ordering at-risk tickets by service
-//! time (shortest first) or lost tickets last raised the overall level further but cost C more
-//! than it gave; looking ahead to when the other windows will be free did not help. On the same
-//! hall without its lunch break the policy beats target-ratio by 0.16 points overall but leaves
-//! C 0.3 points below FIFO (the policy before: C −0.05, 0.2 below target-ratio).
+//! balanced policy's paired differences against FIFO are A +1.0 to +1.1, B +2.1 and C +0.13 to
+//! +0.16 points, and against target-ratio +0.12 to +0.15 points overall (± 0.06). Among the
+//! variants tried, the away reach trades C against the overall level (0.75: C +0.25, overall
+//! +0.12 over target-ratio; 1.0: C ±0.0, overall +0.2); ordering at-risk tickets by service time
+//! (shortest first), counting the line behind the head, or lost tickets last raised the overall
+//! level further but cost C more than it gave; looking ahead to when the other windows will be
+//! free did not help. On the same hall without its lunch break the policy beats target-ratio by
+//! 0.16 points overall but leaves C 0.3 points below FIFO (the policy before: C −0.05, 0.2
+//! below target-ratio).
 //!
 //! The other [`Policy`] variants exist for the simulator's comparisons.
 
