@@ -295,6 +295,11 @@ mod tests {
         }
     }
 
+    /// The policy's choice at `t0()` on a day without breaks.
+    fn pick(policy: Policy, window: &WindowSkills, candidates: &[Candidate]) -> Option<usize> {
+        choose(policy, window, candidates, &Breaks::default(), t0())
+    }
+
     fn skills(list: &[&str]) -> WindowSkills {
         WindowSkills {
             serves: list.iter().map(|s| (code(s), 1.0)).collect(),
@@ -303,74 +308,29 @@ mod tests {
 
     #[test]
     fn nothing_to_call_gives_none() {
-        assert_eq!(
-            choose(
-                Policy::Default,
-                &skills(&["A"]),
-                &[],
-                &Breaks::default(),
-                t0()
-            ),
-            None
-        );
+        assert_eq!(pick(Policy::Default, &skills(&["A"]), &[]), None);
     }
 
     #[test]
     fn priority_customers_come_before_normal_ones() {
         let c = [cand(1, "A", false, 10, 15), cand(2, "A", true, 1, 15)];
-        assert_eq!(
-            choose(
-                Policy::Default,
-                &skills(&["A"]),
-                &c,
-                &Breaks::default(),
-                t0()
-            ),
-            Some(1)
-        );
+        assert_eq!(pick(Policy::Default, &skills(&["A"]), &c), Some(1));
     }
 
     #[test]
     fn the_larger_share_of_target_used_wins_across_services() {
         // A waited 9 of 15 min (0.6); B waited 7 of 10 min (0.7): B is further behind its promise.
         let c = [cand(1, "A", false, 9, 15), cand(2, "B", false, 7, 10)];
-        assert_eq!(
-            choose(
-                Policy::Default,
-                &skills(&["A", "B"]),
-                &c,
-                &Breaks::default(),
-                t0()
-            ),
-            Some(1)
-        );
+        assert_eq!(pick(Policy::Default, &skills(&["A", "B"]), &c), Some(1));
     }
 
     #[test]
     fn equal_shares_go_to_the_earliest_queued_then_the_smallest_key() {
         let c = [cand(5, "A", false, 9, 15), cand(4, "B", false, 6, 10)];
         // Both at risk, 9/15 == 6/10: A queued earlier.
-        assert_eq!(
-            choose(
-                Policy::Default,
-                &skills(&["A", "B"]),
-                &c,
-                &Breaks::default(),
-                t0()
-            ),
-            Some(0)
-        );
+        assert_eq!(pick(Policy::Default, &skills(&["A", "B"]), &c), Some(0));
         let same = [cand(9, "A", false, 5, 15), cand(3, "A", false, 5, 15)];
-        assert_eq!(
-            choose(
-                Policy::Default,
-                &skills(&["A"]),
-                &same,
-                &Breaks::default(),
-                t0()
-            ),
-            Some(1)
-        );
+        assert_eq!(pick(Policy::Default, &skills(&["A"]), &same), Some(1));
     }
 
     #[test]
@@ -379,60 +339,21 @@ mod tests {
         let w = WindowSkills {
             serves: vec![(code("A"), 2.0), (code("B"), 1.0)],
         };
-        assert_eq!(
-            choose(Policy::Default, &w, &c, &Breaks::default(), t0()),
-            Some(0)
-        );
+        assert_eq!(pick(Policy::Default, &w, &c), Some(0));
     }
 
     #[test]
     fn an_overdue_normal_ticket_beats_fresh_priority_ones() {
         let c = [cand(1, "A", true, 0, 15), cand(2, "C", false, 61, 30)];
-        assert_eq!(
-            choose(
-                Policy::Default,
-                &skills(&["A", "C"]),
-                &c,
-                &Breaks::default(),
-                t0()
-            ),
-            Some(1)
-        );
+        assert_eq!(pick(Policy::Default, &skills(&["A", "C"]), &c), Some(1));
     }
 
     #[test]
     fn fifo_takes_the_earliest_and_primary_the_first_service() {
         let c = [cand(1, "A", false, 3, 15), cand(2, "B", false, 5, 10)];
-        assert_eq!(
-            choose(
-                Policy::Fifo,
-                &skills(&["A", "B"]),
-                &c,
-                &Breaks::default(),
-                t0()
-            ),
-            Some(1)
-        );
-        assert_eq!(
-            choose(
-                Policy::Primary,
-                &skills(&["A", "B"]),
-                &c,
-                &Breaks::default(),
-                t0()
-            ),
-            Some(0)
-        );
-        assert_eq!(
-            choose(
-                Policy::TargetRatio,
-                &skills(&["A", "B"]),
-                &c,
-                &Breaks::default(),
-                t0()
-            ),
-            Some(1)
-        );
+        assert_eq!(pick(Policy::Fifo, &skills(&["A", "B"]), &c), Some(1));
+        assert_eq!(pick(Policy::Primary, &skills(&["A", "B"]), &c), Some(0));
+        assert_eq!(pick(Policy::TargetRatio, &skills(&["A", "B"]), &c), Some(1));
     }
 
     #[test]
@@ -440,49 +361,28 @@ mod tests {
         // C waited 6 of 30 min, B 3 of 12: B has used more of its target, but neither is at risk.
         let c = [cand(1, "C", false, 6, 30), cand(2, "B", false, 3, 12)];
         let w = skills(&["A", "B", "C"]);
-        assert_eq!(
-            choose(Policy::TargetRatio, &w, &c, &Breaks::default(), t0()),
-            Some(1)
-        );
-        assert_eq!(
-            choose(Policy::Default, &w, &c, &Breaks::default(), t0()),
-            Some(0)
-        );
+        assert_eq!(pick(Policy::TargetRatio, &w, &c), Some(1));
+        assert_eq!(pick(Policy::Default, &w, &c), Some(0));
         // With 3 minutes left, B is at risk and goes first.
         let c = [cand(1, "C", false, 6, 30), cand(2, "B", false, 9, 12)];
-        assert_eq!(
-            choose(Policy::Default, &w, &c, &Breaks::default(), t0()),
-            Some(1)
-        );
+        assert_eq!(pick(Policy::Default, &w, &c), Some(1));
     }
 
     #[test]
     fn a_ticket_past_its_target_gives_way_to_one_that_can_still_make_it() {
         let c = [cand(1, "A", false, 17, 15), cand(2, "B", false, 5, 10)];
         let w = skills(&["A", "B"]);
-        assert_eq!(
-            choose(Policy::Fifo, &w, &c, &Breaks::default(), t0()),
-            Some(0)
-        );
-        assert_eq!(
-            choose(Policy::Default, &w, &c, &Breaks::default(), t0()),
-            Some(1)
-        );
+        assert_eq!(pick(Policy::Fifo, &w, &c), Some(0));
+        assert_eq!(pick(Policy::Default, &w, &c), Some(1));
     }
 
     #[test]
     fn short_targets_become_overdue_only_after_the_minimum_wait() {
         let w = skills(&["A", "B"]);
         let c = [cand(1, "B", false, 25, 10), cand(2, "A", true, 0, 15)];
-        assert_eq!(
-            choose(Policy::Default, &w, &c, &Breaks::default(), t0()),
-            Some(1)
-        );
+        assert_eq!(pick(Policy::Default, &w, &c), Some(1));
         let c = [cand(1, "B", false, 46, 10), cand(2, "A", true, 0, 15)];
-        assert_eq!(
-            choose(Policy::Default, &w, &c, &Breaks::default(), t0()),
-            Some(0)
-        );
+        assert_eq!(pick(Policy::Default, &w, &c), Some(0));
     }
 
     /// A stream of short-target priority arrivals at one saturated window must not hold back a
@@ -561,10 +461,7 @@ mod tests {
         // 6 min left, at risk (reach 8 min × 0.85 away). Without a break A goes first.
         let w = skills(&["C", "A"]);
         let c = [cand(1, "C", false, 12, 30), cand(2, "A", false, 9, 15)];
-        assert_eq!(
-            choose(Policy::Default, &w, &c, &Breaks::default(), t0()),
-            Some(1)
-        );
+        assert_eq!(pick(Policy::Default, &w, &c), Some(1));
         // With a break in 10 minutes C's target falls inside it: 10 min left of 30 (a third)
         // against A's 6 of 15 (two fifths left): C has used more and goes first.
         assert_eq!(
