@@ -156,7 +156,10 @@ mod tests {
             store.execute_batch(&sql).await.unwrap();
             largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
         }
-        let bound = 2 * FRAMES as u64 * 4096;
+        // The checkpointer sees the size only after its gather delay and its own checkpoint, and
+        // on a busy machine (the whole test suite on two cores) commits go on meanwhile: 2.6×
+        // the restart size has been seen. Without the restart the WAL takes all 160 MiB.
+        let bound = 4 * FRAMES as u64 * 4096;
         assert!(
             largest < bound,
             "the WAL grew to {largest} bytes under a steady stream (bound {bound})"
