@@ -230,6 +230,21 @@ pub fn kiosk_principal() -> qhall_server::store::Principal {
     }
 }
 
+/// Demo user `name` (staff or manager of the demo branch) as the store sees them.
+pub async fn user_principal(
+    store: &qhall_server::store::Store,
+    name: &str,
+) -> qhall_server::store::Principal {
+    let u = store.user_by_name(name).await.unwrap().expect("demo user");
+    qhall_server::store::Principal {
+        role: u.role,
+        branch_id: 1,
+        user_id: Some(u.id),
+        device_id: None,
+        username: Some(u.username),
+    }
+}
+
 /// An RFC 3339 instant, for injected clocks.
 pub fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(s)

@@ -3,20 +3,8 @@
 //! target — against the real store with an injected clock, with the branch's own opening hours.
 
 use qhall_server::store::ops::WindowChange;
-use qhall_server::store::{Principal, Store};
 use qhall_shared::WindowNo;
-use qhall_tests::{at, demo_store, kiosk_principal};
-
-async fn staff(store: &Store, name: &str) -> Principal {
-    let u = store.user_by_name(name).await.unwrap().expect("demo user");
-    Principal {
-        role: u.role,
-        branch_id: 1,
-        user_id: Some(u.id),
-        device_id: None,
-        username: Some(u.username),
-    }
-}
+use qhall_tests::{at, demo_store, kiosk_principal, user_principal};
 
 /// The number window 4 (the demo hall's [C, A] window) calls at 11:50 on Monday 2 March 2026
 /// (Shanghai), with a C ticket issued at 11:38 (12 of its 30 minutes waited) and an A ticket
@@ -42,7 +30,7 @@ async fn called_at_window_4(day: &str) -> String {
             .unwrap();
     }
     let now = at("2026-03-02T03:50:00Z");
-    let staff4 = staff(&store, "staff4").await;
+    let staff4 = user_principal(&store, "staff4").await;
     let w4 = WindowNo::new(4).unwrap();
     store
         .change_window(&staff4, w4, WindowChange::SignIn, now)

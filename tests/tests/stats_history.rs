@@ -12,26 +12,17 @@
 //!
 //! Runs on SQLite, and on PostgreSQL with `QHALL_TEST_BACKEND=postgres`.
 
+use qhall_server::store::Principal;
 use qhall_server::store::ops::{TransferTo, WindowAction, WindowChange};
-use qhall_server::store::{Principal, Role, Store};
 use qhall_shared::{ServiceCode, WindowNo};
-use qhall_tests::{TestApp, at, demo_store_on, kiosk_principal as kiosk, pg_database};
+use qhall_tests::{
+    TestApp, at, demo_store_on, kiosk_principal as kiosk, pg_database, user_principal,
+};
 use serde_json::Value;
 
 const SETUP: &str = "UPDATE branches SET time_zone = 'Europe/Berlin', \
     weekly_hours = '[[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]]]', \
     config_version = config_version + 1";
-
-async fn staff(store: &Store, name: &str) -> Principal {
-    let u = store.user_by_name(name).await.unwrap().unwrap();
-    Principal {
-        role: Role::Staff,
-        branch_id: 1,
-        user_id: Some(u.id),
-        device_id: None,
-        username: Some(name.to_owned()),
-    }
-}
 
 fn w(n: u32) -> WindowNo {
     WindowNo::new(n).unwrap()
@@ -40,8 +31,8 @@ fn w(n: u32) -> WindowNo {
 /// Builds the history on the database at `url` (already created, empty).
 async fn build_history(url: &str) {
     let store = demo_store_on(url, SETUP).await;
-    let s1 = staff(&store, "staff1").await;
-    let s2 = staff(&store, "staff2").await;
+    let s1 = user_principal(&store, "staff1").await;
+    let s2 = user_principal(&store, "staff2").await;
     let issue = |service: &'static str, now: &'static str| {
         let store = store.clone();
         async move {

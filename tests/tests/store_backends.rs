@@ -7,21 +7,10 @@ use std::collections::HashSet;
 use chrono::{Duration, Utc};
 use qhall_server::auth::token_hash;
 use qhall_server::store::ops::{ComplaintInput, TransferTo, WindowAction, WindowChange};
-use qhall_server::store::{Principal, Role, Store};
+use qhall_server::store::{Role, Store};
 use qhall_shared::WindowNo;
 use qhall_shared::api::TicketStatus;
-use qhall_tests::{demo_store_on, kiosk_principal, pg_database};
-
-async fn staff(store: &Store, name: &str) -> Principal {
-    let u = store.user_by_name(name).await.unwrap().expect("demo user");
-    Principal {
-        role: u.role,
-        branch_id: 1,
-        user_id: Some(u.id),
-        device_id: None,
-        username: Some(u.username),
-    }
-}
+use qhall_tests::{demo_store_on, kiosk_principal, pg_database, user_principal};
 
 fn w(n: u32) -> WindowNo {
     WindowNo::new(n).unwrap()
@@ -40,7 +29,7 @@ async fn suite(store: &Store) {
         .expect("the demo kiosk is known");
     assert_eq!((p.role, p.branch_id), (Role::Kiosk, 1));
     assert!(store.principal("nope", now).await.unwrap().is_none());
-    let staff1 = staff(store, "staff1").await;
+    let staff1 = user_principal(store, "staff1").await;
     store
         .insert_session("h1", staff1.user_id.unwrap(), now, now + Duration::hours(1))
         .await
