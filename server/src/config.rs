@@ -59,6 +59,10 @@ pub struct Opts {
     /// Log filter, e.g. `info` or `qhall_server=debug`. [default: info]
     #[arg(long, env = "QHALL_LOG", global = true, value_name = "FILTER")]
     pub log: Option<String>,
+    /// Also serve `/metrics` without a token on this address, for a monitoring system on a
+    /// network of its own (on the main address `/metrics` takes a manager's token). [default: off]
+    #[arg(long, env = "QHALL_METRICS_LISTEN", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<String>,
 }
 
 /// What a commit survives.
@@ -137,6 +141,7 @@ pub struct FileConfig {
     pub time_zone: Option<String>,
     pub log: Option<String>,
     pub demo: Option<bool>,
+    pub metrics_listen: Option<String>,
 }
 
 /// The resolved configuration.
@@ -150,6 +155,8 @@ pub struct Config {
     pub policy: Policy,
     pub time_zone: String,
     pub log: String,
+    /// A second address serving only `/metrics`, without a token.
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for Config {
@@ -163,6 +170,7 @@ impl Default for Config {
             policy: Policy::Default,
             time_zone: "Asia/Shanghai".into(),
             log: "info".into(),
+            metrics_listen: None,
         }
     }
 }
@@ -201,6 +209,7 @@ impl Config {
         if let Some(l) = opts.log.clone().or(file.log) {
             c.log = l;
         }
+        c.metrics_listen = opts.metrics_listen.clone().or(file.metrics_listen);
         Ok(c)
     }
 }

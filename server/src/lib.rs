@@ -55,6 +55,10 @@ pub async fn run(
     let maintenance = tokio::spawn(maintenance(store.clone()));
     let forecasts = tokio::spawn(forecast::keep_fresh(store.clone()));
     let report_cache = tokio::spawn(keep_report_cache(store.clone()));
+    let metrics_server = match &config.metrics_listen {
+        Some(at) => Some(serve_metrics(at, state.clone()).await?),
+        None => None,
+    };
     let app = http::router(state);
     // Printed once the socket is bound; connections made from now on are queued and served.
     println!("listening on http://{addr}");
@@ -70,11 +74,34 @@ pub async fn run(
     )
     .with_graceful_shutdown(graceful)
     .await?;
+    if let Some(m) = metrics_server {
+        m.abort();
+    }
     maintenance.abort();
     forecasts.abort();
     report_cache.abort();
     store.close().await;
     Ok(())
+}
+
+/// Binds `at` and serves only `/metrics` there, without a token (`--metrics-listen`), until the
+/// returned task is aborted.
+async fn serve_metrics(
+    at: &str,
+    state: http::AppState,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(at)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {at}: {e}"))?;
+    let bound = listener.local_addr()?;
+    println!("metrics on http://{bound}/metrics");
+    tracing::info!(addr = %bound, "serving /metrics without a token");
+    let app = http::metrics::listener_router(state);
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "the metrics listener stopped");
+        }
+    }))
 }
 
 /// Opens and migrates the configured database, seeding the demo hall or an empty branch.

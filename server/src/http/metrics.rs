@@ -1,5 +1,11 @@
 //! `GET /metrics`: Prometheus text. Tickets issued, called and served, waiting now, WebSocket
 //! clients, and request latency as a histogram.
+//!
+//! Not public: the figures tell an outsider how busy the hall is and how it is served. On the
+//! main listener `/metrics` takes a manager's or an admin's token (Prometheus sends it as
+//! `bearer_token`); a manager sees the waiting lines of its own branch, an admin every branch.
+//! `--metrics-listen ADDR` serves the same text without a token on an address of its own
+//! (a loopback or management network that only the monitoring system reaches): [`listener_router`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -8,9 +14,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use axum::response::Response;
 use axum::routing::get;
 
 use super::AppState;
+use super::auth::Caller;
+use super::error::ApiResult;
+use crate::store::Role;
 
 /// Upper bounds of the latency buckets, seconds.
 const BUCKETS: [f64; 12] = [
@@ -46,10 +56,38 @@ impl Metrics {
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics))
+    Router::new().route("/metrics", get(for_manager))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// The metrics listener's whole application: `/metrics` for whoever reaches that address.
+pub fn listener_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(for_listener))
+        .with_state(state)
+}
+
+/// Which branches' waiting lines a reader may see.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    All,
+    Branch(i64),
+}
+
+async fn for_manager(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    let p = caller.require(&[Role::Manager])?;
+    let scope = if p.role == Role::Admin {
+        Scope::All
+    } else {
+        Scope::Branch(p.branch_id)
+    };
+    Ok(text(&state, scope).await.into_response())
+}
+
+async fn for_listener(State(state): State<AppState>) -> Response {
+    text(&state, Scope::All).await.into_response()
+}
+
+async fn text(state: &AppState, scope: Scope) -> impl IntoResponse + use<> {
     use std::fmt::Write;
     let m = &state.metrics;
     let mut out = String::new();
@@ -81,15 +119,17 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         out,
         "# HELP qhall_tickets_waiting Tickets waiting now, per branch and service.\n# TYPE qhall_tickets_waiting gauge"
     );
-    if let Ok(ids) = state.store.branch_ids().await {
-        for b in ids {
-            if let Ok(board) = state.store.board_state(b, state.now()).await {
-                for (s, n) in board.waiting {
-                    let _ = writeln!(
-                        out,
-                        "qhall_tickets_waiting{{branch=\"{b}\",service=\"{s}\"}} {n}"
-                    );
-                }
+    let branches = match scope {
+        Scope::All => state.store.branch_ids().await.unwrap_or_default(),
+        Scope::Branch(b) => vec![b],
+    };
+    for b in branches {
+        if let Ok(board) = state.store.board_state(b, state.now()).await {
+            for (s, n) in board.waiting {
+                let _ = writeln!(
+                    out,
+                    "qhall_tickets_waiting{{branch=\"{b}\",service=\"{s}\"}} {n}"
+                );
             }
         }
     }
