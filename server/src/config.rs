@@ -59,6 +59,12 @@ pub struct Opts {
     /// Log filter, e.g. `info` or `qhall_server=debug`. [default: info]
     #[arg(long, env = "QHALL_LOG", global = true, value_name = "FILTER")]
     pub log: Option<String>,
+    /// Folder for the daily backup of a SQLite database (off when unset).
+    #[arg(long, env = "QHALL_BACKUP_DIR", global = true, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// How many daily backups to keep in --backup-dir. [default: 7]
+    #[arg(long, env = "QHALL_BACKUP_KEEP", global = true, value_name = "N")]
+    pub backup_keep: Option<usize>,
 }
 
 /// What a commit survives.
@@ -85,6 +91,19 @@ pub enum Command {
     Device(DeviceCommand),
     /// Simulate a hall (see SIMULATION.md).
     Simulate(crate::sim::SimulateArgs),
+    /// Write a consistent copy of the SQLite database to FILE, while the server runs.
+    Backup(FileArg),
+    /// Replace the SQLite database with the backup FILE (stop the server first).
+    Restore(FileArg),
+    /// Check the SQLite database's integrity and say what to do about it.
+    Check,
+}
+
+/// A command's one file.
+#[derive(Debug, Args)]
+pub struct FileArg {
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// `migrate-data --from sqlite://… --to postgres://…`.
@@ -137,6 +156,8 @@ pub struct FileConfig {
     pub time_zone: Option<String>,
     pub log: Option<String>,
     pub demo: Option<bool>,
+    pub backup_dir: Option<PathBuf>,
+    pub backup_keep: Option<usize>,
 }
 
 /// The resolved configuration.
@@ -150,6 +171,8 @@ pub struct Config {
     pub policy: Policy,
     pub time_zone: String,
     pub log: String,
+    /// The daily backup, when a folder is set.
+    pub backup: Option<crate::store::backup::schedule::Schedule>,
 }
 
 impl Default for Config {
@@ -163,6 +186,7 @@ impl Default for Config {
             policy: Policy::Default,
             time_zone: "Asia/Shanghai".into(),
             log: "info".into(),
+            backup: None,
         }
     }
 }
@@ -201,6 +225,15 @@ impl Config {
         if let Some(l) = opts.log.clone().or(file.log) {
             c.log = l;
         }
+        let keep = opts.backup_keep.or(file.backup_keep).unwrap_or(7);
+        if keep == 0 {
+            anyhow::bail!("backup_keep must be at least 1");
+        }
+        c.backup = opts
+            .backup_dir
+            .clone()
+            .or(file.backup_dir)
+            .map(|dir| crate::store::backup::schedule::Schedule { dir, keep });
         Ok(c)
     }
 }
