@@ -1,4 +1,5 @@
-//! Administration without any web page: `migrate`, `migrate-data`, `user add`, `device add`.
+//! Administration without any web page: `migrate`, `migrate-data`, `user add`, `device add`,
+//! `backup`, `restore`, `check` (the last three in [`crate::store::backup`]).
 
 use std::io::Read;
 
@@ -7,6 +8,7 @@ use chrono::Utc;
 use crate::auth::{hash_password, new_token, token_hash};
 use crate::config::{Config, DeviceCommand, MigrateDataArgs, UserCommand};
 use crate::store::Role;
+use crate::store::backup;
 
 /// Creates or upgrades the schema (opening the store runs the migrations).
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -97,4 +99,49 @@ pub async fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<()> {
         role.as_str()
     );
     Ok(())
+}
+
+/// `backup FILE`: a consistent copy of the SQLite database, taken while the server runs.
+pub async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let db = backup::sqlite_path(&config.database_url, "backup")?;
+    let to = file.to_path_buf();
+    let size = tokio::task::spawn_blocking(move || backup::backup(&db, &to)).await??;
+    println!("backed up to {} ({size} bytes)", file.display());
+    Ok(())
+}
+
+/// `restore FILE`: replaces the (stopped) SQLite database with a checked backup.
+pub async fn restore(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let db = backup::sqlite_path(&config.database_url, "restore")?;
+    let (from, to) = (file.to_path_buf(), db.clone());
+    tokio::task::spawn_blocking(move || backup::restore(&from, &to)).await??;
+    println!(
+        "restored {} from {}; start the server again",
+        db.display(),
+        file.display()
+    );
+    Ok(())
+}
+
+/// `check`: the integrity and foreign key checks, a plain verdict, and what to do.
+pub async fn check(config: &Config) -> anyhow::Result<()> {
+    let db = backup::sqlite_path(&config.database_url, "check")?;
+    let path = db.clone();
+    let verdict = tokio::task::spawn_blocking(move || backup::check(&path)).await??;
+    if verdict.healthy() {
+        println!(
+            "ok: {} passes SQLite's integrity and foreign key checks; nothing to do",
+            db.display()
+        );
+        return Ok(());
+    }
+    println!("DAMAGED: {} fails SQLite's checks:", db.display());
+    for problem in verdict.problems.iter().take(20) {
+        println!("  - {problem}");
+    }
+    if verdict.problems.len() > 20 {
+        println!("  … and {} more", verdict.problems.len() - 20);
+    }
+    println!("{}", backup::advice(&db));
+    anyhow::bail!("{} is damaged", db.display())
 }

@@ -63,6 +63,12 @@ pub struct Opts {
     /// network of its own (on the main address `/metrics` takes a manager's token). [default: off]
     #[arg(long, env = "QHALL_METRICS_LISTEN", value_name = "ADDR:PORT")]
     pub metrics_listen: Option<String>,
+    /// Folder for the daily backup of a SQLite database (off when unset).
+    #[arg(long, env = "QHALL_BACKUP_DIR", global = true, value_name = "DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// How many daily backups to keep in --backup-dir. [default: 7]
+    #[arg(long, env = "QHALL_BACKUP_KEEP", global = true, value_name = "N")]
+    pub backup_keep: Option<usize>,
 }
 
 /// What a commit survives.
@@ -89,6 +95,19 @@ pub enum Command {
     Device(DeviceCommand),
     /// Simulate a hall (see SIMULATION.md).
     Simulate(crate::sim::SimulateArgs),
+    /// Write a consistent copy of the SQLite database to FILE, while the server runs.
+    Backup(FileArg),
+    /// Replace the SQLite database with the backup FILE (stop the server first).
+    Restore(FileArg),
+    /// Check the SQLite database's integrity and say what to do about it.
+    Check,
+}
+
+/// A command's one file.
+#[derive(Debug, Args)]
+pub struct FileArg {
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// `migrate-data --from sqlite://… --to postgres://…`.
@@ -142,6 +161,8 @@ pub struct FileConfig {
     pub log: Option<String>,
     pub demo: Option<bool>,
     pub metrics_listen: Option<String>,
+    pub backup_dir: Option<PathBuf>,
+    pub backup_keep: Option<usize>,
 }
 
 /// The resolved configuration.
@@ -157,6 +178,8 @@ pub struct Config {
     pub log: String,
     /// A second address serving only `/metrics`, without a token.
     pub metrics_listen: Option<String>,
+    /// The daily backup, when a folder is set.
+    pub backup: Option<crate::store::backup::schedule::Schedule>,
 }
 
 impl Default for Config {
@@ -171,6 +194,7 @@ impl Default for Config {
             time_zone: "Asia/Shanghai".into(),
             log: "info".into(),
             metrics_listen: None,
+            backup: None,
         }
     }
 }
@@ -210,6 +234,15 @@ impl Config {
             c.log = l;
         }
         c.metrics_listen = opts.metrics_listen.clone().or(file.metrics_listen);
+        let keep = opts.backup_keep.or(file.backup_keep).unwrap_or(7);
+        if keep == 0 {
+            anyhow::bail!("backup_keep must be at least 1");
+        }
+        c.backup = opts
+            .backup_dir
+            .clone()
+            .or(file.backup_dir)
+            .map(|dir| crate::store::backup::schedule::Schedule { dir, keep });
         Ok(c)
     }
 }

@@ -15,7 +15,8 @@
 //! - [`http`]: the API of `PROTOCOL.md`, one module per resource.
 //! - [`auth`]: password hashes and bearer tokens.
 //! - [`web`]: the staff console, rating pad and tracking page (server-rendered, assets embedded).
-//! - [`admin`]: the administration commands (`user add`, `device add`, `migrate`).
+//! - [`admin`]: the administration commands (`user add`, `device add`, `migrate`, `backup`,
+//!   `restore`, `check`).
 //! - [`sim`]: the hall simulator on the same engine.
 
 pub mod admin;
@@ -59,6 +60,10 @@ pub async fn run(
         Some(at) => Some(serve_metrics(at, state.clone()).await?),
         None => None,
     };
+    let backups = tokio::spawn(store::backup::schedule::run(
+        store.clone(),
+        config.backup.clone(),
+    ));
     let app = http::router(state);
     // Printed once the socket is bound; connections made from now on are queued and served.
     println!("listening on http://{addr}");
@@ -80,6 +85,7 @@ pub async fn run(
     maintenance.abort();
     forecasts.abort();
     report_cache.abort();
+    backups.abort();
     store.close().await;
     Ok(())
 }
@@ -124,7 +130,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// Clears the contacts of complaints resolved longer ago than their branch's retention period
+/// Clears the personal data of complaints past their branch's retention period
 /// ([`store::complaints::purge`]); a failure is logged and tried again next time.
 async fn purge_contacts(store: &Store) {
     match store.purge_complaint_contacts(Utc::now()).await {

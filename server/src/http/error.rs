@@ -88,8 +88,27 @@ impl From<StoreError> for ApiError {
             StoreError::Forbidden { code, message } => {
                 ApiError::new(StatusCode::FORBIDDEN, code, message)
             }
+            StoreError::Unavailable { code, message } => {
+                tracing::warn!(code, error = %message, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code,
+                    unavailable_message(code),
+                )
+            }
             StoreError::Other(e) => ApiError::internal(format!("{e:#}")),
         }
+    }
+}
+
+/// What a client is told when the database cannot work (the cause is logged, not shown).
+fn unavailable_message(code: &str) -> &'static str {
+    match code {
+        "storage_full" => "the server's disk is full: nothing was changed; try again later",
+        "storage_corrupt" => {
+            "the server's database is damaged: nothing was changed; the operator has been told"
+        }
+        _ => "the server's database cannot be reached or written: nothing was changed; try again",
     }
 }
 

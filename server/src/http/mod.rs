@@ -14,6 +14,7 @@
 //! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
 //! - [`events`]: the WebSocket event stream.
 //! - The web pages ([`crate::web`]) are merged here too, under the same layers.
+//! - [`health`]: `/healthz/ready`, readiness (a write round-trip); `/healthz` is liveness.
 //! - [`metrics`]: `/metrics` in Prometheus text.
 //! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
 
@@ -26,6 +27,7 @@ pub mod error;
 pub mod events;
 pub mod feedback;
 pub mod hall;
+pub mod health;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
@@ -116,6 +118,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(health::router())
         .merge(metrics::router())
         .merge(openapi::router())
         .merge(auth::router())

@@ -41,6 +41,7 @@ mod tests {
             include_str!("feedback.rs"),
             include_str!("../web/mod.rs"),
             include_str!("hall.rs"),
+            include_str!("health.rs"),
             include_str!("live.rs"),
             include_str!("staffing.rs"),
             include_str!("metrics.rs"),

@@ -2,8 +2,9 @@
 //! ([`super::ops::record_complaint`]). A complaint goes open → in progress → resolved; every
 //! step is a history entry (who, when, a note, the status change or assignment) and an audit
 //! entry. The customer's contact is personal data: lists show it masked, a manager sees it only
-//! by asking for it (audited), and the purge ([`purge`]) clears it once the branch's retention
-//! period after resolution has passed. Neither audit details nor logs ever carry it.
+//! by asking for it (audited), and the purge ([`purge`]) clears it, with the complaint's texts,
+//! once the branch's retention period has passed (after resolution, or after it was taken if
+//! it never was resolved). Neither audit details nor logs ever carry it.
 //!
 //! The table keeps its original status values: `assigned` is what the API calls `in_progress`.
 
@@ -175,13 +176,10 @@ pub trait ComplaintsTx {
     async fn branch_person(&mut self, branch: i64, user: i64) -> Result<Option<BranchPerson>>;
     async fn retention_days(&mut self, branch: i64) -> Result<u32>;
     async fn set_retention_days(&mut self, branch: i64, days: u32) -> Result<()>;
-    /// Clears the contact of the branch's complaints resolved before `resolved_before`;
-    /// returns their ids.
-    async fn purge_contacts(
-        &mut self,
-        branch: i64,
-        resolved_before: DateTime<Utc>,
-    ) -> Result<Vec<i64>>;
+    /// Clears the personal data — contact, description, resolution and the notes' text — of the
+    /// branch's complaints resolved before `before`, or still unresolved and taken before it;
+    /// returns their ids (only those that still held any).
+    async fn purge_contacts(&mut self, branch: i64, before: DateTime<Utc>) -> Result<Vec<i64>>;
 }
 
 /// A contact as a list shows it: a phone number keeps its first three and last four digits
@@ -443,8 +441,10 @@ pub async fn set_retention<T: Tx + ComplaintsTx>(
     Ok(days)
 }
 
-/// Clears the contacts of the branch's complaints resolved more than the retention period
-/// before `now`, audited (ids only); returns how many.
+/// Clears the personal data (contact and texts) of the branch's complaints past the retention
+/// period, audited (ids only); returns how many. The period runs from resolution, or — for a
+/// complaint never resolved — from when it was taken: an abandoned complaint must not keep a
+/// customer's data forever.
 pub async fn purge<T: Tx + ComplaintsTx>(
     tx: &mut T,
     branch: i64,

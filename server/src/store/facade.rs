@@ -33,6 +33,8 @@ pub struct Store {
     pub policy: Policy,
     /// Every branch's latest forecast table ([`crate::forecast`]).
     pub forecasts: Arc<Forecasts>,
+    /// The last readiness probe ([`super::health`]).
+    pub readiness: Arc<super::health::Readiness>,
 }
 
 impl Store {
@@ -44,7 +46,11 @@ impl Store {
         policy: Policy,
     ) -> anyhow::Result<Self> {
         let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite(SqliteStore::open(url, power_safe, hub.clone()).await?)
+            Backend::Sqlite(
+                SqliteStore::open(url, power_safe, hub.clone())
+                    .await
+                    .map_err(|e| super::backup::explain_open_error(url, e))?,
+            )
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres(PgStore::open(url, power_safe, hub.clone()).await?)
         } else {
@@ -58,6 +64,7 @@ impl Store {
             hub,
             policy,
             forecasts: Arc::default(),
+            readiness: Arc::default(),
         })
     }
 

@@ -41,8 +41,14 @@ const ORDER: [&str; 16] = [
     "audit_log",
 ];
 
-/// Derived from other tables by the target itself, or the migrator's own bookkeeping.
-const SKIP: [&str; 3] = ["waiting_counts", "report_days", "_sqlx_migrations"];
+/// Derived from other tables by the target itself, the migrator's own bookkeeping, or the
+/// readiness probe's scratch row.
+const SKIP: [&str; 4] = [
+    "waiting_counts",
+    "report_days",
+    "_sqlx_migrations",
+    "health_probe",
+];
 
 /// Rows per INSERT.
 const BATCH: usize = 500;

@@ -11,6 +11,9 @@
 //! - [`attendance`]: the window log per person per day, and the attendance tolerances.
 //! - [`export`]: report rows, `events.csv` lines and audit rows, shared by both backends.
 //! - [`facade`]: [`Store`], one operation per transaction, events published after commit.
+//! - [`health`]: readiness (a write round-trip, cached) and which database errors mean the
+//!   storage is unavailable (disk full, I/O error, a damaged file) rather than a bug.
+//! - [`backup`]: SQLite's online backup, restore, the integrity check and the daily schedule.
 //! - [`live`]: the manager's live page and staffing advisor: the hall now, alert thresholds,
 //!   the window log.
 //! - [`model`]: rows as the rest of the server sees them (tickets, windows, branch config, people).
@@ -26,9 +29,11 @@
 mod macros;
 
 pub mod attendance;
+pub mod backup;
 pub mod complaints;
 pub mod export;
 pub mod facade;
+pub mod health;
 pub mod live;
 pub mod migrate_data;
 pub mod model;
@@ -64,6 +69,11 @@ pub enum StoreError {
     /// The caller may not do this to this thing (another staff member's window).
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },
+    /// The database cannot work right now: its disk is full (`storage_full`), it failed to read
+    /// or write (`storage_unavailable`), or its file is damaged (`storage_corrupt`). Nothing
+    /// was changed; answered 503 so clients retry, and the readiness check turns false.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     /// The database failed; logged in full, answered generically.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -102,6 +112,9 @@ impl From<sqlx::Error> for StoreError {
             && db.is_unique_violation()
         {
             return StoreError::conflict("conflict", "that already exists");
+        }
+        if let Some(unavailable) = health::sqlx_unavailable(&e) {
+            return unavailable;
         }
         StoreError::Other(e.into())
     }

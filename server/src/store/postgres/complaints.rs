@@ -193,20 +193,31 @@ impl ComplaintsTx for PgTx<'_> {
         Ok(())
     }
 
-    async fn purge_contacts(
-        &mut self,
-        branch: i64,
-        resolved_before: DateTime<Utc>,
-    ) -> Result<Vec<i64>> {
-        let mut ids: Vec<i64> = sqlx::query_scalar(
-            "UPDATE complaints SET contact = NULL WHERE branch_id = $1 AND status = 'resolved' \
-             AND resolved_at < $2 AND contact IS NOT NULL RETURNING id",
+    async fn purge_contacts(&mut self, branch: i64, before: DateTime<Utc>) -> Result<Vec<i64>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT c.id FROM complaints c WHERE c.branch_id = $1 \
+             AND (CASE WHEN c.status = 'resolved' THEN c.resolved_at ELSE c.created_at END) < $2 \
+             AND (c.contact IS NOT NULL OR c.description <> '' OR c.resolution IS NOT NULL \
+                  OR EXISTS (SELECT 1 FROM complaints_history h WHERE h.complaint_id = c.id AND h.text <> '')) \
+             ORDER BY c.id",
         )
         .bind(branch)
-        .bind(ms(resolved_before))
+        .bind(ms(before))
         .fetch_all(&mut *self.conn)
         .await?;
-        ids.sort_unstable();
+        if !ids.is_empty() {
+            sqlx::query(
+                "UPDATE complaints SET contact = NULL, description = '', resolution = NULL \
+                 WHERE id = ANY($1)",
+            )
+            .bind(&ids)
+            .execute(&mut *self.conn)
+            .await?;
+            sqlx::query("UPDATE complaints_history SET text = '' WHERE complaint_id = ANY($1)")
+                .bind(&ids)
+                .execute(&mut *self.conn)
+                .await?;
+        }
         Ok(ids)
     }
 }

@@ -180,18 +180,30 @@ impl ComplaintsTx for SqliteTx<'_> {
         Ok(())
     }
 
-    async fn purge_contacts(
-        &mut self,
-        branch: i64,
-        resolved_before: DateTime<Utc>,
-    ) -> Result<Vec<i64>> {
-        let mut st = self.conn.prepare_cached(
-            "UPDATE complaints SET contact = NULL WHERE branch_id = ? AND status = 'resolved' \
-             AND resolved_at < ? AND contact IS NOT NULL RETURNING id",
+    async fn purge_contacts(&mut self, branch: i64, before: DateTime<Utc>) -> Result<Vec<i64>> {
+        let due: Vec<i64> = {
+            let mut st = self.conn.prepare_cached(PURGE_DUE)?;
+            let rows = st.query_map(params![branch, ms(before)], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut clear = self.conn.prepare_cached(
+            "UPDATE complaints SET contact = NULL, description = '', resolution = NULL WHERE id = ?",
         )?;
-        let rows = st.query_map(params![branch, ms(resolved_before)], |r| r.get(0))?;
-        let mut ids: Vec<i64> = rows.collect::<rusqlite::Result<_>>()?;
-        ids.sort_unstable();
-        Ok(ids)
+        let mut notes = self
+            .conn
+            .prepare_cached("UPDATE complaints_history SET text = '' WHERE complaint_id = ?")?;
+        for id in &due {
+            clear.execute([id])?;
+            notes.execute([id])?;
+        }
+        Ok(due)
     }
 }
+
+/// The complaints past their retention (resolved before `?2`, or unresolved and taken before
+/// it) that still hold personal data: a contact, a description, a resolution or a note.
+const PURGE_DUE: &str = "SELECT c.id FROM complaints c WHERE c.branch_id = ?1 \
+     AND (CASE WHEN c.status = 'resolved' THEN c.resolved_at ELSE c.created_at END) < ?2 \
+     AND (c.contact IS NOT NULL OR c.description <> '' OR c.resolution IS NOT NULL \
+          OR EXISTS (SELECT 1 FROM complaints_history h WHERE h.complaint_id = c.id AND h.text <> '')) \
+     ORDER BY c.id";

@@ -43,6 +43,9 @@ impl From<rusqlite::Error> for StoreError {
         {
             return StoreError::conflict("conflict", "that already exists");
         }
+        if let Some(unavailable) = crate::store::health::sqlite_unavailable(&e) {
+            return unavailable;
+        }
         StoreError::Other(e.into())
     }
 }

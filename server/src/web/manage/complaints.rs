@@ -156,11 +156,11 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
         }
         section.card.retention {
             form #retention-form.inline {
-                label { (lang.s("办结后保留联系方式天数", "Keep contacts after resolution, days"))
+                label { (lang.s("个人信息保留天数（自办结起，未办结的自受理起）", "Keep personal data, days (from resolution, or from taking if unresolved)"))
                     input #retention-days type="number" min="1" max="3650" required;
                 }
                 button #retention-save type="submit" { (lang.s("保存", "Save")) }
-                span.hint { (lang.s("到期后自动删除联系方式，其余内容保留。", "Then the contact is deleted; everything else stays.")) }
+                span.hint { (lang.s("到期后自动删除联系方式和投诉内容、处理记录的文字；类别、状态和日期保留。", "Then the contact and the texts (description, resolution, notes) are deleted; category, status and dates stay.")) }
             }
             p #retention-msg.message role="status" {}
         }
