@@ -26,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
     let options = connection::Options {
         server: app.url.clone(),
         token: DISPLAY.into(),
+        ca_file: None,
     };
     let board = tokio::spawn(connection::run(
         options,

@@ -34,9 +34,11 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// Where to connect.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// `http://host:port` (or `ws://…`); the stream path is added.
+    /// `http://host:port` (or `ws://…`, `https://…`, `wss://…`); the stream path is added.
     pub server: String,
     pub token: String,
+    /// A CA certificate (PEM) trusted besides the system's for `wss://`.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// The stream's address for `server`, resuming after `since` when the board has state.
@@ -95,10 +97,12 @@ where
     tokio::pin!(shutdown);
     let mut attempt: u32 = 0;
     let mut outage_logged = false;
+    // Read once: the roots do not change while the board runs.
+    let tls = qhall_shared::tls::client_config(options.ca_file.as_deref());
     loop {
         let ended = tokio::select! {
             () = &mut shutdown => return board,
-            ended = session(&options, &mut board, &mut on_update, &mut attempt) => ended,
+            ended = session(&options, &tls, &mut board, &mut on_update, &mut attempt) => ended,
         };
         if board.connected {
             board.connected = false;
@@ -129,6 +133,7 @@ where
 
 async fn session<F>(
     options: &Options,
+    tls: &Result<std::sync::Arc<qhall_shared::tls::ClientConfig>, String>,
     board: &mut Board,
     on_update: &mut F,
     attempt: &mut u32,
@@ -150,7 +155,11 @@ where
         }
         Err(_) => return Ended::Failed("the token holds characters a header cannot carry".into()),
     }
-    let ws = match timeout(CONNECT_TIMEOUT, connect(request)).await {
+    let tls = match tls {
+        Ok(tls) => tls.clone(),
+        Err(e) => return Ended::Failed(e.clone()),
+    };
+    let ws = match timeout(CONNECT_TIMEOUT, connect(request, tls)).await {
         Err(_) => return Ended::Failed(format!("no answer from {url} within {CONNECT_TIMEOUT:?}")),
         Ok(Err(e)) => return Ended::Failed(format!("{url}: {e}")),
         Ok(Ok((ws, _response))) => ws,
@@ -203,13 +212,20 @@ where
 }
 
 /// Connects with a 4 KiB read buffer: the board reads small messages, and tungstenite zero-fills
-/// its whole read buffer (128 KiB by default) on every read.
+/// its whole read buffer (128 KiB by default) on every read. `wss://` trusts `tls`.
 async fn connect(
     request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    tls: std::sync::Arc<qhall_shared::tls::ClientConfig>,
 ) -> Result<Connected, tokio_tungstenite::tungstenite::Error> {
     let config =
         tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
-    tokio_tungstenite::connect_async_with_config(request, Some(config), true).await
+    tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(config),
+        true,
+        Some(tokio_tungstenite::Connector::Rustls(tls)),
+    )
+    .await
 }
 
 type Connected = (

@@ -53,6 +53,10 @@ pub struct Args {
         hide_env_values = true
     )]
     pub token: String,
+    /// A CA certificate (PEM) to trust besides the system's, for an `https://` server whose
+    /// certificate comes from the hall's own CA.
+    #[arg(long, env = "QHALL_CA_FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
     /// The windows this board shows and speaks, e.g. `1,2,5-8`; default all.
     #[arg(long, default_value = "all", value_parser = parse_windows)]
     pub windows: WindowFilter,
@@ -104,6 +108,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )
         .init();
     connection::events_url(&args.server, None).map_err(anyhow::Error::msg)?;
+    // A CA file that cannot be read stops the board at start, not at every reconnect.
+    qhall_shared::tls::client_config(args.ca_file.as_deref()).map_err(anyhow::Error::msg)?;
 
     let window = BoardWindow::new().context("creating the board window")?;
     // The TV's own size; a window manager's fullscreen then takes over where there is one.
@@ -141,10 +147,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let Args {
         server,
         token,
+        ca_file,
         windows,
         ..
     } = args;
-    let options = connection::Options { server, token };
+    let options = connection::Options {
+        server,
+        token,
+        ca_file,
+    };
     let board = Board::new(windows);
     let weak = window.as_weak();
     let connection = std::thread::Builder::new()

@@ -87,6 +87,8 @@ pub struct HttpApi {
     base: String,
     token: String,
     client: reqwest::Client,
+    /// Whom https and wss trust (the same for both).
+    tls: std::sync::Arc<qhall_shared::tls::ClientConfig>,
 }
 
 impl std::fmt::Debug for HttpApi {
@@ -101,14 +103,28 @@ impl std::fmt::Debug for HttpApi {
 impl HttpApi {
     /// `base` like `http://127.0.0.1:8080`; `timeout` bounds each request.
     pub fn new(base: &str, token: &str, timeout: Duration) -> anyhow::Result<Self> {
+        HttpApi::with_ca_file(base, token, timeout, None)
+    }
+
+    /// As [`HttpApi::new`], trusting `ca_file` (PEM) besides the system's certificate
+    /// authorities for an `https://` server.
+    pub fn with_ca_file(
+        base: &str,
+        token: &str,
+        timeout: Duration,
+        ca_file: Option<&std::path::Path>,
+    ) -> anyhow::Result<Self> {
+        let tls = qhall_shared::tls::client_config(ca_file).map_err(anyhow::Error::msg)?;
         let client = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(2)))
             .timeout(timeout)
+            .use_preconfigured_tls((*tls).clone())
             .build()?;
         Ok(HttpApi {
             base: base.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
             client,
+            tls,
         })
     }
 
@@ -214,7 +230,12 @@ impl KioskApi for HttpApi {
             .parse()
             .map_err(|_| ApiError::Unreachable("the token is not a valid header value".into()))?;
         request.headers_mut().insert("Authorization", auth);
-        let connect = tokio_tungstenite::connect_async(request);
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            None,
+            false,
+            Some(tokio_tungstenite::Connector::Rustls(self.tls.clone())),
+        );
         let (socket, _) = match tokio::time::timeout(Duration::from_secs(2), connect).await {
             Err(_) => return Err(ApiError::Timeout),
             Ok(Err(tungstenite::Error::Http(resp))) => {

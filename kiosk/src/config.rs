@@ -27,8 +27,12 @@ pub struct Args {
     /// The kiosk's device token.
     #[arg(long, env = "QHALL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// A TOML file with any of: server, token, printer, paper, chinese, lang, timeout_ms,
-    /// fullscreen, width, height.
+    /// A CA certificate (PEM) to trust besides the system's, for a server whose https
+    /// certificate comes from the hall's own CA.
+    #[arg(long, env = "QHALL_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// A TOML file with any of: server, token, ca_file, printer, paper, chinese, lang,
+    /// timeout_ms, fullscreen, width, height.
     #[arg(long, env = "QHALL_KIOSK_CONFIG")]
     pub config: Option<PathBuf>,
     /// Fill the screen (a kiosk); without it, a window of --width × --height.
@@ -62,6 +66,7 @@ pub struct Args {
 pub struct FileConfig {
     pub server: Option<String>,
     pub token: Option<String>,
+    pub ca_file: Option<PathBuf>,
     pub printer: Option<String>,
     pub paper: Option<String>,
     pub chinese: Option<String>,
@@ -77,6 +82,8 @@ pub struct FileConfig {
 pub struct Config {
     pub server: String,
     pub token: String,
+    /// Trusted besides the system's certificate authorities (https only).
+    pub ca_file: Option<PathBuf>,
     pub printer: Target,
     pub layout: Layout,
     pub lang: Lang,
@@ -91,6 +98,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("server", &self.server)
             .field("token", &"<hidden>")
+            .field("ca_file", &self.ca_file)
             .field("printer", &self.printer.to_string())
             .field("layout", &self.layout)
             .field("lang", &self.lang)
@@ -138,6 +146,7 @@ impl Config {
                 .token
                 .or(file.token)
                 .unwrap_or_else(|| DEFAULT_TOKEN.into()),
+            ca_file: args.ca_file.or(file.ca_file),
             printer: Target::parse(&printer).map_err(anyhow::Error::msg)?,
             layout: Layout {
                 paper: Paper::parse(&paper)

@@ -56,10 +56,11 @@ pub fn run(config: &config::Config) -> anyhow::Result<()> {
         ));
     }
 
-    let api = Arc::new(api::HttpApi::new(
+    let api = Arc::new(api::HttpApi::with_ca_file(
         &config.server,
         &config.token,
         config.timeout,
+        config.ca_file.as_deref(),
     )?);
     let printer = Arc::new(printer::EscPosPrinter::new(
         config.printer.clone(),

@@ -3,6 +3,7 @@
 //! never printed.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
@@ -69,6 +70,43 @@ pub struct Opts {
     /// How many daily backups to keep in --backup-dir. [default: 7]
     #[arg(long, env = "QHALL_BACKUP_KEEP", global = true, value_name = "N")]
     pub backup_keep: Option<usize>,
+    /// Serve https with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, env = "QHALL_TLS_CERT", global = true, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "QHALL_TLS_KEY", global = true, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Reverse proxies whose X-Forwarded-For / Forwarded headers are believed: addresses or
+    /// CIDRs, comma-separated. [default: none]
+    #[arg(
+        long,
+        env = "QHALL_TRUSTED_PROXIES",
+        global = true,
+        value_name = "LIST",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Seconds a client has to send a request's headers (and to keep a connection idle).
+    /// [default: 10]
+    #[arg(
+        long,
+        env = "QHALL_HEADER_TIMEOUT_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a request's whole body. [default: 15]
+    #[arg(
+        long,
+        env = "QHALL_BODY_TIMEOUT_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub body_timeout_secs: Option<u64>,
+    /// Open connections at most, WebSockets included. [default: 10000, or fewer to fit the
+    /// open-file limit]
+    #[arg(long, env = "QHALL_MAX_CONNECTIONS", global = true, value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 /// What a commit survives.
@@ -163,6 +201,12 @@ pub struct FileConfig {
     pub metrics_listen: Option<String>,
     pub backup_dir: Option<PathBuf>,
     pub backup_keep: Option<usize>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub header_timeout_secs: Option<u64>,
+    pub body_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
 }
 
 /// The resolved configuration.
@@ -180,6 +224,15 @@ pub struct Config {
     pub metrics_listen: Option<String>,
     /// The daily backup, when a folder is set.
     pub backup: Option<crate::store::backup::schedule::Schedule>,
+    /// https: the certificate chain and key (PEM); both or neither.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Peers whose forwarded-for headers are believed ([`crate::http::client`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// See [`crate::serve::Limits`].
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -195,6 +248,12 @@ impl Default for Config {
             log: "info".into(),
             metrics_listen: None,
             backup: None,
+            tls_cert: None,
+            tls_key: None,
+            trusted_proxies: Vec::new(),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(15),
+            max_connections: crate::serve::limits::DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -243,8 +302,40 @@ impl Config {
             .clone()
             .or(file.backup_dir)
             .map(|dir| crate::store::backup::schedule::Schedule { dir, keep });
+        c.tls_cert = opts.tls_cert.clone().or(file.tls_cert);
+        c.tls_key = opts.tls_key.clone().or(file.tls_key);
+        if let Some(list) = opts.trusted_proxies.clone().or(file.trusted_proxies) {
+            c.trusted_proxies = list
+                .iter()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| parse_net(s))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(s) = opts.header_timeout_secs.or(file.header_timeout_secs) {
+            c.header_timeout = positive_secs("header_timeout_secs", s)?;
+        }
+        if let Some(s) = opts.body_timeout_secs.or(file.body_timeout_secs) {
+            c.body_timeout = positive_secs("body_timeout_secs", s)?;
+        }
+        if let Some(n) = opts.max_connections.or(file.max_connections) {
+            anyhow::ensure!(n > 0, "max_connections must be at least 1");
+            c.max_connections = n;
+        }
         Ok(c)
     }
+}
+
+/// An address (`10.0.0.7`, `::1`) or a network (`10.0.0.0/8`).
+fn parse_net(s: &str) -> anyhow::Result<ipnet::IpNet> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| anyhow::anyhow!("trusted_proxies: {s:?} is not an address or CIDR"))
+}
+
+fn positive_secs(name: &str, secs: u64) -> anyhow::Result<Duration> {
+    anyhow::ensure!(secs > 0, "{name} must be at least 1");
+    Ok(Duration::from_secs(secs))
 }
 
 fn read_file(p: &Path) -> anyhow::Result<FileConfig> {
@@ -285,6 +376,49 @@ mod tests {
         assert_eq!(c.database_url, "sqlite:///tmp/x.db");
         assert_eq!(c.policy, Policy::Fifo);
         assert!(!c.demo);
+        assert_eq!(c.header_timeout, Duration::from_secs(10));
+        assert!(c.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn tls_timeouts_and_trusted_proxies_are_read_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("q.toml");
+        std::fs::write(
+            &f,
+            "tls_cert = \"/etc/qhall/cert.pem\"\ntls_key = \"/etc/qhall/key.pem\"\n\
+             trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]\n\
+             header_timeout_secs = 2\nbody_timeout_secs = 3\nmax_connections = 100\n",
+        )
+        .unwrap();
+        let c = Config::resolve(&Opts {
+            config: Some(f.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.tls_cert, Some(PathBuf::from("/etc/qhall/cert.pem")));
+        assert_eq!(c.tls_key, Some(PathBuf::from("/etc/qhall/key.pem")));
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.trusted_proxies[1].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()));
+        assert_eq!(c.header_timeout, Duration::from_secs(2));
+        assert_eq!(c.body_timeout, Duration::from_secs(3));
+        assert_eq!(c.max_connections, 100);
+        std::fs::write(&f, "trusted_proxies = [\"nginx\"]\n").unwrap();
+        assert!(
+            Config::resolve(&Opts {
+                config: Some(f.clone()),
+                ..Default::default()
+            })
+            .is_err()
+        );
+        std::fs::write(&f, "header_timeout_secs = 0\n").unwrap();
+        assert!(
+            Config::resolve(&Opts {
+                config: Some(f),
+                ..Default::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! - [`admin`]: the administration commands (`user add`, `device add`, `migrate`, `backup`,
 //!   `restore`, `check`).
 //! - [`sim`]: the hall simulator on the same engine.
+//! - [`serve`]: the accept loop: timeouts, a connection cap, TLS, graceful shutdown.
 
 pub mod admin;
 pub mod auth;
@@ -26,6 +27,7 @@ pub mod events;
 pub mod forecast;
 pub mod http;
 pub mod queue;
+pub mod serve;
 pub mod sim;
 pub mod store;
 pub mod web;
@@ -65,20 +67,16 @@ pub async fn run(
         config.backup.clone(),
     ));
     let app = http::router(state);
+    let serving = serve::Serving::from_config(&config)?;
     // Printed once the socket is bound; connections made from now on are queued and served.
-    println!("listening on http://{addr}");
+    println!("listening on {}://{addr}", serving.scheme());
     tracing::info!(%addr, demo = config.demo, "listening");
     let graceful = async move {
         shutdown.await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     };
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(graceful)
-    .await?;
+    serve::serve(listener, app, serving, graceful).await?;
     if let Some(m) = metrics_server {
         m.abort();
     }

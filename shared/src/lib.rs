@@ -7,11 +7,16 @@
 //! - [`ids`]: newtypes that can only hold valid values (`ServiceCode`, `WindowNo`, `TicketNumber`).
 //! - [`api`]: HTTP request and response bodies of protocol version 1 (`PROTOCOL.md`).
 //! - [`events`]: the messages of the WebSocket event stream.
+//! - `tls` (feature `client-tls`, for the kiosk and the board): the certificates a client
+//!   trusts. The one module here that reads files; the server never enables it.
 
 pub mod api;
 pub mod events;
 pub mod ids;
 pub mod wait;
+
+#[cfg(feature = "client-tls")]
+pub mod tls;
 
 pub use ids::{ServiceCode, TicketNumber, WindowNo};
 pub use wait::WaitRange;

@@ -28,6 +28,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub use qhall_shared as shared;
 
+pub mod tls;
+
 /// The demo kiosk's token.
 pub const KIOSK: &str = "demo-kiosk";
 /// The demo display's token.
@@ -264,9 +266,45 @@ pub struct TestApp {
     _pg: Option<PgDatabase>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Changes to the server's configuration ([`TestApp::spawn_configured`]).
+    configure: Option<Configure>,
 }
 
+/// A change to the test server's configuration.
+pub type Configure = std::sync::Arc<dyn Fn(&mut qhall_server::Config) + Send + Sync>;
+
 impl TestApp {
+    /// A demo hall on a fresh SQLite file with its configuration changed by `configure`
+    /// (timeouts, TLS, …), reached with `client` (e.g. one trusting a test CA). The URL is
+    /// `https://` when `configure` sets a certificate.
+    pub async fn spawn_configured(
+        configure: impl Fn(&mut qhall_server::Config) + Send + Sync + 'static,
+        client: Option<reqwest::Client>,
+    ) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("qhall.db").display());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let configure: Configure = std::sync::Arc::new(configure);
+        let mut probe = qhall_server::Config::default();
+        configure(&mut probe);
+        let scheme = if probe.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let mut app = TestApp::unstarted(listener.local_addr().expect("addr"), dir, database_url);
+        app.url = format!("{scheme}://{}", app.addr);
+        if let Some(c) = client {
+            app.client = c;
+        }
+        app.configure = Some(configure);
+        app.start(listener);
+        app.wait_healthy().await;
+        app
+    }
+
     /// A demo hall on a free port with a fresh database: SQLite, or PostgreSQL when
     /// `QHALL_TEST_BACKEND=postgres` (and one is reachable).
     pub async fn spawn() -> TestApp {
@@ -302,7 +340,14 @@ impl TestApp {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let mut app = TestApp {
+        let mut app = TestApp::unstarted(addr, dir, database_url);
+        app.start(listener);
+        app.wait_healthy().await;
+        app
+    }
+
+    fn unstarted(addr: SocketAddr, dir: tempfile::TempDir, database_url: String) -> TestApp {
+        TestApp {
             url: format!("http://{addr}"),
             addr,
             database_url,
@@ -314,19 +359,21 @@ impl TestApp {
             _pg: None,
             stop: None,
             task: None,
-        };
-        app.start(listener);
-        app.wait_healthy().await;
-        app
+            configure: None,
+        }
     }
 
     fn config(&self) -> qhall_server::Config {
-        qhall_server::Config {
+        let mut config = qhall_server::Config {
             listen: self.addr.to_string(),
             database_url: self.database_url.clone(),
             demo: true,
             ..Default::default()
+        };
+        if let Some(configure) = &self.configure {
+            configure(&mut config);
         }
+        config
     }
 
     fn start(&mut self, listener: tokio::net::TcpListener) {
@@ -408,7 +455,12 @@ impl TestApp {
     }
 
     pub fn ws_url(&self, token: &str, since: Option<u64>) -> String {
-        let mut u = format!("ws://{}/api/v1/events?token={token}", self.addr);
+        let scheme = if self.url.starts_with("https") {
+            "wss"
+        } else {
+            "ws"
+        };
+        let mut u = format!("{scheme}://{}/api/v1/events?token={token}", self.addr);
         if let Some(s) = since {
             u.push_str(&format!("&since={s}"));
         }
@@ -546,6 +598,25 @@ impl EventClient {
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .context("websocket connect")?;
+        Ok(EventClient {
+            ws,
+            received: Vec::new(),
+        })
+    }
+
+    /// A `wss://` client trusting `tls` (e.g. [`tls::TestCa::rustls_client`]).
+    pub async fn connect_tls(
+        url: &str,
+        tls: std::sync::Arc<rustls::ClientConfig>,
+    ) -> anyhow::Result<EventClient> {
+        let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+            url,
+            None,
+            false,
+            Some(tokio_tungstenite::Connector::Rustls(tls)),
+        )
+        .await
+        .context("websocket connect")?;
         Ok(EventClient {
             ws,
             received: Vec::new(),

@@ -29,11 +29,17 @@ pub struct Probe {
 
 impl Probe {
     pub fn start(server: &str, token: &str) -> Probe {
+        Probe::start_with_ca(server, token, None)
+    }
+
+    /// As [`Probe::start`], trusting `ca_file` for `wss://` (the display's `--ca-file`).
+    pub fn start_with_ca(server: &str, token: &str, ca_file: Option<&std::path::Path>) -> Probe {
         let (tx, updates) = mpsc::unbounded_channel();
         let (stop, stopped) = oneshot::channel::<()>();
         let options = connection::Options {
             server: server.to_owned(),
             token: token.to_owned(),
+            ca_file: ca_file.map(|p| p.to_owned()),
         };
         let task = tokio::spawn(connection::run(
             options,

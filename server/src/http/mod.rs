@@ -13,6 +13,7 @@
 //! - [`settings`]: the hall's configuration, people and devices (managers; audited).
 //! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
 //! - [`events`]: the WebSocket event stream.
+//! - [`client`]: the client's address, forwarded headers believed only from trusted proxies.
 //! - The web pages ([`crate::web`]) are merged here too, under the same layers.
 //! - [`health`]: `/healthz/ready`, readiness (a write round-trip); `/healthz` is liveness.
 //! - [`metrics`]: `/metrics` in Prometheus text.
@@ -20,6 +21,7 @@
 
 pub mod attendance;
 pub mod auth;
+pub mod client;
 pub mod complaints;
 pub mod config;
 pub mod devices;
@@ -68,6 +70,8 @@ pub struct AppState {
     pub logins: Arc<auth::LoginLimiter>,
     /// One what-if simulation at a time ([`simulate`]).
     pub simulations: Arc<tokio::sync::Semaphore>,
+    /// Reverse proxies whose forwarded headers are believed ([`client`]).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// Becomes `true` when the server is shutting down (WebSocket clients are closed).
     pub stopping: tokio::sync::watch::Receiver<bool>,
     clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
@@ -90,14 +94,19 @@ impl AppState {
     ) -> Self {
         AppState {
             store,
-            public_url: config
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{addr}")),
+            public_url: config.public_url.clone().unwrap_or_else(|| {
+                let scheme = if config.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{addr}")
+            }),
             metrics: Arc::default(),
             tokens: Arc::default(),
             logins: Arc::default(),
             simulations: Arc::new(tokio::sync::Semaphore::new(1)),
+            trusted_proxies: config.trusted_proxies.clone().into(),
             stopping,
             clock: Arc::new(Utc::now),
         }
@@ -186,6 +195,13 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    // Browsers that once reached us over https never try plain http again (a year).
+    if state.public_url.starts_with("https://") {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,

@@ -42,6 +42,11 @@ fn free_port() -> u16 {
 impl Browser {
     /// Starts chromedriver and a Chromium window of `width`×`height` CSS pixels.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Browser::start_with(width, height, &[]).await
+    }
+
+    /// As [`Browser::start`], with more Chromium flags (e.g. a certificate to trust).
+    pub async fn start_with(width: u32, height: u32, extra: &[String]) -> Browser {
         let profile = tempfile::tempdir().expect("profile dir");
         let port = free_port();
         let driver = Command::new("/usr/bin/chromedriver")
@@ -54,6 +59,7 @@ impl Browser {
         args.push(format!("--user-data-dir={}", profile.path().display()));
         args.push(format!("--window-size={width},{height}"));
         args.push("--lang=en-US".into());
+        args.extend(extra.iter().cloned());
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),

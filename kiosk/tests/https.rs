@@ -1,0 +1,62 @@
+//! The kiosk's own HTTP and WebSocket client against a server that serves https with a
+//! certificate from a test CA: with `--ca-file` it lists services, issues a ticket and hears
+//! it on the `wss://` event stream; without it the server's certificate is refused.
+
+use std::time::Duration;
+
+use qhall_kiosk::api::{ApiError, HttpApi, KioskApi};
+use qhall_shared::api::IssueTicket;
+use qhall_tests::TestApp;
+use qhall_tests::tls::TestCa;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kiosk_issues_and_hears_its_ticket_over_https_and_wss_trusting_the_ca_file() {
+    let ca = TestCa::generate();
+    let app = TestApp::spawn_configured(ca.configure(), Some(ca.client())).await;
+    assert!(app.url.starts_with("https://"));
+    let api = HttpApi::with_ca_file(
+        &app.url,
+        qhall_tests::KIOSK,
+        Duration::from_secs(5),
+        Some(&ca.ca_file),
+    )
+    .unwrap();
+    let services = api.services().await.expect("services over https");
+    assert!(services.iter().any(|s| s.code.as_str() == "A"));
+    let mut events = api.events(None).await.expect("the event stream over wss");
+    let ticket = api
+        .issue(
+            &IssueTicket {
+                service: "A".into(),
+                priority: false,
+            },
+            "https-test-1",
+        )
+        .await
+        .expect("issue over https");
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(m) = events.recv().await {
+            if serde_json::to_string(&m)
+                .unwrap()
+                .contains(ticket.number.as_str())
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(heard, Ok(true), "the issued ticket never arrived over wss");
+}
+
+#[tokio::test]
+async fn without_the_ca_file_the_kiosk_refuses_the_servers_certificate() {
+    let ca = TestCa::generate();
+    let app = TestApp::spawn_configured(ca.configure(), Some(ca.client())).await;
+    let api = HttpApi::new(&app.url, qhall_tests::KIOSK, Duration::from_secs(5)).unwrap();
+    match api.services().await {
+        Err(ApiError::Unreachable(_)) => {}
+        other => panic!("an untrusted certificate must not be accepted: {other:?}"),
+    }
+    assert!(api.events(None).await.is_err());
+}
