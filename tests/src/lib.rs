@@ -33,6 +33,11 @@ pub const KIOSK: &str = "demo-kiosk";
 /// The demo display's token.
 pub const DISPLAY: &str = "demo-display";
 
+/// The token of the demo rating pad bound to window `n` (1 to 4): `demo-pad-N`.
+pub fn pad(n: u32) -> String {
+    format!("demo-pad-{n}")
+}
+
 /// The real store (no HTTP) on a fresh demo-hall database, for tests that inject the clock;
 /// `setup` is SQL run once after seeding (it should bump `config_version`).
 pub async fn demo_store(setup: &str) -> (tempfile::TempDir, qhall_server::store::Store) {
@@ -609,6 +614,14 @@ impl ServerProcess {
     pub fn binary() -> PathBuf {
         if let Ok(p) = std::env::var("QHALL_SERVER_BIN") {
             return p.into();
+        }
+        // Where cargo puts the final binaries (which need not be where the test executable was
+        // built, when `build.build-dir` is set apart from the target directory).
+        if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+            let p = PathBuf::from(dir).join("debug").join("qhall-server");
+            if p.exists() {
+                return p;
+            }
         }
         let exe = std::env::current_exe().expect("current exe");
         let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
