@@ -9,6 +9,7 @@ use crate::auth::{hash_password, new_token, token_hash};
 use crate::config::{Config, DeviceCommand, MigrateDataArgs, UserCommand};
 use crate::store::Role;
 use crate::store::backup;
+use qhall_shared::WindowNo;
 
 /// Creates or upgrades the schema (opening the store runs the migrations).
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -80,17 +81,43 @@ pub async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `device add NAME --role kiosk|display`: prints the token once.
+/// `device add NAME --role kiosk|display|pad [--window N]`: prints the token once (a pad's
+/// pairing link too, on standard error).
 pub async fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<()> {
-    let DeviceCommand::Add { name, role, branch } = cmd;
+    let DeviceCommand::Add {
+        name,
+        role,
+        branch,
+        window,
+    } = cmd;
     let role = match Role::parse(&role) {
-        Some(r @ (Role::Kiosk | Role::Display)) => r,
-        _ => anyhow::bail!("a device's role is kiosk or display, not {role:?}"),
+        Some(r @ (Role::Kiosk | Role::Display | Role::Pad)) => r,
+        _ => anyhow::bail!("a device's role is kiosk, display or pad, not {role:?}"),
+    };
+    let window = match (role, window) {
+        (Role::Pad, Some(n)) => {
+            Some(WindowNo::new(n).map_err(|_| anyhow::anyhow!("there is no window {n}"))?)
+        }
+        (Role::Pad, None) => anyhow::bail!("a rating pad is bound to one window: add --window N"),
+        (_, Some(_)) => anyhow::bail!("only a rating pad (--role pad) takes --window"),
+        (_, None) => None,
     };
     let store = crate::open_store(config).await?;
+    if let Some(n) = window
+        && store.config(branch).await?.window(n).is_none()
+    {
+        store.close().await;
+        anyhow::bail!("branch {branch} has no window {n}");
+    }
     let token = new_token();
     store
-        .add_device(branch, &name, role, &token_hash(&token), Utc::now())
+        .add_device(
+            branch,
+            &name,
+            (role, window),
+            &token_hash(&token),
+            Utc::now(),
+        )
         .await?;
     store.close().await;
     println!("{token}");
@@ -98,6 +125,13 @@ pub async fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<()> {
         "added {} {name}: the token above is shown only now; give it to the device (--token)",
         role.as_str()
     );
+    if let Some(n) = window {
+        eprintln!(
+            "pair the pad by opening {}/rate/{n}#pad={token} on it once (the part after # \
+             never reaches the server or a proxy log)",
+            config.public_url.as_deref().unwrap_or("http://SERVER")
+        );
+    }
     Ok(())
 }
 

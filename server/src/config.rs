@@ -175,14 +175,17 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DeviceCommand {
-    /// Add a kiosk or display and print its token (shown once, stored only as a hash).
+    /// Add a kiosk, display or rating pad and print its token (shown once, stored only as a hash).
     Add {
         name: String,
-        /// kiosk or display.
+        /// kiosk, display or pad.
         #[arg(long)]
         role: String,
         #[arg(long, default_value_t = 1)]
         branch: i64,
+        /// The window a pad rates (pads only).
+        #[arg(long)]
+        window: Option<u32>,
     },
 }
 

@@ -366,7 +366,7 @@ pub struct DeviceState {
     pub detail: Option<String>,
 }
 
-/// `GET /api/v1/windows/{n}/rating` (no token): what the window's rating pad offers now.
+/// `GET /api/v1/windows/{n}/rating` (the window's pad token): what its rating pad offers now.
 /// Nothing personal: the ticket's number and service only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RatingPrompt {
@@ -382,7 +382,7 @@ pub struct RateableTicket {
     pub service: ServiceCode,
 }
 
-/// `POST /api/v1/windows/{n}/rating` (no token): `score` 5 非常满意 (very satisfied) …
+/// `POST /api/v1/windows/{n}/rating` (the window's pad token): `score` 5 非常满意 (very satisfied) …
 /// 1 非常不满意 (very dissatisfied). One rating per ticket; a second answers 409.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

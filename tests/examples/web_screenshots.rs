@@ -47,7 +47,12 @@ async fn main() {
     // The rating pad offers the ticket just completed (a landscape tablet).
     let pad = b.new_tab().await;
     b.client.set_window_size(1280, 800).await.expect("size");
-    b.goto(&format!("{}/rate/2?lang=zh", app.url)).await;
+    b.goto(&format!(
+        "{}/rate/2?lang=zh#pad={}",
+        app.url,
+        qhall_tests::pad(2)
+    ))
+    .await;
     b.wait_until("#ask", |s| s.displayed).await;
     b.screenshot(&docs.join("web-rate.png")).await;
 

@@ -35,6 +35,11 @@ pub const KIOSK: &str = "demo-kiosk";
 /// The demo display's token.
 pub const DISPLAY: &str = "demo-display";
 
+/// The token of the demo rating pad bound to window `n` (1 to 4): `demo-pad-N`.
+pub fn pad(n: u32) -> String {
+    format!("demo-pad-{n}")
+}
+
 /// The real store (no HTTP) on a fresh demo-hall database, for tests that inject the clock;
 /// `setup` is SQL run once after seeding (it should bump `config_version`).
 pub async fn demo_store(setup: &str) -> (tempfile::TempDir, qhall_server::store::Store) {

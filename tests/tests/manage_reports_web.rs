@@ -63,7 +63,7 @@ async fn the_report_page_counts_the_tickets_of_the_range_and_downloads_them_as_c
     let r = app
         .post(
             "/api/v1/windows/1/rating",
-            None,
+            Some(&qhall_tests::pad(1)),
             serde_json::json!({"number": b1.number.as_str(), "score": 4}),
         )
         .await;

@@ -184,5 +184,41 @@ async fn the_page_sets_hours_window_order_a_notice_and_a_device_whose_token_is_s
     assert_eq!(revoke, Value::Bool(true));
     b.wait_text("#audit-list", "Device revoked").await;
     assert_eq!(app.get("/api/v1/hall", Some(&token)).await.status(), 401);
+
+    // A rating pad for window 3: its token comes once with the pairing link, which pairs the
+    // tablet that opens it.
+    b.type_into("#device-new input[name='name']", "Window 3 tablet")
+        .await;
+    b.find("#device-new select[name='role']")
+        .await
+        .select_by_value("pad")
+        .await
+        .expect("role");
+    b.wait_until("#device-new select[name='window']", |s| s.displayed)
+        .await;
+    b.find("#device-new select[name='window']")
+        .await
+        .select_by_value("3")
+        .await
+        .expect("window");
+    b.click("#device-new button[type='submit']").await;
+    b.wait_until("#device-pairing", |s| s.displayed).await;
+    let shown = b
+        .js(
+            "return [document.getElementById('device-token-value').textContent, \
+             document.getElementById('device-pairing-url').textContent];",
+        )
+        .await;
+    let token = shown[0].as_str().unwrap().to_owned();
+    let link = shown[1].as_str().unwrap().to_owned();
+    assert_eq!(link, format!("{}/rate/3#pad={token}", app.url));
+    let r = app.get("/api/v1/windows/3/rating", Some(&token)).await;
+    assert_eq!(r.status(), 200, "the pad rates window 3");
+    b.goto(&link).await;
+    b.wait_until("#idle", |s| s.displayed).await;
+    assert_eq!(
+        b.js("return location.hash;").await,
+        Value::String(String::new())
+    );
     b.close().await;
 }

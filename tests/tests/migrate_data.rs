@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use qhall_tests::{KIOSK, ServerProcess, TestApp, pg_database};
+use qhall_tests::{KIOSK, ServerProcess, TestApp, pad, pg_database};
 use serde_json::{Value, json};
 
 /// A day of history: every kind of ending, transfers, priority, tickets still waiting.
@@ -80,7 +80,7 @@ async fn feedback(app: &TestApp) {
     let mut rated = 0;
     for n in 1..=4 {
         let p: Value = app
-            .get(&format!("/api/v1/windows/{n}/rating"), None)
+            .get(&format!("/api/v1/windows/{n}/rating"), Some(&pad(n)))
             .await
             .json()
             .await
@@ -89,7 +89,7 @@ async fn feedback(app: &TestApp) {
             let r = app
                 .post(
                     &format!("/api/v1/windows/{n}/rating"),
-                    None,
+                    Some(&pad(n)),
                     json!({"number": number, "score": n}),
                 )
                 .await;

@@ -1,5 +1,6 @@
 //! The rating pad's time limit, with the clock injected: a completed ticket can be rated for
-//! ten minutes, so the next customer at the window never rates someone else's service.
+//! ten minutes, so the next customer at the window never rates someone else's service. And the
+//! pad itself: a device bound to one window of the hall (its API is in `rating_pads.rs`).
 
 use chrono::Duration;
 use qhall_server::store::ops::{RATING_OPEN_MINUTES, WindowAction, WindowChange};
@@ -56,4 +57,51 @@ async fn a_completed_ticket_can_be_rated_for_ten_minutes_only() {
         .rate(1, w, t.number.as_str(), 4, limit)
         .await
         .expect("rated in time");
+}
+
+/// A pad is bound to a window the hall has; kiosks and boards to none. The audit names the
+/// window, never the token.
+#[tokio::test]
+async fn a_pad_is_created_only_for_an_existing_window_and_audited_with_it() {
+    let (_dir, store) = demo_store("").await;
+    let manager = qhall_tests::user_principal(&store, "manager").await;
+    let now = at("2026-03-02T02:00:00Z");
+    let w = |n| WindowNo::new(n).unwrap();
+    for (role, window, code) in [
+        (Role::Pad, None, "window_required"),
+        (Role::Pad, Some(w(9)), "unknown_window"),
+        (Role::Display, Some(w(1)), "window_not_allowed"),
+    ] {
+        match store
+            .create_device(&manager, "x".into(), role, window, "h".into(), now)
+            .await
+        {
+            Err(StoreError::Invalid { code: c, .. } | StoreError::NotFound { code: c, .. })
+                if c == code => {}
+            other => panic!("{role:?} {window:?}: {other:?}"),
+        }
+    }
+    let id = store
+        .create_device(
+            &manager,
+            "Window 4 pad".into(),
+            Role::Pad,
+            Some(w(4)),
+            "h4".into(),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.pad_window(id).await.unwrap(), Some((1, w(4))));
+    let audit = store
+        .audit_log(1, now - Duration::days(1), now + Duration::days(1))
+        .await
+        .unwrap();
+    let entry = audit
+        .iter()
+        .find(|e| e.action == "device.create")
+        .expect("audited");
+    let text = entry.detail.to_string();
+    assert!(text.contains("\"window\":4"), "{text}");
+    assert!(!text.contains("h4"), "no token hash in the audit: {text}");
 }

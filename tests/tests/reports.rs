@@ -31,7 +31,7 @@ async fn reports_count_the_day_by_service_window_staff_and_hour() {
     let r = app
         .post(
             "/api/v1/windows/1/rating",
-            None,
+            Some(&qhall_tests::pad(1)),
             serde_json::json!({"number": b1.number.as_str(), "score": 4}),
         )
         .await;

@@ -29,6 +29,48 @@ async fn suite(store: &Store) {
         .expect("the demo kiosk is known");
     assert_eq!((p.role, p.branch_id), (Role::Kiosk, 1));
     assert!(store.principal("nope", now).await.unwrap().is_none());
+    // Rating pads: devices bound to one window each; a kiosk rates none.
+    let pad = store
+        .principal(&token_hash("demo-pad-3"), now)
+        .await
+        .unwrap()
+        .expect("the demo pad is known");
+    assert_eq!((pad.role, pad.branch_id), (Role::Pad, 1));
+    let pad_id = pad.device_id.expect("a device");
+    assert_eq!(store.pad_window(pad_id).await.unwrap(), Some((1, w(3))));
+    assert_eq!(store.pad_window(p.device_id.unwrap()).await.unwrap(), None);
+    let manager = user_principal(store, "manager").await;
+    let id = store
+        .create_device(
+            &manager,
+            "Door pad".into(),
+            Role::Pad,
+            Some(w(2)),
+            "pad-h".into(),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.pad_window(id).await.unwrap(), Some((1, w(2))));
+    let listed = store.devices(1).await.unwrap();
+    let row = listed.iter().find(|d| d.id == id).expect("listed");
+    assert_eq!((row.role.as_str(), row.window), ("pad", Some(2)));
+    assert!(
+        store
+            .create_device(
+                &manager,
+                "No window".into(),
+                Role::Pad,
+                None,
+                "pad-x".into(),
+                now
+            )
+            .await
+            .is_err(),
+        "a pad needs a window"
+    );
+    store.revoke_device(&manager, id, now).await.unwrap();
+    assert_eq!(store.pad_window(id).await.unwrap(), None, "revoked");
     let staff1 = user_principal(store, "staff1").await;
     store
         .insert_session("h1", staff1.user_id.unwrap(), now, now + Duration::hours(1))

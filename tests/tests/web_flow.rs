@@ -1,7 +1,8 @@
 //! The acceptance flow of the web pages in a real headless Chromium against the real server:
 //! staff logs in, signs in to window 2, calls the ticket the kiosk API issued and completes it;
-//! the rating pad records one rating and refuses a second; the tracking page turns from
-//! waiting to "go to window 2" without a reload; a complaint taken at the console is stored.
+//! the rating pad, paired through the link a manager gets (`/rate/2#pad=TOKEN`), records one
+//! rating and refuses a second; the tracking page turns from waiting to "go to window 2" without
+//! a reload; a complaint taken at the console is stored.
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -55,13 +56,48 @@ async fn a_ticket_goes_from_kiosk_to_console_tracking_page_rating_pad_and_compla
         "the tracking page must update without a reload"
     );
 
-    // Two rating pads at window 2 (say the tablet and a spare), both idle.
+    // A tablet that was never paired says so, and asks nothing.
     let pad_tab = b.new_tab().await;
     b.goto(&format!("{}/rate/2?lang=en", app.url)).await;
+    b.wait_until("#unpaired", |s| s.displayed).await;
+    b.wait_text("#unpaired", "This pad is not paired").await;
+
+    // The manager creates window 2's pad; the tablet opens the pairing link once. The token is
+    // in the fragment, which the browser never sends; the page keeps it and drops it from the
+    // address bar.
+    let manager = app.login("manager").await;
+    let created: serde_json::Value = app
+        .post(
+            "/api/v1/devices",
+            Some(&manager),
+            serde_json::json!({"name": "Window 2 tablet", "role": "pad", "window": 2}),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    let pairing = created["pairing_url"].as_str().expect("pairing link");
+    let token = created["token"].as_str().expect("token");
+    assert!(
+        pairing.ends_with(&format!("/rate/2#pad={token}")),
+        "{pairing}"
+    );
+    b.goto(pairing).await;
     b.wait_until("#idle", |s| s.displayed).await;
+    assert_eq!(
+        b.js("return [location.hash, localStorage.getItem('qhall-pad-token-2')];")
+            .await,
+        serde_json::json!(["", token]),
+        "the token left the address bar and is kept for window 2"
+    );
+    // A spare tablet at window 2 (the same browser: paired already), and one at window 3 that
+    // is not.
     let spare_tab = b.new_tab().await;
     b.goto(&format!("{}/rate/2?lang=en", app.url)).await;
     b.wait_until("#idle", |s| s.displayed).await;
+    let other_tab = b.new_tab().await;
+    b.goto(&format!("{}/rate/3?lang=en", app.url)).await;
+    b.wait_until("#unpaired", |s| s.displayed).await;
 
     // Staff completes the ticket.
     b.switch(&staff_tab).await;
@@ -77,17 +113,27 @@ async fn a_ticket_goes_from_kiosk_to_console_tracking_page_rating_pad_and_compla
     b.click("button.choice[data-score='5']").await;
     b.wait_until("#thanks", |s| s.displayed).await;
 
-    // The spare pad stops offering it, and a second rating sent from it is refused.
+    // The spare pad stops offering it, and a second rating sent from it is refused; without
+    // the pad's token the API does not even answer which ticket it was.
     b.switch(&spare_tab).await;
     b.wait_until("#idle", |s| s.displayed).await;
-    let second = b
-        .js(&format!(
-            "return fetch('/api/v1/windows/2/rating', {{method: 'POST', headers: {{'Content-Type': 'application/json'}}, \
+    let send = |auth: &str| {
+        format!(
+            "return fetch('/api/v1/windows/2/rating', {{method: 'POST', headers: {{'Content-Type': 'application/json'{auth}}}, \
              body: JSON.stringify({{number: '{}', score: 1}})}}).then(r => r.json().then(b => [r.status, b.error.code]));",
             ticket.number.as_str()
+        )
+    };
+    let second = b
+        .js(&send(
+            ", 'Authorization': 'Bearer ' + localStorage.getItem('qhall-pad-token-2')",
         ))
         .await;
     assert_eq!(second, serde_json::json!([409, "already_rated"]));
+    let anonymous = b.js(&send("")).await;
+    assert_eq!(anonymous, serde_json::json!([401, "unauthorized"]));
+    b.switch(&other_tab).await;
+    b.wait_until("#unpaired", |s| s.displayed).await;
 
     let mut conn = db(&app).await;
     let ratings = sqlx::query(

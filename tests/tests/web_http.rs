@@ -2,7 +2,7 @@
 //! pad's one-rating-for-the-last-ticket rule, and complaints that keep a contact only with
 //! consent.
 
-use qhall_tests::TestApp;
+use qhall_tests::{TestApp, pad};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::ConnectOptions;
@@ -164,11 +164,12 @@ async fn serve_one(app: &TestApp, n: u32, staff: &str) -> String {
     t.number.as_str().to_owned()
 }
 
+/// Rates at window `n` with that window's demo pad.
 async fn rate(app: &TestApp, n: u32, number: &str, score: u8) -> (StatusCode, Value) {
     let r = app
         .post(
             &format!("/api/v1/windows/{n}/rating"),
-            None,
+            Some(&pad(n)),
             json!({"number": number, "score": score}),
         )
         .await;
@@ -184,7 +185,7 @@ async fn only_the_windows_last_completed_ticket_can_be_rated_and_only_once() {
 
     // Nothing completed yet: nothing to rate.
     let p: Value = app
-        .get("/api/v1/windows/1/rating", None)
+        .get("/api/v1/windows/1/rating", Some(&pad(1)))
         .await
         .json()
         .await
@@ -201,7 +202,7 @@ async fn only_the_windows_last_completed_ticket_can_be_rated_and_only_once() {
     let a = serve_one(&app, 1, &staff).await;
     let b_number = serve_one(&app, 1, &staff).await;
     let p: Value = app
-        .get("/api/v1/windows/1/rating", None)
+        .get("/api/v1/windows/1/rating", Some(&pad(1)))
         .await
         .json()
         .await
@@ -231,8 +232,14 @@ async fn only_the_windows_last_completed_ticket_can_be_rated_and_only_once() {
     }
     let (s, _) = rate(&app, 2, &b_number, 4).await;
     assert_eq!(s, StatusCode::CONFLICT);
-    let (s, _) = rate(&app, 99, &b_number, 4).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
+    let r = app
+        .post(
+            "/api/v1/windows/99/rating",
+            Some(&pad(1)),
+            json!({"number": b_number, "score": 4}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "not the pad's window");
 
     // Once, then 409.
     let (s, _) = rate(&app, 1, &b_number, 4).await;
@@ -243,7 +250,7 @@ async fn only_the_windows_last_completed_ticket_can_be_rated_and_only_once() {
         (StatusCode::CONFLICT, Some("already_rated"))
     );
     let p: Value = app
-        .get("/api/v1/windows/1/rating", None)
+        .get("/api/v1/windows/1/rating", Some(&pad(1)))
         .await
         .json()
         .await

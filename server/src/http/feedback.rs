@@ -1,9 +1,15 @@
-//! What customers tell the hall: ratings from the pad at each window (no token: the pad is a
-//! tablet on the hall's network and can only rate the window's last completed ticket) and
-//! complaints taken by staff at the console.
+//! What customers tell the hall: ratings from the pad at each window and complaints taken by
+//! staff at the console.
+//!
+//! The rating API answers only the window's own pad: a device with role `pad` bound to that
+//! window ([`PadAt`]). Without a token a passer-by could read which ticket is waiting for a
+//! rating and give it a 1 before the customer does; so no token is 401, and any other caller —
+//! a kiosk, a board, another window's pad, staff, a manager, even an admin — is 403. Staff must
+//! not rate their own service, and a manager's rating would not be the customer's.
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use qhall_shared::WindowNo;
@@ -11,7 +17,7 @@ use qhall_shared::api::{ComplaintRecorded, NewComplaint, Rate, RateableTicket, R
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, ApiJson, ApiPath, ApiResult};
+use super::error::{ApiError, ApiJson, ApiResult};
 use crate::store::Role;
 use crate::store::ops::ComplaintInput;
 
@@ -50,12 +56,55 @@ pub async fn public_window(state: &AppState, n: &str) -> ApiResult<(i64, WindowN
     Ok((branch, n))
 }
 
-/// `GET /api/v1/windows/{n}/rating`: the ticket the pad offers now, if any.
+/// The branch and window of the pad calling `/api/v1/windows/{n}/rating`, checked before the
+/// body is read: 401 without a valid token, 403 unless the caller is the pad of window `n`, 404
+/// if its window no longer exists.
+#[derive(Debug, Clone, Copy)]
+pub struct PadAt(pub i64, pub WindowNo);
+
+impl FromRequestParts<AppState> for PadAt {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let Caller(who) = Caller::from_request_parts(parts, state).await?;
+        let device = who
+            .device_id
+            .filter(|_| who.role == Role::Pad)
+            .ok_or_else(|| {
+                ApiError::forbidden(format!(
+                    "only the window's rating pad may rate it, not a {}",
+                    who.role.as_str()
+                ))
+            })?;
+        let Some((branch, own)) = state.store.pad_window(device).await? else {
+            return Err(ApiError::forbidden("this pad is not bound to a window"));
+        };
+        let Path(n) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("unknown_window", "there is no such window"))?;
+        let n = window_no(&n)?;
+        if n != own {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_window",
+                format!("this pad rates window {own}, not window {n}"),
+            ));
+        }
+        if state.store.config(branch).await?.window(n).is_none() {
+            return Err(ApiError::not_found(
+                "unknown_window",
+                format!("there is no window {n}"),
+            ));
+        }
+        Ok(PadAt(branch, n))
+    }
+}
+
+/// `GET /api/v1/windows/{n}/rating` (the window's pad): the ticket the pad offers now, if any.
 async fn prompt(
     State(state): State<AppState>,
-    ApiPath(n): ApiPath<String>,
+    PadAt(branch, n): PadAt,
 ) -> ApiResult<Json<RatingPrompt>> {
-    let (branch, n) = public_window(&state, &n).await?;
     let t = state.store.rating_prompt(branch, n, state.now()).await?;
     Ok(Json(RatingPrompt {
         window: n,
@@ -66,14 +115,13 @@ async fn prompt(
     }))
 }
 
-/// `POST /api/v1/windows/{n}/rating`: 201, or 409 when the ticket is not the one to rate or was
-/// rated already.
+/// `POST /api/v1/windows/{n}/rating` (the window's pad): 201, or 409 when the ticket is not the
+/// one to rate or was rated already.
 async fn rate(
     State(state): State<AppState>,
-    ApiPath(n): ApiPath<String>,
+    PadAt(branch, n): PadAt,
     ApiJson(body): ApiJson<Rate>,
 ) -> ApiResult<(StatusCode, Json<Rate>)> {
-    let (branch, n) = public_window(&state, &n).await?;
     state
         .store
         .rate(branch, n, &body.number, body.score, state.now())

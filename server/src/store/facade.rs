@@ -345,15 +345,16 @@ impl Store {
         either!(self.add_user(branch, username, password_hash, role, now))
     }
 
+    /// Adds a device from the command line; `window` is a pad's (checked by the caller).
     pub async fn add_device(
         &self,
         branch: i64,
         name: &str,
-        role: Role,
+        (role, window): (Role, Option<WindowNo>),
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<i64> {
-        either!(self.add_device(branch, name, role, token_hash, now))
+        either!(self.add_device(branch, name, (role, window), token_hash, now))
     }
 
     pub async fn set_device_state(

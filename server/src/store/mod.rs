@@ -17,6 +17,7 @@
 //! - [`live`]: the manager's live page and staffing advisor: the hall now, alert thresholds,
 //!   the window log.
 //! - [`model`]: rows as the rest of the server sees them (tickets, windows, branch config, people).
+//! - [`pads`]: which window a rating pad device rates.
 //! - [`ops`]: the operations (issue, call next, complete, transfer, sign in, …) over [`Tx`].
 //! - [`sqlite`]: the SQLite backend (WAL, one writer connection, a pool of readers).
 //! - [`postgres`]: the PostgreSQL backend (several servers on one database; LISTEN/NOTIFY).
@@ -38,6 +39,7 @@ pub mod live;
 pub mod migrate_data;
 pub mod model;
 pub mod ops;
+pub mod pads;
 pub mod postgres;
 pub mod seed;
 pub mod settings;

@@ -91,6 +91,9 @@ impl BranchConfig {
 pub enum Role {
     Kiosk,
     Display,
+    /// A rating pad, bound to one window of its branch (`devices.window_number`): the only
+    /// caller that may read or give that window's rating.
+    Pad,
     Staff,
     Manager,
     Admin,
@@ -101,6 +104,7 @@ impl Role {
         match self {
             Role::Kiosk => "kiosk",
             Role::Display => "display",
+            Role::Pad => "pad",
             Role::Staff => "staff",
             Role::Manager => "manager",
             Role::Admin => "admin",
@@ -111,6 +115,7 @@ impl Role {
         Some(match s {
             "kiosk" => Role::Kiosk,
             "display" => Role::Display,
+            "pad" => Role::Pad,
             "staff" => Role::Staff,
             "manager" => Role::Manager,
             "admin" => Role::Admin,
@@ -119,7 +124,7 @@ impl Role {
     }
 
     pub fn is_device(self) -> bool {
-        matches!(self, Role::Kiosk | Role::Display)
+        matches!(self, Role::Kiosk | Role::Display | Role::Pad)
     }
 }
 

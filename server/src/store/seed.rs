@@ -1,7 +1,7 @@
 //! The demo hall (`--demo`), and the empty hall a fresh production server starts with.
 //!
 //! Demo credentials exist only here and only with `--demo`: devices `demo-kiosk` and
-//! `demo-display`, users `manager` and `staff1` … `staff4`, all with password `demo`.
+//! `demo-display`, rating pads `demo-pad-1` … `demo-pad-4` (one per window), users `manager` and `staff1` … `staff4`, all with password `demo`.
 
 use std::sync::OnceLock;
 
@@ -160,6 +160,15 @@ pub async fn demo(store: &Store, now: DateTime<Utc>) -> Result<bool> {
             q(name),
             q(role.as_str()),
             q(&token_hash(name))
+        ));
+    }
+    for n in 1..=4 {
+        let name = format!("demo-pad-{n}");
+        sql.push_str(&format!(
+            "INSERT INTO devices (branch_id, name, role, window_number, token_hash, created_at) \
+             VALUES (1, {}, 'pad', {n}, {}, {ms});\n",
+            q(&name),
+            q(&token_hash(&name))
         ));
     }
     store.seed_if_empty(&sql).await

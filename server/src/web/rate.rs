@@ -1,8 +1,15 @@
 //! `/rate/{window}`: the pad on a tablet facing the customer at a window. Idle until the
 //! window completes a ticket; then it shows that ticket's number and five choices, and says
-//! thank you. No login: it can only rate the window's last completed ticket, once, and the
-//! server decides which ticket that is (`GET`/`POST /api/v1/windows/{n}/rating`). The script
-//! asks every two seconds.
+//! thank you. It rates only the window's last completed ticket, once, and the server decides
+//! which ticket that is (`GET`/`POST /api/v1/windows/{n}/rating`). The script asks every two
+//! seconds.
+//!
+//! The page itself is public, the API is not: each pad is a device with a token of its own,
+//! bound to this window. The manager pairs a tablet by opening the link shown once when the pad
+//! is created, `/rate/{n}#pad=TOKEN`: the part after `#` never leaves the browser (no request
+//! line, no server or proxy log, no `Referer`), the script keeps the token in `localStorage`,
+//! drops it from the address bar, and sends it as a bearer header. A tablet without a token, or
+//! whose token was revoked, shows "not paired — ask the manager" and sends nothing.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -81,6 +88,19 @@ pub async fn page(
                         }
                     }
                 }
+            }
+            section #unpaired hidden {
+                p.big { (lang.t("评价器尚未配对", "評價器尚未配對", "This pad is not paired")) }
+                p { (lang.t(
+                    "请联系值班经理：在“设置 › 设备”中为本窗口新建评价器，并在这台设备上打开显示的配对链接。",
+                    "請聯繫值班經理：在「設定 › 設備」中為本窗口新建評價器，並在這台設備上打開顯示的配對連結。",
+                    "Ask the manager: create a rating pad for this window under Settings › Devices, and open the pairing link it shows on this tablet.",
+                )) }
+                p #unpaired-other hidden { (lang.t(
+                    "这台设备配对的是另一个窗口。",
+                    "這台設備配對的是另一個窗口。",
+                    "This tablet is paired to another window.",
+                )) }
             }
             section #thanks hidden {
                 p.big { (lang.t("谢谢您的评价！", "謝謝您的評價！", "Thank you for your rating!")) }

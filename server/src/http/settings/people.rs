@@ -1,6 +1,8 @@
-//! `/api/v1/users…` and `/api/v1/devices…`: accounts of the hall's people, and its kiosks and
-//! boards (managers; only an admin creates managers). A device's token is shown once, when it
-//! is created; passwords and tokens are never stored in the clear nor audited.
+//! `/api/v1/users…` and `/api/v1/devices…`: accounts of the hall's people, and its kiosks,
+//! boards and rating pads (managers; only an admin creates managers). A device's token is shown
+//! once, when it is created; passwords and tokens are never stored in the clear nor audited.
+//! A pad's token also comes as a pairing link, `/rate/{n}#pad=TOKEN`: opened once on the
+//! tablet, the page keeps the token, and the part after `#` never reaches a server or proxy log.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,6 +17,7 @@ use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::store::settings::{DeviceInfo, NewUser, UserInfo, check_new_user, check_password};
 use crate::store::{Principal, Role};
+use qhall_shared::WindowNo;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,6 +49,9 @@ struct PasswordBody {
 struct NewDeviceBody {
     name: String,
     role: String,
+    /// The window a pad rates (pads only).
+    #[serde(default)]
+    window: Option<u32>,
 }
 
 /// Argon2 is slow on purpose: off the async threads.
@@ -122,7 +128,7 @@ async fn deactivate_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/v1/devices`: the hall's kiosks and boards (never their tokens).
+/// `GET /api/v1/devices`: the hall's kiosks, boards and rating pads (never their tokens).
 async fn devices(
     State(state): State<AppState>,
     caller: Caller,
@@ -131,8 +137,8 @@ async fn devices(
     Ok(Json(state.store.devices(who.branch_id).await?))
 }
 
-/// `POST /api/v1/devices` `{name, role: kiosk|display}`: 201 `{id, name, role, token}`; the
-/// token is shown this once.
+/// `POST /api/v1/devices` `{name, role: kiosk|display|pad, window?}`: 201 `{id, name, role,
+/// window, token}` (a pad's also `pairing_url`); the token is shown this once.
 async fn create_device(
     State(state): State<AppState>,
     caller: Caller,
@@ -141,7 +147,17 @@ async fn create_device(
     let who = caller.require(&[Role::Manager])?;
     let role = Role::parse(&body.role)
         .filter(|r| r.is_device())
-        .ok_or_else(|| ApiError::invalid("invalid_role", "a device is a kiosk or a display"))?;
+        .ok_or_else(|| {
+            ApiError::invalid("invalid_role", "a device is a kiosk, a display or a pad")
+        })?;
+    let window = body
+        .window
+        .map(|n| {
+            WindowNo::new(n).map_err(|_| {
+                ApiError::not_found("unknown_window", format!("there is no window {n}"))
+            })
+        })
+        .transpose()?;
     let token = new_token();
     let id = state
         .store
@@ -149,14 +165,22 @@ async fn create_device(
             who,
             body.name.clone(),
             role,
+            window,
             token_hash(&token),
             state.now(),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": id, "name": body.name.trim(), "role": role.as_str(), "token": token })),
-    ))
+    let mut answer = json!({
+        "id": id,
+        "name": body.name.trim(),
+        "role": role.as_str(),
+        "window": window.map(WindowNo::get),
+        "token": token,
+    });
+    if let Some(n) = window {
+        answer["pairing_url"] = json!(format!("{}/rate/{n}#pad={token}", state.public_url));
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 /// `DELETE /api/v1/devices/{id}`: the device's token stops working.

@@ -333,16 +333,18 @@ impl PgStore {
         &self,
         branch: i64,
         name: &str,
-        role: Role,
+        (role, window): (Role, Option<WindowNo>),
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO devices (branch_id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO devices (branch_id, name, role, window_number, token_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(branch)
         .bind(name)
         .bind(role.as_str())
+        .bind(window.map(|w| i64::from(w.get())))
         .bind(token_hash)
         .bind(ms(now))
         .fetch_one(self.pool())

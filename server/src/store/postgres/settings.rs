@@ -1,8 +1,8 @@
 //! [`SettingsTx`] for PostgreSQL: the configuration's reads and writes.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use qhall_shared::ServiceCode;
 use qhall_shared::api::Localized;
+use qhall_shared::{ServiceCode, WindowNo};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -30,6 +30,9 @@ fn device_from_row(r: &PgRow) -> Result<DeviceInfo> {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
         role: r.try_get("role")?,
+        window: r
+            .try_get::<Option<i64>, _>("window_number")?
+            .and_then(|n| u32::try_from(n).ok()),
         active: r.try_get("active")?,
         created_at: from_ms(r.try_get("created_at")?),
         last_seen_at: r.try_get::<Option<i64>, _>("last_seen_at")?.map(from_ms),
@@ -311,8 +314,8 @@ impl SettingsTx for PgTx<'_> {
 
     async fn devices(&mut self, branch: i64) -> Result<Vec<DeviceInfo>> {
         sqlx::query(
-            "SELECT id, name, role, active, created_at, last_seen_at, printer_state FROM devices \
-             WHERE branch_id = $1 ORDER BY active DESC, role, name, id",
+            "SELECT id, name, role, window_number, active, created_at, last_seen_at, printer_state \
+             FROM devices WHERE branch_id = $1 ORDER BY active DESC, role, name, id",
         )
         .bind(branch)
         .fetch_all(&mut *self.conn)
@@ -327,15 +330,18 @@ impl SettingsTx for PgTx<'_> {
         branch: i64,
         name: &str,
         role: Role,
+        window: Option<WindowNo>,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO devices (branch_id, name, role, token_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO devices (branch_id, name, role, window_number, token_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(branch)
         .bind(name)
         .bind(role.as_str())
+        .bind(window.map(|w| i64::from(w.get())))
         .bind(token_hash)
         .bind(ms(now))
         .fetch_one(&mut *self.conn)
@@ -349,7 +355,7 @@ impl SettingsTx for PgTx<'_> {
     ) -> Result<Option<(String, DeviceInfo)>> {
         let row = sqlx::query(
             "UPDATE devices SET active = FALSE WHERE branch_id = $1 AND id = $2 AND active \
-             RETURNING token_hash, id, name, role, active, created_at, last_seen_at, printer_state",
+             RETURNING token_hash, id, name, role, window_number, active, created_at, last_seen_at, printer_state",
         )
         .bind(branch)
         .bind(id)

@@ -283,12 +283,14 @@ pub struct UserInfo {
     pub created_at: DateTime<Utc>,
 }
 
-/// A kiosk or board as managers see it (never the token or its hash).
+/// A kiosk, board or rating pad as managers see it (never the token or its hash).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceInfo {
     pub id: i64,
     pub name: String,
     pub role: String,
+    /// The window a pad rates (`None` for kiosks and boards).
+    pub window: Option<u32>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: Option<DateTime<Utc>>,
@@ -349,6 +351,7 @@ pub trait SettingsTx: Tx {
         branch: i64,
         name: &str,
         role: Role,
+        window: Option<WindowNo>,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<i64>;
@@ -615,6 +618,7 @@ impl Store {
         who: &Principal,
         name: String,
         role: Role,
+        window: Option<WindowNo>,
         token_hash: String,
         now: DateTime<Utc>,
     ) -> Result<i64> {
@@ -623,7 +627,7 @@ impl Store {
             tx,
             &who,
             &name,
-            role,
+            (role, window),
             &token_hash,
             now
         ))

@@ -1,4 +1,4 @@
-//! People and devices: accounts of staff and managers, kiosks and boards.
+//! People and devices: accounts of staff and managers, kiosks, boards and rating pads.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -148,12 +148,13 @@ pub async fn deactivate_user<T: SettingsTx>(
     Ok(sessions)
 }
 
-/// Registers a kiosk or board under a token's hash.
+/// Registers a kiosk, board or rating pad under a token's hash. A pad is bound to one window
+/// of the branch, which must exist; kiosks and boards to none.
 pub async fn create_device<T: SettingsTx>(
     tx: &mut T,
     who: &Principal,
     name: &str,
-    role: Role,
+    (role, window): (Role, Option<WindowNo>),
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<i64> {
@@ -165,10 +166,36 @@ pub async fn create_device<T: SettingsTx>(
         ));
     }
     if !role.is_device() {
-        return Err(invalid("invalid_role", "a device is a kiosk or a display"));
+        return Err(invalid(
+            "invalid_role",
+            "a device is a kiosk, a display or a pad",
+        ));
+    }
+    match (role, window) {
+        (Role::Pad, None) => {
+            return Err(invalid(
+                "window_required",
+                "a rating pad is bound to one window: give its number",
+            ));
+        }
+        (Role::Pad, Some(n)) => {
+            if tx.config(who.branch_id).await?.window(n).is_none() {
+                return Err(StoreError::not_found(
+                    "unknown_window",
+                    format!("there is no window {n}"),
+                ));
+            }
+        }
+        (_, Some(_)) => {
+            return Err(invalid(
+                "window_not_allowed",
+                "only a rating pad is bound to a window",
+            ));
+        }
+        (_, None) => {}
     }
     let id = tx
-        .insert_device(who.branch_id, name, role, token_hash, now)
+        .insert_device(who.branch_id, name, role, window, token_hash, now)
         .await?;
     audit_change(
         tx,
@@ -177,7 +204,7 @@ pub async fn create_device<T: SettingsTx>(
         "device.create",
         ("device", json!(id)),
         None,
-        Some(json!({ "name": name, "role": role.as_str() })),
+        Some(json!({ "name": name, "role": role.as_str(), "window": window.map(WindowNo::get) })),
     )
     .await?;
     Ok(id)
@@ -199,7 +226,7 @@ pub async fn revoke_device<T: SettingsTx>(
         now,
         "device.revoke",
         ("device", json!(id)),
-        Some(json!({ "name": d.name, "role": d.role, "active": true })),
+        Some(json!({ "name": d.name, "role": d.role, "window": d.window, "active": true })),
         Some(json!({ "active": false })),
     )
     .await?;

@@ -353,15 +353,15 @@ impl SqliteStore {
         &self,
         branch: i64,
         name: &str,
-        role: Role,
+        (role, window): (Role, Option<WindowNo>),
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<i64> {
         let (name, hash) = (name.to_owned(), token_hash.to_owned());
         self.write(move |tx, _| {
             Ok(tx.conn.query_row(
-                "INSERT INTO devices (branch_id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                params![branch, name, role.as_str(), hash, ms(now)],
+                "INSERT INTO devices (branch_id, name, role, window_number, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                params![branch, name, role.as_str(), window.map(WindowNo::get), hash, ms(now)],
                 |r| r.get(0),
             )?)
         })

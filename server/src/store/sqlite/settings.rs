@@ -1,8 +1,8 @@
 //! [`SettingsTx`] for SQLite: the configuration's reads and writes.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use qhall_shared::ServiceCode;
 use qhall_shared::api::Localized;
+use qhall_shared::{ServiceCode, WindowNo};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::tx::{SqliteTx, load_config};
@@ -29,6 +29,7 @@ fn device_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceInfo> {
         id: r.get("id")?,
         name: r.get("name")?,
         role: r.get("role")?,
+        window: r.get("window_number")?,
         active: r.get::<_, i64>("active")? != 0,
         created_at: from_ms(r.get("created_at")?),
         last_seen_at: r.get::<_, Option<i64>>("last_seen_at")?.map(from_ms),
@@ -37,7 +38,8 @@ fn device_from_row(r: &Row<'_>) -> rusqlite::Result<DeviceInfo> {
 }
 
 const USER_COLUMNS: &str = "id, branch_id, username, display_name, role, active, created_at";
-const DEVICE_COLUMNS: &str = "id, name, role, active, created_at, last_seen_at, printer_state";
+const DEVICE_COLUMNS: &str =
+    "id, name, role, window_number, active, created_at, last_seen_at, printer_state";
 
 impl SettingsTx for SqliteTx<'_> {
     async fn bump_config(&mut self, branch: i64) -> Result<BranchConfig> {
@@ -289,12 +291,21 @@ impl SettingsTx for SqliteTx<'_> {
         branch: i64,
         name: &str,
         role: Role,
+        window: Option<WindowNo>,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<i64> {
         Ok(self.conn.query_row(
-            "INSERT INTO devices (branch_id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-            params![branch, name, role.as_str(), token_hash, ms(now)],
+            "INSERT INTO devices (branch_id, name, role, window_number, token_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            params![
+                branch,
+                name,
+                role.as_str(),
+                window.map(WindowNo::get),
+                token_hash,
+                ms(now)
+            ],
             |r| r.get(0),
         )?)
     }

@@ -148,7 +148,9 @@
       return ["DELETE", "/api/v1/users/" + f.dataset.id];
     },
     "device-new": function (f) {
-      return ["POST", "/api/v1/devices", { name: field(f, "name"), role: field(f, "role") }];
+      var body = { name: field(f, "name"), role: field(f, "role") };
+      if (body.role === "pad") body.window = Number(field(f, "window"));
+      return ["POST", "/api/v1/devices", body];
     },
     revoke: function (f) {
       return ["DELETE", "/api/v1/devices/" + f.dataset.id];
@@ -172,7 +174,7 @@
     Q.api(call[0], call[1], call[2]).then(
       function (r) {
         if (kind === "device-new" && r.json && r.json.token) {
-          showToken(r.json.token);
+          showToken(r.json.token, r.json.pairing_url);
           buttons.forEach(function (b) { b.disabled = false; });
           say(form, "ok", "");
           return;
@@ -186,11 +188,23 @@
     );
   }
 
-  function showToken(token) {
+  function showToken(token, pairing) {
     var box = document.getElementById("device-token");
     document.getElementById("device-token-value").textContent = token;
+    document.getElementById("device-pairing-url").textContent = pairing || "";
+    document.getElementById("device-pairing").hidden = !pairing;
     box.hidden = false;
     box.scrollIntoView({ block: "center" });
+  }
+
+  // A pad is bound to a window: the window choice shows only for pads.
+  var newDevice = document.getElementById("device-new");
+  if (newDevice) {
+    var role = newDevice.elements.namedItem("role");
+    var padWindow = newDevice.elements.namedItem("window");
+    var toggle = function () { padWindow.hidden = role.value !== "pad"; };
+    role.addEventListener("change", toggle);
+    toggle();
   }
 
   var done = document.getElementById("device-token-done");

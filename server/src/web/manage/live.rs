@@ -118,6 +118,7 @@ fn strings(lang: Lang) -> Markup {
         "role": {
             "kiosk": s("取号机", "kiosk"),
             "display": s("叫号屏", "board"),
+            "pad": s("评价器", "rating pad"),
         },
         "level": {
             "ok": s("正常", "within target"),

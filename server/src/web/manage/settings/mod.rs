@@ -94,7 +94,7 @@ async fn body(state: &AppState, v: &Visit) -> Result<Markup, ApiError> {
                     (hall::exceptions(lang, &hall, tz, now))
                     (hall::notices(lang, &hall, tz, now))
                     (people::users(lang, &v.who, &users, tz))
-                    (people::devices(lang, &devices, tz))
+                    (people::devices(lang, &devices, &hall.windows, tz))
                 }
                 (audit::column(lang, &log[..log.len().min(AUDIT_ROWS)], tz))
             }

@@ -4,7 +4,7 @@ use chrono_tz::Tz;
 use maud::{Markup, html};
 
 use super::short_time;
-use crate::store::settings::{DeviceInfo, UserInfo};
+use crate::store::settings::{DeviceInfo, UserInfo, WindowConfig};
 use crate::store::{Principal, Role};
 use crate::web::i18n::Lang;
 
@@ -15,6 +15,7 @@ fn role_label(lang: Lang, role: &str) -> &'static str {
         "admin" => lang.s("管理员", "Admin"),
         "kiosk" => lang.s("取号机", "Kiosk"),
         "display" => lang.s("大屏", "Board"),
+        "pad" => lang.s("评价器", "Rating pad"),
         _ => "",
     }
 }
@@ -87,10 +88,17 @@ pub(super) fn users(lang: Lang, who: &Principal, users: &[UserInfo], tz: Tz) -> 
     }
 }
 
-pub(super) fn devices(lang: Lang, devices: &[DeviceInfo], tz: Tz) -> Markup {
+/// The hall's devices. A rating pad is bound to one window, chosen when it is created; its
+/// token comes with a pairing link to open on the tablet (see `web::rate`).
+pub(super) fn devices(
+    lang: Lang,
+    devices: &[DeviceInfo],
+    windows: &[WindowConfig],
+    tz: Tz,
+) -> Markup {
     html! {
         section.card #devices {
-            h2 { (lang.s("取号机与大屏", "Kiosks and boards")) }
+            h2 { (lang.s("取号机、大屏与评价器", "Kiosks, boards and rating pads")) }
             table.people {
                 thead { tr {
                     th { (lang.s("名称", "Name")) }
@@ -104,7 +112,12 @@ pub(super) fn devices(lang: Lang, devices: &[DeviceInfo], tz: Tz) -> Markup {
                     @for d in devices {
                         tr .inactive[!d.active] {
                             td { (d.name) }
-                            td { (role_label(lang, &d.role)) }
+                            td {
+                                (role_label(lang, &d.role))
+                                @if let Some(w) = d.window {
+                                    " · " (lang.s("窗口", "window")) " " (w)
+                                }
+                            }
                             td.muted { (short_time(d.created_at, tz)) }
                             td.muted { (d.last_seen_at.map(|t| short_time(t, tz)).unwrap_or_else(|| "—".into())) }
                             td { (d.printer_state.as_deref().unwrap_or("—")) }
@@ -128,6 +141,12 @@ pub(super) fn devices(lang: Lang, devices: &[DeviceInfo], tz: Tz) -> Markup {
                 select name="role" aria-label=(lang.s("类型", "Kind")) {
                     option value="kiosk" { (role_label(lang, "kiosk")) }
                     option value="display" { (role_label(lang, "display")) }
+                    option value="pad" { (role_label(lang, "pad")) }
+                }
+                select name="window" aria-label=(lang.s("评价器的窗口", "Rating pad's window")) title=(lang.s("评价器的窗口", "Rating pad's window")) {
+                    @for w in windows {
+                        option value=(w.number.get()) { (lang.s("窗口", "Window")) " " (w.number.get()) }
+                    }
                 }
                 button type="submit" { (lang.s("创建", "Create")) }
                 (super::hall_msg())
@@ -135,6 +154,13 @@ pub(super) fn devices(lang: Lang, devices: &[DeviceInfo], tz: Tz) -> Markup {
             div #device-token.token-box hidden {
                 p { strong { (lang.s("设备令牌（只显示这一次，请立即复制到设备配置）：", "Device token (shown this once: copy it into the device's configuration now):")) } }
                 code #device-token-value {}
+                div #device-pairing hidden {
+                    p { strong { (lang.s(
+                        "评价器：在平板上打开下面的配对链接一次（只显示这一次；链接中 # 之后的令牌不会发送到服务器或代理的日志）：",
+                        "Rating pad: open this pairing link once on the tablet (shown this once; the token after # never reaches a server or proxy log):",
+                    )) } }
+                    code #device-pairing-url {}
+                }
                 button #device-token-done type="button" { (lang.s("已复制，完成", "Copied, done")) }
             }
         }
