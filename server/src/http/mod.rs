@@ -12,7 +12,7 @@
 //! - [`complaints`]: the managers' complaints register; [`attendance`]: sign-ins and pauses.
 //! - [`settings`]: the hall's configuration, people and devices (managers; audited).
 //! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
-//! - [`events`]: the WebSocket event stream.
+//! - [`events`]: the WebSocket event stream; [`origin`]: the `Origin` check on its upgrade.
 //! - The web pages ([`crate::web`]) are merged here too, under the same layers.
 //! - [`metrics`]: `/metrics` in Prometheus text.
 //! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
@@ -29,6 +29,7 @@ pub mod hall;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod origin;
 pub mod reports;
 pub mod services;
 pub mod settings;
