@@ -610,6 +610,14 @@ impl ServerProcess {
         if let Ok(p) = std::env::var("QHALL_SERVER_BIN") {
             return p.into();
         }
+        // Where cargo puts the final binaries (which need not be where the test executable was
+        // built, when `build.build-dir` is set apart from the target directory).
+        if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+            let p = PathBuf::from(dir).join("debug").join("qhall-server");
+            if p.exists() {
+                return p;
+            }
+        }
         let exe = std::env::current_exe().expect("current exe");
         let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
         dir.join("qhall-server")
@@ -658,6 +666,11 @@ impl ServerProcess {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// The process id, to read its memory from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
