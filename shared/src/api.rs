@@ -137,8 +137,12 @@ impl std::str::FromStr for TicketStatus {
 }
 
 /// `GET /api/v1/tickets/{id}`: what the holder of a ticket may see. Nothing personal.
+/// Window actions answer the same shape to staff.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketView {
+    /// To the ticket's holder, its secret id. In answers to staff (window views, the waiting
+    /// list, call-next and the other window actions) a public reference (`ref-…`) that is
+    /// stable and unique but opens nothing: staff act on tickets by their number.
     pub id: String,
     pub number: TicketNumber,
     pub service: ServiceCode,
@@ -185,6 +189,15 @@ pub struct Pause {
 #[serde(deny_unknown_fields)]
 pub struct CallTicket {
     pub number: String,
+}
+
+/// `POST /api/v1/windows/{n}/cancel` — staff cancel a waiting ticket their window serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelTicket {
+    pub number: String,
+    /// Why (1 to 200 characters); kept in the ticket's history with who cancelled it.
+    pub reason: String,
 }
 
 /// `POST /api/v1/windows/{n}/extend`.

@@ -29,7 +29,7 @@ async fn twenty_windows_calling_at_once_call_every_ticket_exactly_once() {
             let status = r.status();
             let t: serde_json::Value = r.json().await.unwrap();
             assert_eq!(status, 201, "{t}");
-            issued.push(t["id"].as_str().unwrap().to_owned());
+            issued.push(t["number"].as_str().unwrap().to_owned());
         }
     }
     assert_eq!(issued.len(), 2100);
@@ -55,7 +55,7 @@ async fn twenty_windows_calling_at_once_call_every_ticket_exactly_once() {
                     match r.status().as_u16() {
                         200 => {
                             let v: serde_json::Value = r.json().await.unwrap();
-                            let id = v["ticket"]["id"].as_str().unwrap().to_owned();
+                            let id = v["ticket"]["number"].as_str().unwrap().to_owned();
                             *called.lock().unwrap().entry(id).or_default() += 1;
                         }
                         204 => {

@@ -69,7 +69,7 @@ async fn a_ticket_shows_its_place_and_the_tracking_link_works_without_a_token() 
     let staff = app.login("staff3").await;
     app.sign_in(3, &staff).await;
     // Window 3 serves B first, then A.
-    assert_eq!(app.call_next(3, &staff).await.unwrap().id, first.id);
+    assert_eq!(app.call_next(3, &staff).await.unwrap().number, first.number);
     let v: Value = app
         .get(&format!("/api/v1/tickets/{}", first.id), None)
         .await

@@ -11,7 +11,7 @@ async fn a_transferred_ticket_keeps_its_issue_time_and_goes_before_later_ones() 
     let s3 = app.login("staff3").await;
     app.sign_in(1, &s1).await;
     let a = app.issue("A").await;
-    assert_eq!(app.call_next(1, &s1).await.unwrap().id, a.id);
+    assert_eq!(app.call_next(1, &s1).await.unwrap().number, a.number);
     assert!(app.window(1, "start", &s1).await.status().is_success());
     let b_later = app.issue("B").await;
     // The A customer also needs B (social insurance): to B's line, not its back.
@@ -46,9 +46,9 @@ async fn a_transferred_ticket_keeps_its_issue_time_and_goes_before_later_ones() 
         "it was issued before the B ticket, so it is first in B's line"
     );
     app.sign_in(3, &s3).await;
-    assert_eq!(app.call_next(3, &s3).await.unwrap().id, a.id);
+    assert_eq!(app.call_next(3, &s3).await.unwrap().number, a.number);
     assert!(app.window(3, "complete", &s3).await.status().is_success());
-    assert_eq!(app.call_next(3, &s3).await.unwrap().id, b_later.id);
+    assert_eq!(app.call_next(3, &s3).await.unwrap().number, b_later.number);
 }
 
 #[tokio::test]
@@ -74,7 +74,7 @@ async fn a_ticket_transferred_to_a_window_is_called_there_only() {
         app.call_next(1, &s1).await.is_none(),
         "window 1 may not take it back"
     );
-    assert_eq!(app.call_next(2, &s2).await.unwrap().id, a.id);
+    assert_eq!(app.call_next(2, &s2).await.unwrap().number, a.number);
 }
 
 #[tokio::test]
@@ -84,7 +84,7 @@ async fn a_reinstated_no_show_goes_to_the_front_and_its_last_call_counts() {
     app.sign_in(1, &s1).await;
     let first = app.issue("A").await;
     let second = app.issue("A").await;
-    assert_eq!(app.call_next(1, &s1).await.unwrap().id, first.id);
+    assert_eq!(app.call_next(1, &s1).await.unwrap().number, first.number);
     assert!(app.window(1, "no-show", &s1).await.status().is_success());
     // The customer turns up late: back to the front, ahead of the second ticket.
     let r = app
@@ -103,7 +103,7 @@ async fn a_reinstated_no_show_goes_to_the_front_and_its_last_call_counts() {
         .unwrap();
     assert_eq!(v["ahead"], 1);
     let again = app.call_next(1, &s1).await.unwrap();
-    assert_eq!(again.id, first.id);
+    assert_eq!(again.number, first.number);
     assert!(again.called_at.unwrap() > first.issued_at);
     let r = app
         .post(

@@ -53,12 +53,12 @@ async fn the_report_page_counts_the_tickets_of_the_range_and_downloads_them_as_c
     let a2 = app.issue("A").await;
     let b1 = app.issue("B").await;
     let _waiting = app.issue("C").await;
-    assert_eq!(app.call_next(1, &s1).await.unwrap().id, a1.id);
+    assert_eq!(app.call_next(1, &s1).await.unwrap().number, a1.number);
     assert!(app.window(1, "start", &s1).await.status().is_success());
     assert!(app.window(1, "complete", &s1).await.status().is_success());
-    assert_eq!(app.call_next(2, &s2).await.unwrap().id, a2.id);
+    assert_eq!(app.call_next(2, &s2).await.unwrap().number, a2.number);
     assert!(app.window(2, "no-show", &s2).await.status().is_success());
-    assert_eq!(app.call_next(1, &s1).await.unwrap().id, b1.id);
+    assert_eq!(app.call_next(1, &s1).await.unwrap().number, b1.number);
     assert!(app.window(1, "complete", &s1).await.status().is_success());
     let r = app
         .post(

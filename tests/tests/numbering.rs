@@ -29,10 +29,7 @@ async fn numbering_resets_at_local_midnight_on_the_spring_forward_day() {
     let (n2, id2) = issue(&store, "2026-03-28T22:50:00Z").await;
     assert_eq!(n2, "A002");
     for id in [id, id2] {
-        store
-            .cancel(&id, None, at("2026-03-28T22:55:00Z"))
-            .await
-            .unwrap();
+        store.cancel(&id, at("2026-03-28T22:55:00Z")).await.unwrap();
     }
     // 00:10 local on 29 March is still 28 March in UTC: a new local day, so A001 again.
     let (n, _) = issue(&store, "2026-03-28T23:10:00Z").await;
@@ -49,23 +46,14 @@ async fn numbering_resets_at_local_midnight_on_the_fall_back_day() {
     // and the next midnight (CET) is 23:00 UTC on the 25th.
     let (n, id) = issue(&store, "2026-10-24T21:59:00Z").await;
     assert_eq!(n, "A001");
-    store
-        .cancel(&id, None, at("2026-10-24T21:59:30Z"))
-        .await
-        .unwrap();
+    store.cancel(&id, at("2026-10-24T21:59:30Z")).await.unwrap();
     let (n, id) = issue(&store, "2026-10-24T22:00:00Z").await;
     assert_eq!(n, "A001", "a new local day at 00:00 CEST");
-    store
-        .cancel(&id, None, at("2026-10-24T22:01:00Z"))
-        .await
-        .unwrap();
+    store.cancel(&id, at("2026-10-24T22:01:00Z")).await.unwrap();
     // 22:30 UTC on the 25th is 23:30 CET: still the 25th, 24.5 hours after it began.
     let (n, id) = issue(&store, "2026-10-25T22:30:00Z").await;
     assert_eq!(n, "A002");
-    store
-        .cancel(&id, None, at("2026-10-25T22:31:00Z"))
-        .await
-        .unwrap();
+    store.cancel(&id, at("2026-10-25T22:31:00Z")).await.unwrap();
     let (n, _) = issue(&store, "2026-10-25T23:00:00Z").await;
     assert_eq!(n, "A001", "the 26th begins at 23:00 UTC");
 }

@@ -188,7 +188,7 @@ async fn windows_split_across_two_servers_call_every_ticket_exactly_once() {
             let status = r.status();
             let v: Value = r.json().await.unwrap();
             assert_eq!(status, 201, "{v}");
-            issued.push(v["id"].as_str().unwrap().to_owned());
+            issued.push(v["number"].as_str().unwrap().to_owned());
         }
     }
     assert_eq!(issued.len(), 2100);
@@ -228,7 +228,7 @@ async fn windows_split_across_two_servers_call_every_ticket_exactly_once() {
                     match r.status().as_u16() {
                         200 => {
                             let v: Value = r.json().await.unwrap();
-                            let id = v["ticket"]["id"].as_str().unwrap().to_owned();
+                            let id = v["ticket"]["number"].as_str().unwrap().to_owned();
                             *called.lock().unwrap().entry(id).or_default() += 1;
                         }
                         204 => break,

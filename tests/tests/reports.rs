@@ -19,13 +19,13 @@ async fn reports_count_the_day_by_service_window_staff_and_hour() {
     let _waiting = app.issue("C").await;
 
     // Window 1 serves two customers; window 2 calls one who never comes.
-    assert_eq!(app.call_next(1, &s1).await.unwrap().id, a1.id);
+    assert_eq!(app.call_next(1, &s1).await.unwrap().number, a1.number);
     assert!(app.window(1, "start", &s1).await.status().is_success());
     assert!(app.window(1, "complete", &s1).await.status().is_success());
     let second = app.call_next(2, &s2).await.unwrap();
-    assert_eq!(second.id, a2.id);
+    assert_eq!(second.number, a2.number);
     assert!(app.window(2, "no-show", &s2).await.status().is_success());
-    assert_eq!(app.call_next(1, &s1).await.unwrap().id, b1.id);
+    assert_eq!(app.call_next(1, &s1).await.unwrap().number, b1.number);
     assert!(app.window(1, "complete", &s1).await.status().is_success());
     // The B customer rates the service on the pad: 4, 满意.
     let r = app

@@ -94,7 +94,7 @@ async fn build_history(url: &str) {
         .unwrap();
     act(&s1, 1, WindowAction::NoShow, "2026-03-27T08:22:00Z").await;
     store
-        .reinstate(&s1, &a2, at("2026-03-27T08:30:00Z"))
+        .reinstate(&s1, w(1), &a2, at("2026-03-27T08:30:00Z"))
         .await
         .unwrap();
     store
@@ -114,10 +114,7 @@ async fn build_history(url: &str) {
 
     // A003: cancelled before it is called.
     let (_, a3) = issue("A", "2026-03-27T09:00:00Z").await;
-    store
-        .cancel(&a3, None, at("2026-03-27T09:05:00Z"))
-        .await
-        .unwrap();
+    store.cancel(&a3, at("2026-03-27T09:05:00Z")).await.unwrap();
 
     // C001: issued at 11:50 local, ten minutes before lunch; called at 13:05 local (75 min).
     change(&s1, 1, WindowChange::SignOut, "2026-03-27T09:10:00Z").await;
@@ -134,7 +131,7 @@ async fn build_history(url: &str) {
     // Saturday 28 March, 16:30 local (CET): issued, cancelled at closing.
     let (_, late) = issue("D", "2026-03-28T15:30:00Z").await;
     store
-        .cancel(&late, None, at("2026-03-28T16:00:00Z"))
+        .cancel(&late, at("2026-03-28T16:00:00Z"))
         .await
         .unwrap();
 
@@ -150,7 +147,7 @@ async fn build_history(url: &str) {
     // 16:59 local (14:59Z) is still open on the 29th.
     let (_, last) = issue("A", "2026-03-29T14:59:00Z").await;
     store
-        .cancel(&last, None, at("2026-03-29T15:00:00Z"))
+        .cancel(&last, at("2026-03-29T15:00:00Z"))
         .await
         .unwrap();
     store.close().await;

@@ -174,14 +174,11 @@ async fn suite(store: &Store) {
         .await
         .unwrap();
     assert_eq!(absent.status, TicketStatus::NoShow);
-    let back = store.reinstate(&staff1, "A002", now).await.unwrap();
+    let back = store.reinstate(&staff1, w(1), "A002", now).await.unwrap();
     assert_eq!(back.status, TicketStatus::Waiting);
-    let cancelled = store.cancel(&back.id, None, now).await.unwrap();
+    let cancelled = store.cancel(&back.id, now).await.unwrap();
     assert_eq!(cancelled.status, TicketStatus::Cancelled);
-    assert!(
-        store.cancel(&back.id, None, now).await.is_err(),
-        "only once"
-    );
+    assert!(store.cancel(&back.id, now).await.is_err(), "only once");
     let view = store
         .ticket_view(&numbers_id(store, "A003").await, now)
         .await

@@ -6,12 +6,18 @@
 //! Messages already covered by the starting point are skipped by seq; a gap (never expected) is
 //! filled from the database; a client that lagged behind the hub's buffer gets a fresh snapshot.
 //! The server pings every 15 s and drops a client it has not heard from in 45 s.
+//!
+//! Clients only ever send pongs and closes, so a frame or message over 64 KiB is refused as
+//! soon as its header announces the length, before any of it is buffered, and the connection
+//! is closed. An upgrade authenticated by the session cookie must come from the server's own
+//! origin ([`super::origin`]).
 
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
@@ -22,13 +28,17 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use super::AppState;
-use super::auth::Caller;
-use super::error::{ApiQuery, ApiResult};
+use super::auth::{Caller, TokenSource, request_token_from};
+use super::error::{ApiError, ApiQuery, ApiResult};
+use super::origin::same_origin_or_none;
 use crate::store::Role;
 
 const PING_EVERY: Duration = Duration::from_secs(15);
 const SILENCE_LIMIT: Duration = Duration::from_secs(45);
 const READ_BUFFER: usize = 4 * 1024;
+/// The largest frame and message a client may send. Without the frame limit tungstenite buffers
+/// frames of up to 16 MiB before the message limit applies (20 such frames: +272 MB).
+const MAX_INCOMING: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/events", get(upgrade))
@@ -44,13 +54,25 @@ struct Params {
 async fn upgrade(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
     ApiQuery(p): ApiQuery<Params>,
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
+    let by_cookie = request_token_from(&headers, query.as_deref())
+        .is_some_and(|(_, source)| source == TokenSource::Cookie);
+    if by_cookie && !same_origin_or_none(&headers, &state.public_url) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            "the event stream opens with the session cookie only from this server's own pages",
+        ));
+    }
     let who = caller.require(&[Role::Kiosk, Role::Display, Role::Staff, Role::Manager])?;
     let branch = who.branch_id;
     Ok(ws
-        .max_message_size(64 * 1024)
+        .max_frame_size(MAX_INCOMING)
+        .max_message_size(MAX_INCOMING)
         // Clients send only pongs and closes; tungstenite zero-fills its whole read buffer on
         // every read, so the 128 KiB default costs a large memset per message and per client.
         .read_buffer_size(READ_BUFFER)

@@ -12,7 +12,7 @@
 //! - [`complaints`]: the managers' complaints register; [`attendance`]: sign-ins and pauses.
 //! - [`settings`]: the hall's configuration, people and devices (managers; audited).
 //! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
-//! - [`events`]: the WebSocket event stream.
+//! - [`events`]: the WebSocket event stream; [`origin`]: the `Origin` check on its upgrade.
 //! - [`client`]: the client's address, forwarded headers believed only from trusted proxies.
 //! - The web pages ([`crate::web`]) are merged here too, under the same layers.
 //! - [`health`]: `/healthz/ready`, readiness (a write round-trip); `/healthz` is liveness.
@@ -33,6 +33,7 @@ pub mod health;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod origin;
 pub mod reports;
 pub mod services;
 pub mod settings;

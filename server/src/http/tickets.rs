@@ -137,7 +137,8 @@ async fn read(
     Ok(Json(view(&t, ahead, secs)))
 }
 
-/// `POST /api/v1/tickets/{id}/cancel`: the customer gives up their place.
+/// `POST /api/v1/tickets/{id}/cancel`: the customer gives up their place (recorded in the
+/// ticket's history with the actor `customer`).
 async fn cancel(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -148,6 +149,6 @@ async fn cancel(
             "there is no such ticket",
         ));
     }
-    let t = state.store.cancel(&id, None, state.now()).await?;
+    let t = state.store.cancel(&id, state.now()).await?;
     Ok(Json(view(&t, 0, 0)))
 }

@@ -1,5 +1,12 @@
-//! Windows: staff sign in, call, serve, transfer, pause — each action on the window the caller
-//! is signed in to (managers may act on any window of their branch).
+//! Windows: staff sign in, call, serve, transfer, pause, cancel and reinstate — each action on
+//! the window the caller is signed in to (managers may act on any window of their branch), and
+//! each action naming a ticket only on one that window serves.
+//!
+//! No answer here carries a ticket's secret id: it is the customer's key to the tracking page
+//! and to cancelling, so staff see the ticket's number and its public reference
+//! ([`TicketRow::public_ref`]) in the `id` field instead. The field stays because protocol v1
+//! promises `{"ticket":{"id":…}}` from call-next; what it holds was never promised to open the
+//! ticket.
 
 use std::sync::atomic::Ordering;
 
@@ -9,7 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use qhall_shared::WindowNo;
-use qhall_shared::api::{CallTicket, Extend, Pause, Transfer, WindowTicket, WindowView};
+use qhall_shared::api::{
+    CallTicket, CancelTicket, Extend, Pause, TicketView, Transfer, WindowTicket, WindowView,
+};
 
 use super::AppState;
 use super::auth::Caller;
@@ -36,6 +45,16 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/windows/{n}/extend", post(extend))
         .route("/api/v1/windows/{n}/transfer", post(transfer))
         .route("/api/v1/windows/{n}/reinstate", post(reinstate))
+        .route("/api/v1/windows/{n}/cancel", post(cancel))
+}
+
+/// A ticket as staff see it: what its holder sees, with the public reference in place of the
+/// secret id.
+fn staff_view(t: &TicketRow) -> TicketView {
+    TicketView {
+        id: t.public_ref(),
+        ..view(t, 0, 0)
+    }
 }
 
 fn window_no(s: &str) -> ApiResult<WindowNo> {
@@ -68,7 +87,7 @@ async fn window_view(
         state: w.state,
         pause_reason: w.pause_reason,
         services,
-        current: current.map(|t| view(&t, 0, 0)),
+        current: current.as_ref().map(staff_view),
         staff,
     })
 }
@@ -104,7 +123,7 @@ async fn waiting(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(n): ApiPath<String>,
-) -> ApiResult<Json<Vec<qhall_shared::api::TicketView>>> {
+) -> ApiResult<Json<Vec<TicketView>>> {
     let who = staff(&caller)?;
     let n = window_no(&n)?;
     let cfg = state.store.config(who.branch_id).await?;
@@ -116,7 +135,7 @@ async fn waiting(
         .store
         .waiting_list(who.branch_id, n, &services, 200)
         .await?;
-    Ok(Json(list.iter().map(|t| view(t, 0, 0)).collect()))
+    Ok(Json(list.iter().map(staff_view).collect()))
 }
 
 async fn change(
@@ -179,7 +198,7 @@ async fn call_next(
         Some(t) => {
             state.metrics.called.fetch_add(1, Ordering::Relaxed);
             Ok(Json(WindowTicket {
-                ticket: view(&t, 0, 0),
+                ticket: staff_view(&t),
             })
             .into_response())
         }
@@ -201,7 +220,7 @@ async fn call_number(
         .await?;
     state.metrics.called.fetch_add(1, Ordering::Relaxed);
     Ok(Json(WindowTicket {
-        ticket: view(&t, 0, 0),
+        ticket: staff_view(&t),
     }))
 }
 
@@ -219,7 +238,7 @@ async fn act(
         state.metrics.served.fetch_add(1, Ordering::Relaxed);
     }
     Ok(Json(WindowTicket {
-        ticket: view(&t, 0, 0),
+        ticket: staff_view(&t),
     }))
 }
 
@@ -288,7 +307,7 @@ async fn transfer(
     };
     let t = state.store.transfer(who, n, to, state.now()).await?;
     Ok(Json(WindowTicket {
-        ticket: view(&t, 0, 0),
+        ticket: staff_view(&t),
     }))
 }
 
@@ -300,12 +319,31 @@ async fn reinstate(
     ApiJson(body): ApiJson<CallTicket>,
 ) -> ApiResult<Json<WindowTicket>> {
     let who = staff(&caller)?;
-    window_no(&n)?;
+    let n = window_no(&n)?;
     let t = state
         .store
-        .reinstate(who, &body.number, state.now())
+        .reinstate(who, n, &body.number, state.now())
         .await?;
     Ok(Json(WindowTicket {
-        ticket: view(&t, 0, 0),
+        ticket: staff_view(&t),
+    }))
+}
+
+/// Cancels a waiting ticket this window serves (`{"number":"A012","reason":"left the hall"}`);
+/// the ticket's history records who and why.
+async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+    ApiJson(body): ApiJson<CancelTicket>,
+) -> ApiResult<Json<WindowTicket>> {
+    let who = staff(&caller)?;
+    let n = window_no(&n)?;
+    let t = state
+        .store
+        .cancel_at_window(who, n, &body.number, &body.reason, state.now())
+        .await?;
+    Ok(Json(WindowTicket {
+        ticket: staff_view(&t),
     }))
 }

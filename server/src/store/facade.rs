@@ -179,21 +179,37 @@ impl Store {
     pub async fn reinstate(
         &self,
         who: &Principal,
+        n: WindowNo,
         number: &str,
         now: DateTime<Utc>,
     ) -> Result<TicketRow> {
         let (who, number) = (who.clone(), number.to_owned());
-        write!(self, |tx, out| ops::reinstate(tx, out, &who, &number, now))
+        write!(self, |tx, out| ops::reinstate(
+            tx, out, &who, n, &number, now
+        ))
     }
 
-    pub async fn cancel(
+    /// The customer holding `ticket_id` gives up their place.
+    pub async fn cancel(&self, ticket_id: &str, now: DateTime<Utc>) -> Result<TicketRow> {
+        let id = ticket_id.to_owned();
+        write!(self, |tx, out| super::cancel::by_customer(
+            tx, out, &id, now
+        ))
+    }
+
+    /// Staff at window `n` cancel the waiting ticket `number`, saying why.
+    pub async fn cancel_at_window(
         &self,
-        ticket_id: &str,
-        staff: Option<i64>,
+        who: &Principal,
+        n: WindowNo,
+        number: &str,
+        reason: &str,
         now: DateTime<Utc>,
     ) -> Result<TicketRow> {
-        let id = ticket_id.to_owned();
-        write!(self, |tx, out| ops::cancel(tx, out, &id, staff, now))
+        let (who, number, reason) = (who.clone(), number.to_owned(), reason.to_owned());
+        write!(self, |tx, out| super::cancel::at_window(
+            tx, out, &who, n, &number, &reason, now
+        ))
     }
 
     pub async fn change_window(

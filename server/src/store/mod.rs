@@ -9,6 +9,7 @@
 //! - `macros`: `write!`, `read!`, `either!`: one operation on the configured backend.
 //! - [`complaints`]: the complaints register (status, notes, masked contacts, purge).
 //! - [`attendance`]: the window log per person per day, and the attendance tolerances.
+//! - [`cancel`]: cancelling a waiting ticket, by its customer or by staff at their window.
 //! - [`export`]: report rows, `events.csv` lines and audit rows, shared by both backends.
 //! - [`facade`]: [`Store`], one operation per transaction, events published after commit.
 //! - [`health`]: readiness (a write round-trip, cached) and which database errors mean the
@@ -31,6 +32,7 @@ mod macros;
 
 pub mod attendance;
 pub mod backup;
+pub mod cancel;
 pub mod complaints;
 pub mod export;
 pub mod facade;

@@ -38,6 +38,15 @@ pub struct TicketRow {
     pub device_id: Option<i64>,
 }
 
+impl TicketRow {
+    /// The handle staff see instead of [`TicketRow::id`]: stable and unique, but it opens
+    /// nothing. The id is the customer's key to the tracking page and to cancelling; only the
+    /// kiosk that printed the ticket and its holder ever get it.
+    pub fn public_ref(&self) -> String {
+        format!("ref-{}", self.key)
+    }
+}
+
 /// A window as stored, with the services it serves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowRow {
@@ -56,6 +65,18 @@ pub struct WindowDef {
     pub number: WindowNo,
     pub name: String,
     pub skills: WindowSkills,
+}
+
+impl WindowDef {
+    /// Whether this window serves `t`: a ticket sent to it, or one in the line of a service it
+    /// serves that was not sent to another window. The same rule as its waiting list, so staff
+    /// call, cancel and reinstate only what their own window could call.
+    pub fn serves_ticket(&self, t: &TicketRow) -> bool {
+        match t.target_window {
+            Some(w) => w == self.number,
+            None => self.skills.serves.iter().any(|(s, _)| *s == t.service),
+        }
+    }
 }
 
 /// Everything about a branch that changes only when a manager changes it.

@@ -278,8 +278,13 @@ fn new_ticket_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Loads window `n` and checks the caller may operate it.
-async fn operable_window<T: Tx>(tx: &mut T, who: &Principal, n: WindowNo) -> Result<WindowRow> {
+/// Loads window `n` and checks the caller may operate it: staff only the window they are
+/// signed in to (403 `not_your_window` elsewhere), managers any window of their branch.
+pub(crate) async fn operable_window<T: Tx>(
+    tx: &mut T,
+    who: &Principal,
+    n: WindowNo,
+) -> Result<WindowRow> {
     let w = tx.window(who.branch_id, n).await?.ok_or_else(|| {
         StoreError::not_found("unknown_window", format!("there is no window {n}"))
     })?;
@@ -290,6 +295,25 @@ async fn operable_window<T: Tx>(tx: &mut T, who: &Principal, n: WindowNo) -> Res
         ));
     }
     Ok(w)
+}
+
+/// Refuses a ticket window `n` does not serve (403 `not_served_here`): staff act only on the
+/// tickets their window could call ([`super::WindowDef::serves_ticket`]).
+pub(crate) async fn served_here<T: Tx>(
+    tx: &mut T,
+    branch: i64,
+    n: WindowNo,
+    t: &TicketRow,
+) -> Result<()> {
+    let cfg = tx.config(branch).await?;
+    if cfg.window(n).is_some_and(|d| d.serves_ticket(t)) {
+        Ok(())
+    } else {
+        Err(StoreError::forbidden(
+            "not_served_here",
+            format!("window {n} does not serve {}", t.number),
+        ))
+    }
 }
 
 fn call_of(t: &TicketRow, window: WindowNo, at: DateTime<Utc>) -> Call {
@@ -351,6 +375,7 @@ pub async fn call_number<T: Tx>(
         .ok_or_else(|| {
             StoreError::not_found("unknown_ticket", format!("there is no ticket {number}"))
         })?;
+    served_here(tx, who.branch_id, n, &t).await?;
     if t.status != TicketStatus::Waiting {
         return Err(StoreError::conflict(
             "not_waiting",
@@ -633,10 +658,13 @@ pub async fn transfer<T: Tx>(
 }
 
 /// Puts a no-show back at the front of its service's line; its next call is the one that counts.
+/// Only at window `n` the caller may operate, and only for a ticket that window serves: the
+/// customer who comes back is reinstated where they stand, by the person there.
 pub async fn reinstate<T: Tx>(
     tx: &mut T,
     out: &mut Outbox,
     who: &Principal,
+    n: WindowNo,
     number: &str,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
@@ -644,12 +672,14 @@ pub async fn reinstate<T: Tx>(
         .parse()
         .map_err(|e: qhall_shared::ids::InvalidId| StoreError::invalid("invalid_number", e.0))?;
     tx.lock_branch(who.branch_id).await?;
+    operable_window(tx, who, n).await?;
     let mut t = tx
         .ticket_by_number(who.branch_id, &number)
         .await?
         .ok_or_else(|| {
             StoreError::not_found("unknown_ticket", format!("there is no ticket {number}"))
         })?;
+    served_here(tx, who.branch_id, n, &t).await?;
     let before = t.status;
     t.status = lifecycle::next(t.status, Action::Reinstate)?;
     if let Some(front) = tx.earliest_queue_at(who.branch_id, t.service).await? {
@@ -664,7 +694,7 @@ pub async fn reinstate<T: Tx>(
         ticket: t.key,
         at: now,
         kind: "reinstate",
-        window: None,
+        window: Some(n),
         staff: who.user_id,
         detail: None,
     })
@@ -673,50 +703,6 @@ pub async fn reinstate<T: Tx>(
     out.emit(
         tx,
         who.branch_id,
-        now,
-        Event::Waiting {
-            service: t.service,
-            waiting,
-        },
-    )
-    .await?;
-    Ok(t)
-}
-
-/// Cancels a waiting ticket (by the customer holding its id, or by staff).
-pub async fn cancel<T: Tx>(
-    tx: &mut T,
-    out: &mut Outbox,
-    ticket_id: &str,
-    staff: Option<i64>,
-    now: DateTime<Utc>,
-) -> Result<TicketRow> {
-    let unknown = || StoreError::not_found("unknown_ticket", "there is no such ticket");
-    let branch = tx
-        .ticket_by_id(ticket_id)
-        .await?
-        .ok_or_else(unknown)?
-        .branch_id;
-    tx.lock_branch(branch).await?;
-    // Read again under the branch's lock: another server may have called it meanwhile.
-    let mut t = tx.ticket_by_id(ticket_id).await?.ok_or_else(unknown)?;
-    let before = t.status;
-    t.status = lifecycle::next(t.status, Action::Cancel)?;
-    t.done_at = Some(now);
-    tx.update_ticket(&t, before).await?;
-    tx.append_ticket_event(&TicketEvent {
-        ticket: t.key,
-        at: now,
-        kind: "cancel",
-        window: None,
-        staff,
-        detail: None,
-    })
-    .await?;
-    let waiting = tx.waiting_count(t.branch_id, t.service).await?;
-    out.emit(
-        tx,
-        t.branch_id,
         now,
         Event::Waiting {
             service: t.service,
