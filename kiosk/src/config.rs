@@ -237,4 +237,15 @@ mod tests {
         }
         assert!(toml::from_str::<FileConfig>("colour = \"red\"").is_err());
     }
+
+    /// `deploy/kiosk.toml`, the example a hall's IT copies to /etc/qhall, is read by this very
+    /// code, so a renamed setting breaks this test instead of a kiosk's first start.
+    #[test]
+    fn the_example_deploy_file_is_a_valid_configuration() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kiosk.toml");
+        let c = Config::merge(args(&[]), read_file(&example).unwrap()).unwrap();
+        assert_eq!(c.server, "https://queue.example.org");
+        assert_eq!(c.printer, Target::Device("/dev/usb/lp0".into()));
+        assert!(c.fullscreen);
+    }
 }

@@ -442,4 +442,19 @@ mod tests {
         };
         assert!(Config::resolve(&bad_tz).is_err());
     }
+
+    /// `deploy/qhall.toml`, the example a hall's IT copies to /etc/qhall, is read by this very
+    /// code: a renamed or removed setting breaks this test instead of a hall's first start.
+    #[test]
+    fn the_example_deploy_file_is_a_valid_configuration() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/qhall.toml");
+        let c = Config::resolve(&Opts {
+            config: Some(example),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.database_url, "sqlite:///var/lib/qhall/qhall.db");
+        assert_eq!(c.public_url.as_deref(), Some("https://queue.example.org"));
+        assert!(!c.demo, "the example must never seed demo passwords");
+    }
 }
