@@ -142,6 +142,8 @@ pub fn catch_panic() -> tower_http::catch_panic::CatchPanicLayer<fn(PanicPayload
 /// What a panic carries.
 pub type PanicPayload = Box<dyn std::any::Any + Send + 'static>;
 
+// The layer hands the payload over by value (the signature of its handler).
+#[allow(clippy::needless_pass_by_value)]
 fn panic_response(payload: PanicPayload) -> Response {
     let what = payload
         .downcast_ref::<&str>()
