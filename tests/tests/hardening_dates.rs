@@ -125,8 +125,9 @@ async fn snapshot(app: &TestApp, manager: &str) -> Value {
 }
 
 fn expect(what: &str, got: (u16, Value), status: u16, code: &str) {
-    assert_eq!(got.0, status, "{what}: {}", got.1);
-    assert_eq!(got.1["error"]["code"], code, "{what}: {}", got.1);
+    let (got_status, body) = got;
+    assert_eq!(got_status, status, "{what}: {body}");
+    assert_eq!(body["error"]["code"], code, "{what}: {body}");
 }
 
 #[tokio::test]
