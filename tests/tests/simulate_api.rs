@@ -162,7 +162,9 @@ async fn bad_scenarios_and_callers_are_refused_with_a_reason() {
     // Far too many customers for one request.
     let mut busy = example_json();
     busy["arrivals"][0]["per_hour"]["A"] = json!(90_000.0);
-    expect(422, "invalid_scenario", "customers")(send(json!({"scenario": busy, "days": 10})).await);
+    expect(422, "simulation_too_large", "customers")(
+        send(json!({"scenario": busy, "days": 10})).await,
+    );
 
     // Too many windows.
     let mut many = example_json();

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::Caller;
+use super::dates::check_opt_day;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::queue::schedule::local_instant;
 use crate::store::Role;
@@ -86,7 +87,8 @@ async fn list(
             format!("category is one of {}", COMPLAINT_CATEGORIES.join(", ")),
         ));
     }
-    if let (Some(f), Some(t)) = (q.from, q.to)
+    let (from, to) = (check_opt_day("from", q.from)?, check_opt_day("to", q.to)?);
+    if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
         return Err(ApiError::invalid(
@@ -99,8 +101,8 @@ async fn list(
         status,
         overdue: q.overdue,
         category,
-        from: q.from.map(|d| local_instant(tz, d, 0)),
-        to: q.to.map(|d| local_instant(tz, d, 1440)),
+        from: from.map(|d| local_instant(tz, d, 0)),
+        to: to.map(|d| local_instant(tz, d, 1440)),
     };
     let complaints = state
         .store

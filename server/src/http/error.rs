@@ -151,6 +151,27 @@ impl From<PathRejection> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The layer that turns a handler's panic into 500 `internal` (the JSON of every other error)
+/// and logs it, instead of dropping the connection. Handlers are meant never to panic; this is
+/// the net under that rule, so a slip costs one request an error, not its connection.
+pub fn catch_panic() -> tower_http::catch_panic::CatchPanicLayer<fn(PanicPayload) -> Response> {
+    tower_http::catch_panic::CatchPanicLayer::custom(panic_response as fn(PanicPayload) -> Response)
+}
+
+/// What a panic carries.
+pub type PanicPayload = Box<dyn std::any::Any + Send + 'static>;
+
+// The layer hands the payload over by value (the signature of its handler).
+#[allow(clippy::needless_pass_by_value)]
+fn panic_response(payload: PanicPayload) -> Response {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    ApiError::internal(format!("a request handler panicked: {what}")).into_response()
+}
+
 /// `Json<T>` whose rejections are [`ApiError`]s.
 #[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
@@ -171,3 +192,34 @@ pub struct ApiQuery<T>(pub T);
 #[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
+
+#[cfg(test)]
+mod tests {
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_json_instead_of_dropping_the_connection() {
+        let app = axum::Router::new()
+            .route(
+                "/boom",
+                axum::routing::get(|| async {
+                    if std::hint::black_box(true) {
+                        panic!("on purpose");
+                    }
+                    "never"
+                }),
+            )
+            .layer(super::catch_panic());
+        let res = app
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 500);
+        let body: serde_json::Value =
+            serde_json::from_slice(&to_bytes(res.into_body(), 4096).await.unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(body["error"]["message"].is_string());
+    }
+}

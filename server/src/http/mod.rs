@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`error`]: [`error::ApiError`], the JSON error every failure becomes.
+//! - [`dates`]: every date a request names, checked to a sane range in one place.
 //! - [`auth`]: the [`auth::Caller`] extractor, login and logout.
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
 //! - [`feedback`]: ratings from the pad at each window, complaints taken at the console.
@@ -24,6 +25,7 @@ pub mod auth;
 pub mod client;
 pub mod complaints;
 pub mod config;
+pub mod dates;
 pub mod devices;
 pub mod error;
 pub mod events;
@@ -151,6 +153,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(error::catch_panic())
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
 }

@@ -2,10 +2,21 @@
 //! JSON, `GET /api/v1/simulate/baseline` builds that scenario from the branch as it is, and
 //! `GET /api/v1/forecast` shows the forecast table the ticket estimates come from.
 //!
-//! A simulation is CPU work of up to a few seconds: it runs in `spawn_blocking` on one thread,
-//! one at a time per server (a second request meanwhile gets 429), and the scenario's size is
-//! capped ([`MAX_DAYS`], [`MAX_SERVICES`], [`MAX_WINDOWS`], [`MAX_ARRIVAL_BLOCKS`],
-//! [`MAX_CUSTOMERS`]) so that no request can hold the server's cores for long.
+//! A simulation is CPU work: it runs in `spawn_blocking` on one thread, one at a time per
+//! server (a second request meanwhile gets 429 `busy`), and no request can hold that core for
+//! long:
+//! - **Before any work**, the scenario's size is capped ([`MAX_DAYS`], [`MAX_SERVICES`],
+//!   [`MAX_WINDOWS`], [`MAX_ARRIVAL_BLOCKS`]; 422 `invalid_scenario`), and so is its cost:
+//!   [`MAX_CUSTOMERS`] simulated customers and [`MAX_WORK`] customers × policies × (1 + forecast
+//!   runs) (422 `simulation_too_large`). A policy named twice is refused (422 `invalid_policy`).
+//! - **While it runs**, a wall-clock [`BUDGET`]: the cost counts customers, not how long the
+//!   lines grow, and a forecast's cost grows with the line ahead of it, so an overloaded hall
+//!   within the caps could still run for hours. Past the budget the simulation is stopped and
+//!   the answer is 503 `simulation_timeout`.
+//! - **It stops when nobody wants it**: the blocking thread checks a [`Cancel`] flag between days
+//!   and events, raised when the budget runs out, when the server shuts down (503
+//!   `shutting_down`; SIGTERM is not held up), and when the client disconnects (the handler's
+//!   future is dropped and its guard raises the flag), so the next simulation need not wait.
 
 use std::collections::BTreeMap;
 
@@ -25,7 +36,7 @@ use crate::queue::schedule::{hhmm, local_date, local_instant};
 use crate::sim::scenario::{
     ArrivalsSpec, Distribution, HoursSpec, ScenarioFile, ServiceSpec, WindowSpec,
 };
-use crate::sim::{Options, Scenario, SimResult, policies_named, simulate};
+use crate::sim::{Cancel, Options, Scenario, SimResult, policies_named, simulate_cancellable};
 use crate::store::Role;
 
 /// At most this many simulated days (or replications) per request.
@@ -33,8 +44,17 @@ pub const MAX_DAYS: u32 = 400;
 pub const MAX_SERVICES: usize = 26;
 pub const MAX_WINDOWS: usize = 200;
 pub const MAX_ARRIVAL_BLOCKS: usize = 200;
-/// At most this many simulated customers per request (days × expected customers a day).
+/// At most this many simulated customers per request (days × expected customers a day): each
+/// day's customers are held in memory at once.
 pub const MAX_CUSTOMERS: f64 = 200_000.0;
+/// At most this much work per request ([`Options::work`]: customers × policies × (1 + forecast
+/// runs)). It is what the customer cap allowed with every policy once and the default 12
+/// forecast runs (200,000 × 4 × 13), now counted whatever the policies and runs asked for.
+pub const MAX_WORK: f64 = MAX_CUSTOMERS * 4.0 * 13.0;
+/// The wall-clock time a simulation may take. 400 days of the example hall (the largest ordinary
+/// request: every policy, forecasts for every customer) take about 5 s of one core on a quiet
+/// 2-core machine; 15 s leaves room for a loaded one, and a core is never held longer.
+pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
 /// The baseline looks back this many days.
 const BASELINE_DAYS: i64 = 28;
 
@@ -90,13 +110,23 @@ async fn run(
         .map_err(|e| ApiError::invalid("invalid_policy", e.to_string()))?;
     let scenario = Scenario::new(req.scenario)
         .map_err(|e| ApiError::invalid("invalid_scenario", format!("{e:#}")))?;
+    let options = Options {
+        policies,
+        threads: 1,
+        ..Options::new(days, req.seed.unwrap_or(1))
+    };
     let customers = scenario.expected_customers() * f64::from(days);
-    if customers.is_nan() || customers > MAX_CUSTOMERS {
+    let work = options.work(customers);
+    if customers.is_nan() || customers > MAX_CUSTOMERS || work.is_nan() || work > MAX_WORK {
         return Err(ApiError::invalid(
-            "invalid_scenario",
+            "simulation_too_large",
             format!(
-                "about {customers:.0} simulated customers: at most {MAX_CUSTOMERS:.0} per request \
-                 (fewer days, or lower arrival rates)"
+                "about {customers:.0} simulated customers under {} policies with {} forecast runs \
+                 each: at most {MAX_CUSTOMERS:.0} customers, and {MAX_WORK:.0} customers × \
+                 policies × (1 + forecast runs), per request (fewer days, policies or lower \
+                 arrival rates)",
+                options.policies.len(),
+                options.forecast_runs,
             ),
         ));
     }
@@ -107,18 +137,63 @@ async fn run(
             "another simulation is running; try again in a few seconds",
         ));
     };
-    let options = Options {
-        policies,
-        threads: 1,
-        ..Options::new(days, req.seed.unwrap_or(1))
-    };
-    let result = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        simulate(&scenario, &options)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let result = run_within_budget(&state, scenario, options, permit, BUDGET).await?;
     Ok(Json(result))
+}
+
+/// Runs the simulation on a blocking thread until it ends, `budget` runs out, or the server
+/// stops; the two last raise its [`Cancel`] flag, and so does dropping this future (the client
+/// went away). The permit is held until the thread has finished.
+async fn run_within_budget(
+    state: &AppState,
+    scenario: Scenario,
+    options: Options,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    budget: std::time::Duration,
+) -> ApiResult<SimResult> {
+    let cancel = Cancel::new();
+    let _stop_if_dropped = cancel.on_drop();
+    let mut job = tokio::task::spawn_blocking({
+        let cancel = cancel.clone();
+        move || {
+            let _permit = permit;
+            simulate_cancellable(&scenario, &options, &cancel)
+        }
+    });
+    let mut stopping = state.stopping.clone();
+    let shutdown = async move {
+        // A closed channel means no shutdown will ever be announced.
+        if stopping.wait_for(|s| *s).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let stopped = tokio::select! {
+        done = &mut job => {
+            return done
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| ApiError::internal("a simulation stopped with nobody asking"));
+        }
+        () = tokio::time::sleep(budget) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "simulation_timeout",
+            format!(
+                "the simulation took longer than {} s and was stopped; ask for fewer days or \
+                 policies, or a lighter scenario",
+                budget.as_secs()
+            ),
+        ),
+        () = shutdown => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down; the simulation was stopped",
+        ),
+    };
+    cancel.cancel();
+    // The thread notices within milliseconds; wait for it so the next request finds the
+    // simulator free (and a shutdown leaves no work behind).
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), job).await;
+    tracing::info!(code = stopped.code, "a simulation was stopped");
+    Err(stopped)
 }
 
 /// The answer of `GET /api/v1/simulate/baseline`.

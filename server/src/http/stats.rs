@@ -38,25 +38,10 @@ pub(super) struct Range {
 }
 
 impl Range {
-    /// The first and last day asked for, checked: in order and at most 366 days.
+    /// The first and last day asked for, checked ([`super::dates::day_range`]): within the
+    /// dates a request may name, in order, and at most 366 days.
     pub(super) fn days(&self, today: NaiveDate) -> ApiResult<(NaiveDate, NaiveDate)> {
-        let (from, to) = (
-            self.from.unwrap_or(today),
-            self.to.or(self.from).unwrap_or(today),
-        );
-        if from > to {
-            return Err(ApiError::invalid(
-                "invalid_range",
-                "from must not be after to",
-            ));
-        }
-        if (to - from).num_days() > 366 {
-            return Err(ApiError::invalid(
-                "invalid_range",
-                "ask for at most 366 days at once",
-            ));
-        }
-        Ok((from, to))
+        super::dates::day_range(self.from, self.to, today, 366)
     }
 }
 

@@ -88,9 +88,15 @@ pub fn local_date(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
 }
 
 /// The instant a branch-local date and minute-of-day begins (minute 1440 is the next midnight).
+///
+/// Never panics: the day after chrono's last date is [`DateTime::<Utc>::MAX_UTC`] (the HTTP edge
+/// keeps requests' dates far from it, see `http::dates`, but the engine does not rely on that).
 pub fn local_instant(tz: Tz, date: NaiveDate, minute: u16) -> DateTime<Utc> {
     let (date, minute) = if minute >= 1440 {
-        (date + Duration::days(1), minute - 1440)
+        match date.succ_opt() {
+            Some(next) => (next, minute - 1440),
+            None => return DateTime::<Utc>::MAX_UTC,
+        }
     } else {
         (date, minute)
     };
@@ -104,7 +110,10 @@ pub fn local_instant(tz: Tz, date: NaiveDate, minute: u16) -> DateTime<Utc> {
             // In a spring-forward gap: the first minute after it.
             let mut probe = naive;
             for _ in 0..180 {
-                probe += Duration::minutes(1);
+                let Some(next) = probe.checked_add_signed(Duration::minutes(1)) else {
+                    break;
+                };
+                probe = next;
                 if let Some(t) = tz.from_local_datetime(&probe).earliest() {
                     return t.with_timezone(&Utc);
                 }
@@ -116,10 +125,7 @@ pub fn local_instant(tz: Tz, date: NaiveDate, minute: u16) -> DateTime<Utc> {
 
 /// `[start, end)` of the branch-local day containing `now`, in UTC (23 or 25 hours on DST days).
 pub fn local_day_bounds(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    (
-        local_instant(tz, date, 0),
-        local_instant(tz, date + Duration::days(1), 0),
-    )
+    (local_instant(tz, date, 0), local_instant(tz, date, 1440))
 }
 
 impl Schedule {
@@ -141,7 +147,9 @@ impl Schedule {
     fn intervals(&self, from: NaiveDate, days: i64) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         let mut out: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
         for d in 0..=days {
-            let date = from + Duration::days(d);
+            let Some(date) = from.checked_add_signed(Duration::days(d)) else {
+                break; // past chrono's last date: nothing more is open
+            };
             let mut periods = self.periods_on(date).to_vec();
             periods.sort_unstable();
             for (s, e) in periods {
@@ -181,7 +189,7 @@ impl Schedule {
     /// Whether a ticket can be taken at `now`.
     pub fn state_at(&self, now: DateTime<Utc>) -> OpenState {
         let today = local_date(self.tz, now);
-        let intervals = self.intervals(today - Duration::days(1), 15);
+        let intervals = self.intervals(today.pred_opt().unwrap_or(today), 15);
         let cutoff = Duration::minutes(i64::from(self.cutoff_mins));
         for (start, end) in &intervals {
             if *start <= now && now < *end {
@@ -233,6 +241,27 @@ pub fn parse_hhmm(s: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_and_first_dates_chrono_knows_never_panic() {
+        let tz: Tz = "Asia/Shanghai".parse().unwrap();
+        assert_eq!(
+            local_instant(tz, NaiveDate::MAX, 1440),
+            DateTime::<Utc>::MAX_UTC
+        );
+        let (a, b) = local_day_bounds(tz, NaiveDate::MAX);
+        assert!(a <= b);
+        let _ = local_day_bounds(tz, NaiveDate::MIN);
+        let s = Schedule {
+            tz,
+            weekly: Weekly::around_the_clock(),
+            exceptions: Vec::new(),
+            cutoff_mins: 10,
+        };
+        let late = NaiveDate::MAX.and_hms_opt(12, 0, 0).unwrap().and_utc();
+        let _ = s.state_at(late);
+        let _ = s.breaks_ahead(late);
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -36,7 +36,8 @@ pub(crate) struct Forecasts {
     pub(crate) day: u64,
 }
 
-/// Runs one day; the outcomes are in the order of `customers`.
+/// Runs one day; the outcomes are in the order of `customers`. When `forward`'s simulation is
+/// cancelled it stops at the next event and returns outcomes that mean nothing.
 pub(crate) fn simulate_day(
     model: &Model,
     policy: Policy,
@@ -69,6 +70,9 @@ pub(crate) fn simulate_day(
     let mut next = 0;
     let mut now = 0;
     loop {
+        if forward.cancelled() {
+            break; // the caller throws the day away
+        }
         let arrival = customers.get(next).map(|c| c.arrive);
         // In a break with people waiting, the next thing that happens may be the break's end.
         let resume = (hall.waiting > 0 && !model.can_call(now)).then(|| model.next_call_time(now));

@@ -16,6 +16,7 @@
 use chrono::{DateTime, Utc};
 use qhall_shared::ServiceCode;
 
+use super::cancel::Cancel;
 use super::hall::{Caller, HallState, Rules, Ticket, WindowState};
 use super::random::{self, Dist, exponential};
 use super::scenario::{MS_PER_HOUR, Segment, ServiceRt, WindowRt};
@@ -262,15 +263,32 @@ impl ForwardModel<'_> {
 }
 
 /// The forecast's working memory, kept between forecasts so the simulator allocates nothing per
-/// customer.
+/// customer; and the simulation's [`Cancel`] flag, which ends a run within 1,024 events.
 #[derive(Debug, Default)]
 pub(crate) struct Forward {
     state: HallState,
     caller: Caller,
     idle: Vec<usize>,
+    cancel: Cancel,
 }
 
+/// Events of a forecast run between two looks at the cancel flag.
+const CANCEL_EVERY: u32 = 1024;
+
 impl Forward {
+    /// Working memory for a simulation that `cancel` can stop.
+    pub(crate) fn with_cancel(cancel: Cancel) -> Forward {
+        Forward {
+            cancel,
+            ..Forward::default()
+        }
+    }
+
+    /// Whether the simulation this belongs to has been stopped.
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
     /// Mean milliseconds from `now` until ticket `key` is called, over `runs` runs starting from
     /// `initial` (whose windows' `busy_until` are ignored: remaining times are drawn).
     pub(crate) fn mean_wait_ms(
@@ -294,7 +312,7 @@ impl Forward {
             sum += match end {
                 RunEnd::Stopped => wait? as f64,
                 RunEnd::Horizon => HORIZON_MS as f64,
-                RunEnd::Stuck => return None,
+                RunEnd::Stuck | RunEnd::Cancelled => return None,
             };
         }
         Some(sum / f64::from(runs))
@@ -325,7 +343,7 @@ impl Forward {
                 }
                 left == 0
             });
-            if matches!(end, RunEnd::Stuck) {
+            if matches!(end, RunEnd::Stuck | RunEnd::Cancelled) {
                 return None;
             }
             for (sum, g) in sums.iter_mut().zip(&got) {
@@ -388,7 +406,12 @@ impl Forward {
         let mut arrival = next_arrival(&mut rng, &mut clock);
 
         let mut t = now;
+        let mut events = 0u32;
         loop {
+            events = events.wrapping_add(1);
+            if events % CANCEL_EVERY == 1 && self.cancel.is_cancelled() {
+                return RunEnd::Cancelled;
+            }
             if state.waiting > 0 && m.pause_end(t).is_none() {
                 state.idle_windows(&mut self.idle);
                 for &w in &self.idle {
@@ -454,6 +477,8 @@ enum RunEnd {
     Stuck,
     /// The horizon was reached first.
     Horizon,
+    /// The simulation was stopped ([`Cancel`]).
+    Cancelled,
 }
 
 /// Seeds of the simulator's forecasts: one per customer, the same under every policy.

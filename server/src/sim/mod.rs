@@ -16,8 +16,10 @@
 //!   calls it for the kiosk, the simulator scores it.
 //! - [`results`]: daily figures, intervals over days, paired differences, estimate accuracy.
 //! - [`run`]: days spread over threads, every policy on the same customers.
+//! - [`cancel`]: the flag that stops a simulation (budget, shutdown, a client gone).
 //! - [`output`]: the human-readable tables.
 
+pub mod cancel;
 mod customers;
 mod day;
 pub mod forward;
@@ -33,12 +35,13 @@ mod acceptance;
 
 use anyhow::Context;
 
+pub use cancel::Cancel;
 pub use forward::{
     DEFAULT_RUNS, ForecastInput, ForecastService, ForecastWindow, forecast_line_secs,
     forecast_wait_secs,
 };
 pub use results::SimResult;
-pub use run::{Options, simulate};
+pub use run::{Options, simulate, simulate_cancellable};
 pub use scenario::{Scenario, ScenarioFile};
 
 use crate::queue::policy::Policy;
@@ -69,16 +72,19 @@ pub fn policies_named(name: &str) -> anyhow::Result<Vec<Policy>> {
         return Ok(Policy::ALL.to_vec());
     }
     let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
-    name.split(',')
-        .map(|n| {
-            Policy::from_name(n.trim()).with_context(|| {
-                format!(
-                    "no policy {n:?}; the policies are {} (or all, or several joined by commas)",
-                    names.join(", ")
-                )
-            })
-        })
-        .collect()
+    let mut out: Vec<Policy> = Vec::new();
+    for n in name.split(',') {
+        let p = Policy::from_name(n.trim()).with_context(|| {
+            format!(
+                "no policy {n:?}; the policies are {} (or all, or several joined by commas)",
+                names.join(", ")
+            )
+        })?;
+        // Each policy once: a repeat would only repeat the work (and multiply its cost).
+        anyhow::ensure!(!out.contains(&p), "policy {} is named twice", p.name());
+        out.push(p);
+    }
+    Ok(out)
 }
 
 /// Runs the `simulate` command.

@@ -7,6 +7,7 @@ use axum::{Json, Router};
 
 use crate::http::AppState;
 use crate::http::auth::Caller;
+use crate::http::dates::{check_day, check_opt_day, check_opt_instant};
 use crate::http::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::store::Role;
 use crate::store::settings::{
@@ -149,7 +150,7 @@ async fn set_exception(
     ApiJson(body): ApiJson<ExceptionBody>,
 ) -> ApiResult<Json<Option<ExceptionConfig>>> {
     let who = caller.require(&[Role::Manager])?;
-    let date = parse_date(&date)?;
+    let date = check_day("date", parse_date(&date)?)?;
     let e = state
         .store
         .save_exception(who, date, Some(body), state.now())
@@ -164,7 +165,7 @@ async fn delete_exception(
     ApiPath(date): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let who = caller.require(&[Role::Manager])?;
-    let date = parse_date(&date)?;
+    let date = check_day("date", parse_date(&date)?)?;
     state
         .store
         .save_exception(who, date, None, state.now())
@@ -187,6 +188,7 @@ async fn create_notice(
     ApiJson(body): ApiJson<NoticeBody>,
 ) -> ApiResult<(StatusCode, Json<Option<NoticeRow>>)> {
     let who = caller.require(&[Role::Manager])?;
+    check_notice_dates(&body)?;
     let n = state
         .store
         .save_notice(who, None, Some(body), state.now())
@@ -202,6 +204,7 @@ async fn update_notice(
     ApiJson(body): ApiJson<NoticeBody>,
 ) -> ApiResult<Json<Option<NoticeRow>>> {
     let who = caller.require(&[Role::Manager])?;
+    check_notice_dates(&body)?;
     let n = state
         .store
         .save_notice(who, Some(id), Some(body), state.now())
@@ -221,4 +224,13 @@ async fn delete_notice(
         .save_notice(who, Some(id), None, state.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A notice's dates, each within the dates a request may name ([`crate::http::dates`]).
+fn check_notice_dates(body: &NoticeBody) -> ApiResult<()> {
+    check_opt_instant("starts_at", body.starts_at)?;
+    check_opt_instant("ends_at", body.ends_at)?;
+    check_opt_day("from", body.from)?;
+    check_opt_day("until", body.until)?;
+    Ok(())
 }
