@@ -59,6 +59,10 @@ pub struct Opts {
     /// Log filter, e.g. `info` or `qhall_server=debug`. [default: info]
     #[arg(long, env = "QHALL_LOG", global = true, value_name = "FILTER")]
     pub log: Option<String>,
+    /// Tickets one kiosk (or manager) may issue per minute, and at once after a quiet minute;
+    /// more are refused with 429. [default: 30]
+    #[arg(long, env = "QHALL_ISSUE_LIMIT", global = true, value_name = "N")]
+    pub issue_limit: Option<u32>,
 }
 
 /// What a commit survives.
@@ -137,6 +141,7 @@ pub struct FileConfig {
     pub time_zone: Option<String>,
     pub log: Option<String>,
     pub demo: Option<bool>,
+    pub issue_limit: Option<u32>,
 }
 
 /// The resolved configuration.
@@ -150,7 +155,14 @@ pub struct Config {
     pub policy: Policy,
     pub time_zone: String,
     pub log: String,
+    /// Tickets per minute per kiosk token (see [`DEFAULT_ISSUE_LIMIT`]).
+    pub issue_limit: u32,
 }
+
+/// Tickets per minute a kiosk may issue: one every 2 s, sustained, where a person at a touch
+/// screen takes one every several seconds at most. It stops a stolen or runaway token from
+/// flooding the hall, never a real kiosk.
+pub const DEFAULT_ISSUE_LIMIT: u32 = 30;
 
 impl Default for Config {
     fn default() -> Self {
@@ -163,6 +175,7 @@ impl Default for Config {
             policy: Policy::Default,
             time_zone: "Asia/Shanghai".into(),
             log: "info".into(),
+            issue_limit: DEFAULT_ISSUE_LIMIT,
         }
     }
 }
@@ -201,6 +214,12 @@ impl Config {
         if let Some(l) = opts.log.clone().or(file.log) {
             c.log = l;
         }
+        if let Some(n) = opts.issue_limit.or(file.issue_limit) {
+            if n == 0 {
+                anyhow::bail!("issue_limit is tickets per minute per kiosk: at least 1");
+            }
+            c.issue_limit = n;
+        }
         Ok(c)
     }
 }
@@ -234,7 +253,7 @@ mod tests {
         )
         .unwrap();
         let opts = Opts {
-            config: Some(f),
+            config: Some(f.clone()),
             listen: Some("127.0.0.1:0".into()),
             ..Default::default()
         };
@@ -243,6 +262,15 @@ mod tests {
         assert_eq!(c.database_url, "sqlite:///tmp/x.db");
         assert_eq!(c.policy, Policy::Fifo);
         assert!(!c.demo);
+        assert_eq!(c.issue_limit, DEFAULT_ISSUE_LIMIT);
+        std::fs::write(&f, "issue_limit = 600\n").unwrap();
+        let from_file = Opts {
+            config: Some(f.clone()),
+            ..Default::default()
+        };
+        assert_eq!(Config::resolve(&from_file).unwrap().issue_limit, 600);
+        std::fs::write(&f, "issue_limit = 0\n").unwrap();
+        assert!(Config::resolve(&from_file).is_err());
     }
 
     #[test]

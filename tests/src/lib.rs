@@ -32,6 +32,9 @@ pub use qhall_shared as shared;
 pub const KIOSK: &str = "demo-kiosk";
 /// The demo display's token.
 pub const DISPLAY: &str = "demo-display";
+/// Tickets per minute the test servers let a kiosk issue: far above the default, for tests
+/// that issue thousands a second (the limit itself is tested with the default).
+pub const TEST_ISSUE_LIMIT: u32 = 10_000_000;
 
 /// The real store (no HTTP) on a fresh demo-hall database, for tests that inject the clock;
 /// `setup` is SQL run once after seeding (it should bump `config_version`).
@@ -325,6 +328,7 @@ impl TestApp {
             listen: self.addr.to_string(),
             database_url: self.database_url.clone(),
             demo: true,
+            issue_limit: TEST_ISSUE_LIMIT,
             ..Default::default()
         }
     }
@@ -610,14 +614,28 @@ impl ServerProcess {
         if let Ok(p) = std::env::var("QHALL_SERVER_BIN") {
             return p.into();
         }
+        // Where cargo puts the final binaries (which need not be where the test executable was
+        // built, when `build.build-dir` is set apart from the target directory).
+        if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+            let p = PathBuf::from(dir).join("debug").join("qhall-server");
+            if p.exists() {
+                return p;
+            }
+        }
         let exe = std::env::current_exe().expect("current exe");
         let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
         dir.join("qhall-server")
     }
 
-    /// Starts `qhall-server --demo --listen 127.0.0.1:0 --database URL` and waits for its
-    /// `listening on` line.
+    /// Starts `qhall-server --demo --listen 127.0.0.1:0 --database URL` (with
+    /// [`TEST_ISSUE_LIMIT`]) and waits for its `listening on` line.
     pub fn start(database_url: &str) -> anyhow::Result<ServerProcess> {
+        let limit = TEST_ISSUE_LIMIT.to_string();
+        Self::start_with(database_url, &["--issue-limit", &limit])
+    }
+
+    /// As [`ServerProcess::start`] with `args` added and every other setting at its default.
+    pub fn start_with(database_url: &str, args: &[&str]) -> anyhow::Result<ServerProcess> {
         use std::io::{BufRead, BufReader};
         let bin = Self::binary();
         if !bin.exists() {
@@ -634,6 +652,7 @@ impl ServerProcess {
                 "--database",
                 database_url,
             ])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -652,6 +671,11 @@ impl ServerProcess {
             .recv_timeout(Duration::from_secs(30))
             .context("no 'listening on' line")?;
         Ok(ServerProcess { url, child })
+    }
+
+    /// The server's process id (to read its `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: no chance to flush or clean up.
