@@ -15,7 +15,7 @@
 //! - **Backoff, not refusal.** A refused attempt is told when to come back (`Retry-After`):
 //!   a burst, then one attempt per interval; hammering while held back does not count.
 //! - **As many checks as cores.** argon2 takes ~19 MiB and tens of milliseconds each; the
-//!   checks run on blocking threads behind a semaphore of [`available_parallelism`] permits,
+//!   checks run on a fixed set of threads behind a semaphore of [`available_parallelism`] permits,
 //!   so memory and CPU stay bounded whatever arrives. The peak running at once is kept for
 //!   `/metrics` (`qhall_password_checks_peak`).
 //! - **Unknown users cost the same.** A username that does not exist (or is deactivated) is
@@ -28,7 +28,7 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
@@ -70,6 +70,50 @@ pub struct LoginGuard {
     known: Remembered,
     checks: Arc<Semaphore>,
     counts: Arc<Counts>,
+    workers: Workers,
+}
+
+/// A password check to run.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads password checks run on: one per core, for the server's life. Not tokio's
+/// blocking pool, which starts a fresh thread whenever none is idle at that instant: each
+/// such thread took an allocator arena of its own and kept argon2's 19 MiB in it (2.4 GB
+/// after 200 checks, measured); a fixed set of threads keeps a fixed set of arenas.
+#[derive(Debug)]
+struct Workers(Mutex<std::sync::mpsc::Sender<Job>>);
+
+impl Workers {
+    fn start(n: usize) -> Workers {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..n {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("qhall-password-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(e) => e.into_inner().recv(),
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "starting a password-check thread failed");
+            }
+        }
+        Workers(Mutex::new(tx))
+    }
+
+    fn send(&self, job: Job) -> Result<(), ()> {
+        let tx = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        tx.send(job).map_err(|_| ())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -103,6 +147,7 @@ impl LoginGuard {
             known: Remembered::new(KNOWN_FOR, MAX_KEYS),
             checks: Arc::new(Semaphore::new(cores)),
             counts: Arc::default(),
+            workers: Workers::start(cores),
         }
     }
 
@@ -165,21 +210,25 @@ impl LoginGuard {
             return false;
         };
         let counts = self.counts.clone();
-        // The permit moves into the blocking task: a caller that goes away does not free it
-        // while argon2 still runs.
-        tokio::task::spawn_blocking(move || {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // The permit moves into the job: a caller that goes away does not free it while
+        // argon2 still runs.
+        let job: Job = Box::new(move || {
             let _permit = permit;
             let _running = Running::start(&counts);
-            match phc {
+            let ok = match phc {
                 Some(h) => verify_password(&password, &h),
                 None => {
                     let _ = verify_password(&password, &DUMMY_HASH);
                     false
                 }
-            }
-        })
-        .await
-        .unwrap_or(false)
+            };
+            let _ = tx.send(ok);
+        });
+        if self.workers.send(job).is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
     }
 
     /// The most password checks that have run at once since start.
