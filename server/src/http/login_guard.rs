@@ -194,6 +194,7 @@ impl LoginGuard {
 
     /// The password was right: the attempt is given back, and the address becomes known for
     /// this person.
+    #[allow(clippy::needless_pass_by_value)] // taking it is the point: a reservation is given back once
     pub fn succeeded(&self, a: Attempt) {
         let now = Instant::now();
         self.by_address.give_back(a.address, now);
