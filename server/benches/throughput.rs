@@ -146,7 +146,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let db = std::env::var("QHALL_BENCH_DATABASE_URL")
             .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
-        let config = qhall_server::Config { listen: "127.0.0.1:0".into(), database_url: db.clone(), demo: true, ..Default::default() };
+        let config = qhall_server::Config { listen: "127.0.0.1:0".into(), database_url: db.clone(), demo: true, issue_limit: u32::MAX, ..Default::default() };
         // Seed, then widen the number ranges so a long run never exhausts a day's numbers.
         let store = qhall_server::open_store(&config).await.unwrap();
         println!("database: {}", store.kind());

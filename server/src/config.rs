@@ -107,6 +107,10 @@ pub struct Opts {
     /// open-file limit]
     #[arg(long, env = "QHALL_MAX_CONNECTIONS", global = true, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Tickets one kiosk (or manager) may issue per minute, and at once after a quiet minute;
+    /// more are refused with 429. [default: 30]
+    #[arg(long, env = "QHALL_ISSUE_LIMIT", global = true, value_name = "N")]
+    pub issue_limit: Option<u32>,
 }
 
 /// What a commit survives.
@@ -210,6 +214,7 @@ pub struct FileConfig {
     pub header_timeout_secs: Option<u64>,
     pub body_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
+    pub issue_limit: Option<u32>,
 }
 
 /// The resolved configuration.
@@ -236,7 +241,14 @@ pub struct Config {
     pub header_timeout: Duration,
     pub body_timeout: Duration,
     pub max_connections: usize,
+    /// Tickets per minute per kiosk token (see [`DEFAULT_ISSUE_LIMIT`]).
+    pub issue_limit: u32,
 }
+
+/// Tickets per minute a kiosk may issue: one every 2 s, sustained, where a person at a touch
+/// screen takes one every several seconds at most. It stops a stolen or runaway token from
+/// flooding the hall, never a real kiosk.
+pub const DEFAULT_ISSUE_LIMIT: u32 = 30;
 
 impl Default for Config {
     fn default() -> Self {
@@ -257,6 +269,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(15),
             max_connections: crate::serve::limits::DEFAULT_MAX_CONNECTIONS,
+            issue_limit: DEFAULT_ISSUE_LIMIT,
         }
     }
 }
@@ -323,6 +336,11 @@ impl Config {
         if let Some(n) = opts.max_connections.or(file.max_connections) {
             anyhow::ensure!(n > 0, "max_connections must be at least 1");
             c.max_connections = n;
+        if let Some(n) = opts.issue_limit.or(file.issue_limit) {
+            if n == 0 {
+                anyhow::bail!("issue_limit is tickets per minute per kiosk: at least 1");
+            }
+            c.issue_limit = n;
         }
         Ok(c)
     }
@@ -370,7 +388,7 @@ mod tests {
         )
         .unwrap();
         let opts = Opts {
-            config: Some(f),
+            config: Some(f.clone()),
             listen: Some("127.0.0.1:0".into()),
             ..Default::default()
         };
@@ -381,6 +399,15 @@ mod tests {
         assert!(!c.demo);
         assert_eq!(c.header_timeout, Duration::from_secs(10));
         assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.issue_limit, DEFAULT_ISSUE_LIMIT);
+        std::fs::write(&f, "issue_limit = 600\n").unwrap();
+        let from_file = Opts {
+            config: Some(f.clone()),
+            ..Default::default()
+        };
+        assert_eq!(Config::resolve(&from_file).unwrap().issue_limit, 600);
+        std::fs::write(&f, "issue_limit = 0\n").unwrap();
+        assert!(Config::resolve(&from_file).is_err());
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub mod tls;
 pub const KIOSK: &str = "demo-kiosk";
 /// The demo display's token.
 pub const DISPLAY: &str = "demo-display";
+/// Tickets per minute the test servers let a kiosk issue: far above the default, for tests
+/// that issue thousands a second (the limit itself is tested with the default).
+pub const TEST_ISSUE_LIMIT: u32 = 10_000_000;
 
 /// The token of the demo rating pad bound to window `n` (1 to 4): `demo-pad-N`.
 pub fn pad(n: u32) -> String {
@@ -373,6 +376,7 @@ impl TestApp {
             listen: self.addr.to_string(),
             database_url: self.database_url.clone(),
             demo: true,
+            issue_limit: TEST_ISSUE_LIMIT,
             ..Default::default()
         };
         if let Some(configure) = &self.configure {
@@ -699,9 +703,15 @@ impl ServerProcess {
         dir.join("qhall-server")
     }
 
-    /// Starts `qhall-server --demo --listen 127.0.0.1:0 --database URL` and waits for its
-    /// `listening on` line.
+    /// Starts `qhall-server --demo --listen 127.0.0.1:0 --database URL` (with
+    /// [`TEST_ISSUE_LIMIT`]) and waits for its `listening on` line.
     pub fn start(database_url: &str) -> anyhow::Result<ServerProcess> {
+        let limit = TEST_ISSUE_LIMIT.to_string();
+        Self::start_with(database_url, &["--issue-limit", &limit])
+    }
+
+    /// As [`ServerProcess::start`] with `args` added and every other setting at its default.
+    pub fn start_with(database_url: &str, args: &[&str]) -> anyhow::Result<ServerProcess> {
         use std::io::{BufRead, BufReader};
         let bin = Self::binary();
         if !bin.exists() {
@@ -718,6 +728,7 @@ impl ServerProcess {
                 "--database",
                 database_url,
             ])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -736,6 +747,11 @@ impl ServerProcess {
             .recv_timeout(Duration::from_secs(30))
             .context("no 'listening on' line")?;
         Ok(ServerProcess { url, child })
+    }
+
+    /// The server's process id (to read its `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// SIGKILL: no chance to flush or clean up.

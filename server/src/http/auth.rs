@@ -3,14 +3,17 @@
 //! A bearer token (`Authorization: Bearer …`), the `qhall_session` cookie of the web pages, or —
 //! for the event stream only, whose browser and device clients cannot always set headers —
 //! `?token=`. Tokens are looked up by SHA-256; a lookup is remembered for a few seconds so a
-//! busy kiosk does not pay a database read per request (a revoked token stops working within
-//! that time).
+//! busy kiosk does not pay a database read per request. A session this server ends (logout,
+//! password reset, deactivation) is forgotten at once; one ended by another server on the same
+//! database stops working within that time.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
@@ -21,30 +24,48 @@ use qhall_shared::api::{Login, LoginOk};
 
 use super::AppState;
 use super::error::{ApiError, ApiJson, ApiResult};
-use crate::auth::{csrf_token, new_token, same_secret, token_hash, verify_password};
+use super::limit::{self, Refused};
+use super::login_guard::MAX_USERNAME_BYTES;
+use crate::auth::{csrf_token, new_token, same_secret, token_hash};
 use crate::store::{Principal, Role};
 
 /// How long a token lookup is remembered.
 const CACHE_TTL: Duration = Duration::from_secs(5);
 /// How long a login lasts.
 const SESSION_HOURS: i64 = 12;
-/// Failed logins allowed per username (and per client address) per minute.
-const LOGIN_ATTEMPTS_PER_MINUTE: u32 = 10;
 
-/// Remembered token lookups.
+/// Remembered token lookups. Every forgetting bumps a generation; a lookup that began before
+/// it is not remembered, so a session ended while its lookup was in flight cannot come back
+/// from the cache.
 #[derive(Debug, Default)]
-pub struct TokenCache(Mutex<HashMap<String, (Instant, Option<Principal>)>>);
+pub struct TokenCache {
+    map: Mutex<HashMap<String, (Instant, Option<Principal>)>>,
+    generation: AtomicU64,
+}
 
 impl TokenCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Option<Principal>)>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn get(&self, hash: &str) -> Option<Option<Principal>> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(hash)
+        self.lock()
+            .get(hash)
             .filter(|(at, _)| at.elapsed() < CACHE_TTL)
             .map(|(_, p)| p.clone())
     }
 
-    fn put(&self, hash: String, p: Option<Principal>) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+    /// The generation to pass to [`TokenCache::put`] for a lookup starting now.
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Remembers a lookup that began at `generation`, unless something was forgotten since.
+    fn put(&self, hash: String, p: Option<Principal>, generation: u64) {
+        let mut map = self.lock();
+        if self.generation() != generation {
+            return;
+        }
         if map.len() > 10_000 {
             map.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
         }
@@ -52,32 +73,16 @@ impl TokenCache {
     }
 
     pub fn forget(&self, hash: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(hash);
-    }
-}
-
-/// Failed login attempts per key in the current minute.
-#[derive(Debug, Default)]
-pub struct LoginLimiter(Mutex<HashMap<String, (Instant, u32)>>);
-
-impl LoginLimiter {
-    fn blocked(&self, key: &str) -> bool {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key).is_some_and(|(since, n)| {
-            since.elapsed() < Duration::from_secs(60) && *n >= LOGIN_ATTEMPTS_PER_MINUTE
-        })
+        let mut map = self.lock();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        map.remove(hash);
     }
 
-    fn failed(&self, key: &str) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let e = map.entry(key.to_owned()).or_insert((Instant::now(), 0));
-        if e.0.elapsed() >= Duration::from_secs(60) {
-            *e = (Instant::now(), 0);
-        }
-        e.1 += 1;
+    /// Forgets every remembered session of user `id` (their sessions were ended).
+    pub fn forget_user(&self, id: i64) {
+        let mut map = self.lock();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        map.retain(|_, (_, p)| p.as_ref().is_none_or(|p| p.user_id != Some(id)));
     }
 }
 
@@ -188,8 +193,9 @@ pub async fn principal_for(state: &AppState, token: &str) -> ApiResult<Option<Pr
     if let Some(p) = state.tokens.get(&hash) {
         return Ok(p);
     }
+    let generation = state.tokens.generation();
     let p = state.store.principal(&hash, Utc::now()).await?;
-    state.tokens.put(hash, p.clone());
+    state.tokens.put(hash, p.clone(), generation);
     Ok(p)
 }
 
@@ -252,38 +258,56 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/logout", post(logout))
 }
 
-/// `POST /api/v1/login`: a bearer token, and the same token as an HttpOnly cookie for the web pages.
+/// The `qhall_session` cookie carrying `value` for `max_age` seconds; `Secure` when the server
+/// is reached over https (its public URL), so the browser never sends it in the clear.
+fn session_cookie_header(state: &AppState, value: &str, max_age: i64) -> String {
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("qhall_session={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+}
+
+/// `POST /api/v1/login`: a bearer token, and the same token as an HttpOnly cookie for the web
+/// pages. Throttled per address and per user, at most one argon2 check per core
+/// ([`super::login_guard`]).
 async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<Login>,
-) -> ApiResult<impl IntoResponse> {
-    let key = body.username.to_lowercase();
-    if state.logins.blocked(&key) {
-        return Err(ApiError::new(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many failed logins for this user; wait a minute",
-        ));
+) -> Result<impl IntoResponse, Refused> {
+    if body.username.len() > MAX_USERNAME_BYTES {
+        return Err(ApiError::invalid(
+            "invalid_username",
+            format!("a username is at most {MAX_USERNAME_BYTES} bytes"),
+        )
+        .into());
     }
-    let user = state.store.user_by_name(&body.username).await?;
-    let password = body.password.clone();
-    let ok = match &user {
-        Some(u) if u.active => {
-            let hash = u.password_hash.clone();
-            tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .unwrap_or(false)
-        }
-        _ => false,
-    };
+    let attempt = state
+        .logins
+        .reserve(&body.username, limit::client_ip(peer))?;
+    let user = state
+        .store
+        .user_by_name(&body.username)
+        .await?
+        .filter(|u| u.active);
+    let ok = state
+        .logins
+        .verify(
+            body.password,
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await;
     let Some(user) = user.filter(|_| ok) else {
-        state.logins.failed(&key);
         return Err(ApiError::new(
             axum::http::StatusCode::UNAUTHORIZED,
             "bad_credentials",
             "wrong username or password",
-        ));
+        )
+        .into());
     };
+    state.logins.succeeded(attempt);
     let token = new_token();
     let now = Utc::now();
     state
@@ -295,10 +319,7 @@ async fn login(
             now + chrono::Duration::hours(SESSION_HOURS),
         )
         .await?;
-    let cookie = format!(
-        "qhall_session={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        SESSION_HOURS * 3600
-    );
+    let cookie = session_cookie_header(&state, &token, SESSION_HOURS * 3600);
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(LoginOk {
@@ -320,7 +341,7 @@ async fn logout(
         state.store.delete_session(&hash).await?;
         state.tokens.forget(&hash);
     }
-    let cookie = "qhall_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
+    let cookie = session_cookie_header(&state, "", 0);
     Ok((
         [(header::SET_COOKIE, cookie)],
         axum::http::StatusCode::NO_CONTENT,

@@ -140,6 +140,11 @@ async fn text(state: &AppState, scope: Scope) -> impl IntoResponse + use<> {
     );
     let _ = writeln!(
         out,
+        "# HELP qhall_password_checks_peak Most argon2 checks run at once since start.\n# TYPE qhall_password_checks_peak gauge\nqhall_password_checks_peak {}",
+        state.logins.peak_checks()
+    );
+    let _ = writeln!(
+        out,
         "# HELP qhall_http_requests_total Requests answered, by status class.\n# TYPE qhall_http_requests_total counter"
     );
     for (i, c) in m.requests.iter().enumerate() {

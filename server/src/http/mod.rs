@@ -6,6 +6,8 @@
 //! - [`error`]: [`error::ApiError`], the JSON error every failure becomes.
 //! - [`dates`]: every date a request names, checked to a sane range in one place.
 //! - [`auth`]: the [`auth::Caller`] extractor, login and logout.
+//! - [`limit`]: bounded, expiring rate limits and the client address they are keyed by;
+//!   [`login_guard`]: the login limits and the capped password checks built on them.
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
 //! - [`feedback`]: ratings from the pad at each window, complaints taken at the console.
 //! - [`live`]: the hall right now for the manager's live page, and its alert thresholds.
@@ -32,7 +34,9 @@ pub mod events;
 pub mod feedback;
 pub mod hall;
 pub mod health;
+pub mod limit;
 pub mod live;
+pub mod login_guard;
 pub mod metrics;
 pub mod openapi;
 pub mod origin;
@@ -70,7 +74,9 @@ pub struct AppState {
     pub public_url: String,
     pub metrics: Arc<metrics::Metrics>,
     pub tokens: Arc<auth::TokenCache>,
-    pub logins: Arc<auth::LoginLimiter>,
+    pub logins: Arc<login_guard::LoginGuard>,
+    /// Tickets each kiosk (or manager) may issue: `issue_limit` per minute ([`tickets`]).
+    pub issuing: Arc<limit::Limiter>,
     /// One what-if simulation at a time ([`simulate`]).
     pub simulations: Arc<tokio::sync::Semaphore>,
     /// Reverse proxies whose forwarded headers are believed ([`client`]).
@@ -108,6 +114,10 @@ impl AppState {
             metrics: Arc::default(),
             tokens: Arc::default(),
             logins: Arc::default(),
+            issuing: Arc::new(limit::Limiter::new(
+                limit::Rate::per_minute(config.issue_limit),
+                10_000,
+            )),
             simulations: Arc::new(tokio::sync::Semaphore::new(1)),
             trusted_proxies: config.trusted_proxies.clone().into(),
             stopping,

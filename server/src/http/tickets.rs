@@ -11,6 +11,7 @@ use qhall_shared::api::{IssueTicket, IssuedTicket, TicketView};
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ApiPath, ApiResult};
+use super::limit::{Key, Refused, TooMany};
 use crate::store::{Role, TicketRow};
 
 pub fn router() -> Router<AppState> {
@@ -60,15 +61,30 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 /// `POST /api/v1/tickets`: 201 with a new ticket, or 200 with the one an earlier request with
-/// the same `Idempotency-Key` issued.
+/// the same `Idempotency-Key` issued. Each kiosk (or manager) may issue `issue_limit` a minute;
+/// past that, 429 `too_many_tickets` with `Retry-After`, and nothing is issued.
 async fn issue(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     ApiJson(body): ApiJson<IssueTicket>,
-) -> ApiResult<(StatusCode, Json<IssuedTicket>)> {
+) -> Result<(StatusCode, Json<IssuedTicket>), Refused> {
     let who = caller.require(&[Role::Kiosk, Role::Manager])?;
     let key = idempotency_key(&headers)?;
+    let caller_key = match (who.device_id, who.user_id) {
+        (Some(d), _) => Key::of(&[b"device", &d.to_le_bytes()]),
+        (None, u) => Key::of(&[b"user", &u.unwrap_or(0).to_le_bytes()]),
+    };
+    state
+        .issuing
+        .take(caller_key, std::time::Instant::now())
+        .map_err(|wait| {
+            TooMany::new(
+                "too_many_tickets",
+                "this kiosk is issuing tickets faster than people can take them; try again shortly",
+                wait,
+            )
+        })?;
     let now = state.now();
     let issued = state
         .store

@@ -100,7 +100,7 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(info)))
 }
 
-/// `POST /api/v1/users/{id}/password` `{password}`: 204.
+/// `POST /api/v1/users/{id}/password` `{password}`: 204; every session of the account ends.
 async fn reset_password(
     State(state): State<AppState>,
     caller: Caller,
@@ -111,6 +111,8 @@ async fn reset_password(
     check_password(&body.password)?;
     let h = hash(body.password).await?;
     state.store.reset_password(who, id, h, state.now()).await?;
+    // The store ended the sessions; the cache must not keep one alive for its few seconds.
+    state.tokens.forget_user(id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -125,6 +127,7 @@ async fn deactivate_user(
     for h in sessions {
         state.tokens.forget(&h);
     }
+    state.tokens.forget_user(id);
     Ok(StatusCode::NO_CONTENT)
 }
 

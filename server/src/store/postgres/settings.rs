@@ -296,6 +296,10 @@ impl SettingsTx for PgTx<'_> {
             .bind(id)
             .execute(&mut *self.conn)
             .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *self.conn)
+            .await?;
         Ok(())
     }
 

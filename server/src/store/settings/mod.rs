@@ -342,6 +342,8 @@ pub trait SettingsTx: Tx {
     async fn users(&mut self, branch: Option<i64>) -> Result<Vec<UserInfo>>;
     async fn user_info(&mut self, id: i64) -> Result<Option<UserInfo>>;
     async fn insert_user(&mut self, u: &NewUser, now: DateTime<Utc>) -> Result<i64>;
+    /// Sets the password hash and ends every session of the account (whoever knew the old
+    /// password may hold one).
     async fn set_password(&mut self, id: i64, hash: &str) -> Result<()>;
     /// Deactivates the account and ends its sessions; returns the sessions' token hashes.
     async fn deactivate_user(&mut self, id: i64) -> Result<Vec<String>>;

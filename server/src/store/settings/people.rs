@@ -86,7 +86,8 @@ pub async fn create_user<T: SettingsTx>(
     Ok(info)
 }
 
-/// Gives an account a new password (hashed already). The password is never audited.
+/// Gives an account a new password (hashed already) and ends all its sessions, the caller's
+/// own too when it is their account. The password is never audited.
 pub async fn reset_password<T: SettingsTx>(
     tx: &mut T,
     who: &Principal,

@@ -264,6 +264,8 @@ impl SettingsTx for SqliteTx<'_> {
             "UPDATE users SET password_hash = ? WHERE id = ?",
             params![hash, id],
         )?;
+        self.conn
+            .execute("DELETE FROM sessions WHERE user_id = ?", [id])?;
         Ok(())
     }
 
