@@ -336,6 +336,7 @@ impl Config {
         if let Some(n) = opts.max_connections.or(file.max_connections) {
             anyhow::ensure!(n > 0, "max_connections must be at least 1");
             c.max_connections = n;
+        }
         if let Some(n) = opts.issue_limit.or(file.issue_limit) {
             if n == 0 {
                 anyhow::bail!("issue_limit is tickets per minute per kiosk: at least 1");

@@ -759,11 +759,6 @@ impl ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-
-    /// The process id, to read its memory from `/proc`.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
 }
 
 impl Drop for ServerProcess {

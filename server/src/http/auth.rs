@@ -8,12 +8,11 @@
 //! database stops working within that time.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
@@ -23,6 +22,7 @@ use chrono::Utc;
 use qhall_shared::api::{Login, LoginOk};
 
 use super::AppState;
+use super::client::ClientAddr;
 use super::error::{ApiError, ApiJson, ApiResult};
 use super::limit::{self, Refused};
 use super::login_guard::MAX_USERNAME_BYTES;
@@ -274,7 +274,7 @@ fn session_cookie_header(state: &AppState, value: &str, max_age: i64) -> String 
 /// ([`super::login_guard`]).
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<Login>,
 ) -> Result<impl IntoResponse, Refused> {
     if body.username.len() > MAX_USERNAME_BYTES {
@@ -286,7 +286,7 @@ async fn login(
     }
     let attempt = state
         .logins
-        .reserve(&body.username, limit::client_ip(peer))?;
+        .reserve(&body.username, limit::client_block(client))?;
     let user = state
         .store
         .user_by_name(&body.username)

@@ -19,7 +19,7 @@
 //! proxies (forwarded headers) can later be added here and nowhere else.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -241,10 +241,10 @@ impl Remembered {
 /// mapped into IPv6 counts as itself; an IPv6 address counts as its /64, the block one
 /// subscriber is usually given (or each of its 2^64 addresses would get a budget of its own).
 ///
-/// The one place this is decided: trusted reverse proxies (a forwarded header believed only
-/// from configured addresses) belong here.
-pub fn client_ip(peer: SocketAddr) -> IpAddr {
-    match peer.ip() {
+/// The client's address itself (behind a trusted reverse proxy, the forwarded one) is
+/// [`super::client::ClientAddr`]'s to decide.
+pub fn client_block(client: IpAddr) -> IpAddr {
+    match client {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -446,15 +446,15 @@ mod tests {
     }
 
     #[test]
-    fn the_client_address_is_the_peer_and_ipv6_counts_per_64() {
-        let v4: SocketAddr = "127.0.0.2:5000".parse().unwrap();
-        assert_eq!(client_ip(v4).to_string(), "127.0.0.2");
-        let mapped: SocketAddr = "[::ffff:10.1.2.3]:80".parse().unwrap();
-        assert_eq!(client_ip(mapped).to_string(), "10.1.2.3");
-        let a: SocketAddr = "[2001:db8:1:2:aaaa::1]:80".parse().unwrap();
-        let b: SocketAddr = "[2001:db8:1:2:bbbb::9]:80".parse().unwrap();
-        assert_eq!(client_ip(a), client_ip(b));
-        assert_eq!(ip_key(client_ip(a)), ip_key(client_ip(b)));
+    fn an_ipv4_address_counts_as_itself_and_ipv6_per_64() {
+        let v4: IpAddr = "127.0.0.2".parse().unwrap();
+        assert_eq!(client_block(v4).to_string(), "127.0.0.2");
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        assert_eq!(client_block(mapped).to_string(), "10.1.2.3");
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(client_block(a), client_block(b));
+        assert_eq!(ip_key(client_block(a)), ip_key(client_block(b)));
     }
 
     #[test]

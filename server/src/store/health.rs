@@ -33,10 +33,13 @@ pub const PROBE_PAD: i64 = 64 * 1024;
 /// How long after a write failed for lack of storage the server still reports not ready.
 pub const STICKY: Duration = Duration::from_secs(2);
 
+/// Why the storage is not usable: an error code and a message.
+pub type Failure = (&'static str, String);
+
 /// The cached answer of the last probe.
 #[derive(Debug, Default)]
 pub struct Readiness {
-    last: tokio::sync::Mutex<Option<(Instant, Option<(&'static str, String)>)>>,
+    last: tokio::sync::Mutex<Option<(Instant, Option<Failure>)>>,
 }
 
 impl Store {

@@ -52,7 +52,7 @@ pub fn backups_in(dir: &Path) -> std::io::Result<Vec<(DateTime<Utc>, PathBuf)>> 
             found.push((at, entry.path()));
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
     Ok(found)
 }
 

@@ -52,8 +52,11 @@ pub struct SqliteStore {
     readers: Arc<Mutex<Vec<Connection>>>,
     cache: Arc<ConfigCache>,
     /// When a write last failed for lack of storage, and why ([`crate::store::health`]).
-    storage_failure: Arc<Mutex<Option<(Instant, &'static str, String)>>>,
+    storage_failure: Arc<Mutex<Option<StorageFailure>>>,
 }
+
+/// When a write failed for lack of storage, its error code and message.
+type StorageFailure = (Instant, &'static str, String);
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
