@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn x_forwarded_proto_and_v4_mapped_peers_are_understood() {
-        let trusted = nets(&["127.0.0.1"]);
+        let trusted = nets(&["127.0.0.1/32"]);
         let h = headers(&[
             ("x-forwarded-for", "198.51.100.4"),
             ("x-forwarded-proto", "https"),

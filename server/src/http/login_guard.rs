@@ -315,6 +315,7 @@ mod tests {
         assert!(g.verify("right-one".into(), Some(h.clone())).await);
         assert!(!g.verify("wrong".into(), Some(h)).await);
         assert!(!g.verify("right-one".into(), None).await);
-        assert_eq!(g.peak_checks(), 1);
+        // One check at a time here; the dummy hash made on first use may be counted beside it.
+        assert!((1..=2).contains(&g.peak_checks()), "{}", g.peak_checks());
     }
 }
