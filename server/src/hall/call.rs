@@ -1,0 +1,150 @@
+//! Calling a ticket to a window: Call next (the ticket the policy picks for the window) or one
+//! ticket out of order by its number, which the ticket's history records as its own kind,
+//! `call_out_of_order`, so a manager can see how often the line was jumped.
+
+use chrono::{DateTime, Utc};
+use qhall_shared::api::{TicketStatus, WindowState};
+use qhall_shared::events::{Call, Event};
+use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
+
+use super::access::{operable_window, served_here};
+use super::{By, Outbox, step};
+use crate::queue::lifecycle::Action;
+use crate::queue::policy::{self, Policy};
+use crate::store::{Principal, Result, StoreError, TicketRow, Tx, WindowRow};
+
+/// What boards show for a call of `t` to `window`.
+pub fn call_of(t: &TicketRow, window: WindowNo, at: DateTime<Utc>) -> Call {
+    Call {
+        number: t.number.clone(),
+        service: t.service,
+        window,
+        at,
+    }
+}
+
+/// Calls the ticket the policy picks for window `n`; `None` when nothing waits for it.
+pub async fn call_next<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    n: WindowNo,
+    policy: Policy,
+    now: DateTime<Utc>,
+) -> Result<Option<TicketRow>> {
+    tx.lock_branch(who.branch_id).await?;
+    let w = operable_window(tx, who, n).await?;
+    ready_to_call(tx, &w).await?;
+    let cfg = tx.config(who.branch_id).await?;
+    let def = cfg.window(n).ok_or_else(|| {
+        StoreError::not_found("unknown_window", format!("there is no window {n}"))
+    })?;
+    let services: Vec<ServiceCode> = def.skills.serves.iter().map(|(s, _)| *s).collect();
+    let candidates = tx.heads(who.branch_id, n, &services, &cfg).await?;
+    let breaks = policy::Breaks::new(cfg.schedule.breaks_ahead(now));
+    let Some(i) = policy::choose(policy, &def.skills, &candidates, &breaks, now) else {
+        return Ok(None);
+    };
+    let ticket = tx
+        .ticket(candidates[i].key)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("candidate ticket vanished"))?;
+    call_ticket(tx, out, who, w, ticket, Action::Call, now)
+        .await
+        .map(Some)
+}
+
+/// Calls one waiting ticket out of order (by its number) to window `n`.
+pub async fn call_number<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    n: WindowNo,
+    number: &TicketNumber,
+    now: DateTime<Utc>,
+) -> Result<TicketRow> {
+    tx.lock_branch(who.branch_id).await?;
+    let w = operable_window(tx, who, n).await?;
+    ready_to_call(tx, &w).await?;
+    let t = super::ticket_numbered(tx, who.branch_id, number).await?;
+    served_here(tx, who.branch_id, n, &t).await?;
+    if t.status != TicketStatus::Waiting {
+        return Err(StoreError::conflict(
+            "not_waiting",
+            format!("{number} is not waiting (it is {})", t.status.as_str()),
+        ));
+    }
+    call_ticket(tx, out, who, w, t, Action::CallOutOfOrder, now).await
+}
+
+/// Refuses a call to a window that is not open, or still has a ticket called or in service.
+async fn ready_to_call<T: Tx>(tx: &mut T, w: &WindowRow) -> Result<()> {
+    match w.state {
+        WindowState::Open => {}
+        WindowState::Paused => {
+            return Err(StoreError::conflict(
+                "window_paused",
+                format!("window {} is paused: resume it first", w.number),
+            ));
+        }
+        WindowState::Closed => {
+            return Err(StoreError::conflict(
+                "window_closed",
+                format!("window {} is closed: sign in first", w.number),
+            ));
+        }
+    }
+    if let Some(k) = w.current_ticket
+        && let Some(cur) = tx.ticket(k).await?
+        && cur.status.is_live()
+        && cur.status != TicketStatus::Waiting
+    {
+        return Err(StoreError::conflict(
+            "window_busy",
+            format!(
+                "window {} still has {}: complete it or mark it absent first",
+                w.number, cur.number
+            ),
+        ));
+    }
+    Ok(())
+}
+
+async fn call_ticket<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    mut w: WindowRow,
+    mut t: TicketRow,
+    action: Action,
+    now: DateTime<Utc>,
+) -> Result<TicketRow> {
+    let staff = w.staff_user_id.or(who.user_id);
+    let by = By {
+        window: Some(w.number),
+        staff,
+    };
+    step(tx, &mut t, action, by, None, now, |t| {
+        t.window = Some(w.number);
+        t.target_window = None;
+        t.staff_user_id = staff;
+        t.first_called_at.get_or_insert(now);
+        t.last_called_at = Some(now);
+        Ok(())
+    })
+    .await?;
+    w.current_ticket = Some(t.key);
+    tx.update_window(who.branch_id, &w).await?;
+    let waiting = tx.waiting_count(who.branch_id, t.service).await?;
+    out.emit(
+        tx,
+        who.branch_id,
+        now,
+        Event::Called {
+            call: call_of(&t, w.number, now),
+            waiting,
+        },
+    )
+    .await?;
+    Ok(t)
+}
