@@ -9,7 +9,10 @@
 //! - [`config`]: defaults → `qhall.toml` → `QHALL_*` → flags; the command line.
 //! - [`queue`]: the pure engine (lifecycle, assignment policy, numbering, hours, estimates,
 //!   statistics, Erlang C). No I/O; the clock is passed in.
-//! - [`store`]: the database behind one facade; every change one transaction.
+//! - [`hall`]: the hall's rules — issuing, calling, the ticket's and the window's actions,
+//!   ratings, complaints, settings — each written once over both databases.
+//! - [`store`]: the databases (SQLite, PostgreSQL) behind one facade; every change one
+//!   transaction.
 //! - [`events`]: the hub that fans stream events out to WebSocket clients.
 //! - [`forecast`]: the estimates on tickets, from forward simulation kept fresh in the background.
 //! - [`http`]: the API of `PROTOCOL.md`, one module per resource.
@@ -29,8 +32,15 @@ pub mod http;
 pub mod queue;
 pub mod serve;
 pub mod sim;
-pub mod store;
 pub mod web;
+
+// Last, and in this order: the store's `write!`/`read!`/`either!` (one operation on whichever
+// database this is) are in scope for the hall's operations, and nowhere else, where `write!`
+// is still the standard one.
+#[macro_use]
+pub mod store;
+
+pub mod hall;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -129,7 +139,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 /// Clears the personal data of complaints past their branch's retention period
-/// ([`store::complaints::purge`]); a failure is logged and tried again next time.
+/// ([`hall::complaints::purge`]); a failure is logged and tried again next time.
 async fn purge_contacts(store: &Store) {
     match store.purge_complaint_contacts(Utc::now()).await {
         Ok(n) if n > 0 => tracing::info!(cleared = n, "cleared complaint contacts past retention"),

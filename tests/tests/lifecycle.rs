@@ -131,6 +131,24 @@ async fn staff_can_call_one_ticket_out_of_order_and_a_paused_window_calls_nothin
         .await;
     assert_eq!(r.status(), 200);
     assert!(app.window(1, "complete", &s1).await.status().is_success());
+    // The history says the line was jumped: its own kind, never a plain call.
+    let manager = app.login("manager").await;
+    let events = app
+        .get("/api/v1/reports/events.csv", Some(&manager))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events
+        .lines()
+        .filter(|l| l.split(',').nth(2) == Some(later.number.as_str()))
+        .filter_map(|l| l.split(',').nth(5))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["issue", "call_out_of_order", "complete"],
+        "{events}"
+    );
     assert_eq!(
         app.post(
             "/api/v1/windows/1/pause",

@@ -2,7 +2,7 @@
 //! the break is called ahead of one that looks more urgent by the clock but will still make its
 //! target — against the real store with an injected clock, with the branch's own opening hours.
 
-use qhall_server::store::ops::WindowChange;
+use qhall_server::hall::WindowChange;
 use qhall_shared::WindowNo;
 use qhall_tests::{at, demo_store, kiosk_principal, user_principal};
 

@@ -3,7 +3,7 @@
 //! pad itself: a device bound to one window of the hall (its API is in `rating_pads.rs`).
 
 use chrono::Duration;
-use qhall_server::store::ops::{RATING_OPEN_MINUTES, WindowAction, WindowChange};
+use qhall_server::hall::{RATING_OPEN_MINUTES, WindowAction, WindowChange};
 use qhall_server::store::{Principal, Role, StoreError};
 use qhall_shared::WindowNo;
 use qhall_tests::{at, demo_store, kiosk_principal as kiosk};

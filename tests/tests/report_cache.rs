@@ -3,9 +3,9 @@
 //! ratings drops that day from the cache, so a report never shows stale figures.
 
 use chrono::{Duration, NaiveDate, Utc};
+use qhall_server::hall::{WindowAction, WindowChange};
 use qhall_server::queue::report::{Tables, tables};
 use qhall_server::queue::schedule::{local_date, local_instant};
-use qhall_server::store::ops::{WindowAction, WindowChange};
 use qhall_server::store::{Principal, Role, Store};
 use qhall_shared::WindowNo;
 use qhall_tests::{demo_store, kiosk_principal as kiosk};

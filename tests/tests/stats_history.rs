@@ -12,8 +12,8 @@
 //!
 //! Runs on SQLite, and on PostgreSQL with `QHALL_TEST_BACKEND=postgres`.
 
+use qhall_server::hall::{TransferTo, WindowAction, WindowChange};
 use qhall_server::store::Principal;
-use qhall_server::store::ops::{TransferTo, WindowAction, WindowChange};
 use qhall_shared::{ServiceCode, WindowNo};
 use qhall_tests::{
     TestApp, at, demo_store_on, kiosk_principal as kiosk, pg_database, user_principal,
@@ -41,7 +41,7 @@ async fn build_history(url: &str) {
                 .await
                 .unwrap_or_else(|e| panic!("issue {service} at {now}: {e}"))
                 .ticket;
-            (t.number.to_string(), t.id)
+            (t.number, t.id)
         }
     };
     let act = |who: &Principal, n: u32, a: WindowAction, now: &str| {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
 use qhall_server::auth::token_hash;
-use qhall_server::store::ops::{ComplaintInput, TransferTo, WindowAction, WindowChange};
+use qhall_server::hall::{ComplaintInput, TransferTo, WindowAction, WindowChange};
 use qhall_server::store::{Role, Store};
 use qhall_shared::WindowNo;
 use qhall_shared::api::TicketStatus;
@@ -167,14 +167,20 @@ async fn suite(store: &Store) {
         ["A001", "B001"],
         "the transferred ticket keeps its place"
     );
-    let called = store.call_number(&staff1, w(1), "A002", now).await.unwrap();
+    let called = store
+        .call_number(&staff1, w(1), &"A002".parse().unwrap(), now)
+        .await
+        .unwrap();
     assert_eq!(called.status, TicketStatus::Called);
     let absent = store
         .act(&staff1, w(1), WindowAction::NoShow, now)
         .await
         .unwrap();
     assert_eq!(absent.status, TicketStatus::NoShow);
-    let back = store.reinstate(&staff1, w(1), "A002", now).await.unwrap();
+    let back = store
+        .reinstate(&staff1, w(1), &"A002".parse().unwrap(), now)
+        .await
+        .unwrap();
     assert_eq!(back.status, TicketStatus::Waiting);
     let cancelled = store.cancel(&back.id, now).await.unwrap();
     assert_eq!(cancelled.status, TicketStatus::Cancelled);

@@ -7,11 +7,7 @@ use crate::store::{Principal, Result, StoreError, TicketRow, Tx, WindowRow};
 
 /// Loads window `n` and checks the caller may operate it: staff only the window they are
 /// signed in to (403 `not_your_window` elsewhere), managers any window of their branch.
-pub async fn operable_window<T: Tx>(
-    tx: &mut T,
-    who: &Principal,
-    n: WindowNo,
-) -> Result<WindowRow> {
+pub async fn operable_window<T: Tx>(tx: &mut T, who: &Principal, n: WindowNo) -> Result<WindowRow> {
     let w = tx.window(who.branch_id, n).await?.ok_or_else(|| {
         StoreError::not_found("unknown_window", format!("there is no window {n}"))
     })?;
@@ -26,12 +22,7 @@ pub async fn operable_window<T: Tx>(
 
 /// Refuses a ticket window `n` does not serve (403 `not_served_here`): staff act only on the
 /// tickets their window could call ([`crate::store::WindowDef::serves_ticket`]).
-pub async fn served_here<T: Tx>(
-    tx: &mut T,
-    branch: i64,
-    n: WindowNo,
-    t: &TicketRow,
-) -> Result<()> {
+pub async fn served_here<T: Tx>(tx: &mut T, branch: i64, n: WindowNo, t: &TicketRow) -> Result<()> {
     let cfg = tx.config(branch).await?;
     if cfg.window(n).is_some_and(|d| d.serves_ticket(t)) {
         Ok(())

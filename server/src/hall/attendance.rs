@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{AuditEntry, Principal, Result, Store, StoreError, Tx};
 use crate::queue::attendance::{DayRecord, LogEntry, Tolerances, days};
 use crate::queue::schedule::local_instant;
+use crate::store::{AuditEntry, Principal, Result, Store, StoreError, Tx};
 
 /// The largest tolerance a manager may set: four hours.
 pub const MAX_TOLERANCE_MINS: u32 = 240;

@@ -10,7 +10,7 @@ use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 use super::access::{operable_window, served_here};
 use super::{By, Outbox, step};
 use crate::queue::lifecycle::Action;
-use crate::queue::policy::{self, Policy};
+use crate::queue::policy::{self, Candidate, Policy};
 use crate::store::{Principal, Result, StoreError, TicketRow, Tx, WindowRow};
 
 /// What boards show for a call of `t` to `window`.
@@ -40,7 +40,18 @@ pub async fn call_next<T: Tx>(
         StoreError::not_found("unknown_window", format!("there is no window {n}"))
     })?;
     let services: Vec<ServiceCode> = def.skills.serves.iter().map(|(s, _)| *s).collect();
-    let candidates = tx.heads(who.branch_id, n, &services, &cfg).await?;
+    let candidates: Vec<Candidate> = tx
+        .heads(who.branch_id, n, &services)
+        .await?
+        .into_iter()
+        .map(|h| Candidate {
+            key: h.key,
+            service: h.service,
+            priority: h.priority,
+            queue_at: h.queue_at,
+            target_wait_secs: cfg.target_secs(h.service),
+        })
+        .collect();
     let breaks = policy::Breaks::new(cfg.schedule.breaks_ahead(now));
     let Some(i) = policy::choose(policy, &def.skills, &candidates, &breaks, now) else {
         return Ok(None);

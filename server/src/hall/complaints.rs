@@ -1,5 +1,5 @@
-//! The complaints register: the managers' side of the complaints staff take at the console
-//! ([`super::ops::record_complaint`]). A complaint goes open → in progress → resolved; every
+//! Complaints: taken at a window by the person signed in there ([`record_complaint`]), then the
+//! managers' register. A complaint goes open → in progress → resolved; every
 //! step is a history entry (who, when, a note, the status change or assignment) and an audit
 //! entry. The customer's contact is personal data: lists show it masked, a manager sees it only
 //! by asking for it (audited), and the purge ([`purge`]) clears it, with the complaint's texts,
@@ -9,9 +9,119 @@
 //! The table keeps its original status values: `assigned` is what the API calls `in_progress`.
 
 use chrono::{DateTime, Duration, Utc};
+use qhall_shared::WindowNo;
 use serde::Serialize;
 
-use super::{AuditEntry, Principal, Result, Store, StoreError, Tx};
+use super::access::operable_window;
+use crate::store::{AuditEntry, NewComplaint, Principal, Result, Store, StoreError, Tx};
+
+/// The complaint categories, as stored.
+pub const COMPLAINT_CATEGORIES: [&str; 5] =
+    ["attitude", "waiting", "process", "environment", "other"];
+
+/// Days the hall has to answer a complaint.
+pub const COMPLAINT_RESPONSE_DAYS: i64 = 15;
+
+/// A complaint as the staff member entered it.
+#[derive(Debug, Clone)]
+pub struct ComplaintInput {
+    pub window: WindowNo,
+    /// The ticket number it is about, if any.
+    pub ticket: Option<String>,
+    pub category: String,
+    pub description: String,
+    pub contact: Option<String>,
+    /// The customer agreed that their contact may be stored.
+    pub consent: bool,
+}
+
+/// A stored complaint: (id, created_at, due_at).
+pub type ComplaintRecorded = (i64, DateTime<Utc>, DateTime<Utc>);
+
+/// Records a complaint taken at window `input.window` by the staff member signed in there. The
+/// contact is stored only with the customer's consent; without it a contact is refused.
+pub async fn record_complaint<T: Tx>(
+    tx: &mut T,
+    who: &Principal,
+    input: &ComplaintInput,
+    now: DateTime<Utc>,
+) -> Result<ComplaintRecorded> {
+    let staff = who.user_id.ok_or_else(|| {
+        StoreError::forbidden("staff_only", "complaints are taken by a person at a window")
+    })?;
+    tx.lock_branch(who.branch_id).await?;
+    operable_window(tx, who, input.window).await?;
+    let category = COMPLAINT_CATEGORIES
+        .iter()
+        .find(|c| **c == input.category)
+        .ok_or_else(|| {
+            StoreError::invalid(
+                "invalid_category",
+                format!(
+                    "category must be one of {}",
+                    COMPLAINT_CATEGORIES.join(", ")
+                ),
+            )
+        })?;
+    let description = input.description.trim();
+    if description.is_empty() || description.chars().count() > 2000 {
+        return Err(StoreError::invalid(
+            "invalid_description",
+            "describe the complaint in 1 to 2000 characters",
+        ));
+    }
+    let contact = input
+        .contact
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    if let Some(c) = contact {
+        if !input.consent {
+            return Err(StoreError::invalid(
+                "consent_required",
+                "a contact is stored only when the customer agrees: tick the consent box or leave it empty",
+            ));
+        }
+        if c.chars().count() > 200 {
+            return Err(StoreError::invalid(
+                "invalid_contact",
+                "a contact is at most 200 characters",
+            ));
+        }
+    }
+    let ticket = match input
+        .ticket
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(number) => {
+            let number = super::parse_number(number)?;
+            Some(
+                super::ticket_numbered(tx, who.branch_id, &number)
+                    .await?
+                    .key,
+            )
+        }
+    };
+    let due_at = now + Duration::days(COMPLAINT_RESPONSE_DAYS);
+    let id = tx
+        .insert_complaint(&NewComplaint {
+            branch_id: who.branch_id,
+            ticket,
+            window: Some(input.window),
+            staff,
+            category,
+            description: description.to_owned(),
+            contact: contact.map(str::to_owned),
+            consent: input.consent,
+            created_at: now,
+            due_at,
+        })
+        .await?;
+    Ok((id, now, due_at))
+}
 
 /// Where a complaint is in its handling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -11,7 +11,9 @@ use crate::forecast::ForecastTable;
 use crate::queue::lifecycle::Action;
 use crate::queue::numbering;
 use crate::queue::schedule::local_date;
-use crate::store::{BranchConfig, NewTicket, Principal, Result, StoreError, TicketEvent, TicketRow, Tx};
+use crate::store::{
+    BranchConfig, NewTicket, Principal, Result, StoreError, TicketEvent, TicketRow, Tx,
+};
 
 /// A new ticket's answer.
 #[derive(Debug, Clone)]
@@ -152,7 +154,7 @@ pub async fn issue<T: Tx>(
     tx.append_ticket_event(&TicketEvent {
         ticket: key,
         at: now,
-        kind: Action::Issue.as_str(),
+        kind: Action::Issue,
         window: None,
         staff: None,
         detail: None,

@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use qhall_shared::api::TicketStatus;
 use qhall_shared::{ServiceCode, WindowNo};
 
-use super::WindowRow;
-use super::ops::{self, Outbox};
-use super::{AuditEntry, BranchConfig, Principal, Result, Store, StoreError, TicketRow, Tx};
 use crate::forecast::ForecastTable;
+use crate::hall::{self, Outbox};
+use crate::store::WindowRow;
+use crate::store::{AuditEntry, BranchConfig, Principal, Result, Store, StoreError, TicketRow, Tx};
 
 /// When the live page raises an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -160,7 +160,8 @@ pub async fn live_state<T: Tx + LiveTx>(
             .iter()
             .find(|(c, _, _)| *c == s.code)
             .map_or((0, None), |(_, n, at)| (*n, Some(*at)));
-        let estimate_secs = ops::estimate(tx, &config, s.code, false, n, forecast, now).await?;
+        let estimate_secs =
+            hall::estimate::estimate(tx, &config, s.code, false, n, forecast, now).await?;
         lines.push(LineNow {
             service: s.code,
             waiting: n,

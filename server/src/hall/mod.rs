@@ -14,25 +14,41 @@
 //!   transfer — and the tickets in line: reinstating a no-show, cancelling (customer or staff).
 //! - [`window`]: signing in and out, pausing and resuming; announcing the hall's opening.
 //! - [`access`]: who may act at which window, and on which tickets.
-//! - [`feedback`]: the customer's rating on the window's pad; complaints taken at a window.
+//! - [`rating`]: the customer's rating on the window's pad.
 //! - [`emergency`]: the emergency broadcast.
+//! - [`settings`]: managers' configuration changes (services, windows, hours, notices, people,
+//!   devices), each validated, audited, announced and bumping `config_version`.
+//! - [`complaints`]: complaints taken at a window, and the managers' register (status, notes,
+//!   masked contacts, purge).
+//! - [`attendance`]: the window log per person per day, and the attendance tolerances.
+//! - [`live`]: the manager's live page and staffing advisor: the hall now, alert thresholds,
+//!   the window log.
+//!
+//! Families whose reads and writes go beyond [`Tx`] declare them as a trait of their own beside
+//! the rules ([`settings::SettingsTx`], [`complaints::ComplaintsTx`], [`live::LiveTx`],
+//! [`attendance::AttendanceTx`]); each backend implements it in its file of the same name.
 //!
 //! The shared steps are here: [`step`] moves a ticket along its lifecycle (the row written only
 //! if nobody moved it meanwhile, and its history line, whose kind is the [`Action`]);
 //! [`emit_waiting`] tells boards and kiosks how many now wait for a service.
 
 pub mod access;
+pub mod attendance;
 pub mod call;
+pub mod complaints;
 pub mod emergency;
 pub mod estimate;
-pub mod feedback;
 pub mod issue;
+pub mod live;
+pub mod rating;
+pub mod settings;
 pub mod ticket;
 pub mod window;
 
+pub use complaints::{COMPLAINT_CATEGORIES, ComplaintInput, ComplaintRecorded};
 pub use estimate::RECENT_SERVICE_WINDOW_HOURS;
-pub use feedback::{COMPLAINT_CATEGORIES, ComplaintInput, ComplaintRecorded, RATING_OPEN_MINUTES};
 pub use issue::Issued;
+pub use rating::RATING_OPEN_MINUTES;
 pub use ticket::{TransferTo, WindowAction};
 pub use window::WindowChange;
 
@@ -94,7 +110,7 @@ pub async fn step<T: Tx>(
     tx.append_ticket_event(&TicketEvent {
         ticket: t.key,
         at: now,
-        kind: action.as_str(),
+        kind: action,
         window: by.window,
         staff: by.staff,
         detail,

@@ -169,18 +169,26 @@ pub async fn transfer<T: Tx>(
         window: Some(n),
         staff: who.user_id,
     };
-    step(tx, &mut t, Action::Transfer, by, Some(detail.to_string()), now, |t| {
-        match to {
-            TransferTo::Service(s) => {
-                t.service = s;
-                t.target_window = None;
+    step(
+        tx,
+        &mut t,
+        Action::Transfer,
+        by,
+        Some(detail.to_string()),
+        now,
+        |t| {
+            match to {
+                TransferTo::Service(s) => {
+                    t.service = s;
+                    t.target_window = None;
+                }
+                TransferTo::Window(target) => t.target_window = Some(target),
             }
-            TransferTo::Window(target) => t.target_window = Some(target),
-        }
-        t.window = None;
-        t.serving_at = None;
-        Ok(())
-    })
+            t.window = None;
+            t.serving_at = None;
+            Ok(())
+        },
+    )
     .await?;
     release_window(tx, out, who.branch_id, &mut w, &t, now).await?;
     emit_waiting(tx, out, who.branch_id, t.service, now).await?;
@@ -274,10 +282,18 @@ async fn cancel<T: Tx>(
     detail: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
-    step(tx, &mut t, Action::Cancel, by, Some(detail.to_string()), now, |t| {
-        t.done_at = Some(now);
-        Ok(())
-    })
+    step(
+        tx,
+        &mut t,
+        Action::Cancel,
+        by,
+        Some(detail.to_string()),
+        now,
+        |t| {
+            t.done_at = Some(now);
+            Ok(())
+        },
+    )
     .await?;
     emit_waiting(tx, out, t.branch_id, t.service, now).await?;
     Ok(t)

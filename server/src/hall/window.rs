@@ -101,14 +101,20 @@ pub async fn change_window<T: Tx>(
             (WindowStep::Resume, None)
         }
     };
-    w.state = machine::next(w.state, step).map_err(|e| {
-        StoreError::conflict(e.code, format!("window {n} is {}", e.from.as_str()))
-    })?;
+    w.state = machine::next(w.state, step)
+        .map_err(|e| StoreError::conflict(e.code, format!("window {n} is {}", e.from.as_str())))?;
     w.pause_reason = reason.clone();
     w.state_since = Some(now);
     tx.update_window(branch, &w).await?;
-    tx.log_window(branch, n, who.user_id, step.as_str(), reason.as_deref(), now)
-        .await?;
+    tx.log_window(
+        branch,
+        n,
+        who.user_id,
+        step.as_str(),
+        reason.as_deref(),
+        now,
+    )
+    .await?;
     if w.state != before {
         out.emit(
             tx,

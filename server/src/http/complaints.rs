@@ -13,10 +13,10 @@ use super::AppState;
 use super::auth::Caller;
 use super::dates::check_opt_day;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::hall::COMPLAINT_CATEGORIES;
+use crate::hall::complaints::{ComplaintFilter, ComplaintRow, ComplaintStatus, NoteRow};
 use crate::queue::schedule::local_instant;
 use crate::store::Role;
-use crate::store::complaints::{ComplaintFilter, ComplaintRow, ComplaintStatus, NoteRow};
-use crate::store::ops::COMPLAINT_CATEGORIES;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -18,8 +18,8 @@ use qhall_shared::api::{ComplaintRecorded, NewComplaint, Rate, RateableTicket, R
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ApiResult};
+use crate::hall::ComplaintInput;
 use crate::store::Role;
-use crate::store::ops::ComplaintInput;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -17,9 +17,9 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiJson, ApiQuery, ApiResult};
 use super::stats::branch_for;
+use crate::hall::live::{AlertSettings, LiveState};
 use crate::queue::alerts::{Level, level, too_many_waiting};
 use crate::store::Role;
-use crate::store::live::{AlertSettings, LiveState};
 
 /// Printer states that need someone to go to the kiosk.
 const PRINTER_PROBLEMS: [&str; 3] = ["no_paper", "offline", "error"];

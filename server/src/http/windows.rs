@@ -24,7 +24,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use super::tickets::view;
-use crate::store::ops::{TransferTo, WindowAction, WindowChange};
+use crate::hall::{self, TransferTo, WindowAction, WindowChange};
 use crate::store::{Principal, Role, TicketRow, WindowRow};
 
 pub fn router() -> Router<AppState> {
@@ -216,7 +216,7 @@ async fn call_number(
     let n = window_no(&n)?;
     let t = state
         .store
-        .call_number(who, n, &body.number, state.now())
+        .call_number(who, n, &hall::parse_number(&body.number)?, state.now())
         .await?;
     state.metrics.called.fetch_add(1, Ordering::Relaxed);
     Ok(Json(WindowTicket {
@@ -322,7 +322,7 @@ async fn reinstate(
     let n = window_no(&n)?;
     let t = state
         .store
-        .reinstate(who, n, &body.number, state.now())
+        .reinstate(who, n, &hall::parse_number(&body.number)?, state.now())
         .await?;
     Ok(Json(WindowTicket {
         ticket: staff_view(&t),
@@ -341,7 +341,13 @@ async fn cancel(
     let n = window_no(&n)?;
     let t = state
         .store
-        .cancel_at_window(who, n, &body.number, &body.reason, state.now())
+        .cancel_at_window(
+            who,
+            n,
+            &hall::parse_number(&body.number)?,
+            &body.reason,
+            state.now(),
+        )
         .await?;
     Ok(Json(WindowTicket {
         ticket: staff_view(&t),

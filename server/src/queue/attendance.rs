@@ -41,26 +41,8 @@ impl Default for Tolerances {
     }
 }
 
-/// What the window log says happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogKind {
-    SignIn,
-    SignOut,
-    Pause,
-    Resume,
-}
-
-impl LogKind {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sign_in" => Some(LogKind::SignIn),
-            "sign_out" => Some(LogKind::SignOut),
-            "pause" => Some(LogKind::Pause),
-            "resume" => Some(LogKind::Resume),
-            _ => None,
-        }
-    }
-}
+/// The kind of a window log line: the window's step ([`super::window`]).
+pub use super::window::WindowStep as LogKind;
 
 /// One line of the window log.
 #[derive(Debug, Clone)]

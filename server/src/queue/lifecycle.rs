@@ -1,7 +1,7 @@
 //! A ticket's life (`PRODUCT.md`):
 //!
 //! ```text
-//! waiting ─call─▶ called ─recall─▶ called ─start─▶ serving ─complete─▶ done
+//! (issue) ─▶ waiting ─call─▶ called ─recall─▶ called ─start─▶ serving ─complete─▶ done
 //!                    └──no-show──▶ no_show ─reinstate─▶ waiting (front of its line)
 //! waiting / called / serving ─transfer─▶ waiting (other service or window, original issue time kept)
 //! waiting ─cancel─▶ cancelled
@@ -12,10 +12,15 @@
 
 use qhall_shared::api::TicketStatus;
 
-/// What can be done to a ticket.
+/// What can be done to a ticket; its name is the kind of the line in the ticket's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// The ticket's first line: nothing comes before it, so [`next`] refuses it in any state.
+    Issue,
+    /// Call next: the ticket the policy picked for the window.
     Call,
+    /// Staff called this ticket by its number, ahead of the policy's choice.
+    CallOutOfOrder,
     Recall,
     Start,
     Complete,
@@ -29,7 +34,9 @@ pub enum Action {
 impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
+            Action::Issue => "issue",
             Action::Call => "call",
+            Action::CallOutOfOrder => "call_out_of_order",
             Action::Recall => "recall",
             Action::Start => "start",
             Action::Complete => "complete",
@@ -55,7 +62,7 @@ pub fn next(from: TicketStatus, action: Action) -> Result<TicketStatus, Lifecycl
     use Action as A;
     use TicketStatus as S;
     let to = match (from, action) {
-        (S::Waiting, A::Call) => S::Called,
+        (S::Waiting, A::Call | A::CallOutOfOrder) => S::Called,
         (S::Called, A::Recall) => S::Called,
         (S::Called, A::Start) => S::Serving,
         // Completing a called ticket directly is allowed: short services often skip "start".
@@ -92,7 +99,9 @@ mod tests {
     #[test]
     fn finished_tickets_accept_nothing_but_reinstating_a_no_show() {
         let all = [
+            Action::Issue,
             Action::Call,
+            Action::CallOutOfOrder,
             Action::Recall,
             Action::Start,
             Action::Complete,
@@ -123,5 +132,13 @@ mod tests {
         assert!(next(S::Waiting, Action::NoShow).is_err());
         assert!(next(S::Serving, Action::NoShow).is_err());
         assert!(next(S::Serving, Action::Call).is_err());
+    }
+
+    #[test]
+    fn a_call_out_of_order_moves_like_a_call_and_nothing_issues_twice() {
+        assert_eq!(next(S::Waiting, Action::CallOutOfOrder), Ok(S::Called));
+        assert!(next(S::Called, Action::CallOutOfOrder).is_err());
+        assert!(next(S::Waiting, Action::Issue).is_err());
+        assert_ne!(Action::CallOutOfOrder.as_str(), Action::Call.as_str());
     }
 }

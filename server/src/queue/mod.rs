@@ -1,12 +1,13 @@
 //! The pure queue engine: what a hall's rules say, as functions over domain values.
 //!
 //! No I/O, no axum, no database, no clock: every function that depends on time takes `now`.
-//! The store ([`crate::store`]) loads the values these functions need, calls them inside its
-//! transaction and writes back what they decide; the simulator runs the very same functions in
+//! The hall's operations ([`crate::hall`]) load the values these functions need through the
+//! store, call them inside one transaction and write back what they decide; the simulator runs the very same functions in
 //! virtual time.
 //!
 //! # Layout
 //! - [`lifecycle`]: the ticket state machine (which action is allowed in which state).
+//! - [`window`]: the window state machine (closed, open, paused).
 //! - [`policy`]: which waiting ticket a window calls next.
 //! - [`numbering`]: ticket numbers per service per branch-local day, wrapping safely.
 //! - [`schedule`]: opening hours, breaks, dated exceptions, last-ticket cut-off, local days.
@@ -17,7 +18,6 @@
 //! - [`erlang`]: Erlang C, for the staffing advisor.
 //! - [`staffing`]: arrivals, open windows and windows needed per hour of the week.
 //! - [`alerts`]: the live page's judgements (wait against target, people per open window).
-
 //! - [`attendance`]: sign-ins, sign-outs and pauses per person per day against opening hours.
 
 pub mod alerts;
@@ -31,6 +31,7 @@ pub mod report;
 pub mod schedule;
 pub mod staffing;
 pub mod stats;
+pub mod window;
 
 use qhall_shared::ServiceCode;
 use qhall_shared::api::Localized;

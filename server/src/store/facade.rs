@@ -4,18 +4,18 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use qhall_shared::WindowNo;
+use qhall_shared::{TicketNumber, WindowNo};
 
 use qhall_shared::ServiceCode;
 
-use super::ops::{
-    self, ComplaintInput, ComplaintRecorded, Issued, TransferTo, WindowAction, WindowChange,
-};
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
 use super::{BoardState, BranchConfig, Principal, Result, Role, TicketRow, Tx, UserRow, WindowRow};
 use crate::events::Hub;
 use crate::forecast::{Forecasts, Snapshot};
+use crate::hall::{
+    self, ComplaintInput, ComplaintRecorded, Issued, TransferTo, WindowAction, WindowChange,
+};
 use crate::queue::policy::Policy;
 
 /// The database the server runs on.
@@ -110,7 +110,7 @@ impl Store {
     ) -> Result<Issued> {
         let (who, service, key) = (who.clone(), service.to_owned(), key.map(str::to_owned));
         let forecast = self.forecasts.get(who.branch_id);
-        write!(self, |tx, out| ops::issue(
+        write!(self, |tx, out| hall::issue::issue(
             tx,
             out,
             &who,
@@ -129,7 +129,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<TicketRow>> {
         let (who, policy) = (who.clone(), self.policy);
-        write!(self, |tx, out| ops::call_next(
+        write!(self, |tx, out| hall::call::call_next(
             tx, out, &who, n, policy, now
         ))
     }
@@ -138,11 +138,11 @@ impl Store {
         &self,
         who: &Principal,
         n: WindowNo,
-        number: &str,
+        number: &TicketNumber,
         now: DateTime<Utc>,
     ) -> Result<TicketRow> {
-        let (who, number) = (who.clone(), number.to_owned());
-        write!(self, |tx, out| ops::call_number(
+        let (who, number) = (who.clone(), number.clone());
+        write!(self, |tx, out| hall::call::call_number(
             tx, out, &who, n, &number, now
         ))
     }
@@ -155,7 +155,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<TicketRow> {
         let who = who.clone();
-        write!(self, |tx, out| ops::act(
+        write!(self, |tx, out| hall::ticket::act(
             tx,
             out,
             &who,
@@ -173,18 +173,20 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<TicketRow> {
         let who = who.clone();
-        write!(self, |tx, out| ops::transfer(tx, out, &who, n, to, now))
+        write!(self, |tx, out| hall::ticket::transfer(
+            tx, out, &who, n, to, now
+        ))
     }
 
     pub async fn reinstate(
         &self,
         who: &Principal,
         n: WindowNo,
-        number: &str,
+        number: &TicketNumber,
         now: DateTime<Utc>,
     ) -> Result<TicketRow> {
-        let (who, number) = (who.clone(), number.to_owned());
-        write!(self, |tx, out| ops::reinstate(
+        let (who, number) = (who.clone(), number.clone());
+        write!(self, |tx, out| hall::ticket::reinstate(
             tx, out, &who, n, &number, now
         ))
     }
@@ -192,7 +194,7 @@ impl Store {
     /// The customer holding `ticket_id` gives up their place.
     pub async fn cancel(&self, ticket_id: &str, now: DateTime<Utc>) -> Result<TicketRow> {
         let id = ticket_id.to_owned();
-        write!(self, |tx, out| super::cancel::by_customer(
+        write!(self, |tx, out| hall::ticket::cancel_by_customer(
             tx, out, &id, now
         ))
     }
@@ -202,12 +204,12 @@ impl Store {
         &self,
         who: &Principal,
         n: WindowNo,
-        number: &str,
+        number: &TicketNumber,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<TicketRow> {
-        let (who, number, reason) = (who.clone(), number.to_owned(), reason.to_owned());
-        write!(self, |tx, out| super::cancel::at_window(
+        let (who, number, reason) = (who.clone(), number.clone(), reason.to_owned());
+        write!(self, |tx, out| hall::ticket::cancel_at_window(
             tx, out, &who, n, &number, &reason, now
         ))
     }
@@ -220,7 +222,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<WindowRow> {
         let who = who.clone();
-        write!(self, |tx, out| ops::change_window(
+        write!(self, |tx, out| hall::window::change_window(
             tx,
             out,
             &who,
@@ -238,7 +240,7 @@ impl Store {
         was_open: Option<bool>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        write!(self, |tx, out| ops::announce_opening(
+        write!(self, |tx, out| hall::window::announce_opening(
             tx, out, branch, was_open, now
         ))
     }
@@ -255,7 +257,8 @@ impl Store {
                 return Ok(None);
             };
             let forecast = forecasts.get(t.branch_id);
-            let (ahead, secs) = ops::ticket_position(tx, &t, forecast.as_deref(), now).await?;
+            let (ahead, secs) =
+                hall::estimate::ticket_position(tx, &t, forecast.as_deref(), now).await?;
             Ok(Some((t, ahead, secs)))
         })
     }
@@ -277,8 +280,16 @@ impl Store {
             let mut lines = Vec::with_capacity(cfg.services.len());
             for s in &cfg.services {
                 let (p, n) = tx.waiting_by_class(branch, s.code).await?;
-                let secs =
-                    ops::estimate(tx, &cfg, s.code, false, p + n, forecast.as_deref(), now).await?;
+                let secs = hall::estimate::estimate(
+                    tx,
+                    &cfg,
+                    s.code,
+                    false,
+                    p + n,
+                    forecast.as_deref(),
+                    now,
+                )
+                .await?;
                 lines.push((p + n, secs));
             }
             Ok((cfg, lines))
@@ -401,7 +412,7 @@ impl Store {
         either!(self.execute_batch(sql))
     }
 
-    /// Turns the emergency broadcast on or off (see [`ops::set_emergency`]).
+    /// Turns the emergency broadcast on or off (see [`hall::emergency::set_emergency`]).
     pub async fn set_emergency(
         &self,
         who: &Principal,
@@ -409,7 +420,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let who = who.clone();
-        write!(self, |tx, out| ops::set_emergency(
+        write!(self, |tx, out| hall::emergency::set_emergency(
             tx,
             out,
             &who,
@@ -418,7 +429,7 @@ impl Store {
         ))
     }
 
-    /// Records a rating from window `n`'s pad (see [`ops::rate`]).
+    /// Records a rating from window `n`'s pad (see [`hall::rating::rate`]).
     pub async fn rate(
         &self,
         branch: i64,
@@ -428,12 +439,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<TicketRow> {
         let number = number.to_owned();
-        write!(self, |tx, _out| ops::rate(
+        write!(self, |tx, _out| hall::rating::rate(
             tx, branch, n, &number, score, now
         ))
     }
 
-    /// Records a complaint taken at a window (see [`ops::record_complaint`]).
+    /// Records a complaint taken at a window (see [`hall::complaints::record_complaint`]).
     pub async fn record_complaint(
         &self,
         who: &Principal,
@@ -441,7 +452,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ComplaintRecorded> {
         let who = who.clone();
-        write!(self, |tx, _out| ops::record_complaint(
+        write!(self, |tx, _out| hall::complaints::record_complaint(
             tx, &who, &input, now
         ))
     }
@@ -455,7 +466,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<TicketRow>> {
         let t = read!(self, |tx| tx.last_completed(branch, n))?;
-        let Some(t) = t.filter(|t| ops::rating_open(t, now)) else {
+        let Some(t) = t.filter(|t| hall::rating::rating_open(t, now)) else {
             return Ok(None);
         };
         let rated = either!(self.is_rated(t.key))?;

@@ -3,7 +3,7 @@
 //! method on either backend). Declared first in `store/mod.rs`, so every store file (the
 //! facade and the `impl Store` blocks of other areas) can use them.
 
-/// Runs `ops::$op(tx, out, args…)` as one write operation: on SQLite's writer thread, or as a
+/// Runs `$op` (an operation of [`crate::hall`] over `tx` and `out`) as one write operation: on SQLite's writer thread, or as a
 /// PostgreSQL transaction (run again from the start after a serialization failure or deadlock;
 /// `$op` may therefore be evaluated more than once).
 macro_rules! write {
@@ -17,7 +17,7 @@ macro_rules! write {
                 let mut attempt = 0;
                 loop {
                     let mut conn = db.begin().await?;
-                    let mut outbox = $crate::store::ops::Outbox::default();
+                    let mut outbox = $crate::hall::Outbox::default();
                     let (result, events) = {
                         let mut pg = $crate::store::postgres::PgTx::new(&mut conn, db.cache());
                         let $tx = &mut pg;

@@ -1,50 +1,37 @@
 //! Storage: every state change is one database transaction that also appends the ticket's
 //! event and the branch's stream event, so an acknowledged change survives `kill -9`.
 //!
-//! The hall's rules live once, in [`ops`], written against the [`Tx`] trait: small, named
-//! reads and writes that each backend implements with its own SQL ([`sqlite`], [`postgres`]). [`Store`] is the facade the HTTP layer calls: it picks the backend,
-//! runs one operation in one transaction, and publishes the committed stream events in order.
+//! The hall's rules live once, in [`crate::hall`], written against the [`Tx`] trait: small,
+//! named reads and writes that each backend implements with its own SQL ([`sqlite`],
+//! [`postgres`]). [`Store`] is the facade the HTTP layer calls: it picks the backend, runs one
+//! operation in one transaction, and publishes the committed stream events in order.
 //!
 //! # Layout
 //! - `macros`: `write!`, `read!`, `either!`: one operation on the configured backend.
-//! - [`complaints`]: the complaints register (status, notes, masked contacts, purge).
-//! - [`attendance`]: the window log per person per day, and the attendance tolerances.
-//! - [`cancel`]: cancelling a waiting ticket, by its customer or by staff at their window.
 //! - [`export`]: report rows, `events.csv` lines and audit rows, shared by both backends.
 //! - [`facade`]: [`Store`], one operation per transaction, events published after commit.
 //! - [`health`]: readiness (a write round-trip, cached) and which database errors mean the
 //!   storage is unavailable (disk full, I/O error, a damaged file) rather than a bug.
 //! - [`backup`]: SQLite's online backup, restore, the integrity check and the daily schedule.
-//! - [`live`]: the manager's live page and staffing advisor: the hall now, alert thresholds,
-//!   the window log.
 //! - [`model`]: rows as the rest of the server sees them (tickets, windows, branch config, people).
 //! - [`pads`]: which window a rating pad device rates.
-//! - [`ops`]: the operations (issue, call next, complete, transfer, sign in, …) over [`Tx`].
 //! - [`sqlite`]: the SQLite backend (WAL, one writer connection, a pool of readers).
 //! - [`postgres`]: the PostgreSQL backend (several servers on one database; LISTEN/NOTIFY).
 //! - [`migrate_data`]: copies a SQLite hall into PostgreSQL (`qhall-server migrate-data`).
 //! - [`seed`]: the demo hall.
-//! - [`settings`]: managers' configuration changes (services, windows, hours, notices, people,
-//!   devices), each validated, audited, announced and bumping `config_version`.
 
 #[macro_use]
 mod macros;
 
-pub mod attendance;
 pub mod backup;
-pub mod cancel;
-pub mod complaints;
 pub mod export;
 pub mod facade;
 pub mod health;
-pub mod live;
 pub mod migrate_data;
 pub mod model;
-pub mod ops;
 pub mod pads;
 pub mod postgres;
 pub mod seed;
-pub mod settings;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -55,8 +42,6 @@ use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 
 pub use facade::{Backend, Store};
 pub use model::*;
-
-use crate::queue::policy::Candidate;
 
 /// Why a store operation did not happen. Nothing was changed in any of these cases.
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +117,7 @@ impl From<crate::queue::lifecycle::LifecycleError> for StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The reads and writes [`ops`] needs inside one transaction. Each backend implements them with
+/// The reads and writes [`crate::hall`] needs inside one transaction. Each backend implements them with
 /// its own SQL; none of them decides anything.
 #[allow(async_fn_in_trait)]
 pub trait Tx {
@@ -192,7 +177,7 @@ pub trait Tx {
     /// Writes every mutable column of the ticket. Fails with `Conflict` unless the row still has
     /// `expected` status (so two writers can never both take one ticket).
     async fn update_ticket(&mut self, t: &TicketRow, expected: TicketStatus) -> Result<()>;
-    async fn append_ticket_event(&mut self, e: &TicketEvent<'_>) -> Result<()>;
+    async fn append_ticket_event(&mut self, e: &TicketEvent) -> Result<()>;
 
     async fn waiting_count(&mut self, branch: i64, service: ServiceCode) -> Result<u32> {
         let (p, n) = self.waiting_by_class(branch, service).await?;
@@ -216,14 +201,14 @@ pub trait Tx {
         branch: i64,
         service: ServiceCode,
     ) -> Result<Option<DateTime<Utc>>>;
-    /// Head-of-line candidates for a window: per service and class, and those sent to the window.
+    /// The heads of the lines a window may call from: the first waiting ticket per service and
+    /// class, and the first sent to this window.
     async fn heads(
         &mut self,
         branch: i64,
         window: WindowNo,
         services: &[ServiceCode],
-        cfg: &BranchConfig,
-    ) -> Result<Vec<Candidate>>;
+    ) -> Result<Vec<LineHead>>;
     /// Mean service time of the service's most recent completed tickets, if any.
     async fn recent_service_secs(
         &mut self,
@@ -260,6 +245,16 @@ pub trait Tx {
     async fn insert_rating(&mut self, r: &NewRating) -> Result<()>;
     /// Stores a complaint with status `open`; returns its id.
     async fn insert_complaint(&mut self, c: &NewComplaint) -> Result<i64>;
+}
+
+/// The first waiting ticket of a line ([`Tx::heads`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineHead {
+    pub key: i64,
+    pub service: ServiceCode,
+    pub priority: bool,
+    /// Its place in line: the issue time, earlier for a reinstated no-show.
+    pub queue_at: DateTime<Utc>,
 }
 
 /// A customer's rating of a completed ticket.
@@ -322,10 +317,11 @@ pub struct AuditEntry<'a> {
 
 /// One line of a ticket's history.
 #[derive(Debug, Clone)]
-pub struct TicketEvent<'a> {
+pub struct TicketEvent {
     pub ticket: i64,
     pub at: DateTime<Utc>,
-    pub kind: &'a str,
+    /// What happened: the history's kinds are the lifecycle's actions.
+    pub kind: crate::queue::lifecycle::Action,
     pub window: Option<WindowNo>,
     pub staff: Option<i64>,
     pub detail: Option<String>,

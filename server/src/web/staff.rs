@@ -15,9 +15,9 @@ use serde_json::json;
 use super::i18n::Lang;
 use super::{document, html_response, lang_param, lang_switch};
 use crate::auth::csrf_token;
+use crate::hall::COMPLAINT_CATEGORIES;
 use crate::http::AppState;
 use crate::http::auth::{principal_for, session_cookie};
-use crate::store::ops::COMPLAINT_CATEGORIES;
 use crate::store::{BranchConfig, Principal, Role};
 
 const STAFF_LANGS: [Lang; 2] = [Lang::Zh, Lang::En];

@@ -13,7 +13,7 @@
 //! # Layout
 //! - this file: the types managers see and send, [`SettingsTx`], the audit helpers, and the
 //!   [`Store`] methods.
-//! - [`hall`]: services, windows, hours, exceptions, notices.
+//! - [`services`]: services, windows, hours, exceptions, notices.
 //! - [`people`]: accounts and devices.
 
 use std::collections::BTreeMap;
@@ -26,16 +26,18 @@ use qhall_shared::{ServiceCode, WindowNo};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::ops::Outbox;
-use super::{AuditEntry, BranchConfig, Principal, Result, Role, Store, StoreError, Tx, WindowDef};
+use crate::hall::Outbox;
 use crate::queue::ServiceDef;
 use crate::queue::schedule::Exception;
+use crate::store::{
+    AuditEntry, BranchConfig, Principal, Result, Role, Store, StoreError, Tx, WindowDef,
+};
 
-mod hall;
 mod people;
+mod services;
 
-pub use hall::*;
 pub use people::*;
+pub use services::*;
 
 /// Longest service or window name, in characters.
 pub const NAME_MAX_CHARS: usize = 40;

@@ -5,15 +5,15 @@ use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 
+use crate::hall::settings::{
+    ExceptionBody, ExceptionConfig, HallSettings, HoursConfig, NoticeBody, NoticeRow,
+    ServiceConfig, ServicePatch, WindowConfig, WindowPatch, parse_date,
+};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::dates::{check_day, check_opt_day, check_opt_instant};
 use crate::http::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::store::Role;
-use crate::store::settings::{
-    ExceptionBody, ExceptionConfig, HallSettings, HoursConfig, NoticeBody, NoticeRow,
-    ServiceConfig, ServicePatch, WindowConfig, WindowPatch, parse_date,
-};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -1,6 +1,6 @@
 //! Managers configure the hall: services, windows and what they serve, opening hours and dated
 //! exceptions, notices ([`hall`]), and people and devices ([`people`]). Every change is audited
-//! (see [`crate::store::settings`]); hall changes also bump the branch's configuration version
+//! (see [`crate::hall::settings`]); hall changes also bump the branch's configuration version
 //! and tell boards and kiosks on the event stream.
 //!
 //! # Layout

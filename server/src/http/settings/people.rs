@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{hash_password, new_token, token_hash};
+use crate::hall::settings::{DeviceInfo, NewUser, UserInfo, check_new_user, check_password};
 use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::error::{ApiError, ApiJson, ApiPath, ApiResult};
-use crate::store::settings::{DeviceInfo, NewUser, UserInfo, check_new_user, check_password};
 use crate::store::{Principal, Role};
 use qhall_shared::WindowNo;
 

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use super::PgTx;
+use crate::hall::attendance::AttendanceTx;
 use crate::queue::attendance::{LogEntry, LogKind, Tolerances};
 use crate::store::Result;
-use crate::store::attendance::AttendanceTx;
 use crate::store::sqlite::{from_ms, ms};
 
 impl AttendanceTx for PgTx<'_> {

@@ -5,11 +5,11 @@ use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::PgTx;
-use crate::store::Result;
-use crate::store::complaints::{
+use crate::hall::complaints::{
     BranchPerson, ComplaintRow, ComplaintStatus, ComplaintsTx, DEFAULT_RETENTION_DAYS, LIST_LIMIT,
     NewNote, NoteRow,
 };
+use crate::store::Result;
 use crate::store::sqlite::from_ms;
 use crate::store::sqlite::ms;
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use qhall_shared::{ServiceCode, WindowNo};
 
 use super::tx::{PgTx, code};
-use crate::store::live::{AlertSettings, DeviceNow, LiveTx, WindowLogEntry};
+use crate::hall::live::{AlertSettings, DeviceNow, LiveTx, WindowLogEntry};
 use crate::store::sqlite::{from_ms, ms};
 use crate::store::{Result, StoreError};
 

@@ -36,7 +36,7 @@ impl PgStore {
         let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
             "SELECT t.number, t.service_code, e.window_number, e.at FROM ticket_events e \
              JOIN tickets t ON t.key = e.ticket_key \
-             WHERE t.branch_id = $1 AND e.kind IN ('call', 'recall') AND e.window_number IS NOT NULL \
+             WHERE t.branch_id = $1 AND e.kind IN ('call', 'call_out_of_order', 'recall') AND e.window_number IS NOT NULL \
              ORDER BY e.id DESC LIMIT 40",
         )
         .bind(branch)
@@ -463,7 +463,7 @@ impl PgStore {
             };
             open_windows.push((w.number, serving));
         }
-        let since = now - chrono::Duration::hours(crate::store::ops::RECENT_SERVICE_WINDOW_HOURS);
+        let since = now - chrono::Duration::hours(crate::hall::RECENT_SERVICE_WINDOW_HOURS);
         let hour_ago = ms(now - chrono::Duration::hours(1));
         let mut recent = Vec::new();
         for s in &config.services {

@@ -7,9 +7,9 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::tx::{PgTx, load_config};
+use crate::hall::settings::{DeviceInfo, NewUser, NoticeRow, SettingsTx, UserInfo};
 use crate::queue::ServiceDef;
 use crate::queue::schedule::Exception;
-use crate::store::settings::{DeviceInfo, NewUser, NoticeRow, SettingsTx, UserInfo};
 use crate::store::sqlite::{from_ms, ms};
 use crate::store::{BranchConfig, Result, Role, WindowDef};
 

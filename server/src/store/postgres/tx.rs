@@ -16,12 +16,12 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 
 use super::ConfigCache;
 use crate::queue::ServiceDef;
-use crate::queue::policy::{Candidate, WindowSkills};
+use crate::queue::policy::WindowSkills;
 use crate::queue::schedule::{Exception, Period, Schedule, Weekly};
 use crate::store::sqlite::{from_ms, ms};
 use crate::store::{
-    AuditEntry, BranchConfig, NewComplaint, NewRating, NewTicket, Result, StoreError, TicketEvent,
-    TicketRow, Tx, WindowDef, WindowRow, window_state_from,
+    AuditEntry, BranchConfig, LineHead, NewComplaint, NewRating, NewTicket, Result, StoreError,
+    TicketEvent, TicketRow, Tx, WindowDef, WindowRow, window_state_from,
 };
 
 /// One PostgreSQL transaction's worth of statements.
@@ -473,14 +473,14 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    async fn append_ticket_event(&mut self, e: &TicketEvent<'_>) -> Result<()> {
+    async fn append_ticket_event(&mut self, e: &TicketEvent) -> Result<()> {
         sqlx::query(
             "INSERT INTO ticket_events (ticket_key, at, kind, window_number, staff_user_id, detail) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(e.ticket)
         .bind(ms(e.at))
-        .bind(e.kind)
+        .bind(e.kind.as_str())
         .bind(e.window.map(|w| i64::from(w.get())))
         .bind(e.staff)
         .bind(&e.detail)
@@ -564,8 +564,7 @@ impl Tx for PgTx<'_> {
         branch: i64,
         window: WindowNo,
         services: &[ServiceCode],
-        cfg: &BranchConfig,
-    ) -> Result<Vec<Candidate>> {
+    ) -> Result<Vec<LineHead>> {
         let mut out = Vec::new();
         for s in services {
             for p in [true, false] {
@@ -580,12 +579,11 @@ impl Tx for PgTx<'_> {
                 .fetch_optional(&mut *self.conn)
                 .await?;
                 if let Some((key, q)) = head {
-                    out.push(Candidate {
+                    out.push(LineHead {
                         key,
                         service: *s,
                         priority: p,
                         queue_at: from_ms(q),
-                        target_wait_secs: cfg.target_secs(*s),
                     });
                 }
             }
@@ -601,12 +599,11 @@ impl Tx for PgTx<'_> {
         .await?;
         if let Some((key, s, priority, q)) = sent_here {
             let s = code(&s)?;
-            out.push(Candidate {
+            out.push(LineHead {
                 key,
                 service: s,
                 priority,
                 queue_at: from_ms(q),
-                target_wait_secs: cfg.target_secs(s),
             });
         }
         Ok(out)

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteTx, from_ms, ms};
+use crate::hall::attendance::AttendanceTx;
 use crate::queue::attendance::{LogEntry, LogKind, Tolerances};
 use crate::store::Result;
-use crate::store::attendance::AttendanceTx;
 
 impl AttendanceTx for SqliteTx<'_> {
     async fn window_log(

@@ -4,11 +4,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqliteTx, from_ms, ms};
-use crate::store::Result;
-use crate::store::complaints::{
+use crate::hall::complaints::{
     BranchPerson, ComplaintRow, ComplaintStatus, ComplaintsTx, DEFAULT_RETENTION_DAYS, LIST_LIMIT,
     NewNote, NoteRow,
 };
+use crate::store::Result;
 
 /// The register's columns, with the ticket number and the people's names joined in.
 pub(crate) const COMPLAINT_SELECT: &str = "SELECT c.id, t.number, c.window_number, c.staff_user_id, \

@@ -6,8 +6,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::tx::code;
 use super::{SqliteTx, from_ms, ms};
+use crate::hall::live::{AlertSettings, DeviceNow, LiveTx, WindowLogEntry};
 use crate::store::Result;
-use crate::store::live::{AlertSettings, DeviceNow, LiveTx, WindowLogEntry};
 
 fn window_no(n: i64) -> rusqlite::Result<WindowNo> {
     u32::try_from(n)

@@ -31,9 +31,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags};
 
-use super::ops::Outbox;
 use super::{BranchConfig, Result, StoreError};
 use crate::events::Hub;
+use crate::hall::Outbox;
 
 pub use tx::SqliteTx;
 pub(crate) use tx::{TICKET_COLUMNS, run_now};

@@ -26,7 +26,7 @@ impl SqliteStore {
                 .ok_or_else(|| StoreError::not_found("unknown_branch", "there is no such branch"))?;
             let mut st = tx.conn.prepare_cached(
                 "SELECT t.number, t.service_code, e.window_number, e.at FROM ticket_events e JOIN tickets t ON t.key = e.ticket_key \
-                 WHERE t.branch_id = ? AND e.kind IN ('call', 'recall') AND e.window_number IS NOT NULL \
+                 WHERE t.branch_id = ? AND e.kind IN ('call', 'call_out_of_order', 'recall') AND e.window_number IS NOT NULL \
                  ORDER BY e.id DESC LIMIT 40",
             )?;
             let rows = st.query_map([branch], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)))?;
@@ -115,7 +115,7 @@ impl SqliteStore {
                 };
                 open_windows.push((w.number, serving));
             }
-            let since = now - chrono::Duration::hours(crate::store::ops::RECENT_SERVICE_WINDOW_HOURS);
+            let since = now - chrono::Duration::hours(crate::hall::RECENT_SERVICE_WINDOW_HOURS);
             let hour_ago = ms(now - chrono::Duration::hours(1));
             let mut recent = Vec::new();
             for s in &config.services {

@@ -7,9 +7,9 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::tx::{SqliteTx, load_config};
 use super::{from_ms, ms};
+use crate::hall::settings::{DeviceInfo, NewUser, NoticeRow, SettingsTx, UserInfo};
 use crate::queue::ServiceDef;
 use crate::queue::schedule::Exception;
-use crate::store::settings::{DeviceInfo, NewUser, NoticeRow, SettingsTx, UserInfo};
 use crate::store::{BranchConfig, Result, Role, WindowDef};
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserInfo> {

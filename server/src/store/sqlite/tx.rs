@@ -17,11 +17,11 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{ConfigCache, from_ms, ms};
 use crate::queue::ServiceDef;
-use crate::queue::policy::{Candidate, WindowSkills};
+use crate::queue::policy::WindowSkills;
 use crate::queue::schedule::{Exception, Period, Schedule, Weekly};
 use crate::store::{
-    AuditEntry, BranchConfig, NewComplaint, NewRating, NewTicket, Result, StoreError, TicketEvent,
-    TicketRow, Tx, WindowDef, WindowRow, window_state_from,
+    AuditEntry, BranchConfig, LineHead, NewComplaint, NewRating, NewTicket, Result, StoreError,
+    TicketEvent, TicketRow, Tx, WindowDef, WindowRow, window_state_from,
 };
 
 /// Drives a future that never suspends (every SQLite [`Tx`] method) to its output.
@@ -438,10 +438,10 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    async fn append_ticket_event(&mut self, e: &TicketEvent<'_>) -> Result<()> {
+    async fn append_ticket_event(&mut self, e: &TicketEvent) -> Result<()> {
         self.conn
             .prepare_cached("INSERT INTO ticket_events (ticket_key, at, kind, window_number, staff_user_id, detail) VALUES (?, ?, ?, ?, ?, ?)")?
-            .execute(params![e.ticket, ms(e.at), e.kind, e.window.map(|w| i64::from(w.get())), e.staff, e.detail])?;
+            .execute(params![e.ticket, ms(e.at), e.kind.as_str(), e.window.map(|w| i64::from(w.get())), e.staff, e.detail])?;
         Ok(())
     }
 
@@ -510,8 +510,7 @@ impl Tx for SqliteTx<'_> {
         branch: i64,
         window: WindowNo,
         services: &[ServiceCode],
-        cfg: &BranchConfig,
-    ) -> Result<Vec<Candidate>> {
+    ) -> Result<Vec<LineHead>> {
         let mut out = Vec::new();
         let mut st = self.conn.prepare_cached(
             "SELECT key, queue_at FROM tickets \
@@ -526,12 +525,11 @@ impl Tx for SqliteTx<'_> {
                     })
                     .optional()?
                 {
-                    out.push(Candidate {
+                    out.push(LineHead {
                         key,
                         service: *s,
                         priority: p != 0,
                         queue_at: from_ms(q),
-                        target_wait_secs: cfg.target_secs(*s),
                     });
                 }
             }
@@ -547,12 +545,11 @@ impl Tx for SqliteTx<'_> {
             })
             .optional()?;
         if let Some((key, s, priority, q)) = sent_here {
-            out.push(Candidate {
+            out.push(LineHead {
                 key,
                 service: s,
                 priority,
                 queue_at: from_ms(q),
-                target_wait_secs: cfg.target_secs(s),
             });
         }
         Ok(out)

@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use super::checkpoint::Checkpoints;
 use super::{ConfigCache, SqliteTx};
 use crate::events::Hub;
-use crate::store::ops::Outbox;
+use crate::hall::Outbox;
 use crate::store::{Result, StoreError};
 
 /// The most operations committed together.
@@ -271,7 +271,7 @@ mod tests {
         let writer =
             Writer::start(conn, Arc::default(), Arc::new(Hub::default()), checkpoints).unwrap();
         let insert = |id: i64, size: i64| {
-            move |tx: &mut crate::store::sqlite::SqliteTx<'_>, _: &mut crate::store::ops::Outbox| {
+            move |tx: &mut crate::store::sqlite::SqliteTx<'_>, _: &mut crate::hall::Outbox| {
                 tx.conn
                     .execute("INSERT INTO t VALUES (?1, zeroblob(?2))", (id, size))?;
                 Ok(id)

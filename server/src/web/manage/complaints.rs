@@ -12,8 +12,8 @@ use maud::{Markup, PreEscaped, html};
 use serde_json::json;
 
 use super::Visit;
+use crate::hall::COMPLAINT_CATEGORIES;
 use crate::http::AppState;
-use crate::store::ops::COMPLAINT_CATEGORIES;
 use crate::web::i18n::Lang;
 
 const PATH: &str = "/manage/complaints";

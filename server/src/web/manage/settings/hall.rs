@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use maud::{Markup, html};
 
-use crate::store::settings::{HallSettings, NoticeRow, Periods};
+use crate::hall::settings::{HallSettings, NoticeRow, Periods};
 use crate::web::i18n::Lang;
 
 /// Minutes, for the inputs (the API speaks seconds).

@@ -4,7 +4,7 @@ use chrono_tz::Tz;
 use maud::{Markup, html};
 
 use super::short_time;
-use crate::store::settings::{DeviceInfo, UserInfo, WindowConfig};
+use crate::hall::settings::{DeviceInfo, UserInfo, WindowConfig};
 use crate::store::{Principal, Role};
 use crate::web::i18n::Lang;
 
