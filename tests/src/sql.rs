@@ -1,0 +1,43 @@
+//! SQL straight to a test database, on either backend (chosen from the URL's scheme), for setting
+//! up what the API cannot.
+
+use std::time::Duration;
+
+/// Runs SQL statements on the database at `url` (either backend), then bumps every branch's
+/// `config_version` so running servers reload their configuration.
+pub async fn run_sql(url: &str, statements: &[&str]) {
+    use sqlx::{ConnectOptions, Connection};
+    if url.starts_with("postgres") {
+        let opts: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
+        let mut conn = opts.connect().await.expect("open db");
+        let mut tx = conn.begin().await.expect("begin");
+        for s in statements {
+            sqlx::query(sqlx::AssertSqlSafe(*s))
+                .execute(&mut *tx)
+                .await
+                .unwrap_or_else(|e| panic!("{s}: {e}"));
+        }
+        sqlx::query("UPDATE branches SET config_version = config_version + 1")
+            .execute(&mut *tx)
+            .await
+            .expect("bump");
+        tx.commit().await.expect("commit");
+        return;
+    }
+    let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
+    let mut conn = opts
+        .busy_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .expect("open db");
+    for s in statements {
+        sqlx::query(sqlx::AssertSqlSafe(*s))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{s}: {e}"));
+    }
+    sqlx::query("UPDATE branches SET config_version = config_version + 1")
+        .execute(&mut conn)
+        .await
+        .expect("bump");
+}
