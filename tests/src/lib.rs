@@ -15,7 +15,7 @@
 //! One helper a file, everything re-exported here, so tests name it all as `qhall_tests::…`:
 //! - `app.rs`: [`TestApp`], the server in this process, and its request helpers.
 //! - `events.rs`: [`EventClient`], a WebSocket client of the event stream.
-//! - `process.rs`: [`ServerProcess`], the built binary as its own process.
+//! - `process.rs`: [`ServerProcess`], the built binary as its own process, and its memory.
 //! - `postgres.rs`: [`PgDatabase`] and [`pg_database`], one fresh PostgreSQL database
 //!   per test.
 //! - `sql.rs`: [`run_sql`], SQL straight to a test database on either backend.
@@ -41,5 +41,5 @@ pub use fixtures::{
     user_principal, windows_sql,
 };
 pub use postgres::{PgDatabase, pg_database, postgres_admin_url};
-pub use process::ServerProcess;
+pub use process::{ServerProcess, rss_of};
 pub use sql::run_sql;

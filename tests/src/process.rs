@@ -80,9 +80,14 @@ impl ServerProcess {
         Ok(ServerProcess { url, child })
     }
 
-    /// The server's process id (to read its `/proc/PID/status`).
+    /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The server's resident memory, in bytes ([`rss_of`] its process).
+    pub fn rss(&self) -> u64 {
+        rss_of(self.pid())
     }
 
     /// SIGKILL: no chance to flush or clean up.
@@ -96,4 +101,17 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// The resident memory of process `pid`, in bytes: `VmRSS` of `/proc/PID/status` (Linux). For a
+/// sampler on its own thread, which cannot hold the [`ServerProcess`] itself.
+pub fn rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS in kB");
+    kib * 1024
 }
