@@ -18,7 +18,8 @@
 //! - `process.rs`: [`ServerProcess`], the built binary as its own process, and its memory.
 //! - `postgres.rs`: [`PgDatabase`] and [`pg_database`], one fresh PostgreSQL database
 //!   per test.
-//! - `sql.rs`: [`run_sql`], SQL straight to a test database on either backend.
+//! - `sql.rs`: [`run_sql`] and [`query_texts`], SQL straight to a test database on either
+//!   backend.
 //! - `fixtures.rs`: the demo hall's tokens ([`KIOSK`], [`DISPLAY`], [`pad`]), the real store on
 //!   a fresh database ([`demo_store`]), its principals, and SQL that grows the hall
 //!   ([`windows_sql`], [`busy_week_sql`]).
@@ -42,4 +43,4 @@ pub use fixtures::{
 };
 pub use postgres::{PgDatabase, pg_database, postgres_admin_url};
 pub use process::{ServerProcess, rss_of};
-pub use sql::run_sql;
+pub use sql::{query_texts, run_sql};

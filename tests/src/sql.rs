@@ -1,5 +1,5 @@
-//! SQL straight to a test database, on either backend (chosen from the URL's scheme), for setting
-//! up what the API cannot.
+//! SQL straight to a test database, on either backend (chosen from the URL's scheme): for setting
+//! up what the API cannot, and for reading back what the API does not show.
 
 use std::time::Duration;
 
@@ -40,4 +40,25 @@ pub async fn run_sql(url: &str, statements: &[&str]) {
         .execute(&mut conn)
         .await
         .expect("bump");
+}
+
+/// One text column of every row `sql` returns, from the database at `url` (either backend;
+/// SQLite opened read-only), for checking what the server wrote.
+pub async fn query_texts(url: &str, sql: &str) -> Vec<String> {
+    use sqlx::ConnectOptions;
+    if url.starts_with("postgres") {
+        let opts: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
+        let mut c = opts.connect().await.expect("open db");
+        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut c)
+            .await
+            .expect(sql)
+    } else {
+        let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
+        let mut c = opts.read_only(true).connect().await.expect("open db");
+        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut c)
+            .await
+            .expect(sql)
+    }
 }
