@@ -203,16 +203,14 @@ impl TestApp {
 
     /// Runs SQL directly on the server's database (for setting up halls larger than the demo
     /// before the configuration API exists), then makes the server reload its configuration.
-    pub async fn sql(&self, statements: &[&str]) {
+    pub async fn sql(&self, statements: &[impl AsRef<str>]) {
         run_sql(&self.database_url, statements).await;
     }
 
     /// Adds windows `from..=to` serving `services` and one staff user per window (`wstaffN`,
     /// password `demo`).
     pub async fn add_windows(&self, from: u32, to: u32, services: &[&str]) {
-        let stmts = windows_sql(from, to, services);
-        let refs: Vec<&str> = stmts.iter().map(String::as_str).collect();
-        self.sql(&refs).await;
+        self.sql(&windows_sql(from, to, services)).await;
     }
 
     /// The temporary directory holding the database.

@@ -4,15 +4,16 @@
 use std::time::Duration;
 
 /// Runs SQL statements on the database at `url` (either backend), then bumps every branch's
-/// `config_version` so running servers reload their configuration.
-pub async fn run_sql(url: &str, statements: &[&str]) {
+/// `config_version` so running servers reload their configuration. The statements may be
+/// literals or built strings.
+pub async fn run_sql(url: &str, statements: &[impl AsRef<str>]) {
     use sqlx::{ConnectOptions, Connection};
     if url.starts_with("postgres") {
         let opts: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
         let mut conn = opts.connect().await.expect("open db");
         let mut tx = conn.begin().await.expect("begin");
-        for s in statements {
-            sqlx::query(sqlx::AssertSqlSafe(*s))
+        for s in statements.iter().map(AsRef::as_ref) {
+            sqlx::query(sqlx::AssertSqlSafe(s))
                 .execute(&mut *tx)
                 .await
                 .unwrap_or_else(|e| panic!("{s}: {e}"));
@@ -30,8 +31,8 @@ pub async fn run_sql(url: &str, statements: &[&str]) {
         .connect()
         .await
         .expect("open db");
-    for s in statements {
-        sqlx::query(sqlx::AssertSqlSafe(*s))
+    for s in statements.iter().map(AsRef::as_ref) {
+        sqlx::query(sqlx::AssertSqlSafe(s))
             .execute(&mut conn)
             .await
             .unwrap_or_else(|e| panic!("{s}: {e}"));

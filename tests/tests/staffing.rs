@@ -107,8 +107,7 @@ async fn history(app: &TestApp) -> NaiveDate {
         log(3, "sign_in", local(day, 10, 0)),
         log(3, "sign_out", local(day, 10, 30)),
     ]);
-    let refs: Vec<&str> = sql.iter().map(String::as_str).collect();
-    app.sql(&refs).await;
+    app.sql(&sql).await;
     day
 }
 
@@ -352,6 +351,5 @@ async fn busy_week(app: &TestApp, except: NaiveDate) {
             log(4, "sign_out", local(d, 12, 0)),
         ]);
     }
-    let refs: Vec<&str> = sql.iter().map(String::as_str).collect();
-    app.sql(&refs).await;
+    app.sql(&sql).await;
 }
