@@ -63,6 +63,32 @@ pub fn windows_sql(from: u32, to: u32, services: &[&str]) -> Vec<String> {
     stmts
 }
 
+/// SQL for the attendance tests' office, open weekdays 09:00–12:00 and 13:00–17:00, and its
+/// window log: each `(window, user, kind, day, "HH:MM")` a line as the server writes it, at that
+/// Shanghai time on `day` March 2026.
+pub fn office_log_sql(lines: &[(u32, &str, &str, u32, &str)]) -> Vec<String> {
+    use chrono::TimeZone;
+    let mut sql = vec![
+        "UPDATE branches SET weekly_hours = '[[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[],[]]'".to_owned(),
+    ];
+    for &(window, user, kind, day, hhmm) in lines {
+        let (h, m) = hhmm.split_once(':').expect("HH:MM");
+        let local = chrono::NaiveDate::from_ymd_opt(2026, 3, day)
+            .expect("a day of March 2026")
+            .and_hms_opt(h.parse().expect("hours"), m.parse().expect("minutes"), 0)
+            .expect("a time of day");
+        let at = chrono_tz::Asia::Shanghai
+            .from_local_datetime(&local)
+            .unwrap()
+            .timestamp_millis();
+        sql.push(format!(
+            "INSERT INTO window_log (branch_id, window_number, user_id, kind, reason, at) \
+             SELECT 1, {window}, id, '{kind}', NULL, {at} FROM users WHERE username = '{user}'"
+        ));
+    }
+    sql
+}
+
 /// The demo kiosk as the store sees it.
 pub fn kiosk_principal() -> qhall_server::store::Principal {
     qhall_server::store::Principal {

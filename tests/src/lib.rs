@@ -22,7 +22,7 @@
 //!   backend.
 //! - `fixtures.rs`: the demo hall's tokens ([`KIOSK`], [`DISPLAY`], [`pad`]), the real store on
 //!   a fresh database ([`demo_store`]), its principals, and SQL that grows the hall
-//!   ([`windows_sql`], [`busy_week_sql`]).
+//!   ([`windows_sql`], [`busy_week_sql`], [`office_log_sql`]).
 //! - `tls.rs`: [`tls::TestCa`], a test certificate authority for the https tests.
 
 pub use qhall_shared as shared;
@@ -38,8 +38,8 @@ pub mod tls;
 pub use app::{Configure, TEST_ISSUE_LIMIT, TestApp};
 pub use events::EventClient;
 pub use fixtures::{
-    DISPLAY, KIOSK, at, busy_week_sql, demo_store, demo_store_on, kiosk_principal, pad,
-    user_principal, windows_sql,
+    DISPLAY, KIOSK, at, busy_week_sql, demo_store, demo_store_on, kiosk_principal, office_log_sql,
+    pad, user_principal, windows_sql,
 };
 pub use postgres::{PgDatabase, pg_database, postgres_admin_url};
 pub use process::{ServerProcess, rss_of};
