@@ -23,6 +23,8 @@
 //! - `fixtures.rs`: the demo hall's tokens ([`KIOSK`], [`DISPLAY`], [`pad`]), the real store on
 //!   a fresh database ([`demo_store`]), its principals, and SQL that grows the hall
 //!   ([`windows_sql`], [`busy_week_sql`], [`office_log_sql`]).
+//! - `scenarios.rs`: days the hall lives through the API ([`short_day`]), for tests that look
+//!   at the same day from different sides.
 //! - `tls.rs`: [`tls::TestCa`], a test certificate authority for the https tests.
 
 pub use qhall_shared as shared;
@@ -32,6 +34,7 @@ mod events;
 mod fixtures;
 mod postgres;
 mod process;
+mod scenarios;
 mod sql;
 pub mod tls;
 
@@ -43,4 +46,5 @@ pub use fixtures::{
 };
 pub use postgres::{PgDatabase, pg_database, postgres_admin_url};
 pub use process::{ServerProcess, rss_of};
+pub use scenarios::short_day;
 pub use sql::{query_texts, run_sql};
