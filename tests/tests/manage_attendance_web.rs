@@ -9,12 +9,6 @@ mod browser;
 use browser::Browser;
 use qhall_tests::{TestApp, office_log_sql};
 
-async fn snap(b: &Browser, name: &str) {
-    if let Ok(dir) = std::env::var("QHALL_SCREENSHOTS") {
-        b.screenshot(&std::path::Path::new(&dir).join(name)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_flags_lateness_early_leave_and_long_pauses_and_tolerances_change_them() {
     let app = TestApp::spawn().await;
@@ -45,9 +39,7 @@ async fn the_page_flags_lateness_early_leave_and_long_pauses_and_tolerances_chan
     let b = Browser::start(1400, 900).await;
     b.goto(&format!("{}/manage/attendance?lang=en", app.url))
         .await;
-    b.type_into("#username", "manager").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("manager").await;
     b.find("#a-from").await;
     b.js("document.getElementById('a-from').value = '2026-03-02'; document.getElementById('a-to').value = '2026-03-03'; return true;").await;
     b.click("#a-show").await;
@@ -86,7 +78,7 @@ async fn the_page_flags_lateness_early_leave_and_long_pauses_and_tolerances_chan
         .js("return document.getElementById('csv').getAttribute('href');")
         .await;
     assert_eq!(href, "/api/v1/attendance.csv?from=2026-03-02&to=2026-03-03");
-    snap(&b, "manage-attendance-en.png").await;
+    b.snap("manage-attendance-en.png").await;
 
     // Looser tolerances: nobody is flagged any more.
     for (id, v) in [("#t-late", "30"), ("#t-early", "30"), ("#t-pause", "60")] {
@@ -124,6 +116,6 @@ async fn the_page_flags_lateness_early_leave_and_long_pauses_and_tolerances_chan
     b.js("document.getElementById('a-from').value = '2026-03-02'; document.getElementById('a-to').value = '2026-03-03'; return true;").await;
     b.click("#a-show").await;
     b.wait_text(monday, "迟到 12 分钟").await;
-    snap(&b, "manage-attendance.png").await;
+    b.snap("manage-attendance.png").await;
     b.close().await;
 }

@@ -264,9 +264,7 @@ async fn the_staffing_page_draws_needed_beside_open_and_marks_the_short_hours() 
     let b = Browser::start(1440, 1000).await;
     b.goto(&format!("{}/manage/staffing?lang=en", app.url))
         .await;
-    b.type_into("#username", "manager").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("manager").await;
     b.find("#advice-weeks").await;
     b.type_into("#advice-weeks", "1").await;
     b.click("#advice-show").await;
