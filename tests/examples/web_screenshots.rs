@@ -35,9 +35,7 @@ async fn main() {
     let b = Browser::start(1366, 800).await;
     let console = b.current_tab().await;
     b.goto(&format!("{}/staff?lang=zh", app.url)).await;
-    b.type_into("#username", "staff2").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("staff2").await;
     b.click("button.sign-in[data-window='2']").await;
     b.click("#call-next").await;
     b.wait_text("#msg", "已叫").await;

@@ -3,42 +3,15 @@
 //! flags, as JSON and CSV; tolerances are a manager's, audited; staff see none of it. Runs on
 //! either backend (`QHALL_TEST_BACKEND=postgres`).
 
-use chrono::{NaiveDate, TimeZone};
-use qhall_tests::TestApp;
+use qhall_tests::{TestApp, office_log_sql};
 use serde_json::{Value, json};
-
-/// Weekdays 09:00–12:00 and 13:00–17:00.
-const OFFICE: &str = "UPDATE branches SET weekly_hours = '[[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[],[]]'";
-
-/// Milliseconds of a Shanghai local time on a day of March 2026.
-fn ms(day: u32, hhmm: &str) -> i64 {
-    let (h, m) = hhmm.split_once(':').unwrap();
-    let t = NaiveDate::from_ymd_opt(2026, 3, day)
-        .unwrap()
-        .and_hms_opt(h.parse().unwrap(), m.parse().unwrap(), 0)
-        .unwrap();
-    chrono_tz::Asia::Shanghai
-        .from_local_datetime(&t)
-        .unwrap()
-        .timestamp_millis()
-}
-
-/// A window-log line as the server writes it, by `user` at `window`.
-fn log(window: u32, user: &str, kind: &str, day: u32, hhmm: &str) -> String {
-    format!(
-        "INSERT INTO window_log (branch_id, window_number, user_id, kind, reason, at) \
-         SELECT 1, {window}, id, '{kind}', NULL, {} FROM users WHERE username = '{user}'",
-        ms(day, hhmm)
-    )
-}
 
 /// Monday 2 March: staff1 late, two pauses (10 and 45 min), leaves 20 min early; staff2 on
 /// time, signs out over lunch, one 20-minute pause, and the manager signs the window out at
 /// closing. Tuesday 3 March: staff1 three minutes late (within tolerance), still signed in.
 async fn hall() -> TestApp {
     let app = TestApp::spawn().await;
-    let mut sql = vec![OFFICE.to_owned()];
-    for (w, u, k, d, t) in [
+    app.sql(&office_log_sql(&[
         (1, "staff1", "sign_in", 2, "09:12"),
         (1, "staff1", "pause", 2, "10:00"),
         (1, "staff1", "resume", 2, "10:10"),
@@ -52,11 +25,8 @@ async fn hall() -> TestApp {
         (3, "staff2", "resume", 2, "15:20"),
         (3, "manager", "sign_out", 2, "17:00"),
         (1, "staff1", "sign_in", 3, "09:03"),
-    ] {
-        sql.push(log(w, u, k, d, t));
-    }
-    let refs: Vec<&str> = sql.iter().map(String::as_str).collect();
-    app.sql(&refs).await;
+    ]))
+    .await;
     app
 }
 

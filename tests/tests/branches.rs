@@ -25,8 +25,7 @@ async fn second_branch(app: &TestApp) {
         "INSERT INTO users (branch_id, username, password_hash, role, created_at) \
          SELECT NULL, 'admin', password_hash, 'admin', 0 FROM users WHERE username = 'staff1'".to_owned(),
     ];
-    app.sql(&stmts.iter().map(String::as_str).collect::<Vec<_>>())
-        .await;
+    app.sql(&stmts).await;
 }
 
 async fn issued(app: &TestApp, token: &str, path: &str) -> (u16, Value) {

@@ -4,31 +4,11 @@
 //! changes.
 //! Staff may only take complaints. Runs on either backend (`QHALL_TEST_BACKEND=postgres`).
 
-use qhall_tests::TestApp;
+use qhall_tests::{TestApp, query_texts};
 use serde_json::{Value, json};
 
-/// One text column of every row `sql` returns, on either backend.
-async fn texts(url: &str, sql: &str) -> Vec<String> {
-    use sqlx::ConnectOptions;
-    if url.starts_with("postgres") {
-        let opts: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
-        let mut c = opts.connect().await.expect("open db");
-        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut c)
-            .await
-            .expect(sql)
-    } else {
-        let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
-        let mut c = opts.read_only(true).connect().await.expect("open db");
-        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut c)
-            .await
-            .expect(sql)
-    }
-}
-
 async fn user_id(app: &TestApp, name: &str) -> i64 {
-    texts(
+    query_texts(
         &app.database_url,
         &format!("SELECT CAST(id AS TEXT) FROM users WHERE username = '{name}'"),
     )
@@ -560,7 +540,7 @@ async fn contacts_are_purged_after_the_retention_period_and_nothing_else_changes
              FROM complaints WHERE id = {id}"
         )
     };
-    let before = texts(&app.database_url, &row(expired)).await;
+    let before = query_texts(&app.database_url, &row(expired)).await;
 
     // The server purges when it starts (and hourly).
     app.restart().await;
@@ -582,7 +562,7 @@ async fn contacts_are_purged_after_the_retention_period_and_nothing_else_changes
     assert_eq!(contact(expired).await, Value::Null);
     assert_eq!(contact(recent).await, "bob@y.cn");
     assert_eq!(contact(open).await, Value::Null);
-    let after = texts(&app.database_url, &row(expired)).await;
+    let after = query_texts(&app.database_url, &row(expired)).await;
     // Only the personal data changed: the contact, the description and the resolution.
     let (kept, _) = before[0].split_once("|13811112222|").unwrap();
     assert_eq!(

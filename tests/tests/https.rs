@@ -128,9 +128,7 @@ async fn chromium_loads_the_staff_console_and_logs_in_over_https() {
     .await;
     b.goto(&format!("{}/staff?lang=en", app.url)).await;
     assert_eq!(b.js("return location.protocol;").await, json!("https:"));
-    b.type_into("#username", "staff2").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("staff2").await;
     b.click("button.sign-in[data-window='2']").await;
     b.wait_text(".window-name", "Window 2").await;
     b.wait_until("#call-next", |s| s.enabled).await;

@@ -52,17 +52,6 @@ async fn token(c: &reqwest::Client, url: &str, user: &str, password: &str) -> St
         .to_owned()
 }
 
-/// The server process's resident memory, bytes.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS");
-    kb * 1024
-}
-
 /// A gauge or counter from `/metrics` (read as the manager: `/metrics` may need a token).
 async fn metric(url: &str, name: &str) -> f64 {
     let c = client_from("127.0.0.1");
@@ -173,7 +162,7 @@ async fn twenty_thousand_failed_logins_with_huge_or_distinct_usernames_leave_mem
             .into()
     })
     .await;
-    let before = rss(server.pid());
+    let before = server.rss();
     let started = Instant::now();
 
     // 10,000 distinct short usernames from the 8 addresses.
@@ -201,7 +190,7 @@ async fn twenty_thousand_failed_logins_with_huge_or_distinct_usernames_leave_mem
         "a 60 KB username is refused unread"
     );
 
-    let after = rss(server.pid());
+    let after = server.rss();
     let grown = after.saturating_sub(before);
     println!(
         "RSS {} MB → {} MB (+{:.1} MB) over 20,000 failed logins in {:.1} s; {distinct:?}",

@@ -7,38 +7,12 @@
 mod browser;
 
 use browser::Browser;
-use chrono::{NaiveDate, TimeZone};
-use qhall_tests::TestApp;
-
-const OFFICE: &str = "UPDATE branches SET weekly_hours = '[[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[[540,720],[780,1020]],[],[]]'";
-
-fn log(window: u32, user: &str, kind: &str, day: u32, hhmm: &str) -> String {
-    let (h, m) = hhmm.split_once(':').unwrap();
-    let t = NaiveDate::from_ymd_opt(2026, 3, day)
-        .unwrap()
-        .and_hms_opt(h.parse().unwrap(), m.parse().unwrap(), 0)
-        .unwrap();
-    let ms = chrono_tz::Asia::Shanghai
-        .from_local_datetime(&t)
-        .unwrap()
-        .timestamp_millis();
-    format!(
-        "INSERT INTO window_log (branch_id, window_number, user_id, kind, reason, at) \
-         SELECT 1, {window}, id, '{kind}', NULL, {ms} FROM users WHERE username = '{user}'"
-    )
-}
-
-async fn snap(b: &Browser, name: &str) {
-    if let Ok(dir) = std::env::var("QHALL_SCREENSHOTS") {
-        b.screenshot(&std::path::Path::new(&dir).join(name)).await;
-    }
-}
+use qhall_tests::{TestApp, office_log_sql};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_flags_lateness_early_leave_and_long_pauses_and_tolerances_change_them() {
     let app = TestApp::spawn().await;
-    let mut sql = vec![OFFICE.to_owned()];
-    for (w, u, k, d, t) in [
+    app.sql(&office_log_sql(&[
         (1, "staff1", "sign_in", 2, "09:12"),
         (1, "staff1", "pause", 2, "10:00"),
         (1, "staff1", "resume", 2, "10:10"),
@@ -59,18 +33,13 @@ async fn the_page_flags_lateness_early_leave_and_long_pauses_and_tolerances_chan
         (2, "staff2", "pause", 3, "11:40"),
         (2, "staff2", "resume", 3, "12:00"),
         (2, "staff2", "sign_out", 3, "17:05"),
-    ] {
-        sql.push(log(w, u, k, d, t));
-    }
-    let refs: Vec<&str> = sql.iter().map(String::as_str).collect();
-    app.sql(&refs).await;
+    ]))
+    .await;
 
     let b = Browser::start(1400, 900).await;
     b.goto(&format!("{}/manage/attendance?lang=en", app.url))
         .await;
-    b.type_into("#username", "manager").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("manager").await;
     b.find("#a-from").await;
     b.js("document.getElementById('a-from').value = '2026-03-02'; document.getElementById('a-to').value = '2026-03-03'; return true;").await;
     b.click("#a-show").await;
@@ -109,7 +78,7 @@ async fn the_page_flags_lateness_early_leave_and_long_pauses_and_tolerances_chan
         .js("return document.getElementById('csv').getAttribute('href');")
         .await;
     assert_eq!(href, "/api/v1/attendance.csv?from=2026-03-02&to=2026-03-03");
-    snap(&b, "manage-attendance-en.png").await;
+    b.snap("manage-attendance-en.png").await;
 
     // Looser tolerances: nobody is flagged any more.
     for (id, v) in [("#t-late", "30"), ("#t-early", "30"), ("#t-pause", "60")] {
@@ -147,6 +116,6 @@ async fn the_page_flags_lateness_early_leave_and_long_pauses_and_tolerances_chan
     b.js("document.getElementById('a-from').value = '2026-03-02'; document.getElementById('a-to').value = '2026-03-03'; return true;").await;
     b.click("#a-show").await;
     b.wait_text(monday, "迟到 12 分钟").await;
-    snap(&b, "manage-attendance.png").await;
+    b.snap("manage-attendance.png").await;
     b.close().await;
 }

@@ -28,12 +28,6 @@ async fn take(
     r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
-async fn snap(b: &Browser, name: &str) {
-    if let Ok(dir) = std::env::var("QHALL_SCREENSHOTS") {
-        b.screenshot(&std::path::Path::new(&dir).join(name)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_opens_a_complaint_resolves_it_with_a_note_and_the_list_shows_it_resolved() {
     let app = TestApp::spawn().await;
@@ -73,9 +67,7 @@ async fn a_manager_opens_a_complaint_resolves_it_with_a_note_and_the_list_shows_
     let b = Browser::start(1400, 900).await;
     b.goto(&format!("{}/manage/complaints?lang=en", app.url))
         .await;
-    b.type_into("#username", "manager").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("manager").await;
 
     // The list: three complaints, one overdue, contacts masked.
     let row = format!("#complaints tbody tr[data-id='{id}']");
@@ -120,7 +112,7 @@ async fn a_manager_opens_a_complaint_resolves_it_with_a_note_and_the_list_shows_
     b.wait_text("#d-history", "Open → Resolved").await;
     b.wait_text(&format!("{row} .status-resolved"), "Resolved")
         .await;
-    snap(&b, "manage-complaints-en.png").await;
+    b.snap("manage-complaints-en.png").await;
 
     // The server agrees, and only the note became the resolution.
     let d: Value = app
@@ -150,6 +142,6 @@ async fn a_manager_opens_a_complaint_resolves_it_with_a_note_and_the_list_shows_
         .await;
     b.wait_text("#d-history", "指派给 staff1").await;
     b.wait_text("#d-due", "逾期").await;
-    snap(&b, "manage-complaints.png").await;
+    b.snap("manage-complaints.png").await;
     b.close().await;
 }

@@ -323,9 +323,7 @@ async fn the_live_page_follows_an_issued_ticket_and_a_call_without_reloading() {
 
     // A manager logs in at /manage.
     b.goto(&format!("{}/manage?lang=en", app.url)).await;
-    b.type_into("#username", "manager").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("manager").await;
     b.wait_text("#services tr[data-service='A'] td.svc", "General services")
         .await;
     b.wait_text("#services tr[data-service='A'] td.waiting", "0")

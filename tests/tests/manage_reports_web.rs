@@ -9,15 +9,13 @@
 mod browser;
 
 use browser::Browser;
-use qhall_tests::{TestApp, busy_week_sql};
+use qhall_tests::{TestApp, busy_week_sql, short_day};
 use serde_json::Value;
 
 /// Logs the browser in through the manager pages' form at `path`.
 async fn manager_opens(b: &Browser, app: &TestApp, path: &str) {
     b.goto(&format!("{}{path}", app.url)).await;
-    b.type_into("#username", "manager").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("manager").await;
 }
 
 async fn cell(b: &Browser, table: &str, key: &str, col: &str) -> String {
@@ -44,30 +42,7 @@ async fn fetch_link(b: &Browser, css: &str) -> (String, String) {
 async fn the_report_page_counts_the_tickets_of_the_range_and_downloads_them_as_csv() {
     let app = TestApp::spawn().await;
     let manager = app.login("manager").await;
-    let s1 = app.login("staff1").await;
-    let s2 = app.login("staff2").await;
-    app.sign_in(1, &s1).await;
-    app.sign_in(2, &s2).await;
-
-    let a1 = app.issue("A").await;
-    let a2 = app.issue("A").await;
-    let b1 = app.issue("B").await;
-    let _waiting = app.issue("C").await;
-    assert_eq!(app.call_next(1, &s1).await.unwrap().number, a1.number);
-    assert!(app.window(1, "start", &s1).await.status().is_success());
-    assert!(app.window(1, "complete", &s1).await.status().is_success());
-    assert_eq!(app.call_next(2, &s2).await.unwrap().number, a2.number);
-    assert!(app.window(2, "no-show", &s2).await.status().is_success());
-    assert_eq!(app.call_next(1, &s1).await.unwrap().number, b1.number);
-    assert!(app.window(1, "complete", &s1).await.status().is_success());
-    let r = app
-        .post(
-            "/api/v1/windows/1/rating",
-            Some(&qhall_tests::pad(1)),
-            serde_json::json!({"number": b1.number.as_str(), "score": 4}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    short_day(&app).await;
     // The day the API counts as today in the branch, to ask the page for exactly it.
     let stats: Value = app
         .get("/api/v1/stats", Some(&manager))

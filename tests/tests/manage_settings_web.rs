@@ -14,12 +14,6 @@ use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn shot(b: &Browser, name: &str) {
-    if let Ok(dir) = std::env::var("QHALL_SCREENSHOTS") {
-        b.screenshot(&std::path::Path::new(&dir).join(name)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_changes_a_target_sees_it_audited_and_runs_an_emergency_broadcast() {
     let app = TestApp::spawn().await;
@@ -29,9 +23,7 @@ async fn a_manager_changes_a_target_sees_it_audited_and_runs_an_emergency_broadc
     let b = Browser::start(1440, 2900).await;
     b.goto(&format!("{}/manage/settings?lang=en", app.url))
         .await;
-    b.type_into("#username", "manager").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("manager").await;
     b.wait_text("#audit", "No changes yet").await;
 
     // Service A's target: 15 → 12 minutes.
@@ -64,7 +56,7 @@ async fn a_manager_changes_a_target_sees_it_audited_and_runs_an_emergency_broadc
     assert_eq!(e["message"], message);
     b.wait_text("#emergency-state", "ON").await;
     b.wait_text("#audit-list", "Emergency on").await;
-    shot(&b, "manage-settings-emergency.png").await;
+    b.snap("manage-settings-emergency.png").await;
 
     // And off again.
     b.click("#emergency-off").await;
@@ -81,11 +73,11 @@ async fn a_manager_changes_a_target_sees_it_audited_and_runs_an_emergency_broadc
     assert_eq!(hall["emergency"], Value::Null);
 
     b.js("window.scrollTo(0, 0); return true;").await;
-    shot(&b, "manage-settings.png").await;
+    b.snap("manage-settings.png").await;
     b.goto(&format!("{}/manage/settings?lang=zh", app.url))
         .await;
     b.wait_text("#audit-list", "结束紧急广播").await;
-    shot(&b, "manage-settings-zh.png").await;
+    b.snap("manage-settings-zh.png").await;
     b.close().await;
 }
 
@@ -95,9 +87,7 @@ async fn the_page_sets_hours_window_order_a_notice_and_a_device_whose_token_is_s
     let b = Browser::start(1440, 1000).await;
     b.goto(&format!("{}/manage/settings?lang=en", app.url))
         .await;
-    b.type_into("#username", "manager").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("manager").await;
     b.wait_text("#audit", "No changes yet").await;
     let manager = app.login("manager").await;
 
@@ -165,7 +155,7 @@ async fn the_page_sets_hours_window_order_a_notice_and_a_device_whose_token_is_s
         .await;
     let token = token.as_str().unwrap().to_owned();
     assert!(token.len() > 30);
-    shot(&b, "manage-settings-device-token.png").await;
+    b.snap("manage-settings-device-token.png").await;
     assert_eq!(app.get("/api/v1/hall", Some(&token)).await.status(), 200);
     b.click("#device-token-done").await;
     b.wait_text("#devices", "East door board").await;

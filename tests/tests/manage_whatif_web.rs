@@ -15,9 +15,7 @@ use serde_json::{Value, json};
 
 async fn manager_opens(b: &Browser, app: &TestApp, path: &str) {
     b.goto(&format!("{}{path}", app.url)).await;
-    b.type_into("#username", "manager").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("manager").await;
     b.find("body[data-ready]").await;
 }
 

@@ -162,12 +162,7 @@ async fn windows_split_across_two_servers_call_every_ticket_exactly_once() {
     let Some((db, a, b)) = two_servers().await else {
         return;
     };
-    let stmts = windows_sql(5, 24, &["A", "B", "D"]);
-    run_sql(
-        &db.url,
-        &stmts.iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
+    run_sql(&db.url, &windows_sql(5, 24, &["A", "B", "D"])).await;
     let c = client();
     let servers = [a.url.clone(), b.url.clone()];
 

@@ -1,41 +1,15 @@
 //! The managers' reports against the real server: the tables count what happened at the
 //! windows, the CSV downloads hold the expected rows, and only managers may read them.
 
-use qhall_tests::TestApp;
+use qhall_tests::{TestApp, short_day};
 use serde_json::Value;
 
 #[tokio::test]
 async fn reports_count_the_day_by_service_window_staff_and_hour() {
     let app = TestApp::spawn().await;
     let manager = app.login("manager").await;
-    let s1 = app.login("staff1").await;
-    let s2 = app.login("staff2").await;
-    app.sign_in(1, &s1).await;
-    app.sign_in(2, &s2).await;
-
-    let a1 = app.issue("A").await;
-    let a2 = app.issue("A").await;
-    let b1 = app.issue("B").await;
-    let _waiting = app.issue("C").await;
-
-    // Window 1 serves two customers; window 2 calls one who never comes.
-    assert_eq!(app.call_next(1, &s1).await.unwrap().number, a1.number);
-    assert!(app.window(1, "start", &s1).await.status().is_success());
-    assert!(app.window(1, "complete", &s1).await.status().is_success());
-    let second = app.call_next(2, &s2).await.unwrap();
-    assert_eq!(second.number, a2.number);
-    assert!(app.window(2, "no-show", &s2).await.status().is_success());
-    assert_eq!(app.call_next(1, &s1).await.unwrap().number, b1.number);
-    assert!(app.window(1, "complete", &s1).await.status().is_success());
-    // The B customer rates the service on the pad: 4, 满意.
-    let r = app
-        .post(
-            "/api/v1/windows/1/rating",
-            Some(&qhall_tests::pad(1)),
-            serde_json::json!({"number": b1.number.as_str(), "score": 4}),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
+    // Window 1 serves two customers, one of whom rates it; window 2 calls one who never comes.
+    let [a1, ..] = short_day(&app).await;
 
     let r = app.get("/api/v1/reports", Some(&manager)).await;
     assert_eq!(r.status(), 200);

@@ -4,27 +4,7 @@
 //! cleared; younger complaints keep theirs, and a second purge finds nothing.
 
 use chrono::{Duration, Utc};
-use qhall_tests::{demo_store_on, pg_database};
-
-/// One text per row of `sql`, on either backend.
-async fn texts(url: &str, sql: &str) -> Vec<String> {
-    use sqlx::ConnectOptions;
-    if url.starts_with("postgres") {
-        let opts: sqlx::postgres::PgConnectOptions = url.parse().expect("url");
-        let mut c = opts.connect().await.expect("open db");
-        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut c)
-            .await
-            .expect(sql)
-    } else {
-        let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
-        let mut c = opts.read_only(true).connect().await.expect("open db");
-        sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut c)
-            .await
-            .expect(sql)
-    }
-}
+use qhall_tests::{demo_store_on, pg_database, query_texts};
 
 /// Five complaints (retention 180 days): resolved 181 and 10 days ago, open since 181 and 10
 /// days, in progress since 181 days without a contact. Each has a note.
@@ -79,35 +59,35 @@ async fn unresolved_complaints_lose_their_personal_data_after_the_period_too(url
     };
     let kept = "Mr Wang waited an hour with his mother";
     assert_eq!(
-        texts(url, &row(1)).await,
+        query_texts(url, &row(1)).await,
         ["-||-|resolved|waiting|"],
         "resolved 181 days ago"
     );
     assert_eq!(
-        texts(url, &row(2)).await,
+        query_texts(url, &row(2)).await,
         [format!(
             "bob@y.cn|{kept}|Apologised by phone|resolved|waiting|Called Mr Wang back"
         )],
         "resolved 10 days ago"
     );
     assert_eq!(
-        texts(url, &row(3)).await,
+        query_texts(url, &row(3)).await,
         ["-||-|open|waiting|"],
         "open since 181 days"
     );
     assert_eq!(
-        texts(url, &row(4)).await,
+        query_texts(url, &row(4)).await,
         [format!(
             "13655556666|{kept}|-|open|waiting|Called Mr Wang back"
         )],
         "open since 10 days"
     );
     assert_eq!(
-        texts(url, &row(5)).await,
+        query_texts(url, &row(5)).await,
         ["-||-|assigned|waiting|"],
         "in progress since 181 days"
     );
-    let audit = texts(
+    let audit = query_texts(
         url,
         "SELECT detail FROM audit_log WHERE action = 'complaint.purge'",
     )

@@ -55,28 +55,34 @@ async fn public_service(app: &TestApp, code: &str) -> Option<Value> {
         .cloned()
 }
 
-/// Expects `status` and the error `code`, and that the configuration did not change.
-async fn refused(
-    app: &TestApp,
-    token: &str,
-    (method, path, body): (Method, &str, Option<Value>),
-    status: u16,
-    code: &str,
-) {
-    let before = settings(app, token).await;
-    let audited = audit(app, token).await.len();
-    let (s, v) = call(app, method, path, token, body).await;
-    assert_eq!(
-        (s, v["error"]["code"].as_str()),
-        (status, Some(code)),
-        "{path}: {v}"
-    );
-    assert_eq!(settings(app, token).await, before, "{path} changed nothing");
-    assert_eq!(
-        audit(app, token).await.len(),
-        audited,
-        "{path} audited nothing"
-    );
+/// A request the API must refuse: what it tries, the method, the path and the body, then the
+/// status and the error code it must answer.
+type Refusal<'a> = (&'a str, Method, &'a str, Option<Value>, u16, &'a str);
+
+/// Sends each request as `caller` and expects its status and error code, and that it changed
+/// nothing: the configuration `manager` reads is the same and the audit log did not grow. A
+/// failure names the request's row.
+async fn all_refused(app: &TestApp, manager: &str, caller: &str, refusals: &[Refusal<'_>]) {
+    for (what, method, path, body, status, code) in refusals {
+        let before = settings(app, manager).await;
+        let audited = audit(app, manager).await.len();
+        let (s, v) = call(app, method.clone(), path, caller, body.clone()).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (*status, Some(*code)),
+            "{what} ({method} {path}): {v}"
+        );
+        assert_eq!(
+            settings(app, manager).await,
+            before,
+            "{what} ({method} {path}) changed nothing"
+        );
+        assert_eq!(
+            audit(app, manager).await.len(),
+            audited,
+            "{what} ({method} {path}) audited nothing"
+        );
+    }
 }
 
 #[tokio::test]
@@ -148,187 +154,164 @@ async fn a_service_change_is_audited_seen_at_once_and_announced() {
 async fn bad_service_and_window_changes_are_refused_and_change_nothing() {
     let app = TestApp::spawn().await;
     let manager = app.login("manager").await;
-    let svc = |c: &str| format!("/api/v1/config/services/{c}");
-    refused(
+    let service_a = "/api/v1/config/services/A";
+    let window_1 = "/api/v1/config/windows/1";
+    all_refused(
         &app,
         &manager,
-        (
-            Method::PUT,
-            &svc("A"),
-            Some(json!({"first_number": 500, "last_number": 100})),
-        ),
-        422,
-        "invalid_range",
-    )
-    .await;
-    refused(
-        &app,
         &manager,
-        (Method::PUT, &svc("A"), Some(json!({"target_wait_secs": 0}))),
-        422,
-        "invalid_target",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (Method::PUT, &svc("A"), Some(json!({"name": {"zh": ""}}))),
-        422,
-        "invalid_text",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (
-            Method::PUT,
-            &svc("Z"),
-            Some(json!({"target_wait_secs": 600})),
-        ),
-        404,
-        "unknown_service",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (Method::PUT, &svc("A"), Some(json!({"target": 5}))),
-        422,
-        "invalid_body",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (
-            Method::POST,
-            "/api/v1/config/services",
-            Some(json!({"code": "AB", "name": {"zh": "两个"}})),
-        ),
-        422,
-        "invalid_code",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (
-            Method::POST,
-            "/api/v1/config/services",
-            Some(json!({"code": "a", "name": {"zh": "小写"}})),
-        ),
-        422,
-        "invalid_code",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (
-            Method::POST,
-            "/api/v1/config/services",
-            Some(json!({"code": "A", "name": {"zh": "重复"}})),
-        ),
-        409,
-        "service_exists",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (
-            Method::PUT,
-            "/api/v1/config/windows/1",
-            Some(json!({"serves": [{"service": "Q"}]})),
-        ),
-        422,
-        "unknown_service",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (
-            Method::PUT,
-            "/api/v1/config/windows/1",
-            Some(json!({"serves": [{"service": "A"}, {"service": "A"}]})),
-        ),
-        422,
-        "duplicate_service",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (
-            Method::PUT,
-            "/api/v1/config/windows/1",
-            Some(json!({"serves": [{"service": "A", "weight": 0}]})),
-        ),
-        422,
-        "invalid_weight",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (
-            Method::PUT,
-            "/api/v1/config/windows/77",
-            Some(json!({"name": "x"})),
-        ),
-        404,
-        "unknown_window",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (
-            Method::POST,
-            "/api/v1/config/windows",
-            Some(json!({"number": 1})),
-        ),
-        409,
-        "window_exists",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (
-            Method::POST,
-            "/api/v1/config/windows",
-            Some(json!({"number": 0})),
-        ),
-        422,
-        "invalid_window",
+        &[
+            (
+                "a number range that ends before it starts",
+                Method::PUT,
+                service_a,
+                Some(json!({"first_number": 500, "last_number": 100})),
+                422,
+                "invalid_range",
+            ),
+            (
+                "a target wait of zero",
+                Method::PUT,
+                service_a,
+                Some(json!({"target_wait_secs": 0})),
+                422,
+                "invalid_target",
+            ),
+            (
+                "an empty Chinese name",
+                Method::PUT,
+                service_a,
+                Some(json!({"name": {"zh": ""}})),
+                422,
+                "invalid_text",
+            ),
+            (
+                "a service that does not exist",
+                Method::PUT,
+                "/api/v1/config/services/Z",
+                Some(json!({"target_wait_secs": 600})),
+                404,
+                "unknown_service",
+            ),
+            (
+                "a field services do not have",
+                Method::PUT,
+                service_a,
+                Some(json!({"target": 5})),
+                422,
+                "invalid_body",
+            ),
+            (
+                "a new service with a two-letter code",
+                Method::POST,
+                "/api/v1/config/services",
+                Some(json!({"code": "AB", "name": {"zh": "两个"}})),
+                422,
+                "invalid_code",
+            ),
+            (
+                "a new service with a lower-case code",
+                Method::POST,
+                "/api/v1/config/services",
+                Some(json!({"code": "a", "name": {"zh": "小写"}})),
+                422,
+                "invalid_code",
+            ),
+            (
+                "a new service with a code already taken",
+                Method::POST,
+                "/api/v1/config/services",
+                Some(json!({"code": "A", "name": {"zh": "重复"}})),
+                409,
+                "service_exists",
+            ),
+            (
+                "a window serving a service that does not exist",
+                Method::PUT,
+                window_1,
+                Some(json!({"serves": [{"service": "Q"}]})),
+                422,
+                "unknown_service",
+            ),
+            (
+                "a window serving one service twice",
+                Method::PUT,
+                window_1,
+                Some(json!({"serves": [{"service": "A"}, {"service": "A"}]})),
+                422,
+                "duplicate_service",
+            ),
+            (
+                "a window giving a service no weight",
+                Method::PUT,
+                window_1,
+                Some(json!({"serves": [{"service": "A", "weight": 0}]})),
+                422,
+                "invalid_weight",
+            ),
+            (
+                "a window that does not exist",
+                Method::PUT,
+                "/api/v1/config/windows/77",
+                Some(json!({"name": "x"})),
+                404,
+                "unknown_window",
+            ),
+            (
+                "a new window with a number already taken",
+                Method::POST,
+                "/api/v1/config/windows",
+                Some(json!({"number": 1})),
+                409,
+                "window_exists",
+            ),
+            (
+                "a new window numbered zero",
+                Method::POST,
+                "/api/v1/config/windows",
+                Some(json!({"number": 0})),
+                422,
+                "invalid_window",
+            ),
+        ],
     )
     .await;
 
     // Staff may read the services but not change them.
     let staff = app.login("staff1").await;
-    let (s, _) = call(
-        &app,
-        Method::PUT,
-        &svc("A"),
-        &staff,
-        Some(json!({"target_wait_secs": 600})),
-    )
-    .await;
-    assert_eq!(s, 403);
-    let (s, _) = call(&app, Method::GET, "/api/v1/config", &staff, None).await;
-    assert_eq!(s, 403);
     let week = json!([[], [], [], [], [], [], []]);
-    let (s, _) = call(
+    all_refused(
         &app,
-        Method::PUT,
-        "/api/v1/config/hours",
+        &manager,
         &staff,
-        Some(json!({"time_zone": "UTC", "weekly": week, "cutoff_mins": 0})),
+        &[
+            (
+                "staff changing a service",
+                Method::PUT,
+                service_a,
+                Some(json!({"target_wait_secs": 600})),
+                403,
+                "forbidden",
+            ),
+            (
+                "staff reading the configuration",
+                Method::GET,
+                "/api/v1/config",
+                None,
+                403,
+                "forbidden",
+            ),
+            (
+                "staff changing the hours",
+                Method::PUT,
+                "/api/v1/config/hours",
+                Some(json!({"time_zone": "UTC", "weekly": week, "cutoff_mins": 0})),
+                403,
+                "forbidden",
+            ),
+        ],
     )
     .await;
-    assert_eq!(s, 403);
     assert_eq!(
         public_service(&app, "A").await.unwrap()["target_wait_secs"],
         900
@@ -461,66 +444,70 @@ async fn hours_and_exceptions_change_when_the_hall_is_open() {
     assert_eq!(e["detail"]["after"]["cutoff_mins"], 15);
     assert_eq!(e["detail"]["before"]["cutoff_mins"], 0);
 
-    let put_hours = |weekly: Value, tz: &str| {
-        (
-            Method::PUT,
-            "/api/v1/config/hours",
-            Some(json!({"time_zone": tz, "weekly": weekly, "cutoff_mins": 0})),
-        )
+    let hours_body = |weekly: Value, tz: &str| {
+        Some(json!({"time_zone": tz, "weekly": weekly, "cutoff_mins": 0}))
     };
     let week = |d: Value| json!([d, [], [], [], [], [], []]);
-    refused(
+    all_refused(
         &app,
         &manager,
-        put_hours(week(json!([["08:00", "12:00"]])), "Mars/Olympus"),
-        422,
-        "unknown_time_zone",
-    )
-    .await;
-    refused(
-        &app,
         &manager,
-        put_hours(
-            week(json!([["08:00", "12:00"], ["11:00", "17:00"]])),
-            "Asia/Shanghai",
-        ),
-        422,
-        "invalid_period",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        put_hours(
-            week(json!([["13:00", "17:00"], ["08:00", "12:00"]])),
-            "Asia/Shanghai",
-        ),
-        422,
-        "invalid_period",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        put_hours(week(json!([["17:00", "08:00"]])), "Asia/Shanghai"),
-        422,
-        "invalid_period",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        put_hours(week(json!([["8am", "12:00"]])), "Asia/Shanghai"),
-        422,
-        "invalid_time",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        put_hours(json!([[], []]), "Asia/Shanghai"),
-        422,
-        "invalid_hours",
+        &[
+            (
+                "a time zone that does not exist",
+                Method::PUT,
+                "/api/v1/config/hours",
+                hours_body(week(json!([["08:00", "12:00"]])), "Mars/Olympus"),
+                422,
+                "unknown_time_zone",
+            ),
+            (
+                "periods that overlap",
+                Method::PUT,
+                "/api/v1/config/hours",
+                hours_body(
+                    week(json!([["08:00", "12:00"], ["11:00", "17:00"]])),
+                    "Asia/Shanghai",
+                ),
+                422,
+                "invalid_period",
+            ),
+            (
+                "periods out of order",
+                Method::PUT,
+                "/api/v1/config/hours",
+                hours_body(
+                    week(json!([["13:00", "17:00"], ["08:00", "12:00"]])),
+                    "Asia/Shanghai",
+                ),
+                422,
+                "invalid_period",
+            ),
+            (
+                "a period that ends before it starts",
+                Method::PUT,
+                "/api/v1/config/hours",
+                hours_body(week(json!([["17:00", "08:00"]])), "Asia/Shanghai"),
+                422,
+                "invalid_period",
+            ),
+            (
+                "a time that is not HH:MM",
+                Method::PUT,
+                "/api/v1/config/hours",
+                hours_body(week(json!([["8am", "12:00"]])), "Asia/Shanghai"),
+                422,
+                "invalid_time",
+            ),
+            (
+                "two days where a week has seven",
+                Method::PUT,
+                "/api/v1/config/hours",
+                hours_body(json!([[], []]), "Asia/Shanghai"),
+                422,
+                "invalid_hours",
+            ),
+        ],
     )
     .await;
 
@@ -569,28 +556,28 @@ async fn hours_and_exceptions_change_when_the_hall_is_open() {
     };
     assert_eq!(ev["open"], false, "boards hear the hall closed");
 
-    refused(
+    all_refused(
         &app,
         &manager,
-        (
-            Method::PUT,
-            "/api/v1/config/exceptions/2026-02-30",
-            Some(json!({"periods": []})),
-        ),
-        422,
-        "invalid_date",
-    )
-    .await;
-    refused(
-        &app,
         &manager,
-        (
-            Method::PUT,
-            &path,
-            Some(json!({"periods": [["10:00", "09:00"]]})),
-        ),
-        422,
-        "invalid_period",
+        &[
+            (
+                "an exception on a date that does not exist",
+                Method::PUT,
+                "/api/v1/config/exceptions/2026-02-30",
+                Some(json!({"periods": []})),
+                422,
+                "invalid_date",
+            ),
+            (
+                "an exception period that ends before it starts",
+                Method::PUT,
+                &path,
+                Some(json!({"periods": [["10:00", "09:00"]]})),
+                422,
+                "invalid_period",
+            ),
+        ],
     )
     .await;
 
@@ -674,40 +661,36 @@ async fn notices_reach_boards_with_their_dates() {
     let (_, all) = call(&app, Method::GET, "/api/v1/config/notices", &manager, None).await;
     assert!(all.as_array().unwrap().iter().any(|n| n["id"] == later));
 
-    refused(
+    all_refused(
         &app,
         &manager,
-        (
-            Method::POST,
-            "/api/v1/config/notices",
-            Some(json!({"text": {"zh": "x"}, "starts_at": tomorrow, "ends_at": tomorrow})),
-        ),
-        422,
-        "invalid_period",
-    )
-    .await;
-    refused(
-        &app,
         &manager,
-        (
-            Method::POST,
-            "/api/v1/config/notices",
-            Some(json!({"text": {"en": "no Chinese"}})),
-        ),
-        422,
-        "invalid_text",
-    )
-    .await;
-    refused(
-        &app,
-        &manager,
-        (
-            Method::PUT,
-            "/api/v1/config/notices/9999",
-            Some(json!({"text": {"zh": "x"}})),
-        ),
-        404,
-        "unknown_notice",
+        &[
+            (
+                "a notice that ends as it starts",
+                Method::POST,
+                "/api/v1/config/notices",
+                Some(json!({"text": {"zh": "x"}, "starts_at": tomorrow, "ends_at": tomorrow})),
+                422,
+                "invalid_period",
+            ),
+            (
+                "a notice without its Chinese text",
+                Method::POST,
+                "/api/v1/config/notices",
+                Some(json!({"text": {"en": "no Chinese"}})),
+                422,
+                "invalid_text",
+            ),
+            (
+                "a notice that does not exist",
+                Method::PUT,
+                "/api/v1/config/notices/9999",
+                Some(json!({"text": {"zh": "x"}})),
+                404,
+                "unknown_notice",
+            ),
+        ],
     )
     .await;
 

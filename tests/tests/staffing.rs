@@ -107,8 +107,7 @@ async fn history(app: &TestApp) -> NaiveDate {
         log(3, "sign_in", local(day, 10, 0)),
         log(3, "sign_out", local(day, 10, 30)),
     ]);
-    let refs: Vec<&str> = sql.iter().map(String::as_str).collect();
-    app.sql(&refs).await;
+    app.sql(&sql).await;
     day
 }
 
@@ -265,9 +264,7 @@ async fn the_staffing_page_draws_needed_beside_open_and_marks_the_short_hours() 
     let b = Browser::start(1440, 1000).await;
     b.goto(&format!("{}/manage/staffing?lang=en", app.url))
         .await;
-    b.type_into("#username", "manager").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("manager").await;
     b.find("#advice-weeks").await;
     b.type_into("#advice-weeks", "1").await;
     b.click("#advice-show").await;
@@ -352,6 +349,5 @@ async fn busy_week(app: &TestApp, except: NaiveDate) {
             log(4, "sign_out", local(d, 12, 0)),
         ]);
     }
-    let refs: Vec<&str> = sql.iter().map(String::as_str).collect();
-    app.sql(&refs).await;
+    app.sql(&sql).await;
 }

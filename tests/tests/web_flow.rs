@@ -35,9 +35,7 @@ async fn a_ticket_goes_from_kiosk_to_console_tracking_page_rating_pad_and_compla
     // Staff: log in, choose window 2, call next with the keyboard shortcut.
     let staff_tab = b.new_tab().await;
     b.goto(&format!("{}/staff?lang=en", app.url)).await;
-    b.type_into("#username", "staff2").await;
-    b.type_into("#password", "demo").await;
-    b.click("#login-button").await;
+    b.log_in("staff2").await;
     b.click("button.sign-in[data-window='2']").await;
     b.wait_text(".window-name", "Window 2").await;
     b.wait_until("#call-next", |s| s.enabled).await;

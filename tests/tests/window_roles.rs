@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use qhall_tests::{DISPLAY, ServerProcess, TestApp};
+use qhall_tests::{DISPLAY, ServerProcess, TestApp, rss_of};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -467,18 +467,6 @@ async fn the_web_pages_open_the_stream_with_the_cookie_not_a_token_in_the_addres
     }
 }
 
-/// The resident memory of process `pid`, in bytes.
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap();
-    kib * 1024
-}
-
 /// Opens the event stream by hand over TCP as the demo display, so the test writes every byte.
 async fn raw_stream(addr: &str) -> TcpStream {
     let mut s = TcpStream::connect(addr).await.unwrap();
@@ -543,7 +531,7 @@ async fn twenty_16_mib_frames_close_their_sockets_and_leave_the_servers_memory_b
     // Warm up: one ordinary client, so lazy first-use allocations count in the baseline.
     drop(raw_stream(&addr).await);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = rss_bytes(pid);
+    let before = server.rss();
 
     let peak = Arc::new(AtomicU64::new(before));
     let done = Arc::new(AtomicBool::new(false));
@@ -551,7 +539,7 @@ async fn twenty_16_mib_frames_close_their_sockets_and_leave_the_servers_memory_b
         let (peak, done) = (peak.clone(), done.clone());
         std::thread::spawn(move || {
             while !done.load(Ordering::Relaxed) {
-                peak.fetch_max(rss_bytes(pid), Ordering::Relaxed);
+                peak.fetch_max(rss_of(pid), Ordering::Relaxed);
                 std::thread::sleep(Duration::from_millis(5));
             }
         })

@@ -187,6 +187,22 @@ impl Browser {
         std::fs::write(path, png).expect("write screenshot");
     }
 
+    /// Saves a screenshot as `name` in the folder `QHALL_SCREENSHOTS` names, when it names one.
+    pub async fn snap(&self, name: &str) {
+        if let Ok(dir) = std::env::var("QHALL_SCREENSHOTS") {
+            self.screenshot(&std::path::Path::new(&dir).join(name))
+                .await;
+        }
+    }
+
+    /// Fills in and sends the login form the staff console and the manager pages show before
+    /// their first page, as demo user `user` (password `demo`).
+    pub async fn log_in(&self, user: &str) {
+        self.type_into("#username", user).await;
+        self.type_into("#password", "demo").await;
+        self.click("#login-button").await;
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
