@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
 use serde_json::json;
 
-use super::i18n::Lang;
+use super::i18n::{self, Lang, Words};
 use super::{document, html_response, lang_param, lang_switch};
 use crate::auth::csrf_token;
 use crate::hall::COMPLAINT_CATEGORIES;
@@ -29,7 +29,7 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Response {
     let chosen = lang_param(query.as_deref()).and_then(Lang::parse);
-    let lang = match Lang::pick(lang_param(query.as_deref()), &headers) {
+    let lang = match i18n::pick(lang_param(query.as_deref()), &headers) {
         Lang::ZhHant => Lang::Zh,
         l => l,
     };
@@ -88,7 +88,7 @@ async fn console_or_choice(
     let mine = windows
         .iter()
         .find(|w| w.staff_user_id.is_some() && w.staff_user_id == who.user_id);
-    let hall = cfg.name.get(lang.localized_key()).to_owned();
+    let hall = cfg.name.get(lang.code()).to_owned();
     let head = |extra: Markup| {
         html! {
             meta name="csrf-token" content=(csrf);
@@ -146,7 +146,7 @@ async fn console_or_choice(
     let services: Vec<_> = cfg
         .services
         .iter()
-        .map(|s| json!({"code": s.code.as_str(), "name": s.name.get(lang.localized_key())}))
+        .map(|s| json!({"code": s.code.as_str(), "name": s.name.get(lang.code())}))
         .collect();
     let mine_serves: Vec<_> = cfg
         .window(w.number)
@@ -206,7 +206,7 @@ async fn console_or_choice(
                         @for s in &cfg.services {
                             tr data-service=(s.code.as_str()) class=(if mine_serves.contains(&s.code.as_str()) { "mine" } else { "" }) {
                                 td.code { (s.code.as_str()) }
-                                td.name { (s.name.get(lang.localized_key())) }
+                                td.name { (s.name.get(lang.code())) }
                                 td.count { "–" }
                             }
                         }
@@ -339,7 +339,7 @@ fn dialogs(lang: Lang, cfg: &BranchConfig, other_windows: &[u32]) -> Markup {
                 label.choice { input type="radio" name="to" value="service" checked; (lang.s("转到业务", "To the line of service")) }
                 select #transfer-service {
                     @for s in &cfg.services {
-                        option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.localized_key())) }
+                        option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.code())) }
                     }
                 }
                 label.choice { input type="radio" name="to" value="window"; (lang.s("转到窗口", "To window")) }

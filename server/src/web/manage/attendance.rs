@@ -15,7 +15,7 @@ use super::Visit;
 use super::complaints::json_block;
 use crate::http::AppState;
 use crate::queue::schedule::local_date;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
 
 const PATH: &str = "/manage/attendance";
 

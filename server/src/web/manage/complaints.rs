@@ -14,7 +14,7 @@ use serde_json::json;
 use super::Visit;
 use crate::hall::COMPLAINT_CATEGORIES;
 use crate::http::AppState;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
 
 const PATH: &str = "/manage/complaints";
 

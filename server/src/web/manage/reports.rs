@@ -20,7 +20,7 @@ use serde_json::json;
 use super::Visit;
 use crate::http::AppState;
 use crate::queue::schedule::local_date;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
 
 const PATH: &str = "/manage/reports";
 
@@ -46,7 +46,7 @@ pub(super) fn json_block(id: &str, v: &serde_json::Value) -> Markup {
 async fn page(State(state): State<AppState>, v: Visit) -> Response {
     let cfg = v.cfg.clone();
     let lang = v.lang;
-    let key = lang.localized_key();
+    let key = lang.code();
     let today = local_date(cfg.schedule.tz, state.now());
     let data = json!({
         "today": today,

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::Visit;
 use crate::http::AppState;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
 
 const PATH: &str = "/manage/staffing";
 
@@ -32,7 +32,7 @@ async fn page(v: Visit) -> Response {
                 select #advice-service {
                     option value="" { (lang.s("全部业务", "All services")) }
                     @for s in &cfg.services {
-                        option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.localized_key())) }
+                        option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.code())) }
                     }
                 }
             }

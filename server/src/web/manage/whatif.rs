@@ -19,7 +19,7 @@ use super::Visit;
 use super::reports::{SERVICE_LEVEL_GOAL, json_block};
 use crate::http::AppState;
 use crate::queue::policy::Policy;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
 
 const PATH: &str = "/manage/whatif";
 
@@ -37,7 +37,7 @@ pub fn router() -> Router<AppState> {
 async fn page(v: Visit) -> Response {
     let cfg = v.cfg.clone();
     let lang = v.lang;
-    let key = lang.localized_key();
+    let key = lang.code();
     let data = json!({
         "days": DAYS,
         "seed": SEED,
