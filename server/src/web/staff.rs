@@ -9,11 +9,11 @@
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde_json::json;
 
 use super::i18n::{self, Lang, Words};
-use super::{document, html_response, lang_param, lang_switch};
+use super::{document, html_response, json_block, lang_param, lang_switch};
 use crate::auth::csrf_token;
 use crate::hall::COMPLAINT_CATEGORIES;
 use crate::http::AppState;
@@ -218,7 +218,7 @@ async fn console_or_choice(
             }
         }
         (dialogs(lang, &cfg, &other_windows))
-        script #console-data type="application/json" { (PreEscaped(safe_json(&data))) }
+        (json_block("console-data", &data))
         (strings(lang))
     };
     Ok(document(
@@ -248,14 +248,6 @@ fn services_of(cfg: &BranchConfig, n: qhall_shared::WindowNo) -> String {
                 .join(" · ")
         })
         .unwrap_or_default()
-}
-
-/// JSON safe to put inside a `<script type="application/json">` (no `</script>` can end it).
-fn safe_json(v: &serde_json::Value) -> String {
-    v.to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
 }
 
 /// The texts the script shows: status names, confirmations and the error codes it explains.
@@ -320,7 +312,7 @@ fn strings(lang: Lang) -> Markup {
             "network": s("无法连接服务器。", "Cannot reach the server."),
         },
     });
-    html! { script #strings type="application/json" { (PreEscaped(safe_json(&v))) } }
+    json_block("strings", &v)
 }
 
 fn dialogs(lang: Lang, cfg: &BranchConfig, other_windows: &[u32]) -> Markup {

@@ -8,25 +8,19 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use maud::{Markup, PreEscaped, html};
+use maud::html;
 use serde_json::json;
 
 use super::Visit;
 use crate::hall::COMPLAINT_CATEGORIES;
 use crate::http::AppState;
 use crate::web::i18n::{Lang, Words};
+use crate::web::json_block;
 
 const PATH: &str = "/manage/complaints";
 
 pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(page))
-}
-
-/// `<script type="application/json" id=…>`: data for the page's script (never executed; `<`
-/// escaped so no text can end the block).
-pub(super) fn json_block(id: &str, v: &serde_json::Value) -> Markup {
-    let text = v.to_string().replace('<', "\\u003c");
-    html! { script id=(id) type="application/json" { (PreEscaped(text)) } }
 }
 
 /// The complaint categories in the page's language.

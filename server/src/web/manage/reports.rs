@@ -14,13 +14,14 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::Duration;
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde_json::json;
 
 use super::Visit;
 use crate::http::AppState;
 use crate::queue::schedule::local_date;
 use crate::web::i18n::{Lang, Words};
+use crate::web::json_block;
 
 const PATH: &str = "/manage/reports";
 
@@ -30,16 +31,6 @@ pub const SERVICE_LEVEL_GOAL: f64 = 0.8;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(page))
-}
-
-/// JSON safe inside a `<script type="application/json">`: no `</script>` can end it early.
-pub(super) fn json_block(id: &str, v: &serde_json::Value) -> Markup {
-    let text = v
-        .to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026");
-    html! { script id=(id) type="application/json" { (PreEscaped(text)) } }
 }
 
 /// `GET /manage/reports` (`?from=DATE&to=DATE` are read by the script; default the last 7 days).

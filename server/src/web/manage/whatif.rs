@@ -16,10 +16,11 @@ use maud::html;
 use serde_json::json;
 
 use super::Visit;
-use super::reports::{SERVICE_LEVEL_GOAL, json_block};
+use super::reports::SERVICE_LEVEL_GOAL;
 use crate::http::AppState;
 use crate::queue::policy::Policy;
 use crate::web::i18n::{Lang, Words};
+use crate::web::json_block;
 
 const PATH: &str = "/manage/whatif";
 
