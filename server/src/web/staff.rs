@@ -10,12 +10,12 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+use qhall_shared::COMPLAINT_CATEGORIES;
 use serde_json::json;
 
 use super::i18n::{self, Lang, Words};
 use super::{document, html_response, json_block, lang_param, lang_switch};
 use crate::auth::csrf_token;
-use crate::hall::COMPLAINT_CATEGORIES;
 use crate::http::AppState;
 use crate::http::auth::{principal_for, session_cookie};
 use crate::store::{BranchConfig, Principal, Role};
@@ -316,14 +316,6 @@ fn strings(lang: Lang) -> Markup {
 }
 
 fn dialogs(lang: Lang, cfg: &BranchConfig, other_windows: &[u32]) -> Markup {
-    let categories = [
-        ("attitude", "服务态度", "Staff attitude"),
-        ("waiting", "等候时间", "Waiting time"),
-        ("process", "办理流程", "Procedure"),
-        ("environment", "大厅环境", "Hall environment"),
-        ("other", "其他", "Other"),
-    ];
-    debug_assert!(categories.iter().map(|c| c.0).eq(COMPLAINT_CATEGORIES));
     html! {
         dialog #dlg-transfer {
             form method="dialog" {
@@ -384,7 +376,7 @@ fn dialogs(lang: Lang, cfg: &BranchConfig, other_windows: &[u32]) -> Markup {
                 h2 { (lang.s("登记投诉", "Record a complaint")) }
                 label { (lang.s("类别", "Category"))
                     select #complaint-category {
-                        @for (code, zh, en) in categories { option value=(code) { (lang.s(zh, en)) } }
+                        @for c in COMPLAINT_CATEGORIES { option value=(c.code) { (c.name(lang)) } }
                     }
                 }
                 label { (lang.s("相关号码（可不填）", "Ticket number (optional)")) input #complaint-ticket maxlength="8" placeholder="A012"; }
