@@ -3,67 +3,17 @@
 //!
 //! The words live here rather than in `.slint` translations so that the controller and its
 //! tests see exactly what the customer sees, and so that the printed ticket uses the same
-//! sentences as the screen.
+//! sentences as the screen. The languages themselves, their codes and the spellings the
+//! configuration accepts are [`qhall_shared::Lang`], shared with the web pages.
 
-use std::fmt;
+pub use qhall_shared::{Lang, WaitRange};
 
-pub use qhall_shared::WaitRange;
-
-/// The languages of the kiosk, each named in itself on the language switch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Lang {
-    /// 简体中文
-    #[default]
-    Zh,
-    /// 繁體中文
-    ZhHant,
-    /// English
-    En,
-}
-
-impl Lang {
-    pub const ALL: [Lang; 3] = [Lang::Zh, Lang::ZhHant, Lang::En];
-
-    /// The code used on the wire ([`qhall_shared::api::Localized::get`]) and in the UI.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::ZhHant => "zh-Hant",
-            Lang::En => "en",
-        }
-    }
-
-    /// The language's name in itself, as shown on its button.
-    pub fn own_name(self) -> &'static str {
-        match self {
-            Lang::Zh => "简体中文",
-            Lang::ZhHant => "繁體中文",
-            Lang::En => "English",
-        }
-    }
-
-    /// Parses `zh`, `zh-Hans`, `zh-Hant`, `zh_TW`, `en` … (case-insensitive).
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s.to_ascii_lowercase().replace('_', "-").as_str() {
-            "zh" | "zh-hans" | "zh-cn" | "zh-sg" | "cmn" => Some(Lang::Zh),
-            "zh-hant" | "zh-tw" | "zh-hk" | "zh-mo" => Some(Lang::ZhHant),
-            "en" | "en-us" | "en-gb" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    pub fn texts(self) -> &'static Texts {
-        match self {
-            Lang::Zh => &ZH,
-            Lang::ZhHant => &ZH_HANT,
-            Lang::En => &EN,
-        }
-    }
-}
-
-impl fmt::Display for Lang {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+/// The kiosk's fixed sentences in `lang`.
+pub fn texts(lang: Lang) -> &'static Texts {
+    match lang {
+        Lang::Zh => &ZH,
+        Lang::ZhHant => &ZH_HANT,
+        Lang::En => &EN,
     }
 }
 
@@ -316,17 +266,6 @@ mod tests {
                 WaitRange::Minutes { lo, hi } => assert!(lo <= mins && mins < hi, "{secs}"),
                 WaitRange::Long => assert!(mins >= 120),
             }
-        }
-    }
-
-    #[test]
-    fn languages_parse_from_common_tags() {
-        assert_eq!(Lang::parse("zh_CN"), Some(Lang::Zh));
-        assert_eq!(Lang::parse("zh-TW"), Some(Lang::ZhHant));
-        assert_eq!(Lang::parse("EN"), Some(Lang::En));
-        assert_eq!(Lang::parse("fr"), None);
-        for l in Lang::ALL {
-            assert_eq!(Lang::parse(l.code()), Some(l));
         }
     }
 

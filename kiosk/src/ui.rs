@@ -55,7 +55,7 @@ pub async fn forward_views(ui: slint::Weak<KioskWindow>, mut views: watch::Recei
 }
 
 fn labels(lang: Lang) -> Labels {
-    let t = lang.texts();
+    let t = i18n::texts(lang);
     Labels {
         choose_service: t.choose_service.into(),
         take_ticket: t.take_ticket.into(),

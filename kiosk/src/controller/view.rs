@@ -177,7 +177,7 @@ fn when(lang: Lang, at: DateTime<Utc>, now: DateTime<Utc>, tz: chrono_tz::Tz) ->
     let (at, now) = (at.with_timezone(&tz), now.with_timezone(&tz));
     let time = at.format("%H:%M");
     let days = (at.date_naive() - now.date_naive()).num_days();
-    let t = lang.texts();
+    let t = i18n::texts(lang);
     match days {
         ..=0 => time.to_string(),
         1 => format!("{} {time}", t.tomorrow),
@@ -201,7 +201,7 @@ fn when(lang: Lang, at: DateTime<Utc>, now: DateTime<Utc>, tz: chrono_tz::Tz) ->
 }
 
 fn closed_detail(lang: Lang, s: &ServiceInfo, now: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
-    let t = lang.texts();
+    let t = i18n::texts(lang);
     match s.opens_at {
         Some(at) => match lang {
             Lang::Zh | Lang::ZhHant => {
@@ -235,7 +235,7 @@ fn service_card(lang: Lang, s: &ServiceInfo, now: DateTime<Utc>, tz: chrono_tz::
 /// The screen for what the kiosk knows at `now`.
 pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
     let lang = m.lang;
-    let t = lang.texts();
+    let t = i18n::texts(lang);
     let tz = tz(m);
     let screen = match (&m.flow, condition(m)) {
         (
@@ -360,7 +360,7 @@ pub(crate) fn print_job(m: &Model, ticket: &IssuedTicket) -> crate::printer::Pri
         ticket.issued_at,
     );
     let lang = m.lang;
-    let t = lang.texts();
+    let t = i18n::texts(lang);
     let tz = tz(m);
     let guide_line = ticket.guide_line.get(lang.code());
     crate::printer::PrintJob {

@@ -1,82 +1,58 @@
-//! The pages' languages: 简体中文, 繁體中文, English. Customer pages offer all three; the staff
-//! console is written in Simplified Chinese and English (Traditional falls back to Simplified).
+//! The pages in their languages: 简体中文, 繁體中文, English ([`Lang`], shared with the kiosk).
+//! Customer pages offer all three; the staff console and the manager's pages are written in
+//! Simplified Chinese and English (Traditional falls back to Simplified). Here: how a request
+//! picks its language, how a page chooses its words, and the texts that take numbers.
 
 use axum::http::{HeaderMap, header};
 
-/// A page language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Zh,
-    ZhHant,
-    En,
+pub use qhall_shared::Lang;
+
+/// `?lang=`, else the `qhall_lang` cookie, else the browser's first known language, else 简体.
+pub fn pick(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    if let Some(l) = query.and_then(Lang::parse) {
+        return l;
+    }
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("qhall_lang="))
+        .and_then(Lang::parse);
+    if let Some(l) = cookie {
+        return l;
+    }
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    for part in accept.split(',') {
+        let tag = part.split(';').next().unwrap_or("").trim();
+        if let Some(l) = Lang::parse(tag) {
+            return l;
+        }
+        if tag.starts_with("en") {
+            return Lang::En;
+        }
+        if tag.starts_with("zh") {
+            return Lang::Zh;
+        }
+    }
+    Lang::default()
 }
 
-impl Lang {
-    pub const ALL: [Lang; 3] = [Lang::Zh, Lang::ZhHant, Lang::En];
-
-    /// The code used in `?lang=`, the cookie and `<html lang>`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::ZhHant => "zh-Hant",
-            Lang::En => "en",
-        }
-    }
-
-    /// The language named in itself, for the switch.
-    pub fn own_name(self) -> &'static str {
-        match self {
-            Lang::Zh => "简体中文",
-            Lang::ZhHant => "繁體中文",
-            Lang::En => "English",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s {
-            "zh" | "zh-Hans" | "zh-CN" | "zh-cn" => Some(Lang::Zh),
-            "zh-Hant" | "zh-TW" | "zh-HK" | "zh-hant" | "zh-tw" | "zh-hk" => Some(Lang::ZhHant),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    /// `?lang=`, else the `qhall_lang` cookie, else the browser's first known language, else 简体.
-    pub fn pick(query: Option<&str>, headers: &HeaderMap) -> Lang {
-        if let Some(l) = query.and_then(Lang::parse) {
-            return l;
-        }
-        let cookie = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| c.trim().strip_prefix("qhall_lang="))
-            .and_then(Lang::parse);
-        if let Some(l) = cookie {
-            return l;
-        }
-        let accept = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        for part in accept.split(',') {
-            let tag = part.split(';').next().unwrap_or("").trim();
-            if let Some(l) = Lang::parse(tag) {
-                return l;
-            }
-            if tag.starts_with("en") {
-                return Lang::En;
-            }
-            if tag.starts_with("zh") {
-                return Lang::Zh;
-            }
-        }
-        Lang::Zh
-    }
-
+/// How a page says something in its language: `lang.t(简, 繁, en)` on the customer pages,
+/// `lang.s(简, en)` on the staff and manager pages (written in Simplified Chinese and English).
+pub trait Words {
     /// One text in the three languages.
-    pub fn t<'a>(self, zh: &'a str, zh_hant: &'a str, en: &'a str) -> &'a str {
+    fn t<'a>(self, zh: &'a str, zh_hant: &'a str, en: &'a str) -> &'a str;
+
+    /// A staff text: Simplified Chinese or English (Traditional reads the Simplified).
+    fn s<'a>(self, zh: &'a str, en: &'a str) -> &'a str;
+}
+
+impl Words for Lang {
+    fn t<'a>(self, zh: &'a str, zh_hant: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Zh => zh,
             Lang::ZhHant => zh_hant,
@@ -84,20 +60,10 @@ impl Lang {
         }
     }
 
-    /// A staff text: Simplified Chinese or English.
-    pub fn s<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+    fn s<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Zh | Lang::ZhHant => zh,
             Lang::En => en,
-        }
-    }
-
-    /// The key of [`qhall_shared::api::Localized::get`].
-    pub fn localized_key(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::ZhHant => "zh_hant",
-            Lang::En => "en",
         }
     }
 }
@@ -165,10 +131,27 @@ mod tests {
     fn the_language_comes_from_the_query_then_cookie_then_browser() {
         let mut h = HeaderMap::new();
         h.insert(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9".parse().unwrap());
-        assert_eq!(Lang::pick(None, &h), Lang::En);
-        assert_eq!(Lang::pick(Some("zh-Hant"), &h), Lang::ZhHant);
+        assert_eq!(pick(None, &h), Lang::En);
+        assert_eq!(pick(Some("zh-Hant"), &h), Lang::ZhHant);
         h.insert(header::COOKIE, "a=b; qhall_lang=zh".parse().unwrap());
-        assert_eq!(Lang::pick(None, &h), Lang::Zh);
-        assert_eq!(Lang::pick(None, &HeaderMap::new()), Lang::Zh);
+        assert_eq!(pick(None, &h), Lang::Zh);
+        assert_eq!(pick(None, &HeaderMap::new()), Lang::Zh);
+    }
+
+    #[test]
+    fn any_spelling_of_a_language_is_read_wherever_it_comes_from() {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_LANGUAGE, "zh-MO,zh;q=0.9".parse().unwrap());
+        assert_eq!(pick(None, &h), Lang::ZhHant);
+        assert_eq!(pick(Some("EN"), &h), Lang::En);
+        h.insert(header::COOKIE, "qhall_lang=zh_TW".parse().unwrap());
+        assert_eq!(pick(None, &h), Lang::ZhHant);
+        // A tag no list names still goes by its language.
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_LANGUAGE,
+            "fr-CH, en-AU;q=0.8".parse().unwrap(),
+        );
+        assert_eq!(pick(None, &h), Lang::En);
     }
 }

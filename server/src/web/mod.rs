@@ -8,6 +8,7 @@
 //!
 //! # Layout
 //! - [`i18n`]: languages (简体 · 繁體 · English) and the texts that take numbers.
+//! - `json`: [`json_block`], the one way a page hands data to its script.
 //! - [`staff`]: `/staff`, the console (log in, choose a window, operate it, take complaints).
 //! - [`rate`]: `/rate/{window}`, the rating pad facing the customer.
 //! - [`track`]: `/t/{id}`, the ticket's tracking page (phone first).
@@ -15,6 +16,7 @@
 //! - `assets/`: the stylesheet and the scripts, served under `/assets/`.
 
 pub mod i18n;
+mod json;
 pub mod manage;
 pub mod rate;
 pub mod staff;
@@ -29,6 +31,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use crate::http::AppState;
 use i18n::Lang;
+pub use json::json_block;
 
 pub fn router() -> Router<AppState> {
     Router::new()

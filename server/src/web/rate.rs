@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::i18n::Lang;
+use super::i18n::{self, Lang, Words};
 use super::{document, html_response, lang_param, lang_switch, message_page};
 use crate::http::AppState;
 use crate::http::feedback::public_window;
@@ -41,7 +41,7 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Response {
     let chosen = lang_param(query.as_deref()).and_then(Lang::parse);
-    let lang = Lang::pick(lang_param(query.as_deref()), &headers);
+    let lang = i18n::pick(lang_param(query.as_deref()), &headers);
     let n = match public_window(&state, &window).await {
         Ok((_, n)) => n,
         Err(e) if e.status == StatusCode::NOT_FOUND => {

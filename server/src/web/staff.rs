@@ -9,13 +9,13 @@
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
+use qhall_shared::COMPLAINT_CATEGORIES;
 use serde_json::json;
 
-use super::i18n::Lang;
-use super::{document, html_response, lang_param, lang_switch};
+use super::i18n::{self, Lang, Words};
+use super::{document, html_response, json_block, lang_param, lang_switch};
 use crate::auth::csrf_token;
-use crate::hall::COMPLAINT_CATEGORIES;
 use crate::http::AppState;
 use crate::http::auth::{principal_for, session_cookie};
 use crate::store::{BranchConfig, Principal, Role};
@@ -29,7 +29,7 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Response {
     let chosen = lang_param(query.as_deref()).and_then(Lang::parse);
-    let lang = match Lang::pick(lang_param(query.as_deref()), &headers) {
+    let lang = match i18n::pick(lang_param(query.as_deref()), &headers) {
         Lang::ZhHant => Lang::Zh,
         l => l,
     };
@@ -88,7 +88,7 @@ async fn console_or_choice(
     let mine = windows
         .iter()
         .find(|w| w.staff_user_id.is_some() && w.staff_user_id == who.user_id);
-    let hall = cfg.name.get(lang.localized_key()).to_owned();
+    let hall = cfg.name.get(lang.code()).to_owned();
     let head = |extra: Markup| {
         html! {
             meta name="csrf-token" content=(csrf);
@@ -146,7 +146,7 @@ async fn console_or_choice(
     let services: Vec<_> = cfg
         .services
         .iter()
-        .map(|s| json!({"code": s.code.as_str(), "name": s.name.get(lang.localized_key())}))
+        .map(|s| json!({"code": s.code.as_str(), "name": s.name.get(lang.code())}))
         .collect();
     let mine_serves: Vec<_> = cfg
         .window(w.number)
@@ -206,7 +206,7 @@ async fn console_or_choice(
                         @for s in &cfg.services {
                             tr data-service=(s.code.as_str()) class=(if mine_serves.contains(&s.code.as_str()) { "mine" } else { "" }) {
                                 td.code { (s.code.as_str()) }
-                                td.name { (s.name.get(lang.localized_key())) }
+                                td.name { (s.name.get(lang.code())) }
                                 td.count { "–" }
                             }
                         }
@@ -218,7 +218,7 @@ async fn console_or_choice(
             }
         }
         (dialogs(lang, &cfg, &other_windows))
-        script #console-data type="application/json" { (PreEscaped(safe_json(&data))) }
+        (json_block("console-data", &data))
         (strings(lang))
     };
     Ok(document(
@@ -248,14 +248,6 @@ fn services_of(cfg: &BranchConfig, n: qhall_shared::WindowNo) -> String {
                 .join(" · ")
         })
         .unwrap_or_default()
-}
-
-/// JSON safe to put inside a `<script type="application/json">` (no `</script>` can end it).
-fn safe_json(v: &serde_json::Value) -> String {
-    v.to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
 }
 
 /// The texts the script shows: status names, confirmations and the error codes it explains.
@@ -320,18 +312,10 @@ fn strings(lang: Lang) -> Markup {
             "network": s("无法连接服务器。", "Cannot reach the server."),
         },
     });
-    html! { script #strings type="application/json" { (PreEscaped(safe_json(&v))) } }
+    json_block("strings", &v)
 }
 
 fn dialogs(lang: Lang, cfg: &BranchConfig, other_windows: &[u32]) -> Markup {
-    let categories = [
-        ("attitude", "服务态度", "Staff attitude"),
-        ("waiting", "等候时间", "Waiting time"),
-        ("process", "办理流程", "Procedure"),
-        ("environment", "大厅环境", "Hall environment"),
-        ("other", "其他", "Other"),
-    ];
-    debug_assert!(categories.iter().map(|c| c.0).eq(COMPLAINT_CATEGORIES));
     html! {
         dialog #dlg-transfer {
             form method="dialog" {
@@ -339,7 +323,7 @@ fn dialogs(lang: Lang, cfg: &BranchConfig, other_windows: &[u32]) -> Markup {
                 label.choice { input type="radio" name="to" value="service" checked; (lang.s("转到业务", "To the line of service")) }
                 select #transfer-service {
                     @for s in &cfg.services {
-                        option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.localized_key())) }
+                        option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.code())) }
                     }
                 }
                 label.choice { input type="radio" name="to" value="window"; (lang.s("转到窗口", "To window")) }
@@ -392,7 +376,7 @@ fn dialogs(lang: Lang, cfg: &BranchConfig, other_windows: &[u32]) -> Markup {
                 h2 { (lang.s("登记投诉", "Record a complaint")) }
                 label { (lang.s("类别", "Category"))
                     select #complaint-category {
-                        @for (code, zh, en) in categories { option value=(code) { (lang.s(zh, en)) } }
+                        @for c in COMPLAINT_CATEGORIES { option value=(c.code) { (c.name(lang)) } }
                     }
                 }
                 label { (lang.s("相关号码（可不填）", "Ticket number (optional)")) input #complaint-ticket maxlength="8" placeholder="A012"; }

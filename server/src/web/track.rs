@@ -10,7 +10,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 use qhall_shared::api::TicketStatus;
 
-use super::i18n::{self, Lang};
+use super::i18n::{self, Lang, Words};
 use super::{document, html_response, lang_param, lang_switch, message_page};
 use crate::http::AppState;
 use crate::http::tickets::plausible_id;
@@ -64,13 +64,13 @@ pub async fn page(
 ) -> Response {
     let query = query.as_deref();
     let chosen = lang_param(query).and_then(Lang::parse);
-    let lang = Lang::pick(lang_param(query), &headers);
+    let lang = i18n::pick(lang_param(query), &headers);
     let t = match load(&state, &id).await {
         Ok(Some(t)) => t,
         Ok(None) => return not_found(lang),
         Err(e) => return axum::response::IntoResponse::into_response(e),
     };
-    let hall = t.cfg.name.get(lang.localized_key()).to_owned();
+    let hall = t.cfg.name.get(lang.code()).to_owned();
     let title = format!("{} · {}", t.row.number, hall);
     let body = html! {
         header.bar {
@@ -98,7 +98,7 @@ pub async fn live(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let lang = Lang::pick(lang_param(query.as_deref()), &headers);
+    let lang = i18n::pick(lang_param(query.as_deref()), &headers);
     match load(&state, &id).await {
         Ok(Some(t)) => html_response(StatusCode::OK, live_markup(lang, &t), None),
         Ok(None) => html_response(StatusCode::NOT_FOUND, html! {}, None),
@@ -111,7 +111,7 @@ fn live_markup(lang: Lang, t: &Ticket) -> Markup {
     let service = t
         .cfg
         .service(r.service)
-        .map(|s| s.name.get(lang.localized_key()).to_owned())
+        .map(|s| s.name.get(lang.code()).to_owned())
         .unwrap_or_default();
     let window = r.window.map(|w| w.get());
     let final_state = !r.status.is_live();

@@ -12,10 +12,10 @@ use maud::html;
 use serde_json::json;
 
 use super::Visit;
-use super::complaints::json_block;
 use crate::http::AppState;
 use crate::queue::schedule::local_date;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
+use crate::web::json_block;
 
 const PATH: &str = "/manage/attendance";
 

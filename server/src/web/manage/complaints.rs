@@ -8,36 +8,19 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use maud::{Markup, PreEscaped, html};
+use maud::html;
+use qhall_shared::COMPLAINT_CATEGORIES;
 use serde_json::json;
 
 use super::Visit;
-use crate::hall::COMPLAINT_CATEGORIES;
 use crate::http::AppState;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
+use crate::web::json_block;
 
 const PATH: &str = "/manage/complaints";
 
 pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(page))
-}
-
-/// `<script type="application/json" id=…>`: data for the page's script (never executed; `<`
-/// escaped so no text can end the block).
-pub(super) fn json_block(id: &str, v: &serde_json::Value) -> Markup {
-    let text = v.to_string().replace('<', "\\u003c");
-    html! { script id=(id) type="application/json" { (PreEscaped(text)) } }
-}
-
-/// The complaint categories in the page's language.
-fn category_name(lang: Lang, c: &str) -> &'static str {
-    match c {
-        "attitude" => lang.s("服务态度", "Attitude"),
-        "waiting" => lang.s("等候时间", "Waiting"),
-        "process" => lang.s("办事流程", "Process"),
-        "environment" => lang.s("环境设施", "Environment"),
-        _ => lang.s("其他", "Other"),
-    }
 }
 
 /// `GET /manage/complaints`.
@@ -76,7 +59,7 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
                 select #f-category name="category" {
                     option value="" { (lang.s("全部", "All")) }
                     @for c in COMPLAINT_CATEGORIES {
-                        option value=(c) { (category_name(lang, c)) }
+                        option value=(c.code) { (c.name(lang)) }
                     }
                 }
             }
@@ -175,7 +158,7 @@ fn strings(lang: Lang, tz: &str) -> serde_json::Value {
     let s = |zh: &str, en: &str| lang.s(zh, en).to_owned();
     let categories: serde_json::Map<String, serde_json::Value> = COMPLAINT_CATEGORIES
         .iter()
-        .map(|c| ((*c).to_owned(), json!(category_name(lang, c))))
+        .map(|c| (c.code.to_owned(), json!(c.name(lang))))
         .collect();
     json!({
         "tz": tz,

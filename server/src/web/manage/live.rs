@@ -10,12 +10,13 @@
 use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde_json::json;
 
 use super::Visit;
 use crate::http::AppState;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
+use crate::web::json_block;
 
 const PATH: &str = "/manage";
 
@@ -154,10 +155,5 @@ fn strings(lang: Lang) -> Markup {
             "network": s("无法连接服务器。", "Cannot reach the server."),
         },
     });
-    let text = v
-        .to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026");
-    html! { script #live-strings type="application/json" { (PreEscaped(text)) } }
+    json_block("live-strings", &v)
 }

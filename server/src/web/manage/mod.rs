@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
-use super::i18n::Lang;
+use super::i18n::{self, Lang, Words};
 use super::{html_response, lang_param, lang_switch};
 use crate::auth::csrf_token;
 use crate::http::AppState;
@@ -137,7 +137,7 @@ impl Visit {
         headers: &HeaderMap,
     ) -> Result<Visit, Response> {
         let chosen = lang_param(query).and_then(Lang::parse);
-        let lang = match Lang::pick(lang_param(query), headers) {
+        let lang = match i18n::pick(lang_param(query), headers) {
             Lang::ZhHant => Lang::Zh,
             l => l,
         };
@@ -185,7 +185,7 @@ impl Visit {
         script: Option<&str>,
         body: &Markup,
     ) -> Response {
-        let hall = self.cfg.name.get(self.lang.localized_key());
+        let hall = self.cfg.name.get(self.lang.code());
         let page = shell(self, hall, path, title, script, body);
         html_response(StatusCode::OK, page, self.chosen)
     }

@@ -14,13 +14,14 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::Duration;
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde_json::json;
 
 use super::Visit;
 use crate::http::AppState;
 use crate::queue::schedule::local_date;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
+use crate::web::json_block;
 
 const PATH: &str = "/manage/reports";
 
@@ -32,21 +33,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(page))
 }
 
-/// JSON safe inside a `<script type="application/json">`: no `</script>` can end it early.
-pub(super) fn json_block(id: &str, v: &serde_json::Value) -> Markup {
-    let text = v
-        .to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026");
-    html! { script id=(id) type="application/json" { (PreEscaped(text)) } }
-}
-
 /// `GET /manage/reports` (`?from=DATE&to=DATE` are read by the script; default the last 7 days).
 async fn page(State(state): State<AppState>, v: Visit) -> Response {
     let cfg = v.cfg.clone();
     let lang = v.lang;
-    let key = lang.localized_key();
+    let key = lang.code();
     let today = local_date(cfg.schedule.tz, state.now());
     let data = json!({
         "today": today,

@@ -6,12 +6,13 @@
 use axum::Router;
 use axum::response::Response;
 use axum::routing::get;
-use maud::{Markup, PreEscaped, html};
+use maud::{Markup, html};
 use serde_json::json;
 
 use super::Visit;
 use crate::http::AppState;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
+use crate::web::json_block;
 
 const PATH: &str = "/manage/staffing";
 
@@ -32,7 +33,7 @@ async fn page(v: Visit) -> Response {
                 select #advice-service {
                     option value="" { (lang.s("全部业务", "All services")) }
                     @for s in &cfg.services {
-                        option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.localized_key())) }
+                        option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.code())) }
                     }
                 }
             }
@@ -98,10 +99,5 @@ fn strings(lang: Lang) -> Markup {
             "network": s("无法连接服务器。", "Cannot reach the server."),
         },
     });
-    let text = v
-        .to_string()
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026");
-    html! { script #staffing-strings type="application/json" { (PreEscaped(text)) } }
+    json_block("staffing-strings", &v)
 }

@@ -16,10 +16,11 @@ use maud::html;
 use serde_json::json;
 
 use super::Visit;
-use super::reports::{SERVICE_LEVEL_GOAL, json_block};
+use super::reports::SERVICE_LEVEL_GOAL;
 use crate::http::AppState;
 use crate::queue::policy::Policy;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
+use crate::web::json_block;
 
 const PATH: &str = "/manage/whatif";
 
@@ -37,7 +38,7 @@ pub fn router() -> Router<AppState> {
 async fn page(v: Visit) -> Response {
     let cfg = v.cfg.clone();
     let lang = v.lang;
-    let key = lang.localized_key();
+    let key = lang.code();
     let data = json!({
         "days": DAYS,
         "seed": SEED,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::short_time;
 use crate::store::export::AuditRow;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
 
 /// What an action is called on the page.
 fn action_label(lang: Lang, action: &str) -> String {

@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use maud::{Markup, html};
 
 use crate::hall::settings::{HallSettings, NoticeRow, Periods};
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
 
 /// Minutes, for the inputs (the API speaks seconds).
 fn mins(secs: u32) -> u32 {
@@ -104,7 +104,7 @@ pub(super) fn windows(lang: Lang, hall: &HallSettings) -> Markup {
             option value="" selected[chosen.is_none()] { "—" }
             @for s in &hall.services {
                 option value=(s.code) selected[chosen == Some(s.code.as_str())] {
-                    (s.code) " " (s.name.get(lang.localized_key()))
+                    (s.code) " " (s.name.get(lang.code()))
                 }
             }
         }

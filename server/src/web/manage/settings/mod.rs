@@ -26,7 +26,7 @@ use maud::{Markup, html};
 use super::Visit;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
 
 const PATH: &str = "/manage/settings";
 

@@ -6,7 +6,7 @@ use maud::{Markup, html};
 use super::short_time;
 use crate::hall::settings::{DeviceInfo, UserInfo, WindowConfig};
 use crate::store::{Principal, Role};
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Words};
 
 fn role_label(lang: Lang, role: &str) -> &'static str {
     match role {
