@@ -138,7 +138,11 @@ async fn build_history(url: &str) {
     // Sunday 29 March: clocks went from 02:00 to 03:00, so 09:05 local is 07:05Z (CEST, UTC+2).
     change(&s1, 1, WindowChange::SignIn, "2026-03-29T07:00:00Z").await;
     let (b, _) = issue("B", "2026-03-29T07:05:00Z").await;
-    assert_eq!(b.as_str(), "B001", "numbers start again on the new local day");
+    assert_eq!(
+        b.as_str(),
+        "B001",
+        "numbers start again on the new local day"
+    );
     store
         .call_number(&s1, w(1), &b, at("2026-03-29T07:07:00Z"))
         .await

@@ -15,9 +15,7 @@ use serde::Serialize;
 use super::access::operable_window;
 use crate::store::{AuditEntry, NewComplaint, Principal, Result, Store, StoreError, Tx};
 
-/// The complaint categories, as stored.
-pub const COMPLAINT_CATEGORIES: [&str; 5] =
-    ["attitude", "waiting", "process", "environment", "other"];
+pub use qhall_shared::COMPLAINT_CATEGORIES;
 
 /// Days the hall has to answer a complaint.
 pub const COMPLAINT_RESPONSE_DAYS: i64 = 15;
@@ -51,18 +49,15 @@ pub async fn record_complaint<T: Tx>(
     })?;
     tx.lock_branch(who.branch_id).await?;
     operable_window(tx, who, input.window).await?;
-    let category = COMPLAINT_CATEGORIES
-        .iter()
-        .find(|c| **c == input.category)
+    let category = qhall_shared::ComplaintCategory::find(&input.category)
         .ok_or_else(|| {
+            let codes: Vec<&str> = COMPLAINT_CATEGORIES.iter().map(|c| c.code).collect();
             StoreError::invalid(
                 "invalid_category",
-                format!(
-                    "category must be one of {}",
-                    COMPLAINT_CATEGORIES.join(", ")
-                ),
+                format!("category must be one of {}", codes.join(", ")),
             )
-        })?;
+        })?
+        .code;
     let description = input.description.trim();
     if description.is_empty() || description.chars().count() > 2000 {
         return Err(StoreError::invalid(

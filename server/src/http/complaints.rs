@@ -236,20 +236,3 @@ async fn set_retention(
         days: i64::from(days),
     }))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `hall::complaints` checks a new complaint's category against its own list. Until it
-    /// reads the shared table, the two must name the same codes in the same order, or the
-    /// console would offer a category the hall refuses (or the register filter one it never
-    /// stores).
-    #[test]
-    fn the_hall_accepts_exactly_the_shared_categories() {
-        assert_eq!(
-            COMPLAINT_CATEGORIES.map(|c| c.code),
-            crate::hall::COMPLAINT_CATEGORIES
-        );
-    }
-}
