@@ -33,3 +33,17 @@ pub async fn served_here<T: Tx>(tx: &mut T, branch: i64, n: WindowNo, t: &Ticket
         ))
     }
 }
+
+/// The ticket numbered `number` in the branch, if window `n` serves it: 404 `unknown_ticket`
+/// or 403 `not_served_here` otherwise. How staff reach a ticket that is not their current one
+/// (call out of order, reinstate, cancel).
+pub async fn ticket_served_here<T: Tx>(
+    tx: &mut T,
+    branch: i64,
+    n: WindowNo,
+    number: &qhall_shared::TicketNumber,
+) -> Result<TicketRow> {
+    let t = super::ticket_numbered(tx, branch, number).await?;
+    served_here(tx, branch, n, &t).await?;
+    Ok(t)
+}

@@ -7,7 +7,7 @@ use qhall_shared::api::{TicketStatus, WindowState};
 use qhall_shared::events::{Call, Event};
 use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 
-use super::access::{operable_window, served_here};
+use super::access::{operable_window, ticket_served_here};
 use super::{By, Outbox, step};
 use crate::queue::lifecycle::Action;
 use crate::queue::policy::{self, Candidate, Policy};
@@ -77,8 +77,7 @@ pub async fn call_number<T: Tx>(
     tx.lock_branch(who.branch_id).await?;
     let w = operable_window(tx, who, n).await?;
     ready_to_call(tx, &w).await?;
-    let t = super::ticket_numbered(tx, who.branch_id, number).await?;
-    served_here(tx, who.branch_id, n, &t).await?;
+    let t = ticket_served_here(tx, who.branch_id, n, number).await?;
     if t.status != TicketStatus::Waiting {
         return Err(StoreError::conflict(
             "not_waiting",

@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use qhall_shared::events::Event;
 use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 
-use super::access::{operable_window, served_here};
+use super::access::{operable_window, ticket_served_here};
 use super::call::call_of;
 use super::{By, Outbox, emit_waiting, step};
 use crate::queue::lifecycle::Action;
@@ -208,8 +208,7 @@ pub async fn reinstate<T: Tx>(
 ) -> Result<TicketRow> {
     tx.lock_branch(who.branch_id).await?;
     operable_window(tx, who, n).await?;
-    let mut t = super::ticket_numbered(tx, who.branch_id, number).await?;
-    served_here(tx, who.branch_id, n, &t).await?;
+    let mut t = ticket_served_here(tx, who.branch_id, n, number).await?;
     let front = tx.earliest_queue_at(who.branch_id, t.service).await?;
     let by = By {
         window: Some(n),
@@ -264,8 +263,7 @@ pub async fn cancel_at_window<T: Tx>(
     let reason = super::reason(reason)?;
     tx.lock_branch(who.branch_id).await?;
     operable_window(tx, who, n).await?;
-    let t = super::ticket_numbered(tx, who.branch_id, number).await?;
-    served_here(tx, who.branch_id, n, &t).await?;
+    let t = ticket_served_here(tx, who.branch_id, n, number).await?;
     let detail = serde_json::json!({ "actor": "staff", "reason": reason });
     let by = By {
         window: Some(n),
