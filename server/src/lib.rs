@@ -34,7 +34,7 @@ pub mod serve;
 pub mod sim;
 pub mod web;
 
-// Last, and in this order: the store's `write!`/`read!`/`either!` (one operation on whichever
+// Last, and in this order: the store's `write!`/`read!` (one operation on whichever
 // database this is) are in scope for the hall's operations, and nowhere else, where `write!`
 // is still the standard one.
 #[macro_use]
@@ -76,7 +76,7 @@ pub async fn run(
         store.clone(),
         config.backup.clone(),
     ));
-    let app = http::router(state);
+    let app = http::router(state, web::router());
     let serving = serve::Serving::from_config(&config)?;
     // Printed once the socket is bound; connections made from now on are queued and served.
     println!("listening on {}://{addr}", serving.scheme());

@@ -13,7 +13,7 @@ async fn berlin_hall() -> (tempfile::TempDir, Store) {
 
 async fn issue(store: &Store, now: &str) -> (String, String) {
     let t = store
-        .issue(&kiosk(), "A", false, None, at(now))
+        .issue(&kiosk(), "A".parse().unwrap(), false, None, at(now))
         .await
         .unwrap()
         .ticket;

@@ -18,7 +18,13 @@ async fn tickets_are_refused_at_lunch_after_the_cut_off_and_at_weekends() {
     // Monday 2 March 2026, 10:00 Shanghai = 02:00 UTC.
     assert!(
         store
-            .issue(&kiosk(), "A", false, None, at("2026-03-02T02:00:00Z"))
+            .issue(
+                &kiosk(),
+                "A".parse().unwrap(),
+                false,
+                None,
+                at("2026-03-02T02:00:00Z")
+            )
             .await
             .is_ok()
     );
@@ -27,7 +33,10 @@ async fn tickets_are_refused_at_lunch_after_the_cut_off_and_at_weekends() {
         "2026-03-02T08:45:00Z",
         "2026-03-07T02:00:00Z",
     ] {
-        match store.issue(&kiosk(), "A", false, None, at(closed)).await {
+        match store
+            .issue(&kiosk(), "A".parse().unwrap(), false, None, at(closed))
+            .await
+        {
             Err(StoreError::Conflict {
                 code: "service_closed",
                 message,

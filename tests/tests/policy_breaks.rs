@@ -21,7 +21,7 @@ async fn called_at_window_4(day: &str) -> String {
         store
             .issue(
                 &kiosk,
-                service,
+                service.parse().unwrap(),
                 false,
                 None,
                 at(&format!("2026-03-02T{local}:00Z")),

@@ -25,7 +25,10 @@ async fn a_completed_ticket_can_be_rated_for_ten_minutes_only() {
     };
     let w = WindowNo::new(1).unwrap();
     let t0 = at("2026-03-02T02:00:00Z");
-    store.issue(&kiosk(), "A", false, None, t0).await.unwrap();
+    store
+        .issue(&kiosk(), "A".parse().unwrap(), false, None, t0)
+        .await
+        .unwrap();
     store
         .change_window(&staff, w, WindowChange::SignIn, t0)
         .await
@@ -46,7 +49,7 @@ async fn a_completed_ticket_can_be_rated_for_ten_minutes_only() {
     assert_eq!(offered.map(|t| t.number), Some(t.number.clone()));
     let late = limit + Duration::seconds(1);
     assert!(store.rating_prompt(1, w, late).await.unwrap().is_none());
-    match store.rate(1, w, t.number.as_str(), 4, late).await {
+    match store.rate(1, w, &t.number, 4, late).await {
         Err(StoreError::Conflict {
             code: "nothing_to_rate",
             ..
@@ -54,7 +57,7 @@ async fn a_completed_ticket_can_be_rated_for_ten_minutes_only() {
         other => panic!("rated too late: {other:?}"),
     }
     store
-        .rate(1, w, t.number.as_str(), 4, limit)
+        .rate(1, w, &t.number, 4, limit)
         .await
         .expect("rated in time");
 }

@@ -66,7 +66,7 @@ async fn cached_days_give_the_same_report_and_changes_drop_them() {
             .unwrap();
         for (i, s) in ["A", "B", "C"].iter().enumerate() {
             store
-                .issue(&kiosk(), s, false, None, m(i as i64))
+                .issue(&kiosk(), s.parse().unwrap(), false, None, m(i as i64))
                 .await
                 .unwrap();
         }

@@ -37,7 +37,7 @@ async fn build_history(url: &str) {
         let store = store.clone();
         async move {
             let t = store
-                .issue(&kiosk(), service, false, None, at(now))
+                .issue(&kiosk(), service.parse().unwrap(), false, None, at(now))
                 .await
                 .unwrap_or_else(|e| panic!("issue {service} at {now}: {e}"))
                 .ticket;

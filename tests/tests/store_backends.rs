@@ -86,7 +86,7 @@ async fn suite(store: &Store) {
     for _ in 0..3 {
         numbers.push(
             store
-                .issue(&kiosk, "A", false, None, now)
+                .issue(&kiosk, "A".parse().unwrap(), false, None, now)
                 .await
                 .unwrap()
                 .ticket
@@ -96,21 +96,24 @@ async fn suite(store: &Store) {
     }
     assert_eq!(numbers, ["A001", "A002", "A003"]);
     let first = store
-        .issue(&kiosk, "B", false, Some("k1"), now)
+        .issue(&kiosk, "B".parse().unwrap(), false, Some("k1"), now)
         .await
         .unwrap();
     let again = store
-        .issue(&kiosk, "B", false, Some("k1"), now)
+        .issue(&kiosk, "B".parse().unwrap(), false, Some("k1"), now)
         .await
         .unwrap();
     assert!(first.created && !again.created);
     assert_eq!(first.ticket.id, again.ticket.id);
     let err = store
-        .issue(&kiosk, "Z", false, None, now)
+        .issue(&kiosk, "Z".parse().unwrap(), false, None, now)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no service"), "{err}");
-    let priority = store.issue(&kiosk, "A", true, None, now).await.unwrap();
+    let priority = store
+        .issue(&kiosk, "A".parse().unwrap(), true, None, now)
+        .await
+        .unwrap();
     assert_eq!(
         priority.ticket.estimate_ahead, 0,
         "nobody is ahead of the first priority"
@@ -198,9 +201,15 @@ async fn suite(store: &Store) {
         offered.map(|t| t.number.to_string()).as_deref(),
         Some("A004")
     );
-    store.rate(1, w(1), "A004", 5, later).await.unwrap();
+    store
+        .rate(1, w(1), &"A004".parse().unwrap(), 5, later)
+        .await
+        .unwrap();
     assert!(
-        store.rate(1, w(1), "A004", 4, later).await.is_err(),
+        store
+            .rate(1, w(1), &"A004".parse().unwrap(), 4, later)
+            .await
+            .is_err(),
         "rated once"
     );
     assert!(store.rating_prompt(1, w(1), later).await.unwrap().is_none());
@@ -261,7 +270,7 @@ async fn suite(store: &Store) {
             for _ in 0..25 {
                 got.push(
                     store
-                        .issue(&kiosk, "D", false, None, Utc::now())
+                        .issue(&kiosk, "D".parse().unwrap(), false, None, Utc::now())
                         .await
                         .unwrap()
                         .ticket

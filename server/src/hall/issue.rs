@@ -1,4 +1,4 @@
-//! Issuing a ticket: the admission check, the next free number of the service's series, the
+//! Issuing a ticket: the admission check ([`admission`]), the next free number of the service's series, the
 //! first estimate, and the kiosk's idempotency key (a retried request gets the same ticket).
 
 use chrono::{DateTime, Utc};
@@ -8,6 +8,7 @@ use qhall_shared::{ServiceCode, TicketNumber};
 use super::Outbox;
 use super::estimate::estimate;
 use crate::forecast::ForecastTable;
+use crate::queue::admission::{self, Refusal};
 use crate::queue::lifecycle::Action;
 use crate::queue::numbering;
 use crate::queue::schedule::local_date;
@@ -25,7 +26,7 @@ pub struct Issued {
     pub created: bool,
 }
 
-/// Issues a ticket for `service` (the code as the caller sent it).
+/// Issues a ticket for service `code` if [`admission::admit`] allows it.
 /// `forecast` is the branch's latest forecast table, if any: the estimate comes from it when it
 /// can say, else from the formula.
 #[allow(clippy::too_many_arguments)]
@@ -33,7 +34,7 @@ pub async fn issue<T: Tx>(
     tx: &mut T,
     out: &mut Outbox,
     who: &Principal,
-    service: &str,
+    code: ServiceCode,
     priority: bool,
     idempotency_key: Option<&str>,
     forecast: Option<&ForecastTable>,
@@ -53,60 +54,20 @@ pub async fn issue<T: Tx>(
     }
     let branch = who.branch_id;
     let cfg = tx.config(branch).await?;
-    let code: ServiceCode = service.parse().map_err(|_| {
-        StoreError::not_found(
-            "unknown_service",
-            format!("there is no service {service:?}"),
-        )
-    })?;
-    let svc = cfg
-        .service(code)
-        .ok_or_else(|| {
-            StoreError::not_found("unknown_service", format!("there is no service {code}"))
-        })?
-        .clone();
-    if let Some(msg) = &cfg.emergency {
-        return Err(StoreError::conflict(
-            "emergency",
-            format!("no tickets are issued during an emergency: {msg}"),
-        ));
-    }
-    if !svc.enabled {
-        return Err(StoreError::conflict(
-            "service_closed",
-            format!("service {code} is not offered now"),
-        ));
-    }
-    let open = cfg.schedule.state_at(now);
-    if let Some(closed) = open.closed {
-        let when = open
-            .opens_at
-            .map(|t| {
-                let local = t.with_timezone(&cfg.schedule.tz);
-                format!(
-                    "; tickets from {} {}",
-                    local.format("%Y-%m-%d"),
-                    local.format("%H:%M")
-                )
-            })
-            .unwrap_or_default();
-        let why = match closed {
-            crate::queue::schedule::Closed::OutsideHours => "the hall is closed",
-            crate::queue::schedule::Closed::AfterCutoff => {
-                "the last ticket of the day has been issued"
-            }
-        };
-        return Err(StoreError::conflict(
-            "service_closed",
-            format!("{why}{when}"),
-        ));
-    }
-    if priority && !svc.priority_allowed {
-        return Err(StoreError::invalid(
-            "priority_not_allowed",
-            format!("service {code} has no priority line"),
-        ));
-    }
+    let svc = admission::admit(
+        &cfg.services,
+        cfg.emergency.as_deref(),
+        &cfg.schedule,
+        code,
+        priority,
+        now,
+    )
+    .map_err(|r| match r {
+        Refusal::UnknownService(_) => StoreError::not_found(r.code(), r.message()),
+        Refusal::NoPriority(_) => StoreError::invalid(r.code(), r.message()),
+        _ => StoreError::conflict(r.code(), r.message()),
+    })?
+    .clone();
 
     let day = local_date(cfg.schedule.tz, now);
     let previous = tx.last_number(branch, code, day).await?;
@@ -136,7 +97,7 @@ pub async fn issue<T: Tx>(
     };
     let estimate_secs = estimate(tx, &cfg, code, priority, ahead, forecast, now).await?;
     let id = new_ticket_id();
-    let key = tx
+    let ticket = tx
         .insert_ticket(&NewTicket {
             id,
             branch_id: branch,
@@ -151,6 +112,7 @@ pub async fn issue<T: Tx>(
             device_id: who.device_id,
         })
         .await?;
+    let key = ticket.key;
     tx.append_ticket_event(&TicketEvent {
         ticket: key,
         at: now,
@@ -174,10 +136,6 @@ pub async fn issue<T: Tx>(
         },
     )
     .await?;
-    let ticket = tx
-        .ticket(key)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("ticket vanished after insert"))?;
     Ok(Issued {
         ticket,
         config: cfg,

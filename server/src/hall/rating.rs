@@ -3,8 +3,8 @@
 //! window by the person signed in there (the register itself is [`crate::hall::complaints`]).
 
 use chrono::{DateTime, Duration, Utc};
-use qhall_shared::WindowNo;
 use qhall_shared::api::TicketStatus;
+use qhall_shared::{TicketNumber, WindowNo};
 
 use crate::store::{NewRating, Result, StoreError, TicketRow, Tx};
 
@@ -25,7 +25,7 @@ pub async fn rate<T: Tx>(
     tx: &mut T,
     branch: i64,
     n: WindowNo,
-    number: &str,
+    number: &TicketNumber,
     score: u8,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
@@ -53,7 +53,7 @@ pub async fn rate<T: Tx>(
             format!("window {n} has no ticket to rate now"),
         ));
     };
-    if t.number.as_str() != number {
+    if t.number != *number {
         return Err(StoreError::conflict(
             "not_last_completed",
             format!("only the ticket completed last at window {n} can be rated"),

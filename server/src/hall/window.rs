@@ -106,15 +106,8 @@ pub async fn change_window<T: Tx>(
     w.pause_reason = reason.clone();
     w.state_since = Some(now);
     tx.update_window(branch, &w).await?;
-    tx.log_window(
-        branch,
-        n,
-        who.user_id,
-        step.as_str(),
-        reason.as_deref(),
-        now,
-    )
-    .await?;
+    tx.log_window(branch, n, who.user_id, step, reason.as_deref(), now)
+        .await?;
     if w.state != before {
         out.emit(
             tx,

@@ -122,9 +122,10 @@ async fn rate(
     PadAt(branch, n): PadAt,
     ApiJson(body): ApiJson<Rate>,
 ) -> ApiResult<(StatusCode, Json<Rate>)> {
+    let number = crate::hall::parse_number(&body.number)?;
     state
         .store
-        .rate(branch, n, &body.number, body.score, state.now())
+        .rate(branch, n, &number, body.score, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(body)))
 }

@@ -17,7 +17,8 @@
 //! - [`simulate`]: the what-if simulation, its baseline, and the forecast table (managers).
 //! - [`events`]: the WebSocket event stream; [`origin`]: the `Origin` check on its upgrade.
 //! - [`client`]: the client's address, forwarded headers believed only from trusted proxies.
-//! - The web pages ([`crate::web`]) are merged here too, under the same layers.
+//! - The web pages ([`crate::web`]) are given to [`router`] by the caller (`lib.rs`) and served
+//!   under the same layers; nothing here imports them.
 //! - [`health`]: `/healthz/ready`, readiness (a write round-trip); `/healthz` is liveness.
 //! - [`metrics`]: `/metrics` in Prometheus text.
 //! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
@@ -136,8 +137,10 @@ impl AppState {
     }
 }
 
-/// The whole application.
-pub fn router(state: AppState) -> Router {
+/// The whole application: the API, and the `pages` (the web console and the customer pages,
+/// [`crate::web::router`]) under the same limits, headers and metrics. The caller composes the
+/// two, so the API never depends on the pages.
+pub fn router(state: AppState, pages: Router<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(health::router())
@@ -160,7 +163,7 @@ pub fn router(state: AppState) -> Router {
         .merge(managers(staffing::router(), &state))
         .merge(managers(complaints::router(), &state))
         .merge(managers(attendance::router(), &state))
-        .merge(crate::web::router())
+        .merge(pages)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(error::catch_panic())

@@ -12,7 +12,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use super::limit::{Key, Refused, TooMany};
-use crate::store::{Role, TicketRow};
+use crate::store::{Role, StoreError, TicketRow};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -86,9 +86,15 @@ async fn issue(
             )
         })?;
     let now = state.now();
+    let service = body.service.parse().map_err(|_| {
+        StoreError::not_found(
+            "unknown_service",
+            format!("there is no service {:?}", body.service),
+        )
+    })?;
     let issued = state
         .store
-        .issue(who, &body.service, body.priority, key.as_deref(), now)
+        .issue(who, service, body.priority, key.as_deref(), now)
         .await?;
     let t = issued.ticket;
     let svc = issued.config.service(t.issued_service);

@@ -6,6 +6,7 @@
 //! virtual time.
 //!
 //! # Layout
+//! - [`admission`]: whether a new ticket may be issued now, and why not.
 //! - [`lifecycle`]: the ticket state machine (which action is allowed in which state).
 //! - [`window`]: the window state machine (closed, open, paused).
 //! - [`policy`]: which waiting ticket a window calls next.
@@ -20,6 +21,7 @@
 //! - [`alerts`]: the live page's judgements (wait against target, people per open window).
 //! - [`attendance`]: sign-ins, sign-outs and pauses per person per day against opening hours.
 
+pub mod admission;
 pub mod alerts;
 pub mod attendance;
 pub mod erlang;

@@ -8,6 +8,7 @@ use qhall_shared::{TicketNumber, WindowNo};
 
 use qhall_shared::ServiceCode;
 
+use super::people;
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
 use super::{BoardState, BranchConfig, Principal, Result, Role, TicketRow, Tx, UserRow, WindowRow};
@@ -103,18 +104,18 @@ impl Store {
     pub async fn issue(
         &self,
         who: &Principal,
-        service: &str,
+        service: ServiceCode,
         priority: bool,
         key: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Issued> {
-        let (who, service, key) = (who.clone(), service.to_owned(), key.map(str::to_owned));
+        let (who, key) = (who.clone(), key.map(str::to_owned));
         let forecast = self.forecasts.get(who.branch_id);
         write!(self, |tx, out| hall::issue::issue(
             tx,
             out,
             &who,
-            &service,
+            service,
             priority,
             key.as_deref(),
             forecast.as_deref(),
@@ -297,16 +298,16 @@ impl Store {
     }
 
     pub async fn board_state(&self, branch: i64, now: DateTime<Utc>) -> Result<BoardState> {
-        either!(self.board_state(branch, now))
+        read!(self, |tx| super::read::board_state(tx, branch, now))
     }
 
     pub async fn events_since(&self, branch: i64, seq: u64) -> Result<Option<Vec<(u64, String)>>> {
-        either!(self.events_since(branch, seq, 5000))
+        read!(self, |tx| super::read::events_since(tx, branch, seq, 5000))
     }
 
     /// Deletes stream events older than `before`, keeping at least the newest `keep`.
     pub async fn prune_stream(&self, before: DateTime<Utc>, keep: i64) -> Result<u64> {
-        either!(self.prune_stream(before, keep))
+        write!(self, |tx, _out| super::read::prune_stream(tx, before, keep))
     }
 
     /// Tickets issued in `[from, to)`, for statistics.
@@ -316,7 +317,9 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<TicketRow>> {
-        either!(self.tickets_issued_between(branch, from, to))
+        read!(self, |tx| super::read::tickets_issued_between(
+            tx, branch, from, to
+        ))
     }
 
     /// Waiting tickets of `services` (and those sent to `window`), priority first, oldest first.
@@ -327,15 +330,19 @@ impl Store {
         services: &[ServiceCode],
         limit: u32,
     ) -> Result<Vec<TicketRow>> {
-        either!(self.waiting_list(branch, window, services, limit))
+        let services = services.to_vec();
+        read!(self, |tx| super::read::waiting_list(
+            tx, branch, window, &services, limit
+        ))
     }
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>> {
-        either!(self.user_by_name(username))
+        let username = username.to_owned();
+        read!(self, once | tx | people::user_by_name(tx, &username))
     }
 
     pub async fn username(&self, user_id: i64) -> Result<Option<String>> {
-        either!(self.username(user_id))
+        read!(self, once | tx | people::username(tx, user_id))
     }
 
     /// The caller a token hash belongs to: a live session of an active user, or an active device.
@@ -344,7 +351,8 @@ impl Store {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Principal>> {
-        either!(self.principal(token_hash, now))
+        let hash = token_hash.to_owned();
+        read!(self, once | tx | people::principal(tx, &hash, now))
     }
 
     pub async fn insert_session(
@@ -354,11 +362,15 @@ impl Store {
         now: DateTime<Utc>,
         expires: DateTime<Utc>,
     ) -> Result<()> {
-        either!(self.insert_session(token_hash, user_id, now, expires))
+        let hash = token_hash.to_owned();
+        write!(self, |tx, _out| people::insert_session(
+            tx, &hash, user_id, now, expires
+        ))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        either!(self.delete_session(token_hash))
+        let hash = token_hash.to_owned();
+        write!(self, |tx, _out| people::delete_session(tx, &hash))
     }
 
     pub async fn add_user(
@@ -369,7 +381,10 @@ impl Store {
         role: Role,
         now: DateTime<Utc>,
     ) -> Result<i64> {
-        either!(self.add_user(branch, username, password_hash, role, now))
+        let (username, hash) = (username.to_owned(), password_hash.to_owned());
+        write!(self, |tx, _out| people::add_user(
+            tx, branch, &username, &hash, role, now
+        ))
     }
 
     /// Adds a device from the command line; `window` is a pad's (checked by the caller).
@@ -381,7 +396,15 @@ impl Store {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<i64> {
-        either!(self.add_device(branch, name, (role, window), token_hash, now))
+        let (name, hash) = (name.to_owned(), token_hash.to_owned());
+        write!(self, |tx, _out| people::add_device(
+            tx,
+            branch,
+            &name,
+            (role, window),
+            &hash,
+            now
+        ))
     }
 
     pub async fn set_device_state(
@@ -391,25 +414,38 @@ impl Store {
         detail: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        either!(self.set_device_state(device, printer, detail, now))
+        let (printer, detail) = (printer.to_owned(), detail.map(str::to_owned));
+        write!(self, |tx, _out| people::set_device_state(
+            tx,
+            device,
+            &printer,
+            detail.as_deref(),
+            now
+        ))
     }
 
     pub async fn count_users(&self) -> Result<i64> {
-        either!(self.count_users())
+        read!(self, once | tx | people::count_users(tx))
     }
 
     pub async fn branch_ids(&self) -> Result<Vec<i64>> {
-        either!(self.branch_ids())
+        read!(self, once | tx | super::read::branch_ids(tx))
     }
 
     /// Runs a SQL script in one transaction if the database has no branch yet (seeding).
     pub async fn seed_if_empty(&self, script: &str) -> Result<bool> {
-        either!(self.seed_if_empty(script))
+        match &self.backend {
+            Backend::Sqlite(db) => db.seed_if_empty(script).await,
+            Backend::Postgres(db) => db.seed_if_empty(script).await,
+        }
     }
 
     /// Runs SQL statements in one write transaction (administration, tests and benchmarks).
     pub async fn execute_batch(&self, sql: &str) -> Result<()> {
-        either!(self.execute_batch(sql))
+        match &self.backend {
+            Backend::Sqlite(db) => db.execute_batch(sql).await,
+            Backend::Postgres(db) => db.execute_batch(sql).await,
+        }
     }
 
     /// Turns the emergency broadcast on or off (see [`hall::emergency::set_emergency`]).
@@ -434,11 +470,11 @@ impl Store {
         &self,
         branch: i64,
         n: WindowNo,
-        number: &str,
+        number: &TicketNumber,
         score: u8,
         now: DateTime<Utc>,
     ) -> Result<TicketRow> {
-        let number = number.to_owned();
+        let number = number.clone();
         write!(self, |tx, _out| hall::rating::rate(
             tx, branch, n, &number, score, now
         ))
@@ -469,13 +505,14 @@ impl Store {
         let Some(t) = t.filter(|t| hall::rating::rating_open(t, now)) else {
             return Ok(None);
         };
-        let rated = either!(self.is_rated(t.key))?;
+        let key = t.key;
+        let rated = read!(self, once | tx | super::read::is_rated(tx, key))?;
         Ok((!rated).then_some(t))
     }
 
     /// When the branch's latest ticket was issued, if it ever issued one.
     pub async fn last_issued_at(&self, branch: i64) -> Result<Option<DateTime<Utc>>> {
-        either!(self.last_issued_at(branch))
+        read!(self, once | tx | super::read::last_issued_at(tx, branch))
     }
 
     /// Tickets issued in `[from, to)`, as the report tables need them.
@@ -485,7 +522,10 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<crate::queue::report::ReportTicket>> {
-        either!(self.report_tickets(cfg, from, to))
+        match &self.backend {
+            Backend::Sqlite(db) => db.report_tickets(cfg, from, to).await,
+            Backend::Postgres(db) => db.report_tickets(cfg, from, to).await,
+        }
     }
 
     /// Tickets issued on the branch-local days `from ..= to`, as the report tables need them.
@@ -535,12 +575,15 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<crate::store::export::AuditRow>> {
-        either!(self.audit_log(branch, from, to))
+        read!(
+            self,
+            once | tx | super::read::audit_log(tx, branch, from, to)
+        )
     }
 
     /// Display names of the branch's people, for the staff table.
     pub async fn staff_names(&self, branch: i64) -> Result<std::collections::HashMap<i64, String>> {
-        either!(self.staff_names(branch))
+        read!(self, once | tx | people::staff_names(tx, branch))
     }
 
     /// Streams the ticket events of tickets issued in `[from, to)` as CSV chunks into `chunks`.
@@ -575,7 +618,7 @@ impl Store {
     /// their services in progress, and per service the recent mean service time and the tickets
     /// issued in the last hour — from one snapshot.
     pub async fn forecast_snapshot(&self, branch: i64, now: DateTime<Utc>) -> Result<Snapshot> {
-        either!(self.forecast_snapshot(branch, now))
+        read!(self, |tx| crate::forecast::read_snapshot(tx, branch, now))
     }
 
     /// The window with its current ticket, for its console.

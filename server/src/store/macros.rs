@@ -1,7 +1,11 @@
-//! The macros that run one operation on whichever backend the [`Store`](super::Store) has:
-//! `write!` (one write transaction), `read!` (one read snapshot) and `either!` (the same
-//! method on either backend). Declared first in `store/mod.rs`, so every store file (the
-//! facade and the `impl Store` blocks of other areas) can use them.
+//! The two macros that run one operation — a function generic over [`Tx`](super::Tx), written
+//! once — on whichever backend the [`Store`](super::Store) has: `write!` (one write
+//! transaction) and `read!` (one read snapshot, or with `once` a single statement).
+//!
+//! They are macros because the operation is generic: each arm instantiates it for that
+//! backend's transaction type (SQLite's runs synchronously on the thread that owns its
+//! connection; PostgreSQL's awaits the network). PostgreSQL's retry of a transaction after a
+//! serialization failure or a deadlock is here, in `write!`, and nowhere else.
 
 /// Runs `$op` (an operation of [`crate::hall`] over `tx` and `out`) as one write operation: on SQLite's writer thread, or as a
 /// PostgreSQL transaction (run again from the start after a serialization failure or deadlock;
@@ -37,8 +41,24 @@ macro_rules! write {
     }};
 }
 
-/// Runs `$op` (a future using `tx`) on a consistent read snapshot of the backend.
+/// Runs `$op` (a future using `tx`) on a consistent read snapshot of the backend; with `once`,
+/// for a single statement, on PostgreSQL without a transaction around it (two round trips
+/// fewer: logins and every authenticated request read this way).
 macro_rules! read {
+    ($self:ident, once |$tx:ident| $op:expr) => {{
+        match &$self.backend {
+            $crate::store::Backend::Sqlite(db) => {
+                db.read(move |$tx| $crate::store::sqlite::run_now($op))
+                    .await
+            }
+            $crate::store::Backend::Postgres(db) => {
+                let mut conn = db.pool().acquire().await?;
+                let mut pg = $crate::store::postgres::PgTx::new(&mut conn, db.cache());
+                let $tx = &mut pg;
+                $op.await
+            }
+        }
+    }};
     ($self:ident, |$tx:ident| $op:expr) => {{
         match &$self.backend {
             $crate::store::Backend::Sqlite(db) => {
@@ -55,16 +75,6 @@ macro_rules! read {
                 let _ = conn.commit().await;
                 result
             }
-        }
-    }};
-}
-
-/// Calls the same method on whichever backend this is.
-macro_rules! either {
-    ($self:ident . $method:ident ( $($arg:expr),* )) => {{
-        match &$self.backend {
-            $crate::store::Backend::Sqlite(db) => db.$method($($arg),*).await,
-            $crate::store::Backend::Postgres(db) => db.$method($($arg),*).await,
         }
     }};
 }

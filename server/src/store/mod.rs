@@ -2,12 +2,22 @@
 //! event and the branch's stream event, so an acknowledged change survives `kill -9`.
 //!
 //! The hall's rules live once, in [`crate::hall`], written against the [`Tx`] trait: small,
-//! named reads and writes that each backend implements with its own SQL ([`sqlite`],
-//! [`postgres`]). [`Store`] is the facade the HTTP layer calls: it picks the backend, runs one
-//! operation in one transaction, and publishes the committed stream events in order.
+//! named reads and writes, themselves written once in the SQL both databases accept over
+//! [`Sql`] — the one thing a backend implements: run a statement in its transaction and hand
+//! back rows. A backend overrides a [`Tx`] method only where it really differs (PostgreSQL
+//! locks the branch's row and keeps stream events for one statement at commit). [`Store`] is
+//! the facade the HTTP layer calls: it picks the backend, runs one operation in one
+//! transaction, and publishes the committed stream events in order.
 //!
 //! # Layout
-//! - `macros`: `write!`, `read!`, `either!`: one operation on the configured backend.
+//! - [`sql`]: [`Sql`], the arguments and the columns both backends bind and read alike.
+//! - [`tx`]: [`Tx`], the hall's reads and writes inside one transaction, and the branch's
+//!   configuration as loaded.
+//! - [`read`]: the board's snapshot, stream replay, statistics, the audit log.
+//! - [`people`]: logins, sessions, accounts and devices made from the command line.
+//! - [`settings`], [`complaints`], [`live`]: the reads and writes of the manager's pages
+//!   (configuration; the complaint register; the live page and attendance).
+//! - `macros`: `write!`, `read!`: one operation on the configured backend; PostgreSQL's retry.
 //! - [`export`]: report rows, `events.csv` lines and audit rows, shared by both backends.
 //! - [`facade`]: [`Store`], one operation per transaction, events published after commit.
 //! - [`health`]: readiness (a write round-trip, cached) and which database errors mean the
@@ -22,26 +32,34 @@
 
 #[macro_use]
 mod macros;
+#[macro_use]
+pub mod sql;
 
 pub mod backup;
+pub mod complaints;
 pub mod export;
 pub mod facade;
 pub mod health;
+pub mod live;
 pub mod migrate_data;
 pub mod model;
 pub mod pads;
+pub mod people;
 pub mod postgres;
+pub mod read;
 pub mod seed;
+pub mod settings;
 pub mod sqlite;
-
-use std::sync::Arc;
+pub mod tx;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use qhall_shared::api::{TicketStatus, WindowState};
+use qhall_shared::api::WindowState;
 use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 
 pub use facade::{Backend, Store};
 pub use model::*;
+pub use sql::Sql;
+pub use tx::Tx;
 
 /// Why a store operation did not happen. Nothing was changed in any of these cases.
 #[derive(Debug, thiserror::Error)]
@@ -116,136 +134,6 @@ impl From<crate::queue::lifecycle::LifecycleError> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// The reads and writes [`crate::hall`] needs inside one transaction. Each backend implements them with
-/// its own SQL; none of them decides anything.
-#[allow(async_fn_in_trait)]
-pub trait Tx {
-    /// Serializes this transaction's writes with every other writer of the branch, in any
-    /// process: called first by each write operation. SQLite has one writer already (a no-op);
-    /// PostgreSQL locks the branch's row until the transaction ends.
-    async fn lock_branch(&mut self, branch: i64) -> Result<()> {
-        let _ = branch;
-        Ok(())
-    }
-    /// The branch's configuration (services, windows, hours), cached by `config_version`.
-    async fn config(&mut self, branch: i64) -> Result<Arc<BranchConfig>>;
-    /// Increments and returns the branch's stream sequence.
-    async fn next_seq(&mut self, branch: i64) -> Result<u64>;
-    async fn insert_stream_event(
-        &mut self,
-        branch: i64,
-        seq: u64,
-        at: DateTime<Utc>,
-        body: &str,
-    ) -> Result<()>;
-
-    async fn idempotent_ticket(&mut self, device_key: &str, key: &str)
-    -> Result<Option<TicketRow>>;
-    async fn save_idempotency(
-        &mut self,
-        device_key: &str,
-        key: &str,
-        ticket: i64,
-        now: DateTime<Utc>,
-    ) -> Result<()>;
-
-    async fn last_number(
-        &mut self,
-        branch: i64,
-        service: ServiceCode,
-        day: NaiveDate,
-    ) -> Result<Option<u32>>;
-    async fn set_last_number(
-        &mut self,
-        branch: i64,
-        service: ServiceCode,
-        day: NaiveDate,
-        n: u32,
-    ) -> Result<()>;
-    async fn number_is_live(&mut self, branch: i64, service: ServiceCode, n: u32) -> Result<bool>;
-
-    async fn insert_ticket(&mut self, t: &NewTicket) -> Result<i64>;
-    async fn ticket(&mut self, key: i64) -> Result<Option<TicketRow>>;
-    async fn ticket_by_id(&mut self, id: &str) -> Result<Option<TicketRow>>;
-    /// The live (or most recent) ticket with this number.
-    async fn ticket_by_number(
-        &mut self,
-        branch: i64,
-        number: &TicketNumber,
-    ) -> Result<Option<TicketRow>>;
-    /// Writes every mutable column of the ticket. Fails with `Conflict` unless the row still has
-    /// `expected` status (so two writers can never both take one ticket).
-    async fn update_ticket(&mut self, t: &TicketRow, expected: TicketStatus) -> Result<()>;
-    async fn append_ticket_event(&mut self, e: &TicketEvent) -> Result<()>;
-
-    async fn waiting_count(&mut self, branch: i64, service: ServiceCode) -> Result<u32> {
-        let (p, n) = self.waiting_by_class(branch, service).await?;
-        Ok(p + n)
-    }
-    /// Waiting tickets of the service: (priority, normal).
-    async fn waiting_by_class(&mut self, branch: i64, service: ServiceCode) -> Result<(u32, u32)>;
-    async fn waiting_counts(&mut self, branch: i64) -> Result<Vec<(ServiceCode, u32)>>;
-    /// Waiting tickets of `service` that will be called before one with this class and place.
-    async fn count_ahead(
-        &mut self,
-        branch: i64,
-        service: ServiceCode,
-        priority: bool,
-        queue_at: DateTime<Utc>,
-        key: i64,
-    ) -> Result<u32>;
-    /// The earliest place in line of the service's waiting tickets.
-    async fn earliest_queue_at(
-        &mut self,
-        branch: i64,
-        service: ServiceCode,
-    ) -> Result<Option<DateTime<Utc>>>;
-    /// The heads of the lines a window may call from: the first waiting ticket per service and
-    /// class, and the first sent to this window.
-    async fn heads(
-        &mut self,
-        branch: i64,
-        window: WindowNo,
-        services: &[ServiceCode],
-    ) -> Result<Vec<LineHead>>;
-    /// Mean service time of the service's most recent completed tickets, if any.
-    async fn recent_service_secs(
-        &mut self,
-        branch: i64,
-        service: ServiceCode,
-        since: DateTime<Utc>,
-    ) -> Result<Option<f64>>;
-
-    async fn window(&mut self, branch: i64, n: WindowNo) -> Result<Option<WindowRow>>;
-    async fn windows(&mut self, branch: i64) -> Result<Vec<WindowRow>>;
-    async fn update_window(&mut self, branch: i64, w: &WindowRow) -> Result<()>;
-    /// Turns the branch's emergency broadcast on (`Some(message)`) or off, as a configuration
-    /// change (the cached configuration is reloaded).
-    async fn set_emergency(&mut self, branch: i64, message: Option<&str>) -> Result<()>;
-    /// Appends an entry to the audit log of configuration changes.
-    async fn audit(&mut self, e: &AuditEntry<'_>) -> Result<()>;
-    /// What the branch's most recent `services` stream event said (`open`), if one is kept:
-    /// with several servers, the first to notice an opening announces it, the others see it.
-    async fn last_announced_open(&mut self, branch: i64) -> Result<Option<bool>>;
-
-    async fn log_window(
-        &mut self,
-        branch: i64,
-        window: WindowNo,
-        user: Option<i64>,
-        kind: &str,
-        reason: Option<&str>,
-        at: DateTime<Utc>,
-    ) -> Result<()>;
-
-    /// The ticket completed most recently at the window (status `done`, latest `done_at`).
-    async fn last_completed(&mut self, branch: i64, window: WindowNo) -> Result<Option<TicketRow>>;
-    /// Stores a rating. Fails with `Conflict` if the ticket already has one.
-    async fn insert_rating(&mut self, r: &NewRating) -> Result<()>;
-    /// Stores a complaint with status `open`; returns its id.
-    async fn insert_complaint(&mut self, c: &NewComplaint) -> Result<i64>;
-}
 
 /// The first waiting ticket of a line ([`Tx::heads`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

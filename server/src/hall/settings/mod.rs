@@ -7,8 +7,8 @@
 //! before → after, never a password or a token) and tells boards and kiosks on the event stream:
 //! a `services` event (refetch the services and hours) or a `notice` event (the full list).
 //!
-//! The reads and writes are [`SettingsTx`], implemented per backend in `sqlite/settings.rs` and
-//! `postgres/settings.rs`; the rules are written once over it.
+//! The reads and writes are [`SettingsTx`] (`store/settings.rs`, the same SQL for both
+//! databases); the rules are written once over it.
 //!
 //! # Layout
 //! - this file: the types managers see and send, [`SettingsTx`], the audit helpers, and the
@@ -28,13 +28,14 @@ use serde_json::Value;
 
 use crate::hall::Outbox;
 use crate::queue::ServiceDef;
-use crate::queue::schedule::Exception;
 use crate::store::{
     AuditEntry, BranchConfig, Principal, Result, Role, Store, StoreError, Tx, WindowDef,
 };
 
 mod people;
 mod services;
+
+pub use crate::store::settings::{DeviceInfo, NewUser, NoticeRow, SettingsTx, UserInfo};
 
 pub use people::*;
 pub use services::*;
@@ -228,22 +229,6 @@ pub struct ExceptionConfig {
     pub note: String,
 }
 
-/// A notice as stored, with its dates.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NoticeRow {
-    pub id: i64,
-    pub text: Localized,
-    pub starts_at: Option<DateTime<Utc>>,
-    pub ends_at: Option<DateTime<Utc>>,
-}
-
-impl NoticeRow {
-    /// Shown at `now`.
-    pub fn active(&self, now: DateTime<Utc>) -> bool {
-        self.starts_at.is_none_or(|s| s <= now) && self.ends_at.is_none_or(|e| e > now)
-    }
-}
-
 /// A notice to write.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -271,97 +256,6 @@ pub struct HallSettings {
     pub exceptions: Vec<ExceptionConfig>,
     pub notices: Vec<NoticeRow>,
     pub emergency: Option<String>,
-}
-
-/// A person's account as managers see it (never the password hash).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UserInfo {
-    pub id: i64,
-    pub branch_id: Option<i64>,
-    pub username: String,
-    pub display_name: String,
-    pub role: String,
-    pub active: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A kiosk, board or rating pad as managers see it (never the token or its hash).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DeviceInfo {
-    pub id: i64,
-    pub name: String,
-    pub role: String,
-    /// The window a pad rates (`None` for kiosks and boards).
-    pub window: Option<u32>,
-    pub active: bool,
-    pub created_at: DateTime<Utc>,
-    pub last_seen_at: Option<DateTime<Utc>>,
-    pub printer_state: Option<String>,
-}
-
-/// A new account (the password already hashed).
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub branch_id: Option<i64>,
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub password_hash: String,
-}
-
-/// The reads and writes of configuration changes, per backend. None of them decides anything,
-/// bumps the configuration version or audits: the functions of this module do.
-#[allow(async_fn_in_trait)]
-pub trait SettingsTx: Tx {
-    /// Increments `config_version` and returns the configuration as now written (read afresh,
-    /// not cached: this transaction may still roll back).
-    async fn bump_config(&mut self, branch: i64) -> Result<BranchConfig>;
-    /// Tickets of the service waiting, called or being served.
-    async fn live_tickets_of(&mut self, branch: i64, service: ServiceCode) -> Result<u32>;
-    /// Inserts the service (last in display order) or updates every column of it.
-    async fn save_service(&mut self, branch: i64, s: &ServiceDef, create: bool) -> Result<()>;
-    /// Deletes the service and its place at every window. Its day counters stay, so a service
-    /// created again with the same code the same day does not print a number twice.
-    async fn delete_service(&mut self, branch: i64, service: ServiceCode) -> Result<()>;
-    /// Inserts the window or renames it, and replaces the services it serves.
-    async fn save_window(&mut self, branch: i64, w: &WindowDef, create: bool) -> Result<()>;
-    async fn save_hours(
-        &mut self,
-        branch: i64,
-        time_zone: &str,
-        weekly_json: &str,
-        cutoff_mins: u16,
-    ) -> Result<()>;
-    async fn save_exception(&mut self, branch: i64, e: &Exception) -> Result<()>;
-    /// Whether there was one to delete.
-    async fn delete_exception(&mut self, branch: i64, date: NaiveDate) -> Result<bool>;
-    /// Every notice of the branch, past and future too, by id.
-    async fn notices(&mut self, branch: i64) -> Result<Vec<NoticeRow>>;
-    /// Inserts (`id` 0) or updates a notice; returns its id.
-    async fn save_notice(&mut self, branch: i64, n: &NoticeRow) -> Result<i64>;
-    async fn delete_notice(&mut self, branch: i64, id: i64) -> Result<()>;
-    /// People of the branch (`None`: everyone, for an admin), by username.
-    async fn users(&mut self, branch: Option<i64>) -> Result<Vec<UserInfo>>;
-    async fn user_info(&mut self, id: i64) -> Result<Option<UserInfo>>;
-    async fn insert_user(&mut self, u: &NewUser, now: DateTime<Utc>) -> Result<i64>;
-    /// Sets the password hash and ends every session of the account (whoever knew the old
-    /// password may hold one).
-    async fn set_password(&mut self, id: i64, hash: &str) -> Result<()>;
-    /// Deactivates the account and ends its sessions; returns the sessions' token hashes.
-    async fn deactivate_user(&mut self, id: i64) -> Result<Vec<String>>;
-    async fn devices(&mut self, branch: i64) -> Result<Vec<DeviceInfo>>;
-    async fn insert_device(
-        &mut self,
-        branch: i64,
-        name: &str,
-        role: Role,
-        window: Option<WindowNo>,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<i64>;
-    /// Revokes an active device; returns its token hash, `None` if there is no such device.
-    async fn revoke_device(&mut self, branch: i64, id: i64)
-    -> Result<Option<(String, DeviceInfo)>>;
 }
 
 fn invalid(code: &'static str, message: impl Into<String>) -> StoreError {

@@ -13,29 +13,24 @@
 //!   server sees every call, in order, none twice. If the listening connection drops, it
 //!   reconnects and reads whatever it missed from the table.
 
-mod attendance;
-mod complaints;
 mod listener;
-mod live;
-mod read;
-mod settings;
+mod report;
 mod tx;
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 
-use super::{BranchConfig, Result, StoreError};
+use super::{Result, StoreError};
 use crate::events::Hub;
 
 pub use tx::PgTx;
 
-/// Configuration per branch, reloaded when the branch's `config_version` moves.
-pub(crate) type ConfigCache = Mutex<HashMap<i64, Arc<BranchConfig>>>;
+pub(crate) use crate::store::tx::ConfigCache;
 
 /// The channel the servers tell each other about committed events on.
 pub(crate) const CHANNEL: &str = "qhall_events";
@@ -175,6 +170,28 @@ impl PgStore {
             .and_then(|e| e.as_database_error())
             .and_then(|d| d.code())
             .is_some_and(|c| c == "40001" || c == "40P01")
+    }
+
+    /// Runs `script` (several statements) in one transaction if the database has no branch yet;
+    /// returns whether it did. Servers starting together seed once (an advisory lock).
+    pub async fn seed_if_empty(&self, script: &str) -> Result<bool> {
+        let mut conn = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7235001)")
+            .execute(&mut *conn)
+            .await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM branches")
+            .fetch_one(&mut *conn)
+            .await?;
+        if n > 0 {
+            return Ok(false);
+        }
+        sqlx::raw_sql(AssertSqlSafe(script.to_owned()))
+            .execute(&mut *conn)
+            .await?;
+        // Keys were given explicitly: move the identities past them.
+        sqlx::raw_sql(RESET_IDENTITIES).execute(&mut *conn).await?;
+        conn.commit().await?;
+        Ok(true)
     }
 
     /// Runs SQL statements in one transaction (administration and tests).

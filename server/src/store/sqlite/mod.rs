@@ -13,33 +13,25 @@
 //! `synchronous = NORMAL` makes every commit survive a crash of the process (`kill -9`);
 //! `durability = "power"` (FULL) also survives power loss, at a fraction of the write rate.
 
-mod attendance;
 mod checkpoint;
-mod complaints;
-mod live;
-mod read;
 pub(crate) mod report;
-mod settings;
 mod tx;
 mod writer;
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags};
 
-use super::{BranchConfig, Result, StoreError};
+use super::{Result, StoreError};
 use crate::events::Hub;
 use crate::hall::Outbox;
 
 pub use tx::SqliteTx;
-pub(crate) use tx::{TICKET_COLUMNS, run_now};
+pub(crate) use tx::run_now;
 
-/// Configuration per branch, reloaded when the branch's `config_version` moves.
-pub(crate) type ConfigCache = Mutex<HashMap<i64, Arc<BranchConfig>>>;
+pub(crate) use crate::store::tx::ConfigCache;
 
 /// How many reader connections are kept open.
 const READERS: usize = 4;
@@ -196,6 +188,24 @@ impl SqliteStore {
         .map_err(|e| StoreError::Other(anyhow::anyhow!("reader task failed: {e}")))?
     }
 
+    /// Runs `script` (several statements) in one transaction if the database has no branch yet;
+    /// returns whether it did.
+    pub async fn seed_if_empty(&self, script: &str) -> Result<bool> {
+        let script = script.to_owned();
+        self.write(move |tx, _| {
+            if tx
+                .conn
+                .query_row("SELECT COUNT(*) FROM branches", [], |r| r.get::<_, i64>(0))?
+                > 0
+            {
+                return Ok(false);
+            }
+            tx.conn.execute_batch(&script)?;
+            Ok(true)
+        })
+        .await
+    }
+
     /// Runs SQL statements in one write transaction (administration and tests).
     pub async fn execute_batch(&self, sql: &str) -> Result<()> {
         let sql = sql.to_owned();
@@ -229,11 +239,4 @@ fn open_reader(path: &str) -> rusqlite::Result<Connection> {
 /// Settings of every reader connection: no memory map, a 32 MB page cache.
 const READER_PRAGMAS: &str = "PRAGMA mmap_size = 0; PRAGMA cache_size = -32000;";
 
-/// Milliseconds since the epoch: how times are stored.
-pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
-}
+pub(crate) use crate::store::sql::{from_ms, ms};

@@ -18,7 +18,7 @@ use super::{SqliteStore, ms};
 use crate::queue::report::ReportTicket;
 use crate::queue::schedule::local_instant;
 use crate::store::export::{
-    AuditRow, CSV_CHUNK_BYTES, EVENTS_CSV_HEADER, EventCsvRow, RawReportTicket, ReportRows,
+    CSV_CHUNK_BYTES, EVENTS_CSV_HEADER, EventCsvRow, RawReportTicket, ReportRows,
 };
 use crate::store::{BranchConfig, Result};
 
@@ -202,45 +202,6 @@ impl SqliteStore {
             .take_while(|d| *d < today)
             .filter(|d| !cached.contains(d))
             .collect())
-    }
-
-    /// Display names of the branch's people, for the staff table.
-    pub async fn staff_names(&self, branch: i64) -> Result<HashMap<i64, String>> {
-        self.read(move |tx| {
-            let mut st = tx.conn.prepare_cached(
-                "SELECT id, CASE WHEN display_name = '' THEN username ELSE display_name END \
-                 FROM users WHERE branch_id = ? OR branch_id IS NULL",
-            )?;
-            let rows = st.query_map([branch], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-        .await
-    }
-
-    /// The audit log of the branch in `[from, to)`, newest first, with who made each change.
-    pub async fn audit_log(
-        &self,
-        branch: i64,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<AuditRow>> {
-        self.read(move |tx| {
-            let mut st = tx.conn.prepare_cached(
-                "SELECT a.at, COALESCE(u.username, ''), a.action, a.detail FROM audit_log a \
-                 LEFT JOIN users u ON u.id = a.user_id \
-                 WHERE a.branch_id = ? AND a.at >= ? AND a.at < ? ORDER BY a.id DESC LIMIT 5000",
-            )?;
-            let rows = st.query_map(rusqlite::params![branch, ms(from), ms(to)], |r| {
-                Ok(AuditRow::from_stored(
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get_ref(3)?.as_str().unwrap_or(""),
-                ))
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-        .await
     }
 
     /// The ticket events of tickets issued in `[from, to)` as CSV (header first), sent in

@@ -1,0 +1,223 @@
+//! The reads outside the hall's operations — the board's snapshot, stream replay, statistics —
+//! written once over [`Tx`], for either backend's read snapshot.
+
+use chrono::{DateTime, Utc};
+use qhall_shared::api::{Localized, Notice};
+use qhall_shared::events::Call;
+use qhall_shared::{ServiceCode, WindowNo};
+
+use super::export::AuditRow;
+use super::sql::{Arg, Sql};
+use super::tx::{ticket_from, ticket_query};
+use super::{BoardState, Result, TicketRow, Tx};
+
+/// How many recent calls the board is given, one per ticket (its latest).
+const RECENT_CALLS: usize = 10;
+
+/// The visible state of the branch and the seq it corresponds to.
+pub async fn board_state(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) -> Result<BoardState> {
+    let seq = tx.seq(branch).await?;
+    let calls = tx
+        .rows(
+            "SELECT t.number, t.service_code, e.window_number, e.at FROM ticket_events e \
+             JOIN tickets t ON t.key = e.ticket_key \
+             WHERE t.branch_id = ? AND e.kind IN ('call', 'call_out_of_order', 'recall') \
+             AND e.window_number IS NOT NULL ORDER BY e.id DESC LIMIT 40",
+            args![branch],
+            |r| {
+                Ok(Call {
+                    number: r.number("number")?,
+                    service: r.service("service_code")?,
+                    window: r.window("window_number")?,
+                    at: r.time("at")?,
+                })
+            },
+        )
+        .await?;
+    let mut recent_calls: Vec<Call> = Vec::new();
+    for c in calls {
+        if !recent_calls.iter().any(|r| r.number == c.number) {
+            recent_calls.push(c);
+        }
+        if recent_calls.len() == RECENT_CALLS {
+            break;
+        }
+    }
+    let waiting = tx.waiting_counts(branch).await?;
+    let mut windows = Vec::new();
+    for w in tx.windows(branch).await? {
+        let current = match w.current_ticket {
+            Some(k) => tx
+                .ticket(k)
+                .await?
+                .filter(|t| t.status.is_live())
+                .map(|t| t.number),
+            None => None,
+        };
+        windows.push((w, current));
+    }
+    let notices = notices(tx, branch, now).await?;
+    Ok(BoardState {
+        seq,
+        recent_calls,
+        waiting,
+        windows,
+        notices,
+    })
+}
+
+/// Notices whose dates include `now`.
+async fn notices(tx: &mut impl Sql, branch: i64, now: DateTime<Utc>) -> Result<Vec<Notice>> {
+    tx.rows(
+        "SELECT id, text_zh, text_zh_hant, text_en FROM notices WHERE branch_id = ? \
+         AND (starts_at IS NULL OR starts_at <= ?) AND (ends_at IS NULL OR ends_at > ?) ORDER BY id",
+        args![branch, now, now],
+        |r| {
+            Ok(Notice {
+                id: r.int("id")?,
+                text: Localized {
+                    zh: r.text("text_zh")?,
+                    zh_hant: r.text("text_zh_hant")?,
+                    en: r.text("text_en")?,
+                },
+            })
+        },
+    )
+    .await
+}
+
+/// The stream messages after `seq` (at most `limit`), or `None` if some of them are no
+/// longer kept (or `seq` is from another database).
+pub async fn events_since(
+    tx: &mut impl Tx,
+    branch: i64,
+    seq: u64,
+    limit: u32,
+) -> Result<Option<Vec<(u64, String)>>> {
+    let current = tx.seq(branch).await?;
+    if seq > current {
+        return Ok(None); // from another database, or the future: start afresh
+    }
+    if seq == current {
+        return Ok(Some(Vec::new()));
+    }
+    let oldest = tx
+        .int(
+            "SELECT MIN(seq) FROM stream_events WHERE branch_id = ?",
+            args![branch],
+        )
+        .await?;
+    if oldest.is_none_or(|o| o > seq as i64 + 1) {
+        return Ok(None);
+    }
+    let rows = tx
+        .rows(
+            "SELECT seq, body FROM stream_events WHERE branch_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            args![branch, seq, limit + 1],
+            |r| Ok((r.int("seq")?.max(0) as u64, r.text("body")?)),
+        )
+        .await?;
+    Ok((rows.len() <= limit as usize).then_some(rows))
+}
+
+/// Deletes stream events older than `before`, keeping at least each branch's newest `keep`.
+pub async fn prune_stream(tx: &mut impl Sql, before: DateTime<Utc>, keep: i64) -> Result<u64> {
+    tx.execute(
+        "DELETE FROM stream_events WHERE at < ? AND seq <= \
+         (SELECT event_seq FROM branches b WHERE b.id = stream_events.branch_id) - ?",
+        args![before, keep],
+    )
+    .await
+}
+
+/// Tickets issued in `[from, to)`, for statistics.
+pub async fn tickets_issued_between(
+    tx: &mut impl Sql,
+    branch: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<TicketRow>> {
+    tx.rows(
+        ticket_query!("WHERE branch_id = ? AND issued_at >= ? AND issued_at < ? ORDER BY key"),
+        args![branch, from, to],
+        ticket_from,
+    )
+    .await
+}
+
+/// Waiting tickets of `services` (and those sent to `window`), priority first, oldest first.
+pub async fn waiting_list(
+    tx: &mut impl Sql,
+    branch: i64,
+    window: WindowNo,
+    services: &[ServiceCode],
+    limit: u32,
+) -> Result<Vec<TicketRow>> {
+    // One placeholder per service; an empty list matches nothing.
+    let marks = vec!["?"; services.len().max(1)].join(", ");
+    let sql = format!(
+        "{} WHERE branch_id = ? AND status = 'waiting' \
+         AND ((target_window IS NULL AND service_code IN ({marks})) OR target_window = ?) \
+         ORDER BY priority DESC, queue_at, key LIMIT ?",
+        ticket_query!("")
+    );
+    let mut args: Vec<Arg> = vec![branch.into()];
+    args.extend(services.iter().map(Arg::from));
+    if services.is_empty() {
+        args.push("".into());
+    }
+    args.extend([Arg::from(window), Arg::from(limit)]);
+    tx.rows(&sql, &args, ticket_from).await
+}
+
+/// Whether the ticket has a rating.
+pub async fn is_rated(tx: &mut impl Sql, ticket: i64) -> Result<bool> {
+    Ok(tx
+        .int(
+            "SELECT COUNT(*) FROM ratings WHERE ticket_key = ?",
+            args![ticket],
+        )
+        .await?
+        .unwrap_or(0)
+        > 0)
+}
+
+/// When the branch's latest ticket was issued, if it ever issued one.
+pub async fn last_issued_at(tx: &mut impl Sql, branch: i64) -> Result<Option<DateTime<Utc>>> {
+    let at = tx
+        .int(
+            "SELECT MAX(issued_at) FROM tickets WHERE branch_id = ?",
+            args![branch],
+        )
+        .await?;
+    Ok(at.map(super::sql::from_ms))
+}
+
+pub async fn branch_ids(tx: &mut impl Sql) -> Result<Vec<i64>> {
+    tx.rows("SELECT id FROM branches ORDER BY id", &[], |r| r.int("id"))
+        .await
+}
+
+/// The audit log of the branch in `[from, to)`, newest first (at most 5,000 entries).
+pub async fn audit_log(
+    tx: &mut impl Sql,
+    branch: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<AuditRow>> {
+    tx.rows(
+        "SELECT a.at, COALESCE(u.username, '') AS username, a.action, a.detail FROM audit_log a \
+         LEFT JOIN users u ON u.id = a.user_id \
+         WHERE a.branch_id = ? AND a.at >= ? AND a.at < ? ORDER BY a.id DESC LIMIT 5000",
+        args![branch, from, to],
+        |r| {
+            Ok(AuditRow::from_stored(
+                r.int("at")?,
+                r.text("username")?,
+                r.text("action")?,
+                &r.text("detail")?,
+            ))
+        },
+    )
+    .await
+}
