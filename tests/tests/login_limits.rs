@@ -316,7 +316,7 @@ async fn parallel_wrong_passwords_are_counted_before_they_are_checked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn unknown_and_known_usernames_answer_within_ten_percent_of_each_others_time() {
+async fn unknown_and_known_usernames_answer_within_a_quarter_of_each_others_time() {
     let _turn = SERIAL.lock().await;
     let (_dir, server) = server();
     let url = &server.url;
@@ -362,7 +362,10 @@ async fn unknown_and_known_usernames_answer_within_ten_percent_of_each_others_ti
         u * 1e3,
         diff * 100.0
     );
-    assert!(diff < 0.10, "known {k:.4} s vs unknown {u:.4} s");
+    // Without the dummy hash an unknown name answers in about 1 ms against 45 ms (97 % apart);
+    // medians of a shared 2-core machine drift by up to 11 % between runs (measured), so the
+    // bound is a quarter: far from both.
+    assert!(diff < 0.25, "known {k:.4} s vs unknown {u:.4} s");
 }
 
 /// Logs `staff1` in (bearer and cookie), resets their password as the manager, and checks the
