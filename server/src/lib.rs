@@ -14,7 +14,8 @@
 //! - [`store`]: the databases (SQLite, PostgreSQL) behind one facade; every change one
 //!   transaction.
 //! - [`events`]: the hub that fans stream events out to WebSocket clients.
-//! - [`forecast`]: the estimates on tickets, from forward simulation kept fresh in the background.
+//! - [`forecast`]: keeps every branch's forecast table (forward simulation) fresh in the
+//!   background; the table itself is [`queue::estimate::ForecastTable`].
 //! - [`http`]: the API of `PROTOCOL.md`, one module per resource.
 //! - [`auth`]: password hashes and bearer tokens.
 //! - [`web`]: the staff console, rating pad and tracking page (server-rendered, assets embedded).
@@ -69,7 +70,7 @@ pub async fn run(
     let forecasts = tokio::spawn(forecast::keep_fresh(store.clone()));
     let report_cache = tokio::spawn(keep_report_cache(store.clone()));
     let metrics_server = match &config.metrics_listen {
-        Some(at) => Some(serve_metrics(at, state.clone()).await?),
+        Some(at) => Some(serve_metrics(at, state.clone(), &config).await?),
         None => None,
     };
     let backups = tokio::spawn(store::backup::schedule::run(
@@ -98,11 +99,17 @@ pub async fn run(
     Ok(())
 }
 
+/// Connections the metrics listener holds at once: a scraper or two, never the main address's
+/// share of open files.
+const METRICS_CONNECTIONS: usize = 64;
+
 /// Binds `at` and serves only `/metrics` there, without a token (`--metrics-listen`), until the
-/// returned task is aborted.
+/// returned task is aborted: plain http through the same accept loop as the main address, so
+/// its header and body timeouts and its connection cap hold here too.
 async fn serve_metrics(
     at: &str,
     state: http::AppState,
+    config: &Config,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let listener = TcpListener::bind(at)
         .await
@@ -111,8 +118,11 @@ async fn serve_metrics(
     println!("metrics on http://{bound}/metrics");
     tracing::info!(addr = %bound, "serving /metrics without a token");
     let app = http::metrics::listener_router(state);
+    let mut limits = serve::Limits::from_config(config);
+    limits.max_connections = limits.max_connections.min(METRICS_CONNECTIONS);
+    let serving = serve::Serving { limits, tls: None };
     Ok(tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = serve::serve(listener, app, serving, std::future::pending()).await {
             tracing::warn!(error = %e, "the metrics listener stopped");
         }
     }))

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use qhall_tests::{DISPLAY, KIOSK, TestApp};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn metrics(app: &TestApp, token: Option<&str>) -> (u16, String) {
     let r = app.get("/metrics", token).await;
@@ -73,6 +74,7 @@ async fn the_metrics_listener_serves_without_a_token_on_its_own_address_only() {
         database_url: format!("sqlite://{}", dir.path().join("q.db").display()),
         demo: true,
         metrics_listen: Some(metrics_addr.to_string()),
+        header_timeout: Duration::from_secs(2),
         ..Default::default()
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -110,6 +112,27 @@ async fn the_metrics_listener_serves_without_a_token_on_its_own_address_only() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    // The metrics address has the main address's timeouts: a request whose headers never end
+    // is closed within the header timeout (2 s here), not held open.
+    let mut stalled = tokio::net::TcpStream::connect(metrics_addr).await.unwrap();
+    stalled
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let quiet = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(12), async {
+        while !matches!(stalled.read(&mut buf).await, Ok(0) | Err(_)) {}
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "a stalled request on the metrics address was still open after 12 s"
+    );
+    println!(
+        "stalled metrics connection closed after {:?}",
+        quiet.elapsed()
+    );
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
