@@ -25,24 +25,23 @@
 //! service's line.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use qhall_shared::ServiceCode;
 
 use crate::queue::policy::{Candidate, Policy};
 use crate::sim::{ForecastInput, ForecastService, ForecastWindow, forecast_line_secs};
-use crate::store::sql::args;
-use crate::store::{BranchConfig, Result, Store, Tx};
-use qhall_shared::api::WindowState;
+use crate::store::Store;
+
+pub use crate::hall::estimate::Forecasts;
+pub use crate::queue::estimate::{ForecastTable, LineForecast, MAX_AGE};
+pub use crate::store::read::{Serving, Snapshot};
 
 /// A table is recomputed at most this often…
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// …and at least this often while anyone waits (the hall moves on even when nothing is written).
 pub const REFRESH: Duration = Duration::from_secs(10);
-/// A table older than this is not used.
-pub const MAX_AGE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 /// Runs averaged per service.
 pub const RUNS: u32 = crate::sim::DEFAULT_RUNS;
 /// Above this many waiting tickets in a branch no table is computed (its cost grows with the
@@ -50,164 +49,6 @@ pub const RUNS: u32 = crate::sim::DEFAULT_RUNS;
 pub const MAX_WAITING: usize = 1000;
 /// Key of the ticket that stands for one issued now (never a real key: those are positive).
 const NEW_TICKET: i64 = -1;
-
-/// One service's line.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct LineForecast {
-    pub service: ServiceCode,
-    /// Entry `k`: expected seconds until the ticket with `k` ahead is called (the last entry:
-    /// a normal ticket issued now).
-    pub waits_secs: Vec<f64>,
-    /// The same with a priority ticket issued now, at its place after the priority customers
-    /// already waiting (for services with a priority line): entry `k` is its wait with `k`
-    /// priority customers ahead.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub priority_waits_secs: Option<Vec<f64>>,
-    /// Seconds each further ticket adds beyond the end of `waits_secs`.
-    pub per_extra_secs: f64,
-}
-
-/// A branch's forecast at one instant.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ForecastTable {
-    pub computed_at: DateTime<Utc>,
-    /// The branch's stream seq it was computed after.
-    pub seq: u64,
-    pub policy: &'static str,
-    pub runs: u32,
-    pub lines: Vec<LineForecast>,
-    /// Milliseconds the computation took.
-    pub compute_ms: f64,
-}
-
-impl ForecastTable {
-    /// Expected seconds for a ticket of `service` with `ahead` ahead (of its service; for a
-    /// priority ticket, priority customers of its service), at `now`; `None` when this table
-    /// cannot say (too old, or no forecast for the service).
-    pub fn wait_secs(
-        &self,
-        service: ServiceCode,
-        priority: bool,
-        ahead: u32,
-        now: DateTime<Utc>,
-    ) -> Option<u64> {
-        let age = now - self.computed_at;
-        if age > MAX_AGE || age < -MAX_AGE {
-            return None;
-        }
-        let line = self.lines.iter().find(|l| l.service == service)?;
-        let waits = match (&line.priority_waits_secs, priority) {
-            (Some(p), true) => p,
-            _ => &line.waits_secs,
-        };
-        let last = waits.len().checked_sub(1)?;
-        let k = ahead as usize;
-        let secs = match waits.get(k) {
-            Some(w) => *w,
-            None => waits[last] + (k - last) as f64 * line.per_extra_secs,
-        };
-        secs.is_finite().then(|| secs.max(0.0).round() as u64)
-    }
-}
-
-/// The latest table of every branch.
-#[derive(Debug, Default)]
-pub struct Forecasts {
-    tables: RwLock<HashMap<i64, Arc<ForecastTable>>>,
-}
-
-impl Forecasts {
-    pub fn get(&self, branch: i64) -> Option<Arc<ForecastTable>> {
-        self.tables
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&branch)
-            .cloned()
-    }
-
-    fn set(&self, branch: i64, table: Arc<ForecastTable>) {
-        self.tables
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(branch, table);
-    }
-}
-
-/// A window's service in progress: the service and when it started.
-pub type Serving = (ServiceCode, DateTime<Utc>);
-
-/// What the forecast needs to read from the database, in one snapshot.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub config: Arc<BranchConfig>,
-    pub seq: u64,
-    /// Every waiting ticket.
-    pub waiting: Vec<Candidate>,
-    /// Open windows: their number and the service in progress with its start, if any.
-    pub open_windows: Vec<(qhall_shared::WindowNo, Option<Serving>)>,
-    /// Per service: recent mean service seconds (if any were served), tickets issued in the last hour.
-    pub recent: Vec<(ServiceCode, Option<f64>, u32)>,
-}
-
-/// Reads what the forecast needs — the configuration, every waiting ticket, the open windows
-/// with their services in progress, and per service the recent mean service time and the
-/// tickets issued in the last hour — inside one read snapshot `tx`.
-pub async fn read_snapshot(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) -> Result<Snapshot> {
-    let config = tx.config(branch).await?;
-    let seq = tx.seq(branch).await?;
-    let waiting = tx
-        .rows(
-            "SELECT key, service_code, priority, queue_at FROM tickets WHERE branch_id = ? AND status = 'waiting'",
-            args![branch],
-            |r| {
-                let service = r.service("service_code")?;
-                Ok(Candidate {
-                    key: r.int("key")?,
-                    service,
-                    priority: r.flag("priority")?,
-                    queue_at: r.time("queue_at")?,
-                    target_wait_secs: config.target_secs(service),
-                })
-            },
-        )
-        .await?;
-    let mut open_windows = Vec::new();
-    for w in tx.windows(branch).await? {
-        if w.state != WindowState::Open {
-            continue;
-        }
-        let serving = match w.current_ticket {
-            Some(k) => tx
-                .ticket(k)
-                .await?
-                .filter(|t| t.status.is_live())
-                .and_then(|t| Some((t.service, t.serving_at.or(t.last_called_at)?))),
-            None => None,
-        };
-        open_windows.push((w.number, serving));
-    }
-    let since = now - chrono::Duration::hours(crate::hall::RECENT_SERVICE_WINDOW_HOURS);
-    let hour_ago = now - chrono::Duration::hours(1);
-    let mut recent = Vec::new();
-    for s in &config.services {
-        let mean = tx.recent_service_secs(branch, s.code, since).await?;
-        let issued = tx
-            .int(
-                "SELECT COUNT(*) FROM tickets WHERE branch_id = ? AND issued_service = ? AND issued_at >= ?",
-                args![branch, &s.code, hour_ago],
-            )
-            .await?
-            .unwrap_or(0);
-        recent.push((s.code, mean, u32::try_from(issued).unwrap_or(u32::MAX)));
-    }
-    Ok(Snapshot {
-        config,
-        seq,
-        waiting,
-        open_windows,
-        recent,
-    })
-}
 
 /// Computes a branch's table from a snapshot (blocking: run it off the async threads).
 pub fn compute(snap: &Snapshot, policy: Policy, now: DateTime<Utc>) -> ForecastTable {
@@ -372,8 +213,9 @@ mod tests {
     use crate::queue::ServiceDef;
     use crate::queue::policy::WindowSkills;
     use crate::queue::schedule::{Schedule, Weekly};
-    use crate::store::WindowDef;
+    use crate::store::{BranchConfig, WindowDef};
     use chrono::TimeZone;
+    use qhall_shared::ServiceCode;
     use qhall_shared::WindowNo;
     use qhall_shared::api::Localized;
 

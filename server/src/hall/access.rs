@@ -24,7 +24,10 @@ pub async fn operable_window<T: Tx>(tx: &mut T, who: &Principal, n: WindowNo) ->
 /// tickets their window could call ([`crate::store::WindowDef::serves_ticket`]).
 pub async fn served_here<T: Tx>(tx: &mut T, branch: i64, n: WindowNo, t: &TicketRow) -> Result<()> {
     let cfg = tx.config(branch).await?;
-    if cfg.window(n).is_some_and(|d| d.serves_ticket(t)) {
+    if cfg
+        .window(n)
+        .is_some_and(|d| d.serves_ticket(t.service, t.target_window))
+    {
         Ok(())
     } else {
         Err(StoreError::forbidden(

@@ -1,12 +1,38 @@
-//! The expected wait of a ticket: at issue (printed on it) and on the tracking page.
+//! The expected wait of a ticket: at issue (printed on it) and on the tracking page; and
+//! [`Forecasts`], every branch's latest forecast table, which [`crate::forecast`] keeps fresh.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use qhall_shared::ServiceCode;
 use qhall_shared::api::{TicketStatus, WindowState};
 
-use crate::forecast::ForecastTable;
-use crate::queue::estimate::{EstimateInput, estimate_wait_secs, window_share};
+use crate::queue::estimate::{EstimateInput, ForecastTable, estimate_wait_secs, window_share};
 use crate::store::{BranchConfig, Result, TicketRow, Tx};
+
+/// The latest table of every branch.
+#[derive(Debug, Default)]
+pub struct Forecasts {
+    tables: RwLock<HashMap<i64, Arc<ForecastTable>>>,
+}
+
+impl Forecasts {
+    pub fn get(&self, branch: i64) -> Option<Arc<ForecastTable>> {
+        self.tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&branch)
+            .cloned()
+    }
+
+    pub fn set(&self, branch: i64, table: Arc<ForecastTable>) {
+        self.tables
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(branch, table);
+    }
+}
 
 /// How far back the recent mean service time looks.
 pub const RECENT_SERVICE_WINDOW_HOURS: i64 = 4;

@@ -7,8 +7,8 @@ use qhall_shared::{ServiceCode, TicketNumber};
 
 use super::Outbox;
 use super::estimate::estimate;
-use crate::forecast::ForecastTable;
 use crate::queue::admission::{self, Refusal};
+use crate::queue::estimate::ForecastTable;
 use crate::queue::lifecycle::Action;
 use crate::queue::numbering;
 use crate::queue::schedule::local_date;

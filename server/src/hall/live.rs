@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use qhall_shared::api::TicketStatus;
 use qhall_shared::{ServiceCode, WindowNo};
 
-use crate::forecast::ForecastTable;
 use crate::hall::{self, Outbox};
+use crate::queue::estimate::ForecastTable;
 use crate::store::WindowRow;
 use crate::store::{AuditEntry, BranchConfig, Principal, Result, Store, StoreError, TicketRow, Tx};
 

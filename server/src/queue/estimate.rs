@@ -7,6 +7,74 @@
 //!
 //! A window that also serves other services gives this service only the share of its time that
 //! this service's line is of all the lines it serves.
+//!
+//! [`ForecastTable`] is the other source: expected waits by people ahead from forward
+//! simulation ([`crate::forecast`] computes it), preferred while it is fresh.
+
+use chrono::{DateTime, Utc};
+use qhall_shared::ServiceCode;
+
+/// A table older than this is not used.
+pub const MAX_AGE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+/// One service's line.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LineForecast {
+    pub service: ServiceCode,
+    /// Entry `k`: expected seconds until the ticket with `k` ahead is called (the last entry:
+    /// a normal ticket issued now).
+    pub waits_secs: Vec<f64>,
+    /// The same with a priority ticket issued now, at its place after the priority customers
+    /// already waiting (for services with a priority line): entry `k` is its wait with `k`
+    /// priority customers ahead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_waits_secs: Option<Vec<f64>>,
+    /// Seconds each further ticket adds beyond the end of `waits_secs`.
+    pub per_extra_secs: f64,
+}
+
+/// A branch's forecast at one instant.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ForecastTable {
+    pub computed_at: DateTime<Utc>,
+    /// The branch's stream seq it was computed after.
+    pub seq: u64,
+    pub policy: &'static str,
+    pub runs: u32,
+    pub lines: Vec<LineForecast>,
+    /// Milliseconds the computation took.
+    pub compute_ms: f64,
+}
+
+impl ForecastTable {
+    /// Expected seconds for a ticket of `service` with `ahead` ahead (of its service; for a
+    /// priority ticket, priority customers of its service), at `now`; `None` when this table
+    /// cannot say (too old, or no forecast for the service).
+    pub fn wait_secs(
+        &self,
+        service: ServiceCode,
+        priority: bool,
+        ahead: u32,
+        now: DateTime<Utc>,
+    ) -> Option<u64> {
+        let age = now - self.computed_at;
+        if age > MAX_AGE || age < -MAX_AGE {
+            return None;
+        }
+        let line = self.lines.iter().find(|l| l.service == service)?;
+        let waits = match (&line.priority_waits_secs, priority) {
+            (Some(p), true) => p,
+            _ => &line.waits_secs,
+        };
+        let last = waits.len().checked_sub(1)?;
+        let k = ahead as usize;
+        let secs = match waits.get(k) {
+            Some(w) => *w,
+            None => waits[last] + (k - last) as f64 * line.per_extra_secs,
+        };
+        secs.is_finite().then(|| secs.max(0.0).round() as u64)
+    }
+}
 
 /// What the estimate is computed from.
 #[derive(Debug, Clone, PartialEq)]

@@ -20,6 +20,8 @@
 //! - [`staffing`]: arrivals, open windows and windows needed per hour of the week.
 //! - [`alerts`]: the live page's judgements (wait against target, people per open window).
 //! - [`attendance`]: sign-ins, sign-outs and pauses per person per day against opening hours.
+//! - this file: a branch's configuration as the engine sees it: [`ServiceDef`], [`WindowDef`],
+//!   [`BranchConfig`] (loaded by the store, built only from engine types).
 
 pub mod admission;
 pub mod alerts;
@@ -35,8 +37,11 @@ pub mod staffing;
 pub mod stats;
 pub mod window;
 
-use qhall_shared::ServiceCode;
 use qhall_shared::api::Localized;
+use qhall_shared::{ServiceCode, WindowNo};
+
+use policy::WindowSkills;
+use schedule::Schedule;
 
 /// A service of a branch, as the engine needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,5 +64,54 @@ impl ServiceDef {
     /// Digits printed after the letter: enough for the last number, at least three.
     pub fn number_width(&self) -> usize {
         self.last_number.to_string().len().max(3)
+    }
+}
+
+/// A window's static configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowDef {
+    pub number: WindowNo,
+    pub name: String,
+    pub skills: WindowSkills,
+}
+
+impl WindowDef {
+    /// Whether this window serves a ticket waiting in `service`'s line, or sent to
+    /// `target_window`: one sent to it, or one in the line of a service it serves that was not
+    /// sent to another window. The same rule as its waiting list, so staff call, cancel and
+    /// reinstate only what their own window could call.
+    pub fn serves_ticket(&self, service: ServiceCode, target_window: Option<WindowNo>) -> bool {
+        match target_window {
+            Some(w) => w == self.number,
+            None => self.skills.serves.iter().any(|(s, _)| *s == service),
+        }
+    }
+}
+
+/// Everything about a branch that changes only when a manager changes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BranchConfig {
+    pub id: i64,
+    pub version: i64,
+    pub name: Localized,
+    pub schedule: Schedule,
+    /// In display order.
+    pub services: Vec<ServiceDef>,
+    pub windows: Vec<WindowDef>,
+    pub emergency: Option<String>,
+}
+
+impl BranchConfig {
+    pub fn service(&self, code: ServiceCode) -> Option<&ServiceDef> {
+        self.services.iter().find(|s| s.code == code)
+    }
+
+    pub fn window(&self, n: WindowNo) -> Option<&WindowDef> {
+        self.windows.iter().find(|w| w.number == n)
+    }
+
+    /// The service's target, or 15 minutes for a service that has since been removed.
+    pub fn target_secs(&self, code: ServiceCode) -> u32 {
+        self.service(code).map_or(900, |s| s.target_wait_secs)
     }
 }

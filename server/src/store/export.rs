@@ -9,8 +9,9 @@ use chrono_tz::Tz;
 use qhall_shared::api::TicketStatus;
 use qhall_shared::{ServiceCode, WindowNo};
 
-use super::BranchConfig;
-use super::sqlite::from_ms;
+use super::sql::Columns;
+use super::sql::from_ms;
+use super::{BranchConfig, Result};
 use crate::queue::report::ReportTicket;
 
 /// The branch-local hour of instants, computing the zone's offset once per UTC hour (a year
@@ -141,7 +142,30 @@ pub(crate) struct EventCsvRow {
     pub detail: String,
 }
 
+/// The `events.csv` rows of a branch's tickets issued in `[?, ?)`: branch, from, to.
+pub(crate) const EVENTS_CSV_SQL: &str = "SELECT e.at, t.day, t.number, t.issued_service, t.service_code, e.kind, \
+     e.window_number, COALESCE(u.username, '') AS staff, COALESCE(e.detail, '') AS detail \
+     FROM tickets t JOIN ticket_events e ON e.ticket_key = t.key \
+     LEFT JOIN users u ON u.id = e.staff_user_id \
+     WHERE t.branch_id = ? AND t.issued_at >= ? AND t.issued_at < ? \
+     ORDER BY t.key, e.id";
+
 impl EventCsvRow {
+    /// One row of [`EVENTS_CSV_SQL`].
+    pub(crate) fn read(r: &dyn Columns) -> Result<Self> {
+        Ok(EventCsvRow {
+            at: r.int("at")?,
+            day: r.text("day")?,
+            number: r.text("number")?,
+            issued_service: r.text("issued_service")?,
+            service: r.text("service_code")?,
+            kind: r.text("kind")?,
+            window: r.opt_int("window_number")?,
+            staff: r.text("staff")?,
+            detail: r.text("detail")?,
+        })
+    }
+
     /// Appends the row as one CSV line, its time in the branch's zone.
     pub(crate) fn push(self, buf: &mut String, tz: Tz) {
         let fields = [

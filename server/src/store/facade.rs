@@ -10,10 +10,11 @@ use qhall_shared::ServiceCode;
 
 use super::people;
 use super::postgres::PgStore;
+use super::read::Snapshot;
 use super::sqlite::SqliteStore;
 use super::{BoardState, BranchConfig, Principal, Result, Role, TicketRow, Tx, UserRow, WindowRow};
 use crate::events::Hub;
-use crate::forecast::{Forecasts, Snapshot};
+use crate::hall::estimate::Forecasts;
 use crate::hall::{
     self, ComplaintInput, ComplaintRecorded, Issued, TransferTo, WindowAction, WindowChange,
 };
@@ -32,7 +33,7 @@ pub struct Store {
     pub backend: Backend,
     pub hub: Arc<Hub>,
     pub policy: Policy,
-    /// Every branch's latest forecast table ([`crate::forecast`]).
+    /// Every branch's latest forecast table (computed by [`crate::forecast`]).
     pub forecasts: Arc<Forecasts>,
     /// The last readiness probe ([`super::health`]).
     pub readiness: Arc<super::health::Readiness>,
@@ -618,7 +619,7 @@ impl Store {
     /// their services in progress, and per service the recent mean service time and the tickets
     /// issued in the last hour — from one snapshot.
     pub async fn forecast_snapshot(&self, branch: i64, now: DateTime<Utc>) -> Result<Snapshot> {
-        read!(self, |tx| crate::forecast::read_snapshot(tx, branch, now))
+        read!(self, |tx| super::read::read_snapshot(tx, branch, now))
     }
 
     /// The window with its current ticket, for its console.

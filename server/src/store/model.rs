@@ -1,12 +1,10 @@
 //! Rows as the rest of the server sees them: typed, validated, backend-neutral.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use qhall_shared::api::{Localized, Notice, TicketStatus, WindowState};
+use qhall_shared::api::{Notice, TicketStatus, WindowState};
 use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 
-use crate::queue::ServiceDef;
-use crate::queue::policy::WindowSkills;
-use crate::queue::schedule::Schedule;
+pub use crate::queue::{BranchConfig, WindowDef};
 
 /// A ticket as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,54 +55,6 @@ pub struct WindowRow {
     pub staff_user_id: Option<i64>,
     pub current_ticket: Option<i64>,
     pub state_since: Option<DateTime<Utc>>,
-}
-
-/// A window's static configuration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WindowDef {
-    pub number: WindowNo,
-    pub name: String,
-    pub skills: WindowSkills,
-}
-
-impl WindowDef {
-    /// Whether this window serves `t`: a ticket sent to it, or one in the line of a service it
-    /// serves that was not sent to another window. The same rule as its waiting list, so staff
-    /// call, cancel and reinstate only what their own window could call.
-    pub fn serves_ticket(&self, t: &TicketRow) -> bool {
-        match t.target_window {
-            Some(w) => w == self.number,
-            None => self.skills.serves.iter().any(|(s, _)| *s == t.service),
-        }
-    }
-}
-
-/// Everything about a branch that changes only when a manager changes it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BranchConfig {
-    pub id: i64,
-    pub version: i64,
-    pub name: Localized,
-    pub schedule: Schedule,
-    /// In display order.
-    pub services: Vec<ServiceDef>,
-    pub windows: Vec<WindowDef>,
-    pub emergency: Option<String>,
-}
-
-impl BranchConfig {
-    pub fn service(&self, code: ServiceCode) -> Option<&ServiceDef> {
-        self.services.iter().find(|s| s.code == code)
-    }
-
-    pub fn window(&self, n: WindowNo) -> Option<&WindowDef> {
-        self.windows.iter().find(|w| w.number == n)
-    }
-
-    /// The service's target, or 15 minutes for a service that has since been removed.
-    pub fn target_secs(&self, code: ServiceCode) -> u32 {
-        self.service(code).map_or(900, |s| s.target_wait_secs)
-    }
 }
 
 /// Who is calling: a person (staff, manager, admin) or a device (kiosk, display).

@@ -1,15 +1,19 @@
-//! The reads outside the hall's operations — the board's snapshot, stream replay, statistics —
-//! written once over [`Tx`], for either backend's read snapshot.
+//! The reads outside the hall's operations — the board's snapshot, the forecast's input
+//! ([`Snapshot`]), stream replay, statistics — written once over [`Tx`], for either backend's
+//! read snapshot.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use qhall_shared::api::{Localized, Notice};
+use qhall_shared::api::{Localized, Notice, WindowState};
 use qhall_shared::events::Call;
 use qhall_shared::{ServiceCode, WindowNo};
 
 use super::export::AuditRow;
 use super::sql::{Arg, Sql};
 use super::tx::{ticket_from, ticket_query};
-use super::{BoardState, Result, TicketRow, Tx};
+use super::{BoardState, BranchConfig, Result, TicketRow, Tx};
+use crate::queue::policy::Candidate;
 
 /// How many recent calls the board is given, one per ticket (its latest).
 const RECENT_CALLS: usize = 10;
@@ -220,4 +224,80 @@ pub async fn audit_log(
         },
     )
     .await
+}
+
+/// A window's service in progress: the service and when it started.
+pub type Serving = (ServiceCode, DateTime<Utc>);
+
+/// What the forecast needs to read from the database, in one snapshot.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub config: Arc<BranchConfig>,
+    pub seq: u64,
+    /// Every waiting ticket.
+    pub waiting: Vec<Candidate>,
+    /// Open windows: their number and the service in progress with its start, if any.
+    pub open_windows: Vec<(qhall_shared::WindowNo, Option<Serving>)>,
+    /// Per service: recent mean service seconds (if any were served), tickets issued in the last hour.
+    pub recent: Vec<(ServiceCode, Option<f64>, u32)>,
+}
+
+/// Reads what the forecast needs — the configuration, every waiting ticket, the open windows
+/// with their services in progress, and per service the recent mean service time and the
+/// tickets issued in the last hour — inside one read snapshot `tx`.
+pub async fn read_snapshot(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) -> Result<Snapshot> {
+    let config = tx.config(branch).await?;
+    let seq = tx.seq(branch).await?;
+    let waiting = tx
+        .rows(
+            "SELECT key, service_code, priority, queue_at FROM tickets WHERE branch_id = ? AND status = 'waiting'",
+            args![branch],
+            |r| {
+                let service = r.service("service_code")?;
+                Ok(Candidate {
+                    key: r.int("key")?,
+                    service,
+                    priority: r.flag("priority")?,
+                    queue_at: r.time("queue_at")?,
+                    target_wait_secs: config.target_secs(service),
+                })
+            },
+        )
+        .await?;
+    let mut open_windows = Vec::new();
+    for w in tx.windows(branch).await? {
+        if w.state != WindowState::Open {
+            continue;
+        }
+        let serving = match w.current_ticket {
+            Some(k) => tx
+                .ticket(k)
+                .await?
+                .filter(|t| t.status.is_live())
+                .and_then(|t| Some((t.service, t.serving_at.or(t.last_called_at)?))),
+            None => None,
+        };
+        open_windows.push((w.number, serving));
+    }
+    let since = now - chrono::Duration::hours(crate::hall::RECENT_SERVICE_WINDOW_HOURS);
+    let hour_ago = now - chrono::Duration::hours(1);
+    let mut recent = Vec::new();
+    for s in &config.services {
+        let mean = tx.recent_service_secs(branch, s.code, since).await?;
+        let issued = tx
+            .int(
+                "SELECT COUNT(*) FROM tickets WHERE branch_id = ? AND issued_service = ? AND issued_at >= ?",
+                args![branch, &s.code, hour_ago],
+            )
+            .await?
+            .unwrap_or(0);
+        recent.push((s.code, mean, u32::try_from(issued).unwrap_or(u32::MAX)));
+    }
+    Ok(Snapshot {
+        config,
+        seq,
+        waiting,
+        open_windows,
+        recent,
+    })
 }

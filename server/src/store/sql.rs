@@ -32,7 +32,6 @@ macro_rules! args {
         &[$($crate::store::sql::Arg::from($v)),*]
     };
 }
-pub(crate) use args;
 
 impl From<i64> for Arg<'_> {
     fn from(v: i64) -> Self {

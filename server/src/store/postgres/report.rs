@@ -4,14 +4,14 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures_util::TryStreamExt;
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::PgStore;
 use crate::queue::report::ReportTicket;
 use crate::store::export::{
-    CSV_CHUNK_BYTES, EVENTS_CSV_HEADER, EventCsvRow, RawReportTicket, ReportRows,
+    CSV_CHUNK_BYTES, EVENTS_CSV_HEADER, EVENTS_CSV_SQL, EventCsvRow, RawReportTicket, ReportRows,
 };
-use crate::store::sql::ms;
+use crate::store::sql::{ms, numbered};
 use crate::store::{BranchConfig, Result};
 
 impl PgStore {
@@ -69,32 +69,14 @@ impl PgStore {
         let pool = self.pool().clone();
         tokio::spawn(async move {
             let result: Result<()> = async {
-                let mut rows = sqlx::query(
-                    "SELECT e.at, t.day::TEXT, t.number, t.issued_service, t.service_code, e.kind, \
-                     e.window_number, COALESCE(u.username, ''), COALESCE(e.detail, '') \
-                     FROM tickets t JOIN ticket_events e ON e.ticket_key = t.key \
-                     LEFT JOIN users u ON u.id = e.staff_user_id \
-                     WHERE t.branch_id = $1 AND t.issued_at >= $2 AND t.issued_at < $3 \
-                     ORDER BY t.key, e.id",
-                )
-                .bind(branch)
-                .bind(ms(from))
-                .bind(ms(to))
-                .fetch(&pool);
+                let mut rows = sqlx::query(AssertSqlSafe(numbered(EVENTS_CSV_SQL)))
+                    .bind(branch)
+                    .bind(ms(from))
+                    .bind(ms(to))
+                    .fetch(&pool);
                 let mut buf = String::from(EVENTS_CSV_HEADER);
                 while let Some(r) = rows.try_next().await? {
-                    EventCsvRow {
-                        at: r.try_get(0)?,
-                        day: r.try_get(1)?,
-                        number: r.try_get(2)?,
-                        issued_service: r.try_get(3)?,
-                        service: r.try_get(4)?,
-                        kind: r.try_get(5)?,
-                        window: r.try_get(6)?,
-                        staff: r.try_get(7)?,
-                        detail: r.try_get(8)?,
-                    }
-                    .push(&mut buf, tz);
+                    EventCsvRow::read(&r)?.push(&mut buf, tz);
                     if buf.len() >= CSV_CHUNK_BYTES
                         && chunks.send(std::mem::take(&mut buf)).await.is_err()
                     {

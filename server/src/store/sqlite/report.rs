@@ -18,7 +18,7 @@ use super::{SqliteStore, ms};
 use crate::queue::report::ReportTicket;
 use crate::queue::schedule::local_instant;
 use crate::store::export::{
-    CSV_CHUNK_BYTES, EVENTS_CSV_HEADER, EventCsvRow, RawReportTicket, ReportRows,
+    CSV_CHUNK_BYTES, EVENTS_CSV_HEADER, EVENTS_CSV_SQL, EventCsvRow, RawReportTicket, ReportRows,
 };
 use crate::store::{BranchConfig, Result};
 
@@ -218,29 +218,11 @@ impl SqliteStore {
         tokio::spawn(async move {
             let result = store
                 .read(move |tx| {
-                    let mut st = tx.conn.prepare_cached(
-                        "SELECT e.at, t.day, t.number, t.issued_service, t.service_code, e.kind, \
-                         e.window_number, COALESCE(u.username, ''), COALESCE(e.detail, '') \
-                         FROM tickets t JOIN ticket_events e ON e.ticket_key = t.key \
-                         LEFT JOIN users u ON u.id = e.staff_user_id \
-                         WHERE t.branch_id = ? AND t.issued_at >= ? AND t.issued_at < ? \
-                         ORDER BY t.key, e.id",
-                    )?;
+                    let mut st = tx.conn.prepare_cached(EVENTS_CSV_SQL)?;
                     let mut rows = st.query(rusqlite::params![branch, ms(from), ms(to)])?;
                     let mut buf = String::from(EVENTS_CSV_HEADER);
                     while let Some(r) = rows.next()? {
-                        EventCsvRow {
-                            at: r.get(0)?,
-                            day: r.get(1)?,
-                            number: r.get(2)?,
-                            issued_service: r.get(3)?,
-                            service: r.get(4)?,
-                            kind: r.get(5)?,
-                            window: r.get(6)?,
-                            staff: r.get(7)?,
-                            detail: r.get(8)?,
-                        }
-                        .push(&mut buf, tz);
+                        EventCsvRow::read(r)?.push(&mut buf, tz);
                         if buf.len() >= CSV_CHUNK_BYTES
                             && chunks.blocking_send(std::mem::take(&mut buf)).is_err()
                         {
