@@ -203,6 +203,16 @@ pub async fn load_config(tx: &mut impl Sql, branch: i64) -> Result<BranchConfig>
     Ok(cfg)
 }
 
+/// The branch's `config_version` as committed.
+pub async fn stored_config_version(tx: &mut impl Sql, branch: i64) -> Result<i64> {
+    tx.int(
+        "SELECT config_version FROM branches WHERE id = ?",
+        args![branch],
+    )
+    .await?
+    .ok_or_else(|| unknown_branch(branch))
+}
+
 /// What the branch's most recent `services` stream event kept in the database said (`open`).
 pub async fn stored_announcement(tx: &mut impl Sql, branch: i64) -> Result<Option<bool>> {
     let body = tx
@@ -233,12 +243,7 @@ pub trait Tx: Sql + Sized {
 
     /// The branch's `config_version`.
     async fn config_version(&mut self, branch: i64) -> Result<i64> {
-        self.int(
-            "SELECT config_version FROM branches WHERE id = ?",
-            args![branch],
-        )
-        .await?
-        .ok_or_else(|| unknown_branch(branch))
+        stored_config_version(self, branch).await
     }
 
     /// The branch's configuration (services, windows, hours), cached by `config_version`.

@@ -13,7 +13,7 @@ use sqlx::{AssertSqlSafe, Column, PgConnection, Postgres, Row, TypeInfo};
 
 use super::ConfigCache;
 use crate::store::sql::{Arg, Columns, FIRST, Sql, ms, numbered};
-use crate::store::tx::stored_announcement;
+use crate::store::tx::{stored_announcement, stored_config_version};
 use crate::store::{Result, StoreError, Tx};
 
 /// One PostgreSQL transaction's worth of statements.
@@ -151,14 +151,7 @@ impl Tx for PgTx<'_> {
         if let Some((_, v)) = self.locked.iter().find(|(b, _)| *b == branch) {
             return Ok(*v);
         }
-        self.int(
-            "SELECT config_version FROM branches WHERE id = ?",
-            args![branch],
-        )
-        .await?
-        .ok_or_else(|| {
-            StoreError::not_found("unknown_branch", format!("there is no branch {branch}"))
-        })
+        stored_config_version(self, branch).await
     }
 
     async fn insert_stream_event(
