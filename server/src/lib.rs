@@ -177,6 +177,12 @@ async fn maintenance(store: Store) {
                 }
                 Err(e) => tracing::warn!(error = %e, branch, "checking opening hours failed"),
             }
+            // The day's leftovers go at closing; a server that was down then catches up here.
+            match store.close_day(branch, Utc::now()).await {
+                Ok(Some((day, n))) => tracing::info!(branch, %day, cancelled = n, "closed the day"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, branch, "closing the day failed"),
+            }
         }
         if last_prune.elapsed() < std::time::Duration::from_secs(3600) {
             continue;

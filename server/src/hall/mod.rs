@@ -35,6 +35,7 @@
 pub mod access;
 pub mod attendance;
 pub mod call;
+pub mod closing;
 pub mod complaints;
 pub mod emergency;
 pub mod estimate;

@@ -29,6 +29,8 @@ pub enum Action {
     Transfer,
     Cancel,
     Extend,
+    /// The hall closed for the day with the ticket still waiting or called (reason `closed`).
+    CloseDay,
 }
 
 impl Action {
@@ -45,6 +47,7 @@ impl Action {
             Action::Transfer => "transfer",
             Action::Cancel => "cancel",
             Action::Extend => "extend",
+            Action::CloseDay => "close_day",
         }
     }
 }
@@ -72,6 +75,8 @@ pub fn next(from: TicketStatus, action: Action) -> Result<TicketStatus, Lifecycl
         (S::Waiting | S::Called | S::Serving, A::Transfer) => S::Waiting,
         (S::Waiting, A::Cancel) => S::Cancelled,
         (S::Called | S::Serving, A::Extend) => from,
+        // A ticket being served at closing stays with its window until completed.
+        (S::Waiting | S::Called, A::CloseDay) => S::Cancelled,
         _ => return Err(LifecycleError { from, action }),
     };
     Ok(to)
@@ -109,6 +114,7 @@ mod tests {
             Action::Transfer,
             Action::Cancel,
             Action::Extend,
+            Action::CloseDay,
         ];
         for a in all {
             assert!(next(S::Done, a).is_err(), "done accepted {a:?}");
@@ -117,6 +123,13 @@ mod tests {
         }
         assert_eq!(next(S::NoShow, Action::Reinstate), Ok(S::Waiting));
         assert!(next(S::Done, Action::Reinstate).is_err());
+    }
+
+    #[test]
+    fn closing_the_day_cancels_waiting_and_called_tickets_but_not_one_being_served() {
+        assert_eq!(next(S::Waiting, Action::CloseDay), Ok(S::Cancelled));
+        assert_eq!(next(S::Called, Action::CloseDay), Ok(S::Cancelled));
+        assert!(next(S::Serving, Action::CloseDay).is_err());
     }
 
     #[test]

@@ -169,6 +169,28 @@ impl Schedule {
         out
     }
 
+    /// The latest closing of a day at or before `now`, within the last two weeks: the end of the
+    /// last open period of a local day (the end of a period followed by a break is no closing),
+    /// with that day. A hall open around the clock has none.
+    pub fn last_closing(&self, now: DateTime<Utc>) -> Option<(NaiveDate, DateTime<Utc>)> {
+        let today = local_date(self.tz, now);
+        let intervals = self.intervals(today - Duration::days(15), 16);
+        let mut last = None;
+        for (i, (_, end)) in intervals.iter().enumerate() {
+            if *end > now {
+                break;
+            }
+            let day = local_date(self.tz, *end - Duration::milliseconds(1));
+            let reopens_that_day = intervals
+                .get(i + 1)
+                .is_some_and(|(start, _)| local_date(self.tz, *start) == day);
+            if !reopens_that_day {
+                last = Some((day, *end));
+            }
+        }
+        last
+    }
+
     /// Today's open periods (the branch's local date of `now`) as UTC intervals, merged where
     /// one ends as the next begins, without those that ended before `now`.
     pub fn open_intervals(&self, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
@@ -339,6 +361,33 @@ mod tests {
             local_date(tz, utc("2026-03-29T22:00:00Z")),
             NaiveDate::from_ymd_opt(2026, 3, 30).unwrap()
         );
+    }
+
+    #[test]
+    fn a_day_closes_at_the_end_of_its_last_period_and_a_24_hour_hall_never_does() {
+        let office = shanghai_office();
+        let friday = NaiveDate::from_ymd_opt(2026, 3, 6).unwrap();
+        // Friday 6 March 2026, 17:00 Shanghai = 09:00 UTC. Lunch (12:00) is no closing.
+        assert_eq!(
+            office.last_closing(utc("2026-03-06T05:00:00Z")),
+            Some((friday - Duration::days(1), utc("2026-03-05T09:00:00Z")))
+        );
+        assert_eq!(
+            office.last_closing(utc("2026-03-06T09:00:00Z")),
+            Some((friday, utc("2026-03-06T09:00:00Z")))
+        );
+        // Over the weekend the last closing is still Friday's.
+        assert_eq!(
+            office.last_closing(utc("2026-03-08T12:00:00Z")),
+            Some((friday, utc("2026-03-06T09:00:00Z")))
+        );
+        let always = Schedule {
+            tz: chrono_tz::Asia::Shanghai,
+            weekly: Weekly::around_the_clock(),
+            exceptions: vec![],
+            cutoff_mins: 0,
+        };
+        assert_eq!(always.last_closing(utc("2026-03-06T09:00:00Z")), None);
     }
 
     #[test]

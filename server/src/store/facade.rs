@@ -247,6 +247,18 @@ impl Store {
         ))
     }
 
+    /// Closes the branch's day if its closing has passed and it is not closed yet (see
+    /// [`hall::closing`]); returns the day and how many tickets were cancelled.
+    pub async fn close_day(
+        &self,
+        branch: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(chrono::NaiveDate, u32)>> {
+        write!(self, |tx, out| hall::closing::close_day(
+            tx, out, branch, now
+        ))
+    }
+
     /// A ticket by its public id with its position now: (ticket, ahead, estimated seconds).
     pub async fn ticket_view(
         &self,

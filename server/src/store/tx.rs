@@ -704,6 +704,50 @@ pub trait Tx: Sql + Sized {
         Ok(())
     }
 
+    /// Whether the branch's local `day` has been closed.
+    async fn day_closed(&mut self, branch: i64, day: NaiveDate) -> Result<bool> {
+        let hit = self
+            .int(
+                "SELECT 1 FROM closed_days WHERE branch_id = ? AND day = ?",
+                args![branch, day],
+            )
+            .await?;
+        Ok(hit.is_some())
+    }
+
+    /// Records that `day` was closed at `at`, cancelling `cancelled` tickets.
+    async fn mark_day_closed(
+        &mut self,
+        branch: i64,
+        day: NaiveDate,
+        at: DateTime<Utc>,
+        cancelled: u32,
+    ) -> Result<()> {
+        self.execute(
+            "INSERT INTO closed_days (branch_id, day, closed_at, cancelled) VALUES (?, ?, ?, ?)",
+            args![branch, day, at, cancelled],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The branch's tickets still waiting or called that were issued before `before`, oldest
+    /// first.
+    async fn unserved_before(
+        &mut self,
+        branch: i64,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<TicketRow>> {
+        self.rows(
+            ticket_query!(
+                "WHERE branch_id = ? AND status IN ('waiting', 'called') AND issued_at < ? ORDER BY key"
+            ),
+            args![branch, before],
+            ticket_from,
+        )
+        .await
+    }
+
     /// The ticket completed most recently at the window (status `done`, latest `done_at`).
     async fn last_completed(&mut self, branch: i64, window: WindowNo) -> Result<Option<TicketRow>> {
         self.row(
