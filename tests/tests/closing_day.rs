@@ -75,22 +75,25 @@ async fn leftovers_are_cancelled_at_closing_once(url: &str, second: Store) {
     assert!(audit[1].contains("\"cancelled\":3"), "{audit:?}");
 }
 
-#[tokio::test]
-async fn leftovers_are_cancelled_at_closing_once_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("q.db").display());
-    // The second "server" opens the same file once the first has created it.
-    let first = demo_store_on(&url, "").await;
-    let second = Store::open(
-        &url,
+/// A second store on the database at `url` (another server), opened once the first has
+/// created and seeded it.
+async fn second_server(url: &str) -> Store {
+    drop(demo_store_on(url, "").await);
+    Store::open(
+        url,
         false,
         std::sync::Arc::default(),
         qhall_server::queue::policy::Policy::Default,
     )
     .await
-    .unwrap();
-    drop(first);
-    leftovers_are_cancelled_at_closing_once(&url, second).await;
+    .unwrap()
+}
+
+#[tokio::test]
+async fn leftovers_are_cancelled_at_closing_once_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    leftovers_are_cancelled_at_closing_once(&url, second_server(&url).await).await;
 }
 
 #[tokio::test]
@@ -98,17 +101,7 @@ async fn leftovers_are_cancelled_at_closing_once_on_postgresql() {
     let Some(pg) = pg_database().await else {
         return;
     };
-    let first = demo_store_on(&pg.url, "").await;
-    let second = Store::open(
-        &pg.url,
-        false,
-        std::sync::Arc::default(),
-        qhall_server::queue::policy::Policy::Default,
-    )
-    .await
-    .unwrap();
-    drop(first);
-    leftovers_are_cancelled_at_closing_once(&pg.url, second).await;
+    leftovers_are_cancelled_at_closing_once(&pg.url, second_server(&pg.url).await).await;
 }
 
 #[tokio::test]

@@ -44,13 +44,11 @@ impl<T: Sql> LiveTx for T {
     }
 
     async fn overdue_complaints(&mut self, branch: i64, now: DateTime<Utc>) -> Result<u32> {
-        let n = self
-            .int(
-                "SELECT COUNT(*) FROM complaints WHERE branch_id = ? AND status <> 'resolved' AND due_at < ?",
-                args![branch, now],
-            )
-            .await?;
-        Ok(n.unwrap_or(0).max(0) as u32)
+        self.count(
+            "SELECT COUNT(*) FROM complaints WHERE branch_id = ? AND status <> 'resolved' AND due_at < ?",
+            args![branch, now],
+        )
+        .await
     }
 
     async fn last_finished_by_window(

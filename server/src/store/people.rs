@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use qhall_shared::WindowNo;
 
+use super::settings::{NewUser, SettingsTx};
 use super::sql::Sql;
-use super::{Principal, Result, Role, StoreError, UserRow};
+use super::{Principal, Result, Role, UserRow};
 
 pub async fn user_by_name(tx: &mut impl Sql, username: &str) -> Result<Option<UserRow>> {
     tx.row(
@@ -104,50 +105,37 @@ pub async fn delete_session(tx: &mut impl Sql, token_hash: &str) -> Result<()> {
     Ok(())
 }
 
-fn no_id() -> StoreError {
-    StoreError::Other(anyhow::anyhow!("INSERT … RETURNING gave no id"))
-}
-
+/// An account made from the command line (`qhall-server user add`): its display name is its
+/// username.
 pub async fn add_user(
-    tx: &mut impl Sql,
+    tx: &mut impl SettingsTx,
     branch: Option<i64>,
     username: &str,
     password_hash: &str,
     role: Role,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    tx.int(
-        "INSERT INTO users (branch_id, username, display_name, password_hash, role, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        args![
-            branch,
-            username,
-            username,
-            password_hash,
-            role.as_str(),
-            now
-        ],
-    )
-    .await?
-    .ok_or_else(no_id)
+    let user = NewUser {
+        branch_id: branch,
+        username: username.to_owned(),
+        display_name: username.to_owned(),
+        role,
+        password_hash: password_hash.to_owned(),
+    };
+    tx.insert_user(&user, now).await
 }
 
 /// Adds a device from the command line; `window` is a pad's (checked by the caller).
 pub async fn add_device(
-    tx: &mut impl Sql,
+    tx: &mut impl SettingsTx,
     branch: i64,
     name: &str,
     (role, window): (Role, Option<WindowNo>),
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    tx.int(
-        "INSERT INTO devices (branch_id, name, role, window_number, token_hash, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        args![branch, name, role.as_str(), window, token_hash, now],
-    )
-    .await?
-    .ok_or_else(no_id)
+    tx.insert_device(branch, name, role, window, token_hash, now)
+        .await
 }
 
 /// What a kiosk last said about its printer.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::sql::Columns;
 use super::tx::load_config;
-use super::{BranchConfig, Result, Role, StoreError, Tx, WindowDef};
+use super::{BranchConfig, Result, Role, Tx, WindowDef};
 use crate::queue::ServiceDef;
 use crate::queue::schedule::Exception;
 
@@ -82,14 +82,12 @@ pub trait SettingsTx: Tx {
 
     /// Tickets of the service waiting, called or being served.
     async fn live_tickets_of(&mut self, branch: i64, service: ServiceCode) -> Result<u32> {
-        let n = self
-            .int(
-                "SELECT COUNT(*) FROM tickets WHERE branch_id = ? AND service_code = ? \
-                 AND status IN ('waiting', 'called', 'serving')",
-                args![branch, &service],
-            )
-            .await?;
-        Ok(n.unwrap_or(0).max(0) as u32)
+        self.count(
+            "SELECT COUNT(*) FROM tickets WHERE branch_id = ? AND service_code = ? \
+             AND status IN ('waiting', 'called', 'serving')",
+            args![branch, &service],
+        )
+        .await
     }
 
     /// Inserts the service (last in display order) or updates every column of it.
@@ -241,13 +239,12 @@ pub trait SettingsTx: Tx {
         let t = &n.text;
         if n.id == 0 {
             return self
-                .int(
+                .inserted_id(
                     "INSERT INTO notices (branch_id, text_zh, text_zh_hant, text_en, starts_at, ends_at) \
                      VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     args![branch, &t.zh, &t.zh_hant, &t.en, n.starts_at, n.ends_at],
                 )
-                .await?
-                .ok_or_else(no_id);
+                .await;
         }
         self.execute(
             "UPDATE notices SET text_zh = ?, text_zh_hant = ?, text_en = ?, starts_at = ?, ends_at = ? \
@@ -288,7 +285,7 @@ pub trait SettingsTx: Tx {
     }
 
     async fn insert_user(&mut self, u: &NewUser, now: DateTime<Utc>) -> Result<i64> {
-        self.int(
+        self.inserted_id(
             "INSERT INTO users (branch_id, username, display_name, password_hash, role, created_at) \
              VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             args![
@@ -300,8 +297,7 @@ pub trait SettingsTx: Tx {
                 now
             ],
         )
-        .await?
-        .ok_or_else(no_id)
+        .await
     }
 
     /// Sets the password hash and ends every session of the account (whoever knew the old
@@ -348,13 +344,12 @@ pub trait SettingsTx: Tx {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<i64> {
-        self.int(
+        self.inserted_id(
             "INSERT INTO devices (branch_id, name, role, window_number, token_hash, created_at) \
              VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             args![branch, name, role.as_str(), window, token_hash, now],
         )
-        .await?
-        .ok_or_else(no_id)
+        .await
     }
 
     /// Revokes an active device; returns its token hash, `None` if there is no such device.
@@ -383,10 +378,6 @@ pub trait SettingsTx: Tx {
 }
 
 impl<T: Tx> SettingsTx for T {}
-
-fn no_id() -> StoreError {
-    StoreError::Other(anyhow::anyhow!("INSERT … RETURNING gave no id"))
-}
 
 fn user_from(r: &dyn Columns) -> Result<UserInfo> {
     Ok(UserInfo {

@@ -220,21 +220,35 @@ pub trait Sql {
     /// Runs a statement; returns how many rows it changed.
     async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64>;
 
-    /// The first row of the result, if any.
+    /// The first row of the result, if any (the rest are not read).
     async fn row<T>(
         &mut self,
         sql: &str,
         args: &[Arg<'_>],
         map: impl FnMut(&dyn Columns) -> Result<T>,
-    ) -> Result<Option<T>> {
-        Ok(self.rows(sql, args, map).await?.into_iter().next())
-    }
+    ) -> Result<Option<T>>;
 
     /// The first column of the first row as an integer (`None` for no row or NULL), for
     /// `COUNT`, `MAX` and `RETURNING id`.
     async fn int(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<i64>> {
         Ok(self.row(sql, args, |r| r.opt_int(FIRST)).await?.flatten())
     }
+
+    /// The first column of the first row as a count (`COUNT(*)`; 0 for no row).
+    async fn count(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u32> {
+        let n = self.int(sql, args).await?.unwrap_or(0);
+        Ok(u32::try_from(n.max(0)).unwrap_or(u32::MAX))
+    }
+
+    /// The id an `INSERT … RETURNING id` gave back.
+    async fn inserted_id(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<i64> {
+        self.int(sql, args).await?.ok_or_else(returned_nothing)
+    }
+}
+
+/// An `INSERT … RETURNING` that gave no row back: the database, not the request, failed.
+pub(crate) fn returned_nothing() -> StoreError {
+    StoreError::Other(anyhow::anyhow!("INSERT … RETURNING gave no row"))
 }
 
 /// The name [`Columns`] accepts for "the first column", whatever it is called.

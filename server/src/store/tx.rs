@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use qhall_shared::api::{Localized, TicketStatus, WindowState};
 use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 
-use super::sql::{Columns, Sql};
+use super::sql::{Columns, Sql, returned_nothing};
 use super::{
     AuditEntry, BranchConfig, LineHead, NewComplaint, NewRating, NewTicket, Result, StoreError,
     TicketEvent, TicketRow, WindowDef, WindowRow,
@@ -122,7 +122,7 @@ fn state_str(s: WindowState) -> &'static str {
     }
 }
 
-fn unknown_branch(branch: i64) -> StoreError {
+pub(crate) fn unknown_branch(branch: i64) -> StoreError {
     StoreError::not_found("unknown_branch", format!("there is no branch {branch}"))
 }
 
@@ -402,7 +402,7 @@ pub trait Tx: Sql + Sized {
             ticket_from,
         )
         .await?
-        .ok_or_else(|| StoreError::Other(anyhow::anyhow!("INSERT … RETURNING gave no row")))
+        .ok_or_else(returned_nothing)
     }
 
     async fn ticket(&mut self, key: i64) -> Result<Option<TicketRow>> {
@@ -528,15 +528,13 @@ pub trait Tx: Sql + Sized {
         queue_at: DateTime<Utc>,
         key: i64,
     ) -> Result<u32> {
-        let n = self
-            .int(
-                "SELECT COUNT(*) FROM tickets WHERE branch_id = ? AND service_code = ? AND status = 'waiting' \
-                 AND target_window IS NULL AND key <> ? \
-                 AND (priority > ? OR (priority = ? AND (queue_at < ? OR (queue_at = ? AND key < ?))))",
-                args![branch, &service, key, priority, priority, queue_at, queue_at, key],
-            )
-            .await?;
-        Ok(n.unwrap_or(0).max(0) as u32)
+        self.count(
+            "SELECT COUNT(*) FROM tickets WHERE branch_id = ? AND service_code = ? AND status = 'waiting' \
+             AND target_window IS NULL AND key <> ? \
+             AND (priority > ? OR (priority = ? AND (queue_at < ? OR (queue_at = ? AND key < ?))))",
+            args![branch, &service, key, priority, priority, queue_at, queue_at, key],
+        )
+        .await
     }
 
     /// The earliest place in line of the service's waiting tickets.
@@ -781,7 +779,7 @@ pub trait Tx: Sql + Sized {
 
     /// Stores a complaint with status `open`; returns its id.
     async fn insert_complaint(&mut self, c: &NewComplaint) -> Result<i64> {
-        self.int(
+        self.inserted_id(
             "INSERT INTO complaints (branch_id, ticket_key, window_number, staff_user_id, category, description, \
              contact_consent, contact, created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             args![
@@ -797,7 +795,6 @@ pub trait Tx: Sql + Sized {
                 c.due_at
             ],
         )
-        .await?
-        .ok_or_else(|| StoreError::Other(anyhow::anyhow!("INSERT … RETURNING gave no row")))
+        .await
     }
 }

@@ -13,8 +13,8 @@ use sqlx::{AssertSqlSafe, Column, PgConnection, Postgres, Row, TypeInfo};
 
 use super::ConfigCache;
 use crate::store::sql::{Arg, Columns, FIRST, Sql, ms, numbered};
-use crate::store::tx::{stored_announcement, stored_config_version};
-use crate::store::{Result, StoreError, Tx};
+use crate::store::tx::{stored_announcement, stored_config_version, unknown_branch};
+use crate::store::{Result, Tx};
 
 /// One PostgreSQL transaction's worth of statements.
 pub struct PgTx<'c> {
@@ -46,7 +46,7 @@ fn query<'q>(sql: &str, args: &[Arg<'_>]) -> Query<'q, Postgres, PgArguments> {
         q = match *a {
             Arg::Int(v) => q.bind(v),
             Arg::Real(v) => q.bind(v),
-            Arg::Text(v) => q.bind(v.map(str::to_owned)),
+            Arg::Text(v) => q.bind(v),
             Arg::Flag(v) => q.bind(v),
             Arg::Day(v) => q.bind(v),
         };
@@ -139,9 +139,7 @@ impl Tx for PgTx<'_> {
                 .bind(branch)
                 .fetch_optional(&mut *self.conn)
                 .await?
-                .ok_or_else(|| {
-                    StoreError::not_found("unknown_branch", format!("there is no branch {branch}"))
-                })?;
+                .ok_or_else(|| unknown_branch(branch))?;
         self.locked.push((branch, version));
         Ok(())
     }
