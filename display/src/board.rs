@@ -154,6 +154,8 @@ pub struct Board {
     pub emergency: Option<String>,
     /// The hall issues tickets now.
     pub open: bool,
+    /// The hall's time zone, once a snapshot said it (the clock shows the hall's time).
+    pub time_zone: Option<chrono_tz::Tz>,
     /// The stream is up; false while reconnecting (the board keeps showing its last state).
     pub connected: bool,
     /// The last `seq` applied; `None` before the first snapshot.
@@ -174,6 +176,7 @@ impl Board {
             notices: Vec::new(),
             emergency: None,
             open: false,
+            time_zone: None,
             connected: false,
             seq: None,
             last_call_at: None,
@@ -268,6 +271,7 @@ impl Board {
             notices,
             emergency,
             open,
+            time_zone,
         } = event
         else {
             return Vec::new();
@@ -302,6 +306,9 @@ impl Board {
         self.notices = notices;
         self.emergency = emergency.filter(|m| !m.trim().is_empty());
         self.open = open;
+        if let Some(tz) = time_zone.and_then(|z| z.parse().ok()) {
+            self.time_zone = Some(tz);
+        }
         announce
     }
 
@@ -361,6 +368,7 @@ mod tests {
                 notices: vec![],
                 emergency: None,
                 open: true,
+                time_zone: Some("Asia/Shanghai".into()),
             },
         }
     }

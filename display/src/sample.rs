@@ -92,6 +92,7 @@ pub fn morning() -> Board {
             notices,
             emergency: None,
             open: true,
+            time_zone: Some("Asia/Shanghai".into()),
         },
     });
     board.connected = true;

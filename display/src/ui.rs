@@ -8,7 +8,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, Local, TimeZone};
+use chrono::{DateTime, Datelike, Local, TimeZone, Utc};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::board::Board;
@@ -30,6 +30,8 @@ pub struct BoardView {
     pub emergency: String,
     pub reconnecting: bool,
     pub open: bool,
+    /// The hall's time zone (none before the first snapshot: the machine's own).
+    pub time_zone: Option<chrono_tz::Tz>,
     /// Changes with every new call on top; the highlight restarts when it does.
     pub call_serial: u64,
     /// Highlight the latest call now (a new call arrived, not the board's first state).
@@ -74,6 +76,7 @@ impl BoardView {
             reconnecting: !board.connected,
             // Unknown before the first snapshot: say nothing rather than "not issuing".
             open: board.open || board.seq.is_none(),
+            time_zone: board.time_zone,
             call_serial: board.call_serial,
             flash: board.latest().is_some()
                 && previous_serial.is_some_and(|s| s != board.call_serial),
@@ -110,6 +113,9 @@ pub fn apply(window: &BoardWindow, view: &BoardView) {
         .collect();
     a.set_waiting(ModelRc::from(Rc::new(VecModel::from(waiting))));
     a.set_notices(view.notices.as_str().into());
+    if view.time_zone.is_some() && HALL_ZONE.with(|z| z.replace(view.time_zone)) != view.time_zone {
+        tick_clock(window);
+    }
     a.set_emergency(view.emergency.as_str().into());
     a.set_reconnecting(view.reconnecting);
     a.set_open(view.open);
@@ -157,9 +163,23 @@ where
     )
 }
 
-/// Sets the clock to the local time now. UI thread only.
+thread_local! {
+    /// The hall's time zone as the last view said (UI thread only, like the window).
+    static HALL_ZONE: std::cell::Cell<Option<chrono_tz::Tz>> = const { std::cell::Cell::new(None) };
+}
+
+/// The clock and date lines at `now` in the hall's zone, or the machine's own when it is not
+/// known yet.
+pub fn clock_in(zone: Option<chrono_tz::Tz>, now: DateTime<Utc>) -> (SharedString, SharedString) {
+    match zone {
+        Some(tz) => clock_text(&now.with_timezone(&tz)),
+        None => clock_text(&now.with_timezone(&Local)),
+    }
+}
+
+/// Sets the clock to the hall's time now. UI thread only.
 pub fn tick_clock(window: &BoardWindow) {
-    let (clock, date) = clock_text(&Local::now());
+    let (clock, date) = clock_in(HALL_ZONE.with(|z| z.get()), Utc::now());
     let a = window.global::<BoardAdapter>();
     a.set_clock(clock);
     a.set_date(date);
@@ -214,6 +234,7 @@ mod tests {
                 ],
                 emergency: Some(String::new()),
                 open: true,
+                time_zone: Some("Asia/Shanghai".into()),
             },
         });
         b.connected = true;
@@ -264,5 +285,27 @@ mod tests {
         let (clock, date) = clock_text(&t);
         assert_eq!(clock, "09:05");
         assert_eq!(date, "2026-11-27 星期五 · Fri");
+    }
+
+    #[test]
+    fn the_clock_shows_the_halls_time_not_the_board_machines() {
+        // A board on UTC in a Shanghai hall: 12:47 UTC is 20:47 in the hall.
+        let t = chrono::Utc.with_ymd_and_hms(2026, 3, 2, 12, 47, 0).unwrap();
+        let mut b = board_with_calls(1);
+        assert_eq!(
+            b.time_zone,
+            Some(chrono_tz::Asia::Shanghai),
+            "from the snapshot"
+        );
+        let (clock, date) = clock_in(BoardView::new(&b, None).time_zone, t);
+        assert_eq!(
+            (clock.as_str(), date.as_str()),
+            ("20:47", "2026-03-02 星期一 · Mon")
+        );
+        // Just past midnight in Shanghai it is already the next day there.
+        let late = chrono::Utc.with_ymd_and_hms(2026, 3, 2, 16, 5, 0).unwrap();
+        assert_eq!(clock_in(b.time_zone, late).0, "00:05");
+        b.time_zone = None;
+        assert_eq!(BoardView::new(&b, None).time_zone, None);
     }
 }

@@ -380,6 +380,7 @@ impl KioskApi for MemoryApi {
             notices: hall.notices.clone(),
             emergency: hall.emergency.clone(),
             open: hall.open,
+            time_zone: Some(hall.time_zone),
         };
         s.stream = Some(tx);
         Self::push(&mut s, snapshot);

@@ -60,6 +60,10 @@ pub enum Event {
         /// Tickets can be taken now.
         #[serde(default)]
         open: bool,
+        /// The hall's IANA time zone (e.g. `Asia/Shanghai`): boards show the hall's time, not
+        /// their own machine's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_zone: Option<String>,
     },
     /// A ticket was called to a window (the board shows and speaks it).
     Called {

@@ -92,6 +92,7 @@ pub async fn snapshot(state: &AppState, branch: i64) -> anyhow::Result<(u64, Str
     let msg = Message {
         seq: b.seq,
         event: Event::Snapshot {
+            time_zone: Some(cfg.schedule.tz.name().to_owned()),
             hall: cfg.name.clone(),
             recent_calls: b.recent_calls,
             waiting: cfg
