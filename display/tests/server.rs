@@ -149,3 +149,43 @@ async fn a_resumed_stream_neither_repeats_nor_loses_an_announcement() {
     );
     probe.stop().await;
 }
+
+/// A holiday set five days ahead becomes a notice on the board's ticker at once, in Chinese
+/// and English, with its note (issue #11: exceptions announced in advance).
+#[tokio::test]
+async fn a_holiday_ahead_scrolls_on_the_ticker() {
+    let app = TestApp::spawn().await;
+    let mut probe = Probe::start(&app.url, DISPLAY);
+    probe
+        .wait_for("the first snapshot", |b| b.connected && b.seq.is_some())
+        .await;
+    let manager = app.login("manager").await;
+    let day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        + chrono::Duration::days(5);
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/config/exceptions/{day}"),
+            Some(&manager),
+        )
+        .json(&serde_json::json!({"periods": [], "note": "系统升级", "note_en": "System upgrade"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let board = probe
+        .wait_for("the holiday's notice", |b| {
+            b.notices.iter().any(|n| n.id < 0)
+        })
+        .await;
+    let ticker = qhall_display::ui::BoardView::new(&board, None).notices;
+    let en = format!(
+        "{}: closed all day. System upgrade",
+        day.format("%a %-d %b")
+    );
+    assert!(ticker.contains(&en), "{ticker}");
+    assert!(ticker.contains("全天休息。 系统升级"), "{ticker}");
+    probe.stop().await;
+}

@@ -189,3 +189,50 @@ fn a_customer_takes_a_ticket_from_a_real_server_and_sees_its_number() {
     k.button("完成").invoke_accessible_default_action();
     k.settle("home again", |v| v.screen == Screen::Home);
 }
+
+/// A holiday set five days ahead is on the home screen at once, with its note — the same text
+/// kiosks and boards are sent (issue #11: exceptions announced in advance).
+#[test]
+fn a_holiday_ahead_is_on_the_home_screen() {
+    let rt = runtime();
+    let app = rt.block_on(qhall_tests::TestApp::spawn());
+    let day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        + chrono::Duration::days(5);
+    let zh: String = rt.block_on(async {
+        let manager = app.login("manager").await;
+        let r = app
+            .request(
+                reqwest::Method::PUT,
+                &format!("/api/v1/config/exceptions/{day}"),
+                Some(&manager),
+            )
+            .json(&serde_json::json!({"periods": [], "note": "系统升级"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let hall: serde_json::Value = app
+            .get("/api/v1/hall", Some(qhall_tests::KIOSK))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let notice = hall["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["id"].as_i64().is_some_and(|id| id < 0))
+            .cloned()
+            .expect("the holiday's notice");
+        notice["text"]["zh"].as_str().unwrap().to_owned()
+    });
+    assert!(zh.ends_with("全天休息。 系统升级"), "{zh}");
+    let api = HttpApi::new(&app.url, qhall_tests::KIOSK, Duration::from_secs(3)).unwrap();
+    let mut k = TestKiosk::start(rt, api, no_printer());
+    k.settle("home with the holiday", |v| {
+        v.screen == Screen::Home && v.notices.contains(&zh)
+    });
+    assert!(k.shows(&zh), "the holiday is on the screen");
+}

@@ -108,6 +108,8 @@ fn snapshot(input: &ForecastInput) -> forecast::Snapshot {
             priority_allowed: true,
             default_service_secs: s.mean_service_secs as u32,
             enabled: true,
+            carry_over: false,
+            identity_check: Default::default(),
         })
         .collect();
     let windows = input
@@ -133,6 +135,8 @@ fn snapshot(input: &ForecastInput) -> forecast::Snapshot {
         services,
         windows,
         emergency: None,
+        closing_grace_mins: 30,
+        public: Default::default(),
     };
     forecast::Snapshot {
         config: std::sync::Arc::new(config),

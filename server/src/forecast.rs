@@ -272,6 +272,8 @@ mod tests {
             last_number: 999,
             priority_allowed: true,
             default_service_secs: mean,
+            carry_over: false,
+            identity_check: Default::default(),
             enabled: true,
         };
         let window = |n: u32, serves: &[&str]| WindowDef {
@@ -298,6 +300,8 @@ mod tests {
             ],
             windows: vec![window(1, &["A", "B"]), window(2, &["B"]), window(3, &["D"])],
             emergency: None,
+            closing_grace_mins: 30,
+            public: Default::default(),
         };
         Snapshot {
             config: Arc::new(config),

@@ -158,11 +158,12 @@ async fn purge_contacts(store: &Store) {
     }
 }
 
-/// Every 15 s: announce opening and closing. Hourly: forget stream events older than a day
+/// Every 15 s: announce opening and closing, notices coming in or going out, and close the day. Hourly: forget stream events older than a day
 /// (keeping the newest 10,000 per branch) and purge complaint contacts past retention.
 async fn maintenance(store: Store) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
     let mut open: std::collections::HashMap<i64, bool> = std::collections::HashMap::new();
+    let mut notices: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
     let mut last_prune = std::time::Instant::now();
     loop {
         tick.tick().await;
@@ -177,9 +178,25 @@ async fn maintenance(store: Store) {
                 }
                 Err(e) => tracing::warn!(error = %e, branch, "checking opening hours failed"),
             }
+            // A dated notice or an exception's notice period starting or ending.
+            match store
+                .announce_notices(branch, notices.get(&branch).cloned(), Utc::now())
+                .await
+            {
+                Ok(ids) => {
+                    notices.insert(branch, ids);
+                }
+                Err(e) => tracing::warn!(error = %e, branch, "checking notices failed"),
+            }
             // The day's leftovers go at closing; a server that was down then catches up here.
             match store.close_day(branch, Utc::now()).await {
-                Ok(Some((day, n))) => tracing::info!(branch, %day, cancelled = n, "closed the day"),
+                Ok(Some(c)) => tracing::info!(
+                    branch,
+                    day = %c.day,
+                    cancelled = c.cancelled,
+                    signed_out = c.signed_out,
+                    "closed the day"
+                ),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, branch, "closing the day failed"),
             }

@@ -160,6 +160,18 @@ pub struct TicketView {
     /// Set when staff marked the service as extended, with the reason shown to the customer.
     #[serde(default)]
     pub extended_reason: Option<String>,
+    /// In answers to staff, for a ticket whose service has the identity step: whether it is
+    /// required and whether it has been done. Never the document's number or a name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityStep>,
+}
+
+/// The identity step of a ticket, as the staff console shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityStep {
+    /// Completing without the check is refused (409 `identity_not_checked`).
+    pub required: bool,
+    pub checked: bool,
 }
 
 /// `POST /api/v1/windows/{n}/call-next` and the other window actions that return a ticket.

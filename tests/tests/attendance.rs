@@ -122,14 +122,16 @@ async fn late_sign_in_pauses_and_early_leave_are_measured_to_the_minute_and_flag
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "date,user_id,name,opens,first_sign_in,late_mins,closes,last_sign_out,early_mins,pauses,pause_total_mins,pause_longest_mins,late,early,long_pause"
+        "date,user_id,name,opens,first_sign_in,late_mins,closes,last_sign_out,early_mins,pauses,pause_total_mins,pause_longest_mins,late,early,long_pause,signed_out_by_closing"
     );
     assert_eq!(lines.len(), 3, "{csv}");
     let id = s1["user_id"].as_i64().unwrap();
     assert!(
         lines.contains(
-            &format!("2026-03-02,{id},staff1,09:00,09:12,12,17:00,16:40,20,2,55,45,true,true,true")
-                .as_str()
+            &format!(
+                "2026-03-02,{id},staff1,09:00,09:12,12,17:00,16:40,20,2,55,45,true,true,true,false"
+            )
+            .as_str()
         ),
         "{csv}"
     );

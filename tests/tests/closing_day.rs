@@ -2,8 +2,14 @@
 //! waiting are cancelled with reason `closed`, once, on either database — against the real
 //! store with an injected clock.
 
-use qhall_server::store::Store;
-use qhall_tests::{at, demo_store_on, kiosk_principal as kiosk, pg_database, query_texts};
+use chrono::NaiveDate;
+use qhall_server::hall::{WindowAction, WindowChange};
+use qhall_server::queue::report::tables;
+use qhall_server::store::{Principal, Store};
+use qhall_shared::WindowNo;
+use qhall_tests::{
+    at, demo_store_on, kiosk_principal as kiosk, pg_database, query_texts, user_principal,
+};
 
 /// A Shanghai office open 09:00–12:00 and 13:00–17:00 on weekdays, no cut-off.
 const OFFICE: &str = "UPDATE branches SET weekly_hours = \
@@ -31,7 +37,7 @@ async fn leftovers_are_cancelled_at_closing_once(url: &str, second: Store) {
         .await
         .unwrap();
     assert_eq!(
-        lunch.map(|(d, n)| (d.to_string(), n)),
+        lunch.map(|c| (c.day.to_string(), c.cancelled)),
         Some(("2026-02-27".into(), 0))
     );
     assert_eq!(store.waiting_total(1).await.unwrap(), 3);
@@ -41,8 +47,8 @@ async fn leftovers_are_cancelled_at_closing_once(url: &str, second: Store) {
     let (a, b) = tokio::join!(store.close_day(1, evening), second.close_day(1, evening));
     let mut closed: Vec<_> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
     assert_eq!(closed.len(), 1, "closed twice: {closed:?}");
-    let (day, n) = closed.pop().unwrap();
-    assert_eq!((day.to_string(), n), ("2026-03-02".into(), 3));
+    let c = closed.pop().unwrap();
+    assert_eq!((c.day.to_string(), c.cancelled), ("2026-03-02".into(), 3));
     assert_eq!(store.waiting_total(1).await.unwrap(), 0);
     // Later checks find the day closed (a server started the next morning does nothing).
     assert_eq!(
@@ -127,4 +133,255 @@ async fn a_hall_open_around_the_clock_never_closes_its_day() {
         None
     );
     assert_eq!(store.waiting_total(1).await.unwrap(), 1);
+}
+
+fn w(n: u32) -> WindowNo {
+    WindowNo::new(n).unwrap()
+}
+
+async fn issue(store: &Store, service: &str, when: &str) -> String {
+    let t = store
+        .issue(&kiosk(), service.parse().unwrap(), false, None, at(when))
+        .await
+        .unwrap();
+    t.ticket.number.to_string()
+}
+
+async fn call(store: &Store, who: &Principal, n: u32, when: &str) -> Option<String> {
+    store
+        .call_next(who, w(n), at(when))
+        .await
+        .unwrap()
+        .map(|t| t.number.to_string())
+}
+
+/// The live tickets' numbers, each once: two live tickets never share a number.
+async fn live_numbers(url: &str) -> Vec<String> {
+    let live = query_texts(
+        url,
+        "SELECT number FROM tickets WHERE status IN ('waiting', 'called', 'serving') ORDER BY number",
+    )
+    .await;
+    let mut unique = live.clone();
+    unique.dedup();
+    assert_eq!(live, unique, "two live tickets share a number");
+    live
+}
+
+/// Monday in the office (09:00–12:00, 13:00–17:00, Shanghai), service C carrying over: at
+/// closing the called and waiting A tickets are cancelled, the one being served stays with its
+/// window, C's wait for tomorrow; half an hour later the windows still signed in are signed out
+/// "by closing"; Tuesday's first call answers a ticket of Tuesday (or nothing), C's leftovers
+/// are called first and never share a number with Tuesday's; Monday's report counts the
+/// leftovers as unserved at closing, not as waits.
+async fn a_closed_day_leaves_a_clean_morning(url: &str) {
+    let setup = format!("{OFFICE}; UPDATE services SET carry_over = TRUE WHERE code = 'C'");
+    let store = demo_store_on(url, &setup).await;
+    let (s1, s2, s4) = (
+        user_principal(&store, "staff1").await,
+        user_principal(&store, "staff2").await,
+        user_principal(&store, "staff4").await,
+    );
+    for (who, n) in [(&s1, 1), (&s2, 2), (&s4, 4)] {
+        store
+            .change_window(who, w(n), WindowChange::SignIn, at("2026-03-02T01:00:00Z"))
+            .await
+            .unwrap();
+    }
+    for _ in 0..6 {
+        issue(&store, "A", "2026-03-02T02:00:00Z").await;
+    }
+    assert_eq!(issue(&store, "C", "2026-03-02T02:00:00Z").await, "C001");
+    assert_eq!(issue(&store, "C", "2026-03-02T02:00:01Z").await, "C002");
+    // A001 served; A002 called and absent at closing; A003 in service at closing.
+    assert_eq!(
+        call(&store, &s1, 1, "2026-03-02T02:10:00Z")
+            .await
+            .as_deref(),
+        Some("A001")
+    );
+    store
+        .act(
+            &s1,
+            w(1),
+            WindowAction::Complete,
+            at("2026-03-02T02:15:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        call(&store, &s1, 1, "2026-03-02T08:30:00Z")
+            .await
+            .as_deref(),
+        Some("A002")
+    );
+    assert_eq!(
+        call(&store, &s2, 2, "2026-03-02T08:40:00Z")
+            .await
+            .as_deref(),
+        Some("A003")
+    );
+    store
+        .act(&s2, w(2), WindowAction::Start, at("2026-03-02T08:41:00Z"))
+        .await
+        .unwrap();
+    let seq = store
+        .board_state(1, at("2026-03-02T08:59:00Z"))
+        .await
+        .unwrap()
+        .seq;
+
+    // 17:00:01: A002 and A004–A006 go; A003 and C001–C002 stay.
+    let closed = store
+        .close_day(1, at("2026-03-02T09:00:01Z"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((closed.cancelled, closed.signed_out), (4, 0));
+    assert_eq!(live_numbers(url).await, ["A003", "C001", "C002"]);
+    let window1 = store.window(1, w(1)).await.unwrap().unwrap();
+    assert_eq!(
+        window1.0.current_ticket, None,
+        "the absent A002 left window 1 free"
+    );
+    // The board hears it: A's line is now empty.
+    let heard = store.events_since(1, seq).await.unwrap().unwrap();
+    assert!(
+        heard.iter().any(|(_, m)| m.contains(r#""type":"waiting""#)
+            && m.contains(r#""service":"A""#)
+            && m.contains(r#""waiting":0"#)),
+        "{heard:?}"
+    );
+
+    // A003 is completed at 17:20; at 17:30 the grace is not over, at 17:30:01 it is.
+    store
+        .act(
+            &s2,
+            w(2),
+            WindowAction::Complete,
+            at("2026-03-02T09:20:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .close_day(1, at("2026-03-02T09:29:59Z"))
+            .await
+            .unwrap(),
+        None
+    );
+    let out = store
+        .close_day(1, at("2026-03-02T09:30:01Z"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((out.cancelled, out.signed_out), (0, 3));
+    assert_eq!(
+        store
+            .close_day(1, at("2026-03-02T09:31:00Z"))
+            .await
+            .unwrap(),
+        None
+    );
+    let monday = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let (_, days) = store
+        .attendance(1, monday, monday, at("2026-03-02T12:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(days.len(), 3, "{days:?}");
+    assert!(
+        days.iter().all(|d| d.signed_out_by_closing && !d.early),
+        "{days:?}"
+    );
+
+    // Tuesday 09:00: nothing of Monday's A line is called; Tuesday's A001 is.
+    for (who, n) in [(&s1, 1), (&s4, 4)] {
+        store
+            .change_window(who, w(n), WindowChange::SignIn, at("2026-03-03T01:00:00Z"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(call(&store, &s1, 1, "2026-03-03T01:00:30Z").await, None);
+    assert_eq!(issue(&store, "A", "2026-03-03T01:01:00Z").await, "A001");
+    assert_eq!(
+        call(&store, &s1, 1, "2026-03-03T01:02:00Z")
+            .await
+            .as_deref(),
+        Some("A001")
+    );
+    let a001 = query_texts(
+        url,
+        "SELECT CAST(day AS TEXT) FROM tickets WHERE number = 'A001' AND status = 'called'",
+    )
+    .await;
+    assert_eq!(a001, ["2026-03-03"]);
+    // C: Monday's numbers are still live, so Tuesday's first C is C003, and C001 goes first.
+    assert_eq!(issue(&store, "C", "2026-03-03T01:03:00Z").await, "C003");
+    assert_eq!(live_numbers(url).await, ["A001", "C001", "C002", "C003"]);
+    assert_eq!(
+        call(&store, &s4, 4, "2026-03-03T01:04:00Z")
+            .await
+            .as_deref(),
+        Some("C001")
+    );
+
+    // Monday's report: six A issued, two served, four cancelled, two waits (A002's call is none).
+    let cfg = store.config(1).await.unwrap();
+    let tuesday = monday.succ_opt().unwrap();
+    let tickets = store
+        .report_days(&cfg, monday, monday, tuesday)
+        .await
+        .unwrap();
+    let services: Vec<_> = cfg.services.iter().map(|s| s.code).collect();
+    let t = tables(&services, &tickets);
+    let a = &t.by_service[0].figures;
+    assert_eq!(
+        (a.issued, a.served, a.cancelled, a.called),
+        (6, 2, 4, 2),
+        "{a:?}"
+    );
+    let from = at("2026-03-01T16:00:00Z");
+    let o = store
+        .oversight(cfg.clone(), from, from + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    let unserved: Vec<_> = o
+        .closed_unserved
+        .iter()
+        .map(|c| (c.day.to_string(), c.service.to_string(), c.count))
+        .collect();
+    assert_eq!(unserved, [("2026-03-02".to_owned(), "A".to_owned(), 4)]);
+    let statuses = query_texts(
+        url,
+        "SELECT number || ' ' || status FROM tickets WHERE day = '2026-03-02' ORDER BY key",
+    )
+    .await;
+    assert_eq!(
+        statuses,
+        [
+            "A001 done",
+            "A002 cancelled",
+            "A003 done",
+            "A004 cancelled",
+            "A005 cancelled",
+            "A006 cancelled",
+            "C001 called",
+            "C002 waiting"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_closed_day_leaves_a_clean_morning_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    a_closed_day_leaves_a_clean_morning(&url).await;
+}
+
+#[tokio::test]
+async fn a_closed_day_leaves_a_clean_morning_on_postgresql() {
+    let Some(pg) = pg_database().await else {
+        return;
+    };
+    a_closed_day_leaves_a_clean_morning(&pg.url).await;
 }

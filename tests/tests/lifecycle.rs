@@ -120,7 +120,7 @@ async fn staff_can_call_one_ticket_out_of_order_and_a_paused_window_calls_nothin
     let app = TestApp::spawn().await;
     let s1 = app.login("staff1").await;
     app.sign_in(1, &s1).await;
-    app.issue("A").await;
+    let first = app.issue("A").await;
     let later = app.issue("A").await;
     let r = app
         .post(
@@ -149,6 +149,13 @@ async fn staff_can_call_one_ticket_out_of_order_and_a_paused_window_calls_nothin
         ["issue", "call_out_of_order", "complete"],
         "{events}"
     );
+    // …with the ticket it jumped.
+    let jumped = format!(
+        r#"""jumped"":[""{}""],""jumped_count"":1"#,
+        first.number.as_str()
+    );
+    assert!(events.contains(&jumped), "{events}");
+
     assert_eq!(
         app.post(
             "/api/v1/windows/1/pause",
@@ -250,4 +257,87 @@ async fn stats_follow_the_definitions_of_wait_and_service_level() {
         c["service_level"].is_null(),
         "no C ticket was called, so there is no service level"
     );
+}
+
+/// The identity step: with the service's `identity_check` set to `required`, completing
+/// without the check is refused and changes nothing; the check is recorded once; the console's
+/// ticket says where it stands; the report shows the share checked.
+#[tokio::test]
+async fn a_required_identity_check_comes_before_completing() {
+    let app = TestApp::spawn().await;
+    let manager = app.login("manager").await;
+    let r = app
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/config/services/B",
+            Some(&manager),
+        )
+        .json(&json!({"identity_check": "required"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let s1 = app.login("staff1").await;
+    app.sign_in(1, &s1).await;
+    let b = app.issue("B").await;
+    let called = app.call_next(1, &s1).await.unwrap();
+    assert_eq!(called.number, b.number);
+
+    let r = app.window(1, "complete", &s1).await;
+    assert_eq!(r.status(), 409);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "identity_not_checked");
+    let w: Value = app
+        .get("/api/v1/windows/1", Some(&s1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(w["current"]["status"], "called", "nothing changed: {w}");
+    assert_eq!(
+        w["current"]["identity"],
+        json!({"required": true, "checked": false})
+    );
+
+    let r = app.window(1, "identity", &s1).await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        v["ticket"]["identity"],
+        json!({"required": true, "checked": true})
+    );
+    let again = app.window(1, "identity", &s1).await;
+    assert_eq!(again.status(), 409);
+    let r = app.window(1, "complete", &s1).await;
+    assert_eq!(r.status(), 200);
+    // Nothing of the step is in the ticket's answers to the customer.
+    let mine: Value = app
+        .get(&format!("/api/v1/tickets/{}", b.id), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(mine.get("identity").is_none(), "{mine}");
+
+    // A service without the step refuses it.
+    app.issue("A").await;
+    app.call_next(1, &s1).await.unwrap();
+    let r = app.window(1, "identity", &s1).await;
+    assert_eq!(r.status(), 409);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "identity_check_off");
+
+    let report: Value = app
+        .get("/api/v1/reports", Some(&manager))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b_line = &report["identity_by_service"][0];
+    assert_eq!(b_line["key"], "B", "{report}");
+    assert_eq!(
+        (b_line["completed"].as_u64(), b_line["checked"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(b_line["share"].as_f64(), Some(1.0));
 }

@@ -194,6 +194,22 @@ async fn bad_service_and_window_changes_are_refused_and_change_nothing() {
                 "unknown_service",
             ),
             (
+                "an identity check on a service that does not exist",
+                Method::PUT,
+                "/api/v1/config/services/Z",
+                Some(json!({"identity_check": "required"})),
+                404,
+                "unknown_service",
+            ),
+            (
+                "an identity check that is none of off, optional, required",
+                Method::PUT,
+                service_a,
+                Some(json!({"identity_check": "sometimes"})),
+                422,
+                "invalid_body",
+            ),
+            (
                 "a field services do not have",
                 Method::PUT,
                 service_a,
@@ -454,6 +470,14 @@ async fn hours_and_exceptions_change_when_the_hall_is_open() {
         &manager,
         &[
             (
+                "a grace after closing of five hours",
+                Method::PUT,
+                "/api/v1/config/hours",
+                Some(json!({"time_zone": "Asia/Shanghai", "weekly": week(json!([["08:00", "12:00"]])), "cutoff_mins": 0, "closing_grace_mins": 300})),
+                422,
+                "invalid_grace",
+            ),
+            (
                 "a time zone that does not exist",
                 Method::PUT,
                 "/api/v1/config/hours",
@@ -561,6 +585,14 @@ async fn hours_and_exceptions_change_when_the_hall_is_open() {
         &manager,
         &manager,
         &[
+            (
+                "an exception in the past",
+                Method::PUT,
+                "/api/v1/config/exceptions/2020-01-01",
+                Some(json!({"periods": [], "note": "too late"})),
+                422,
+                "date_in_past",
+            ),
             (
                 "an exception on a date that does not exist",
                 Method::PUT,

@@ -1,6 +1,8 @@
 //! Calling a ticket to a window: Call next (the ticket the policy picks for the window) or one
 //! ticket out of order by its number, which the ticket's history records as its own kind,
-//! `call_out_of_order`, so a manager can see how often the line was jumped.
+//! `call_out_of_order`, with the numbers it jumped (the tickets of its line that were ahead of
+//! it: up to [`JUMPED_LISTED`] numbers, and how many), so a manager can see how often and over
+//! whom the line was jumped.
 
 use chrono::{DateTime, Utc};
 use qhall_shared::api::{TicketStatus, WindowState};
@@ -87,6 +89,26 @@ pub async fn call_number<T: Tx>(
     call_ticket(tx, out, who, w, t, Action::CallOutOfOrder, now).await
 }
 
+/// The most numbers a call out of order lists as jumped (it counts them all, up to
+/// [`JUMPED_COUNTED`]).
+pub const JUMPED_LISTED: usize = 20;
+/// The most tickets ahead a call out of order counts.
+pub const JUMPED_COUNTED: u32 = 500;
+
+/// `{"jumped": ["A003", …], "jumped_count": n}`: the waiting tickets of `t`'s line (its
+/// service, or sent to window `n`) that were ahead of it.
+async fn jumped<T: Tx>(tx: &mut T, t: &TicketRow, n: WindowNo) -> Result<String> {
+    let line =
+        crate::store::read::waiting_list(tx, t.branch_id, n, &[t.service], JUMPED_COUNTED).await?;
+    let ahead: Vec<&str> = line
+        .iter()
+        .take_while(|x| x.key != t.key)
+        .map(|x| x.number.as_str())
+        .collect();
+    let listed = &ahead[..ahead.len().min(JUMPED_LISTED)];
+    Ok(serde_json::json!({ "jumped": listed, "jumped_count": ahead.len() }).to_string())
+}
+
 /// Refuses a call to a window that is not open, or still has a ticket called or in service.
 async fn ready_to_call<T: Tx>(tx: &mut T, w: &WindowRow) -> Result<()> {
     match w.state {
@@ -129,12 +151,16 @@ async fn call_ticket<T: Tx>(
     action: Action,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
+    let detail = match action {
+        Action::CallOutOfOrder => Some(jumped(tx, &t, w.number).await?),
+        _ => None,
+    };
     let staff = w.staff_user_id.or(who.user_id);
     let by = By {
         window: Some(w.number),
         staff,
     };
-    step(tx, &mut t, action, by, None, now, |t| {
+    step(tx, &mut t, action, by, detail, now, |t| {
         t.window = Some(w.number);
         t.target_window = None;
         t.staff_user_id = staff;

@@ -16,6 +16,8 @@
 //! - [`access`]: who may act at which window, and on which tickets.
 //! - [`rating`]: the customer's rating on the window's pad.
 //! - [`emergency`]: the emergency broadcast.
+//! - [`closing`]: closing the day (leftovers cancelled or carried over, windows signed out).
+//! - [`notices`]: the notices kiosks and boards show, with the dated exceptions announced ahead.
 //! - [`settings`]: managers' configuration changes (services, windows, hours, notices, people,
 //!   devices), each validated, audited, announced and bumping `config_version`.
 //! - [`complaints`]: complaints taken at a window, and the managers' register (status, notes,
@@ -41,6 +43,7 @@ pub mod emergency;
 pub mod estimate;
 pub mod issue;
 pub mod live;
+pub mod notices;
 pub mod rating;
 pub mod settings;
 pub mod ticket;

@@ -12,6 +12,7 @@ use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 use super::access::{operable_window, ticket_served_here};
 use super::call::call_of;
 use super::{By, Outbox, emit_waiting, step};
+use crate::queue::IdentityCheck;
 use crate::queue::lifecycle::Action;
 use crate::store::{Principal, Result, StoreError, TicketRow, Tx, WindowRow};
 
@@ -23,6 +24,8 @@ pub enum WindowAction {
     Complete,
     NoShow,
     Extend(String),
+    /// The customer's identity document was checked (the service's identity step).
+    CheckIdentity,
 }
 
 /// Recall, start, complete, mark absent or extend the window's current ticket.
@@ -37,10 +40,38 @@ pub async fn act<T: Tx>(
     tx.lock_branch(who.branch_id).await?;
     let mut w = operable_window(tx, who, n).await?;
     let mut t = current_ticket(tx, &w).await?;
+    let identity = tx
+        .config(who.branch_id)
+        .await?
+        .service(t.service)
+        .map_or(IdentityCheck::Off, |s| s.identity_check);
     let (kind, detail) = match &action {
         WindowAction::Recall => (Action::Recall, None),
         WindowAction::Start => (Action::Start, None),
-        WindowAction::Complete => (Action::Complete, None),
+        WindowAction::Complete => {
+            if identity == IdentityCheck::Required && t.identity_checked_at.is_none() {
+                return Err(StoreError::conflict(
+                    "identity_not_checked",
+                    format!("{} needs its identity check before completing", t.number),
+                ));
+            }
+            (Action::Complete, None)
+        }
+        WindowAction::CheckIdentity => {
+            if identity == IdentityCheck::Off {
+                return Err(StoreError::conflict(
+                    "identity_check_off",
+                    format!("service {} has no identity step", t.service),
+                ));
+            }
+            if t.identity_checked_at.is_some() {
+                return Err(StoreError::conflict(
+                    "identity_already_checked",
+                    format!("{}'s identity was already checked", t.number),
+                ));
+            }
+            (Action::CheckIdentity, None)
+        }
         WindowAction::NoShow => (Action::NoShow, None),
         WindowAction::Extend(reason) => (
             Action::Extend,
@@ -59,6 +90,10 @@ pub async fn act<T: Tx>(
             WindowAction::Extend(reason) => {
                 t.extended_reason = Some(super::reason(reason)?.to_owned());
             }
+            WindowAction::CheckIdentity => {
+                t.identity_checked_by = who.user_id;
+                t.identity_checked_at = Some(now);
+            }
         }
         Ok(())
     })
@@ -72,7 +107,7 @@ pub async fn act<T: Tx>(
         WindowAction::Complete | WindowAction::NoShow => {
             release_window(tx, out, who.branch_id, &mut w, &t, now).await?;
         }
-        WindowAction::Start | WindowAction::Extend(_) => {}
+        WindowAction::Start | WindowAction::Extend(_) | WindowAction::CheckIdentity => {}
     }
     Ok(t)
 }

@@ -36,7 +36,6 @@ pub async fn change_window<T: Tx>(
     let mut w = tx.window(branch, n).await?.ok_or_else(|| {
         StoreError::not_found("unknown_window", format!("there is no window {n}"))
     })?;
-    let before = w.state;
     let (step, reason) = match &change {
         WindowChange::SignIn => {
             let me = who.user_id.ok_or_else(|| {
@@ -101,12 +100,42 @@ pub async fn change_window<T: Tx>(
             (WindowStep::Resume, None)
         }
     };
+    let by = Logged {
+        user: who.user_id,
+        reason: reason.as_deref(),
+    };
+    apply(tx, out, branch, &mut w, step, by, now).await?;
+    Ok(w)
+}
+
+/// Who a window log line names, and why.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Logged<'a> {
+    pub user: Option<i64>,
+    pub reason: Option<&'a str>,
+}
+
+/// Moves window `w` by `step`: its new state (409 when the step is not allowed there), the
+/// row, the window log line, and a `window` event when the state changed.
+pub(super) async fn apply<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    branch: i64,
+    w: &mut WindowRow,
+    step: WindowStep,
+    by: Logged<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (n, before) = (w.number, w.state);
     w.state = machine::next(w.state, step)
         .map_err(|e| StoreError::conflict(e.code, format!("window {n} is {}", e.from.as_str())))?;
-    w.pause_reason = reason.clone();
+    w.pause_reason = by
+        .reason
+        .filter(|_| step == WindowStep::Pause)
+        .map(str::to_owned);
     w.state_since = Some(now);
-    tx.update_window(branch, &w).await?;
-    tx.log_window(branch, n, who.user_id, step, reason.as_deref(), now)
+    tx.update_window(branch, w).await?;
+    tx.log_window(branch, n, by.user, step, by.reason, now)
         .await?;
     if w.state != before {
         out.emit(
@@ -120,7 +149,7 @@ pub async fn change_window<T: Tx>(
         )
         .await?;
     }
-    Ok(w)
+    Ok(())
 }
 
 /// Tells kiosks and boards that the hall opened or closed (hours, a break, the cut-off) by a

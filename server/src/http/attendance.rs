@@ -86,7 +86,7 @@ async fn json(
     Ok(Json(build(&state, &caller, &range).await?.1))
 }
 
-const CSV_HEADER: [&str; 15] = [
+const CSV_HEADER: [&str; 16] = [
     "date",
     "user_id",
     "name",
@@ -102,6 +102,7 @@ const CSV_HEADER: [&str; 15] = [
     "late",
     "early",
     "long_pause",
+    "signed_out_by_closing",
 ];
 
 /// `GET /api/v1/attendance.csv?from=DATE&to=DATE`: the same rows, local `HH:MM` times.
@@ -137,6 +138,7 @@ async fn csv(
                 d.late.to_string(),
                 d.early.to_string(),
                 d.long_pause.to_string(),
+                d.signed_out_by_closing.to_string(),
             ],
         );
     }

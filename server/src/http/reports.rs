@@ -20,6 +20,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use super::stats::Range;
+use crate::queue::oversight::Oversight;
 use crate::queue::report::{Line, Tables, tables};
 use crate::queue::schedule::{local_date, local_instant};
 use crate::store::Role;
@@ -38,7 +39,11 @@ struct Report {
     to: NaiveDate,
     #[serde(flatten)]
     tables: Tables,
-    /// Display names of the staff ids in `by_staff`.
+    /// Closing leftovers, extensions, calls out of order, reinstatements, transfers and the
+    /// identity step.
+    #[serde(flatten)]
+    oversight: Oversight,
+    /// Display names of the staff ids in `by_staff` (and the oversight tables).
     staff_names: HashMap<i64, String>,
 }
 
@@ -50,6 +55,13 @@ async fn build(state: &AppState, caller: &Caller, range: &Range) -> ApiResult<Re
     let db = &state.store;
     let today = local_date(tz, state.now());
     let tickets = db.report_days(&cfg, from, to, today).await?;
+    let oversight = db
+        .oversight(
+            cfg.clone(),
+            local_instant(tz, from, 0),
+            local_instant(tz, to, 1440),
+        )
+        .await?;
     let services: Vec<_> = cfg.services.iter().map(|s| s.code).collect();
     let tables = tokio::task::spawn_blocking(move || tables(&services, &tickets))
         .await
@@ -58,6 +70,7 @@ async fn build(state: &AppState, caller: &Caller, range: &Range) -> ApiResult<Re
         from,
         to,
         tables,
+        oversight,
         staff_names: db.staff_names(who.branch_id).await?,
     })
 }

@@ -17,7 +17,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use qhall_shared::WindowNo;
 use qhall_shared::api::{
-    CallTicket, CancelTicket, Extend, Pause, TicketView, Transfer, WindowTicket, WindowView,
+    CallTicket, CancelTicket, Extend, IdentityStep, Pause, TicketView, Transfer, WindowTicket,
+    WindowView,
 };
 
 use super::AppState;
@@ -25,7 +26,8 @@ use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use super::tickets::view;
 use crate::hall::{self, TransferTo, WindowAction, WindowChange};
-use crate::store::{Principal, Role, TicketRow, WindowRow};
+use crate::queue::IdentityCheck;
+use crate::store::{BranchConfig, Principal, Role, TicketRow, WindowRow};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/windows/{n}/complete", post(complete))
         .route("/api/v1/windows/{n}/no-show", post(no_show))
         .route("/api/v1/windows/{n}/extend", post(extend))
+        .route("/api/v1/windows/{n}/identity", post(check_identity))
         .route("/api/v1/windows/{n}/transfer", post(transfer))
         .route("/api/v1/windows/{n}/reinstate", post(reinstate))
         .route("/api/v1/windows/{n}/cancel", post(cancel))
@@ -50,9 +53,19 @@ pub fn router() -> Router<AppState> {
 
 /// A ticket as staff see it: what its holder sees, with the public reference in place of the
 /// secret id.
-fn staff_view(t: &TicketRow) -> TicketView {
+/// A ticket as staff see it: its public reference instead of its secret id, and the identity
+/// step where its service has one.
+fn staff_view(cfg: &BranchConfig, t: &TicketRow) -> TicketView {
+    let identity = match cfg.service(t.service).map(|s| s.identity_check) {
+        None | Some(IdentityCheck::Off) => None,
+        Some(check) => Some(IdentityStep {
+            required: check == IdentityCheck::Required,
+            checked: t.identity_checked_at.is_some(),
+        }),
+    };
     TicketView {
         id: t.public_ref(),
+        identity,
         ..view(t, 0, 0)
     }
 }
@@ -64,6 +77,14 @@ fn window_no(s: &str) -> ApiResult<WindowNo> {
 
 fn staff(caller: &Caller) -> ApiResult<&Principal> {
     caller.require(&[Role::Staff, Role::Manager])
+}
+
+/// A window action's answer: the ticket as staff see it.
+async fn answer(state: &AppState, who: &Principal, t: &TicketRow) -> ApiResult<Json<WindowTicket>> {
+    let cfg = state.store.config(who.branch_id).await?;
+    Ok(Json(WindowTicket {
+        ticket: staff_view(&cfg, t),
+    }))
 }
 
 async fn window_view(
@@ -87,7 +108,7 @@ async fn window_view(
         state: w.state,
         pause_reason: w.pause_reason,
         services,
-        current: current.as_ref().map(staff_view),
+        current: current.as_ref().map(|t| staff_view(&cfg, t)),
         staff,
     })
 }
@@ -135,7 +156,7 @@ async fn waiting(
         .store
         .waiting_list(who.branch_id, n, &services, 200)
         .await?;
-    Ok(Json(list.iter().map(staff_view).collect()))
+    Ok(Json(list.iter().map(|t| staff_view(&cfg, t)).collect()))
 }
 
 async fn change(
@@ -197,10 +218,7 @@ async fn call_next(
     match state.store.call_next(who, n, state.now()).await? {
         Some(t) => {
             state.metrics.called.fetch_add(1, Ordering::Relaxed);
-            Ok(Json(WindowTicket {
-                ticket: staff_view(&t),
-            })
-            .into_response())
+            Ok(answer(&state, who, &t).await?.into_response())
         }
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
@@ -219,9 +237,7 @@ async fn call_number(
         .call_number(who, n, &hall::parse_number(&body.number)?, state.now())
         .await?;
     state.metrics.called.fetch_add(1, Ordering::Relaxed);
-    Ok(Json(WindowTicket {
-        ticket: staff_view(&t),
-    }))
+    answer(&state, who, &t).await
 }
 
 async fn act(
@@ -237,9 +253,7 @@ async fn act(
     if completing {
         state.metrics.served.fetch_add(1, Ordering::Relaxed);
     }
-    Ok(Json(WindowTicket {
-        ticket: staff_view(&t),
-    }))
+    answer(state, who, &t).await
 }
 
 async fn recall(
@@ -274,6 +288,15 @@ async fn no_show(
     act(&state, &caller, &n, WindowAction::NoShow).await
 }
 
+/// `POST /api/v1/windows/{n}/identity`: the current ticket's identity document was checked.
+async fn check_identity(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<String>,
+) -> ApiResult<Json<WindowTicket>> {
+    act(&state, &caller, &n, WindowAction::CheckIdentity).await
+}
+
 async fn extend(
     State(state): State<AppState>,
     caller: Caller,
@@ -306,9 +329,7 @@ async fn transfer(
         }
     };
     let t = state.store.transfer(who, n, to, state.now()).await?;
-    Ok(Json(WindowTicket {
-        ticket: staff_view(&t),
-    }))
+    answer(&state, who, &t).await
 }
 
 /// Puts a no-show back at the front of its line (`{"number":"A012"}`).
@@ -324,9 +345,7 @@ async fn reinstate(
         .store
         .reinstate(who, n, &hall::parse_number(&body.number)?, state.now())
         .await?;
-    Ok(Json(WindowTicket {
-        ticket: staff_view(&t),
-    }))
+    answer(&state, who, &t).await
 }
 
 /// Cancels a waiting ticket this window serves (`{"number":"A012","reason":"left the hall"}`);
@@ -349,7 +368,5 @@ async fn cancel(
             state.now(),
         )
         .await?;
-    Ok(Json(WindowTicket {
-        ticket: staff_view(&t),
-    }))
+    answer(&state, who, &t).await
 }

@@ -103,6 +103,8 @@ mod tests {
             last_number: 999,
             priority_allowed,
             default_service_secs: 300,
+            carry_over: false,
+            identity_check: Default::default(),
             enabled,
         }
     }

@@ -11,6 +11,8 @@
 //! - *Early*: the last sign-out is more than `early_leave_mins` before the day's last closing.
 //!   Nobody signed out (still at the window) is never early.
 //! - *Long pause*: one pause longer than `long_pause_mins`.
+//! - *Signed out by closing*: the last sign-out was the hall's, a grace after closing
+//!   ([`crate::hall::closing`]): neither early nor the person's own.
 //!
 //! Events after a sign-out are attributed to the person signed in to that window, so a manager
 //! signing someone out counts for the person, not the manager.
@@ -52,6 +54,8 @@ pub struct LogEntry {
     pub user: Option<i64>,
     pub kind: LogKind,
     pub at: DateTime<Utc>,
+    /// A sign-out made by closing the day, not by the person.
+    pub by_closing: bool,
 }
 
 /// One person's day.
@@ -76,10 +80,12 @@ pub struct DayRecord {
     pub late: bool,
     pub early: bool,
     pub long_pause: bool,
+    /// The day's last sign-out was made by closing, not by the person.
+    pub signed_out_by_closing: bool,
 }
 
-/// What happened when, to one person.
-type Stamp = (LogKind, DateTime<Utc>);
+/// What happened when, to one person, and whether closing did it.
+type Stamp = (LogKind, DateTime<Utc>, bool);
 
 /// Per person and day, in date then user order. `log` must be in time order; `now` ends pauses
 /// still going on.
@@ -109,7 +115,7 @@ pub fn days(
         }
         per.entry((local_date(schedule.tz, e.at), person))
             .or_default()
-            .push((e.kind, e.at));
+            .push((e.kind, e.at, e.by_closing));
     }
     per.into_iter()
         .map(|((date, user), events)| day(schedule, date, user, &events, tolerances, now))
@@ -146,11 +152,12 @@ fn day(
     let day_end = local_instant(tz, date, 1440).min(now);
 
     let (mut first_in, mut last_out) = (None, None);
+    let mut by_closing = false;
     let mut signed_in = false;
     let mut paused_since: Option<DateTime<Utc>> = None;
     let mut out_since: Option<DateTime<Utc>> = None;
     let mut away: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
-    for &(kind, at) in events {
+    for &(kind, at, closing) in events {
         match kind {
             LogKind::SignIn => {
                 if let Some(s) = out_since.take() {
@@ -174,6 +181,7 @@ fn day(
                 }
                 signed_in = false;
                 last_out = Some(at);
+                by_closing = closing;
                 out_since = Some(at);
             }
         }
@@ -210,7 +218,7 @@ fn day(
         _ => 0,
     };
     let early_secs = match (last_out, closes_at) {
-        (Some(l), Some(c)) => (c - l).num_seconds().max(0),
+        (Some(l), Some(c)) if !by_closing => (c - l).num_seconds().max(0),
         _ => 0,
     };
     DayRecord {
@@ -228,6 +236,7 @@ fn day(
         late: late_secs > i64::from(tol.late_after_mins) * 60,
         early: early_secs > i64::from(tol.early_leave_mins) * 60,
         long_pause: longest_secs > i64::from(tol.long_pause_mins) * 60,
+        signed_out_by_closing: by_closing && last_out.is_some(),
     }
 }
 
@@ -262,6 +271,7 @@ mod tests {
             user: Some(user),
             kind,
             at: t(at),
+            by_closing: false,
         }
     }
 
@@ -313,6 +323,28 @@ mod tests {
         assert_eq!(d.pause_longest_mins, 30);
         assert!(!d.long_pause);
         assert_eq!(d.last_sign_out, None);
+    }
+
+    #[test]
+    fn a_sign_out_by_closing_is_said_so_and_is_never_early() {
+        use LogKind::*;
+        let mut closing = e(3, 9, SignOut, "17:30");
+        closing.user = None;
+        closing.by_closing = true;
+        let log = [e(3, 9, SignIn, "09:00"), closing.clone()];
+        let d = &days(&office(), &log, Tolerances::default(), t("23:00"))[0];
+        assert_eq!(d.user_id, 9);
+        assert!(d.signed_out_by_closing);
+        assert_eq!((d.early_mins, d.early), (0, false));
+        // Signing in again after the hall's sign-out: the person's own last sign-out counts.
+        let log = [
+            e(3, 9, SignIn, "09:00"),
+            closing,
+            e(3, 9, SignIn, "17:40"),
+            e(3, 9, SignOut, "17:45"),
+        ];
+        let d = &days(&office(), &log, Tolerances::default(), t("23:00"))[0];
+        assert!(!d.signed_out_by_closing);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!                    └──no-show──▶ no_show ─reinstate─▶ waiting (front of its line)
 //! waiting / called / serving ─transfer─▶ waiting (other service or window, original issue time kept)
 //! waiting ─cancel─▶ cancelled
+//! waiting / called ─close_day─▶ cancelled (reason `closed`)
+//! called / serving ─extend, check_identity─▶ (unchanged, recorded)
 //! ```
 //!
 //! Every transition not drawn here is refused with [`LifecycleError`], which the HTTP edge
@@ -31,6 +33,8 @@ pub enum Action {
     Extend,
     /// The hall closed for the day with the ticket still waiting or called (reason `closed`).
     CloseDay,
+    /// Staff checked the customer's identity document (the service's identity step).
+    CheckIdentity,
 }
 
 impl Action {
@@ -48,6 +52,7 @@ impl Action {
             Action::Cancel => "cancel",
             Action::Extend => "extend",
             Action::CloseDay => "close_day",
+            Action::CheckIdentity => "check_identity",
         }
     }
 }
@@ -74,7 +79,7 @@ pub fn next(from: TicketStatus, action: Action) -> Result<TicketStatus, Lifecycl
         (S::NoShow, A::Reinstate) => S::Waiting,
         (S::Waiting | S::Called | S::Serving, A::Transfer) => S::Waiting,
         (S::Waiting, A::Cancel) => S::Cancelled,
-        (S::Called | S::Serving, A::Extend) => from,
+        (S::Called | S::Serving, A::Extend | A::CheckIdentity) => from,
         // A ticket being served at closing stays with its window until completed.
         (S::Waiting | S::Called, A::CloseDay) => S::Cancelled,
         _ => return Err(LifecycleError { from, action }),
@@ -115,6 +120,7 @@ mod tests {
             Action::Cancel,
             Action::Extend,
             Action::CloseDay,
+            Action::CheckIdentity,
         ];
         for a in all {
             assert!(next(S::Done, a).is_err(), "done accepted {a:?}");

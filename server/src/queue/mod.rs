@@ -16,6 +16,9 @@
 //! - [`stats`]: wait time, service time and service level exactly as `PRODUCT.md` defines them.
 //! - [`report`]: those figures grouped by service, window, staff member and hour, with the
 //!   accuracy of the printed estimates.
+//! - [`oversight`]: what happened outside a ticket's ordinary life — left unserved at closing,
+//!   extensions, calls out of order, reinstatements, transfers, the identity step — per service
+//!   and person.
 //! - [`erlang`]: Erlang C, for the staffing advisor.
 //! - [`staffing`]: arrivals, open windows and windows needed per hour of the week.
 //! - [`alerts`]: the live page's judgements (wait against target, people per open window).
@@ -30,6 +33,7 @@ pub mod erlang;
 pub mod estimate;
 pub mod lifecycle;
 pub mod numbering;
+pub mod oversight;
 pub mod policy;
 pub mod report;
 pub mod schedule;
@@ -58,6 +62,56 @@ pub struct ServiceDef {
     /// Used for estimates until enough tickets of the day have been served.
     pub default_service_secs: u32,
     pub enabled: bool,
+    /// Tickets still waiting at closing stay for the next day (a service that hands out "come
+    /// back tomorrow" numbers) instead of being cancelled.
+    pub carry_over: bool,
+    /// Whether staff check the customer's identity document before completing.
+    pub identity_check: IdentityCheck,
+}
+
+/// A service's identity step (PRODUCT.md, "verify identity documents"). What is recorded is
+/// only that it was checked, by whom and when: never a document number, never a name.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityCheck {
+    /// No step: the console does not offer it.
+    #[default]
+    Off,
+    /// Offered on the console; completing without it is allowed.
+    Optional,
+    /// Completing without it is refused (409 `identity_not_checked`).
+    Required,
+}
+
+impl IdentityCheck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityCheck::Off => "off",
+            IdentityCheck::Optional => "optional",
+            IdentityCheck::Required => "required",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IdentityCheck> {
+        match s {
+            "off" => Some(IdentityCheck::Off),
+            "optional" => Some(IdentityCheck::Optional),
+            "required" => Some(IdentityCheck::Required),
+            _ => None,
+        }
+    }
 }
 
 impl ServiceDef {
@@ -99,6 +153,37 @@ pub struct BranchConfig {
     pub services: Vec<ServiceDef>,
     pub windows: Vec<WindowDef>,
     pub emergency: Option<String>,
+    /// Minutes after closing at which windows still signed in are signed out.
+    pub closing_grace_mins: u16,
+    /// What the public hall page and the notices tell customers about the branch.
+    pub public: PublicInfo,
+}
+
+/// A branch's public information: the service phone number and address shown on the public
+/// page, and how many days ahead a dated exception becomes a notice on kiosks and boards.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicInfo {
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default = "default_notice_days")]
+    pub notice_days: u16,
+}
+
+fn default_notice_days() -> u16 {
+    7
+}
+
+impl Default for PublicInfo {
+    fn default() -> Self {
+        PublicInfo {
+            phone: String::new(),
+            address: String::new(),
+            notice_days: default_notice_days(),
+        }
+    }
 }
 
 impl BranchConfig {

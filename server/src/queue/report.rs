@@ -61,6 +61,7 @@ impl ReportTicket {
     ) -> ReportTicket {
         let wait_ms = record
             .counted_call_at
+            .filter(|_| record.status != TicketStatus::Cancelled)
             .map(|c| (c - record.issued_at).num_milliseconds());
         let service_ms = match (record.status, record.serving_at, record.done_at) {
             (TicketStatus::Done, Some(s), Some(d)) => Some((d - s).num_milliseconds()),

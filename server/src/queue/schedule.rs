@@ -32,12 +32,17 @@ impl Weekly {
 }
 
 /// A dated exception: closed (no periods) or other hours that day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exception {
     pub date: NaiveDate,
     pub periods: Vec<Period>,
+    /// The note in Simplified Chinese (and the fallback for the other two languages).
     #[serde(default)]
     pub note: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note_zh_hant: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note_en: String,
 }
 
 /// A branch's hours.
@@ -191,6 +196,16 @@ impl Schedule {
         last
     }
 
+    /// Whether an open period began after `closing` and by `now`: the hall has opened again
+    /// since that closing (its windows are tomorrow's, not leftovers of the closed day).
+    pub fn reopened_since(&self, closing: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        let from = local_date(self.tz, closing);
+        let days = (local_date(self.tz, now) - from).num_days().clamp(0, 15);
+        self.intervals(from, days)
+            .iter()
+            .any(|(start, _)| *start > closing && *start <= now)
+    }
+
     /// Today's open periods (the branch's local date of `now`) as UTC intervals, merged where
     /// one ends as the next begins, without those that ended before `now`.
     pub fn open_intervals(&self, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
@@ -297,6 +312,7 @@ mod tests {
                 date: NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
                 periods: vec![],
                 note: "National Day".into(),
+                ..Default::default()
             }],
             cutoff_mins: 30,
         }
@@ -388,6 +404,19 @@ mod tests {
             cutoff_mins: 0,
         };
         assert_eq!(always.last_closing(utc("2026-03-06T09:00:00Z")), None);
+    }
+
+    #[test]
+    fn reopening_is_the_next_period_after_a_closing_not_lunch_of_the_same_day() {
+        let office = shanghai_office();
+        let friday_close = utc("2026-03-06T09:00:00Z");
+        // Friday evening and the weekend: not reopened.
+        assert!(!office.reopened_since(friday_close, utc("2026-03-06T09:30:00Z")));
+        assert!(!office.reopened_since(friday_close, utc("2026-03-09T00:59:59Z")));
+        // Monday 09:00 Shanghai = 01:00 UTC.
+        assert!(office.reopened_since(friday_close, utc("2026-03-09T01:00:00Z")));
+        // Thursday's lunch break ends at 13:00 (05:00 UTC): from a 12:00 "closing" it reopens.
+        assert!(office.reopened_since(utc("2026-03-05T04:00:00Z"), utc("2026-03-05T05:00:00Z")));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!   was reinstated). A transfer keeps the original issue time and the first call.
 //! - **service time** = done − serving start (tickets completed without a start have none).
 //! - **service level** = share of *called* tickets whose wait ≤ the service's target.
+//! - a ticket **cancelled** has no wait, even one called before the hall closed its day: it
+//!   counts as issued and cancelled (not served), never as a wait.
 //!
 //! Percentiles are nearest-rank: the p-th percentile of n values is the ⌈p·n⌉-th smallest.
 
@@ -25,7 +27,9 @@ pub struct TicketRecord {
 
 impl TicketRecord {
     pub fn wait_secs(&self) -> Option<f64> {
-        self.counted_call_at.map(|c| secs(c - self.issued_at))
+        self.counted_call_at
+            .filter(|_| self.status != TicketStatus::Cancelled)
+            .map(|c| secs(c - self.issued_at))
     }
 
     pub fn service_secs(&self) -> Option<f64> {

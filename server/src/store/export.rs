@@ -108,7 +108,11 @@ impl ReportRows {
             staff: r.staff,
             hour: self.hours.hour(from_ms(r.issued_at)),
             status,
-            wait_ms: r.first_called_at.map(|c| (c - r.issued_at).max(0)),
+            // A cancelled ticket has no wait (one called, then closed at the day's end).
+            wait_ms: r
+                .first_called_at
+                .filter(|_| status != TicketStatus::Cancelled)
+                .map(|c| (c - r.issued_at).max(0)),
             service_ms,
             target_wait_secs: self.target(code),
             estimate_secs: u64::try_from(r.estimate_secs).unwrap_or(0),

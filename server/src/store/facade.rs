@@ -247,13 +247,37 @@ impl Store {
         ))
     }
 
-    /// Closes the branch's day if its closing has passed and it is not closed yet (see
-    /// [`hall::closing`]); returns the day and how many tickets were cancelled.
+    /// Sends kiosks and boards the list of notices if it is no longer the one with ids `was`
+    /// (a dated notice or exception came in or went out); returns the ids now.
+    pub async fn announce_notices(
+        &self,
+        branch: i64,
+        was: Option<Vec<i64>>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
+        let ids: Vec<i64> = read!(self, |tx| async {
+            let notices = hall::notices::current(tx, branch, now).await?;
+            Ok(notices.iter().map(|n| n.id).collect())
+        })?;
+        if was.as_ref().is_none_or(|w| *w == ids) {
+            return Ok(ids);
+        }
+        write!(self, |tx, out| hall::notices::announce_notices(
+            tx,
+            out,
+            branch,
+            was.as_deref(),
+            now
+        ))
+    }
+
+    /// Closes the branch's day if its closing has passed and it is not closed yet, and signs
+    /// out the windows left signed in a grace later (see [`hall::closing`]).
     pub async fn close_day(
         &self,
         branch: i64,
         now: DateTime<Utc>,
-    ) -> Result<Option<(chrono::NaiveDate, u32)>> {
+    ) -> Result<Option<hall::closing::Closed>> {
         write!(self, |tx, out| hall::closing::close_day(
             tx, out, branch, now
         ))
@@ -321,6 +345,18 @@ impl Store {
     /// Deletes stream events older than `before`, keeping at least the newest `keep`.
     pub async fn prune_stream(&self, before: DateTime<Utc>, keep: i64) -> Result<u64> {
         write!(self, |tx, _out| super::read::prune_stream(tx, before, keep))
+    }
+
+    /// The report's oversight tables over the tickets issued in `[from, to)` (see
+    /// [`crate::queue::oversight`]).
+    pub async fn oversight(
+        &self,
+        cfg: Arc<BranchConfig>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<crate::queue::oversight::Oversight> {
+        let (events, identity) = read!(self, |tx| super::read::oversight_rows(tx, &cfg, from, to))?;
+        Ok(crate::queue::oversight::oversight(&events, &identity))
     }
 
     /// Tickets issued in `[from, to)`, for statistics.

@@ -129,7 +129,7 @@ impl<T: Sql> AttendanceTx for T {
     ) -> Result<Vec<LogEntry>> {
         let rows = self
             .rows(
-                "SELECT window_number, user_id, kind, at FROM window_log \
+                "SELECT window_number, user_id, kind, reason, at FROM window_log \
                  WHERE branch_id = ? AND at >= ? AND at < ? ORDER BY at, id",
                 args![branch, from, to],
                 |r| {
@@ -141,6 +141,8 @@ impl<T: Sql> AttendanceTx for T {
                         user: r.opt_int("user_id")?,
                         kind,
                         at: r.time("at")?,
+                        by_closing: r.opt_text("reason")?.as_deref()
+                            == Some(crate::hall::closing::SIGNED_OUT_BY_CLOSING),
                     }))
                 },
             )

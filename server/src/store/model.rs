@@ -34,6 +34,10 @@ pub struct TicketRow {
     pub estimate_secs: u64,
     pub extended_reason: Option<String>,
     pub device_id: Option<i64>,
+    /// Who checked the customer's identity document at the window, and when (the identity
+    /// step: only that it happened, never the document's number or the name on it).
+    pub identity_checked_by: Option<i64>,
+    pub identity_checked_at: Option<DateTime<Utc>>,
 }
 
 impl TicketRow {

@@ -13,6 +13,8 @@ use super::export::AuditRow;
 use super::sql::{Arg, Sql};
 use super::tx::{ticket_from, ticket_query};
 use super::{BoardState, BranchConfig, Result, TicketRow, Tx};
+use crate::queue::IdentityCheck;
+use crate::queue::oversight::{IdentityCount, KINDS, OversightEvent};
 use crate::queue::policy::Candidate;
 
 /// How many recent calls the board is given, one per ticket (its latest).
@@ -60,7 +62,7 @@ pub async fn board_state(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) -> R
         };
         windows.push((w, current));
     }
-    let notices = notices(tx, branch, now).await?;
+    let notices = crate::hall::notices::current(tx, branch, now).await?;
     Ok(BoardState {
         seq,
         recent_calls,
@@ -70,8 +72,13 @@ pub async fn board_state(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) -> R
     })
 }
 
-/// Notices whose dates include `now`.
-async fn notices(tx: &mut impl Sql, branch: i64, now: DateTime<Utc>) -> Result<Vec<Notice>> {
+/// The managers' notices whose dates include `now` (the exceptions' are added by
+/// [`crate::hall::notices::current`]).
+pub async fn stored_notices(
+    tx: &mut impl Sql,
+    branch: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Notice>> {
     tx.rows(
         "SELECT id, text_zh, text_zh_hant, text_en FROM notices WHERE branch_id = ? \
          AND (starts_at IS NULL OR starts_at <= ?) AND (ends_at IS NULL OR ends_at > ?) ORDER BY id",
@@ -301,3 +308,75 @@ pub async fn read_snapshot(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) ->
         recent,
     })
 }
+
+/// What the report's oversight tables ([`crate::queue::oversight`]) read of the tickets issued
+/// in `[from, to)`: their events of the oversight kinds, and per service with the identity step
+/// and person, completed tickets and those checked.
+pub async fn oversight_rows(
+    tx: &mut impl Sql,
+    cfg: &BranchConfig,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Vec<OversightEvent>, Vec<IdentityCount>)> {
+    let branch = cfg.id;
+    // Events come after their ticket's issue; the bound on `e.at` lets the partial index on
+    // the oversight kinds (migration 0022) find them without reading every ticket's history.
+    let events_to = to + chrono::Duration::days(OVERSIGHT_EVENT_LAG_DAYS);
+    // The kinds as literals, in the index's order, so SQLite sees the partial index applies.
+    let kinds = KINDS.map(|k| format!("'{k}'")).join(", ");
+    let sql = format!(
+        "SELECT e.kind, e.staff_user_id, e.detail, t.issued_service, t.service_code, t.day, \
+         CASE WHEN t.status = 'done' THEN t.done_at - t.serving_at END AS service_ms \
+         FROM ticket_events e JOIN tickets t ON t.key = e.ticket_key \
+         WHERE e.kind IN ({kinds}) AND e.at >= ? AND e.at < ? \
+         AND t.branch_id = ? AND t.issued_at >= ? AND t.issued_at < ? ORDER BY e.id"
+    );
+    let args = args![from, events_to, branch, from, to];
+    let events = tx
+        .rows(&sql, args, |r| {
+            Ok(OversightEvent {
+                kind: r.text("kind")?,
+                staff: r.opt_int("staff_user_id")?,
+                detail: r.opt_text("detail")?,
+                issued_service: r.service("issued_service")?,
+                service: r.service("service_code")?,
+                day: r.day("day")?,
+                service_ms: r.opt_int("service_ms")?.map(|ms| ms.max(0)),
+            })
+        })
+        .await?;
+    let checked: Vec<ServiceCode> = cfg
+        .services
+        .iter()
+        .filter(|s| s.identity_check != IdentityCheck::Off)
+        .map(|s| s.code)
+        .collect();
+    if checked.is_empty() {
+        return Ok((events, Vec::new()));
+    }
+    let marks = vec!["?"; checked.len()].join(", ");
+    let sql = format!(
+        "SELECT service_code, staff_user_id, COUNT(*) AS completed, \
+         COUNT(identity_checked_at) AS checked FROM tickets \
+         WHERE branch_id = ? AND issued_at >= ? AND issued_at < ? AND status = 'done' \
+         AND service_code IN ({marks}) GROUP BY service_code, staff_user_id \
+         ORDER BY service_code, staff_user_id"
+    );
+    let mut args: Vec<Arg> = vec![branch.into(), from.into(), to.into()];
+    args.extend(checked.iter().map(Arg::from));
+    let identity = tx
+        .rows(&sql, &args, |r| {
+            Ok(IdentityCount {
+                service: r.service("service_code")?,
+                staff: r.opt_int("staff_user_id")?,
+                completed: r.int("completed")?.max(0) as u64,
+                checked: r.int("checked")?.max(0) as u64,
+            })
+        })
+        .await?;
+    Ok((events, identity))
+}
+
+/// How long after a ticket's issue its oversight events are looked for, in days (a carried-over
+/// ticket may be transferred or closed days later).
+const OVERSIGHT_EVENT_LAG_DAYS: i64 = 31;

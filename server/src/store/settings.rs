@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::sql::Columns;
 use super::tx::load_config;
 use super::{BranchConfig, Result, Role, Tx, WindowDef};
-use crate::queue::ServiceDef;
 use crate::queue::schedule::Exception;
+use crate::queue::{PublicInfo, ServiceDef};
 
 /// A notice as stored, with its dates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,7 +104,9 @@ pub trait SettingsTx: Tx {
             s.last_number,
             s.priority_allowed,
             s.default_service_secs,
-            s.enabled
+            s.enabled,
+            s.carry_over,
+            s.identity_check.as_str()
         ];
         let mut all = args![branch, &s.code].to_vec();
         all.extend_from_slice(columns);
@@ -113,7 +115,7 @@ pub trait SettingsTx: Tx {
             self.execute(
                 "INSERT INTO services (branch_id, code, name_zh, name_zh_hant, name_en, guide_zh, guide_zh_hant, \
                  guide_en, target_wait_secs, first_number, last_number, priority_allowed, default_service_secs, \
-                 enabled, sort) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+                 enabled, carry_over, identity_check, sort) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
                  (SELECT COALESCE(MAX(sort), -1) + 1 FROM services WHERE branch_id = ?))",
                 &all,
             )
@@ -123,7 +125,8 @@ pub trait SettingsTx: Tx {
             self.execute(
                 "UPDATE services SET name_zh = ?, name_zh_hant = ?, name_en = ?, guide_zh = ?, guide_zh_hant = ?, \
                  guide_en = ?, target_wait_secs = ?, first_number = ?, last_number = ?, priority_allowed = ?, \
-                 default_service_secs = ?, enabled = ? WHERE branch_id = ? AND code = ?",
+                 default_service_secs = ?, enabled = ?, carry_over = ?, identity_check = ? \
+                 WHERE branch_id = ? AND code = ?",
                 &all,
             )
             .await?;
@@ -181,10 +184,28 @@ pub trait SettingsTx: Tx {
         time_zone: &str,
         weekly_json: &str,
         cutoff_mins: u16,
+        closing_grace_mins: u16,
     ) -> Result<()> {
         self.execute(
-            "UPDATE branches SET time_zone = ?, weekly_hours = ?, cutoff_mins = ? WHERE id = ?",
-            args![time_zone, weekly_json, u32::from(cutoff_mins), branch],
+            "UPDATE branches SET time_zone = ?, weekly_hours = ?, cutoff_mins = ?, closing_grace_mins = ? \
+             WHERE id = ?",
+            args![
+                time_zone,
+                weekly_json,
+                u32::from(cutoff_mins),
+                u32::from(closing_grace_mins),
+                branch
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The branch's public information (phone, address, notice period).
+    async fn save_public_info(&mut self, branch: i64, p: &PublicInfo) -> Result<()> {
+        self.execute(
+            "UPDATE branches SET phone = ?, address = ?, notice_days = ? WHERE id = ?",
+            args![&p.phone, &p.address, u32::from(p.notice_days), branch],
         )
         .await?;
         Ok(())
@@ -193,9 +214,17 @@ pub trait SettingsTx: Tx {
     async fn save_exception(&mut self, branch: i64, e: &Exception) -> Result<()> {
         let periods = serde_json::to_string(&e.periods).map_err(anyhow::Error::from)?;
         self.execute(
-            "INSERT INTO hour_exceptions (branch_id, day, periods, note) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (branch_id, day) DO UPDATE SET periods = excluded.periods, note = excluded.note",
-            args![branch, e.date, &periods, &e.note],
+            "INSERT INTO hour_exceptions (branch_id, day, periods, note, note_zh_hant, note_en) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (branch_id, day) DO UPDATE SET periods = excluded.periods, \
+             note = excluded.note, note_zh_hant = excluded.note_zh_hant, note_en = excluded.note_en",
+            args![
+                branch,
+                e.date,
+                &periods,
+                &e.note,
+                &e.note_zh_hant,
+                &e.note_en
+            ],
         )
         .await?;
         Ok(())

@@ -14,10 +14,10 @@ use super::{
     AuditEntry, BranchConfig, LineHead, NewComplaint, NewRating, NewTicket, Result, StoreError,
     TicketEvent, TicketRow, WindowDef, WindowRow,
 };
-use crate::queue::ServiceDef;
 use crate::queue::policy::WindowSkills;
 use crate::queue::schedule::{Exception, Schedule};
 use crate::queue::window::WindowStep;
+use crate::queue::{IdentityCheck, PublicInfo, ServiceDef};
 
 /// Per branch, its configuration as last loaded; reloaded when `config_version` moves.
 pub(crate) type ConfigCache = std::sync::Mutex<std::collections::HashMap<i64, Arc<BranchConfig>>>;
@@ -27,7 +27,8 @@ macro_rules! ticket_columns {
     () => {
         "key, id, branch_id, service_code, issued_service, number, number_seq, day, priority, status, \
          issued_at, queue_at, target_window, window_number, staff_user_id, first_called_at, last_called_at, \
-         serving_at, done_at, estimate_ahead, estimate_secs, extended_reason, device_id"
+         serving_at, done_at, estimate_ahead, estimate_secs, extended_reason, device_id, identity_checked_by, \
+         identity_checked_at"
     };
 }
 pub(crate) use ticket_columns;
@@ -76,6 +77,8 @@ pub fn ticket_from(r: &dyn Columns) -> Result<TicketRow> {
         estimate_secs: r.int("estimate_secs")?.max(0) as u64,
         extended_reason: r.opt_text("extended_reason")?,
         device_id: r.opt_int("device_id")?,
+        identity_checked_by: r.opt_int("identity_checked_by")?,
+        identity_checked_at: r.opt_time("identity_checked_at")?,
     })
 }
 
@@ -111,6 +114,11 @@ pub fn service_from(r: &dyn Columns) -> Result<ServiceDef> {
         priority_allowed: r.flag("priority_allowed")?,
         default_service_secs: r.count("default_service_secs")?,
         enabled: r.flag("enabled")?,
+        carry_over: r.flag("carry_over")?,
+        identity_check: {
+            let v = r.text("identity_check")?;
+            IdentityCheck::parse(&v).ok_or_else(|| super::sql::bad("identity_check", &v))?
+        },
     })
 }
 
@@ -144,19 +152,28 @@ pub async fn load_config(tx: &mut impl Sql, branch: i64) -> Result<BranchConfig>
                 services: Vec::new(),
                 windows: Vec::new(),
                 emergency: b.opt_text("emergency")?,
+                closing_grace_mins: b.count("closing_grace_mins")?.min(u32::from(u16::MAX)) as u16,
+                public: PublicInfo {
+                    phone: b.text("phone")?,
+                    address: b.text("address")?,
+                    notice_days: b.count("notice_days")?.min(u32::from(u16::MAX)) as u16,
+                },
             })
         })
         .await?
         .ok_or_else(|| unknown_branch(branch))?;
     cfg.schedule.exceptions = tx
         .rows(
-            "SELECT day, periods, note FROM hour_exceptions WHERE branch_id = ? ORDER BY day",
+"SELECT day, periods, note, note_zh_hant, note_en FROM hour_exceptions WHERE branch_id = ? \
+             ORDER BY day",
             args![branch],
             |r| {
                 Ok(Exception {
                     date: r.day("day")?,
                     periods: r.json("periods")?,
                     note: r.text("note")?,
+                    note_zh_hant: r.text("note_zh_hant")?,
+                    note_en: r.text("note_en")?,
                 })
             },
         )
@@ -439,7 +456,8 @@ pub trait Tx: Sql + Sized {
             .execute(
                 "UPDATE tickets SET service_code = ?, priority = ?, status = ?, queue_at = ?, target_window = ?, \
                  window_number = ?, staff_user_id = ?, first_called_at = ?, last_called_at = ?, serving_at = ?, \
-                 done_at = ?, extended_reason = ? WHERE key = ? AND status = ?",
+                 done_at = ?, extended_reason = ?, identity_checked_by = ?, identity_checked_at = ? \
+                 WHERE key = ? AND status = ?",
                 args![
                     &t.service,
                     t.priority,
@@ -453,6 +471,8 @@ pub trait Tx: Sql + Sized {
                     t.serving_at,
                     t.done_at,
                     &t.extended_reason,
+                    t.identity_checked_by,
+                    t.identity_checked_at,
                     t.key,
                     expected.as_str()
                 ],
@@ -702,15 +722,30 @@ pub trait Tx: Sql + Sized {
         Ok(())
     }
 
-    /// Whether the branch's local `day` has been closed.
-    async fn day_closed(&mut self, branch: i64, day: NaiveDate) -> Result<bool> {
-        let hit = self
-            .int(
-                "SELECT 1 FROM closed_days WHERE branch_id = ? AND day = ?",
-                args![branch, day],
-            )
-            .await?;
-        Ok(hit.is_some())
+    /// Whether the branch's local `day` has been closed: `None` if not, else whether its
+    /// windows have also been signed out.
+    async fn closed_day(&mut self, branch: i64, day: NaiveDate) -> Result<Option<bool>> {
+        self.row(
+            "SELECT signed_out_at FROM closed_days WHERE branch_id = ? AND day = ?",
+            args![branch, day],
+            |r| Ok(r.opt_int("signed_out_at")?.is_some()),
+        )
+        .await
+    }
+
+    /// Records that the windows still signed in after `day`'s closing were signed out at `at`.
+    async fn mark_day_signed_out(
+        &mut self,
+        branch: i64,
+        day: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.execute(
+            "UPDATE closed_days SET signed_out_at = ? WHERE branch_id = ? AND day = ?",
+            args![at, branch, day],
+        )
+        .await?;
+        Ok(())
     }
 
     /// Records that `day` was closed at `at`, cancelling `cancelled` tickets.

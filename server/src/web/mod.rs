@@ -12,9 +12,11 @@
 //! - [`staff`]: `/staff`, the console (log in, choose a window, operate it, take complaints).
 //! - [`rate`]: `/rate/{window}`, the rating pad facing the customer.
 //! - [`track`]: `/t/{id}`, the ticket's tracking page (phone first).
+//! - [`hall`]: `/hall`, the hall's public page: hours, exceptions ahead, guides, phone, waits.
 //! - [`manage`]: `/manage/…`, the manager's pages.
 //! - `assets/`: the stylesheet and the scripts, served under `/assets/`.
 
+pub mod hall;
 pub mod i18n;
 mod json;
 pub mod manage;
@@ -39,6 +41,8 @@ pub fn router() -> Router<AppState> {
         .route("/rate/{window}", get(rate::page))
         .route("/t/{id}", get(track::page))
         .route("/t/{id}/live", get(track::live))
+        .route("/hall", get(hall::first))
+        .route("/hall/{branch}", get(hall::page))
         .route("/assets/{name}", get(asset))
         .merge(manage::router())
 }

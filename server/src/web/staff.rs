@@ -182,6 +182,10 @@ async fn console_or_choice(
                     p #cur-service.service { (lang.s("没有正在办理的号码", "No ticket at this window")) }
                     p #cur-detail.detail { "\u{a0}" }
                     p #cur-extended.note hidden {}
+                    div #identity-row.identity hidden {
+                        (button("identity", "I", "已核验身份证件", "Identity checked", "identity"))
+                        span #identity-state {}
+                    }
                 }
                 div.primary {
                     (button("call-next", "N", "叫下一位", "Call next", "big"))
@@ -270,6 +274,11 @@ fn strings(lang: Lang) -> Markup {
         "waitingLess": s("刚取号", "just taken"),
         "since": s("叫号于 {t}", "called at {t}"),
         "extended": s("延长办理：", "Extended: "),
+        "identity": {
+            "required": s("须核验身份证件后才能办结", "Check the identity document before completing"),
+            "optional": s("可核验身份证件", "Identity check available"),
+            "checked": s("✓ 身份证件已核验", "✓ Identity document checked"),
+        },
         "call": s("叫号", "Call"),
         "pause": s("暂停", "Pause"),
         "resume": s("恢复", "Resume"),
@@ -283,6 +292,7 @@ fn strings(lang: Lang) -> Markup {
             "no-show": s("{n} 已记为过号", "{n} marked as no-show"),
             "transfer": s("{n} 已转移", "{n} transferred"),
             "extend": s("{n} 已标记延长办理", "{n} marked as extended"),
+            "identity": s("{n} 身份证件已核验", "{n}: identity document checked"),
             "pause": s("窗口已暂停", "Window paused"),
             "resume": s("窗口已恢复", "Window resumed"),
             "complaint": s("投诉已登记（编号 {id}），须在 {due} 前答复", "Complaint recorded (no. {id}); answer due by {due}"),
@@ -307,6 +317,9 @@ fn strings(lang: Lang) -> Markup {
             "invalid_number": s("号码格式不对（例如 A012）。", "Not a ticket number (e.g. A012)."),
             "same_service": s("号码已在该业务排队。", "The ticket is already in that service's line."),
             "same_window": s("请选择其他窗口。", "Choose another window."),
+            "identity_not_checked": s("这项业务须先核验身份证件，才能办结。", "This service needs the identity document checked before completing."),
+            "identity_already_checked": s("身份证件已核验过。", "The identity document was already checked."),
+            "identity_check_off": s("这项业务不需要核验身份证件。", "This service has no identity check."),
             "csrf_failed": s("页面已过期，请刷新。", "The page has expired: reload it."),
             "unauthorized": s("登录已过期，请重新登录。", "Your session has ended: log in again."),
             "network": s("无法连接服务器。", "Cannot reach the server."),

@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::hall::Outbox;
-use crate::queue::ServiceDef;
+use crate::queue::schedule::Exception;
+use crate::queue::{IdentityCheck, PublicInfo, ServiceDef};
 use crate::store::{
     AuditEntry, BranchConfig, Principal, Result, Role, Store, StoreError, Tx, WindowDef,
 };
@@ -48,6 +49,14 @@ pub const GUIDE_MAX_CHARS: usize = 2000;
 pub const NOTICE_MAX_CHARS: usize = 200;
 /// The longest last-ticket cut-off, in minutes.
 pub const CUTOFF_MAX_MINS: u16 = 240;
+/// The longest service phone number, in characters.
+pub const PHONE_MAX_CHARS: usize = 32;
+/// The longest address, in characters.
+pub const ADDRESS_MAX_CHARS: usize = 200;
+/// The furthest ahead a dated exception is announced, in days.
+pub const NOTICE_DAYS_MAX: u16 = 60;
+/// The longest grace after closing before windows are signed out, in minutes.
+pub const CLOSING_GRACE_MAX_MINS: u16 = 240;
 /// Shortest password a manager may set.
 pub const PASSWORD_MIN_CHARS: usize = 8;
 
@@ -63,6 +72,12 @@ pub struct ServiceConfig {
     pub priority_allowed: bool,
     pub default_service_secs: u32,
     pub enabled: bool,
+    /// Tickets still waiting at closing are kept for the next day.
+    #[serde(default)]
+    pub carry_over: bool,
+    /// `off`, `optional` or `required`.
+    #[serde(default)]
+    pub identity_check: IdentityCheck,
 }
 
 impl From<&ServiceDef> for ServiceConfig {
@@ -77,6 +92,8 @@ impl From<&ServiceDef> for ServiceConfig {
             priority_allowed: s.priority_allowed,
             default_service_secs: s.default_service_secs,
             enabled: s.enabled,
+            carry_over: s.carry_over,
+            identity_check: s.identity_check,
         }
     }
 }
@@ -93,6 +110,8 @@ impl ServiceConfig {
             priority_allowed: self.priority_allowed,
             default_service_secs: self.default_service_secs,
             enabled: self.enabled,
+            carry_over: self.carry_over,
+            identity_check: self.identity_check,
         }
     }
 }
@@ -119,6 +138,10 @@ pub struct ServicePatch {
     pub default_service_secs: Option<u32>,
     #[serde(default)]
     pub enabled: Option<bool>,
+    #[serde(default)]
+    pub carry_over: Option<bool>,
+    #[serde(default)]
+    pub identity_check: Option<IdentityCheck>,
 }
 
 /// A text in the hall's languages, any of them left out kept as it was.
@@ -209,6 +232,13 @@ pub struct HoursConfig {
     /// Seven days, Monday first.
     pub weekly: Vec<Periods>,
     pub cutoff_mins: u16,
+    /// Minutes after closing at which windows still signed in are signed out (default 30).
+    #[serde(default = "default_closing_grace")]
+    pub closing_grace_mins: u16,
+}
+
+fn default_closing_grace() -> u16 {
+    30
 }
 
 /// A dated exception as managers write it.
@@ -217,8 +247,13 @@ pub struct HoursConfig {
 pub struct ExceptionBody {
     /// `[]`: closed all day.
     pub periods: Periods,
+    /// The note in Simplified Chinese (also shown where the other languages' are empty).
     #[serde(default)]
     pub note: String,
+    #[serde(default)]
+    pub note_zh_hant: String,
+    #[serde(default)]
+    pub note_en: String,
 }
 
 /// An exception as listed.
@@ -227,6 +262,20 @@ pub struct ExceptionConfig {
     pub date: NaiveDate,
     pub periods: Periods,
     pub note: String,
+    pub note_zh_hant: String,
+    pub note_en: String,
+}
+
+impl From<&Exception> for ExceptionConfig {
+    fn from(e: &Exception) -> Self {
+        ExceptionConfig {
+            date: e.date,
+            periods: format_periods(&e.periods),
+            note: e.note.clone(),
+            note_zh_hant: e.note_zh_hant.clone(),
+            note_en: e.note_en.clone(),
+        }
+    }
 }
 
 /// A notice to write.
@@ -256,6 +305,8 @@ pub struct HallSettings {
     pub exceptions: Vec<ExceptionConfig>,
     pub notices: Vec<NoticeRow>,
     pub emergency: Option<String>,
+    /// The service phone number, the address and the notice period of dated exceptions.
+    pub public: PublicInfo,
 }
 
 fn invalid(code: &'static str, message: impl Into<String>) -> StoreError {
@@ -330,6 +381,17 @@ async fn audit_change<T: Tx>(
     audit(tx, who, now, action, to_value(&detail)).await
 }
 
+/// Sends kiosks and boards the whole list of notices now (a `notice` event).
+pub(super) async fn announce_notices<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    cfg: &BranchConfig,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let notices = crate::hall::notices::current_with(tx, cfg, now).await?;
+    out.emit(tx, cfg.id, now, Event::Notice { notices }).await
+}
+
 /// Tells kiosks and boards to refetch the services and hours.
 async fn announce_services<T: Tx>(
     tx: &mut T,
@@ -373,14 +435,11 @@ impl Store {
                     .schedule
                     .exceptions
                     .iter()
-                    .map(|e| ExceptionConfig {
-                        date: e.date,
-                        periods: format_periods(&e.periods),
-                        note: e.note.clone(),
-                    })
+                    .map(ExceptionConfig::from)
                     .collect(),
                 notices,
                 emergency: cfg.emergency.clone(),
+                public: cfg.public.clone(),
             })
         })
     }
@@ -432,6 +491,17 @@ impl Store {
     ) -> Result<HoursConfig> {
         let who = who.clone();
         write!(self, |tx, out| save_hours(tx, out, &who, &hours, now))
+    }
+
+    /// See [`save_public_info`].
+    pub async fn save_public_info(
+        &self,
+        who: &Principal,
+        info: PublicInfo,
+        now: DateTime<Utc>,
+    ) -> Result<PublicInfo> {
+        let who = who.clone();
+        write!(self, |tx, out| save_public_info(tx, out, &who, &info, now))
     }
 
     pub async fn save_exception(

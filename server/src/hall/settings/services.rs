@@ -1,8 +1,7 @@
 //! The hall's configuration: services, windows, opening hours, dated exceptions, notices.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use qhall_shared::api::{Localized, Notice};
-use qhall_shared::events::Event;
+use qhall_shared::api::Localized;
 use qhall_shared::{ServiceCode, WindowNo};
 use serde_json::json;
 
@@ -66,6 +65,12 @@ fn apply_service(s: &mut ServiceConfig, p: &ServicePatch) {
     if let Some(v) = p.enabled {
         s.enabled = v;
     }
+    if let Some(v) = p.carry_over {
+        s.carry_over = v;
+    }
+    if let Some(v) = p.identity_check {
+        s.identity_check = v;
+    }
 }
 
 /// Creates (`code` None: from the patch) or changes a service.
@@ -110,6 +115,8 @@ pub async fn save_service<T: SettingsTx>(
             priority_allowed: true,
             default_service_secs: 300,
             enabled: true,
+            carry_over: false,
+            identity_check: Default::default(),
         },
     )?;
     apply_service(&mut s, patch);
@@ -324,6 +331,7 @@ pub(super) fn hours_of(cfg: &BranchConfig) -> HoursConfig {
             .map(|d| format_periods(d))
             .collect(),
         cutoff_mins: cfg.schedule.cutoff_mins,
+        closing_grace_mins: cfg.closing_grace_mins,
     }
 }
 
@@ -358,6 +366,12 @@ pub async fn save_hours<T: SettingsTx>(
             format!("the cut-off is 0 to {CUTOFF_MAX_MINS} minutes"),
         ));
     }
+    if hours.closing_grace_mins > CLOSING_GRACE_MAX_MINS {
+        return Err(invalid(
+            "invalid_grace",
+            format!("the grace after closing is 0 to {CLOSING_GRACE_MAX_MINS} minutes"),
+        ));
+    }
     tx.lock_branch(branch).await?;
     let cfg = tx.config(branch).await?;
     let before = hours_of(&cfg);
@@ -366,13 +380,20 @@ pub async fn save_hours<T: SettingsTx>(
         time_zone: tz.name().to_owned(),
         weekly: weekly.0.iter().map(|d| format_periods(d)).collect(),
         cutoff_mins: hours.cutoff_mins,
+        closing_grace_mins: hours.closing_grace_mins,
     };
     if new == before {
         return Ok(new);
     }
     let weekly_json = serde_json::to_string(&weekly).map_err(anyhow::Error::from)?;
-    tx.save_hours(branch, tz.name(), &weekly_json, hours.cutoff_mins)
-        .await?;
+    tx.save_hours(
+        branch,
+        tz.name(),
+        &weekly_json,
+        new.cutoff_mins,
+        new.closing_grace_mins,
+    )
+    .await?;
     let after = tx.bump_config(branch).await?;
     audit_change(
         tx,
@@ -407,29 +428,36 @@ pub async fn save_exception<T: SettingsTx>(
     let new = match body {
         Some(b) => {
             let periods = parse_periods(&b.periods)?;
-            let note = b.note.trim().to_owned();
-            if note.chars().count() > NOTICE_MAX_CHARS {
-                return Err(invalid(
-                    "invalid_text",
-                    format!("a note is at most {NOTICE_MAX_CHARS} characters"),
-                ));
-            }
+            let note = |text: &str| {
+                let text = text.trim().to_owned();
+                if text.chars().count() > NOTICE_MAX_CHARS {
+                    return Err(invalid(
+                        "invalid_text",
+                        format!("a note is at most {NOTICE_MAX_CHARS} characters"),
+                    ));
+                }
+                Ok(text)
+            };
             Some(Exception {
                 date,
                 periods,
-                note,
+                note: note(&b.note)?,
+                note_zh_hant: note(&b.note_zh_hant)?,
+                note_en: note(&b.note_en)?,
             })
         }
         None => None,
     };
     tx.lock_branch(branch).await?;
     let cfg = tx.config(branch).await?;
+    if new.is_some() && date < crate::queue::schedule::local_date(cfg.schedule.tz, now) {
+        return Err(invalid(
+            "date_in_past",
+            format!("{date} has passed: an exception is for today or a day ahead"),
+        ));
+    }
     let before = cfg.schedule.exception_on(date).cloned();
-    let view = |e: &Exception| ExceptionConfig {
-        date: e.date,
-        periods: format_periods(&e.periods),
-        note: e.note.clone(),
-    };
+    let view = ExceptionConfig::from;
     if before == new {
         return Ok(new.as_ref().map(view));
     }
@@ -455,6 +483,7 @@ pub async fn save_exception<T: SettingsTx>(
     )
     .await?;
     announce_services(tx, out, &after, now).await?;
+    announce_notices(tx, out, &after, now).await?;
     Ok(new.as_ref().map(view))
 }
 
@@ -519,7 +548,7 @@ pub async fn save_notice<T: SettingsTx>(
             None
         }
     };
-    tx.bump_config(branch).await?;
+    let after = tx.bump_config(branch).await?;
     let action = match (&before, &saved) {
         (None, _) => "notice.create",
         (Some(_), Some(_)) => "notice.update",
@@ -536,17 +565,7 @@ pub async fn save_notice<T: SettingsTx>(
         saved.as_ref().map(to_value),
     )
     .await?;
-    let notices: Vec<Notice> = tx
-        .notices(branch)
-        .await?
-        .into_iter()
-        .filter(|n| n.active(now))
-        .map(|n| Notice {
-            id: n.id,
-            text: n.text,
-        })
-        .collect();
-    out.emit(tx, branch, now, Event::Notice { notices }).await?;
+    announce_notices(tx, out, &after, now).await?;
     Ok(saved)
 }
 
@@ -572,6 +591,70 @@ fn start_edit<T: Clone>(
         (Some(b), false) => Ok(b.clone()),
         (None, true) => Ok(fresh()),
     }
+}
+
+/// Replaces the branch's public information: the service phone number (at most
+/// [`PHONE_MAX_CHARS`] characters of digits, spaces and `+ - ( )`), the address, and how many
+/// days ahead a dated exception becomes a notice.
+pub async fn save_public_info<T: SettingsTx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    info: &PublicInfo,
+    now: DateTime<Utc>,
+) -> Result<PublicInfo> {
+    let new = PublicInfo {
+        phone: info.phone.trim().to_owned(),
+        address: info.address.trim().to_owned(),
+        notice_days: info.notice_days,
+    };
+    let phone_ok = new.phone.chars().count() <= PHONE_MAX_CHARS
+        && new
+            .phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()".contains(c));
+    if !phone_ok {
+        return Err(invalid(
+            "invalid_phone",
+            format!(
+                "a phone number is at most {PHONE_MAX_CHARS} digits, spaces and + - ( ) characters"
+            ),
+        ));
+    }
+    if new.address.chars().count() > ADDRESS_MAX_CHARS || new.address.chars().any(char::is_control)
+    {
+        return Err(invalid(
+            "invalid_text",
+            format!("an address is one line of at most {ADDRESS_MAX_CHARS} characters"),
+        ));
+    }
+    if new.notice_days > NOTICE_DAYS_MAX {
+        return Err(invalid(
+            "invalid_notice_days",
+            format!("exceptions are announced 0 to {NOTICE_DAYS_MAX} days ahead"),
+        ));
+    }
+    let branch = who.branch_id;
+    tx.lock_branch(branch).await?;
+    let before = tx.config(branch).await?.public.clone();
+    if before == new {
+        return Ok(new);
+    }
+    tx.save_public_info(branch, &new).await?;
+    let after = tx.bump_config(branch).await?;
+    audit_change(
+        tx,
+        who,
+        now,
+        "branch.public",
+        ("branch", json!(branch)),
+        Some(to_value(&before)),
+        Some(to_value(&new)),
+    )
+    .await?;
+    announce_services(tx, out, &after, now).await?;
+    announce_notices(tx, out, &after, now).await?;
+    Ok(new)
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/config/windows", axum::routing::post(create_window))
         .route("/api/v1/config/windows/{n}", put(update_window))
         .route("/api/v1/config/hours", put(update_hours))
+        .route("/api/v1/config/branch", put(update_public_info))
         .route(
             "/api/v1/config/exceptions/{date}",
             put(set_exception).delete(delete_exception),
@@ -140,6 +141,19 @@ async fn update_hours(
 ) -> ApiResult<Json<HoursConfig>> {
     let who = caller.require(&[Role::Manager])?;
     Ok(Json(state.store.save_hours(who, body, state.now()).await?))
+}
+
+/// `PUT /api/v1/config/branch`: the service phone number, the address, and how many days
+/// ahead a dated exception becomes a notice on kiosks and boards.
+async fn update_public_info(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<crate::queue::PublicInfo>,
+) -> ApiResult<Json<crate::queue::PublicInfo>> {
+    let who = caller.require(&[Role::Manager])?;
+    Ok(Json(
+        state.store.save_public_info(who, body, state.now()).await?,
+    ))
 }
 
 /// `PUT /api/v1/config/exceptions/{date}`: other hours that day (`periods: []`: closed).

@@ -55,6 +55,7 @@
       if (d.late) flags.appendChild(Q.el("span", { "class": "flag flag-late" }, Q.fill(S.late, { n: d.late_mins })));
       if (d.early) flags.appendChild(Q.el("span", { "class": "flag flag-early" }, Q.fill(S.early, { n: d.early_mins })));
       if (d.long_pause) flags.appendChild(Q.el("span", { "class": "flag flag-pause" }, Q.fill(S.longPause, { n: d.pause_longest_mins })));
+      if (d.signed_out_by_closing) flags.appendChild(Q.el("span", { "class": "flag flag-closing" }, S.byClosing));
       r.appendChild(flags);
       body.appendChild(r);
     });

@@ -235,8 +235,67 @@
     t.appendChild(tb);
   }
 
+  // A plain table: `heads` as column headings, `rows` as arrays of cell texts (the first a row
+  // heading); numeric columns are those whose index is in `nums`.
+  function plainTable(id, heads, rows, nums) {
+    var t = document.getElementById(id);
+    t.textContent = "";
+    var thead = Q.el("thead"), tr = Q.el("tr");
+    heads.forEach(function (h, i) { tr.appendChild(Q.el("th", { scope: "col", class: nums.indexOf(i) >= 0 ? "num" : "" }, h)); });
+    thead.appendChild(tr);
+    t.appendChild(thead);
+    var tb = Q.el("tbody");
+    rows.forEach(function (cells) {
+      var row = Q.el("tr");
+      cells.forEach(function (c, i) {
+        row.appendChild(i === 0 ? Q.el("th", { scope: "row" }, c) : Q.el("td", { class: nums.indexOf(i) >= 0 ? "num" : "" }, c));
+      });
+      tb.appendChild(row);
+    });
+    if (!rows.length) {
+      var empty = Q.el("tr");
+      empty.appendChild(Q.el("td", { colspan: String(heads.length), class: "empty" }, T.none));
+      tb.appendChild(empty);
+    }
+    t.appendChild(tb);
+  }
+
+  function oversight(r) {
+    var staff = function (id) { return r.staff_names[String(id)] || ("#" + id); };
+    var service = function (code) { var s = serviceByCode[code]; return code + " " + (s ? s.name : T.removed); };
+    var win = function (n) { return windowName[n] || String(n); };
+    var reasons = function (m) { return Object.keys(m).map(function (k) { return short(k, 40) + " ×" + m[k]; }).join("; "); };
+    plainTable("ov-closed", [T.day, T.service, T.left_unserved], r.closed_unserved.map(function (c) {
+      return [c.day, service(c.service), String(c.count)];
+    }), [2]);
+    var people = {};
+    r.out_of_order_by_staff.forEach(function (c) { (people[c.key] = people[c.key] || [0, 0])[0] = c.count; });
+    r.reinstated_by_staff.forEach(function (c) { (people[c.key] = people[c.key] || [0, 0])[1] = c.count; });
+    plainTable("ov-calls", [T.staff, T.out_of_order, T.reinstated], Object.keys(people).map(function (k) {
+      return [staff(k), String(people[k][0]), String(people[k][1])];
+    }), [1, 2]);
+    var ext = function (key) {
+      return function (e) { return [key(e.key), String(e.count), mins(e.mean_service_secs), reasons(e.reasons)]; };
+    };
+    var extHeads = function (k) { return [k, T.count, T.mean_service + " (" + T.min_short + ")", T.reasons]; };
+    plainTable("ov-ext-service", extHeads(T.service), r.extended_by_service.map(ext(service)), [1, 2]);
+    plainTable("ov-ext-staff", extHeads(T.staff), r.extended_by_staff.map(ext(staff)), [1, 2]);
+    plainTable("ov-transfers", [T.from, T.to, T.count], r.service_transfers.map(function (t) {
+      return [service(t.from), service(t.to), String(t.count)];
+    }), [2]);
+    plainTable("ov-window-transfers", [T.from, T.to, T.count], r.window_transfers.map(function (t) {
+      return [win(t.from), win(t.to), String(t.count)];
+    }), [2]);
+    var share = function (key) {
+      return function (s) { return [key(s.key), String(s.completed), String(s.checked), pct(s.share)]; };
+    };
+    plainTable("ov-id-service", [T.service, T.completed, T.checked, T.share], r.identity_by_service.map(share(service)), [1, 2, 3]);
+    plainTable("ov-id-staff", [T.staff, T.completed, T.checked, T.share], r.identity_by_staff.map(share(staff)), [1, 2, 3]);
+  }
+
   function render(r) {
     summary(r);
+    oversight(r);
     hourChart(r.by_hour);
     waitChart(r.by_service);
     satChart(r.overall.satisfaction);

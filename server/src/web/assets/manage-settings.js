@@ -82,7 +82,9 @@
         last_number: num(f, "last_number"),
         priority_allowed: checked(f, "priority_allowed"),
         default_service_secs: num(f, "default_service_min") * 60,
-        enabled: checked(f, "enabled")
+        enabled: checked(f, "enabled"),
+        carry_over: checked(f, "carry_over"),
+        identity_check: f.elements.identity_check.value
       }];
     },
     "service-delete": function (f) {
@@ -116,12 +118,17 @@
         if (p === null) { days[i].focus(); return tpl("msg-bad-hours"); }
         weekly.push(p);
       }
-      return ["PUT", "/api/v1/config/hours", { time_zone: field(f, "time_zone"), weekly: weekly, cutoff_mins: num(f, "cutoff_mins") }];
+      return ["PUT", "/api/v1/config/hours", { time_zone: field(f, "time_zone"), weekly: weekly, cutoff_mins: num(f, "cutoff_mins"), closing_grace_mins: num(f, "closing_grace_mins") }];
     },
     exception: function (f) {
       var p = periods(field(f, "periods"));
       if (p === null) return tpl("msg-bad-hours");
-      return ["PUT", "/api/v1/config/exceptions/" + field(f, "date"), { periods: p, note: field(f, "note") }];
+      return ["PUT", "/api/v1/config/exceptions/" + field(f, "date"), {
+        periods: p, note: field(f, "note"), note_zh_hant: field(f, "note_zh_hant"), note_en: field(f, "note_en")
+      }];
+    },
+    "public": function (f) {
+      return ["PUT", "/api/v1/config/branch", { phone: field(f, "phone"), address: field(f, "address"), notice_days: num(f, "notice_days") }];
     },
     "exception-delete": function (f) {
       return ["DELETE", "/api/v1/config/exceptions/" + f.dataset.date];

@@ -143,6 +143,13 @@
     } else {
       ext.hidden = true;
     }
+    var id = cur && cur.identity;
+    var needsCheck = !!(id && id.required && !id.checked);
+    el("identity-row").hidden = !id;
+    if (id) {
+      el("identity-state").textContent = id.checked ? S.identity.checked : (id.required ? S.identity.required : S.identity.optional);
+      el("identity-row").classList.toggle("needed", needsCheck);
+    }
     var open = view.state === "open";
     var paused = view.state === "paused";
     var pill = el("window-state");
@@ -151,7 +158,8 @@
     var called = cur && cur.status === "called";
     var enable = {
       "call-next": open && !cur,
-      complete: !!cur,
+      complete: !!cur && !needsCheck,
+      identity: !!(id && !id.checked),
       recall: !!called,
       start: !!called,
       "no-show": !!called,
@@ -258,6 +266,7 @@
   var actions = {
     "call-next": function () { act("call-next", "/call-next"); },
     complete: function () { act("complete", "/complete"); },
+    identity: function () { act("identity", "/identity"); },
     recall: function () { act("recall", "/recall"); },
     start: function () { act("start", "/start"); },
     "no-show": function () {

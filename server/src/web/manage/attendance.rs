@@ -92,6 +92,7 @@ fn strings(lang: Lang, tz: &str) -> serde_json::Value {
         "late": s("迟到 {n} 分钟", "Late {n} min"),
         "early": s("早退 {n} 分钟", "Left {n} min early"),
         "longPause": s("长暂停 {n} 分钟", "Long pause {n} min"),
+        "byClosing": s("关门后由系统签退", "Signed out by closing"),
         "summary": s(
             "{days} 人次：迟到 {late}，早退 {early}，长暂停 {pause}",
             "{days} person-days: {late} late, {early} early leave, {pause} long pause"

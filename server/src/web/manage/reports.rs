@@ -91,6 +91,7 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
         (table_section(lang, "window", lang.s("按窗口", "By window")))
         (table_section(lang, "staff", lang.s("按工作人员", "By staff member")))
         (table_section(lang, "hour", lang.s("按取号时段", "By hour of issue")))
+        (oversight_section(lang))
         p.note {
             (lang.s(
                 "等候时间 = 首次叫号 − 取号；达标率 = 等候不超过该业务目标的已叫号比例（目标线：",
@@ -124,10 +125,40 @@ fn table_section(lang: Lang, table: &str, heading: &str) -> Markup {
     }
 }
 
+/// The oversight tables' frames: closing leftovers, extensions, calls out of order and
+/// reinstatements, transfers, the identity step (the script fills them).
+fn oversight_section(lang: Lang) -> Markup {
+    let table = |id: &str, heading: &str| {
+        html! {
+            div.ov-table {
+                h3 { (heading) }
+                div.scroll { table id=(id) {} }
+            }
+        }
+    };
+    html! {
+        section.report-table.card #oversight {
+            div.table-head {
+                h2 { (lang.s("例外与监督", "Exceptions and oversight")) }
+            }
+            div.ov-grid {
+                (table("ov-closed", lang.s("关门时未办理（按日、业务）", "Left unserved at closing (per day and service)")))
+                (table("ov-calls", lang.s("插队叫号与过号恢复（按人）", "Calls out of order and reinstated no-shows (per person)")))
+                (table("ov-ext-service", lang.s("延长办理（按业务）", "Extended cases (per service)")))
+                (table("ov-ext-staff", lang.s("延长办理（按人）", "Extended cases (per person)")))
+                (table("ov-transfers", lang.s("业务之间的转移", "Transfers between services")))
+                (table("ov-window-transfers", lang.s("窗口之间的转移", "Transfers between windows")))
+                (table("ov-id-service", lang.s("身份证件核验（按业务）", "Identity checks (per service)")))
+                (table("ov-id-staff", lang.s("身份证件核验（按人）", "Identity checks (per person)")))
+            }
+        }
+    }
+}
+
 /// The texts the script writes, in the page's language.
 fn texts(lang: Lang) -> serde_json::Value {
     let s = |zh: &str, en: &str| lang.s(zh, en).to_owned();
-    json!({
+    let mut v = json!({
         "loading": s("正在读取…", "Loading…"),
         "range": s("{from} 至 {to}", "{from} to {to}"),
         "error": s("读取失败：{message}", "Could not load the report: {message}"),
@@ -174,5 +205,24 @@ fn texts(lang: Lang) -> serde_json::Value {
             s("非常满意", "Very satisfied"),
         ],
         "removed": s("（已删除）", "(removed)"),
-    })
+    });
+    // The oversight tables' texts (a second object: one json! this long passes its recursion limit).
+    let more = json!({
+        "none": s("没有。", "None."),
+        "day": s("日期", "Day"),
+        "count": s("次数", "Count"),
+        "left_unserved": s("未办理", "Left unserved"),
+        "out_of_order": s("插队叫号", "Out of order"),
+        "reinstated": s("过号恢复", "Reinstated"),
+        "reasons": s("原因", "Reasons"),
+        "from": s("从", "From"),
+        "to": s("到", "To"),
+        "completed": s("办结", "Completed"),
+        "checked": s("已核验", "Checked"),
+        "share": s("核验比例", "Share checked"),
+    });
+    if let (Some(all), serde_json::Value::Object(more)) = (v.as_object_mut(), more) {
+        all.extend(more);
+    }
+    v
 }

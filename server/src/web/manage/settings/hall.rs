@@ -76,6 +76,18 @@ pub(super) fn services(lang: Lang, hall: &HallSettings) -> Markup {
                                 span { (lang.s("默认办理时长（分钟）", "Default service time (min)")) }
                                 input.n name="default_service_min" type="number" min="1" max="120" value=(mins(s.default_service_secs));
                             }
+                            label.unit.short {
+                                span { (lang.s("核验身份证件", "Identity check")) }
+                                select name="identity_check" {
+                                    @for (v, zh, en) in [("off", "不核验", "None"), ("optional", "可选", "Optional"), ("required", "必须（办结前）", "Required before completing")] {
+                                        option value=(v) selected[s.identity_check.as_str() == v] { (lang.s(zh, en)) }
+                                    }
+                                }
+                            }
+                            label.check-line {
+                                input name="carry_over" type="checkbox" checked[s.carry_over];
+                                " " (lang.s("关门时保留未叫的号，次日优先办理", "Keep tickets still waiting at closing for the next day (called first)"))
+                            }
                         }
                     }
                     (msg())
@@ -207,6 +219,10 @@ pub(super) fn hours(lang: Lang, hall: &HallSettings) -> Markup {
                         span { (lang.s("停止取号（关门前）", "Last ticket (before closing)")) }
                         span { input.n name="cutoff_mins" type="number" min="0" max="240" value=(h.cutoff_mins); " " (lang.s("分钟", "min")) }
                     }
+                    label.unit {
+                        span { (lang.s("关门后自动签退", "Sign windows out after closing")) }
+                        span { input.n name="closing_grace_mins" type="number" min="0" max="240" value=(h.closing_grace_mins); " " (lang.s("分钟", "min")) }
+                    }
                     button.primary type="submit" { (lang.s("保存营业时间", "Save hours")) }
                 }
                 (msg())
@@ -238,7 +254,7 @@ pub(super) fn exceptions(lang: Lang, hall: &HallSettings, tz: Tz, now: DateTime<
                                     @if e.periods.is_empty() { strong { (lang.s("全天休息", "Closed")) } }
                                     @else { (periods_text(&e.periods)) }
                                 }
-                                td { (e.note) }
+                                td { (e.note) @if !e.note_en.is_empty() { " · " (e.note_en) } }
                                 td {
                                     form.api-form data-form="exception-delete" data-date=(e.date.format("%Y-%m-%d")) {
                                         button.link type="submit" data-confirm="delete" { (lang.s("删除", "Delete")) }
@@ -250,11 +266,16 @@ pub(super) fn exceptions(lang: Lang, hall: &HallSettings, tz: Tz, now: DateTime<
                     }
                 }
             }
+            p.hint { (lang.s(
+                "特殊日期提前若干天（见“对外信息”）自动作为公告显示在取号机、大屏和大厅页面上。",
+                "A dated exception shows as a notice on kiosks, boards and the hall page from some days ahead (see “Public information”).")) }
             form.api-form.add-row #exception-new data-form="exception" {
                 span.add-title { (lang.s("设置日期", "Set a date")) }
                 input name="date" type="date" required aria-label=(lang.s("日期", "Date"));
                 input name="periods" placeholder=(lang.s("空白 = 全天休息", "empty = closed")) aria-label=(lang.s("时段", "Hours"));
-                input name="note" maxlength="200" placeholder=(lang.s("说明，如 国庆节", "Note, e.g. National Day")) aria-label=(lang.s("说明", "Note"));
+                input name="note" maxlength="200" placeholder=(lang.s("说明（简体），如 国庆节", "Note (zh), e.g. 国庆节")) aria-label=(lang.s("说明（简体）", "Note, Simplified Chinese"));
+                input name="note_zh_hant" maxlength="200" placeholder=(lang.s("说明（繁体）", "Note (zh-Hant)")) aria-label=(lang.s("说明（繁体）", "Note, Traditional Chinese"));
+                input name="note_en" maxlength="200" placeholder=(lang.s("说明（英文）", "Note (en), e.g. National Day")) aria-label=(lang.s("说明（英文）", "Note, English"));
                 button type="submit" { (lang.s("保存", "Save")) }
                 (msg())
             }
@@ -309,6 +330,38 @@ pub(super) fn notices(lang: Lang, hall: &HallSettings, tz: Tz, now: DateTime<Utc
                 input name="from" type="date" aria-label=(lang.s("开始日期", "From"));
                 input name="until" type="date" aria-label=(lang.s("结束日期", "Until"));
                 span.buttons { button type="submit" { (lang.s("发布", "Publish")) } }
+                (msg())
+            }
+        }
+    }
+}
+
+/// The branch's public information: the service phone number and address on the public hall
+/// page, and how many days ahead dated exceptions are announced.
+pub(super) fn public_info(lang: Lang, hall: &HallSettings) -> Markup {
+    let p = &hall.public;
+    html! {
+        section.card #public {
+            h2 { (lang.s("对外信息", "Public information")) }
+            p.hint {
+                (lang.s("显示在公开的大厅页面 ", "Shown on the public hall page "))
+                a href="/hall" { "/hall" }
+                (lang.s("（无需登录）。", " (no login)."))
+            }
+            form.api-form.public-form #public-form data-form="public" {
+                label {
+                    span { (lang.s("服务电话", "Service phone")) }
+                    input name="phone" type="tel" maxlength="32" value=(p.phone) placeholder="0571-12345";
+                }
+                label {
+                    span { (lang.s("地址", "Address")) }
+                    input name="address" maxlength="200" value=(p.address);
+                }
+                label.unit {
+                    span { (lang.s("特殊日期提前公告", "Announce exceptions ahead")) }
+                    span { input.n name="notice_days" type="number" min="0" max="60" value=(p.notice_days); " " (lang.s("天", "days")) }
+                }
+                button.primary type="submit" { (lang.s("保存", "Save")) }
                 (msg())
             }
         }

@@ -73,6 +73,7 @@ async fn body(state: &AppState, v: &Visit) -> Result<Markup, ApiError> {
         ("windows", lang.s("窗口", "Windows")),
         ("hours", lang.s("营业时间", "Hours")),
         ("exceptions", lang.s("节假日", "Holidays")),
+        ("public", lang.s("对外信息", "Public info")),
         ("notices", lang.s("公告", "Notices")),
         ("users", lang.s("人员", "People")),
         ("devices", lang.s("设备", "Devices")),
@@ -92,6 +93,7 @@ async fn body(state: &AppState, v: &Visit) -> Result<Markup, ApiError> {
                     (hall::windows(lang, &hall))
                     (hall::hours(lang, &hall))
                     (hall::exceptions(lang, &hall, tz, now))
+                    (hall::public_info(lang, &hall))
                     (hall::notices(lang, &hall, tz, now))
                     (people::users(lang, &v.who, &users, tz))
                     (people::devices(lang, &devices, &hall.windows, tz))

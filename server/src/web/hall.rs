@@ -1,0 +1,291 @@
+//! `/hall` and `/hall/{branch}`: the hall's public page, phone first, in 简 · 繁 · EN, no login.
+//! What a customer asks before coming: is it open now and how long is the wait for my service;
+//! this week's hours with the breaks; the holidays and changed hours ahead, with their notes;
+//! what to bring and the steps, per service; the service phone number and the address.
+//!
+//! It shows only what the hall publishes: nothing personal, no ticket. `/hall` is the first
+//! branch's page; `/hall/{branch}` any branch's.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use maud::{Markup, html};
+
+use super::i18n::{self, Lang, Words};
+use super::{document, html_response, lang_param, lang_switch, message_page};
+use crate::hall::notices::exception_notice;
+use crate::http::AppState;
+use crate::queue::schedule::{hhmm, local_date};
+use crate::store::BranchConfig;
+
+/// How far ahead the page lists dated exceptions, in days.
+pub const EXCEPTIONS_AHEAD_DAYS: i64 = 90;
+
+/// `GET /hall`: the first branch's page.
+pub async fn first(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let first = match state.store.branch_ids().await {
+        Ok(ids) => ids.into_iter().min(),
+        Err(e) => {
+            return axum::response::IntoResponse::into_response(
+                crate::http::error::ApiError::from(e),
+            );
+        }
+    };
+    render(&state, first, query.as_deref(), &headers).await
+}
+
+/// `GET /hall/{branch}`.
+pub async fn page(
+    State(state): State<AppState>,
+    Path(branch): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    render(&state, branch.parse().ok(), query.as_deref(), &headers).await
+}
+
+async fn render(
+    state: &AppState,
+    branch: Option<i64>,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Response {
+    let chosen = lang_param(query).and_then(Lang::parse);
+    let lang = i18n::pick(lang_param(query), headers);
+    let known = match branch {
+        Some(b) => state
+            .store
+            .branch_ids()
+            .await
+            .map(|ids| ids.contains(&b).then_some(b)),
+        None => Ok(None),
+    };
+    let branch = match known {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            return message_page(
+                lang,
+                StatusCode::NOT_FOUND,
+                lang.t("找不到这个大厅", "找不到這個大廳", "Hall not found"),
+                lang.t("请检查链接。", "請檢查連結。", "Check the link."),
+            );
+        }
+        Err(e) => {
+            return axum::response::IntoResponse::into_response(
+                crate::http::error::ApiError::from(e),
+            );
+        }
+    };
+    let now = state.now();
+    let (cfg, lines) = match state.store.service_lines(branch, now).await {
+        Ok(x) => x,
+        Err(e) => {
+            return axum::response::IntoResponse::into_response(
+                crate::http::error::ApiError::from(e),
+            );
+        }
+    };
+    let base = format!("/hall/{branch}");
+    let name = cfg.name.get(lang.code()).to_owned();
+    let body = html! {
+        header.bar {
+            span.hall { (name) }
+            (lang_switch(lang, &Lang::ALL, &base))
+        }
+        main.hall-page {
+            @if let Some(msg) = &cfg.emergency {
+                section.emergency role="alert" { p { (msg) } }
+            }
+            (now_section(lang, &cfg, &lines, now))
+            (week_section(lang, &cfg, now))
+            (exceptions_section(lang, &cfg, now))
+            (guides_section(lang, &cfg))
+            (contact_section(lang, &cfg))
+        }
+    };
+    html_response(
+        StatusCode::OK,
+        document(lang, &name, "customer", None, &body),
+        chosen,
+    )
+}
+
+/// Open or closed now, and per service how many wait and the wait a ticket taken now would get.
+fn now_section(
+    lang: Lang,
+    cfg: &BranchConfig,
+    lines: &[(u32, u64)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Markup {
+    let st = cfg.schedule.state_at(now);
+    let open = st.is_open() && cfg.emergency.is_none();
+    html! {
+        section.card.now #now {
+            h2 {
+                (lang.t("现在", "現在", "Now")) " "
+                @if open {
+                    span.pill.open { (lang.t("可取号", "可取號", "Open: tickets available")) }
+                } @else {
+                    span.pill.closed { (lang.t("暂停取号", "暫停取號", "Closed: no tickets now")) }
+                }
+            }
+            table.lines {
+                thead { tr {
+                    th { (lang.t("业务", "業務", "Service")) }
+                    th.num { (lang.t("等候人数", "等候人數", "Waiting")) }
+                    th { (lang.t("现在取号预计等候", "現在取號預計等候", "Wait if you take a ticket now")) }
+                } }
+                tbody {
+                    @for (s, (waiting, secs)) in cfg.services.iter().filter(|s| s.enabled).zip(lines) {
+                        tr data-service=(s.code.as_str()) {
+                            th { span.code { (s.code.as_str()) } " " (s.name.get(lang.code())) }
+                            td.num { (waiting) }
+                            td { @if open { (i18n::wait(lang, *secs)) } @else { "–" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn weekday_name(lang: Lang, d: Weekday) -> &'static str {
+    let i = d.num_days_from_monday() as usize;
+    match lang {
+        Lang::Zh => ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][i],
+        Lang::ZhHant => ["週一", "週二", "週三", "週四", "週五", "週六", "週日"][i],
+        Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i],
+    }
+}
+
+fn day_label(lang: Lang, d: NaiveDate) -> String {
+    match lang {
+        Lang::En => format!("{} {}", weekday_name(lang, d.weekday()), d.format("%-d %b")),
+        _ => format!(
+            "{}月{}日 {}",
+            d.month(),
+            d.day(),
+            weekday_name(lang, d.weekday())
+        ),
+    }
+}
+
+/// The next seven days' hours (exceptions included), with the breaks between periods.
+fn week_section(lang: Lang, cfg: &BranchConfig, now: chrono::DateTime<chrono::Utc>) -> Markup {
+    let today = local_date(cfg.schedule.tz, now);
+    html! {
+        section.card #week {
+            h2 { (lang.t("本周办公时间", "本週辦公時間", "Opening hours this week")) }
+            table.week {
+                tbody {
+                    @for i in 0..7 {
+                        @let d = today + Duration::days(i);
+                        @let periods = cfg.schedule.periods_on(d);
+                        @let exception = cfg.schedule.exception_on(d).is_some();
+                        tr .today[i == 0] .exception[exception] data-date=(d) {
+                            th { (day_label(lang, d)) }
+                            td {
+                                @if periods.is_empty() {
+                                    span.closed { (lang.t("休息", "休息", "Closed")) }
+                                } @else {
+                                    @for (k, (a, b)) in periods.iter().enumerate() {
+                                        @if k > 0 {
+                                            span.break { " · " (lang.t("午休", "午休", "break")) " · " }
+                                        }
+                                        span.period { (hhmm(*a)) "–" (hhmm(*b)) }
+                                    }
+                                }
+                                @if exception { " " span.flag { (lang.t("调整", "調整", "changed")) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if cfg.schedule.cutoff_mins > 0 {
+                p.hint { (match lang {
+                    Lang::Zh => format!("关门前 {} 分钟停止取号。", cfg.schedule.cutoff_mins),
+                    Lang::ZhHant => format!("關門前 {} 分鐘停止取號。", cfg.schedule.cutoff_mins),
+                    Lang::En => format!("The last ticket is {} min before closing.", cfg.schedule.cutoff_mins),
+                }) }
+            }
+        }
+    }
+}
+
+/// The dated exceptions ahead, with their notes.
+fn exceptions_section(
+    lang: Lang,
+    cfg: &BranchConfig,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Markup {
+    let today = local_date(cfg.schedule.tz, now);
+    let last = today + Duration::days(EXCEPTIONS_AHEAD_DAYS);
+    let ahead: Vec<_> = cfg
+        .schedule
+        .exceptions
+        .iter()
+        .filter(|e| e.date >= today && e.date <= last)
+        .collect();
+    html! {
+        section.card #exceptions {
+            h2 { (lang.t("节假日与时间调整", "節假日與時間調整", "Holidays and changed hours")) }
+            @if ahead.is_empty() {
+                p.empty { (lang.t("近期没有调整，按每周办公时间。", "近期沒有調整，按每週辦公時間。", "No changes ahead: the weekly hours apply.")) }
+            } @else {
+                ul.exceptions {
+                    @for e in ahead {
+                        li data-date=(e.date) { (exception_notice(e).text.get(lang.code())) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Every enabled service's guide: what to bring, and the steps (one per line).
+fn guides_section(lang: Lang, cfg: &BranchConfig) -> Markup {
+    html! {
+        section.card #guides {
+            h2 { (lang.t("办事指南", "辦事指南", "Service guides")) }
+            @for s in cfg.services.iter().filter(|s| s.enabled) {
+                details.guide {
+                    summary { span.code { (s.code.as_str()) } " " (s.name.get(lang.code())) }
+                    @let guide = s.guide.get(lang.code());
+                    @if guide.trim().is_empty() {
+                        p.empty { (lang.t("请到咨询台询问。", "請到諮詢台詢問。", "Ask at the information desk.")) }
+                    } @else {
+                        @for line in guide.lines().filter(|l| !l.trim().is_empty()) {
+                            p { (line) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The service phone number and the address, when the hall gave them.
+fn contact_section(lang: Lang, cfg: &BranchConfig) -> Markup {
+    let p = &cfg.public;
+    html! {
+        @if !p.phone.is_empty() || !p.address.is_empty() {
+            section.card #contact {
+                h2 { (lang.t("联系我们", "聯絡我們", "Contact")) }
+                @if !p.phone.is_empty() {
+                    p.phone {
+                        (lang.t("服务电话：", "服務電話：", "Service phone: "))
+                        a href=(format!("tel:{}", p.phone.replace(' ', ""))) { (p.phone) }
+                    }
+                }
+                @if !p.address.is_empty() {
+                    p.address { (lang.t("地址：", "地址：", "Address: ")) (p.address) }
+                }
+            }
+        }
+    }
+}
