@@ -165,12 +165,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .enable_all()
                 .build()?;
             let mut shown: Option<u64> = None;
+            let mut speaker = voice::Speaker::default();
             let on_update = move |board: &Board, said: Vec<board::Announcement>| {
                 let view = ui::BoardView::new(board, shown);
                 shown = Some(board.call_serial);
                 // Fails only when the event loop has quit, i.e. the board is closing.
                 let _ = weak.upgrade_in_event_loop(move |w| ui::apply(&w, &view));
-                voice.announce(said);
+                voice.announce(speaker.on_update(board, said));
             };
             let stopped = async {
                 let _ = stop_rx.await;

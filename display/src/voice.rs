@@ -8,17 +8,24 @@
 //! - [`Voice`]: a thread that plays utterances one after the other through rodio and waits
 //!   for each to finish, so an announcement is never cut off by the next one. Without a sound
 //!   device it logs once and keeps emptying the queue, so the board keeps working.
+//!
+//! An emergency is spoken too ([`Speaker`] turns the board's updates into [`Speech`]): at once,
+//! ahead of the calls waiting to be said, and again every [`EMERGENCY_REPEAT`] while it stands
+//! ([`EmergencyRepeat`]); its end stops the repeats.
 
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::board::{Announcement, CallKind};
+use crate::board::{Announcement, Board, CallKind};
+
+/// How often a standing emergency is spoken again.
+pub const EMERGENCY_REPEAT: Duration = Duration::from_secs(180);
 
 /// A language the board speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +176,122 @@ pub struct Utterance {
     pub kind: CallKind,
     /// In order: every language, `repeat` times.
     pub phrases: Vec<(Language, String)>,
+    /// The emergency message rather than a call.
+    pub emergency: bool,
+}
+
+/// Whether `c` is a Chinese character or CJK punctuation.
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{3000}'..='\u{303f}' | '\u{4e00}'..='\u{9fff}' | '\u{ff00}'..='\u{ffef}')
+}
+
+/// The emergency message in `language`: the prepared messages carry Simplified Chinese,
+/// Traditional Chinese and English one after the other; Mandarin says the first Chinese sentence,
+/// English the Latin text after the last Chinese character. A part a message lacks is replaced
+/// by "follow the staff's instructions".
+pub fn emergency_phrase(message: &str, language: Language) -> String {
+    let message = message.trim();
+    match language {
+        Language::Zh => {
+            let chinese: String = match message.find(is_cjk) {
+                Some(start) => {
+                    let rest = &message[start..];
+                    let end = rest.find('。').map_or(rest.len(), |i| i + '。'.len_utf8());
+                    rest[..end].to_owned()
+                }
+                None => "请听从工作人员指挥。".to_owned(),
+            };
+            format!("紧急通知：{chinese}")
+        }
+        Language::En => {
+            let after = message
+                .char_indices()
+                .rfind(|(_, c)| is_cjk(*c))
+                .map_or(0, |(i, c)| i + c.len_utf8());
+            let latin = message[after..].trim();
+            let text = if latin.chars().any(|c| c.is_ascii_alphabetic()) {
+                latin
+            } else {
+                "Please follow the instructions of the staff."
+            };
+            format!("Emergency announcement. {text}")
+        }
+    }
+}
+
+impl Utterance {
+    /// The emergency `message`, in every language of `config`, `repeat` times.
+    pub fn emergency(message: &str, config: &VoiceConfig) -> Self {
+        let mut phrases = Vec::new();
+        for _ in 0..config.repeat.max(1) {
+            for &language in &config.languages {
+                phrases.push((language, emergency_phrase(message, language)));
+            }
+        }
+        Utterance {
+            number: String::new(),
+            window: 0,
+            kind: CallKind::Call,
+            phrases,
+            emergency: true,
+        }
+    }
+}
+
+/// What the board asks its voice to say: a call, or the emergency message (`None`: it ended).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Speech {
+    Call(Announcement),
+    Emergency(Option<String>),
+}
+
+/// Turns the board's updates into speech: its calls, and the emergency message whenever it
+/// starts, changes or ends (a board that starts during an emergency says it too).
+#[derive(Debug, Default)]
+pub struct Speaker {
+    emergency: Option<String>,
+}
+
+impl Speaker {
+    pub fn on_update(&mut self, board: &Board, said: Vec<Announcement>) -> Vec<Speech> {
+        let mut out = Vec::with_capacity(said.len() + 1);
+        if board.emergency != self.emergency {
+            self.emergency = board.emergency.clone();
+            out.push(Speech::Emergency(self.emergency.clone()));
+        }
+        out.extend(said.into_iter().map(Speech::Call));
+        out
+    }
+}
+
+/// The standing emergency and when it is said next.
+#[derive(Debug, Default)]
+pub struct EmergencyRepeat {
+    standing: Option<(String, Instant)>,
+}
+
+impl EmergencyRepeat {
+    /// An emergency started or changed (`Some`: say it now, and again every
+    /// [`EMERGENCY_REPEAT`]) or ended (`None`).
+    pub fn set(&mut self, message: Option<String>, now: Instant) {
+        self.standing = message.map(|m| (m, now + EMERGENCY_REPEAT));
+    }
+
+    /// When the voice must wake to say it again, if one stands.
+    pub fn next_at(&self) -> Option<Instant> {
+        self.standing.as_ref().map(|(_, at)| *at)
+    }
+
+    /// The message to say again now, if its time has come (and the time after that is set).
+    pub fn due(&mut self, now: Instant) -> Option<String> {
+        match &mut self.standing {
+            Some((message, at)) if *at <= now => {
+                *at = now + EMERGENCY_REPEAT;
+                Some(message.clone())
+            }
+            _ => None,
+        }
+    }
 }
 
 impl Utterance {
@@ -184,6 +307,7 @@ impl Utterance {
             window: announcement.window.get(),
             kind: announcement.kind,
             phrases,
+            emergency: false,
         }
     }
 }
@@ -198,6 +322,20 @@ pub struct VoiceQueue {
 impl VoiceQueue {
     pub fn push(&mut self, announcement: &Announcement, config: &VoiceConfig) {
         self.items.push_back(Utterance::new(announcement, config));
+    }
+
+    /// Takes one request: a call goes to the back; an emergency goes before every call still
+    /// waiting (replacing an earlier emergency not said yet); its end drops one not said yet.
+    pub fn take(&mut self, speech: &Speech, config: &VoiceConfig) {
+        match speech {
+            Speech::Call(a) => self.push(a, config),
+            Speech::Emergency(message) => {
+                self.items.retain(|u| !u.emergency);
+                if let Some(m) = message {
+                    self.items.push_front(Utterance::emergency(m, config));
+                }
+            }
+        }
     }
 
     /// The next utterance to play in full.
@@ -360,7 +498,7 @@ pub fn render(utterance: &Utterance, words_per_minute: u32) -> anyhow::Result<Pc
 /// The handle the connection uses to queue announcements; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Voice {
-    tx: Option<mpsc::Sender<Announcement>>,
+    tx: Option<mpsc::Sender<Speech>>,
 }
 
 impl Voice {
@@ -389,7 +527,7 @@ impl Voice {
         }
     }
 
-    pub fn announce(&self, announcements: Vec<Announcement>) {
+    pub fn announce(&self, announcements: Vec<Speech>) {
         if let Some(tx) = &self.tx {
             for a in announcements {
                 // Fails only once the player thread is gone, which it logged.
@@ -433,7 +571,7 @@ impl Output {
     }
 }
 
-fn play_forever(rx: &mpsc::Receiver<Announcement>, config: &VoiceConfig) {
+fn play_forever(rx: &mpsc::Receiver<Speech>, config: &VoiceConfig) {
     let output = match Output::open() {
         Ok(o) => Some(o),
         Err(e) => {
@@ -442,21 +580,36 @@ fn play_forever(rx: &mpsc::Receiver<Announcement>, config: &VoiceConfig) {
         }
     };
     let mut queue = VoiceQueue::default();
+    let mut repeat = EmergencyRepeat::default();
     let mut speech_failed = false;
+    let take = |queue: &mut VoiceQueue, repeat: &mut EmergencyRepeat, s: Speech| {
+        if let Speech::Emergency(m) = &s {
+            repeat.set(m.clone(), Instant::now());
+        }
+        queue.take(&s, config);
+    };
     loop {
         if queue.is_empty() {
-            match rx.recv() {
-                Ok(a) => queue.push(&a, config),
-                Err(_) => return,
+            let next = match repeat.next_at() {
+                Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+                None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            };
+            match next {
+                Ok(s) => take(&mut queue, &mut repeat, s),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
         }
-        while let Ok(a) = rx.try_recv() {
-            queue.push(&a, config);
+        while let Ok(s) = rx.try_recv() {
+            take(&mut queue, &mut repeat, s);
+        }
+        if let Some(m) = repeat.due(Instant::now()) {
+            queue.take(&Speech::Emergency(Some(m)), config);
         }
         let Some(utterance) = queue.pop() else {
             continue;
         };
-        tracing::info!(number = %utterance.number, window = utterance.window, queued = queue.len(), "announcing");
+        tracing::info!(number = %utterance.number, window = utterance.window, emergency = utterance.emergency, queued = queue.len(), "announcing");
         let Some(output) = &output else { continue };
         let pcm = match render(&utterance, config.words_per_minute) {
             Ok(pcm) => pcm,
@@ -617,5 +770,64 @@ mod tests {
         assert!(c.duration() > Duration::from_millis(1000));
         assert!(c.rms() > 0.05, "rms {}", c.rms());
         assert!(c.peak() < 1.0, "peak {}", c.peak());
+    }
+
+    const FIRE: &str = "火警：请按指示从最近的安全出口有序离开。火警：請按指示從最近的安全出口有序離開。Fire alarm: please leave calmly by the nearest exit.";
+
+    #[test]
+    fn an_emergency_is_said_in_each_language_from_its_own_part_of_the_message() {
+        assert_eq!(
+            emergency_phrase(FIRE, Language::Zh),
+            "紧急通知：火警：请按指示从最近的安全出口有序离开。"
+        );
+        assert_eq!(
+            emergency_phrase(FIRE, Language::En),
+            "Emergency announcement. Fire alarm: please leave calmly by the nearest exit."
+        );
+        // A message in one language only: the other says to follow the staff.
+        assert_eq!(
+            emergency_phrase("停电，请稍候", Language::En),
+            "Emergency announcement. Please follow the instructions of the staff."
+        );
+        assert_eq!(
+            emergency_phrase("Power cut", Language::Zh),
+            "紧急通知：请听从工作人员指挥。"
+        );
+    }
+
+    #[test]
+    fn an_emergency_goes_before_waiting_calls_and_its_end_drops_it() {
+        let c = VoiceConfig::default();
+        let mut q = VoiceQueue::default();
+        q.take(&Speech::Call(ann("A001", 1, CallKind::Call)), &c);
+        q.take(&Speech::Emergency(Some(FIRE.into())), &c);
+        q.take(&Speech::Emergency(Some("second".into())), &c);
+        assert_eq!(
+            q.len(),
+            2,
+            "the newer emergency replaced the one not said yet"
+        );
+        let first = q.pop().unwrap();
+        assert!(first.emergency);
+        assert_eq!(first.phrases[1].1, "Emergency announcement. second");
+        q.take(&Speech::Emergency(Some(FIRE.into())), &c);
+        q.take(&Speech::Emergency(None), &c);
+        let rest: Vec<_> = std::iter::from_fn(|| q.pop()).map(|u| u.number).collect();
+        assert_eq!(rest, ["A001"]);
+    }
+
+    #[test]
+    fn a_standing_emergency_is_said_again_every_three_minutes_until_it_ends() {
+        let t0 = Instant::now();
+        let mut r = EmergencyRepeat::default();
+        assert_eq!((r.next_at(), r.due(t0)), (None, None));
+        r.set(Some(FIRE.into()), t0);
+        assert_eq!(r.due(t0 + Duration::from_secs(179)), None);
+        assert_eq!(r.due(t0 + EMERGENCY_REPEAT).as_deref(), Some(FIRE));
+        assert_eq!(r.next_at(), Some(t0 + 2 * EMERGENCY_REPEAT));
+        assert_eq!(r.due(t0 + EMERGENCY_REPEAT), None, "once per period");
+        r.set(None, t0 + EMERGENCY_REPEAT);
+        assert_eq!(r.due(t0 + 10 * EMERGENCY_REPEAT), None);
+        assert_eq!(r.next_at(), None);
     }
 }

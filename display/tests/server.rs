@@ -189,3 +189,45 @@ async fn a_holiday_ahead_scrolls_on_the_ticker() {
     assert!(ticker.contains("全天休息。 系统升级"), "{ticker}");
     probe.stop().await;
 }
+
+/// An emergency broadcast is put on the board and handed to its voice at once, ahead of any
+/// call; its end is handed over too (the voice then stops repeating it) — issue #11, part 6.
+#[tokio::test]
+async fn an_emergency_is_spoken_and_its_end_stops_it() {
+    use qhall_display::voice::Speech;
+    let app = TestApp::spawn().await;
+    let mut probe = Probe::start(&app.url, DISPLAY);
+    probe
+        .wait_for("the first snapshot", |b| b.connected && b.seq.is_some())
+        .await;
+    let manager = app.login("manager").await;
+    let message = "火警：请有序离开。Fire alarm: please leave calmly.";
+    let r = app
+        .request(reqwest::Method::PUT, "/api/v1/emergency", Some(&manager))
+        .json(&serde_json::json!({ "message": message }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    probe
+        .wait_for("the emergency", |b| b.emergency.as_deref() == Some(message))
+        .await;
+    assert_eq!(probe.spoken, [Speech::Emergency(Some(message.into()))]);
+    let r = app
+        .request(reqwest::Method::DELETE, "/api/v1/emergency", Some(&manager))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    probe
+        .wait_for("the end of the emergency", |b| b.emergency.is_none())
+        .await;
+    assert_eq!(
+        probe.spoken,
+        [
+            Speech::Emergency(Some(message.into())),
+            Speech::Emergency(None)
+        ]
+    );
+    probe.stop().await;
+}

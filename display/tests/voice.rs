@@ -102,3 +102,27 @@ fn quantized(samples: &[f32]) -> Vec<f32> {
         .map(|s| f32::from((s * f32::from(i16::MAX)) as i16) / f32::from(i16::MAX))
         .collect()
 }
+
+/// The emergency message, spoken by espeak-ng in both languages after the chime: real speech,
+/// each language from its own part of the prepared message.
+#[test]
+fn the_emergency_is_a_chime_then_real_speech_in_both_languages() {
+    let config = VoiceConfig::default();
+    let message = "火警：请按指示从最近的安全出口有序离开。火警：請按指示從最近的安全出口有序離開。Fire alarm: please leave calmly by the nearest exit.";
+    let utterance = Utterance::emergency(message, &config);
+    assert!(utterance.emergency);
+    assert_eq!(utterance.phrases.len(), 2);
+    let pcm = voice::render(&utterance, config.words_per_minute).unwrap();
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emergency.wav");
+    pcm.write_wav(&path).unwrap();
+    for (language, text) in &utterance.phrases {
+        let speech = voice::speak(*language, text, config.words_per_minute).unwrap();
+        assert_is_speech(&speech, Duration::from_millis(2500));
+    }
+    assert!(
+        pcm.duration() > Duration::from_secs(6),
+        "{:?}",
+        pcm.duration()
+    );
+    assert!(pcm.peak() < 1.0, "clipped");
+}

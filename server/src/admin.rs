@@ -1,4 +1,5 @@
 //! Administration without any web page: `migrate`, `migrate-data`, `user add`, `device add`,
+//! `branch add`,
 //! `backup`, `restore`, `check` (the last three in [`crate::store::backup`]).
 
 use std::io::Read;
@@ -6,7 +7,7 @@ use std::io::Read;
 use chrono::Utc;
 
 use crate::auth::{hash_password, new_token, token_hash};
-use crate::config::{Config, DeviceCommand, MigrateDataArgs, UserCommand};
+use crate::config::{BranchCommand, Config, DeviceCommand, MigrateDataArgs, UserCommand};
 use crate::store::Role;
 use crate::store::backup;
 use qhall_shared::WindowNo;
@@ -127,9 +128,10 @@ pub async fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<()> {
     );
     if let Some(n) = window {
         eprintln!(
-            "pair the pad by opening {}/rate/{n}#pad={token} on it once (the part after # \
+            "pair the pad by opening {}{}#pad={token} on it once (the part after # \
              never reaches the server or a proxy log)",
-            config.public_url.as_deref().unwrap_or("http://SERVER")
+            config.public_url.as_deref().unwrap_or("http://SERVER"),
+            crate::web::rate::pad_path(branch, n)
         );
     }
     Ok(())
@@ -178,4 +180,33 @@ pub async fn check(config: &Config) -> anyhow::Result<()> {
     }
     println!("{}", backup::advice(&db));
     anyhow::bail!("{} is damaged", db.display())
+}
+
+/// `branch add NAME --timezone TZ`: creates a branch (office hours on weekdays, no services or
+/// windows yet) and prints its id; its managers are added with `user add --branch ID`.
+pub async fn branch(config: &Config, cmd: BranchCommand) -> anyhow::Result<()> {
+    let BranchCommand::Add {
+        name,
+        timezone,
+        name_zh_hant,
+        name_en,
+    } = cmd;
+    let store = crate::open_store(config).await?;
+    let new = crate::hall::settings::NewBranch {
+        name: qhall_shared::api::Localized {
+            zh: name,
+            zh_hant: name_zh_hant,
+            en: name_en,
+        },
+        time_zone: timezone,
+    };
+    let added = store.add_branch(None, new, Utc::now()).await;
+    store.close().await;
+    let b = added?;
+    println!("{}", b.id);
+    eprintln!(
+        "added branch {} ({}, {}): add its manager with `user add NAME --role manager --branch {}`",
+        b.id, b.name.zh, b.time_zone, b.id
+    );
+    Ok(())
 }

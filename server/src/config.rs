@@ -135,6 +135,9 @@ pub enum Command {
     /// Manage kiosks and boards.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Manage branches (halls sharing this database).
+    #[command(subcommand)]
+    Branch(BranchCommand),
     /// Simulate a hall (see SIMULATION.md).
     Simulate(crate::sim::SimulateArgs),
     /// Write a consistent copy of the SQLite database to FILE, while the server runs.
@@ -174,6 +177,23 @@ pub enum UserCommand {
         /// The branch the person belongs to (admins: none).
         #[arg(long, default_value_t = 1)]
         branch: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BranchCommand {
+    /// Add a branch and print its id. NAME is its Simplified Chinese name.
+    Add {
+        name: String,
+        /// Its IANA time zone, e.g. Asia/Shanghai.
+        #[arg(long)]
+        timezone: String,
+        /// Its name in Traditional Chinese.
+        #[arg(long, default_value = "")]
+        name_zh_hant: String,
+        /// Its name in English.
+        #[arg(long, default_value = "")]
+        name_en: String,
     },
 }
 

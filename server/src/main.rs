@@ -56,6 +56,7 @@ async fn dispatch(command: Option<Command>, config: Config) -> anyhow::Result<()
         Some(Command::MigrateData(args)) => qhall_server::admin::migrate_data(&args).await,
         Some(Command::User(cmd)) => qhall_server::admin::user(&config, cmd).await,
         Some(Command::Device(cmd)) => qhall_server::admin::device(&config, cmd).await,
+        Some(Command::Branch(cmd)) => qhall_server::admin::branch(&config, cmd).await,
         Some(Command::Simulate(args)) => qhall_server::sim::run_cli(&args),
         Some(Command::Backup(arg)) => qhall_server::admin::backup(&config, &arg.file).await,
         Some(Command::Restore(arg)) => qhall_server::admin::restore(&config, &arg.file).await,

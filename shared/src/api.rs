@@ -314,6 +314,14 @@ pub struct BranchStats {
     pub name: Localized,
     #[serde(flatten)]
     pub figures: StatsFigures,
+    /// Ratings given on the pads for the range's tickets, and their mean (5 very satisfied … 1).
+    #[serde(default)]
+    pub ratings: u64,
+    #[serde(default)]
+    pub mean_rating: Option<f64>,
+    /// Complaints not resolved yet (now, whatever the range).
+    #[serde(default)]
+    pub open_complaints: u64,
 }
 
 /// `GET /api/v1/stats/branches?from=DATE&to=DATE`: every branch the caller may see (an admin

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use qhall_display::board::{Announcement, Board, CallKind, WindowFilter};
 use qhall_display::connection;
+use qhall_display::voice::{Speaker, Speech};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -19,9 +20,12 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A board running `connection::run` against `server`, as the display does.
 pub struct Probe {
-    updates: mpsc::UnboundedReceiver<(Board, Vec<Announcement>)>,
+    updates: mpsc::UnboundedReceiver<(Board, Vec<Announcement>, Vec<Speech>)>,
     /// Every announcement so far, in order.
     pub said: Vec<Announcement>,
+    /// Everything the board's voice was asked to say (calls and the emergency), as the board
+    /// itself asks it ([`Speaker`]).
+    pub spoken: Vec<Speech>,
     pub board: Board,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Board>,
@@ -44,8 +48,12 @@ impl Probe {
         let task = tokio::spawn(connection::run(
             options,
             Board::new(WindowFilter::all()),
-            move |board: &Board, said| {
-                let _ = tx.send((board.clone(), said));
+            {
+                let mut speaker = Speaker::default();
+                move |board: &Board, said: Vec<Announcement>| {
+                    let spoken = speaker.on_update(board, said.clone());
+                    let _ = tx.send((board.clone(), said, spoken));
+                }
             },
             async {
                 let _ = stopped.await;
@@ -54,6 +62,7 @@ impl Probe {
         Probe {
             updates,
             said: Vec::new(),
+            spoken: Vec::new(),
             board: Board::new(WindowFilter::all()),
             stop: Some(stop),
             task,
@@ -68,13 +77,14 @@ impl Probe {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let next = tokio::time::timeout_at(deadline, self.updates.recv()).await;
-            let Ok(Some((board, said))) = next else {
+            let Ok(Some((board, said, spoken))) = next else {
                 panic!(
                     "waited {PATIENCE:?} for {what}; the board is {:#?}",
                     self.board
                 );
             };
             self.said.extend(said);
+            self.spoken.extend(spoken);
             self.board = board;
             if ok(&self.board) {
                 return self.board.clone();
@@ -87,13 +97,14 @@ impl Probe {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         while self.said.len() < n {
             let next = tokio::time::timeout_at(deadline, self.updates.recv()).await;
-            let Ok(Some((board, said))) = next else {
+            let Ok(Some((board, said, spoken))) = next else {
                 panic!(
                     "waited {PATIENCE:?} for {n} announcements; got {:?}",
                     self.said()
                 );
             };
             self.said.extend(said);
+            self.spoken.extend(spoken);
             self.board = board;
         }
         self.said()

@@ -256,6 +256,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/login", post(login))
         .route("/api/v1/logout", post(logout))
+        .route("/api/v1/session/branch", axum::routing::put(switch_branch))
 }
 
 /// The `qhall_session` cookie carrying `value` for `max_age` seconds; `Secure` when the server
@@ -330,6 +331,33 @@ async fn login(
 }
 
 /// `POST /api/v1/logout`: ends the caller's session.
+/// `PUT /api/v1/session/branch` `{branch}` (admins): the branch this session works in from now
+/// on — the manager pages and the manager API read and change that branch. 204.
+async fn switch_branch(
+    State(state): State<AppState>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    caller: Caller,
+    super::error::ApiJson(body): super::error::ApiJson<SwitchBranch>,
+) -> ApiResult<axum::http::StatusCode> {
+    caller.require(&[])?;
+    let Some((token, source)) = request_token_from(&headers, None) else {
+        return Err(ApiError::unauthorized());
+    };
+    check_csrf(&method, &headers, &token, source)?;
+    let hash = token_hash(&token);
+    state.store.set_session_branch(&hash, body.branch).await?;
+    state.tokens.forget(&hash);
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/session/branch`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwitchBranch {
+    branch: i64,
+}
+
 async fn logout(
     State(state): State<AppState>,
     method: axum::http::Method,

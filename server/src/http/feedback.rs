@@ -45,8 +45,19 @@ pub async fn public_branch(state: &AppState) -> ApiResult<i64> {
 
 /// The window's number, if the public branch has such a window.
 pub async fn public_window(state: &AppState, n: &str) -> ApiResult<(i64, WindowNo)> {
-    let n = window_no(n)?;
     let branch = public_branch(state).await?;
+    window_in(state, branch, n).await
+}
+
+/// The window's number, if `branch` exists and has such a window (404 otherwise).
+pub async fn window_in(state: &AppState, branch: i64, n: &str) -> ApiResult<(i64, WindowNo)> {
+    let n = window_no(n)?;
+    if !state.store.branch_ids().await?.contains(&branch) {
+        return Err(ApiError::not_found(
+            "unknown_branch",
+            format!("there is no branch {branch}"),
+        ));
+    }
     if state.store.config(branch).await?.window(n).is_none() {
         return Err(ApiError::not_found(
             "unknown_window",

@@ -25,13 +25,14 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/stats", get(stats))
         .route("/api/v1/stats/branches", get(branches))
+        .route("/api/v1/stats/branches.csv", get(branches_csv))
         .route("/api/v1/staffing/erlang-c", post(erlang_c))
 }
 
 /// `?from=DATE&to=DATE`: branch-local days, both included; `to` defaults to `from`, both to today.
 /// `&branch=N`: another branch (admins; a manager only its own).
-#[derive(Debug, Deserialize)]
-pub(super) struct Range {
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Range {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     pub(super) branch: Option<i64>,
@@ -99,6 +100,83 @@ async fn branches(
     ApiQuery(range): ApiQuery<Range>,
 ) -> ApiResult<Json<BranchStatsList>> {
     let who = caller.require(&[Role::Manager])?;
+    Ok(Json(overview(&state, who, &range).await?))
+}
+
+/// `GET /api/v1/stats/branches.csv`: the overview, one line per branch.
+async fn branches_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(range): ApiQuery<Range>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let who = caller.require(&[Role::Manager])?;
+    let list = overview(&state, who, &range).await?;
+    let opt = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+    let mut buf = String::new();
+    crate::store::export::push_csv_line(
+        &mut buf,
+        &[
+            "branch",
+            "name",
+            "issued",
+            "served",
+            "no_show",
+            "cancelled",
+            "called",
+            "service_level",
+            "median_wait_secs",
+            "p90_wait_secs",
+            "ratings",
+            "mean_rating",
+            "open_complaints",
+        ],
+    );
+    for b in &list.branches {
+        let f = &b.figures;
+        crate::store::export::push_csv_line(
+            &mut buf,
+            &[
+                b.branch.to_string(),
+                b.name.zh.clone(),
+                f.issued.to_string(),
+                f.served.to_string(),
+                f.no_show.to_string(),
+                f.cancelled.to_string(),
+                f.called.to_string(),
+                opt(f.service_level),
+                opt(f.median_wait_secs),
+                opt(f.p90_wait_secs),
+                b.ratings.to_string(),
+                opt(b.mean_rating),
+                b.open_complaints.to_string(),
+            ],
+        );
+    }
+    let name = format!(
+        "attachment; filename=\"branches-{}-{}.csv\"",
+        list.from, list.to
+    );
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, name),
+        ],
+        buf,
+    )
+        .into_response())
+}
+
+/// Every branch the caller may see (an admin all, a manager its own), with the figures across
+/// them.
+pub(crate) async fn overview(
+    state: &AppState,
+    who: &Principal,
+    range: &Range,
+) -> ApiResult<BranchStatsList> {
     let ids = if who.role == Role::Admin {
         state.store.branch_ids().await?
     } else {
@@ -110,20 +188,28 @@ async fn branches(
     let mut out = Vec::new();
     for id in ids {
         let cfg = state.store.config(id).await?;
-        let recs = records(&state, &cfg, from, to).await?;
+        let recs = records(state, &cfg, from, to).await?;
+        let tz = cfg.schedule.tz;
+        let (ratings, mean_rating, open_complaints) = state
+            .store
+            .satisfaction(id, local_instant(tz, from, 0), local_instant(tz, to, 1440))
+            .await?;
         out.push(BranchStats {
             branch: id,
             name: cfg.name.clone(),
             figures: figures(recs.iter().map(|(_, r)| r)),
+            ratings,
+            mean_rating,
+            open_complaints,
         });
         all.extend(recs);
     }
-    Ok(Json(BranchStatsList {
+    Ok(BranchStatsList {
         from,
         to,
         overall: figures(all.iter().map(|(_, r)| r)),
         branches: out,
-    }))
+    })
 }
 
 /// Figures over the tickets issued on the branch-local days `from ..= to` (default today).

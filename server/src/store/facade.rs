@@ -359,6 +359,21 @@ impl Store {
         Ok(crate::queue::oversight::oversight(&events, &identity))
     }
 
+    /// The ratings of the branch's tickets issued in `[from, to)` (how many, their mean) and
+    /// its complaints not resolved yet: the overview's satisfaction columns.
+    pub async fn satisfaction(
+        &self,
+        branch: i64,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(u64, Option<f64>, u64)> {
+        read!(self, |tx| async {
+            let (n, total) = super::read::ratings_between(tx, branch, from, to).await?;
+            let open = super::read::open_complaints(tx, branch).await?;
+            Ok((n, (n > 0).then(|| total as f64 / n as f64), open))
+        })
+    }
+
     /// Tickets issued in `[from, to)`, for statistics.
     pub async fn tickets_issued_between(
         &self,
@@ -395,6 +410,14 @@ impl Store {
     }
 
     /// The caller a token hash belongs to: a live session of an active user, or an active device.
+    /// Points an admin's session at `branch` (see [`people::set_session_branch`]).
+    pub async fn set_session_branch(&self, token_hash: &str, branch: i64) -> Result<()> {
+        let hash = token_hash.to_owned();
+        write!(self, |tx, _out| people::set_session_branch(
+            tx, &hash, branch
+        ))
+    }
+
     pub async fn principal(
         &self,
         token_hash: &str,

@@ -45,7 +45,9 @@ pub async fn principal(
 ) -> Result<Option<Principal>> {
     let person = tx
         .row(
-            "SELECT u.id, u.branch_id, u.role, u.username FROM sessions s JOIN users u ON u.id = s.user_id \
+            "SELECT u.id, CASE WHEN u.role = 'admin' THEN COALESCE(s.branch_id, u.branch_id) \
+             ELSE u.branch_id END AS branch_id, u.role, u.username \
+             FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = ? AND s.expires_at > ? AND u.active",
             args![token_hash, now],
             |r| {
@@ -172,4 +174,21 @@ pub async fn staff_names(tx: &mut impl Sql, branch: i64) -> Result<HashMap<i64, 
         )
         .await?;
     Ok(rows.into_iter().collect())
+}
+
+/// Points an admin's session at `branch` (the manager pages' switcher); 404 `unknown_branch`
+/// for a branch that does not exist.
+pub async fn set_session_branch(tx: &mut impl Sql, token_hash: &str, branch: i64) -> Result<()> {
+    let known = tx
+        .int("SELECT 1 FROM branches WHERE id = ?", args![branch])
+        .await?;
+    if known.is_none() {
+        return Err(super::tx::unknown_branch(branch));
+    }
+    tx.execute(
+        "UPDATE sessions SET branch_id = ? WHERE token_hash = ?",
+        args![branch, token_hash],
+    )
+    .await?;
+    Ok(())
 }

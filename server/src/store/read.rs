@@ -380,3 +380,35 @@ pub async fn oversight_rows(
 /// How long after a ticket's issue its oversight events are looked for, in days (a carried-over
 /// ticket may be transferred or closed days later).
 const OVERSIGHT_EVENT_LAG_DAYS: i64 = 31;
+
+/// The pads' ratings of the branch's tickets issued in `[from, to)`: how many, and the sum of
+/// their scores.
+pub async fn ratings_between(
+    tx: &mut impl Sql,
+    branch: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(u64, u64)> {
+    let row = tx
+        .row(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(r.score), 0) AS BIGINT) AS total \
+             FROM ratings r JOIN tickets t ON t.key = r.ticket_key \
+             WHERE t.branch_id = ? AND t.issued_at >= ? AND t.issued_at < ?",
+            args![branch, from, to],
+            |r| Ok((r.int("n")?, r.int("total")?)),
+        )
+        .await?
+        .unwrap_or((0, 0));
+    Ok((row.0.max(0) as u64, row.1.max(0) as u64))
+}
+
+/// The branch's complaints not resolved yet.
+pub async fn open_complaints(tx: &mut impl Sql, branch: i64) -> Result<u64> {
+    let n = tx
+        .int(
+            "SELECT COUNT(*) FROM complaints WHERE branch_id = ? AND status <> 'resolved'",
+            args![branch],
+        )
+        .await?;
+    Ok(n.unwrap_or(0).max(0) as u64)
+}

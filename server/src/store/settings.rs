@@ -201,6 +201,41 @@ pub trait SettingsTx: Tx {
         Ok(())
     }
 
+    /// Inserts a branch (the next id after the largest: PostgreSQL's identity sequence does not
+    /// know the seeded branch 1); returns its id.
+    async fn insert_branch(
+        &mut self,
+        name: &Localized,
+        time_zone: &str,
+        weekly_json: &str,
+    ) -> Result<i64> {
+        let id = self
+            .row(
+                "INSERT INTO branches (id, name_zh, name_zh_hant, name_en, time_zone, weekly_hours) \
+                 SELECT COALESCE(MAX(id), 0) + 1, ?, ?, ?, ?, ? FROM branches RETURNING id",
+                args![&name.zh, &name.zh_hant, &name.en, time_zone, weekly_json],
+                |r| r.int("id"),
+            )
+            .await?;
+        id.ok_or_else(|| anyhow::anyhow!("inserting a branch returned no id").into())
+    }
+
+    /// Every branch: id, name and time zone, by id.
+    async fn branches(&mut self) -> Result<Vec<(i64, Localized, String)>> {
+        self.rows(
+            "SELECT id, name_zh, name_zh_hant, name_en, time_zone FROM branches ORDER BY id",
+            args![],
+            |r| {
+                Ok((
+                    r.int("id")?,
+                    super::tx::localized(r, "name")?,
+                    r.text("time_zone")?,
+                ))
+            },
+        )
+        .await
+    }
+
     /// The branch's public information (phone, address, notice period).
     async fn save_public_info(&mut self, branch: i64, p: &PublicInfo) -> Result<()> {
         self.execute(

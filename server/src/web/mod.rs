@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/staff", get(staff::page))
         .route("/rate/{window}", get(rate::page))
+        .route("/rate/{branch}/{window}", get(rate::page_in_branch))
         .route("/t/{id}", get(track::page))
         .route("/t/{id}/live", get(track::live))
         .route("/hall", get(hall::first))

@@ -19,7 +19,7 @@ use maud::html;
 use super::i18n::{self, Lang, Words};
 use super::{document, html_response, lang_param, lang_switch, message_page};
 use crate::http::AppState;
-use crate::http::feedback::public_window;
+use crate::http::feedback::{public_window, window_in};
 
 /// How often the pad asks whether there is a ticket to rate, in milliseconds.
 pub const POLL_MS: u32 = 2000;
@@ -33,16 +33,57 @@ pub const CHOICES: [(u8, &str, &str, &str); 5] = [
     (1, "非常不满意", "非常不滿意", "Very dissatisfied"),
 ];
 
-/// `GET /rate/{window}`.
+/// `GET /rate/{window}`: a pad of the hall's first branch.
 pub async fn page(
     State(state): State<AppState>,
     Path(window): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let chosen = lang_param(query.as_deref()).and_then(Lang::parse);
-    let lang = i18n::pick(lang_param(query.as_deref()), &headers);
-    let n = match public_window(&state, &window).await {
+    let found = public_window(&state, &window).await;
+    render(found, None, query.as_deref(), &headers)
+}
+
+/// `GET /rate/{branch}/{window}`: a pad of any branch (its pairing link names the branch).
+pub async fn page_in_branch(
+    State(state): State<AppState>,
+    Path((branch, window)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let found = match branch.parse() {
+        Ok(b) => window_in(&state, b, &window).await,
+        Err(_) => Err(crate::http::error::ApiError::not_found(
+            "unknown_branch",
+            format!("there is no branch {branch:?}"),
+        )),
+    };
+    render(found, found_branch(&branch), query.as_deref(), &headers)
+}
+
+fn found_branch(branch: &str) -> Option<i64> {
+    branch.parse().ok()
+}
+
+/// The page of the pad at window `n` of `branch`: `/rate/{n}` in the first branch (as before
+/// there were several), `/rate/{branch}/{n}` in the others.
+pub fn pad_path(branch: i64, n: qhall_shared::WindowNo) -> String {
+    if branch == 1 {
+        format!("/rate/{n}")
+    } else {
+        format!("/rate/{branch}/{n}")
+    }
+}
+
+fn render(
+    found: crate::http::error::ApiResult<(i64, qhall_shared::WindowNo)>,
+    branch: Option<i64>,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Response {
+    let chosen = lang_param(query).and_then(Lang::parse);
+    let lang = i18n::pick(lang_param(query), headers);
+    let n = match found {
         Ok((_, n)) => n,
         Err(e) if e.status == StatusCode::NOT_FOUND => {
             return message_page(
@@ -70,7 +111,10 @@ pub async fn page(
     let body = html! {
         header.bar {
             span.hall { (title) }
-            (lang_switch(lang, &Lang::ALL, &format!("/rate/{n}")))
+            (lang_switch(lang, &Lang::ALL, &match branch {
+                Some(b) => format!("/rate/{b}/{n}"),
+                None => format!("/rate/{n}"),
+            }))
         }
         main.pad data-window=(n.get()) data-poll=(POLL_MS) data-state="idle" {
             section #idle {

@@ -174,6 +174,10 @@ async fn console_or_choice(
             span.window-name { (window_label(lang, n)) }
             span #window-state.pill {}
         }))
+        div #emergency.emergency role="alert" hidden {
+            strong { (lang.s("紧急广播：", "Emergency: ")) }
+            span #emergency-text {}
+        }
         main #console data-window=(n) {
             section.left {
                 section.current aria-live="polite" {

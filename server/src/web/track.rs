@@ -116,6 +116,13 @@ fn live_markup(lang: Lang, t: &Ticket) -> Markup {
     let window = r.window.map(|w| w.get());
     let final_state = !r.status.is_live();
     html! {
+        // An emergency reaches the customers following their ticket from outside, too.
+        @if let Some(msg) = &t.cfg.emergency {
+            section.emergency #emergency role="alert" {
+                p.label { (lang.t("紧急通知", "緊急通知", "Emergency")) }
+                p { (msg) }
+            }
+        }
         section.ticket data-status=(r.status.as_str()) data-final=(final_state) {
             p.label { (lang.t("您的号码", "您的號碼", "Your number")) }
             p.number { (r.number.as_str()) }

@@ -493,6 +493,30 @@ impl Store {
         write!(self, |tx, out| save_hours(tx, out, &who, &hours, now))
     }
 
+    /// See [`add_branch`]: an admin (`who`), or the command line (none).
+    pub async fn add_branch(
+        &self,
+        who: Option<&Principal>,
+        new: NewBranch,
+        now: DateTime<Utc>,
+    ) -> Result<BranchInfo> {
+        let who = who.cloned();
+        write!(self, |tx, _out| add_branch(tx, who.as_ref(), &new, now))
+    }
+
+    /// Every branch, by id.
+    pub async fn branches(&self) -> Result<Vec<BranchInfo>> {
+        let rows = read!(self, |tx| tx.branches())?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, time_zone)| BranchInfo {
+                id,
+                name,
+                time_zone,
+            })
+            .collect())
+    }
+
     /// See [`save_public_info`].
     pub async fn save_public_info(
         &self,

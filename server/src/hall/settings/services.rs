@@ -657,6 +657,62 @@ pub async fn save_public_info<T: SettingsTx>(
     Ok(new)
 }
 
+/// A new branch as an admin (or the command line) creates it.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewBranch {
+    pub name: Localized,
+    pub time_zone: String,
+}
+
+/// A branch as listed to admins.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BranchInfo {
+    pub id: i64,
+    pub name: Localized,
+    pub time_zone: String,
+}
+
+/// Creates a branch with the weekly hours of an office (Monday to Friday, 09:00–12:00 and
+/// 13:00–17:00: the manager sets its own), no services or windows yet; returns it. `who` is the
+/// admin (none: the command line); the audit line is the new branch's.
+pub async fn add_branch<T: SettingsTx>(
+    tx: &mut T,
+    who: Option<&Principal>,
+    new: &NewBranch,
+    now: DateTime<Utc>,
+) -> Result<BranchInfo> {
+    let name = Localized {
+        zh: new.name.zh.trim().to_owned(),
+        zh_hant: new.name.zh_hant.trim().to_owned(),
+        en: new.name.en.trim().to_owned(),
+    };
+    check_text("a branch name", &name, NAME_MAX_CHARS, true)?;
+    let tz: chrono_tz::Tz = new.time_zone.trim().parse().map_err(|_| {
+        invalid(
+            "unknown_time_zone",
+            format!("{:?} is not an IANA time zone", new.time_zone),
+        )
+    })?;
+    let weekly = Weekly::weekdays(&[(540, 720), (780, 1020)]);
+    let weekly_json = serde_json::to_string(&weekly).map_err(anyhow::Error::from)?;
+    let id = tx.insert_branch(&name, tz.name(), &weekly_json).await?;
+    let info = BranchInfo {
+        id,
+        name,
+        time_zone: tz.name().to_owned(),
+    };
+    tx.audit(&crate::store::AuditEntry {
+        branch: id,
+        user: who.and_then(|w| w.user_id),
+        at: now,
+        action: "branch.create",
+        detail: json!({ "branch": id, "after": to_value(&info) }).to_string(),
+    })
+    .await?;
+    Ok(info)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/config/windows/{n}", put(update_window))
         .route("/api/v1/config/hours", put(update_hours))
         .route("/api/v1/config/branch", put(update_public_info))
+        .route("/api/v1/branches", get(branches).post(create_branch))
         .route(
             "/api/v1/config/exceptions/{date}",
             put(set_exception).delete(delete_exception),
@@ -141,6 +142,30 @@ async fn update_hours(
 ) -> ApiResult<Json<HoursConfig>> {
     let who = caller.require(&[Role::Manager])?;
     Ok(Json(state.store.save_hours(who, body, state.now()).await?))
+}
+
+/// `GET /api/v1/branches` (admins): every branch, by id.
+async fn branches(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<crate::hall::settings::BranchInfo>>> {
+    caller.require(&[])?;
+    Ok(Json(state.store.branches().await?))
+}
+
+/// `POST /api/v1/branches` (admins): a new branch `{name: {zh, zh_hant?, en?}, time_zone}`,
+/// with office hours on weekdays and no services or windows yet; 201 with its id.
+async fn create_branch(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<crate::hall::settings::NewBranch>,
+) -> ApiResult<(
+    axum::http::StatusCode,
+    Json<crate::hall::settings::BranchInfo>,
+)> {
+    let who = caller.require(&[])?;
+    let b = state.store.add_branch(Some(who), body, state.now()).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(b)))
 }
 
 /// `PUT /api/v1/config/branch`: the service phone number, the address, and how many days

@@ -181,7 +181,8 @@ async fn create_device(
         "token": token,
     });
     if let Some(n) = window {
-        answer["pairing_url"] = json!(format!("{}/rate/{n}#pad={token}", state.public_url));
+        let page = crate::web::rate::pad_path(who.branch_id, n);
+        answer["pairing_url"] = json!(format!("{}{page}#pad={token}", state.public_url));
     }
     Ok((StatusCode::CREATED, Json(answer)))
 }

@@ -67,6 +67,17 @@
     });
   }
 
+  // Admins: the branch the pages (and this session's API calls) work in.
+  var branchSwitch = document.getElementById("branch-switch");
+  if (branchSwitch) {
+    branchSwitch.addEventListener("change", function () {
+      api("PUT", "/api/v1/session/branch", { branch: Number(branchSwitch.value) }).then(
+        function () { location.reload(); },
+        function () { location.reload(); }
+      );
+    });
+  }
+
   var logout = document.getElementById("logout");
   if (logout) {
     logout.addEventListener("click", function () {

@@ -369,6 +369,12 @@
     var row = document.querySelector('#counts tr[data-service="' + service + '"] .count');
     if (row) row.textContent = String(waiting);
   }
+  // The emergency broadcast, while it stands: above everything on the console.
+  function showEmergency(message) {
+    var box = el("emergency");
+    box.hidden = !message;
+    el("emergency-text").textContent = message || "";
+  }
   function connect() {
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/v1/events" + (seq !== null ? "?since=" + seq : "");
     var ws = new WebSocket(url);
@@ -380,7 +386,11 @@
       switch (ev.type) {
         case "snapshot":
           ev.waiting.forEach(function (w) { setCount(w.service, w.waiting); });
+          showEmergency(ev.emergency);
           refreshSoon();
+          break;
+        case "emergency":
+          showEmergency(ev.message);
           break;
         case "issued":
         case "waiting":

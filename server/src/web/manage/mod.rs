@@ -13,6 +13,7 @@
 //! - [`settings`]: `/manage/settings`, the hall's configuration; every change audited.
 
 pub mod attendance;
+pub mod branches;
 pub mod complaints;
 pub mod live;
 pub mod reports;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(complaints::router())
         .merge(attendance::router())
         .merge(settings::router())
+        .merge(branches::router())
 }
 
 /// The manager pages' own assets: (name, content type, bytes), served under `/assets/`.
@@ -111,6 +113,8 @@ pub struct Visit {
     pub csrf: String,
     /// The visitor's branch, read once for the shell and the page.
     pub cfg: std::sync::Arc<crate::store::BranchConfig>,
+    /// For an admin, every branch (id, name) for the switcher; empty for a manager.
+    pub branches: Vec<(i64, qhall_shared::api::Localized)>,
 }
 
 /// A manager page's handler takes the visit as an argument; without a manager's session the
@@ -155,12 +159,25 @@ impl Visit {
                     .config(who.branch_id)
                     .await
                     .map_err(|e| crate::http::error::ApiError::from(e).into_response())?;
+                let branches = if who.role == Role::Admin {
+                    state
+                        .store
+                        .branches()
+                        .await
+                        .map_err(|e| crate::http::error::ApiError::from(e).into_response())?
+                        .into_iter()
+                        .map(|b| (b.id, b.name))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 Ok(Visit {
                     lang,
                     chosen,
                     who,
                     csrf: csrf_token(&session),
                     cfg,
+                    branches,
                 })
             }
             (Some(_), Some(_)) => Err(super::message_page(
@@ -216,12 +233,24 @@ fn shell(
             body.manage {
                 header.bar {
                     span.hall { (hall) " · " (lang.s("经理", "Manager")) }
+                    @if v.branches.len() > 1 {
+                        label.branch-switch {
+                            span { (lang.s("分厅", "Branch")) " " }
+                            select #branch-switch aria-label=(lang.s("切换分厅", "Switch branch")) {
+                                @for (id, name) in &v.branches {
+                                    option value=(id) selected[*id == v.who.branch_id] { (name.get(lang.code())) }
+                                }
+                            }
+                        }
+                    }
                     span.who { (v.who.username.as_deref().unwrap_or_default()) }
                     button #logout.link type="button" { (lang.s("退出", "Log out")) }
                     (lang_switch(lang, &MANAGE_LANGS, path))
                 }
                 nav.tabs aria-label=(lang.s("栏目", "Sections")) {
-                    @for (p, zh, en) in SECTIONS {
+                    @for (p, zh, en) in SECTIONS.iter().copied().chain(
+                        (v.who.role == Role::Admin).then_some((branches::PATH, "各分厅", "Branches")),
+                    ) {
                         @if p == path {
                             a.tab.current href=(p) aria-current="page" { (lang.s(zh, en)) }
                         } @else {

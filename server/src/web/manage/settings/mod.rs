@@ -106,6 +106,29 @@ async fn body(state: &AppState, v: &Visit) -> Result<Markup, ApiError> {
 }
 
 /// The emergency broadcast: its state, and the one control that changes it.
+/// The prepared emergency messages: (id, button 简体, button English, the message in the three
+/// languages, within the 200 characters a message may have).
+pub const EMERGENCY_PRESETS: [(&str, &str, &str, &str); 3] = [
+    (
+        "fire",
+        "火警疏散",
+        "Fire: evacuate",
+        "火警：请按指示从最近的安全出口有序离开。火警：請按指示從最近的安全出口有序離開。Fire alarm: please leave calmly by the nearest exit.",
+    ),
+    (
+        "power",
+        "停电",
+        "Power cut",
+        "停电：暂停办理，请在原地等候工作人员指引。停電：暫停辦理，請在原地等候工作人員指引。Power cut: service is paused; please wait for staff.",
+    ),
+    (
+        "system",
+        "系统故障",
+        "System fault",
+        "系统故障：暂停取号和叫号，请稍候。系統故障：暫停取號和叫號，請稍候。System fault: tickets and calls are paused; please wait.",
+    ),
+];
+
 fn emergency(lang: Lang, message: Option<&str>) -> Markup {
     html! {
         section.card.emergency-card #emergency .on[message.is_some()] {
@@ -132,6 +155,15 @@ fn emergency(lang: Lang, message: Option<&str>) -> Markup {
                     }
                     button.danger #emergency-on type="submit" { (lang.s("开始紧急广播", "Start emergency broadcast")) }
                     p.message role="status" {}
+                }
+                p.hint { (lang.s("或一键广播预设消息（简 · 繁 · 英）：", "Or broadcast a prepared message (zh · zh-Hant · en) in one tap:")) }
+                div.presets {
+                    @for (id, zh, en, text) in EMERGENCY_PRESETS {
+                        form.api-form.preset data-form="emergency-on" {
+                            input type="hidden" name="message" value=(text);
+                            button.danger #(format!("emergency-{id}")) type="submit" title=(text) { (lang.s(zh, en)) }
+                        }
+                    }
                 }
             }
         }
