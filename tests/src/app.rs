@@ -260,6 +260,25 @@ impl TestApp {
             .expect("POST")
     }
 
+    /// Sends `body` as JSON with `method`; returns the status and the JSON answer (null when
+    /// there is none).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
+        let r = self
+            .request(method, path, token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// Logs in a demo user (password `demo`) and returns the bearer token.
     pub async fn login(&self, user: &str) -> String {
         let r = self

@@ -3,6 +3,9 @@
 //! page and public page work; the pad rates its own window's ticket; and the cross-branch
 //! overview's figures equal each branch's own. Bad input changes nothing. SQLite and PostgreSQL.
 
+#[path = "support/browser.rs"]
+mod browser;
+
 use std::process::{Command, Output};
 
 use qhall_tests::{ServerProcess, TestApp, pg_database};
@@ -16,23 +19,6 @@ fn admin(url: &str, args: &[&str]) -> Output {
         .env("QHALL_PASSWORD", "second-branch-pw")
         .output()
         .expect("run qhall-server")
-}
-
-async fn send(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Value,
-) -> (u16, Value) {
-    let r = app
-        .request(method, path, Some(token))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn login_as(app: &TestApp, user: &str, password: &str) -> String {
@@ -108,21 +94,23 @@ async fn a_new_branch_runs_on_its_own(app: &TestApp) {
             "invalid_text",
         ),
     ] {
-        let (s, v) = send(app, Method::POST, "/api/v1/branches", token, body).await;
+        let (s, v) = app
+            .send_json(Method::POST, "/api/v1/branches", Some(token), body)
+            .await;
         assert_eq!(
             (s, v["error"]["code"].as_str()),
             (status, Some(code)),
             "{v}"
         );
     }
-    let (s, v) = send(
-        app,
-        Method::POST,
-        "/api/v1/branches",
-        &admin_token,
-        json!({"name": {"zh": "第三大厅", "en": "Third hall"}, "time_zone": "Asia/Hong_Kong"}),
-    )
-    .await;
+    let (s, v) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/branches",
+            Some(&admin_token),
+            json!({"name": {"zh": "第三大厅", "en": "Third hall"}, "time_zone": "Asia/Hong_Kong"}),
+        )
+        .await;
     assert_eq!((s, v["id"].as_i64()), (201, Some(3)), "{v}");
     let list: Value = app
         .get("/api/v1/branches", Some(&admin_token))
@@ -145,41 +133,41 @@ async fn a_new_branch_runs_on_its_own(app: &TestApp) {
 
     // Branch 2's manager sets up a service, a window, a kiosk and a rating pad.
     let m2 = login_as(app, "manager2", "second-branch-pw").await;
-    let (s, v) = send(
-        app,
-        Method::POST,
-        "/api/v1/config/services",
-        &m2,
-        json!({"code": "A", "name": {"zh": "综合", "en": "General"}}),
-    )
-    .await;
+    let (s, v) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/config/services",
+            Some(&m2),
+            json!({"code": "A", "name": {"zh": "综合", "en": "General"}}),
+        )
+        .await;
     assert_eq!(s, 201, "{v}");
-    let (s, v) = send(
-        app,
-        Method::POST,
-        "/api/v1/config/windows",
-        &m2,
-        json!({"number": 1, "name": "One", "serves": [{"service": "A"}]}),
-    )
-    .await;
+    let (s, v) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/config/windows",
+            Some(&m2),
+            json!({"number": 1, "name": "One", "serves": [{"service": "A"}]}),
+        )
+        .await;
     assert_eq!(s, 201, "{v}");
-    let (s, kiosk) = send(
-        app,
-        Method::POST,
-        "/api/v1/devices",
-        &m2,
-        json!({"name": "kiosk", "role": "kiosk"}),
-    )
-    .await;
+    let (s, kiosk) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/devices",
+            Some(&m2),
+            json!({"name": "kiosk", "role": "kiosk"}),
+        )
+        .await;
     assert_eq!(s, 201, "{kiosk}");
-    let (s, pad) = send(
-        app,
-        Method::POST,
-        "/api/v1/devices",
-        &m2,
-        json!({"name": "pad 1", "role": "pad", "window": 1}),
-    )
-    .await;
+    let (s, pad) = app
+        .send_json(
+            Method::POST,
+            "/api/v1/devices",
+            Some(&m2),
+            json!({"name": "pad 1", "role": "pad", "window": 1}),
+        )
+        .await;
     assert_eq!(s, 201, "{pad}");
     let pairing = pad["pairing_url"].as_str().unwrap();
     assert!(pairing.contains("/rate/2/1#pad="), "{pairing}");
@@ -201,11 +189,7 @@ async fn a_new_branch_runs_on_its_own(app: &TestApp) {
     // A ticket of branch 2, served and rated on its own pad; its hall is open around the clock
     // for the test (a new branch starts with office hours).
     let day = json!([["00:00", "24:00"]]);
-    let (s, v) = send(
-        app,
-        Method::PUT,
-        "/api/v1/config/hours",
-        &m2,
+    let (s, v) = app.send_json(Method::PUT, "/api/v1/config/hours", Some(&m2),
         json!({"time_zone": "Asia/Shanghai", "weekly": [day, day, day, day, day, day, day], "cutoff_mins": 0}),
     )
     .await;
@@ -280,14 +264,14 @@ async fn a_new_branch_runs_on_its_own(app: &TestApp) {
     // branch (what the manager pages' switcher does); a manager may not, nor to a branch that
     // does not exist.
     for (token, branch, status) in [(&manager1, 2, 403), (&admin_token, 99, 404)] {
-        let (s, v) = send(
-            app,
-            Method::PUT,
-            "/api/v1/session/branch",
-            token,
-            json!({"branch": branch}),
-        )
-        .await;
+        let (s, v) = app
+            .send_json(
+                Method::PUT,
+                "/api/v1/session/branch",
+                Some(token),
+                json!({"branch": branch}),
+            )
+            .await;
         assert_eq!(s, status, "{v}");
     }
     let r = app
@@ -342,4 +326,36 @@ async fn a_new_branch_runs_on_its_own_on_postgresql() {
     };
     let app = TestApp::spawn_on(pg.url.clone()).await;
     a_new_branch_runs_on_its_own(&app).await;
+}
+
+/// The admin's page: the overview lists the branches, a new one is added from the form, and
+/// the header's switcher moves the manager pages to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_branch_on_the_page_and_switches_to_it() {
+    let app = TestApp::spawn_sqlite().await;
+    app.sql(&[
+        "INSERT INTO users (branch_id, username, password_hash, role, created_at) \
+         SELECT NULL, 'admin', password_hash, 'admin', 0 FROM users WHERE username = 'staff1'",
+    ])
+    .await;
+    let b = browser::Browser::start(1280, 1000).await;
+    b.goto(&format!("{}/manage/branches?lang=en", app.url))
+        .await;
+    b.log_in("admin").await;
+    b.wait_text("#branches", "Qhall Demo").await;
+    b.type_into("#branch-new input[name='name_zh']", "第二大厅")
+        .await;
+    b.type_into("#branch-new input[name='name_en']", "Second hall")
+        .await;
+    b.click("#branch-add").await;
+    b.wait_text("#branches", "Second hall").await;
+    let switched = b
+        .js(
+            "var s = document.getElementById('branch-switch'); s.value = '2'; \
+             s.dispatchEvent(new Event('change')); return s.options.length;",
+        )
+        .await;
+    assert_eq!(switched, json!(2));
+    b.wait_text("header .hall", "Second hall").await;
+    b.close().await;
 }

@@ -385,3 +385,52 @@ async fn a_closed_day_leaves_a_clean_morning_on_postgresql() {
     };
     a_closed_day_leaves_a_clean_morning(&pg.url).await;
 }
+
+/// A server that was down at closing closes that day when it starts the next morning (once),
+/// and signs nobody out once the hall has opened again: the person at window 1 is today's.
+#[tokio::test]
+async fn a_server_started_the_next_morning_closes_yesterday_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    let store = demo_store_on(&url, OFFICE).await;
+    let s1 = user_principal(&store, "staff1").await;
+    for _ in 0..3 {
+        issue(&store, "A", "2026-03-02T02:00:00Z").await;
+    }
+    // Tuesday 09:20 Shanghai: the server starts; staff 1 signed in at 09:10.
+    store
+        .change_window(&s1, w(1), WindowChange::SignIn, at("2026-03-03T01:10:00Z"))
+        .await
+        .unwrap();
+    let closed = store
+        .close_day(1, at("2026-03-03T01:20:00Z"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (closed.day.to_string(), closed.cancelled, closed.signed_out),
+        ("2026-03-02".to_owned(), 3, 0)
+    );
+    assert_eq!(
+        store
+            .close_day(1, at("2026-03-03T01:20:15Z"))
+            .await
+            .unwrap(),
+        None
+    );
+    let w1 = store.window(1, w(1)).await.unwrap().unwrap().0;
+    assert_eq!(w1.staff_user_id, s1.user_id, "today's sign-in stands");
+    assert_eq!(issue(&store, "A", "2026-03-03T01:21:00Z").await, "A001");
+    assert_eq!(
+        call(&store, &s1, 1, "2026-03-03T01:22:00Z")
+            .await
+            .as_deref(),
+        Some("A001")
+    );
+    let audit = query_texts(
+        &url,
+        "SELECT detail FROM audit_log WHERE action = 'close_day' ORDER BY id",
+    )
+    .await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+}

@@ -211,12 +211,14 @@ async fn a_full_disk_turns_writes_into_503_and_ready_false_keeps_every_ticket_an
     let code = body["error"]["code"].as_str().unwrap_or("");
     assert!(code.starts_with("storage_"), "{body}");
     assert_eq!(status_of(&format!("{base}/healthz")).await.0, 200);
-    // Still refusing: the full disk is no one-off. SQLite may find room for a ticket or two in
-    // pages its failed transactions gave back (measured: 1 run in 4 issued one more), so a few
-    // more acknowledged tickets are allowed, and kept like the others; then 503 again.
+    // Still refusing: the full disk is no one-off. SQLite may find room for some tickets in
+    // pages its failed transactions gave back, and in the WAL file once a checkpoint lets it
+    // start over from its beginning (measured: 1 run in 4 issued one more; 1 in 3, five or more
+    // in a row) — real room, so those tickets are acknowledged and kept like the others. Until
+    // the space is gone again: then 503, well before 200 more.
     let mut acknowledged = acknowledged;
     let mut refused_again = false;
-    for _ in 0..5 {
+    for _ in 0..200 {
         match issue(&client, &base).await {
             Outcome::Issued(id) => acknowledged.push(id),
             Outcome::Refused(status, code) => {
@@ -228,7 +230,7 @@ async fn a_full_disk_turns_writes_into_503_and_ready_false_keeps_every_ticket_an
     }
     assert!(
         refused_again,
-        "five writes in a row succeeded on a full disk"
+        "two hundred writes in a row succeeded on a full disk"
     );
     println!("{} acknowledged in all", acknowledged.len());
 

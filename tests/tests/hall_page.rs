@@ -16,17 +16,6 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    let r = app
-        .request(reqwest::Method::PUT, path, Some(token))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holiday_ahead_reaches_kiosks_boards_and_the_public_page() {
     let app = TestApp::spawn().await;
@@ -36,18 +25,18 @@ async fn a_holiday_ahead_reaches_kiosks_boards_and_the_public_page() {
 
     // Office hours, a phone number and an address.
     let day = json!([["09:00", "12:00"], ["13:00", "17:00"]]);
-    let (s, v) = put(
-        &app,
+    let (s, v) = app.send_json(
+        reqwest::Method::PUT,
         "/api/v1/config/hours",
-        &manager,
+        Some(&manager),
         json!({"time_zone": "Asia/Shanghai", "weekly": [day, day, day, day, day, [], []], "cutoff_mins": 0}),
     )
     .await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = put(
-        &app,
+    let (s, v) = app.send_json(
+        reqwest::Method::PUT,
         "/api/v1/config/branch",
-        &manager,
+        Some(&manager),
         json!({"phone": "0571-8765 4321", "address": "1 Civic Square, Hangzhou", "notice_days": 7}),
     )
     .await;
@@ -62,7 +51,14 @@ async fn a_holiday_ahead_reaches_kiosks_boards_and_the_public_page() {
             "invalid_notice_days",
         ),
     ] {
-        let (s, v) = put(&app, "/api/v1/config/branch", &manager, body).await;
+        let (s, v) = app
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/config/branch",
+                Some(&manager),
+                body,
+            )
+            .await;
         assert_eq!((s, v["error"]["code"].as_str()), (422, Some(code)), "{v}");
     }
     let settings: Value = app
@@ -78,10 +74,10 @@ async fn a_holiday_ahead_reaches_kiosks_boards_and_the_public_page() {
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive();
     let holiday = today + chrono::Duration::days(5);
-    let (s, v) = put(
-        &app,
+    let (s, v) = app.send_json(
+        reqwest::Method::PUT,
         &format!("/api/v1/config/exceptions/{holiday}"),
-        &manager,
+        Some(&manager),
         json!({"periods": [], "note": "系统升级", "note_zh_hant": "系統升級", "note_en": "System upgrade"}),
     )
     .await;

@@ -11,6 +11,7 @@ use maud::html;
 use super::Visit;
 use crate::http::AppState;
 use crate::http::stats::{Range, overview};
+use crate::store::Role;
 use crate::web::i18n::Words;
 
 pub const PATH: &str = "/manage/branches";
@@ -85,6 +86,22 @@ async fn page(axum::extract::State(state): axum::extract::State<AppState>, v: Vi
                 }
             }
         }
+        @if v.who.role == Role::Admin {
+            section.card {
+                h2 { (lang.s("新增分厅", "Add a branch")) }
+                p.hint { (lang.s(
+                    "新分厅先按工作日 09:00–12:00、13:00–17:00 办公，没有业务和窗口；再添加它的经理（人员设置，或 user add --branch），由经理设置。",
+                    "A new branch starts with office hours on weekdays and no services or windows; add its manager (people settings, or user add --branch), who sets it up.")) }
+                form #branch-new.public-form {
+                    label { span { (lang.s("名称（简体）", "Name (zh)")) } input name="name_zh" maxlength="40" required; }
+                    label { span { (lang.s("名称（繁体）", "Name (zh-Hant)")) } input name="name_zh_hant" maxlength="40"; }
+                    label { span { (lang.s("名称（英文）", "Name (en)")) } input name="name_en" maxlength="40"; }
+                    label { span { (lang.s("时区", "Time zone")) } input name="time_zone" value="Asia/Shanghai" required; }
+                    button.primary #branch-add type="submit" { (lang.s("新增", "Add")) }
+                    p.message role="status" {}
+                }
+            }
+        }
     };
-    v.respond(PATH, title, None, &body)
+    v.respond(PATH, title, Some("manage-branches.js"), &body)
 }

@@ -49,7 +49,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The manager pages' own assets: (name, content type, bytes), served under `/assets/`.
-pub const ASSETS: [(&str, &str, &[u8]); 9] = [
+pub const ASSETS: [(&str, &str, &[u8]); 10] = [
     ("manage.css", CSS, include_bytes!("../assets/manage.css")),
     ("manage.js", JS, include_bytes!("../assets/manage.js")),
     (
@@ -86,6 +86,11 @@ pub const ASSETS: [(&str, &str, &[u8]); 9] = [
         "manage-settings.js",
         JS,
         include_bytes!("../assets/manage-settings.js"),
+    ),
+    (
+        "manage-branches.js",
+        JS,
+        include_bytes!("../assets/manage-branches.js"),
     ),
 ];
 const CSS: &str = "text/css; charset=utf-8";
