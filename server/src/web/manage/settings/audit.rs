@@ -29,6 +29,10 @@ fn action_label(lang: Lang, action: &str) -> String {
         "device.revoke" => ("吊销设备", "Device revoked"),
         "emergency.on" => ("开始紧急广播", "Emergency on"),
         "emergency.off" => ("结束紧急广播", "Emergency off"),
+        "branch.public" => ("修改对外信息", "Public information changed"),
+        "branch.create" => ("新增分厅", "Branch added"),
+        "close_day" => ("关门日结", "Day closed"),
+        "close_day.sign_out" => ("关门后签退窗口", "Windows signed out after closing"),
         other => return other.to_owned(),
     };
     lang.s(zh, en).to_owned()
