@@ -7,7 +7,9 @@
 //! prints the time of each answer: the SQLite read, the grouping and the JSON, end to end over
 //! HTTP. Goal (issue #6): ≤ 200 ms. `QHALL_BENCH_TICKETS` changes the count. It also prints
 //! the read straight from the tickets (what a report costs before the per-day cache of closed
-//! days is built) and how long building that cache takes. (The CTE is
+//! days is built) and how long building that cache takes, and the oversight tables' own read
+//! (4 % of the tickets carry an extension, a call out of order, a transfer or a
+//! reinstatement). (The CTE is
 //! materialized so that each ticket's random draws are made once, not once per use.)
 
 use std::time::{Duration, Instant};
@@ -59,7 +61,14 @@ fn main() {
                  wait / 360000, max(0, wait / 1000 + abs(random()) % 600 - 300) FROM g; \
              INSERT INTO ratings (ticket_key, branch_id, window_number, staff_user_id, score, created_at) \
                  SELECT key, 1, window_number, staff_user_id, 1 + abs(random()) % 5, done_at FROM tickets \
-                 WHERE status = 'done' AND key % 3 = 0;",
+                 WHERE status = 'done' AND key % 3 = 0; \
+             INSERT INTO ticket_events (ticket_key, at, kind, window_number, staff_user_id, detail) \
+                 SELECT key, first_called_at + 60000, \
+                   CASE key % 4 WHEN 0 THEN 'extend' WHEN 1 THEN 'call_out_of_order' WHEN 2 THEN 'transfer' ELSE 'reinstate' END, \
+                   window_number, staff_user_id, \
+                   CASE key % 4 WHEN 0 THEN '{{\"reason\":\"complex case\"}}' \
+                     WHEN 2 THEN '{{\"from_service\":\"A\",\"to_service\":\"B\"}}' END \
+                 FROM tickets WHERE first_called_at IS NOT NULL AND key % 25 = 0;",
             last = tickets - 1,
             today = today_utc_midnight,
         );
@@ -79,6 +88,14 @@ fn main() {
             let group = t.elapsed();
             assert_eq!(tables.overall.figures.issued, rows.len() as u64);
             println!("  read {} rows: {:.0} ms; group: {:.0} ms", rows.len(), read.as_secs_f64() * 1000.0, group.as_secs_f64() * 1000.0);
+        }
+        // The oversight tables (extensions, out-of-order calls, transfers…): their own read.
+        for _ in 0..2 {
+            let t = Instant::now();
+            let o = store.oversight(cfg.clone(), from, to).await.unwrap();
+            let n: u64 = o.extended_by_service.iter().map(|e| e.count).sum();
+            assert!(n > 0, "the year has extensions");
+            println!("  oversight tables ({n} extensions): {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
         }
         // The per-day cache of closed days: built once (in the server, by a background task
         // soon after start and then hourly), then read instead of the tickets.
