@@ -28,15 +28,7 @@ pub async fn first(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let first = match state.store.branch_ids().await {
-        Ok(ids) => ids.into_iter().min(),
-        Err(e) => {
-            return axum::response::IntoResponse::into_response(
-                crate::http::error::ApiError::from(e),
-            );
-        }
-    };
-    render(&state, first, query.as_deref(), &headers).await
+    render(&state, None, query.as_deref(), &headers).await
 }
 
 /// `GET /hall/{branch}`.
@@ -46,40 +38,44 @@ pub async fn page(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    render(&state, branch.parse().ok(), query.as_deref(), &headers).await
+    // Text that is no branch id asks for a branch that does not exist: 0.
+    render(
+        &state,
+        Some(branch.parse().unwrap_or(0)),
+        query.as_deref(),
+        &headers,
+    )
+    .await
 }
 
+/// The page of branch `requested` (none: the first).
 async fn render(
     state: &AppState,
-    branch: Option<i64>,
+    requested: Option<i64>,
     query: Option<&str>,
     headers: &HeaderMap,
 ) -> Response {
     let chosen = lang_param(query).and_then(Lang::parse);
     let lang = i18n::pick(lang_param(query), headers);
-    let known = match branch {
-        Some(b) => state
-            .store
-            .branch_ids()
-            .await
-            .map(|ids| ids.contains(&b).then_some(b)),
-        None => Ok(None),
-    };
-    let branch = match known {
-        Ok(Some(b)) => b,
-        Ok(None) => {
-            return message_page(
-                lang,
-                StatusCode::NOT_FOUND,
-                lang.t("找不到这个大厅", "找不到這個大廳", "Hall not found"),
-                lang.t("请检查链接。", "請檢查連結。", "Check the link."),
-            );
-        }
+    let ids = match state.store.branch_ids().await {
+        Ok(ids) => ids,
         Err(e) => {
             return axum::response::IntoResponse::into_response(
                 crate::http::error::ApiError::from(e),
             );
         }
+    };
+    let found = match requested {
+        None => ids.first().copied(),
+        Some(b) => ids.contains(&b).then_some(b),
+    };
+    let Some(branch) = found else {
+        return message_page(
+            lang,
+            StatusCode::NOT_FOUND,
+            lang.t("找不到这个大厅", "找不到這個大廳", "Hall not found"),
+            lang.t("请检查链接。", "請檢查連結。", "Check the link."),
+        );
     };
     let now = state.now();
     let (cfg, lines) = match state.store.service_lines(branch, now).await {

@@ -41,7 +41,7 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Response {
     let found = public_window(&state, &window).await;
-    render(found, None, query.as_deref(), &headers)
+    render(found, false, query.as_deref(), &headers)
 }
 
 /// `GET /rate/{branch}/{window}`: a pad of any branch (its pairing link names the branch).
@@ -58,11 +58,7 @@ pub async fn page_in_branch(
             format!("there is no branch {branch:?}"),
         )),
     };
-    render(found, found_branch(&branch), query.as_deref(), &headers)
-}
-
-fn found_branch(branch: &str) -> Option<i64> {
-    branch.parse().ok()
+    render(found, true, query.as_deref(), &headers)
 }
 
 /// The page of the pad at window `n` of `branch`: `/rate/{n}` in the first branch (as before
@@ -77,14 +73,14 @@ pub fn pad_path(branch: i64, n: qhall_shared::WindowNo) -> String {
 
 fn render(
     found: crate::http::error::ApiResult<(i64, qhall_shared::WindowNo)>,
-    branch: Option<i64>,
+    in_branch: bool,
     query: Option<&str>,
     headers: &HeaderMap,
 ) -> Response {
     let chosen = lang_param(query).and_then(Lang::parse);
     let lang = i18n::pick(lang_param(query), headers);
-    let n = match found {
-        Ok((_, n)) => n,
+    let (branch, n) = match found {
+        Ok(found) => found,
         Err(e) if e.status == StatusCode::NOT_FOUND => {
             return message_page(
                 lang,
@@ -111,9 +107,10 @@ fn render(
     let body = html! {
         header.bar {
             span.hall { (title) }
-            (lang_switch(lang, &Lang::ALL, &match branch {
-                Some(b) => format!("/rate/{b}/{n}"),
-                None => format!("/rate/{n}"),
+            (lang_switch(lang, &Lang::ALL, &if in_branch {
+                format!("/rate/{branch}/{n}")
+            } else {
+                format!("/rate/{n}")
             }))
         }
         main.pad data-window=(n.get()) data-poll=(POLL_MS) data-state="idle" {
