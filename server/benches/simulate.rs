@@ -137,6 +137,7 @@ fn snapshot(input: &ForecastInput) -> forecast::Snapshot {
         emergency: None,
         closing_grace_mins: 30,
         public: Default::default(),
+        messages: Default::default(),
     };
     forecast::Snapshot {
         config: std::sync::Arc::new(config),

@@ -111,6 +111,35 @@ pub struct Opts {
     /// more are refused with 429. [default: 30]
     #[arg(long, env = "QHALL_ISSUE_LIMIT", global = true, value_name = "N")]
     pub issue_limit: Option<u32>,
+    /// How messages to customers ("your turn is near", "please go to window 3") leave: `off`,
+    /// `log` (written to the log with the number masked, for trying it out) or `webhook` (the
+    /// hall's SMS gateway, --sms-webhook). [default: webhook when --sms-webhook is set, else
+    /// log with --demo, else off]
+    #[arg(
+        long,
+        env = "QHALL_MESSAGES",
+        global = true,
+        value_name = "off|log|webhook"
+    )]
+    pub messages: Option<String>,
+    /// The SMS gateway's URL: each message is POSTed there (body and headers in qhall.toml's
+    /// `sms_body` and `[sms_headers]`).
+    #[arg(long, env = "QHALL_SMS_WEBHOOK", global = true, value_name = "URL")]
+    pub sms_webhook: Option<String>,
+    /// The key of the HMAC-SHA256 signature of each webhook body (header `X-Qhall-Signature`).
+    /// Prefer the environment variable: a flag shows in the process list.
+    #[arg(
+        long,
+        env = "QHALL_SMS_SECRET",
+        global = true,
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub sms_secret: Option<String>,
+    /// Milliseconds before the first retry of a message the gateway refused; each retry waits
+    /// twice as long, up to 10 minutes. [default: 5000]
+    #[arg(long, env = "QHALL_MESSAGE_RETRY_MS", global = true, value_name = "MS")]
+    pub message_retry_ms: Option<u64>,
 }
 
 /// What a commit survives.
@@ -235,6 +264,14 @@ pub struct FileConfig {
     pub body_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
     pub issue_limit: Option<u32>,
+    pub messages: Option<String>,
+    pub sms_webhook: Option<String>,
+    pub sms_secret: Option<String>,
+    /// Extra headers sent with each webhook request (`Authorization = "Bearer …"`).
+    pub sms_headers: Option<std::collections::BTreeMap<String, String>>,
+    /// The webhook body with `{to}`, `{text}`, `{id}`, `{kind}`, `{lang}` replaced (JSON-escaped).
+    pub sms_body: Option<String>,
+    pub message_retry_ms: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -263,6 +300,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Tickets per minute per kiosk token (see [`DEFAULT_ISSUE_LIMIT`]).
     pub issue_limit: u32,
+    /// How messages to customers leave ([`crate::notify`]).
+    pub messages: crate::notify::Settings,
 }
 
 /// Tickets per minute a kiosk may issue: one every 2 s, sustained, where a person at a touch
@@ -290,6 +329,7 @@ impl Default for Config {
             body_timeout: Duration::from_secs(15),
             max_connections: crate::serve::limits::DEFAULT_MAX_CONNECTIONS,
             issue_limit: DEFAULT_ISSUE_LIMIT,
+            messages: crate::notify::Settings::default(),
         }
     }
 }
@@ -363,6 +403,15 @@ impl Config {
             }
             c.issue_limit = n;
         }
+        c.messages = crate::notify::Settings::resolve(
+            opts.messages.clone().or(file.messages).as_deref(),
+            opts.sms_webhook.clone().or(file.sms_webhook),
+            opts.sms_secret.clone().or(file.sms_secret),
+            file.sms_headers.unwrap_or_default(),
+            file.sms_body,
+            opts.message_retry_ms.or(file.message_retry_ms),
+            c.demo,
+        )?;
         Ok(c)
     }
 }

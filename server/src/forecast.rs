@@ -302,6 +302,7 @@ mod tests {
             emergency: None,
             closing_grace_mins: 30,
             public: Default::default(),
+            messages: Default::default(),
         };
         Snapshot {
             config: Arc::new(config),

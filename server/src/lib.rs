@@ -17,6 +17,7 @@
 //! - [`forecast`]: keeps every branch's forecast table (forward simulation) fresh in the
 //!   background; the table itself is [`queue::estimate::ForecastTable`].
 //! - [`http`]: the API of `PROTOCOL.md`, one module per resource.
+//! - [`notify`]: the sender of messages to customers (the outbox's webhook or log transport).
 //! - [`auth`]: password hashes and bearer tokens.
 //! - [`web`]: the staff console, rating pad and tracking page (server-rendered, assets embedded).
 //! - [`admin`]: the administration commands (`user add`, `device add`, `migrate`, `backup`,
@@ -30,6 +31,7 @@ pub mod config;
 pub mod events;
 pub mod forecast;
 pub mod http;
+pub mod notify;
 pub mod queue;
 pub mod serve;
 pub mod sim;
@@ -69,6 +71,7 @@ pub async fn run(
     let maintenance = tokio::spawn(maintenance(store.clone()));
     let forecasts = tokio::spawn(forecast::keep_fresh(store.clone()));
     let report_cache = tokio::spawn(keep_report_cache(store.clone()));
+    let sender = tokio::spawn(notify::run(store.clone(), config.messages.clone()));
     let metrics_server = match &config.metrics_listen {
         Some(at) => Some(serve_metrics(at, state.clone(), &config).await?),
         None => None,
@@ -94,6 +97,7 @@ pub async fn run(
     maintenance.abort();
     forecasts.abort();
     report_cache.abort();
+    sender.abort();
     backups.abort();
     store.close().await;
     Ok(())

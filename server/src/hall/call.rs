@@ -182,5 +182,7 @@ async fn call_ticket<T: Tx>(
         },
     )
     .await?;
+    let cfg = tx.config(who.branch_id).await?;
+    super::messages::after_call(tx, &cfg, &t, w.number, now).await?;
     Ok(t)
 }

@@ -124,6 +124,7 @@ async fn cancel_leftovers<T: Tx>(
             w.current_ticket = None;
             tx.update_window(branch, &w).await?;
         }
+        super::messages::ended(tx, &t).await?;
         lines.insert(t.service);
         cancelled += 1;
     }

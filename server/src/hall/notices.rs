@@ -164,6 +164,7 @@ mod tests {
             emergency: None,
             closing_grace_mins: 30,
             public: Default::default(),
+            messages: Default::default(),
         };
         // Shanghai midnight = 16:00 UTC the day before.
         let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);

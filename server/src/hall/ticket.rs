@@ -329,5 +329,8 @@ async fn cancel<T: Tx>(
     )
     .await?;
     emit_waiting(tx, out, t.branch_id, t.service, now).await?;
+    super::messages::ended(tx, &t).await?;
+    let cfg = tx.config(t.branch_id).await?;
+    super::messages::near(tx, &cfg, now).await?;
     Ok(t)
 }

@@ -157,6 +157,29 @@ pub struct BranchConfig {
     pub closing_grace_mins: u16,
     /// What the public hall page and the notices tell customers about the branch.
     pub public: PublicInfo,
+    /// Messages to customers and the follow-up of their feedback.
+    pub messages: MessageConfig,
+}
+
+/// A branch's settings for messages to customers and their feedback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageConfig {
+    /// "Your turn is near" is sent when this many people or fewer are ahead.
+    pub notify_ahead: u32,
+    /// Working days (days the branch is open) a follow-up of a bad rating is due in.
+    pub follow_up_days: u32,
+    /// The manager's wordings: (kind, language, text); the built-in text for the others.
+    pub templates: Vec<(String, String, String)>,
+}
+
+impl Default for MessageConfig {
+    fn default() -> Self {
+        MessageConfig {
+            notify_ahead: 3,
+            follow_up_days: 5,
+            templates: Vec::new(),
+        }
+    }
 }
 
 /// A branch's public information: the service phone number and address shown on the public

@@ -158,6 +158,11 @@ pub async fn load_config(tx: &mut impl Sql, branch: i64) -> Result<BranchConfig>
                     address: b.text("address")?,
                     notice_days: b.count("notice_days")?.min(u32::from(u16::MAX)) as u16,
                 },
+                messages: crate::queue::MessageConfig {
+                    notify_ahead: b.count("notify_ahead")?,
+                    follow_up_days: b.count("follow_up_days")?,
+                    templates: Vec::new(),
+                },
             })
         })
         .await?
@@ -176,6 +181,13 @@ pub async fn load_config(tx: &mut impl Sql, branch: i64) -> Result<BranchConfig>
                     note_en: r.text("note_en")?,
                 })
             },
+        )
+        .await?;
+    cfg.messages.templates = tx
+        .rows(
+            "SELECT kind, lang, text FROM message_templates WHERE branch_id = ? ORDER BY kind, lang",
+            args![branch],
+            |r| Ok((r.text("kind")?, r.text("lang")?, r.text("text")?)),
         )
         .await?;
     cfg.services = tx
@@ -816,7 +828,8 @@ pub trait Tx: Sql + Sized {
     async fn insert_complaint(&mut self, c: &NewComplaint) -> Result<i64> {
         self.inserted_id(
             "INSERT INTO complaints (branch_id, ticket_key, window_number, staff_user_id, category, description, \
-             contact_consent, contact, created_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             contact_consent, contact, created_at, due_at, source, kind, about_user_id, service_code) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             args![
                 c.branch_id,
                 c.ticket,
@@ -827,7 +840,11 @@ pub trait Tx: Sql + Sized {
                 c.consent,
                 &c.contact,
                 c.created_at,
-                c.due_at
+                c.due_at,
+                c.source,
+                c.kind,
+                c.about,
+                c.service.as_ref().map(|s| s.as_str())
             ],
         )
         .await
