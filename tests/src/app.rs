@@ -86,6 +86,37 @@ impl TestApp {
         TestApp::spawn_with(dir, database_url).await
     }
 
+    /// A demo hall on a fresh database of the backend `QHALL_TEST_BACKEND` names (as
+    /// [`TestApp::spawn`]), with its configuration changed by `configure`.
+    pub async fn spawn_with_config(
+        configure: impl Fn(&mut qhall_server::Config) + Send + Sync + 'static,
+    ) -> TestApp {
+        let configure: Configure = std::sync::Arc::new(configure);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, pg) = match std::env::var("QHALL_TEST_BACKEND") {
+            Ok(b) if b == "postgres" => match pg_database().await {
+                Some(db) => (db.url.clone(), Some(db)),
+                None => (
+                    format!("sqlite://{}", dir.path().join("qhall.db").display()),
+                    None,
+                ),
+            },
+            _ => (
+                format!("sqlite://{}", dir.path().join("qhall.db").display()),
+                None,
+            ),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let mut app = TestApp::unstarted(listener.local_addr().expect("addr"), dir, database_url);
+        app._pg = pg;
+        app.configure = Some(configure);
+        app.start(listener);
+        app.wait_healthy().await;
+        app
+    }
+
     /// A demo hall on a fresh SQLite file whatever `QHALL_TEST_BACKEND` says, for tests that
     /// open the database file themselves.
     pub async fn spawn_sqlite() -> TestApp {

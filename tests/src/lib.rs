@@ -25,6 +25,8 @@
 //!   ([`windows_sql`], [`busy_week_sql`], [`office_log_sql`]).
 //! - `scenarios.rs`: days the hall lives through the API ([`short_day`]), for tests that look
 //!   at the same day from different sides.
+//! - `gateway.rs`: [`Gateway`], a recording HTTP receiver standing in for the hall's SMS
+//!   gateway.
 //! - `tls.rs`: [`tls::TestCa`], a test certificate authority for the https tests.
 
 pub use qhall_shared as shared;
@@ -32,6 +34,7 @@ pub use qhall_shared as shared;
 mod app;
 mod events;
 mod fixtures;
+mod gateway;
 mod postgres;
 mod process;
 mod scenarios;
@@ -44,6 +47,7 @@ pub use fixtures::{
     DISPLAY, KIOSK, at, busy_week_sql, demo_store, demo_store_on, kiosk_principal, office_log_sql,
     pad, user_principal, windows_sql,
 };
+pub use gateway::{Gateway, Received};
 pub use postgres::{PgDatabase, pg_database, postgres_admin_url};
 pub use process::{ServerProcess, rss_of};
 pub use scenarios::short_day;

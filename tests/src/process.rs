@@ -43,6 +43,24 @@ impl ServerProcess {
 
     /// As [`ServerProcess::start`] with `args` added and every other setting at its default.
     pub fn start_with(database_url: &str, args: &[&str]) -> anyhow::Result<ServerProcess> {
+        Self::spawn(database_url, args, Stdio::null())
+    }
+
+    /// As [`ServerProcess::start_with`], its log (standard error) appended to the file `log`.
+    pub fn start_logged(
+        database_url: &str,
+        args: &[&str],
+        log: &std::path::Path,
+    ) -> anyhow::Result<ServerProcess> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .context("open the log file")?;
+        Self::spawn(database_url, args, Stdio::from(file))
+    }
+
+    fn spawn(database_url: &str, args: &[&str], stderr: Stdio) -> anyhow::Result<ServerProcess> {
         use std::io::{BufRead, BufReader};
         let bin = Self::binary();
         if !bin.exists() {
@@ -61,7 +79,7 @@ impl ServerProcess {
             ])
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .context("spawn qhall-server")?;
         let out = child.stdout.take().context("stdout")?;

@@ -93,20 +93,20 @@ pub async fn record_complaint<T: Tx>(
         None => None,
         Some(number) => {
             let number = super::parse_number(number)?;
-            Some(
-                super::ticket_numbered(tx, who.branch_id, &number)
-                    .await?
-                    .key,
-            )
+            Some(super::ticket_numbered(tx, who.branch_id, &number).await?)
         }
     };
     let due_at = now + Duration::days(COMPLAINT_RESPONSE_DAYS);
     let id = tx
         .insert_complaint(&NewComplaint {
             branch_id: who.branch_id,
-            ticket,
+            ticket: ticket.as_ref().map(|t| t.key),
             window: Some(input.window),
-            staff,
+            staff: Some(staff),
+            source: "window",
+            kind: "complaint",
+            about: ticket.as_ref().and_then(|t| t.staff_user_id),
+            service: ticket.as_ref().map(|t| t.service),
             category,
             description: description.to_owned(),
             contact: contact.map(str::to_owned),
@@ -181,11 +181,23 @@ pub struct ComplaintRow {
     pub id: i64,
     /// The ticket it is about, if any.
     pub ticket: Option<String>,
-    /// The window it was taken at.
+    /// The window it was taken at (or, for the customer's own, where their ticket was served).
     pub window: Option<i64>,
-    /// Who took it (user id and name).
-    pub taken_by: i64,
-    pub taken_by_name: String,
+    /// Who took it (user id and name): none for what the customer sent themselves.
+    pub taken_by: Option<i64>,
+    pub taken_by_name: Option<String>,
+    /// `window` (taken by staff), `customer` (sent from the tracking page) or `rating` (the
+    /// follow-up of a rating of 1 or 2).
+    pub source: String,
+    /// `complaint`, `suggestion` or `follow_up`.
+    pub kind: String,
+    /// The person it concerns (who served the ticket), if known.
+    pub about: Option<i64>,
+    pub about_name: Option<String>,
+    /// The service of its ticket.
+    pub service: Option<String>,
+    /// When the customer was called back (follow-ups and customers' complaints with a contact).
+    pub called_back_at: Option<DateTime<Utc>>,
     pub category: String,
     pub description: String,
     /// Masked (`138****5678`) except where a manager asked for it; `None` when none was given
@@ -429,12 +441,29 @@ pub async fn add_note<T: Tx + ComplaintsTx>(
     id: i64,
     text: &str,
     status: Option<ComplaintStatus>,
+    called_back: bool,
     now: DateTime<Utc>,
 ) -> Result<ComplaintRow> {
     let branch = who.branch_id;
     tx.lock_branch(branch).await?;
     let text = note_text(Some(text), true)?;
     let mut c = existing(tx, branch, id).await?;
+    if called_back && c.called_back_at.is_none() {
+        c.called_back_at = Some(now);
+        tx.update_complaint(&c).await?;
+    }
+    // A customer who left a contact is called back before their complaint or follow-up is
+    // closed (差评整改: the customer hears what was done).
+    if status == Some(ComplaintStatus::Resolved)
+        && c.source != "window"
+        && c.contact.is_some()
+        && c.called_back_at.is_none()
+    {
+        return Err(StoreError::invalid(
+            "callback_required",
+            "the customer left a contact: call them back, then resolve with called_back set",
+        ));
+    }
     let before = c.status;
     let change = match status {
         None => None,
@@ -557,9 +586,16 @@ pub async fn purge<T: Tx + ComplaintsTx>(
 ) -> Result<usize> {
     tx.lock_branch(branch).await?;
     let days = tx.retention_days(branch).await?;
-    let ids = tx
-        .purge_contacts(branch, now - Duration::days(i64::from(days)))
-        .await?;
+    let before = now - Duration::days(i64::from(days));
+    let ids = tx.purge_contacts(branch, before).await?;
+    // Mobile numbers left for messages go with their ticket's day; rating comments with their
+    // time.
+    super::messages::purge(tx, branch, before.date_naive()).await?;
+    tx.execute(
+        "UPDATE ratings SET comment = NULL WHERE branch_id = ? AND created_at < ? AND comment IS NOT NULL",
+        args![branch, before],
+    )
+    .await?;
     if !ids.is_empty() {
         tx.audit(&AuditEntry {
             branch,
@@ -621,10 +657,19 @@ impl Store {
         id: i64,
         text: String,
         status: Option<ComplaintStatus>,
+        called_back: bool,
         now: DateTime<Utc>,
     ) -> Result<ComplaintRow> {
         let who = who.clone();
-        write!(self, |tx, _out| add_note(tx, &who, id, &text, status, now))
+        write!(self, |tx, _out| add_note(
+            tx,
+            &who,
+            id,
+            &text,
+            status,
+            called_back,
+            now
+        ))
     }
 
     /// See [`reveal_contact`].

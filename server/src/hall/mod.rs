@@ -17,9 +17,14 @@
 //! - [`rating`]: the customer's rating on the window's pad.
 //! - [`emergency`]: the emergency broadcast.
 //! - [`closing`]: closing the day (leftovers cancelled or carried over, windows signed out).
+//! - [`messages`]: messages to customers outside the hall ("your turn is near", "please go to
+//!   window 3"), written to the outbox with the change that causes them; sent by
+//!   [`crate::notify`].
 //! - [`notices`]: the notices kiosks and boards show, with the dated exceptions announced ahead.
 //! - [`settings`]: managers' configuration changes (services, windows, hours, notices, people,
 //!   devices), each validated, audited, announced and bumping `config_version`.
+//! - [`feedback`]: the customer's own rating, complaint or suggestion from the tracking page;
+//!   a bad rating's follow-up.
 //! - [`complaints`]: complaints taken at a window, and the managers' register (status, notes,
 //!   masked contacts, purge).
 //! - [`attendance`]: the window log per person per day, and the attendance tolerances.
@@ -41,8 +46,10 @@ pub mod closing;
 pub mod complaints;
 pub mod emergency;
 pub mod estimate;
+pub mod feedback;
 pub mod issue;
 pub mod live;
+pub mod messages;
 pub mod notices;
 pub mod rating;
 pub mod settings;

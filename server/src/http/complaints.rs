@@ -168,6 +168,9 @@ struct Note {
     text: String,
     #[serde(default)]
     status: Option<String>,
+    /// The customer was called back (with this note).
+    #[serde(default)]
+    called_back: bool,
 }
 
 /// `POST /api/v1/complaints/{id}/notes`: a note, optionally moving the status forward.
@@ -183,7 +186,7 @@ async fn note(
     Ok(Json(
         state
             .store
-            .complaint_note(who, id, body.text, to, state.now())
+            .complaint_note(who, id, body.text, to, body.called_back, state.now())
             .await?,
     ))
 }

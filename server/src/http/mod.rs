@@ -10,6 +10,8 @@
 //!   [`login_guard`]: the login limits and the capped password checks built on them.
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
 //! - [`feedback`]: ratings from the pad at each window, complaints taken at the console.
+//! - [`customer`]: what the customer does from their phone (a number for messages, a rating, a
+//!   complaint or suggestion), and the manager's view of messages and their settings.
 //! - [`live`]: the hall right now for the manager's live page, and its alert thresholds.
 //! - [`staffing`]: the staffing advisor (windows needed per hour of the week, Erlang C).
 //! - [`complaints`]: the managers' complaints register; [`attendance`]: sign-ins and pauses.
@@ -28,6 +30,7 @@ pub mod auth;
 pub mod client;
 pub mod complaints;
 pub mod config;
+pub mod customer;
 pub mod dates;
 pub mod devices;
 pub mod error;
@@ -78,6 +81,10 @@ pub struct AppState {
     pub logins: Arc<login_guard::LoginGuard>,
     /// Tickets each kiosk (or manager) may issue: `issue_limit` per minute ([`tickets`]).
     pub issuing: Arc<limit::Limiter>,
+    /// The customer's requests from their phone, per client address ([`customer`]).
+    pub customer_writes: Arc<limit::Limiter>,
+    /// Whether this server sends messages to customers (a transport is configured).
+    pub messages_on: bool,
     /// One what-if simulation at a time ([`simulate`]).
     pub simulations: Arc<tokio::sync::Semaphore>,
     /// Reverse proxies whose forwarded headers are believed ([`client`]).
@@ -119,6 +126,11 @@ impl AppState {
                 limit::Rate::per_minute(config.issue_limit),
                 10_000,
             )),
+            customer_writes: Arc::new(limit::Limiter::new(
+                limit::Rate::per_minute(customer::CUSTOMER_WRITES_PER_MINUTE),
+                10_000,
+            )),
+            messages_on: config.messages.enabled(),
             simulations: Arc::new(tokio::sync::Semaphore::new(1)),
             trusted_proxies: config.trusted_proxies.clone().into(),
             stopping,
@@ -159,6 +171,7 @@ pub fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(devices::router())
         .merge(events::router())
         .merge(feedback::router())
+        .merge(customer::router())
         .merge(managers(live::router(), &state))
         .merge(managers(staffing::router(), &state))
         .merge(managers(complaints::router(), &state))

@@ -134,6 +134,7 @@ mod tests {
             include_str!("auth.rs"),
             include_str!("complaints.rs"),
             include_str!("config.rs"),
+            include_str!("customer.rs"),
             include_str!("devices.rs"),
             include_str!("events.rs"),
             include_str!("feedback.rs"),

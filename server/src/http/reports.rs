@@ -43,6 +43,9 @@ struct Report {
     /// identity step.
     #[serde(flatten)]
     oversight: Oversight,
+    /// Complaints, suggestions and follow-ups opened in the range, by service, window and
+    /// person, with those overdue.
+    feedback: crate::hall::feedback::FeedbackReport,
     /// Display names of the staff ids in `by_staff` (and the oversight tables).
     staff_names: HashMap<i64, String>,
 }
@@ -72,11 +75,20 @@ async fn build(state: &AppState, caller: &Caller, range: &Range) -> ApiResult<Re
     };
     let (tables, oversight) = tokio::join!(grouped, oversight);
     let (tables, oversight) = (tables?, oversight?);
+    let feedback = db
+        .feedback_report(
+            who.branch_id,
+            local_instant(tz, from, 0),
+            local_instant(tz, to, 1440),
+            state.now(),
+        )
+        .await?;
     Ok(Report {
         from,
         to,
         tables,
         oversight,
+        feedback,
         staff_names: db.staff_names(who.branch_id).await?,
     })
 }

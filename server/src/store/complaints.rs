@@ -34,9 +34,13 @@ macro_rules! complaint_select {
             name_of!("s"),
             " AS taken_by_name, c.category, c.description, c.contact, c.status, c.assigned_to, ",
             name_of!("a"),
-            " AS assigned_name, c.resolution, c.resolved_at, c.created_at, c.due_at \
+            " AS assigned_name, c.resolution, c.resolved_at, c.created_at, c.due_at, c.source, c.kind, \
+             c.about_user_id, ",
+            name_of!("b"),
+            " AS about_name, c.service_code, c.called_back_at \
              FROM complaints c LEFT JOIN tickets t ON t.key = c.ticket_key \
-             JOIN users s ON s.id = c.staff_user_id LEFT JOIN users a ON a.id = c.assigned_to ",
+             LEFT JOIN users s ON s.id = c.staff_user_id LEFT JOIN users a ON a.id = c.assigned_to \
+             LEFT JOIN users b ON b.id = c.about_user_id ",
             $tail
         )
     };
@@ -47,8 +51,14 @@ fn complaint_from(r: &dyn Columns) -> Result<ComplaintRow> {
         id: r.int("id")?,
         ticket: r.opt_text("number")?,
         window: r.opt_int("window_number")?,
-        taken_by: r.int("staff_user_id")?,
-        taken_by_name: r.text("taken_by_name")?,
+        taken_by: r.opt_int("staff_user_id")?,
+        taken_by_name: r.opt_text("taken_by_name")?,
+        source: r.text("source")?,
+        kind: r.text("kind")?,
+        about: r.opt_int("about_user_id")?,
+        about_name: r.opt_text("about_name")?,
+        service: r.opt_text("service_code")?,
+        called_back_at: r.opt_time("called_back_at")?,
         category: r.text("category")?,
         description: r.text("description")?,
         contact: r.opt_text("contact")?,
@@ -123,12 +133,14 @@ impl<T: Sql> ComplaintsTx for T {
 
     async fn update_complaint(&mut self, c: &ComplaintRow) -> Result<()> {
         self.execute(
-            "UPDATE complaints SET status = ?, assigned_to = ?, resolution = ?, resolved_at = ? WHERE id = ?",
+            "UPDATE complaints SET status = ?, assigned_to = ?, resolution = ?, resolved_at = ?, \
+             called_back_at = ? WHERE id = ?",
             args![
                 c.status.db(),
                 c.assigned_to,
                 &c.resolution,
                 c.resolved_at,
+                c.called_back_at,
                 c.id
             ],
         )

@@ -158,14 +158,24 @@ pub struct NewRating {
     pub at: DateTime<Utc>,
 }
 
-/// A complaint taken at a window, for the managers' register.
+/// A complaint for the managers' register: taken at a window, sent by the customer, or the
+/// follow-up of a bad rating.
 #[derive(Debug, Clone)]
 pub struct NewComplaint {
     pub branch_id: i64,
     pub ticket: Option<i64>,
     pub window: Option<WindowNo>,
-    /// Who took it.
-    pub staff: i64,
+    /// Who took it: none for what the customer sent themselves.
+    pub staff: Option<i64>,
+    /// `window` (taken by staff), `customer` (sent from the tracking page) or `rating` (the
+    /// follow-up of a rating of 1 or 2).
+    pub source: &'static str,
+    /// `complaint`, `suggestion` or `follow_up`.
+    pub kind: &'static str,
+    /// The person it concerns (who served the ticket), if known.
+    pub about: Option<i64>,
+    /// The service of its ticket.
+    pub service: Option<ServiceCode>,
     pub category: &'static str,
     pub description: String,
     /// Personal data: `Some` only when `consent` is true.

@@ -79,9 +79,15 @@ pub async fn page(
         }
         main.track
             data-live=(format!("/t/{id}/live?lang={}", lang.code()))
-            data-poll=(POLL_MS) {
+            data-id=(id)
+            data-lang=(lang.code())
+            data-poll=(POLL_MS)
+            data-failed=(lang.t("没有成功，请稍后再试。", "沒有成功，請稍後再試。", "That did not work; please try again shortly.")) {
             div #live aria-live="polite" { (live_markup(lang, &t)) }
             p.auto { (lang.t("本页自动更新，无需刷新。", "本頁自動更新，無需重新整理。", "This page updates by itself; no need to reload.")) }
+            @if state.messages_on { (notify_form(lang)) }
+            (rating_form(lang))
+            (feedback_form(lang))
         }
     };
     html_response(
@@ -103,6 +109,94 @@ pub async fn live(
         Ok(Some(t)) => html_response(StatusCode::OK, live_markup(lang, &t), None),
         Ok(None) => html_response(StatusCode::NOT_FOUND, html! {}, None),
         Err(e) => axum::response::IntoResponse::into_response(e),
+    }
+}
+
+/// "Text me when my turn is near": shown while the ticket waits (the script shows and hides
+/// the forms by the ticket's status).
+fn notify_form(lang: Lang) -> Markup {
+    html! {
+        section.form-card #notify data-when="waiting" hidden {
+            h2 { (lang.t("到号短信提醒", "到號短信提醒", "Text me when my turn is near")) }
+            p.hint { (lang.t("快轮到您时发短信给您，您可以先离开大厅。号码只用于本次提醒，列表中只显示部分数字。",
+                "快輪到您時發短信給您，您可以先離開大廳。號碼只用於本次提醒，列表中只顯示部分數字。",
+                "We send a text when your turn is near, so you need not wait in the hall. The number is used only for these messages and shown masked.")) }
+            form #notify-form {
+                label for="notify-mobile" { (lang.t("手机号码", "手機號碼", "Mobile number")) }
+                input #notify-mobile name="mobile" type="tel" inputmode="tel" autocomplete="tel" maxlength="20" required;
+                label.check { input #notify-consent type="checkbox" required; " " (lang.t("我同意为此提醒保存我的号码", "我同意為此提醒保存我的號碼", "I agree that my number is kept for these messages")) }
+                button.primary type="submit" { (lang.t("提醒我", "提醒我", "Text me")) }
+            }
+            p.ok #notify-done hidden data-text=(lang.t("已设置：我们会发短信到 {mobile}。", "已設定：我們會發短信到 {mobile}。", "Done: we will text {mobile}.")) {}
+            p.err #notify-error hidden data-invalid=(lang.t("请输入正确的手机号码。", "請輸入正確的手機號碼。", "Please enter a valid mobile number.")) {}
+        }
+    }
+}
+
+/// The rating of the visit, after service (unless the window's pad was used: then 409).
+fn rating_form(lang: Lang) -> Markup {
+    let scores: [(u8, &str, &str, &str); 5] = [
+        (5, "非常满意", "非常滿意", "Very satisfied"),
+        (4, "满意", "滿意", "Satisfied"),
+        (3, "一般", "一般", "Neutral"),
+        (2, "不满意", "不滿意", "Dissatisfied"),
+        (1, "非常不满意", "非常不滿意", "Very dissatisfied"),
+    ];
+    html! {
+        section.form-card #rate data-when="done" hidden {
+            h2 { (lang.t("您对本次服务满意吗？", "您對本次服務滿意嗎？", "How was your visit?")) }
+            form #rate-form {
+                div.scores role="radiogroup" {
+                    @for (n, zh, hant, en) in scores {
+                        label class=(format!("score s{n}")) {
+                            input type="radio" name="score" value=(n) required;
+                            span { (lang.t(zh, hant, en)) }
+                        }
+                    }
+                }
+                label for="rate-comment" { (lang.t("意见（可选）", "意見（可選）", "Comment (optional)")) }
+                textarea #rate-comment maxlength="500" rows="3" {}
+                label for="rate-contact" { (lang.t("希望我们回电？留下电话（可选）", "希望我們回電？留下電話（可選）", "Want a call back? Leave a number (optional)")) }
+                input #rate-contact type="tel" inputmode="tel" maxlength="40";
+                label.check { input #rate-consent type="checkbox"; " " (lang.t("我同意为回电保存联系方式", "我同意為回電保存聯絡方式", "I agree that my contact is kept for the call back")) }
+                button.primary type="submit" { (lang.t("提交评价", "提交評價", "Send rating")) }
+            }
+            p.ok #rate-done hidden data-text=(lang.t("谢谢您的评价！", "謝謝您的評價！", "Thank you for your rating!"))
+                data-followup=(lang.t("谢谢！很抱歉让您不满意，负责人会在 {date} 前跟进。", "謝謝！很抱歉讓您不滿意，負責人會在 {date} 前跟進。", "Thank you. We are sorry; a manager will follow this up by {date}."))
+                data-already=(lang.t("这张票已经评价过了，谢谢！", "這張票已經評價過了，謝謝！", "This visit has been rated already. Thank you!")) {}
+        }
+    }
+}
+
+/// "Complain or suggest": for the managers, never shown to the staff it concerns first.
+fn feedback_form(lang: Lang) -> Markup {
+    html! {
+        section.form-card #feedback data-when="waiting called serving done no_show cancelled" hidden {
+            details #feedback-open {
+                summary { (lang.t("投诉或建议", "投訴或建議", "Complain or suggest")) }
+                p.hint { (lang.t("直接送到大厅负责人，不经过窗口工作人员。", "直接送到大廳負責人，不經過窗口工作人員。", "Goes straight to the hall's managers, not to the staff at the window.")) }
+                form #feedback-form {
+                    fieldset.kinds {
+                        label.check { input type="radio" name="kind" value="complaint" checked; " " (lang.t("投诉", "投訴", "Complaint")) }
+                        label.check { input type="radio" name="kind" value="suggestion"; " " (lang.t("建议", "建議", "Suggestion")) }
+                    }
+                    label for="feedback-category" { (lang.t("类别", "類別", "About")) }
+                    select #feedback-category {
+                        @for c in qhall_shared::COMPLAINT_CATEGORIES {
+                            option value=(c.code) { (lang.t(c.zh, c.zh_hant, c.en)) }
+                        }
+                    }
+                    label for="feedback-text" { (lang.t("内容", "內容", "What happened, or your idea")) }
+                    textarea #feedback-text maxlength="2000" rows="4" required {}
+                    label for="feedback-contact" { (lang.t("联系方式（可选）", "聯絡方式（可選）", "Contact (optional)")) }
+                    input #feedback-contact type="text" maxlength="200" autocomplete="tel";
+                    label.check { input #feedback-consent type="checkbox"; " " (lang.t("我同意为答复保存联系方式", "我同意為答覆保存聯絡方式", "I agree that my contact is kept for the answer")) }
+                    button.primary type="submit" { (lang.t("提交", "提交", "Send")) }
+                }
+            }
+            p.ok #feedback-done hidden data-text=(lang.t("已收到，编号 {id}，我们会在 {date} 前答复。", "已收到，編號 {id}，我們會在 {date} 前答覆。", "Received as no. {id}; we will answer by {date}.")) {}
+            p.err #feedback-error hidden data-consent=(lang.t("留下联系方式需要勾选同意。", "留下聯絡方式需要勾選同意。", "Tick the box to leave a contact.")) {}
+        }
     }
 }
 

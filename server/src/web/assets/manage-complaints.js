@@ -45,12 +45,19 @@
     return s ? "?" + s : "";
   }
 
+  // "Complaint · Staff attitude", or the kind alone for a follow-up of a rating.
+  function kindOf(c) {
+    var kind = (S.kinds && S.kinds[c.kind]) || c.kind;
+    if (c.kind === "follow_up") return kind;
+    return kind + " · " + (S.categories[c.category] || c.category);
+  }
+
   function row(c) {
     var tr = Q.el("tr", { "data-id": String(c.id), tabindex: "0", "class": c.overdue ? "overdue" : "" });
     if (c.id === current) tr.classList.add("selected");
     tr.appendChild(Q.el("td", { "class": "num" }, String(c.id)));
     tr.appendChild(Q.el("td", { "class": "nowrap" }, when(c.created_at)));
-    tr.appendChild(Q.el("td", { "class": "nowrap" }, S.categories[c.category] || c.category));
+    tr.appendChild(Q.el("td", { "class": "nowrap" }, kindOf(c)));
     tr.appendChild(Q.el("td", { "class": "text" }, c.description));
     tr.appendChild(Q.el("td", { "class": "nowrap wide-only" }, c.window ? String(c.window) : S.none));
     var st = Q.el("td", { "class": "nowrap" });
@@ -103,11 +110,17 @@
   function show(d) {
     current = d.id;
     $("detail").hidden = false;
-    $("d-title").textContent = "#" + d.id + " · " + (S.categories[d.category] || d.category);
+    $("d-title").textContent = "#" + d.id + " · " + kindOf(d);
     var st = $("d-status");
     st.textContent = "";
     badge(d.status, d.overdue).forEach(function (b) { st.appendChild(b); });
-    $("d-taken").textContent = Q.fill(S.takenBy, { at: when(d.created_at), who: d.taken_by_name });
+    var taken = d.source === "customer" ? S.fromCustomer : d.source === "rating" ? S.fromRating : S.takenBy;
+    var line = Q.fill(taken, { at: when(d.created_at), who: d.taken_by_name || S.none });
+    if (d.about_name) line += " · " + Q.fill(S.about, { who: d.about_name });
+    if (d.called_back_at) line += " · " + Q.fill(S.calledBack, { at: when(d.called_back_at) });
+    $("d-taken").textContent = line;
+    $("called-back-row").hidden = d.source === "window" || !d.contact || !!d.called_back_at || d.status === "resolved";
+    $("note-called-back").checked = false;
     $("d-where").textContent = where(d);
     $("d-due").textContent = day(d.due_at) + (d.overdue ? " · " + S.overdue : "");
     $("d-due").className = d.overdue ? "due-late" : "";
@@ -182,6 +195,7 @@
     var body = { text: $("note-text").value };
     var status = $("note-status").value;
     if (status) body.status = status;
+    if ($("note-called-back").checked) body.called_back = true;
     done(Q.api("POST", "/api/v1/complaints/" + current + "/notes", body).then(function (r) {
       $("note-text").value = "";
       return r;

@@ -133,6 +133,10 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
                         }
                         button.primary #add-note type="submit" { (lang.s("保存", "Save note")) }
                     }
+                    label.check #called-back-row hidden {
+                        input #note-called-back type="checkbox";
+                        " " (lang.s("已回电客户（有联系方式的客户反馈，回电后才能办结）", "Called the customer back (feedback with a contact is resolved only after a call back)"))
+                    }
                 }
                 p #d-msg.message role="alert" {}
             }
@@ -177,11 +181,21 @@ fn strings(lang: Lang, tz: &str) -> serde_json::Value {
         "ticket": s("号码 {n}", "ticket {n}"),
         "window": s("{n} 号窗口", "window {n}"),
         "takenBy": s("{at}，{who} 登记", "{at} by {who}"),
+        "fromCustomer": s("{at}，客户在手机上提交", "{at}, sent by the customer from their phone"),
+        "fromRating": s("{at}，客户评了低分，自动生成", "{at}, opened by the customer's low rating"),
+        "about": s("涉及：{who}", "Concerns: {who}"),
+        "calledBack": s("已回电：{at}", "Called back: {at}"),
+        "kinds": {
+            "complaint": s("投诉", "Complaint"),
+            "suggestion": s("建议", "Suggestion"),
+            "follow_up": s("差评整改", "Low-rating follow-up"),
+        },
         "assigned": s("指派给 {who}", "assigned to {who}"),
         "changed": s("{from} → {to}", "{from} → {to}"),
         "noHistory": s("还没有处理记录。", "Nothing done yet."),
         "saved": s("已保存。", "Saved."),
         "error": {
+            "callback_required": s("客户留了联系方式：请先回电，勾选“已回电客户”后再办结。", "The customer left a contact: call them back, tick \"Called the customer back\", then resolve."),
             "invalid_transition": s("状态只能往前走：待处理 → 处理中 → 已办结。", "Status only moves forward: open → in progress → resolved."),
             "invalid_note": s("请写处理意见（最多 2000 字）。", "Write a note (up to 2000 characters)."),
             "complaint_resolved": s("已办结的投诉不能再指派。", "A resolved complaint cannot be assigned."),

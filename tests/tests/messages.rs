@@ -1,0 +1,497 @@
+//! Messages to customers through the outbox, to a real HTTP receiver standing in for the hall's
+//! SMS gateway on 127.0.0.1: "near" then "called", once each and in order; retries until the
+//! gateway takes it; sent once after a `kill -9` and restart; sent once by two servers on one
+//! PostgreSQL; the body's HMAC verifies; the number never appears unmasked in the log, the
+//! event stream or a list.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use qhall_server::notify::Settings;
+use qhall_tests::{Gateway, KIOSK, Received, ServerProcess, TestApp, pg_database};
+use serde_json::{Value, json};
+
+const SECRET: &str = "gateway-shared-secret";
+const MOBILE: &str = "138 0013 8000";
+const MOBILE_DIGITS: &str = "13800138000";
+
+fn webhook(url: String, retry_ms: u64) -> impl Fn(&mut qhall_server::Config) + Send + Sync {
+    move |c| {
+        c.messages = Settings::resolve(
+            Some("webhook"),
+            Some(url.clone()),
+            Some(SECRET.into()),
+            BTreeMap::from([("authorization".to_owned(), "Bearer gw-token".to_owned())]),
+            None,
+            Some(retry_ms),
+            false,
+        )
+        .expect("webhook settings");
+    }
+}
+
+/// HMAC-SHA256 written here from RFC 2104, independently of the server's.
+fn hmac_hex(key: &[u8], data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut k = [0u8; 64];
+    k[..key.len()].copy_from_slice(key);
+    let inner: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let outer: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let mut h = Sha256::new();
+    h.update(&inner);
+    h.update(data);
+    let inner_hash = h.finalize();
+    let mut h = Sha256::new();
+    h.update(&outer);
+    h.update(inner_hash);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn assert_signed(r: &Received) {
+    assert_signature(r);
+    assert_eq!(
+        r.headers.get("authorization").map(String::as_str),
+        Some("Bearer gw-token"),
+        "the configured headers are sent"
+    );
+}
+
+fn assert_signature(r: &Received) {
+    let sig = r
+        .headers
+        .get("x-qhall-signature")
+        .expect("a signature header");
+    assert_eq!(
+        sig,
+        &format!("sha256={}", hmac_hex(SECRET.as_bytes(), r.body.as_bytes())),
+        "the body's HMAC verifies"
+    );
+}
+
+async fn notify(client: &reqwest::Client, base: &str, id: &str) -> Value {
+    let r = client
+        .post(format!("{base}/api/v1/tickets/{id}/notify"))
+        .json(&json!({"mobile": MOBILE, "lang": "en"}))
+        .send()
+        .await
+        .expect("notify");
+    assert_eq!(r.status(), 200, "notify");
+    r.json().await.expect("json")
+}
+
+async fn serve_next(app: &TestApp, token: &str) -> String {
+    let t = app.call_next(1, token).await.expect("a ticket to call");
+    assert_eq!(app.window(1, "start", token).await.status(), 200);
+    assert_eq!(app.window(1, "complete", token).await.status(), 200);
+    t.number.to_string()
+}
+
+#[tokio::test]
+async fn near_then_called_once_each_in_order_signed() {
+    let gw = Gateway::start(&[]).await;
+    let app = TestApp::spawn_with_config(webhook(gw.url(), 50)).await;
+    let mut tickets = Vec::new();
+    for _ in 0..5 {
+        tickets.push(app.issue("A").await);
+    }
+    let last = tickets.last().unwrap().clone();
+    let answer = notify(&app.client, &app.url, &last.id).await;
+    assert_eq!(
+        answer["mobile"], "138****8000",
+        "the answer masks the number"
+    );
+    assert_eq!(answer["notify_ahead"], 3);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(gw.received().is_empty(), "4 ahead is not near yet");
+
+    let staff = app.login("staff1").await;
+    app.sign_in(1, &staff).await;
+    let mut served = Vec::new();
+    // After the first call 3 are ahead: "near"; the fifth call is the ticket itself: "called".
+    for _ in 0..5 {
+        served.push(serve_next(&app, &staff).await);
+    }
+    assert_eq!(served.last().unwrap(), &last.number.to_string());
+    let got = gw.wait_for(2, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got_after = gw.received();
+    assert_eq!(got_after.len(), 2, "exactly two messages: {got_after:?}");
+    assert_eq!(got.len(), 2);
+    let (near, called) = (got[0].json(), got[1].json());
+    assert_eq!(near["kind"], "near");
+    assert_eq!(called["kind"], "called");
+    assert_eq!(near["to"], MOBILE_DIGITS);
+    assert_eq!(near["lang"], "en");
+    let number = last.number.to_string();
+    assert!(
+        near["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("3 ahead of your ticket {number}")),
+        "{near}"
+    );
+    assert!(
+        called["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("ticket {number}, please go to window 1")),
+        "{called}"
+    );
+    assert_ne!(near["id"], called["id"]);
+    for r in &got {
+        assert_signed(r);
+        assert_eq!(
+            r.headers.get("x-qhall-message-id").map(String::as_str),
+            r.json()["id"].as_str()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refusing_gateway_gets_the_message_on_the_fourth_try() {
+    let gw = Gateway::start(&[500, 500, 500]).await;
+    let app = TestApp::spawn_with_config(webhook(gw.url(), 50)).await;
+    let t = app.issue("B").await;
+    // Nobody ahead: "near" at once.
+    notify(&app.client, &app.url, &t.id).await;
+    let got = gw.wait_for(4, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let all = gw.received();
+    assert_eq!(all.len(), 4, "three refusals and the delivery: {all:?}");
+    assert_eq!(got.len(), 4);
+    let ids: HashSet<String> = all
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "the same message each time");
+    assert!(all.iter().all(|r| r.body == all[0].body));
+    assert_signed(&all[3]);
+
+    let manager = app.login("manager").await;
+    let list: Value = app
+        .get("/api/v1/messages", Some(&manager))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = list.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{list}");
+    assert_eq!(rows[0]["state"], "sent");
+    assert_eq!(rows[0]["attempts"], 4);
+    assert_eq!(rows[0]["to"], "138****8000");
+    assert!(
+        rows[0]["answer"].as_str().unwrap().starts_with("200"),
+        "{list}"
+    );
+    assert!(!list.to_string().contains(MOBILE_DIGITS));
+}
+
+#[tokio::test]
+async fn a_message_committed_before_a_crash_is_sent_once_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("qhall.db").display());
+    // The gateway's port, not listening yet: the sender's attempts fail until it is.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = port.local_addr().unwrap();
+    drop(port);
+    let url = format!("http://{addr}/sms");
+    let args = [
+        "--issue-limit",
+        "100000",
+        "--messages",
+        "webhook",
+        "--sms-webhook",
+        url.as_str(),
+        "--sms-secret",
+        SECRET,
+        "--message-retry-ms",
+        "100",
+    ];
+    let client = reqwest::Client::new();
+    let mut server = ServerProcess::start_with(&db, &args).unwrap();
+    let t: Value = client
+        .post(format!("{}/api/v1/tickets", server.url))
+        .bearer_auth(KIOSK)
+        .json(&json!({"service": "A"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = t["id"].as_str().unwrap();
+    notify(&client, &server.url, id).await;
+    let login: Value = client
+        .post(format!("{}/api/v1/login", server.url))
+        .json(&json!({"username": "staff1", "password": "demo"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    for action in ["sign-in", "call-next"] {
+        let r = client
+            .post(format!("{}/api/v1/windows/1/{action}", server.url))
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{action}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill9();
+
+    let gw = Gateway::start_at(addr, &[]).await;
+    let _server = ServerProcess::start_with(&db, &args).unwrap();
+    let got = gw.wait_for(2, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let all = gw.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(all.len(), 2, "each message once: {all:?}");
+    let kinds: Vec<Value> = all.iter().map(|r| r.json()["kind"].clone()).collect();
+    assert_eq!(kinds, vec![json!("near"), json!("called")]);
+    all.iter().for_each(assert_signature);
+}
+
+#[tokio::test]
+async fn two_servers_on_one_postgres_send_each_message_once() {
+    let Some(pg) = pg_database().await else {
+        return;
+    };
+    let gw = Gateway::start(&[]).await;
+    let url = gw.url();
+    let args = [
+        "--issue-limit",
+        "100000",
+        "--messages",
+        "webhook",
+        "--sms-webhook",
+        url.as_str(),
+        "--message-retry-ms",
+        "100",
+    ];
+    let a = ServerProcess::start_with(&pg.url, &args).unwrap();
+    let b = ServerProcess::start_with(&pg.url, &args).unwrap();
+    let servers = [a.url.clone(), b.url.clone()];
+    let client = reqwest::Client::new();
+    let mut numbers = Vec::new();
+    for i in 0..10 {
+        let base = &servers[i % 2];
+        let t: Value = client
+            .post(format!("{base}/api/v1/tickets"))
+            .bearer_auth(KIOSK)
+            .json(&json!({"service": "A"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        notify(&client, &servers[(i + 1) % 2], t["id"].as_str().unwrap()).await;
+        numbers.push(t["number"].as_str().unwrap().to_owned());
+    }
+    let login: Value = client
+        .post(format!("{}/api/v1/login", servers[0]))
+        .json(&json!({"username": "staff1", "password": "demo"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let post = |base: &str, action: &str| {
+        client
+            .post(format!("{base}/api/v1/windows/1/{action}"))
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send()
+    };
+    assert_eq!(post(&servers[0], "sign-in").await.unwrap().status(), 200);
+    for i in 0..10 {
+        let base = &servers[i % 2];
+        assert_eq!(post(base, "call-next").await.unwrap().status(), 200);
+        assert_eq!(post(base, "complete").await.unwrap().status(), 200);
+    }
+    let got = gw.wait_for(20, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let all = gw.received();
+    assert_eq!(got.len(), 20);
+    assert_eq!(
+        all.len(),
+        20,
+        "ten tickets, near and called each, once: {all:?}"
+    );
+    let ids: HashSet<String> = all
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 20, "no message twice");
+    for n in &numbers {
+        let kinds: Vec<String> = all
+            .iter()
+            .map(Received::json)
+            .filter(|m| m["text"].as_str().unwrap().contains(n.as_str()))
+            .map(|m| m["kind"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(kinds, vec!["near", "called"], "{n}");
+    }
+}
+
+#[tokio::test]
+async fn the_number_is_never_unmasked_in_the_log_the_stream_or_a_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("qhall.db").display());
+    let log = dir.path().join("server.log");
+    let server = ServerProcess::start_logged(
+        &db,
+        &[
+            "--issue-limit",
+            "100000",
+            "--messages",
+            "log",
+            "--message-retry-ms",
+            "100",
+        ],
+        &log,
+    )
+    .unwrap();
+    let base = server.url.clone();
+    let client = reqwest::Client::new();
+    let ws_url = format!(
+        "{}/api/v1/events?token={}",
+        base.replace("http://", "ws://"),
+        qhall_tests::DISPLAY
+    );
+    let mut board = qhall_tests::EventClient::connect(&ws_url).await.unwrap();
+    let t: Value = client
+        .post(format!("{base}/api/v1/tickets"))
+        .bearer_auth(KIOSK)
+        .json(&json!({"service": "A"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = t["id"].as_str().unwrap().to_owned();
+    notify(&client, &base, &id).await;
+    let login = |user: &'static str| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let v: Value = client
+                .post(format!("{base}/api/v1/login"))
+                .json(&json!({"username": user, "password": "demo"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let staff = login("staff1").await;
+    for action in ["sign-in", "call-next", "complete"] {
+        let r = client
+            .post(format!("{base}/api/v1/windows/1/{action}"))
+            .bearer_auth(&staff)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{action}");
+    }
+    // The customer also complains and rates, leaving the same number as a contact.
+    let r = client
+        .post(format!("{base}/api/v1/tickets/{id}/feedback"))
+        .json(&json!({"kind": "complaint", "category": "waiting", "text": "slow", "contact": MOBILE_DIGITS, "consent": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = client
+        .post(format!("{base}/api/v1/tickets/{id}/rating"))
+        .json(
+            &json!({"score": 1, "comment": "too slow", "contact": MOBILE_DIGITS, "consent": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // Both messages went out through the log transport.
+    let mut logged = String::new();
+    for _ in 0..100 {
+        logged = std::fs::read_to_string(&log).unwrap_or_default();
+        if logged.matches("message (log transport)").count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        logged.matches("message (log transport)").count(),
+        2,
+        "{logged}"
+    );
+    assert!(
+        logged.contains("138****8000"),
+        "the log shows the number masked"
+    );
+
+    let mut frames = Vec::new();
+    while let Ok(frame) = board.next(Duration::from_millis(500)).await {
+        frames.push(frame.to_string());
+    }
+    assert!(!frames.is_empty(), "the board heard the day");
+
+    let manager = login("manager").await;
+    let mut lists = Vec::new();
+    for path in [
+        "/api/v1/messages",
+        "/api/v1/complaints",
+        "/api/v1/audit",
+        "/api/v1/reports",
+        "/api/v1/reports/events.csv",
+        "/api/v1/attendance",
+    ] {
+        let r = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(&manager)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status}");
+        lists.push((path, body));
+    }
+    assert!(
+        lists[0].1.contains("138****8000") && lists[1].1.contains("138****8000"),
+        "the lists show the masked number"
+    );
+    let t_page = client
+        .get(format!("{base}/t/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    drop(server);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    for (what, text) in [("the log", &logged), ("the tracking page", &t_page)]
+        .into_iter()
+        .chain(frames.iter().map(|f| ("the event stream", f)))
+        .chain(lists.iter().map(|(p, b)| (*p, b)))
+    {
+        assert!(
+            !text.contains(MOBILE_DIGITS),
+            "{what} holds the number unmasked"
+        );
+        assert!(!text.contains(MOBILE), "{what} holds the number as typed");
+    }
+}
