@@ -109,6 +109,7 @@ fn snapshot(input: &ForecastInput) -> forecast::Snapshot {
             default_service_secs: s.mean_service_secs as u32,
             enabled: true,
             carry_over: false,
+            remote_tickets: false,
             identity_check: Default::default(),
         })
         .collect();

@@ -273,6 +273,7 @@ mod tests {
             priority_allowed: true,
             default_service_secs: mean,
             carry_over: false,
+            remote_tickets: false,
             identity_check: Default::default(),
             enabled: true,
         };

@@ -135,7 +135,9 @@ async fn serve_metrics(
 /// Opens and migrates the configured database, seeding the demo hall or an empty branch.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let hub = Arc::new(Hub::default());
-    let store = Store::open(&config.database_url, config.power_safe, hub, config.policy).await?;
+    let mut store =
+        Store::open(&config.database_url, config.power_safe, hub, config.policy).await?;
+    store.messages_on = config.messages.enabled();
     if config.demo {
         if store::seed::demo(&store, Utc::now()).await? {
             tracing::info!("seeded the demo hall");
@@ -191,6 +193,16 @@ async fn maintenance(store: Store) {
                     notices.insert(branch, ids);
                 }
                 Err(e) => tracing::warn!(error = %e, branch, "checking notices failed"),
+            }
+            // A remote ticket whose turn came and went without a check-in.
+            match store.expire_remote(branch, Utc::now()).await {
+                Ok(n) if n > 0 => tracing::info!(
+                    branch,
+                    cancelled = n,
+                    "cancelled remote tickets never checked in"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, branch, "expiring remote tickets failed"),
             }
             // The day's leftovers go at closing; a server that was down then catches up here.
             match store.close_day(branch, Utc::now()).await {

@@ -184,5 +184,8 @@ async fn call_ticket<T: Tx>(
     .await?;
     let cfg = tx.config(who.branch_id).await?;
     super::messages::after_call(tx, &cfg, &t, w.number, now).await?;
+    if action == Action::Call {
+        super::remote::passed_over(tx, &t, now).await?;
+    }
     Ok(t)
 }

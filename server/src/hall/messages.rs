@@ -438,6 +438,11 @@ pub async fn purge<T: Sql>(tx: &mut T, branch: i64, before: NaiveDate) -> Result
     )
     .await?;
     tx.execute(
+        "UPDATE remote_tickets SET mobile = NULL WHERE branch_id = ? AND day < ? AND mobile IS NOT NULL",
+        args![branch, before],
+    )
+    .await?;
+    tx.execute(
         "UPDATE ticket_contacts SET mobile = NULL WHERE branch_id = ? AND day < ? AND mobile IS NOT NULL",
         args![branch, before],
     )
@@ -497,8 +502,22 @@ pub async fn list<T: Sql>(tx: &mut T, branch: i64, day: NaiveDate) -> Result<Vec
 pub struct MessageSettings {
     pub notify_ahead: u32,
     pub follow_up_days: u32,
+    /// Remote tickets of a service waiting at once, percent of its hourly capacity (1–100).
+    #[serde(default = "default_remote_share")]
+    pub remote_share_pct: u32,
+    /// Minutes a remote ticket passed over unchecked keeps its place (5–240).
+    #[serde(default = "default_remote_hold")]
+    pub remote_hold_mins: u32,
     /// Every kind in every language: the branch's wording, or the built-in one.
     pub templates: Vec<TemplateText>,
+}
+
+fn default_remote_share() -> u32 {
+    30
+}
+
+fn default_remote_hold() -> u32 {
+    15
 }
 
 /// One wording.
@@ -532,6 +551,8 @@ pub fn settings_of(cfg: &MessageConfig) -> MessageSettings {
     MessageSettings {
         notify_ahead: cfg.notify_ahead,
         follow_up_days: cfg.follow_up_days,
+        remote_share_pct: cfg.remote_share_pct,
+        remote_hold_mins: cfg.remote_hold_mins,
         templates,
     }
 }
@@ -565,6 +586,18 @@ pub async fn set_settings<T: Tx>(
                 FOLLOW_UP_DAYS_RANGE.start(),
                 FOLLOW_UP_DAYS_RANGE.end()
             ),
+        ));
+    }
+    if !(1..=100).contains(&s.remote_share_pct) {
+        return Err(StoreError::invalid(
+            "invalid_remote_share",
+            "remote_share_pct must be 1 to 100",
+        ));
+    }
+    if !(5..=240).contains(&s.remote_hold_mins) {
+        return Err(StoreError::invalid(
+            "invalid_remote_hold",
+            "remote_hold_mins must be 5 to 240",
         ));
     }
     let mut keep = Vec::new();
@@ -604,9 +637,15 @@ pub async fn set_settings<T: Tx>(
         .await?;
     }
     tx.execute(
-        "UPDATE branches SET notify_ahead = ?, follow_up_days = ?, config_version = config_version + 1 \
-         WHERE id = ?",
-        args![s.notify_ahead, s.follow_up_days, branch],
+        "UPDATE branches SET notify_ahead = ?, follow_up_days = ?, remote_share_pct = ?, remote_hold_mins = ?, \
+         config_version = config_version + 1 WHERE id = ?",
+        args![
+            s.notify_ahead,
+            s.follow_up_days,
+            s.remote_share_pct,
+            s.remote_hold_mins,
+            branch
+        ],
     )
     .await?;
     tx.audit(&AuditEntry {
@@ -617,6 +656,8 @@ pub async fn set_settings<T: Tx>(
         detail: serde_json::json!({
             "notify_ahead": s.notify_ahead,
             "follow_up_days": s.follow_up_days,
+            "remote_share_pct": s.remote_share_pct,
+            "remote_hold_mins": s.remote_hold_mins,
             "templates": keep.iter().map(|(k, l, _)| format!("{k}.{l}")).collect::<Vec<_>>(),
         })
         .to_string(),

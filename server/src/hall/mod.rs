@@ -14,6 +14,8 @@
 //!   transfer — and the tickets in line: reinstating a no-show, cancelling (customer or staff).
 //! - [`window`]: signing in and out, pausing and resuming; announcing the hall's opening.
 //! - [`access`]: who may act at which window, and on which tickets.
+//! - [`remote`]: tickets taken from the phone, their check-in on arrival, and the hold of one
+//!   whose turn came first.
 //! - [`rating`]: the customer's rating on the window's pad.
 //! - [`emergency`]: the emergency broadcast.
 //! - [`closing`]: closing the day (leftovers cancelled or carried over, windows signed out).
@@ -52,6 +54,7 @@ pub mod live;
 pub mod messages;
 pub mod notices;
 pub mod rating;
+pub mod remote;
 pub mod settings;
 pub mod ticket;
 pub mod window;

@@ -21,16 +21,22 @@ use super::limit::{Refused, TooMany, client_block, ip_key};
 use super::tickets::plausible_id;
 use crate::hall::feedback::{CustomerFeedback, CustomerRating};
 use crate::hall::messages::{MessageRow, MessageSettings, Registered};
+use crate::hall::remote::RemoteRequest;
 use crate::store::Role;
 
 /// Requests one client address may make a minute to the customer's endpoints.
 pub const CUSTOMER_WRITES_PER_MINUTE: u32 = 30;
+/// Tickets one client address may ask for from the phone a minute (a hall's Wi-Fi puts many
+/// customers behind one address; a script asking for hundreds is stopped).
+pub const REMOTE_TICKETS_PER_MINUTE: u32 = 10;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/tickets/{id}/notify", post(notify).delete(forget))
         .route("/api/v1/tickets/{id}/rating", post(rate))
         .route("/api/v1/tickets/{id}/feedback", post(feedback))
+        .route("/api/v1/remote-tickets", post(take_remote))
+        .route("/api/v1/remote-tickets/check-in", post(check_in))
         .route("/api/v1/messages", get(messages))
         .route("/api/v1/config/messages", get(settings).put(set_settings))
 }
@@ -204,6 +210,137 @@ async fn feedback(
         .await
         .map_err(ApiError::from)?;
     Ok((StatusCode::CREATED, Json(Opened { id, due_at })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TakeRemote {
+    /// The branch (default: the hall's first).
+    #[serde(default)]
+    branch: Option<i64>,
+    service: String,
+    mobile: String,
+    #[serde(default = "default_lang")]
+    lang: String,
+    /// The page's random key for this browser.
+    browser: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RemoteTaken {
+    id: String,
+    number: String,
+    service: String,
+    /// The check-in code, typed at the kiosk (the tracking link's QR works too).
+    code: String,
+    tracking_url: String,
+    ahead: u32,
+    estimated_wait_secs: u64,
+}
+
+/// `POST /api/v1/remote-tickets`: a ticket from the phone, to check in on arrival.
+async fn take_remote(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    ApiJson(body): ApiJson<TakeRemote>,
+) -> Result<(StatusCode, Json<RemoteTaken>), Refused> {
+    state
+        .remote_issue
+        .take(ip_key(client_block(client.0)), std::time::Instant::now())
+        .map_err(|wait| {
+            TooMany::new(
+                "too_many_requests",
+                "too many tickets asked for from this address; try again shortly",
+                wait,
+            )
+        })?;
+    let branch = match body.branch {
+        Some(b) => {
+            if !state
+                .store
+                .branch_ids()
+                .await
+                .map_err(ApiError::from)?
+                .contains(&b)
+            {
+                return Err(ApiError::not_found(
+                    "unknown_branch",
+                    format!("there is no branch {b}"),
+                )
+                .into());
+            }
+            b
+        }
+        None => super::feedback::public_branch(&state).await?,
+    };
+    let service = body.service.parse().map_err(|_| {
+        ApiError::not_found(
+            "unknown_service",
+            format!("there is no service {:?}", body.service),
+        )
+    })?;
+    let req = RemoteRequest {
+        service,
+        mobile: body.mobile,
+        lang: body.lang,
+        browser: body.browser,
+    };
+    let r = state
+        .store
+        .take_remote(branch, &req, state.now())
+        .await
+        .map_err(ApiError::from)?;
+    let t = r.issued.ticket;
+    Ok((
+        StatusCode::CREATED,
+        Json(RemoteTaken {
+            tracking_url: state.tracking_url(&t.id),
+            id: t.id,
+            number: t.number.to_string(),
+            service: t.service.to_string(),
+            code: r.code,
+            ahead: t.estimate_ahead,
+            estimated_wait_secs: t.estimate_secs,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckIn {
+    /// The check-in code, the tracking link (a scanned QR), or (staff) the ticket's number.
+    code: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckedIn {
+    number: String,
+    service: String,
+    checked_in: bool,
+}
+
+/// `POST /api/v1/remote-tickets/check-in` (kiosk, staff, manager): a remote ticket has arrived.
+async fn check_in(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CheckIn>,
+) -> ApiResult<Json<CheckedIn>> {
+    let who = caller.require(&[Role::Kiosk, Role::Staff, Role::Manager])?;
+    if body.code.len() > 300 {
+        return Err(ApiError::not_found(
+            "unknown_ticket",
+            "no ticket has that code",
+        ));
+    }
+    let t = state
+        .store
+        .check_in_remote(who, &body.code, state.now())
+        .await?;
+    Ok(Json(CheckedIn {
+        number: t.number.to_string(),
+        service: t.service.to_string(),
+        checked_in: true,
+    }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -83,6 +83,8 @@ pub struct AppState {
     pub issuing: Arc<limit::Limiter>,
     /// The customer's requests from their phone, per client address ([`customer`]).
     pub customer_writes: Arc<limit::Limiter>,
+    /// Tickets asked for from the phone, per client address ([`customer`]).
+    pub remote_issue: Arc<limit::Limiter>,
     /// Whether this server sends messages to customers (a transport is configured).
     pub messages_on: bool,
     /// One what-if simulation at a time ([`simulate`]).
@@ -128,6 +130,10 @@ impl AppState {
             )),
             customer_writes: Arc::new(limit::Limiter::new(
                 limit::Rate::per_minute(customer::CUSTOMER_WRITES_PER_MINUTE),
+                10_000,
+            )),
+            remote_issue: Arc::new(limit::Limiter::new(
+                limit::Rate::per_minute(customer::REMOTE_TICKETS_PER_MINUTE),
                 10_000,
             )),
             messages_on: config.messages.enabled(),

@@ -104,6 +104,7 @@ mod tests {
             priority_allowed,
             default_service_secs: 300,
             carry_over: false,
+            remote_tickets: false,
             identity_check: Default::default(),
             enabled,
         }

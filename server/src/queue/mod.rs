@@ -65,6 +65,9 @@ pub struct ServiceDef {
     /// Tickets still waiting at closing stay for the next day (a service that hands out "come
     /// back tomorrow" numbers) instead of being cancelled.
     pub carry_over: bool,
+    /// Customers may take a ticket from their phone (the public hall page), to check in on
+    /// arrival.
+    pub remote_tickets: bool,
     /// Whether staff check the customer's identity document before completing.
     pub identity_check: IdentityCheck,
 }
@@ -161,7 +164,8 @@ pub struct BranchConfig {
     pub messages: MessageConfig,
 }
 
-/// A branch's settings for messages to customers and their feedback.
+/// A branch's settings for reaching customers outside the hall: messages, feedback, tickets
+/// from the phone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageConfig {
     /// "Your turn is near" is sent when this many people or fewer are ahead.
@@ -170,6 +174,11 @@ pub struct MessageConfig {
     pub follow_up_days: u32,
     /// The manager's wordings: (kind, language, text); the built-in text for the others.
     pub templates: Vec<(String, String, String)>,
+    /// Remote tickets of a service waiting at once, as a share (percent) of its hourly
+    /// capacity.
+    pub remote_share_pct: u32,
+    /// Minutes a remote ticket passed over unchecked keeps its place before it is cancelled.
+    pub remote_hold_mins: u32,
 }
 
 impl Default for MessageConfig {
@@ -178,6 +187,8 @@ impl Default for MessageConfig {
             notify_ahead: 3,
             follow_up_days: 5,
             templates: Vec::new(),
+            remote_share_pct: 30,
+            remote_hold_mins: 15,
         }
     }
 }

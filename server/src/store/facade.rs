@@ -37,6 +37,9 @@ pub struct Store {
     pub forecasts: Arc<Forecasts>,
     /// The last readiness probe ([`super::health`]).
     pub readiness: Arc<super::health::Readiness>,
+    /// Whether messages to customers leave this server (a transport is configured): a remote
+    /// ticket's number is then also kept for them.
+    pub messages_on: bool,
 }
 
 impl Store {
@@ -67,6 +70,7 @@ impl Store {
             policy,
             forecasts: Arc::default(),
             readiness: Arc::default(),
+            messages_on: false,
         })
     }
 

@@ -106,7 +106,8 @@ pub trait SettingsTx: Tx {
             s.default_service_secs,
             s.enabled,
             s.carry_over,
-            s.identity_check.as_str()
+            s.identity_check.as_str(),
+            s.remote_tickets
         ];
         let mut all = args![branch, &s.code].to_vec();
         all.extend_from_slice(columns);
@@ -115,7 +116,7 @@ pub trait SettingsTx: Tx {
             self.execute(
                 "INSERT INTO services (branch_id, code, name_zh, name_zh_hant, name_en, guide_zh, guide_zh_hant, \
                  guide_en, target_wait_secs, first_number, last_number, priority_allowed, default_service_secs, \
-                 enabled, carry_over, identity_check, sort) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+                 enabled, carry_over, identity_check, remote_tickets, sort) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
                  (SELECT COALESCE(MAX(sort), -1) + 1 FROM services WHERE branch_id = ?))",
                 &all,
             )
@@ -125,7 +126,7 @@ pub trait SettingsTx: Tx {
             self.execute(
                 "UPDATE services SET name_zh = ?, name_zh_hant = ?, name_en = ?, guide_zh = ?, guide_zh_hant = ?, \
                  guide_en = ?, target_wait_secs = ?, first_number = ?, last_number = ?, priority_allowed = ?, \
-                 default_service_secs = ?, enabled = ?, carry_over = ?, identity_check = ? \
+                 default_service_secs = ?, enabled = ?, carry_over = ?, identity_check = ?, remote_tickets = ? \
                  WHERE branch_id = ? AND code = ?",
                 &all,
             )

@@ -115,6 +115,7 @@ pub fn service_from(r: &dyn Columns) -> Result<ServiceDef> {
         default_service_secs: r.count("default_service_secs")?,
         enabled: r.flag("enabled")?,
         carry_over: r.flag("carry_over")?,
+        remote_tickets: r.flag("remote_tickets")?,
         identity_check: {
             let v = r.text("identity_check")?;
             IdentityCheck::parse(&v).ok_or_else(|| super::sql::bad("identity_check", &v))?
@@ -162,6 +163,8 @@ pub async fn load_config(tx: &mut impl Sql, branch: i64) -> Result<BranchConfig>
                     notify_ahead: b.count("notify_ahead")?,
                     follow_up_days: b.count("follow_up_days")?,
                     templates: Vec::new(),
+                    remote_share_pct: b.count("remote_share_pct")?,
+                    remote_hold_mins: b.count("remote_hold_mins")?,
                 },
             })
         })
@@ -585,7 +588,8 @@ pub trait Tx: Sql + Sized {
     }
 
     /// The heads of the lines a window may call from: the first waiting ticket per service and
-    /// class, and the first sent to this window.
+    /// class, and the first sent to this window — passing over a remote ticket that has not
+    /// checked in yet (it keeps its place).
     async fn heads(
         &mut self,
         branch: i64,
@@ -599,7 +603,9 @@ pub trait Tx: Sql + Sized {
                     .row(
                         "SELECT key, queue_at FROM tickets \
                          WHERE branch_id = ? AND service_code = ? AND priority = ? AND status = 'waiting' \
-                         AND target_window IS NULL ORDER BY queue_at, key LIMIT 1",
+                         AND target_window IS NULL AND NOT EXISTS (SELECT 1 FROM remote_tickets r \
+                         WHERE r.ticket_key = tickets.key AND r.checked_in_at IS NULL) \
+                         ORDER BY queue_at, key LIMIT 1",
                         args![branch, s, priority],
                         |r| {
                             Ok(LineHead {
@@ -618,6 +624,8 @@ pub trait Tx: Sql + Sized {
             .row(
                 "SELECT key, service_code, priority, queue_at FROM tickets \
                  WHERE branch_id = ? AND target_window = ? AND status = 'waiting' \
+                 AND NOT EXISTS (SELECT 1 FROM remote_tickets r \
+                 WHERE r.ticket_key = tickets.key AND r.checked_in_at IS NULL) \
                  ORDER BY priority DESC, queue_at, key LIMIT 1",
                 args![branch, window],
                 |r| {

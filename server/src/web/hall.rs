@@ -98,6 +98,7 @@ async fn render(
                 section.emergency role="alert" { p { (msg) } }
             }
             (now_section(lang, &cfg, &lines, now))
+            (remote_section(lang, &cfg, branch, now))
             (week_section(lang, &cfg, now))
             (exceptions_section(lang, &cfg, now))
             (guides_section(lang, &cfg))
@@ -106,9 +107,51 @@ async fn render(
     };
     html_response(
         StatusCode::OK,
-        document(lang, &name, "customer", None, &body),
+        document(lang, &name, "customer", Some("hall.js"), &body),
         chosen,
     )
+}
+
+/// "Take a ticket from your phone", for the services that allow it, while tickets are issued.
+fn remote_section(
+    lang: Lang,
+    cfg: &BranchConfig,
+    branch: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Markup {
+    let open = cfg.schedule.state_at(now).is_open() && cfg.emergency.is_none();
+    let services: Vec<_> = cfg
+        .services
+        .iter()
+        .filter(|s| s.enabled && s.remote_tickets)
+        .collect();
+    if services.is_empty() || !open {
+        return html! {};
+    }
+    html! {
+        section.card.form-card.remote #remote data-branch=(branch) data-lang=(lang.code())
+            data-failed=(lang.t("没有成功，请稍后再试。", "沒有成功，請稍後再試。", "That did not work; please try again shortly."))
+            data-invalid=(lang.t("请输入正确的手机号码。", "請輸入正確的手機號碼。", "Please enter a valid mobile number."))
+            data-live=(lang.t("这个手机号或这台手机已经有一张远程取的号了。", "這個手機號或這台手機已經有一張遠程取的號了。", "This number or this phone already holds a ticket taken from the phone."))
+            data-full=(lang.t("手机取号名额已满，请到大厅取号机取号。", "手機取號名額已滿，請到大廳取號機取號。", "Tickets from phones are all taken for now: please use the kiosk in the hall."))
+            data-busy=(lang.t("请求太频繁，请稍后再试。", "請求太頻繁，請稍後再試。", "Too many requests; please wait a moment.")) {
+            h2 { (lang.t("手机取号", "手機取號", "Take a ticket from your phone")) }
+            p.hint { (lang.t("到达大厅后请在取号机上签到，签到后才会被叫号。", "到達大廳後請在取號機上簽到，簽到後才會被叫號。", "Check in at the kiosk when you arrive: you are called only once checked in.")) }
+            form #remote-form {
+                label for="remote-service" { (lang.t("业务", "業務", "Service")) }
+                select #remote-service {
+                    @for s in &services {
+                        option value=(s.code.as_str()) { (s.code.as_str()) " · " (s.name.get(lang.code())) }
+                    }
+                }
+                label for="remote-mobile" { (lang.t("手机号码", "手機號碼", "Mobile number")) }
+                input #remote-mobile type="tel" inputmode="tel" autocomplete="tel" maxlength="20" required;
+                label.check { input #remote-consent type="checkbox" required; " " (lang.t("我同意为此号保存手机号（到号提醒，每个号码一张）", "我同意為此號保存手機號（到號提醒，每個號碼一張）", "I agree that my number is kept for this ticket (messages; one ticket per number)")) }
+                button.primary #remote-take type="submit" { (lang.t("取号", "取號", "Take a ticket")) }
+            }
+            p.err #remote-error hidden {}
+        }
+    }
 }
 
 /// Open or closed now, and per service how many wait and the wait a ticket taken now would get.

@@ -49,7 +49,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The embedded assets: (name, content type, bytes).
-const ASSETS: [(&str, &str, &[u8]); 4] = [
+const ASSETS: [(&str, &str, &[u8]); 5] = [
     (
         "qhall.css",
         "text/css; charset=utf-8",
@@ -69,6 +69,11 @@ const ASSETS: [(&str, &str, &[u8]); 4] = [
         "track.js",
         "text/javascript; charset=utf-8",
         include_bytes!("assets/track.js"),
+    ),
+    (
+        "hall.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/hall.js"),
     ),
 ];
 

@@ -24,6 +24,8 @@ struct Ticket {
     ahead: u32,
     secs: u64,
     cfg: std::sync::Arc<BranchConfig>,
+    /// Taken from the phone: its check-in state.
+    remote: Option<crate::hall::remote::RemoteState>,
 }
 
 async fn load(state: &AppState, id: &str) -> Result<Option<Ticket>, crate::http::error::ApiError> {
@@ -34,11 +36,20 @@ async fn load(state: &AppState, id: &str) -> Result<Option<Ticket>, crate::http:
         return Ok(None);
     };
     let cfg = state.store.config(row.branch_id).await?;
+    let remote = state
+        .store
+        .remote_state(row.key, row.branch_id)
+        .await?
+        .map(|mut r| {
+            r.link = state.tracking_url(&row.id);
+            r
+        });
     Ok(Some(Ticket {
         row,
         ahead,
         secs,
         cfg,
+        remote,
     }))
 }
 
@@ -200,6 +211,53 @@ fn feedback_form(lang: Lang) -> Markup {
     }
 }
 
+/// `text` as a QR code in SVG (drawn by the server; no script, no request elsewhere).
+fn qr_svg(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color>()
+            .min_dimensions(180, 180)
+            .quiet_zone(true)
+            .build(),
+    )
+}
+
+/// A ticket taken from the phone: checked in, or the code to check in with and what happens
+/// if its turn comes first.
+fn remote_markup(lang: Lang, rs: &crate::hall::remote::RemoteState) -> Markup {
+    let hold = rs.hold_mins;
+    html! {
+        @if rs.checked_in_at.is_some() {
+            div.note.checked-in #remote data-remote="checked-in" {
+                p { strong { (lang.t("已签到", "已簽到", "Checked in")) } " · " (lang.t("请在大厅留意叫号。", "請在大廳留意叫號。", "Please watch the board in the hall.")) }
+            }
+        } @else {
+            div.callout.remote #remote data-remote=(if rs.passed_over_at.is_some() { "passed-over" } else { "not-checked-in" }) {
+                @if rs.passed_over_at.is_some() {
+                    p.big { (lang.t("已轮到您，请尽快签到！", "已輪到您，請盡快簽到！", "Your turn has come: check in now!")) }
+                    p { (match lang {
+                        Lang::Zh => format!("号码为您保留 {hold} 分钟，之后将自动取消。"),
+                        Lang::ZhHant => format!("號碼為您保留 {hold} 分鐘，之後將自動取消。"),
+                        Lang::En => format!("Your place is kept for {hold} minutes, then the ticket is cancelled."),
+                    }) }
+                } @else {
+                    p.status { (lang.t("尚未签到", "尚未簽到", "Not checked in yet")) }
+                }
+                p { (lang.t("到达大厅后，在取号机上点“签到”，输入签到码或扫描本页二维码：", "到達大廳後，在取號機上點「簽到」，輸入簽到碼或掃描本頁二維碼：", "When you arrive, tap \"Check in\" on the kiosk and type this code, or scan this page's QR code:")) }
+                p.code #remote-code { (rs.code) }
+                @if let Some(svg) = qr_svg(&rs.link) {
+                    div.qr #remote-qr { (maud::PreEscaped(svg)) }
+                }
+                p.hint { (match lang {
+                    Lang::Zh => format!("未签到时轮到您，号码保留位置但不会被叫；超过 {hold} 分钟仍未签到将取消。"),
+                    Lang::ZhHant => format!("未簽到時輪到您，號碼保留位置但不會被叫；超過 {hold} 分鐘仍未簽到將取消。"),
+                    Lang::En => format!("Until you check in you keep your place but are not called; if your turn comes and you have not checked in within {hold} minutes, the ticket is cancelled."),
+                }) }
+            }
+        }
+    }
+}
+
 fn live_markup(lang: Lang, t: &Ticket) -> Markup {
     let r = &t.row;
     let service = t
@@ -261,6 +319,9 @@ fn live_markup(lang: Lang, t: &Ticket) -> Markup {
                 _ => {
                     div.callout.waiting { p.big { (lang.t("请留意叫号", "請留意叫號", "Please watch the board")) } }
                 }
+            }
+            @if let (Some(rs), TicketStatus::Waiting) = (&t.remote, r.status) {
+                (remote_markup(lang, rs))
             }
             @if let Some(reason) = &r.extended_reason {
                 @if r.status.is_live() {

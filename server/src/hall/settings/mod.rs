@@ -75,6 +75,9 @@ pub struct ServiceConfig {
     /// Tickets still waiting at closing are kept for the next day.
     #[serde(default)]
     pub carry_over: bool,
+    /// Customers may take a ticket from their phone and check in on arrival.
+    #[serde(default)]
+    pub remote_tickets: bool,
     /// `off`, `optional` or `required`.
     #[serde(default)]
     pub identity_check: IdentityCheck,
@@ -93,6 +96,7 @@ impl From<&ServiceDef> for ServiceConfig {
             default_service_secs: s.default_service_secs,
             enabled: s.enabled,
             carry_over: s.carry_over,
+            remote_tickets: s.remote_tickets,
             identity_check: s.identity_check,
         }
     }
@@ -111,6 +115,7 @@ impl ServiceConfig {
             default_service_secs: self.default_service_secs,
             enabled: self.enabled,
             carry_over: self.carry_over,
+            remote_tickets: self.remote_tickets,
             identity_check: self.identity_check,
         }
     }
@@ -140,6 +145,8 @@ pub struct ServicePatch {
     pub enabled: Option<bool>,
     #[serde(default)]
     pub carry_over: Option<bool>,
+    #[serde(default)]
+    pub remote_tickets: Option<bool>,
     #[serde(default)]
     pub identity_check: Option<IdentityCheck>,
 }

@@ -68,6 +68,9 @@ fn apply_service(s: &mut ServiceConfig, p: &ServicePatch) {
     if let Some(v) = p.carry_over {
         s.carry_over = v;
     }
+    if let Some(v) = p.remote_tickets {
+        s.remote_tickets = v;
+    }
     if let Some(v) = p.identity_check {
         s.identity_check = v;
     }
@@ -116,6 +119,7 @@ pub async fn save_service<T: SettingsTx>(
             default_service_secs: 300,
             enabled: true,
             carry_over: false,
+            remote_tickets: false,
             identity_check: Default::default(),
         },
     )?;

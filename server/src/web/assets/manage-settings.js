@@ -84,6 +84,7 @@
         default_service_secs: num(f, "default_service_min") * 60,
         enabled: checked(f, "enabled"),
         carry_over: checked(f, "carry_over"),
+        remote_tickets: checked(f, "remote_tickets"),
         identity_check: f.elements.identity_check.value
       }];
     },

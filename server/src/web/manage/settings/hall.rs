@@ -88,6 +88,10 @@ pub(super) fn services(lang: Lang, hall: &HallSettings) -> Markup {
                                 input name="carry_over" type="checkbox" checked[s.carry_over];
                                 " " (lang.s("关门时保留未叫的号，次日优先办理", "Keep tickets still waiting at closing for the next day (called first)"))
                             }
+                            label.check-line {
+                                input name="remote_tickets" type="checkbox" checked[s.remote_tickets];
+                                " " (lang.s("允许客户在手机上远程取号（到场后签到）", "Customers may take a ticket from their phone (checking in on arrival)"))
+                            }
                         }
                     }
                     (msg())
