@@ -495,3 +495,109 @@ async fn the_number_is_never_unmasked_in_the_log_the_stream_or_a_list() {
         assert!(!text.contains(MOBILE), "{what} holds the number as typed");
     }
 }
+
+#[tokio::test]
+async fn the_manager_words_the_messages_and_sets_how_near_is_near() {
+    let gw = Gateway::start(&[]).await;
+    let app = TestApp::spawn_with_config(webhook(gw.url(), 50)).await;
+    let manager = app.login("manager").await;
+    let staff = app.login("staff1").await;
+    let (s, mut settings) = app
+        .send_json(
+            reqwest::Method::GET,
+            "/api/v1/config/messages",
+            Some(&manager),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200, "{settings}");
+    assert_eq!(settings["notify_ahead"], 3);
+    assert_eq!(
+        settings["templates"].as_array().unwrap().len(),
+        6,
+        "two kinds in three languages"
+    );
+    settings["notify_ahead"] = json!(1);
+    for t in settings["templates"].as_array_mut().unwrap() {
+        if t["kind"] == "near" && t["lang"] == "en" {
+            t["text"] = json!("{number}: {ahead} to go at {branch}");
+        }
+        t.as_object_mut().unwrap().remove("placeholders");
+    }
+    for (field, value, code) in [
+        ("notify_ahead", json!(0), "invalid_notify_ahead"),
+        ("follow_up_days", json!(61), "invalid_follow_up_days"),
+        ("remote_share_pct", json!(0), "invalid_remote_share"),
+    ] {
+        let mut bad = settings.clone();
+        bad[field] = value;
+        let (s, v) = app
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/config/messages",
+                Some(&manager),
+                bad,
+            )
+            .await;
+        assert_eq!((s, v["error"]["code"].as_str().unwrap()), (422, code));
+    }
+    let mut bad = settings.clone();
+    bad["templates"][0]["text"] = json!("go to {windw}");
+    let (s, v) = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/config/messages",
+            Some(&manager),
+            bad,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str().unwrap()),
+        (422, "invalid_template")
+    );
+    let (s, _) = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/config/messages",
+            Some(&staff),
+            settings.clone(),
+        )
+        .await;
+    assert_eq!(s, 403, "staff do not word the hall's messages");
+    let (s, saved) = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/config/messages",
+            Some(&manager),
+            settings,
+        )
+        .await;
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!(saved["notify_ahead"], 1);
+
+    // Two ahead is not near any more; one is.
+    let _first = app.issue("A").await;
+    let _second = app.issue("A").await;
+    let third = app.issue("A").await;
+    notify(&app.client, &app.url, &third.id).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(gw.received().is_empty());
+    app.sign_in(1, &staff).await;
+    app.call_next(1, &staff).await.unwrap();
+    let got = gw.wait_for(1, Duration::from_secs(10)).await;
+    let text = got[0].json()["text"].as_str().unwrap().to_owned();
+    assert_eq!(
+        text,
+        format!("{}: 1 to go at Qhall Demo Service Hall", third.number)
+    );
+    let audit: Value = app
+        .get("/api/v1/audit", Some(&manager))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        audit.to_string().contains("messages.settings"),
+        "the change is audited"
+    );
+}

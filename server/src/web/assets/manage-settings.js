@@ -128,6 +128,16 @@
         periods: p, note: field(f, "note"), note_zh_hant: field(f, "note_zh_hant"), note_en: field(f, "note_en")
       }];
     },
+    "messages": function (f) {
+      var templates = Array.prototype.map.call(f.querySelectorAll("textarea[name=template]"), function (t) {
+        return { kind: t.dataset.kind, lang: t.dataset.lang, text: t.value };
+      });
+      return ["PUT", "/api/v1/config/messages", {
+        notify_ahead: num(f, "notify_ahead"), follow_up_days: num(f, "follow_up_days"),
+        remote_share_pct: num(f, "remote_share_pct"), remote_hold_mins: num(f, "remote_hold_mins"),
+        templates: templates
+      }];
+    },
     "public": function (f) {
       return ["PUT", "/api/v1/config/branch", { phone: field(f, "phone"), address: field(f, "address"), notice_days: num(f, "notice_days") }];
     },

@@ -53,7 +53,8 @@
 
   function day(iso) {
     var d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleDateString(document.documentElement.lang || undefined);
+    return isNaN(d) ? iso : d.toLocaleDateString(document.documentElement.lang || undefined,
+      { year: "numeric", month: "short", day: "numeric" });
   }
 
   // POSTs JSON to the ticket's `path`; resolves with [status, body].

@@ -340,6 +340,53 @@ pub(super) fn notices(lang: Lang, hall: &HallSettings, tz: Tz, now: DateTime<Utc
     }
 }
 
+/// Messages to customers (how near is near, the texts in three languages), the follow-up
+/// deadline of a bad rating, and tickets from the phone (cap and hold).
+pub(super) fn messages(lang: Lang, s: &crate::hall::messages::MessageSettings) -> Markup {
+    let kind_name = |k: &str| match k {
+        "near" => lang.s("快到号", "Turn near"),
+        _ => lang.s("叫号", "Called"),
+    };
+    let lang_name = |l: &str| match l {
+        "zh" => "简体",
+        "zh_hant" => "繁體",
+        _ => "English",
+    };
+    html! {
+        section.card #messages {
+            h2 { (lang.s("短信与反馈", "Messages and feedback")) }
+            p.hint { (lang.s("客户留下手机号后收到的短信；低分评价的整改期限；手机取号的名额与保留时间。",
+                "The texts customers who leave a number receive; the deadline of a low rating's follow-up; tickets from the phone.")) }
+            form.api-form #messages-form data-form="messages" {
+                label.unit {
+                    span { (lang.s("前面还剩几人时提醒", "Send \"near\" at this many ahead")) }
+                    input.n name="notify_ahead" type="number" min="1" max="20" value=(s.notify_ahead);
+                }
+                label.unit {
+                    span { (lang.s("差评整改期限", "Low-rating follow-up due in")) }
+                    span { input.n name="follow_up_days" type="number" min="1" max="60" value=(s.follow_up_days); " " (lang.s("个工作日", "working days")) }
+                }
+                label.unit {
+                    span { (lang.s("手机取号名额（每小时办理能力的）", "Tickets from phones, share of hourly capacity")) }
+                    span { input.n name="remote_share_pct" type="number" min="1" max="100" value=(s.remote_share_pct); " %" }
+                }
+                label.unit {
+                    span { (lang.s("未签到保留", "Hold an unchecked ticket")) }
+                    span { input.n name="remote_hold_mins" type="number" min="5" max="240" value=(s.remote_hold_mins); " " (lang.s("分钟", "minutes")) }
+                }
+                @for t in &s.templates {
+                    label.template {
+                        span { (kind_name(&t.kind)) " · " (lang_name(&t.lang)) " " small.hint { (t.placeholders.join(" ")) } }
+                        textarea name="template" data-kind=(t.kind) data-lang=(t.lang) rows="2" maxlength="300" { (t.text) }
+                    }
+                }
+                button.primary type="submit" { (lang.s("保存", "Save")) }
+                (msg())
+            }
+        }
+    }
+}
+
 /// The branch's public information: the service phone number and address on the public hall
 /// page, and how many days ahead dated exceptions are announced.
 pub(super) fn public_info(lang: Lang, hall: &HallSettings) -> Markup {

@@ -74,6 +74,7 @@ async fn body(state: &AppState, v: &Visit) -> Result<Markup, ApiError> {
         ("hours", lang.s("营业时间", "Hours")),
         ("exceptions", lang.s("节假日", "Holidays")),
         ("public", lang.s("对外信息", "Public info")),
+        ("messages", lang.s("短信与反馈", "Messages")),
         ("notices", lang.s("公告", "Notices")),
         ("users", lang.s("人员", "People")),
         ("devices", lang.s("设备", "Devices")),
@@ -94,6 +95,7 @@ async fn body(state: &AppState, v: &Visit) -> Result<Markup, ApiError> {
                     (hall::hours(lang, &hall))
                     (hall::exceptions(lang, &hall, tz, now))
                     (hall::public_info(lang, &hall))
+                    (hall::messages(lang, &crate::hall::messages::settings_of(&cfg.messages)))
                     (hall::notices(lang, &hall, tz, now))
                     (people::users(lang, &v.who, &users, tz))
                     (people::devices(lang, &devices, &hall.windows, tz))
