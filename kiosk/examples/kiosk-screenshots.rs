@@ -161,6 +161,25 @@ impl Shooter {
         self.settle(&mut s, "print failed", |v| v.screen == Screen::PrintFailed)?;
         self.shoot(size, "kiosk-print-failed.png")?;
         s.handle.send(Command::Done);
+        self.settle(&mut s, "home", |v| v.screen == Screen::Home)?;
+
+        // A ticket taken on a phone: its code half typed, then checked in.
+        s.handle.send(Command::OpenCheckIn);
+        self.settle(&mut s, "check-in", |v| v.screen == Screen::CheckIn)?;
+        for k in ["K", "7", "M"] {
+            s.handle.send(Command::CheckInKey(k.into()));
+        }
+        self.settle(&mut s, "code typed", |v| v.check_in.code == "K7M")?;
+        self.shoot(size, "kiosk-check-in.png")?;
+        for k in ["2", "Q", "P"] {
+            s.handle.send(Command::CheckInKey(k.into()));
+        }
+        self.settle(&mut s, "code complete", |v| v.check_in.code == "K7M2QP")?;
+        s.handle.send(Command::CheckInSubmit(None));
+        self.settle(&mut s, "checked in", |v| v.screen == Screen::CheckedIn)?;
+        self.shoot(size, "kiosk-checked-in.png")?;
+        s.handle.send(Command::Back);
+        self.settle(&mut s, "home", |v| v.screen == Screen::Home)?;
 
         // 18:05, after closing: tickets again tomorrow at 08:30.
         let evening = self.now + chrono::Duration::minutes(7 * 60 + 23);

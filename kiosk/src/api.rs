@@ -8,7 +8,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use qhall_shared::api::{DeviceState, ErrorBody, HallInfo, IssueTicket, IssuedTicket, ServiceInfo};
+use qhall_shared::api::{
+    CheckIn, CheckedIn, DeviceState, ErrorBody, HallInfo, IssueTicket, IssuedTicket, ServiceInfo,
+};
 use qhall_shared::events::Message;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite;
@@ -63,6 +65,8 @@ pub trait KioskApi: Send + Sync + 'static {
         request: &IssueTicket,
         key: &str,
     ) -> impl Future<Output = Result<IssuedTicket, ApiError>> + Send;
+    /// `POST /api/v1/remote-tickets/check-in`: a ticket taken from the phone has arrived.
+    fn check_in(&self, code: &str) -> impl Future<Output = Result<CheckedIn, ApiError>> + Send;
     /// `PUT /api/v1/devices/me/state`.
     fn report_device(
         &self,
@@ -206,6 +210,17 @@ impl KioskApi for HttpApi {
             .post(self.url("/api/v1/tickets"))
             .header("Idempotency-Key", key)
             .json(request);
+        let resp = self.send(req).await?;
+        resp.json().await.map_err(|e| map_reqwest(&e))
+    }
+
+    async fn check_in(&self, code: &str) -> Result<CheckedIn, ApiError> {
+        let req = self
+            .client
+            .post(self.url("/api/v1/remote-tickets/check-in"))
+            .json(&CheckIn {
+                code: code.to_owned(),
+            });
         let resp = self.send(req).await?;
         resp.json().await.map_err(|e| map_reqwest(&e))
     }

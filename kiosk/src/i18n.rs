@@ -56,6 +56,17 @@ pub struct Texts {
     pub closed: &'static str,
     pub opens: &'static str,
     pub tomorrow: &'static str,
+    /// The home screen's button for tickets taken on a phone.
+    pub check_in_open: &'static str,
+    pub check_in_title: &'static str,
+    pub check_in_hint: &'static str,
+    pub check_in: &'static str,
+    pub delete: &'static str,
+    pub checked_in: &'static str,
+    pub checked_in_body: &'static str,
+    pub unknown_code: &'static str,
+    pub already_checked_in: &'static str,
+    pub not_waiting: &'static str,
 }
 
 static ZH: Texts = Texts {
@@ -95,6 +106,16 @@ static ZH: Texts = Texts {
     closed: "暂停取号",
     opens: "开始",
     tomorrow: "明天",
+    check_in_open: "手机取号签到",
+    check_in_title: "手机取号的客户请签到",
+    check_in_hint: "输入手机上显示的 6 位签到码，或把手机上的二维码对准扫码器。",
+    check_in: "签到",
+    delete: "删除",
+    checked_in: "签到成功",
+    checked_in_body: "请留意叫号屏幕和语音提示。",
+    unknown_code: "没有这个签到码，请核对后重试。",
+    already_checked_in: "这张号已经签到过了，请留意叫号。",
+    not_waiting: "这张号已不在等候中，请到服务台咨询。",
 };
 
 static ZH_HANT: Texts = Texts {
@@ -134,6 +155,16 @@ static ZH_HANT: Texts = Texts {
     closed: "暫停取號",
     opens: "開始",
     tomorrow: "明天",
+    check_in_open: "手機取號簽到",
+    check_in_title: "手機取號的客戶請簽到",
+    check_in_hint: "輸入手機上顯示的 6 位簽到碼，或把手機上的二維碼對準掃碼器。",
+    check_in: "簽到",
+    delete: "刪除",
+    checked_in: "簽到成功",
+    checked_in_body: "請留意叫號螢幕和語音提示。",
+    unknown_code: "沒有這個簽到碼，請核對後重試。",
+    already_checked_in: "這張號已經簽到過了，請留意叫號。",
+    not_waiting: "這張號已不在等候中，請到服務台詢問。",
 };
 
 static EN: Texts = Texts {
@@ -173,6 +204,16 @@ static EN: Texts = Texts {
     closed: "Closed",
     opens: "opens",
     tomorrow: "tomorrow",
+    check_in_open: "Took a ticket on your phone? Check in",
+    check_in_title: "Check in a ticket taken on your phone",
+    check_in_hint: "Type the 6-character code shown on your phone, or hold its QR code to the scanner.",
+    check_in: "Check in",
+    delete: "Delete",
+    checked_in: "Checked in",
+    checked_in_body: "Please watch the board and listen for your number.",
+    unknown_code: "No ticket has that code. Please check it and try again.",
+    already_checked_in: "This ticket is checked in already. Please watch the board.",
+    not_waiting: "This ticket is no longer waiting. Please ask at the information desk.",
 };
 
 /// "12 waiting" in `lang`.

@@ -34,8 +34,8 @@ mod generated {
     slint::include_modules!();
 }
 pub use generated::{
-    AppAdapter, ClosedAdapter, GuideAdapter, HomeAdapter, KioskWindow, Labels, PrintState, Screen,
-    ServiceItem, TicketAdapter,
+    AppAdapter, CheckInAdapter, ClosedAdapter, GuideAdapter, HomeAdapter, KioskWindow, Labels,
+    PrintState, Screen, ServiceItem, TicketAdapter,
 };
 
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use qhall_shared::api::{
-    DeviceState, HallInfo, IssueTicket, IssuedTicket, Localized, Notice, ServiceInfo,
+    CheckedIn, DeviceState, HallInfo, IssueTicket, IssuedTicket, Localized, Notice, ServiceInfo,
 };
 use qhall_shared::events::{Event, Message, Waiting};
 use qhall_shared::{ServiceCode, TicketNumber};
@@ -71,6 +71,7 @@ impl MemoryApi {
             priority_allowed: priority,
             opens_at: None,
             closed_reason: None,
+            remote_tickets: code == "A",
         };
         let services = vec![
             svc(
@@ -265,6 +266,24 @@ impl MemoryApi {
 }
 
 impl KioskApi for MemoryApi {
+    async fn check_in(&self, code: &str) -> Result<CheckedIn, ApiError> {
+        self.check_up()?;
+        // The demo hall's one remote ticket: code K7M2QP, ticket A021.
+        if code.trim().eq_ignore_ascii_case("K7M2QP") || code.contains("/t/remote-demo") {
+            Ok(CheckedIn {
+                number: "A021".into(),
+                service: "A".into(),
+                checked_in: true,
+            })
+        } else {
+            Err(ApiError::Rejected {
+                status: 404,
+                code: "unknown_ticket".into(),
+                message: "no ticket has that code".into(),
+            })
+        }
+    }
+
     async fn hall(&self) -> Result<HallInfo, ApiError> {
         self.check_up()?;
         self.lock()

@@ -2,15 +2,16 @@
 //! adapter globals and turns the globals' callbacks into [`Command`]s. No logic here.
 
 use slint::{
-    ComponentHandle, Image, ModelRc, Rgba8Pixel, SharedPixelBuffer, SharedString, VecModel,
+    ComponentHandle, Image, Model as _, ModelRc, Rgba8Pixel, SharedPixelBuffer, SharedString,
+    VecModel,
 };
 use tokio::sync::watch;
 
 use crate::controller::{Command, KioskHandle, PrintState, Screen, View};
 use crate::i18n::{self, Lang};
 use crate::{
-    AppAdapter, ClosedAdapter, GuideAdapter, HomeAdapter, KioskWindow, Labels, ServiceItem,
-    TicketAdapter,
+    AppAdapter, CheckInAdapter, ClosedAdapter, GuideAdapter, HomeAdapter, KioskWindow, Labels,
+    ServiceItem, TicketAdapter,
 };
 
 /// Connects the window's callbacks to the controller.
@@ -35,6 +36,21 @@ pub fn wire(ui: &KioskWindow, handle: &KioskHandle) {
     let h = handle.clone();
     ui.global::<TicketAdapter>()
         .on_done(move || h.send(Command::Done));
+    let h = handle.clone();
+    ui.global::<HomeAdapter>()
+        .on_open_check_in(move || h.send(Command::OpenCheckIn));
+    let check_in = ui.global::<CheckInAdapter>();
+    let h = handle.clone();
+    check_in.on_key(move |k| h.send(Command::CheckInKey(k.to_string())));
+    let h = handle.clone();
+    check_in.on_submit(move |scanned| {
+        let scanned = scanned.trim();
+        h.send(Command::CheckInSubmit(
+            (!scanned.is_empty()).then(|| scanned.to_owned()),
+        ));
+    });
+    let h = handle.clone();
+    check_in.on_back(move || h.send(Command::Back));
 }
 
 /// Follows the controller's views and applies each in the UI thread. Runs on the network
@@ -87,6 +103,13 @@ fn labels(lang: Lang) -> Labels {
         out_of_service_title: t.out_of_service_title.into(),
         out_of_service_body: t.out_of_service_body.into(),
         reconnecting: t.reconnecting.into(),
+        check_in_open: t.check_in_open.into(),
+        check_in_title: t.check_in_title.into(),
+        check_in_hint: t.check_in_hint.into(),
+        check_in: t.check_in.into(),
+        delete: t.delete.into(),
+        checked_in: t.checked_in.into(),
+        checked_in_body: t.checked_in_body.into(),
     }
 }
 
@@ -122,7 +145,10 @@ pub fn apply(ui: &KioskWindow, view: &View) {
         Screen::Closed => crate::Screen::Closed,
         Screen::Emergency => crate::Screen::Emergency,
         Screen::OutOfService => crate::Screen::OutOfService,
+        Screen::CheckIn => crate::Screen::CheckIn,
+        Screen::CheckedIn => crate::Screen::CheckedIn,
     });
+    app.set_check_in_offered(view.check_in_offered);
     if app.get_lang() != view.lang.code() {
         app.set_lang(view.lang.code().into());
     }
@@ -179,6 +205,34 @@ pub fn apply(ui: &KioskWindow, view: &View) {
         PrintState::NoPrinter => crate::PrintState::NoPrinter,
         PrintState::Failed => crate::PrintState::Failed,
     });
+
+    let c = &view.check_in;
+    let check_in = ui.global::<CheckInAdapter>();
+    let len = crate::controller::CHECK_IN_CODE_LEN;
+    let chars: Vec<SharedString> = (0..len)
+        .map(|i| {
+            c.code
+                .chars()
+                .nth(i)
+                .map(String::from)
+                .unwrap_or_default()
+                .into()
+        })
+        .collect();
+    check_in.set_code(c.code.as_str().into());
+    check_in.set_code_chars(ModelRc::new(VecModel::from(chars)));
+    check_in.set_code_length(len as i32);
+    check_in.set_typed(c.code.chars().count().min(len) as i32);
+    let keys: Vec<SharedString> = crate::controller::CHECK_IN_KEYS
+        .chars()
+        .map(|k| SharedString::from(k.to_string()))
+        .collect();
+    if check_in.get_keys().row_count() != keys.len() {
+        check_in.set_keys(ModelRc::new(VecModel::from(keys)));
+    }
+    check_in.set_busy(c.busy);
+    check_in.set_message(c.message.as_str().into());
+    check_in.set_number(c.number.as_str().into());
 
     let closed = ui.global::<ClosedAdapter>();
     closed.set_today(view.closed.today.as_str().into());

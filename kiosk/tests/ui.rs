@@ -234,3 +234,78 @@ fn a_holiday_ahead_is_on_the_home_screen() {
     });
     assert!(k.shows(&zh), "the holiday is on the screen");
 }
+
+/// A customer who took a ticket on their phone checks it in at the kiosk: a wrong code is
+/// refused in words, the right one typed on the on-screen keyboard checks it in (the server then
+/// calls it), and a second ticket's tracking link read by a scanner (typed, then Enter) does too.
+#[test]
+fn a_ticket_taken_on_a_phone_is_checked_in_with_its_code_or_its_qr() {
+    use qhall_kiosk::CheckInAdapter;
+    let rt = runtime();
+    let app = rt.block_on(qhall_tests::TestApp::spawn());
+    let manager = rt.block_on(app.login("manager"));
+    let (s, v) = rt.block_on(app.send_json(
+        reqwest::Method::PUT,
+        "/api/v1/config/services/A",
+        Some(&manager),
+        serde_json::json!({"remote_tickets": true}),
+    ));
+    assert_eq!(s, 200, "{v}");
+    let take = |mobile: &str, browser: &str| {
+        let r = rt.block_on(app.post(
+            "/api/v1/remote-tickets",
+            None,
+            serde_json::json!({"service": "A", "mobile": mobile, "browser": browser}),
+        ));
+        assert_eq!(r.status(), 201);
+        rt.block_on(r.json::<serde_json::Value>()).unwrap()
+    };
+    let first = take("13800138000", "kiosk-test-browser-0001");
+    let second = take("13900139000", "kiosk-test-browser-0002");
+    let code = first["code"].as_str().unwrap().to_owned();
+    let api = HttpApi::new(&app.url, qhall_tests::KIOSK, Duration::from_secs(3)).unwrap();
+    let mut k = TestKiosk::start(rt, api, no_printer());
+
+    k.settle("home offering the check-in", |v| {
+        v.screen == Screen::Home && v.check_in_offered
+    });
+    k.button("手机取号签到").invoke_accessible_default_action();
+    k.settle("check-in", |v| v.screen == Screen::CheckIn);
+    assert!(k.shows("手机取号的客户请签到"));
+    let type_code = |k: &mut TestKiosk, text: &str| {
+        for (i, ch) in text.chars().enumerate() {
+            k.button(&ch.to_string()).invoke_accessible_default_action();
+            k.settle("a key", |v| v.check_in.code.chars().count() == i + 1);
+        }
+    };
+    // A code nobody holds: refused in words, nothing checked in.
+    type_code(&mut k, "ZZZZZZ");
+    k.button("签到").invoke_accessible_default_action();
+    let v = k.settle("refused", |v| !v.check_in.message.is_empty());
+    assert_eq!(v.check_in.message, "没有这个签到码，请核对后重试。");
+    assert!(k.shows("没有这个签到码，请核对后重试。"));
+    // The right code, typed.
+    type_code(&mut k, &code);
+    k.button("签到").invoke_accessible_default_action();
+    let v = k.settle("checked in", |v| v.screen == Screen::CheckedIn);
+    assert_eq!(v.check_in.number, first["number"].as_str().unwrap());
+    assert!(k.shows(first["number"].as_str().unwrap()));
+    k.button("完成").invoke_accessible_default_action();
+    k.settle("home", |v| v.screen == Screen::Home);
+
+    // The second by its QR: the scanner types the tracking link and Enter.
+    k.button("手机取号签到").invoke_accessible_default_action();
+    k.settle("check-in", |v| v.screen == Screen::CheckIn);
+    let link = second["tracking_url"].as_str().unwrap();
+    k.window
+        .global::<CheckInAdapter>()
+        .invoke_submit(link.into());
+    let v = k.settle("checked in by QR", |v| v.screen == Screen::CheckedIn);
+    assert_eq!(v.check_in.number, second["number"].as_str().unwrap());
+
+    // The server calls the first, checked in, at the head of the line.
+    let staff = k.rt.block_on(app.login("staff1"));
+    k.rt.block_on(app.sign_in(1, &staff));
+    let called = k.rt.block_on(app.call_next(1, &staff)).unwrap();
+    assert_eq!(called.number.to_string(), first["number"].as_str().unwrap());
+}

@@ -58,6 +58,24 @@ pub struct ServiceInfo {
     /// When closed: why (`outside_hours`, `after_cutoff`, `emergency`, `disabled`).
     #[serde(default)]
     pub closed_reason: Option<String>,
+    /// Customers may take its tickets from their phone: they check in at the kiosk.
+    #[serde(default)]
+    pub remote_tickets: bool,
+}
+
+/// `POST /api/v1/remote-tickets/check-in`: the code typed at the kiosk, the tracking link a
+/// scanner read from the customer's phone, or (staff) the ticket's number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckIn {
+    pub code: String,
+}
+
+/// The answer to a check-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckedIn {
+    pub number: String,
+    pub service: String,
+    pub checked_in: bool,
 }
 
 /// `POST /api/v1/tickets`.

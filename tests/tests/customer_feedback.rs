@@ -385,4 +385,20 @@ async fn the_report_counts_complaints_suggestions_and_follow_ups_exactly() {
         counts(2, 1, 0, 1, 2, 0, 1)
     );
     assert_eq!(by("by_person", ""), counts(1, 1, 0, 0, 1, 0, 0));
+    // The same figures as CSV, one row per service, window and person.
+    let csv = app
+        .get("/api/v1/reports/feedback.csv", Some(&manager))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "by,key,name,complaints,from_customers,suggestions,follow_ups,open,overdue,resolved_late"
+    );
+    assert_eq!(lines.len(), 1 + 3 + 3 + 3, "{csv}");
+    assert!(lines.contains(&"service,D,,2,1,0,1,2,0,1"), "{csv}");
+    let staff1 = format!("person,{},staff1,1,1,1,1,3,1,0", id_of("staff1"));
+    assert!(lines.contains(&staff1.as_str()), "{csv}");
 }

@@ -79,6 +79,51 @@ async fn notify(client: &reqwest::Client, base: &str, id: &str) -> Value {
     r.json().await.expect("json")
 }
 
+/// POSTs `body` to `base` + `path` (as `token`, if any); the answer's status and JSON.
+async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut req = client.post(format!("{base}{path}")).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A ticket of `service` from the demo kiosk at `base`.
+async fn kiosk_ticket(client: &reqwest::Client, base: &str, service: &str) -> Value {
+    let (s, t) = post(
+        client,
+        base,
+        "/api/v1/tickets",
+        Some(KIOSK),
+        json!({"service": service}),
+    )
+    .await;
+    assert_eq!(s, 201, "{t}");
+    t
+}
+
+/// A demo user's token at `base`.
+async fn token_of(client: &reqwest::Client, base: &str, user: &str) -> String {
+    let (s, v) = post(
+        client,
+        base,
+        "/api/v1/login",
+        None,
+        json!({"username": user, "password": "demo"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v["token"].as_str().unwrap().to_owned()
+}
+
 async fn serve_next(app: &TestApp, token: &str) -> String {
     let t = app.call_next(1, token).await.expect("a ticket to call");
     assert_eq!(app.window(1, "start", token).await.status(), 200);
@@ -209,37 +254,13 @@ async fn a_message_committed_before_a_crash_is_sent_once_after_the_restart() {
     ];
     let client = reqwest::Client::new();
     let mut server = ServerProcess::start_with(&db, &args).unwrap();
-    let t: Value = client
-        .post(format!("{}/api/v1/tickets", server.url))
-        .bearer_auth(KIOSK)
-        .json(&json!({"service": "A"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = t["id"].as_str().unwrap();
-    notify(&client, &server.url, id).await;
-    let login: Value = client
-        .post(format!("{}/api/v1/login", server.url))
-        .json(&json!({"username": "staff1", "password": "demo"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap();
+    let t = kiosk_ticket(&client, &server.url, "A").await;
+    notify(&client, &server.url, t["id"].as_str().unwrap()).await;
+    let token = token_of(&client, &server.url, "staff1").await;
     for action in ["sign-in", "call-next"] {
-        let r = client
-            .post(format!("{}/api/v1/windows/1/{action}", server.url))
-            .bearer_auth(token)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{action}");
+        let path = format!("/api/v1/windows/1/{action}");
+        let (s, _) = post(&client, &server.url, &path, Some(&token), json!({})).await;
+        assert_eq!(s, 200, "{action}");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     server.kill9();
@@ -279,42 +300,21 @@ async fn two_servers_on_one_postgres_send_each_message_once() {
     let client = reqwest::Client::new();
     let mut numbers = Vec::new();
     for i in 0..10 {
-        let base = &servers[i % 2];
-        let t: Value = client
-            .post(format!("{base}/api/v1/tickets"))
-            .bearer_auth(KIOSK)
-            .json(&json!({"service": "A"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let t = kiosk_ticket(&client, &servers[i % 2], "A").await;
         notify(&client, &servers[(i + 1) % 2], t["id"].as_str().unwrap()).await;
         numbers.push(t["number"].as_str().unwrap().to_owned());
     }
-    let login: Value = client
-        .post(format!("{}/api/v1/login", servers[0]))
-        .json(&json!({"username": "staff1", "password": "demo"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap();
-    let post = |base: &str, action: &str| {
-        client
-            .post(format!("{base}/api/v1/windows/1/{action}"))
-            .bearer_auth(token)
-            .json(&json!({}))
-            .send()
+    let token = token_of(&client, &servers[0], "staff1").await;
+    let act = |base: &str, action: &str| {
+        let path = format!("/api/v1/windows/1/{action}");
+        let (client, base, token) = (client.clone(), base.to_owned(), token.clone());
+        async move { post(&client, &base, &path, Some(&token), json!({})).await.0 }
     };
-    assert_eq!(post(&servers[0], "sign-in").await.unwrap().status(), 200);
+    assert_eq!(act(&servers[0], "sign-in").await, 200);
     for i in 0..10 {
         let base = &servers[i % 2];
-        assert_eq!(post(base, "call-next").await.unwrap().status(), 200);
-        assert_eq!(post(base, "complete").await.unwrap().status(), 200);
+        assert_eq!(act(base, "call-next").await, 200);
+        assert_eq!(act(base, "complete").await, 200);
     }
     let got = gw.wait_for(20, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
@@ -367,62 +367,34 @@ async fn the_number_is_never_unmasked_in_the_log_the_stream_or_a_list() {
         qhall_tests::DISPLAY
     );
     let mut board = qhall_tests::EventClient::connect(&ws_url).await.unwrap();
-    let t: Value = client
-        .post(format!("{base}/api/v1/tickets"))
-        .bearer_auth(KIOSK)
-        .json(&json!({"service": "A"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t = kiosk_ticket(&client, &base, "A").await;
     let id = t["id"].as_str().unwrap().to_owned();
     notify(&client, &base, &id).await;
-    let login = |user: &'static str| {
-        let client = client.clone();
-        let base = base.clone();
-        async move {
-            let v: Value = client
-                .post(format!("{base}/api/v1/login"))
-                .json(&json!({"username": user, "password": "demo"}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v["token"].as_str().unwrap().to_owned()
-        }
-    };
-    let staff = login("staff1").await;
+    let staff = token_of(&client, &base, "staff1").await;
     for action in ["sign-in", "call-next", "complete"] {
-        let r = client
-            .post(format!("{base}/api/v1/windows/1/{action}"))
-            .bearer_auth(&staff)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{action}");
+        let path = format!("/api/v1/windows/1/{action}");
+        let (s, _) = post(&client, &base, &path, Some(&staff), json!({})).await;
+        assert_eq!(s, 200, "{action}");
     }
     // The customer also complains and rates, leaving the same number as a contact.
-    let r = client
-        .post(format!("{base}/api/v1/tickets/{id}/feedback"))
-        .json(&json!({"kind": "complaint", "category": "waiting", "text": "slow", "contact": MOBILE_DIGITS, "consent": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let r = client
-        .post(format!("{base}/api/v1/tickets/{id}/rating"))
-        .json(
-            &json!({"score": 1, "comment": "too slow", "contact": MOBILE_DIGITS, "consent": true}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let (s, _) = post(
+        &client,
+        &base,
+        &format!("/api/v1/tickets/{id}/feedback"),
+        None,
+        json!({"kind": "complaint", "category": "waiting", "text": "slow", "contact": MOBILE_DIGITS, "consent": true}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _) = post(
+        &client,
+        &base,
+        &format!("/api/v1/tickets/{id}/rating"),
+        None,
+        json!({"score": 1, "comment": "too slow", "contact": MOBILE_DIGITS, "consent": true}),
+    )
+    .await;
+    assert_eq!(s, 201);
     // Both messages went out through the log transport.
     let mut logged = String::new();
     for _ in 0..100 {
@@ -448,7 +420,7 @@ async fn the_number_is_never_unmasked_in_the_log_the_stream_or_a_list() {
     }
     assert!(!frames.is_empty(), "the board heard the day");
 
-    let manager = login("manager").await;
+    let manager = token_of(&client, &base, "manager").await;
     let mut lists = Vec::new();
     for path in [
         "/api/v1/messages",
@@ -600,4 +572,76 @@ async fn the_manager_words_the_messages_and_sets_how_near_is_near() {
         audit.to_string().contains("messages.settings"),
         "the change is audited"
     );
+}
+
+/// A Shanghai office open 09:00–17:00 on weekdays.
+const OFFICE: &str = "UPDATE branches SET weekly_hours = \
+    '[[[540,1020]],[[540,1020]],[[540,1020]],[[540,1020]],[[540,1020]],[],[]]', \
+    cutoff_mins = 0, config_version = config_version + 1";
+
+async fn closing_cancels_what_is_still_to_be_sent(url: &str) {
+    use qhall_tests::{at, demo_store_on, kiosk_principal, query_texts};
+    let store = demo_store_on(url, OFFICE).await;
+    // Monday 2 March 2026, 10:00 Shanghai: two tickets, both with a number; no sender runs
+    // here, so their "near" messages are still pending at closing.
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let t = store
+            .issue(
+                &kiosk_principal(),
+                "A".parse().unwrap(),
+                false,
+                None,
+                at("2026-03-02T02:00:00Z"),
+            )
+            .await
+            .unwrap();
+        ids.push(t.ticket.id.clone());
+    }
+    for id in &ids {
+        store
+            .notify_register(id, MOBILE, "zh", at("2026-03-02T02:01:00Z"))
+            .await
+            .unwrap();
+    }
+    let states = query_texts(url, "SELECT kind || ' ' || state FROM messages ORDER BY id").await;
+    assert_eq!(states, ["near pending", "near pending"]);
+    let closed = store
+        .close_day(1, at("2026-03-02T09:00:01Z"))
+        .await
+        .unwrap();
+    assert_eq!(closed.map(|c| c.cancelled), Some(2));
+    let states = query_texts(url, "SELECT kind || ' ' || state FROM messages ORDER BY id").await;
+    assert_eq!(
+        states,
+        ["near cancelled", "near cancelled"],
+        "nothing is sent after closing"
+    );
+    // Past the retention period (180 days) the numbers are gone, with the ticket's day.
+    store
+        .purge_complaint_contacts(at("2026-09-30T00:00:00Z"))
+        .await
+        .unwrap();
+    let left = query_texts(
+        url,
+        "SELECT COALESCE(mobile, '-') FROM ticket_contacts UNION ALL \
+         SELECT COALESCE(recipient, '-') FROM messages",
+    )
+    .await;
+    assert_eq!(left, ["-", "-", "-", "-"], "numbers purged");
+}
+
+#[tokio::test]
+async fn closing_cancels_what_is_still_to_be_sent_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    closing_cancels_what_is_still_to_be_sent(&url).await;
+}
+
+#[tokio::test]
+async fn closing_cancels_what_is_still_to_be_sent_postgres() {
+    let Some(pg) = pg_database().await else {
+        return;
+    };
+    closing_cancels_what_is_still_to_be_sent(&pg.url).await;
 }

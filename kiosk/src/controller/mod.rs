@@ -29,8 +29,11 @@ use tokio::time::Instant;
 use crate::api::{ApiError, KioskApi};
 use crate::i18n::Lang;
 use crate::printer::{self, PrintError, Printer};
-pub use view::{ClosedView, GuideView, PrintState, Screen, ServiceCard, TicketCard, View};
-use view::{Flow, GuideMessage, Model};
+pub use view::{
+    CHECK_IN_CODE_LEN, CHECK_IN_KEYS, CheckInView, ClosedView, GuideView, PrintState, Screen,
+    ServiceCard, TicketCard, View,
+};
+use view::{CheckInMessage, Flow, GuideMessage, Model};
 
 /// What the customer did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +51,13 @@ pub enum Command {
     SetLanguage(Lang),
     /// Any other touch: resets the idle timer.
     Activity,
+    /// Touched "took a ticket on your phone? check in" on the home screen.
+    OpenCheckIn,
+    /// A key of the check-in keyboard: a character of the code, or `"⌫"`.
+    CheckInKey(String),
+    /// "Check in" with the code typed, or what a scanner typed and ended with Enter (the code
+    /// or the ticket's tracking link).
+    CheckInSubmit(Option<String>),
 }
 
 /// Timings and defaults; [`Settings::default`] is what the kiosk uses.
@@ -126,6 +136,7 @@ pub(crate) enum Internal {
         number: String,
         result: Result<(), PrintError>,
     },
+    CheckedIn(Result<qhall_shared::api::CheckedIn, ApiError>),
 }
 
 /// Starts the controller and its link to the server on the current tokio runtime.
@@ -247,10 +258,38 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 }
             }
             Command::Back => {
-                if let Flow::Guide { issuing: false, .. } = self.model.flow {
+                if let Flow::Guide { issuing: false, .. }
+                | Flow::CheckIn { busy: false, .. }
+                | Flow::CheckedIn { .. } = self.model.flow
+                {
                     self.go_home(false);
                 }
             }
+            Command::OpenCheckIn => {
+                if screen == Screen::Home && self.model.services.iter().any(|s| s.remote_tickets) {
+                    self.model.flow = Flow::CheckIn {
+                        code: String::new(),
+                        busy: false,
+                        message: None,
+                    };
+                }
+            }
+            Command::CheckInKey(key) => {
+                if let Flow::CheckIn {
+                    code,
+                    busy: false,
+                    message,
+                } = &mut self.model.flow
+                {
+                    if key == "⌫" {
+                        code.pop();
+                    } else if code.chars().count() < view::CHECK_IN_CODE_LEN {
+                        code.push_str(&key.to_uppercase());
+                    }
+                    *message = None;
+                }
+            }
+            Command::CheckInSubmit(scanned) => self.check_in(scanned),
             Command::Done => {
                 if let Flow::Ticket { print, .. } = &self.model.flow
                     && *print != PrintState::Printing
@@ -264,6 +303,34 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 }
             }
         }
+    }
+
+    /// Sends the typed code (or what the scanner read) to the server, once at a time.
+    fn check_in(&mut self, scanned: Option<String>) {
+        let Flow::CheckIn {
+            code,
+            busy,
+            message,
+        } = &mut self.model.flow
+        else {
+            return;
+        };
+        if *busy {
+            return;
+        }
+        let raw = scanned.unwrap_or_else(|| code.clone());
+        let raw = raw.trim().to_owned();
+        if raw.is_empty() || raw.len() > 300 {
+            return;
+        }
+        *busy = true;
+        *message = None;
+        let api = self.api.clone();
+        let tx = self.int_tx.clone();
+        tokio::spawn(async move {
+            let result = api.check_in(&raw).await;
+            let _ = tx.send(Internal::CheckedIn(result));
+        });
     }
 
     fn take_ticket(&mut self, priority: bool) {
@@ -350,6 +417,36 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 }
             }
             Internal::Issued { key, result } => self.on_issued(&key, result),
+            Internal::CheckedIn(result) => {
+                let Flow::CheckIn {
+                    code,
+                    busy,
+                    message,
+                } = &mut self.model.flow
+                else {
+                    return;
+                };
+                *busy = false;
+                match result {
+                    Ok(done) => {
+                        self.model.flow = Flow::CheckedIn {
+                            number: done.number,
+                        };
+                        self.printed_at = Some(Instant::now());
+                    }
+                    Err(e) => {
+                        code.clear();
+                        *message = Some(match e.code() {
+                            Some("unknown_ticket" | "invalid_number") => {
+                                CheckInMessage::UnknownCode
+                            }
+                            Some("already_checked_in") => CheckInMessage::Already,
+                            Some("not_waiting" | "not_remote") => CheckInMessage::NotWaiting,
+                            _ => CheckInMessage::TryAgain,
+                        });
+                    }
+                }
+            }
             Internal::Printed { number, result } => {
                 let Flow::Ticket { ticket, print } = &mut self.model.flow else {
                     return;
@@ -474,6 +571,16 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
         let idle = now.duration_since(self.last_touch) >= self.settings.idle;
         match &self.model.flow {
             Flow::Guide { issuing: false, .. } if idle => self.go_home(true),
+            Flow::CheckIn { busy: false, .. } if idle => self.go_home(true),
+            Flow::CheckedIn { .. } => {
+                let since = self
+                    .printed_at
+                    .unwrap_or(self.last_touch)
+                    .max(self.last_touch);
+                if now.duration_since(since) >= self.settings.ticket_linger {
+                    self.go_home(true);
+                }
+            }
             Flow::Ticket {
                 print: PrintState::Failed,
                 ..

@@ -17,6 +17,10 @@ pub enum Screen {
     Closed,
     Emergency,
     OutOfService,
+    /// A customer who took a ticket on their phone types its code or scans it.
+    CheckIn,
+    /// ... and is told it worked.
+    CheckedIn,
 }
 
 /// How the ticket's printing is going.
@@ -96,7 +100,27 @@ pub struct View {
     pub ticket: TicketCard,
     pub closed: ClosedView,
     pub emergency: String,
+    /// Some service takes tickets from phones: the home screen offers the check-in.
+    pub check_in_offered: bool,
+    pub check_in: CheckInView,
 }
+
+/// The check-in screen: the code typed so far, and what happened.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CheckInView {
+    pub code: String,
+    /// A check-in is on its way.
+    pub busy: bool,
+    /// Why the last attempt failed, if it did.
+    pub message: String,
+    /// The ticket checked in (the checked-in screen).
+    pub number: String,
+}
+
+/// A check-in code's length (the server's `hall::remote::CODE_LEN`).
+pub const CHECK_IN_CODE_LEN: usize = 6;
+/// The keys of the check-in keyboard: the code's alphabet, without look-alike characters.
+pub const CHECK_IN_KEYS: &str = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 
 /// The customer's place in the kiosk's flow, beneath any hall-wide condition.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -112,6 +136,14 @@ pub(crate) enum Flow {
         ticket: IssuedTicket,
         print: PrintState,
     },
+    /// Checking in a ticket taken on a phone.
+    CheckIn {
+        code: String,
+        busy: bool,
+        message: Option<CheckInMessage>,
+    },
+    /// Checked in: the ticket's number, for a moment.
+    CheckedIn { number: String },
 }
 
 /// Why the guide screen shows a message.
@@ -120,6 +152,15 @@ pub(crate) enum GuideMessage {
     /// The server refused: the service is closed now.
     ServiceClosed,
     /// No ticket after all retries.
+    TryAgain,
+}
+
+/// Why the check-in screen shows a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CheckInMessage {
+    UnknownCode,
+    Already,
+    NotWaiting,
     TryAgain,
 }
 
@@ -246,10 +287,14 @@ pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
             _,
         ) => Screen::PrintFailed,
         (Flow::Ticket { .. }, _) => Screen::Ticket,
+        (Flow::CheckedIn { .. }, _) => Screen::CheckedIn,
+        (Flow::CheckIn { busy: true, .. }, Some(Screen::OutOfService)) => Screen::OutOfService,
+        (Flow::CheckIn { busy: true, .. }, _) => Screen::CheckIn,
         (Flow::Guide { issuing: true, .. }, Some(Screen::OutOfService)) => Screen::OutOfService,
         (Flow::Guide { issuing: true, .. }, _) => Screen::Guide,
         (_, Some(c)) => c,
         (Flow::Guide { .. }, None) => Screen::Guide,
+        (Flow::CheckIn { .. }, None) => Screen::CheckIn,
         (Flow::Home, None) => Screen::Home,
     };
     let mut view = View {
@@ -273,8 +318,33 @@ pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
             .map(|s| service_card(lang, s, now, tz))
             .collect(),
         emergency: m.emergency.clone().unwrap_or_default(),
+        check_in_offered: m.services.iter().any(|s| s.remote_tickets),
         ..View::default()
     };
+    match &m.flow {
+        Flow::CheckIn {
+            code,
+            busy,
+            message,
+        } => {
+            view.check_in = CheckInView {
+                code: code.clone(),
+                busy: *busy,
+                message: match message {
+                    Some(CheckInMessage::UnknownCode) => t.unknown_code.to_owned(),
+                    Some(CheckInMessage::Already) => t.already_checked_in.to_owned(),
+                    Some(CheckInMessage::NotWaiting) => t.not_waiting.to_owned(),
+                    Some(CheckInMessage::TryAgain) => t.try_again.to_owned(),
+                    None => String::new(),
+                },
+                number: String::new(),
+            };
+        }
+        Flow::CheckedIn { number } => {
+            view.check_in.number = number.clone();
+        }
+        _ => {}
+    }
     if let Flow::Guide {
         code,
         issuing,

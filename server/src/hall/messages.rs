@@ -139,13 +139,7 @@ pub async fn register<T: Tx>(
             format!("{} is no longer waiting", t.number),
         ));
     }
-    tx.execute(
-        "INSERT INTO ticket_contacts (ticket_key, branch_id, day, mobile, lang, near_sent, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_key) DO UPDATE SET mobile = excluded.mobile, \
-         lang = excluded.lang",
-        args![t.key, t.branch_id, t.day, &mobile, language, false, now],
-    )
-    .await?;
+    keep_number(tx, &t, &mobile, language, now).await?;
     // Messages still to go leave for the new number.
     tx.execute(
         "UPDATE messages SET recipient = ?, lang = ? WHERE ticket_key = ? AND state = 'pending'",
@@ -161,6 +155,24 @@ pub async fn register<T: Tx>(
     })
 }
 
+/// Keeps `mobile` (normalized) for ticket `t`'s messages, replacing one given before.
+pub(super) async fn keep_number<T: Sql>(
+    tx: &mut T,
+    t: &TicketRow,
+    mobile: &str,
+    language: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO ticket_contacts (ticket_key, branch_id, day, mobile, lang, near_sent, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticket_key) DO UPDATE SET mobile = excluded.mobile, \
+         lang = excluded.lang",
+        args![t.key, t.branch_id, t.day, mobile, language, false, now],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Forgets the number left for ticket `id`; what was still to be sent is cancelled.
 pub async fn forget<T: Tx>(tx: &mut T, id: &str) -> Result<()> {
     let t = tx
@@ -168,14 +180,30 @@ pub async fn forget<T: Tx>(tx: &mut T, id: &str) -> Result<()> {
         .await?
         .ok_or_else(|| StoreError::not_found("unknown_ticket", "there is no such ticket"))?;
     tx.lock_branch(t.branch_id).await?;
+    nothing_more(tx, t.key).await?;
     tx.execute(
-        "UPDATE messages SET state = 'cancelled' WHERE ticket_key = ? AND state = 'pending'",
+        "UPDATE ticket_contacts SET mobile = NULL WHERE ticket_key = ?",
         args![t.key],
     )
     .await?;
+    Ok(())
+}
+
+/// Nothing more is sent for ticket `key`: what is pending is cancelled, "near" never comes.
+async fn nothing_more<T: Sql>(tx: &mut T, key: i64) -> Result<()> {
     tx.execute(
-        "UPDATE ticket_contacts SET mobile = NULL, near_sent = ? WHERE ticket_key = ?",
-        args![true, t.key],
+        "UPDATE messages SET state = 'cancelled' WHERE ticket_key = ? AND state = 'pending'",
+        args![key],
+    )
+    .await?;
+    near_done(tx, key).await
+}
+
+/// "Near" is sent, or will never be, for ticket `key`.
+async fn near_done<T: Sql>(tx: &mut T, key: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE ticket_contacts SET near_sent = ? WHERE ticket_key = ?",
+        args![true, key],
     )
     .await?;
     Ok(())
@@ -196,11 +224,7 @@ pub async fn after_call<T: Tx>(
 ) -> Result<()> {
     if let Some((mobile, language)) = contact(tx, t.key).await? {
         // Called before "near" came due: it never will now.
-        tx.execute(
-            "UPDATE ticket_contacts SET near_sent = ? WHERE ticket_key = ?",
-            args![true, t.key],
-        )
-        .await?;
+        near_done(tx, t.key).await?;
         let vars = vars(cfg, t, &language, &[("window", window.to_string())]);
         let body = render(template(&cfg.messages, "called", &language), &vars);
         enqueue(tx, t, "called", &mobile, &language, &body, now).await?;
@@ -214,17 +238,7 @@ pub async fn ended<T: Tx>(tx: &mut T, t: &TicketRow) -> Result<()> {
     if contact(tx, t.key).await?.is_none() {
         return Ok(());
     }
-    tx.execute(
-        "UPDATE messages SET state = 'cancelled' WHERE ticket_key = ? AND state = 'pending'",
-        args![t.key],
-    )
-    .await?;
-    tx.execute(
-        "UPDATE ticket_contacts SET near_sent = ? WHERE ticket_key = ?",
-        args![true, t.key],
-    )
-    .await?;
-    Ok(())
+    nothing_more(tx, t.key).await
 }
 
 /// The number and language left for ticket `key`, if any.
@@ -262,11 +276,7 @@ pub async fn near<T: Tx>(tx: &mut T, cfg: &BranchConfig, now: DateTime<Utc>) -> 
         if ahead > cfg.messages.notify_ahead {
             continue;
         }
-        tx.execute(
-            "UPDATE ticket_contacts SET near_sent = ? WHERE ticket_key = ?",
-            args![true, t.key],
-        )
-        .await?;
+        near_done(tx, t.key).await?;
         let vars = vars(cfg, &t, &language, &[("ahead", ahead.to_string())]);
         let body = render(template(&cfg.messages, "near", &language), &vars);
         enqueue(tx, &t, "near", &mobile, &language, &body, now).await?;
@@ -663,8 +673,15 @@ pub async fn set_settings<T: Tx>(
         .to_string(),
     })
     .await?;
-    let cfg = tx.config(branch).await?;
-    Ok(settings_of(&cfg.messages))
+    // As stored (PostgreSQL's cached configuration is the one read under the lock, before
+    // this change).
+    Ok(settings_of(&MessageConfig {
+        notify_ahead: s.notify_ahead,
+        follow_up_days: s.follow_up_days,
+        templates: keep,
+        remote_share_pct: s.remote_share_pct,
+        remote_hold_mins: s.remote_hold_mins,
+    }))
 }
 
 /// The first `{name}` in `text` that is not one of `allowed`.

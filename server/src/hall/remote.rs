@@ -155,12 +155,7 @@ pub async fn take<T: Tx>(
     )
     .await?;
     if notify {
-        tx.execute(
-            "INSERT INTO ticket_contacts (ticket_key, branch_id, day, mobile, lang, near_sent, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-            args![t.key, branch, t.day, &mobile, lang, false, now],
-        )
-        .await?;
+        super::messages::keep_number(tx, t, &mobile, lang, now).await?;
         super::messages::near(tx, &cfg, now).await?;
     }
     Ok(RemoteIssued { issued, code })

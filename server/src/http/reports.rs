@@ -161,7 +161,57 @@ fn csv_response(name: &str, from: NaiveDate, to: NaiveDate, body: Body) -> Respo
         .into_response()
 }
 
-/// `GET /api/v1/reports/{service|window|staff|hour|events}.csv`.
+/// The feedback tables as one CSV: a row per service, window and person.
+fn feedback_csv(f: &crate::hall::feedback::FeedbackReport, names: &HashMap<i64, String>) -> String {
+    let mut buf = String::new();
+    push_csv_line(
+        &mut buf,
+        &[
+            "by",
+            "key",
+            "name",
+            "complaints",
+            "from_customers",
+            "suggestions",
+            "follow_ups",
+            "open",
+            "overdue",
+            "resolved_late",
+        ],
+    );
+    for (by, lines) in [
+        ("service", &f.by_service),
+        ("window", &f.by_window),
+        ("person", &f.by_person),
+    ] {
+        for l in lines {
+            let name = match by {
+                "person" => l
+                    .key
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|id| names.get(&id).cloned())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            let counts = [
+                l.complaints,
+                l.from_customers,
+                l.suggestions,
+                l.follow_ups,
+                l.open,
+                l.overdue,
+                l.resolved_late,
+            ];
+            let mut fields = vec![by.to_owned(), l.key.clone(), name];
+            fields.extend(counts.iter().map(u32::to_string));
+            push_csv_line(&mut buf, &fields);
+        }
+    }
+    buf
+}
+
+/// `GET /api/v1/reports/{service|window|staff|hour|feedback|events}.csv`.
 async fn csv(
     State(state): State<AppState>,
     caller: Caller,
@@ -171,7 +221,7 @@ async fn csv(
     let Some(name) = table.strip_suffix(".csv") else {
         return Err(ApiError::not_found(
             "unknown_report",
-            "reports are service.csv, window.csv, staff.csv, hour.csv and events.csv",
+            "reports are service.csv, window.csv, staff.csv, hour.csv, feedback.csv and events.csv",
         ));
     };
     if name == "events" {
@@ -192,6 +242,15 @@ async fn csv(
             Some((Ok::<_, std::convert::Infallible>(chunk), rx))
         });
         return Ok(csv_response(name, from, to, Body::from_stream(stream)));
+    }
+    if name == "feedback" {
+        let r = build(&state, &caller, &range).await?;
+        return Ok(csv_response(
+            name,
+            r.from,
+            r.to,
+            Body::from(feedback_csv(&r.feedback, &r.staff_names)),
+        ));
     }
     let key = match name {
         "service" => "service",

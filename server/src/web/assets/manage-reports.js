@@ -293,9 +293,30 @@
     plainTable("ov-id-staff", [T.staff, T.completed, T.checked, T.share], r.identity_by_staff.map(share(staff)), [1, 2, 3]);
   }
 
+  function feedback(r) {
+    var f = r.feedback;
+    if (!f) return;
+    var heads = function (k) {
+      return [k, T.complaints, T.from_customers, T.suggestions, T.follow_ups, T.open, T.overdue, T.resolved_late];
+    };
+    var row = function (key) {
+      return function (l) {
+        return [l.key === "" ? T.unknown : key(l.key), String(l.complaints), String(l.from_customers), String(l.suggestions),
+          String(l.follow_ups), String(l.open), String(l.overdue), String(l.resolved_late)];
+      };
+    };
+    var nums = [1, 2, 3, 4, 5, 6, 7];
+    var service = function (code) { var s = serviceByCode[code]; return code + " " + (s ? s.name : T.removed); };
+    var staff = function (id) { return r.staff_names[String(id)] || ("#" + id); };
+    plainTable("fb-service", heads(T.service), f.by_service.map(row(service)), nums);
+    plainTable("fb-window", heads(T.window), f.by_window.map(row(function (n) { return windowName[n] || n; })), nums);
+    plainTable("fb-person", heads(T.staff), f.by_person.map(row(staff)), nums);
+  }
+
   function render(r) {
     summary(r);
     oversight(r);
+    feedback(r);
     hourChart(r.by_hour);
     waitChart(r.by_service);
     satChart(r.overall.satisfaction);
@@ -319,7 +340,7 @@
 
   function setLinks(from, to) {
     var q = "?from=" + from + "&to=" + to;
-    ["service", "window", "staff", "hour", "events"].forEach(function (t) {
+    ["service", "window", "staff", "hour", "events", "feedback"].forEach(function (t) {
       document.getElementById("csv-" + t).href = "/api/v1/reports/" + t + ".csv" + q;
     });
   }

@@ -92,6 +92,7 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
         (table_section(lang, "staff", lang.s("按工作人员", "By staff member")))
         (table_section(lang, "hour", lang.s("按取号时段", "By hour of issue")))
         (oversight_section(lang))
+        (feedback_section(lang))
         p.note {
             (lang.s(
                 "等候时间 = 首次叫号 − 取号；达标率 = 等候不超过该业务目标的已叫号比例（目标线：",
@@ -150,6 +151,34 @@ fn oversight_section(lang: Lang) -> Markup {
                 (table("ov-window-transfers", lang.s("窗口之间的转移", "Transfers between windows")))
                 (table("ov-id-service", lang.s("身份证件核验（按业务）", "Identity checks (per service)")))
                 (table("ov-id-staff", lang.s("身份证件核验（按人）", "Identity checks (per person)")))
+            }
+        }
+    }
+}
+
+/// Complaints, suggestions and follow-ups of the range, per service, window and person (the
+/// script fills them).
+fn feedback_section(lang: Lang) -> Markup {
+    let table = |id: &str, heading: &str| {
+        html! {
+            div.ov-table {
+                h3 { (heading) }
+                div.scroll { table id=(id) {} }
+            }
+        }
+    };
+    html! {
+        section.report-table.card #feedback {
+            div.table-head {
+                h2 { (lang.s("投诉、建议与差评整改", "Complaints, suggestions and low-rating follow-ups")) }
+                a.csv #csv-feedback href="/api/v1/reports/feedback.csv" download {
+                    (lang.s("下载 CSV", "Download CSV"))
+                }
+            }
+            div.ov-grid {
+                (table("fb-service", lang.s("按业务", "Per service")))
+                (table("fb-window", lang.s("按窗口", "Per window")))
+                (table("fb-person", lang.s("按涉及人员", "Per person concerned")))
             }
         }
     }
@@ -220,6 +249,14 @@ fn texts(lang: Lang) -> serde_json::Value {
         "completed": s("办结", "Completed"),
         "checked": s("已核验", "Checked"),
         "share": s("核验比例", "Share checked"),
+        "complaints": s("投诉", "Complaints"),
+        "from_customers": s("其中客户自行提交", "of which sent by customers"),
+        "suggestions": s("建议", "Suggestions"),
+        "follow_ups": s("差评整改", "Follow-ups"),
+        "open": s("未办结", "Open"),
+        "overdue": s("逾期", "Overdue"),
+        "resolved_late": s("逾期办结", "Resolved late"),
+        "unknown": s("（未关联）", "(none)"),
     });
     if let (Some(all), serde_json::Value::Object(more)) = (v.as_object_mut(), more) {
         all.extend(more);
