@@ -181,6 +181,26 @@ impl Shooter {
         s.handle.send(Command::Back);
         self.settle(&mut s, "home", |v| v.screen == Screen::Home)?;
 
+        // "Text me when my turn is near" after taking a ticket: the number half typed.
+        s.printer.out_of_paper.store(false, Ordering::SeqCst);
+        s.handle.send(Command::SelectService("A".into()));
+        self.settle(&mut s, "guide", |v| v.screen == Screen::Guide)?;
+        s.handle.send(Command::TakeTicket { priority: false });
+        self.settle(&mut s, "ticket", |v| {
+            v.screen == Screen::Ticket && v.ticket.print == PrintState::Printed
+        })?;
+        s.handle.send(Command::OpenNotify);
+        self.settle(&mut s, "number pad", |v| v.screen == Screen::Notify)?;
+        for d in ["1", "3", "8", "0", "0", "1", "3"] {
+            s.handle.send(Command::NotifyKey(d.into()));
+        }
+        self.settle(&mut s, "digits", |v| v.notify.digits == "1380013")?;
+        self.shoot(size, "kiosk-notify.png")?;
+        s.handle.send(Command::Back);
+        self.settle(&mut s, "ticket again", |v| v.screen == Screen::Ticket)?;
+        s.handle.send(Command::Done);
+        self.settle(&mut s, "home", |v| v.screen == Screen::Home)?;
+
         // 18:05, after closing: tickets again tomorrow at 08:30.
         let evening = self.now + chrono::Duration::minutes(7 * 60 + 23);
         let mut c = self.session_at(Lang::Zh, evening);

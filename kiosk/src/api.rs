@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use qhall_shared::api::{
-    CheckIn, CheckedIn, DeviceState, ErrorBody, HallInfo, IssueTicket, IssuedTicket, ServiceInfo,
+    CheckIn, CheckedIn, DeviceState, ErrorBody, HallInfo, IssueTicket, IssuedTicket, NotifyMe,
+    NotifyRegistered, ServiceInfo,
 };
 use qhall_shared::events::Message;
 use tokio::sync::mpsc;
@@ -67,6 +68,12 @@ pub trait KioskApi: Send + Sync + 'static {
     ) -> impl Future<Output = Result<IssuedTicket, ApiError>> + Send;
     /// `POST /api/v1/remote-tickets/check-in`: a ticket taken from the phone has arrived.
     fn check_in(&self, code: &str) -> impl Future<Output = Result<CheckedIn, ApiError>> + Send;
+    /// `POST /api/v1/tickets/{id}/notify`: text the customer when their turn is near.
+    fn notify(
+        &self,
+        ticket_id: &str,
+        request: &NotifyMe,
+    ) -> impl Future<Output = Result<NotifyRegistered, ApiError>> + Send;
     /// `PUT /api/v1/devices/me/state`.
     fn report_device(
         &self,
@@ -221,6 +228,30 @@ impl KioskApi for HttpApi {
             .json(&CheckIn {
                 code: code.to_owned(),
             });
+        let resp = self.send(req).await?;
+        resp.json().await.map_err(|e| map_reqwest(&e))
+    }
+
+    async fn notify(
+        &self,
+        ticket_id: &str,
+        request: &NotifyMe,
+    ) -> Result<NotifyRegistered, ApiError> {
+        // The id is the server's own URL-safe token; anything else is not sent.
+        if !ticket_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ApiError::Rejected {
+                status: 404,
+                code: "unknown_ticket".into(),
+                message: "not a ticket id".into(),
+            });
+        }
+        let req = self
+            .client
+            .post(self.url(&format!("/api/v1/tickets/{ticket_id}/notify")))
+            .json(request);
         let resp = self.send(req).await?;
         resp.json().await.map_err(|e| map_reqwest(&e))
     }

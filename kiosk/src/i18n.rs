@@ -67,6 +67,14 @@ pub struct Texts {
     pub unknown_code: &'static str,
     pub already_checked_in: &'static str,
     pub not_waiting: &'static str,
+    /// The ticket screen's button for "text me when my turn is near".
+    pub notify_open: &'static str,
+    pub notify_title: &'static str,
+    pub notify_hint: &'static str,
+    pub notify_submit: &'static str,
+    /// `{mobile}`: the number, masked.
+    pub notify_done: &'static str,
+    pub invalid_mobile: &'static str,
 }
 
 static ZH: Texts = Texts {
@@ -116,6 +124,12 @@ static ZH: Texts = Texts {
     unknown_code: "没有这个签到码，请核对后重试。",
     already_checked_in: "这张号已经签到过了，请留意叫号。",
     not_waiting: "这张号已不在等候中，请到服务台咨询。",
+    notify_open: "到号短信提醒",
+    notify_title: "快轮到您时，发短信提醒您",
+    notify_hint: "输入您的手机号码。号码只用于本次提醒，列表中只显示部分数字，之后自动删除。",
+    notify_submit: "提醒我",
+    notify_done: "已设置：快轮到您时，我们会发短信到 {mobile}。",
+    invalid_mobile: "请输入正确的手机号码。",
 };
 
 static ZH_HANT: Texts = Texts {
@@ -165,6 +179,12 @@ static ZH_HANT: Texts = Texts {
     unknown_code: "沒有這個簽到碼，請核對後重試。",
     already_checked_in: "這張號已經簽到過了，請留意叫號。",
     not_waiting: "這張號已不在等候中，請到服務台詢問。",
+    notify_open: "到號短信提醒",
+    notify_title: "快輪到您時，發短信提醒您",
+    notify_hint: "輸入您的手機號碼。號碼只用於本次提醒，列表中只顯示部分數字，之後自動刪除。",
+    notify_submit: "提醒我",
+    notify_done: "已設定：快輪到您時，我們會發短信到 {mobile}。",
+    invalid_mobile: "請輸入正確的手機號碼。",
 };
 
 static EN: Texts = Texts {
@@ -214,6 +234,12 @@ static EN: Texts = Texts {
     unknown_code: "No ticket has that code. Please check it and try again.",
     already_checked_in: "This ticket is checked in already. Please watch the board.",
     not_waiting: "This ticket is no longer waiting. Please ask at the information desk.",
+    notify_open: "Text me when my turn is near",
+    notify_title: "We text you when your turn is near",
+    notify_hint: "Type your mobile number. It is used only for these messages, shown masked, and deleted afterwards.",
+    notify_submit: "Text me",
+    notify_done: "Done: we will text {mobile} when your turn is near.",
+    invalid_mobile: "Please type a valid mobile number.",
 };
 
 /// "12 waiting" in `lang`.

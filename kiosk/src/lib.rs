@@ -35,7 +35,7 @@ mod generated {
 }
 pub use generated::{
     AppAdapter, CheckInAdapter, ClosedAdapter, GuideAdapter, HomeAdapter, KioskWindow, Labels,
-    PrintState, Screen, ServiceItem, TicketAdapter,
+    NotifyAdapter, PrintState, Screen, ServiceItem, TicketAdapter,
 };
 
 use std::sync::Arc;

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use qhall_shared::api::{
-    CheckedIn, DeviceState, HallInfo, IssueTicket, IssuedTicket, Localized, Notice, ServiceInfo,
+    CheckedIn, DeviceState, HallInfo, IssueTicket, IssuedTicket, Localized, Notice, NotifyMe,
+    NotifyRegistered, ServiceInfo,
 };
 use qhall_shared::events::{Event, Message, Waiting};
 use qhall_shared::{ServiceCode, TicketNumber};
@@ -142,6 +143,7 @@ impl MemoryApi {
             ],
             opens_at: None,
             closes_at: None,
+            messages: true,
             notices: vec![Notice {
                 id: 1,
                 text: l(
@@ -266,6 +268,31 @@ impl MemoryApi {
 }
 
 impl KioskApi for MemoryApi {
+    async fn notify(
+        &self,
+        _ticket_id: &str,
+        request: &NotifyMe,
+    ) -> Result<NotifyRegistered, ApiError> {
+        self.check_up()?;
+        let digits: String = request
+            .mobile
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        if !(6..=15).contains(&digits.len()) {
+            return Err(ApiError::Rejected {
+                status: 422,
+                code: "invalid_mobile".into(),
+                message: "give a mobile number of 6 to 15 digits".into(),
+            });
+        }
+        Ok(NotifyRegistered {
+            mobile: format!("{}****{}", &digits[..3], &digits[digits.len() - 4..]),
+            lang: request.lang.clone(),
+            notify_ahead: 3,
+        })
+    }
+
     async fn check_in(&self, code: &str) -> Result<CheckedIn, ApiError> {
         self.check_up()?;
         // The demo hall's one remote ticket: code K7M2QP, ticket A021.

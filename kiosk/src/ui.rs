@@ -11,7 +11,7 @@ use crate::controller::{Command, KioskHandle, PrintState, Screen, View};
 use crate::i18n::{self, Lang};
 use crate::{
     AppAdapter, CheckInAdapter, ClosedAdapter, GuideAdapter, HomeAdapter, KioskWindow, Labels,
-    ServiceItem, TicketAdapter,
+    NotifyAdapter, ServiceItem, TicketAdapter,
 };
 
 /// Connects the window's callbacks to the controller.
@@ -51,6 +51,17 @@ pub fn wire(ui: &KioskWindow, handle: &KioskHandle) {
     });
     let h = handle.clone();
     check_in.on_back(move || h.send(Command::Back));
+    let notify = ui.global::<NotifyAdapter>();
+    let h = handle.clone();
+    notify.on_open(move || h.send(Command::OpenNotify));
+    let h = handle.clone();
+    notify.on_key(move |k| h.send(Command::NotifyKey(k.to_string())));
+    let h = handle.clone();
+    notify.on_submit(move || h.send(Command::NotifySubmit));
+    let h = handle.clone();
+    notify.on_back(move || h.send(Command::Back));
+    let h = handle.clone();
+    notify.on_finish(move || h.send(Command::Done));
 }
 
 /// Follows the controller's views and applies each in the UI thread. Runs on the network
@@ -110,6 +121,10 @@ fn labels(lang: Lang) -> Labels {
         delete: t.delete.into(),
         checked_in: t.checked_in.into(),
         checked_in_body: t.checked_in_body.into(),
+        notify_open: t.notify_open.into(),
+        notify_title: t.notify_title.into(),
+        notify_hint: t.notify_hint.into(),
+        notify_submit: t.notify_submit.into(),
     }
 }
 
@@ -147,7 +162,16 @@ pub fn apply(ui: &KioskWindow, view: &View) {
         Screen::OutOfService => crate::Screen::OutOfService,
         Screen::CheckIn => crate::Screen::CheckIn,
         Screen::CheckedIn => crate::Screen::CheckedIn,
+        Screen::Notify => crate::Screen::Notify,
     });
+    app.set_notify_offered(view.notify_offered);
+    let n = &view.notify;
+    let notify = ui.global::<NotifyAdapter>();
+    notify.set_digits(n.digits.as_str().into());
+    notify.set_busy(n.busy);
+    notify.set_message(n.message.as_str().into());
+    notify.set_done(n.done.as_str().into());
+    notify.set_number(n.number.as_str().into());
     app.set_check_in_offered(view.check_in_offered);
     if app.get_lang() != view.lang.code() {
         app.set_lang(view.lang.code().into());

@@ -309,3 +309,70 @@ fn a_ticket_taken_on_a_phone_is_checked_in_with_its_code_or_its_qr() {
     let called = k.rt.block_on(app.call_next(1, &staff)).unwrap();
     assert_eq!(called.number.to_string(), first["number"].as_str().unwrap());
 }
+
+/// "Text me when my turn is near" at the kiosk: after taking a ticket the customer types their
+/// number on the pad; a number too short is refused in words, a real one is registered and the
+/// screen shows it masked; the server has the message for it, masked in the manager's list.
+#[test]
+fn a_customer_asks_at_the_kiosk_to_be_texted_when_their_turn_is_near() {
+    let rt = runtime();
+    let app = rt.block_on(qhall_tests::TestApp::spawn_with_config(
+        qhall_tests::log_messages,
+    ));
+    let api = HttpApi::new(&app.url, qhall_tests::KIOSK, Duration::from_secs(3)).unwrap();
+    let services = rt.block_on(api.services()).unwrap();
+    let mut k = TestKiosk::start(rt, api, no_printer());
+    k.settle("home", |v| {
+        v.screen == Screen::Home && !v.services.is_empty()
+    });
+    let a = services.iter().find(|s| s.code.as_str() == "A").unwrap();
+    k.button(a.name.get("zh"))
+        .invoke_accessible_default_action();
+    k.settle("guide", |v| v.screen == Screen::Guide);
+    k.button("取号").invoke_accessible_default_action();
+    let ticket = k.settle("ticket", |v| {
+        v.screen == Screen::Ticket && v.ticket.print == PrintState::NoPrinter && v.notify_offered
+    });
+    k.button("到号短信提醒").invoke_accessible_default_action();
+    k.settle("number pad", |v| v.screen == Screen::Notify);
+    let press = |k: &mut TestKiosk, keys: &str| {
+        for ch in keys.chars() {
+            let before = k.views.borrow().notify.digits.len();
+            k.button(&ch.to_string()).invoke_accessible_default_action();
+            k.settle("a digit", |v| v.notify.digits.len() == before + 1);
+        }
+    };
+    press(&mut k, "12");
+    k.button("提醒我").invoke_accessible_default_action();
+    let v = k.settle("too short", |v| !v.notify.message.is_empty());
+    assert_eq!(v.notify.message, "请输入正确的手机号码。");
+    for _ in 0..2 {
+        let before = k.views.borrow().notify.digits.len();
+        k.button("删除").invoke_accessible_default_action();
+        k.settle("deleted", |v| v.notify.digits.len() + 1 == before);
+    }
+    press(&mut k, "13800138000");
+    k.button("提醒我").invoke_accessible_default_action();
+    let v = k.settle("registered", |v| !v.notify.done.is_empty());
+    assert!(v.notify.done.contains("138****8000"), "{}", v.notify.done);
+    assert!(!v.notify.done.contains("13800138000"));
+    assert!(v.notify.digits.is_empty(), "the kiosk forgets the number");
+    assert_eq!(v.notify.number, ticket.ticket.number);
+
+    let manager = k.rt.block_on(app.login("manager"));
+    let list: serde_json::Value =
+        k.rt.block_on(async {
+            app.get("/api/v1/messages", Some(&manager))
+                .await
+                .json()
+                .await
+        })
+        .unwrap();
+    let rows = list.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{list}");
+    assert_eq!(rows[0]["kind"], "near", "nobody ahead: near at once");
+    assert_eq!(rows[0]["to"], "138****8000");
+    assert_eq!(rows[0]["ticket"], ticket.ticket.number.as_str());
+    k.button("完成").invoke_accessible_default_action();
+    k.settle("home", |v| v.screen == Screen::Home);
+}

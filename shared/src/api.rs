@@ -182,6 +182,10 @@ pub struct TicketView {
     /// required and whether it has been done. Never the document's number or a name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityStep>,
+    /// In staff's waiting lists, for a ticket taken from the phone: whether it has checked in
+    /// (until it has, Call next passes over it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_checked_in: Option<bool>,
 }
 
 /// The identity step of a ticket, as the staff console shows it.
@@ -387,6 +391,26 @@ pub struct HallInfo {
     pub closes_at: Option<DateTime<Utc>>,
     pub notices: Vec<Notice>,
     pub emergency: Option<String>,
+    /// The hall sends text messages: kiosks offer "text me when my turn is near".
+    #[serde(default)]
+    pub messages: bool,
+}
+
+/// `POST /api/v1/tickets/{id}/notify`: the customer's number for "your turn is near".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyMe {
+    pub mobile: String,
+    /// `zh`, `zh_hant` or `en`.
+    pub lang: String,
+}
+
+/// The answer to [`NotifyMe`]: the number as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyRegistered {
+    /// Masked: `138****8000`.
+    pub mobile: String,
+    pub lang: String,
+    pub notify_ahead: u32,
 }
 
 /// A notice scrolled on boards and shown on kiosks.

@@ -35,6 +35,15 @@ pub struct TestApp {
     configure: Option<Configure>,
 }
 
+/// A configuration change for [`TestApp::spawn_with_config`]: messages to customers are
+/// sent to the log, numbers masked (the `log` transport).
+pub fn log_messages(c: &mut qhall_server::Config) {
+    c.messages = qhall_server::notify::Settings {
+        transport: qhall_server::notify::Transport::Log,
+        retry_base: Duration::from_millis(100),
+    };
+}
+
 /// A change to the test server's configuration.
 pub type Configure = std::sync::Arc<dyn Fn(&mut qhall_server::Config) + Send + Sync>;
 

@@ -41,7 +41,7 @@ mod scenarios;
 mod sql;
 pub mod tls;
 
-pub use app::{Configure, TEST_ISSUE_LIMIT, TestApp};
+pub use app::{Configure, TEST_ISSUE_LIMIT, TestApp, log_messages};
 pub use events::EventClient;
 pub use fixtures::{
     DISPLAY, KIOSK, at, busy_week_sql, demo_store, demo_store_on, kiosk_principal, office_log_sql,

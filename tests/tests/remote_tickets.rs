@@ -51,6 +51,17 @@ async fn check_in(app: &TestApp, token: &str, code: &str) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Window 1's waiting list as `staff` sees it.
+async fn waiting_list(app: &TestApp, staff: &str) -> Vec<Value> {
+    let v: Value = app
+        .get("/api/v1/windows/1/waiting", Some(staff))
+        .await
+        .json()
+        .await
+        .unwrap();
+    v.as_array().unwrap().clone()
+}
+
 fn code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or_default()
 }
@@ -230,4 +241,45 @@ async fn a_remote_ticket_passed_over_and_never_checked_in_is_cancelled_after_the
     // Its number is free for a new remote ticket.
     let (s, v) = take(&app, "B", "13800138000", "browser-key-hold-000002").await;
     assert_eq!(s, 201, "{v}");
+}
+
+#[tokio::test]
+async fn staff_see_an_unchecked_phone_ticket_in_their_list_and_check_it_in_at_the_counter() {
+    let app = TestApp::spawn().await;
+    let manager = app.login("manager").await;
+    remote_on(&app, &manager, "A").await;
+    let (s, taken) = take(&app, "A", "13800138000", "browser-key-staff-00001").await;
+    assert_eq!(s, 201, "{taken}");
+    let number = taken["number"].as_str().unwrap();
+    let staff = app.login("staff1").await;
+    app.sign_in(1, &staff).await;
+    let before = waiting_list(&app, &staff).await;
+    assert_eq!(before.len(), 1);
+    assert_eq!(before[0]["number"], number);
+    assert_eq!(
+        before[0]["remote_checked_in"], false,
+        "marked for the staff"
+    );
+    assert!(
+        app.call_next(1, &staff).await.is_none(),
+        "not called while unchecked"
+    );
+    // The customer is at the counter: staff check the ticket in by its number.
+    let (s, v) = check_in(&app, &staff, number).await;
+    assert_eq!(s, 200, "{v}");
+    let after = waiting_list(&app, &staff).await;
+    assert_eq!(after[0]["remote_checked_in"], true);
+    let called = app
+        .call_next(1, &staff)
+        .await
+        .expect("called once checked in");
+    assert_eq!(called.number.to_string(), number);
+    // A walk-in's entry carries no such mark.
+    let walk_in = app.issue("A").await;
+    let entries = waiting_list(&app, &staff).await;
+    let w = entries
+        .iter()
+        .find(|e| e["number"] == walk_in.number.to_string().as_str())
+        .unwrap();
+    assert!(w.get("remote_checked_in").is_none(), "{w}");
 }

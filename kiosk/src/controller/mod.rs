@@ -30,10 +30,10 @@ use crate::api::{ApiError, KioskApi};
 use crate::i18n::Lang;
 use crate::printer::{self, PrintError, Printer};
 pub use view::{
-    CHECK_IN_CODE_LEN, CHECK_IN_KEYS, CheckInView, ClosedView, GuideView, PrintState, Screen,
-    ServiceCard, TicketCard, View,
+    CHECK_IN_CODE_LEN, CHECK_IN_KEYS, CheckInView, ClosedView, GuideView, NotifyView, PrintState,
+    Screen, ServiceCard, TicketCard, View,
 };
-use view::{CheckInMessage, Flow, GuideMessage, Model};
+use view::{CheckInMessage, Flow, GuideMessage, Model, NotifyMessage};
 
 /// What the customer did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,11 @@ pub enum Command {
     /// "Check in" with the code typed, or what a scanner typed and ended with Enter (the code
     /// or the ticket's tracking link).
     CheckInSubmit(Option<String>),
+    /// Touched "text me when my turn is near" on the ticket screen.
+    OpenNotify,
+    /// A key of the number pad: a digit, or `"⌫"`.
+    NotifyKey(String),
+    NotifySubmit,
 }
 
 /// Timings and defaults; [`Settings::default`] is what the kiosk uses.
@@ -137,6 +142,7 @@ pub(crate) enum Internal {
         result: Result<(), PrintError>,
     },
     CheckedIn(Result<qhall_shared::api::CheckedIn, ApiError>),
+    Notified(Result<qhall_shared::api::NotifyRegistered, ApiError>),
 }
 
 /// Starts the controller and its link to the server on the current tokio runtime.
@@ -258,6 +264,22 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 }
             }
             Command::Back => {
+                // Back from the number pad: the ticket again, as it was.
+                if let Flow::Notify {
+                    ticket,
+                    print,
+                    busy: false,
+                    done: None,
+                    ..
+                } = &self.model.flow
+                {
+                    self.model.flow = Flow::Ticket {
+                        ticket: ticket.clone(),
+                        print: *print,
+                    };
+                    self.printed_at = Some(Instant::now());
+                    return;
+                }
                 if let Flow::Guide { issuing: false, .. }
                 | Flow::CheckIn { busy: false, .. }
                 | Flow::CheckedIn { .. } = self.model.flow
@@ -290,10 +312,50 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 }
             }
             Command::CheckInSubmit(scanned) => self.check_in(scanned),
+            Command::OpenNotify => {
+                let offered = self.model.hall.as_ref().is_some_and(|h| h.messages);
+                if let Flow::Ticket { ticket, print } = &self.model.flow
+                    && offered
+                    && *print != PrintState::Printing
+                {
+                    self.model.flow = Flow::Notify {
+                        ticket: ticket.clone(),
+                        print: *print,
+                        digits: String::new(),
+                        busy: false,
+                        message: None,
+                        done: None,
+                    };
+                }
+            }
+            Command::NotifyKey(key) => {
+                if let Flow::Notify {
+                    digits,
+                    busy: false,
+                    done: None,
+                    message,
+                    ..
+                } = &mut self.model.flow
+                {
+                    if key == "⌫" {
+                        digits.pop();
+                    } else if key.len() == 1
+                        && key.bytes().all(|b| b.is_ascii_digit())
+                        && digits.len() < view::NOTIFY_MAX_DIGITS
+                    {
+                        digits.push_str(&key);
+                    }
+                    *message = None;
+                }
+            }
+            Command::NotifySubmit => self.notify(),
             Command::Done => {
                 if let Flow::Ticket { print, .. } = &self.model.flow
                     && *print != PrintState::Printing
                 {
+                    self.go_home(true);
+                }
+                if let Flow::Notify { busy: false, .. } = &self.model.flow {
                     self.go_home(true);
                 }
             }
@@ -303,6 +365,44 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 }
             }
         }
+    }
+
+    /// Sends the number typed for "text me when my turn is near", once at a time.
+    fn notify(&mut self) {
+        let lang = self.model.lang;
+        let Flow::Notify {
+            ticket,
+            digits,
+            busy,
+            message,
+            done: None,
+            ..
+        } = &mut self.model.flow
+        else {
+            return;
+        };
+        if *busy || digits.len() < view::NOTIFY_MIN_DIGITS {
+            *message = Some(NotifyMessage::InvalidMobile);
+            return;
+        }
+        *busy = true;
+        *message = None;
+        let request = qhall_shared::api::NotifyMe {
+            mobile: digits.clone(),
+            lang: match lang {
+                Lang::Zh => "zh",
+                Lang::ZhHant => "zh_hant",
+                Lang::En => "en",
+            }
+            .into(),
+        };
+        let id = ticket.id.clone();
+        let api = self.api.clone();
+        let tx = self.int_tx.clone();
+        tokio::spawn(async move {
+            let result = api.notify(&id, &request).await;
+            let _ = tx.send(Internal::Notified(result));
+        });
     }
 
     /// Sends the typed code (or what the scanner read) to the server, once at a time.
@@ -417,6 +517,33 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 }
             }
             Internal::Issued { key, result } => self.on_issued(&key, result),
+            Internal::Notified(result) => {
+                let Flow::Notify {
+                    digits,
+                    busy,
+                    message,
+                    done,
+                    ..
+                } = &mut self.model.flow
+                else {
+                    return;
+                };
+                *busy = false;
+                match result {
+                    Ok(r) => {
+                        // The number leaves the kiosk's memory once the server has it.
+                        digits.clear();
+                        *done = Some(r.mobile);
+                        self.printed_at = Some(Instant::now());
+                    }
+                    Err(e) => {
+                        *message = Some(match e.code() {
+                            Some("invalid_mobile") => NotifyMessage::InvalidMobile,
+                            _ => NotifyMessage::TryAgain,
+                        });
+                    }
+                }
+            }
             Internal::CheckedIn(result) => {
                 let Flow::CheckIn {
                     code,
@@ -572,6 +699,20 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
         match &self.model.flow {
             Flow::Guide { issuing: false, .. } if idle => self.go_home(true),
             Flow::CheckIn { busy: false, .. } if idle => self.go_home(true),
+            Flow::Notify {
+                busy: false,
+                done: None,
+                ..
+            } if idle => self.go_home(true),
+            Flow::Notify { done: Some(_), .. } => {
+                let since = self
+                    .printed_at
+                    .unwrap_or(self.last_touch)
+                    .max(self.last_touch);
+                if now.duration_since(since) >= self.settings.ticket_linger {
+                    self.go_home(true);
+                }
+            }
             Flow::CheckedIn { .. } => {
                 let since = self
                     .printed_at

@@ -21,6 +21,8 @@ pub enum Screen {
     CheckIn,
     /// ... and is told it worked.
     CheckedIn,
+    /// The number pad for "text me when my turn is near".
+    Notify,
 }
 
 /// How the ticket's printing is going.
@@ -103,7 +105,28 @@ pub struct View {
     /// Some service takes tickets from phones: the home screen offers the check-in.
     pub check_in_offered: bool,
     pub check_in: CheckInView,
+    /// The hall sends texts: the ticket screen offers "text me when my turn is near".
+    pub notify_offered: bool,
+    pub notify: NotifyView,
 }
+
+/// The number pad for "text me when my turn is near".
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotifyView {
+    /// The digits typed so far.
+    pub digits: String,
+    pub busy: bool,
+    /// Why the last attempt failed, if it did.
+    pub message: String,
+    /// Once registered: "we will text 138****8000".
+    pub done: String,
+    /// The ticket it is for.
+    pub number: String,
+}
+
+/// The shortest and longest mobile number the pad takes.
+pub const NOTIFY_MIN_DIGITS: usize = 6;
+pub const NOTIFY_MAX_DIGITS: usize = 15;
 
 /// The check-in screen: the code typed so far, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -144,6 +167,17 @@ pub(crate) enum Flow {
     },
     /// Checked in: the ticket's number, for a moment.
     CheckedIn { number: String },
+    /// The number pad for "text me when my turn is near", over the ticket just issued (the
+    /// ticket screen comes back as it was).
+    Notify {
+        ticket: IssuedTicket,
+        print: PrintState,
+        digits: String,
+        busy: bool,
+        message: Option<NotifyMessage>,
+        /// Registered: the number, masked.
+        done: Option<String>,
+    },
 }
 
 /// Why the guide screen shows a message.
@@ -152,6 +186,13 @@ pub(crate) enum GuideMessage {
     /// The server refused: the service is closed now.
     ServiceClosed,
     /// No ticket after all retries.
+    TryAgain,
+}
+
+/// Why the number pad shows a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotifyMessage {
+    InvalidMobile,
     TryAgain,
 }
 
@@ -288,6 +329,8 @@ pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
         ) => Screen::PrintFailed,
         (Flow::Ticket { .. }, _) => Screen::Ticket,
         (Flow::CheckedIn { .. }, _) => Screen::CheckedIn,
+        (Flow::Notify { .. }, Some(Screen::OutOfService)) => Screen::OutOfService,
+        (Flow::Notify { .. }, _) => Screen::Notify,
         (Flow::CheckIn { busy: true, .. }, Some(Screen::OutOfService)) => Screen::OutOfService,
         (Flow::CheckIn { busy: true, .. }, _) => Screen::CheckIn,
         (Flow::Guide { issuing: true, .. }, Some(Screen::OutOfService)) => Screen::OutOfService,
@@ -319,6 +362,7 @@ pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
             .collect(),
         emergency: m.emergency.clone().unwrap_or_default(),
         check_in_offered: m.services.iter().any(|s| s.remote_tickets),
+        notify_offered: m.hall.as_ref().is_some_and(|h| h.messages),
         ..View::default()
     };
     match &m.flow {
@@ -342,6 +386,29 @@ pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
         }
         Flow::CheckedIn { number } => {
             view.check_in.number = number.clone();
+        }
+        Flow::Notify {
+            ticket,
+            digits,
+            busy,
+            message,
+            done,
+            ..
+        } => {
+            view.notify = NotifyView {
+                digits: digits.clone(),
+                busy: *busy,
+                message: match message {
+                    Some(NotifyMessage::InvalidMobile) => t.invalid_mobile.to_owned(),
+                    Some(NotifyMessage::TryAgain) => t.try_again.to_owned(),
+                    None => String::new(),
+                },
+                done: done
+                    .as_ref()
+                    .map(|m| t.notify_done.replace("{mobile}", m))
+                    .unwrap_or_default(),
+                number: ticket.number.to_string(),
+            };
         }
         _ => {}
     }

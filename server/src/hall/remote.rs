@@ -365,7 +365,31 @@ pub async fn state_of<T: Tx>(tx: &mut T, key: i64, branch: i64) -> Result<Option
     .await
 }
 
+/// The branch's waiting remote tickets: key → checked in.
+pub async fn waiting<T: Tx>(
+    tx: &mut T,
+    branch: i64,
+) -> Result<std::collections::HashMap<i64, bool>> {
+    let rows = tx
+        .rows(
+            "SELECT r.ticket_key, r.checked_in_at FROM remote_tickets r JOIN tickets t ON t.key = r.ticket_key \
+             WHERE r.branch_id = ? AND t.status = 'waiting'",
+            args![branch],
+            |r| Ok((r.int("ticket_key")?, r.opt_time("checked_in_at")?.is_some())),
+        )
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 impl crate::store::Store {
+    /// See [`waiting`].
+    pub async fn remote_waiting(
+        &self,
+        branch: i64,
+    ) -> Result<std::collections::HashMap<i64, bool>> {
+        read!(self, |tx| waiting(tx, branch))
+    }
+
     /// See [`take`].
     pub async fn take_remote(
         &self,

@@ -37,5 +37,6 @@ async fn hall(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<H
         closes_at: st.closes_at,
         notices: board.notices,
         emergency: cfg.emergency.clone(),
+        messages: state.messages_on,
     }))
 }

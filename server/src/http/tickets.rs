@@ -43,6 +43,7 @@ pub fn view(t: &TicketRow, ahead: u32, estimated_wait_secs: u64) -> TicketView {
         called_at: t.first_called_at,
         extended_reason: t.extended_reason.clone(),
         identity: None,
+        remote_checked_in: None,
     }
 }
 

@@ -156,7 +156,15 @@ async fn waiting(
         .store
         .waiting_list(who.branch_id, n, &services, 200)
         .await?;
-    Ok(Json(list.iter().map(|t| staff_view(&cfg, t)).collect()))
+    let remote = state.store.remote_waiting(who.branch_id).await?;
+    Ok(Json(
+        list.iter()
+            .map(|t| TicketView {
+                remote_checked_in: remote.get(&t.key).copied(),
+                ..staff_view(&cfg, t)
+            })
+            .collect(),
+    ))
 }
 
 async fn change(

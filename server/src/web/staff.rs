@@ -329,6 +329,17 @@ fn strings(lang: Lang) -> Markup {
             "network": s("无法连接服务器。", "Cannot reach the server."),
         },
     });
+    // Tickets from the phone (a second object: one json! this long passes its recursion limit).
+    let more = json!({
+        "checkIn": s("签到", "Check in"),
+        "remoteUnchecked": s("手机取号·未签到（不会被叫）", "phone ticket · not checked in (not called)"),
+        "remoteChecked": s("手机取号·已签到", "phone ticket · checked in"),
+        "checkedIn": s("{n} 已签到", "{n} checked in"),
+    });
+    let mut v = v;
+    if let (Some(all), serde_json::Value::Object(more)) = (v.as_object_mut(), more) {
+        all.extend(more);
+    }
     json_block("strings", &v)
 }
 

@@ -189,7 +189,8 @@
       var info = document.createElement("span");
       info.className = "info";
       var m = minutesBetween(t.issued_at, new Date());
-      info.textContent = (serviceNames[t.service] || t.service) + " · " + (m < 1 ? S.waitingLess : fill(S.waiting, { m: m })) + (t.priority ? " · " + S.priority : "");
+      info.textContent = (serviceNames[t.service] || t.service) + " · " + (m < 1 ? S.waitingLess : fill(S.waiting, { m: m })) + (t.priority ? " · " + S.priority : "") +
+        (t.remote_checked_in === false ? " · " + S.remoteUnchecked : t.remote_checked_in === true ? " · " + S.remoteChecked : "");
       var b = document.createElement("button");
       b.type = "button";
       b.className = "call-one";
@@ -197,6 +198,16 @@
       b.textContent = S.call;
       li.appendChild(num);
       li.appendChild(info);
+      if (t.remote_checked_in === false) {
+        // A ticket taken from the phone whose customer is at the counter: staff check it in.
+        var c = document.createElement("button");
+        c.type = "button";
+        c.className = "check-in-one";
+        c.dataset.number = t.number;
+        c.textContent = S.checkIn;
+        li.appendChild(c);
+        li.classList.add("unchecked");
+      }
       li.appendChild(b);
       ol.appendChild(li);
     });
@@ -347,6 +358,14 @@
   el("waiting").addEventListener("click", function (e) {
     var b = e.target.closest("button.call-one");
     if (b) act("call", "/call", { number: b.dataset.number });
+    var c = e.target.closest("button.check-in-one");
+    if (c && !busy) {
+      busy = true;
+      api("POST", "/api/v1/remote-tickets/check-in", { code: c.dataset.number }).then(
+        function () { say(fill(S.checkedIn, { n: c.dataset.number }), "ok"); },
+        function (err) { say(explain(err), "error"); }
+      ).then(function () { busy = false; return refresh(); });
+    }
   });
 
   // Keyboard: the letter shown on each button, unless typing in a field or a dialog is open.
