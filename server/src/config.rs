@@ -111,6 +111,10 @@ pub struct Opts {
     /// more are refused with 429. [default: 30]
     #[arg(long, env = "QHALL_ISSUE_LIMIT", global = true, value_name = "N")]
     pub issue_limit: Option<u32>,
+    /// Bookings one client address may make per minute (the public booking page and API);
+    /// more are refused with 429. [default: 10]
+    #[arg(long, env = "QHALL_BOOKING_LIMIT", global = true, value_name = "N")]
+    pub booking_limit: Option<u32>,
     /// How messages to customers ("your turn is near", "please go to window 3") leave: `off`,
     /// `log` (written to the log with the number masked, for trying it out) or `webhook` (the
     /// hall's SMS gateway, --sms-webhook). [default: webhook when --sms-webhook is set, else
@@ -264,6 +268,7 @@ pub struct FileConfig {
     pub body_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
     pub issue_limit: Option<u32>,
+    pub booking_limit: Option<u32>,
     pub messages: Option<String>,
     pub sms_webhook: Option<String>,
     pub sms_secret: Option<String>,
@@ -300,6 +305,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Tickets per minute per kiosk token (see [`DEFAULT_ISSUE_LIMIT`]).
     pub issue_limit: u32,
+    /// Bookings per minute per client address.
+    pub booking_limit: u32,
     /// How messages to customers leave ([`crate::notify`]).
     pub messages: crate::notify::Settings,
 }
@@ -329,6 +336,7 @@ impl Default for Config {
             body_timeout: Duration::from_secs(15),
             max_connections: crate::serve::limits::DEFAULT_MAX_CONNECTIONS,
             issue_limit: DEFAULT_ISSUE_LIMIT,
+            booking_limit: 10,
             messages: crate::notify::Settings::default(),
         }
     }
@@ -402,6 +410,13 @@ impl Config {
                 anyhow::bail!("issue_limit is tickets per minute per kiosk: at least 1");
             }
             c.issue_limit = n;
+        }
+        if let Some(n) = opts.booking_limit.or(file.booking_limit) {
+            anyhow::ensure!(
+                n > 0,
+                "booking_limit is bookings per minute per address: at least 1"
+            );
+            c.booking_limit = n;
         }
         c.messages = crate::notify::Settings::resolve(
             opts.messages.clone().or(file.messages).as_deref(),

@@ -486,8 +486,8 @@ async fn the_manager_words_the_messages_and_sets_how_near_is_near() {
     assert_eq!(settings["notify_ahead"], 3);
     assert_eq!(
         settings["templates"].as_array().unwrap().len(),
-        6,
-        "two kinds in three languages"
+        15,
+        "five kinds in three languages"
     );
     settings["notify_ahead"] = json!(1);
     for t in settings["templates"].as_array_mut().unwrap() {

@@ -20,7 +20,7 @@ use crate::store::{AuditEntry, BranchConfig, Principal, Result, StoreError, Tick
 use qhall_shared::api::TicketStatus;
 
 /// The kinds of message a ticket can cause, in the order a customer gets them.
-pub const KINDS: [&str; 2] = ["near", "called"];
+pub const KINDS: [&str; 5] = ["near", "called", "booked", "reminder", "booking_cancelled"];
 /// The languages a customer can choose, as the API names them.
 pub const LANGS: [&str; 3] = ["zh", "zh_hant", "en"];
 /// The longest template a manager may write.
@@ -44,6 +44,31 @@ pub fn builtin(kind: &str, lang: &str) -> &'static str {
         ("near", _) => "【{branch}】您的号码 {number} 前面还有 {ahead} 位，请回到大厅留意叫号。",
         ("called", "zh_hant") => "【{branch}】請 {number} 號到 {window} 號窗口辦理。",
         ("called", "en") => "{branch}: ticket {number}, please go to window {window}.",
+        ("booked", "zh_hant") => {
+            "【{branch}】已預約{service}：{date} {time}，預約碼 {code}。到場後在取號機簽到。"
+        }
+        ("booked", "en") => {
+            "{branch}: {service} booked for {date} {time}, code {code}. Check in at the kiosk when you arrive."
+        }
+        ("booked", _) => {
+            "【{branch}】已预约{service}：{date} {time}，预约码 {code}。到场后在取号机签到。"
+        }
+        ("reminder", "zh_hant") => {
+            "【{branch}】提醒：您預約了 {date} {time} 的{service}，預約碼 {code}。"
+        }
+        ("reminder", "en") => {
+            "{branch}: reminder of your {service} appointment on {date} at {time}, code {code}."
+        }
+        ("reminder", _) => "【{branch}】提醒：您预约了 {date} {time} 的{service}，预约码 {code}。",
+        ("booking_cancelled", "zh_hant") => {
+            "【{branch}】很抱歉，{date} 大廳不開放，您 {time} 的{service}預約（{code}）已取消，請重新預約。"
+        }
+        ("booking_cancelled", "en") => {
+            "{branch}: sorry, the hall is closed on {date}; your {service} appointment at {time} ({code}) is cancelled. Please book again."
+        }
+        ("booking_cancelled", _) => {
+            "【{branch}】很抱歉，{date} 大厅不开放，您 {time} 的{service}预约（{code}）已取消，请重新预约。"
+        }
         (_, _) => "【{branch}】请 {number} 号到 {window} 号窗口办理。",
     }
 }
@@ -52,6 +77,9 @@ pub fn builtin(kind: &str, lang: &str) -> &'static str {
 pub fn placeholders(kind: &str) -> &'static [&'static str] {
     match kind {
         "near" => &["branch", "number", "ahead", "service"],
+        "booked" | "reminder" | "booking_cancelled" => {
+            &["branch", "service", "date", "time", "code"]
+        }
         _ => &["branch", "number", "window", "service"],
     }
 }
@@ -444,6 +472,11 @@ pub async fn purge<T: Sql>(tx: &mut T, branch: i64, before: NaiveDate) -> Result
     .await?;
     tx.execute(
         "UPDATE messages SET recipient = NULL WHERE branch_id = ? AND day < ? AND recipient IS NOT NULL",
+        args![branch, before],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE bookings SET mobile = NULL WHERE branch_id = ? AND day < ? AND mobile IS NOT NULL",
         args![branch, before],
     )
     .await?;

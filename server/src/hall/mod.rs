@@ -13,6 +13,8 @@
 //! - [`ticket`]: the window's current ticket — recall, start, complete, no-show, extend,
 //!   transfer — and the tickets in line: reinstating a no-show, cancelling (customer or staff).
 //! - [`window`]: signing in and out, pausing and resuming; announcing the hall's opening.
+//! - [`appointments`]: booking settings per service, the slots of a day, booking, viewing and
+//!   cancelling by code, the booking's messages; a holiday over a booked period cancels it.
 //! - [`access`]: who may act at which window, and on which tickets.
 //! - [`remote`]: tickets taken from the phone, their check-in on arrival, and the hold of one
 //!   whose turn came first.
@@ -42,6 +44,7 @@
 //! [`emit_waiting`] tells boards and kiosks how many now wait for a service.
 
 pub mod access;
+pub mod appointments;
 pub mod attendance;
 pub mod call;
 pub mod closing;

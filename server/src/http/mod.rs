@@ -10,6 +10,8 @@
 //!   [`login_guard`]: the login limits and the capped password checks built on them.
 //! - [`services`], [`tickets`], [`windows`], [`stats`], [`hall`], [`devices`]: the resources.
 //! - [`feedback`]: ratings from the pad at each window, complaints taken at the console.
+//! - [`appointments`]: the slots of a day, booking, a booking by its code; for managers the
+//!   day's bookings and each service's booking settings.
 //! - [`customer`]: what the customer does from their phone (a number for messages, a rating, a
 //!   complaint or suggestion), and the manager's view of messages and their settings.
 //! - [`live`]: the hall right now for the manager's live page, and its alert thresholds.
@@ -25,6 +27,7 @@
 //! - [`metrics`]: `/metrics` in Prometheus text.
 //! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
 
+pub mod appointments;
 pub mod attendance;
 pub mod auth;
 pub mod client;
@@ -85,6 +88,8 @@ pub struct AppState {
     pub customer_writes: Arc<limit::Limiter>,
     /// Tickets asked for from the phone, per client address ([`customer`]).
     pub remote_issue: Arc<limit::Limiter>,
+    /// Bookings per client address ([`appointments`]).
+    pub bookings: Arc<limit::Limiter>,
     /// Whether this server sends messages to customers (a transport is configured).
     pub messages_on: bool,
     /// One what-if simulation at a time ([`simulate`]).
@@ -136,6 +141,10 @@ impl AppState {
                 limit::Rate::per_minute(customer::REMOTE_TICKETS_PER_MINUTE),
                 10_000,
             )),
+            bookings: Arc::new(limit::Limiter::new(
+                limit::Rate::per_minute(config.booking_limit),
+                10_000,
+            )),
             messages_on: config.messages.enabled(),
             simulations: Arc::new(tokio::sync::Semaphore::new(1)),
             trusted_proxies: config.trusted_proxies.clone().into(),
@@ -178,6 +187,7 @@ pub fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(events::router())
         .merge(feedback::router())
         .merge(customer::router())
+        .merge(appointments::router())
         .merge(managers(live::router(), &state))
         .merge(managers(staffing::router(), &state))
         .merge(managers(complaints::router(), &state))

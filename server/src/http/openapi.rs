@@ -130,6 +130,7 @@ mod tests {
         let paths = doc["paths"].as_object().unwrap();
         let sources = [
             include_str!("mod.rs"),
+            include_str!("appointments.rs"),
             include_str!("attendance.rs"),
             include_str!("auth.rs"),
             include_str!("complaints.rs"),

@@ -486,6 +486,18 @@ pub async fn save_exception<T: SettingsTx>(
         new.as_ref().map(|e| to_value(&view(e))),
     )
     .await?;
+    // Bookings in a period the change closed are cancelled, and listed for the manager.
+    let cancelled = crate::hall::appointments::cancel_closed(tx, &after, date, now).await?;
+    if !cancelled.is_empty() {
+        tx.audit(&crate::store::AuditEntry {
+            branch,
+            user: who.user_id,
+            at: now,
+            action: "appointments.cancelled_by_hours",
+            detail: json!({ "date": date, "bookings": cancelled }).to_string(),
+        })
+        .await?;
+    }
     announce_services(tx, out, &after, now).await?;
     announce_notices(tx, out, &after, now).await?;
     Ok(new.as_ref().map(view))

@@ -345,6 +345,9 @@ pub(super) fn notices(lang: Lang, hall: &HallSettings, tz: Tz, now: DateTime<Utc
 pub(super) fn messages(lang: Lang, s: &crate::hall::messages::MessageSettings) -> Markup {
     let kind_name = |k: &str| match k {
         "near" => lang.s("快到号", "Turn near"),
+        "booked" => lang.s("预约成功", "Booked"),
+        "reminder" => lang.s("预约提醒", "Appointment reminder"),
+        "booking_cancelled" => lang.s("预约因闭厅取消", "Booking cancelled (hall closed)"),
         _ => lang.s("叫号", "Called"),
     };
     let lang_name = |l: &str| match l {
