@@ -645,3 +645,57 @@ async fn closing_cancels_what_is_still_to_be_sent_postgres() {
     };
     closing_cancels_what_is_still_to_be_sent(&pg.url).await;
 }
+
+/// Several numbers in one line: each gets "near" exactly when at most three are ahead of it —
+/// the scan stops at the first ticket not near yet, and must not miss those behind it later.
+#[tokio::test]
+async fn each_number_in_a_line_hears_near_at_its_own_moment() {
+    let app = TestApp::spawn_with_config(qhall_tests::log_messages).await;
+    let manager = app.login("manager").await;
+    let staff = app.login("staff1").await;
+    let mut tickets = Vec::new();
+    for _ in 0..8 {
+        tickets.push(app.issue("A").await);
+    }
+    for i in [2usize, 4, 7] {
+        notify(&app.client, &app.url, &tickets[i].id).await;
+    }
+    let near_for = |list: &Value| -> Vec<String> {
+        let mut v: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "near")
+            .map(|m| m["ticket"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let number = |i: usize| tickets[i].number.to_string();
+    let list: Value = app
+        .get("/api/v1/messages", Some(&manager))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        near_for(&list),
+        vec![number(2)],
+        "only the third is near at first"
+    );
+    app.sign_in(1, &staff).await;
+    // Each call moves the line one on; the expected "near" set after it.
+    let expected: [Vec<usize>; 4] = [vec![2, 4], vec![2, 4], vec![2, 4], vec![2, 4, 7]];
+    for want in expected {
+        serve_next(&app, &staff).await;
+        let list: Value = app
+            .get("/api/v1/messages", Some(&manager))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let mut want: Vec<String> = want.into_iter().map(number).collect();
+        want.sort();
+        assert_eq!(near_for(&list), want, "{list}");
+    }
+}

@@ -282,11 +282,15 @@ async fn contact<T: Sql>(tx: &mut T, key: i64) -> Result<Option<(String, String)
 /// "Near" for every waiting ticket of the branch with a number, not yet told, that now has at
 /// most `notify_ahead` people ahead of it in its line.
 pub async fn near<T: Tx>(tx: &mut T, cfg: &BranchConfig, now: DateTime<Utc>) -> Result<()> {
+    // In each line's calling order: the people ahead only grow along it, so once one ticket is
+    // not near, none after it in its line is — the rest of that line is skipped (a call costs a
+    // few counts per line, not one per waiting number). A ticket sent to a window is not in
+    // its line's order and is looked at on its own.
     let waiting = tx
         .rows(
             "SELECT c.mobile, c.lang, t.* FROM ticket_contacts c JOIN tickets t ON t.key = c.ticket_key \
              WHERE c.branch_id = ? AND c.near_sent = ? AND c.mobile IS NOT NULL AND t.status = 'waiting' \
-             ORDER BY c.ticket_key LIMIT ?",
+             ORDER BY t.service_code, t.priority DESC, t.queue_at, t.key LIMIT ?",
             args![cfg.id, false, NEAR_BATCH],
             |r| {
                 Ok((
@@ -297,11 +301,19 @@ pub async fn near<T: Tx>(tx: &mut T, cfg: &BranchConfig, now: DateTime<Utc>) -> 
             },
         )
         .await?;
+    let mut not_near: Option<qhall_shared::ServiceCode> = None;
     for (mobile, language, t) in waiting {
+        let in_line = t.target_window.is_none();
+        if in_line && not_near == Some(t.service) {
+            continue;
+        }
         let ahead = tx
             .count_ahead(cfg.id, t.service, t.priority, t.queue_at, t.key)
             .await?;
         if ahead > cfg.messages.notify_ahead {
+            if in_line {
+                not_near = Some(t.service);
+            }
             continue;
         }
         near_done(tx, t.key).await?;
