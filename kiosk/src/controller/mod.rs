@@ -696,6 +696,13 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
             });
         }
         let idle = now.duration_since(self.last_touch) >= self.settings.idle;
+        // A finished screen (the ticket printed, a check-in, a number registered) stays this
+        // long after it finished or was last touched.
+        let lingered = now.duration_since(
+            self.printed_at
+                .unwrap_or(self.last_touch)
+                .max(self.last_touch),
+        ) >= self.settings.ticket_linger;
         match &self.model.flow {
             Flow::Guide { issuing: false, .. } if idle => self.go_home(true),
             Flow::CheckIn { busy: false, .. } if idle => self.go_home(true),
@@ -704,40 +711,16 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 done: None,
                 ..
             } if idle => self.go_home(true),
-            Flow::Notify { done: Some(_), .. } => {
-                let since = self
-                    .printed_at
-                    .unwrap_or(self.last_touch)
-                    .max(self.last_touch);
-                if now.duration_since(since) >= self.settings.ticket_linger {
-                    self.go_home(true);
-                }
-            }
-            Flow::CheckedIn { .. } => {
-                let since = self
-                    .printed_at
-                    .unwrap_or(self.last_touch)
-                    .max(self.last_touch);
-                if now.duration_since(since) >= self.settings.ticket_linger {
-                    self.go_home(true);
-                }
-            }
             Flow::Ticket {
                 print: PrintState::Failed,
                 ..
             } if idle => self.go_home(true),
-            Flow::Ticket {
+            Flow::Notify { done: Some(_), .. }
+            | Flow::CheckedIn { .. }
+            | Flow::Ticket {
                 print: PrintState::Printed | PrintState::NoPrinter,
                 ..
-            } => {
-                let since = self
-                    .printed_at
-                    .unwrap_or(self.last_touch)
-                    .max(self.last_touch);
-                if now.duration_since(since) >= self.settings.ticket_linger {
-                    self.go_home(true);
-                }
-            }
+            } if lingered => self.go_home(true),
             Flow::Home if idle && self.model.lang != self.settings.default_lang => {
                 self.model.lang = self.settings.default_lang;
             }

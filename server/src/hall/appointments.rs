@@ -445,18 +445,7 @@ async fn message<T: Sql>(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let local = b.start.with_timezone(&cfg.schedule.tz);
-    let pick = |l: &qhall_shared::api::Localized| {
-        let s = match b.lang.as_str() {
-            "en" => &l.en,
-            "zh_hant" => &l.zh_hant,
-            _ => &l.zh,
-        };
-        if s.is_empty() {
-            l.zh.clone()
-        } else {
-            s.clone()
-        }
-    };
+    let pick = |l| super::messages::in_lang(l, &b.lang);
     let service = b
         .service
         .parse()

@@ -324,24 +324,27 @@ pub async fn near<T: Tx>(tx: &mut T, cfg: &BranchConfig, now: DateTime<Utc>) -> 
     Ok(())
 }
 
+/// `l` in the customer's language (`zh`, `zh_hant`, `en`), Simplified Chinese where it is empty.
+pub(super) fn in_lang(l: &qhall_shared::api::Localized, language: &str) -> String {
+    let s = match language {
+        "en" => &l.en,
+        "zh_hant" => &l.zh_hant,
+        _ => &l.zh,
+    };
+    if s.is_empty() {
+        l.zh.clone()
+    } else {
+        s.clone()
+    }
+}
+
 fn vars(
     cfg: &BranchConfig,
     t: &TicketRow,
     language: &str,
     more: &[(&'static str, String)],
 ) -> Vec<(&'static str, String)> {
-    let pick = |l: &qhall_shared::api::Localized| {
-        let s = match language {
-            "en" => &l.en,
-            "zh_hant" => &l.zh_hant,
-            _ => &l.zh,
-        };
-        if s.is_empty() {
-            l.zh.clone()
-        } else {
-            s.clone()
-        }
-    };
+    let pick = |l| in_lang(l, language);
     let service = cfg
         .service(t.service)
         .map(|s| pick(&s.name))
@@ -482,26 +485,24 @@ pub async fn purge<T: Sql>(tx: &mut T, branch: i64, before: NaiveDate) -> Result
         args![branch, before],
     )
     .await?;
-    tx.execute(
-        "UPDATE messages SET recipient = NULL WHERE branch_id = ? AND day < ? AND recipient IS NOT NULL",
-        args![branch, before],
-    )
-    .await?;
-    tx.execute(
-        "UPDATE bookings SET mobile = NULL WHERE branch_id = ? AND day < ? AND mobile IS NOT NULL",
-        args![branch, before],
-    )
-    .await?;
-    tx.execute(
-        "UPDATE remote_tickets SET mobile = NULL WHERE branch_id = ? AND day < ? AND mobile IS NOT NULL",
-        args![branch, before],
-    )
-    .await?;
-    tx.execute(
-        "UPDATE ticket_contacts SET mobile = NULL WHERE branch_id = ? AND day < ? AND mobile IS NOT NULL",
-        args![branch, before],
-    )
-    .await
+    let mut cleared = 0;
+    for (table, column) in [
+        ("messages", "recipient"),
+        ("bookings", "mobile"),
+        ("remote_tickets", "mobile"),
+        ("ticket_contacts", "mobile"),
+    ] {
+        // The count returned is the last one's: the numbers customers left for their tickets.
+        cleared = tx
+            .execute(
+                &format!(
+                    "UPDATE {table} SET {column} = NULL WHERE branch_id = ? AND day < ? AND {column} IS NOT NULL"
+                ),
+                args![branch, before],
+            )
+            .await?;
+    }
+    Ok(cleared)
 }
 
 /// One message as the manager's list shows it: the number masked.
