@@ -110,6 +110,7 @@ fn snapshot(input: &ForecastInput) -> forecast::Snapshot {
             enabled: true,
             carry_over: false,
             remote_tickets: false,
+            appointments: false,
             identity_check: Default::default(),
         })
         .collect();
@@ -205,6 +206,7 @@ fn forecast_input(waiting: usize) -> ForecastInput {
                 priority: i % 17 == 0,
                 queue_at: now - chrono::Duration::seconds(10 * (waiting - i) as i64),
                 target_wait_secs: target,
+                appointment: false,
             }
         })
         .collect();

@@ -82,7 +82,7 @@ pub async fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `device add NAME --role kiosk|display|pad [--window N]`: prints the token once (a pad's
+/// `device add NAME --role kiosk|display|pad|booking [--window N]`: prints the token once (a pad's
 /// pairing link too, on standard error).
 pub async fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<()> {
     let DeviceCommand::Add {
@@ -92,8 +92,8 @@ pub async fn device(config: &Config, cmd: DeviceCommand) -> anyhow::Result<()> {
         window,
     } = cmd;
     let role = match Role::parse(&role) {
-        Some(r @ (Role::Kiosk | Role::Display | Role::Pad)) => r,
-        _ => anyhow::bail!("a device's role is kiosk, display or pad, not {role:?}"),
+        Some(r) if r.is_device() => r,
+        _ => anyhow::bail!("a device's role is kiosk, display, pad or booking, not {role:?}"),
     };
     let window = match (role, window) {
         (Role::Pad, Some(n)) => {

@@ -100,6 +100,7 @@ pub fn compute(snap: &Snapshot, policy: Policy, now: DateTime<Utc>) -> ForecastT
                 priority,
                 queue_at: now,
                 target_wait_secs: s.target_wait_secs,
+                appointment: false,
             });
             forecast_line_secs(&ForecastInput {
                 policy,
@@ -274,6 +275,7 @@ mod tests {
             default_service_secs: mean,
             carry_over: false,
             remote_tickets: false,
+            appointments: false,
             identity_check: Default::default(),
             enabled: true,
         };
@@ -315,6 +317,7 @@ mod tests {
                     priority: false,
                     queue_at: t0() - chrono::TimeDelta::seconds(60 * (waiting - i) as i64),
                     target_wait_secs: 900,
+                    appointment: false,
                 })
                 .collect(),
             // Window 3 (the only one serving D) is not open.

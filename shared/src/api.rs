@@ -61,6 +61,9 @@ pub struct ServiceInfo {
     /// Customers may take its tickets from their phone: they check in at the kiosk.
     #[serde(default)]
     pub remote_tickets: bool,
+    /// It takes bookings: booked customers check in at the kiosk with their code.
+    #[serde(default)]
+    pub appointments: bool,
 }
 
 /// `POST /api/v1/remote-tickets/check-in`: the code typed at the kiosk, the tracking link a
@@ -104,6 +107,42 @@ pub struct IssuedTicket {
     /// The guide's key line, printed on the ticket.
     #[serde(default)]
     pub guide_line: Localized,
+    /// A booking's ticket (checked in with its code): the slot, printed on the ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<AppointmentSlot>,
+}
+
+/// The slot of an appointment's ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentSlot {
+    pub start: DateTime<Utc>,
+    /// The slot's start in the hall's own time, `HH:MM`, as printed.
+    pub time: String,
+    /// The same code checked in again: this is the ticket it got the first time.
+    #[serde(default)]
+    pub reprint: bool,
+}
+
+/// A booking as the kiosk reads it (`GET /api/v1/appointments/{code}`): what it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingSummary {
+    pub code: String,
+    pub service: String,
+    /// `booked`, `checked_in`, `late`, `cancelled`, `no_show`.
+    pub state: String,
+    /// The slot's start, and when check-in opens and closes: `HH:MM` in the hall's time.
+    #[serde(default)]
+    pub time: Option<String>,
+    #[serde(default)]
+    pub checkin_opens: Option<String>,
+    #[serde(default)]
+    pub checkin_closes: Option<String>,
+}
+
+/// `POST /api/v1/appointments/check-in`: the booking code typed, or the booking link scanned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingCheckIn {
+    pub code: String,
 }
 
 /// A ticket's life stage as the customer and staff see it.

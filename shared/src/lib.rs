@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`ids`]: newtypes that can only hold valid values (`ServiceCode`, `WindowNo`, `TicketNumber`).
 //! - [`api`]: HTTP request and response bodies of protocol version 1 (`PROTOCOL.md`).
+//! - [`booking`]: booking codes, typed or scanned.
 //! - [`events`]: the messages of the WebSocket event stream.
 //! - [`complaint`]: the complaint categories, their codes and their names in each language.
 //! - [`lang`]: the three languages (简体 · 繁體 · English), their codes and the spellings read.
@@ -14,6 +15,7 @@
 //!   trusts. The one module here that reads files; the server never enables it.
 
 pub mod api;
+pub mod booking;
 pub mod complaint;
 pub mod events;
 pub mod ids;

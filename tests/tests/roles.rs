@@ -52,12 +52,20 @@ fn routes() -> Vec<Route> {
             None,
             &[Kiosk, Display, Staff, Manager],
         ),
+        // Staff issue at the reception desk for a customer who cannot use the kiosk.
         r(
             Method::POST,
             "/api/v1/tickets",
             Some(json!({"service": "A"})),
-            &[Kiosk, Manager],
+            &[Kiosk, Staff, Manager],
         ),
+        r(
+            Method::POST,
+            "/api/v1/appointments/check-in",
+            Some(json!({"code": "ZZZZZZZZZ"})),
+            &[Kiosk, Staff, Manager],
+        ),
+        r(Method::GET, "/api/v1/appointments", None, &[Staff, Manager]),
         r(Method::GET, "/api/v1/windows", None, &[Staff, Manager]),
         r(Method::GET, "/api/v1/windows/1", None, &[Staff, Manager]),
         r(

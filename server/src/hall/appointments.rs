@@ -19,8 +19,7 @@ use crate::queue::schedule::{Schedule, local_date, local_instant};
 use crate::store::sql::Sql;
 use crate::store::{AuditEntry, BranchConfig, Principal, Result, StoreError, Tx};
 
-/// A booking code's length: 9 characters of 31 (no 0/O, 1/I/L), 44 random bits.
-pub const CODE_LEN: usize = 9;
+pub use qhall_shared::booking::CODE_LEN;
 
 /// A service's booking settings, as the manager sets them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +139,31 @@ pub async fn set_settings<T: Tx>(
     let cfg = tx.config(branch).await?;
     cfg.service(service)
         .ok_or_else(|| unknown_service(service))?;
+    if let Some(p) = s
+        .prefix
+        .as_deref()
+        .and_then(|p| p.parse::<ServiceCode>().ok())
+    {
+        if cfg.service(p).is_some() {
+            return Err(invalid(
+                "invalid_appointment_settings",
+                format!("prefix {p} is service {p}'s own letter: choose a letter no service uses"),
+            ));
+        }
+        let taken = tx
+            .count(
+                "SELECT COUNT(*) FROM appointment_settings WHERE branch_id = ? AND prefix = ? \
+                 AND service_code <> ?",
+                args![branch, p.as_str(), &service],
+            )
+            .await?;
+        if taken > 0 {
+            return Err(invalid(
+                "invalid_appointment_settings",
+                format!("prefix {p} is another service's appointments' already"),
+            ));
+        }
+    }
     tx.execute(
         "INSERT INTO appointment_settings (branch_id, service_code, enabled, slot_mins, places, horizon_days, \
          lead_mins, checkin_before_mins, checkin_after_mins, prefix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
@@ -159,6 +183,12 @@ pub async fn set_settings<T: Tx>(
             s.checkin_after_mins,
             &s.prefix
         ],
+    )
+    .await?;
+    // The services' `appointments` flag (the kiosk's check-in) is part of the configuration.
+    tx.execute(
+        "UPDATE branches SET config_version = config_version + 1 WHERE id = ?",
+        args![branch],
     )
     .await?;
     tx.audit(&AuditEntry {
@@ -277,6 +307,7 @@ pub struct BookRequest {
 #[derive(Debug, Clone, Serialize)]
 pub struct BookingView {
     pub id: i64,
+    pub branch_id: i64,
     pub code: String,
     pub service: String,
     pub start: DateTime<Utc>,
@@ -290,11 +321,20 @@ pub struct BookingView {
     pub lang: String,
     pub source: String,
     pub created_at: DateTime<Utc>,
+    /// In the hall's own time (`HH:MM`): the slot's start, and when its check-in opens and
+    /// closes (filled where one booking is shown: its page, the kiosk, the answers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin_opens: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkin_closes: Option<String>,
 }
 
 fn booking_from(r: &dyn crate::store::sql::Columns) -> Result<BookingView> {
     Ok(BookingView {
         id: r.int("id")?,
+        branch_id: r.int("branch_id")?,
         code: r.text("code")?,
         service: r.text("service_code")?,
         start: r.time("slot_start")?,
@@ -306,11 +346,44 @@ fn booking_from(r: &dyn crate::store::sql::Columns) -> Result<BookingView> {
         lang: r.text("lang")?,
         source: r.text("source")?,
         created_at: r.time("created_at")?,
+        time: None,
+        checkin_opens: None,
+        checkin_closes: None,
     })
 }
 
+/// `b` with its times in the hall's own time (see [`BookingView::time`]).
+async fn localized<T: Tx>(tx: &mut T, mut b: BookingView) -> Result<BookingView> {
+    let cfg = tx.config(b.branch_id).await?;
+    let s = match b.service.parse() {
+        Ok(service) => settings(tx, b.branch_id, service).await?,
+        Err(_) => AppointmentSettings::default(),
+    };
+    let hhmm = |t: DateTime<Utc>| {
+        t.with_timezone(&cfg.schedule.tz)
+            .format("%H:%M")
+            .to_string()
+    };
+    b.time = Some(hhmm(b.start));
+    b.checkin_opens = Some(hhmm(
+        b.start - Duration::minutes(i64::from(s.checkin_before_mins)),
+    ));
+    b.checkin_closes = Some(hhmm(
+        b.start + Duration::minutes(i64::from(s.checkin_after_mins)),
+    ));
+    Ok(b)
+}
+
+/// The booking with this code, its times in the hall's own time, if any.
+pub async fn view<T: Tx>(tx: &mut T, code: &str) -> Result<Option<BookingView>> {
+    match by_code(tx, code).await? {
+        Some(b) => localized(tx, b).await.map(Some),
+        None => Ok(None),
+    }
+}
+
 fn new_code() -> String {
-    let alphabet = super::remote::CODE_ALPHABET;
+    let alphabet = qhall_shared::booking::CODE_ALPHABET;
     (0..CODE_LEN)
         .map(|_| alphabet[rand::random_range(0..alphabet.len())] as char)
         .collect()
@@ -431,7 +504,7 @@ pub async fn book<T: Tx>(
             }
         }
     }
-    Ok(booking)
+    localized(tx, booking).await
 }
 
 /// Writes one of the booking's messages to the outbox, due at `due`.
@@ -529,7 +602,7 @@ pub async fn cancel<T: Tx>(tx: &mut T, code: &str, now: DateTime<Utc>) -> Result
         ));
     }
     cancel_one(tx, &b, "customer", now).await?;
-    by_code(tx, code)
+    view(tx, code)
         .await?
         .ok_or_else(crate::store::sql::returned_nothing)
 }
@@ -585,7 +658,391 @@ pub async fn list<T: Sql>(tx: &mut T, branch: i64, day: NaiveDate) -> Result<Vec
     .await
 }
 
+/// What a booking's check-in came to.
+#[derive(Debug, Clone)]
+pub enum CheckIn {
+    /// Its ticket: new, or (`reprint`) the one the same code got before.
+    Ticket {
+        issued: super::issue::Issued,
+        booking: BookingView,
+        reprint: bool,
+    },
+    /// Past the check-in window: the booking is now marked late; a normal ticket is offered.
+    Late(BookingView),
+}
+
+/// Checks in the booking `raw` names (see [`qhall_shared::booking::code_in`]) in `who`'s branch: inside the check-in
+/// window it becomes an appointment's ticket (due at its slot's start); the same code again
+/// gives the same ticket back. 404 `unknown_booking` (no such code, or another branch's);
+/// 409 `booking_cancelled`, `too_early` (the message says from when), `booking_late` (late
+/// before: take a normal ticket), and the kiosk's own refusals (closed, emergency).
+/// Past the window the booking is marked late and [`CheckIn::Late`] returned.
+pub async fn check_in<T: Tx>(
+    tx: &mut T,
+    out: &mut super::Outbox,
+    who: &Principal,
+    raw: &str,
+    forecast: Option<&crate::queue::estimate::ForecastTable>,
+    now: DateTime<Utc>,
+) -> Result<CheckIn> {
+    let branch = who.branch_id;
+    tx.lock_branch(branch).await?;
+    let code = qhall_shared::booking::code_in(raw).ok_or_else(unknown_booking)?;
+    let b = tx
+        .row(
+            "SELECT * FROM bookings WHERE code = ? AND branch_id = ?",
+            args![code.as_str(), branch],
+            booking_from,
+        )
+        .await?
+        .ok_or_else(unknown_booking)?;
+    check_in_booking(tx, out, who, b, forecast, now).await
+}
+
+/// A booking named without its code: its slot, and the last four digits of its number.
+#[derive(Debug, Clone)]
+pub struct BySlot {
+    pub service: ServiceCode,
+    pub start: DateTime<Utc>,
+    pub last4: String,
+}
+
+/// Staff check a caller in by the slot and the last four digits of the number booked with.
+/// 404 `unknown_booking` when no active booking of that slot matches; 422 `invalid_last4`.
+pub async fn check_in_by_phone<T: Tx>(
+    tx: &mut T,
+    out: &mut super::Outbox,
+    who: &Principal,
+    slot: &BySlot,
+    forecast: Option<&crate::queue::estimate::ForecastTable>,
+    now: DateTime<Utc>,
+) -> Result<CheckIn> {
+    let BySlot {
+        service,
+        start,
+        last4,
+    } = slot;
+    let (service, start) = (*service, *start);
+    if !(last4.len() == 4 && last4.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(invalid(
+            "invalid_last4",
+            "give the last four digits of the number",
+        ));
+    }
+    tx.lock_branch(who.branch_id).await?;
+    let found: Vec<BookingView> = tx
+        .rows(
+            "SELECT * FROM bookings WHERE branch_id = ? AND service_code = ? AND slot_start = ? \
+             AND mobile LIKE ? AND state IN ('booked', 'checked_in') ORDER BY id",
+            args![who.branch_id, &service, start, format!("%{last4}").as_str()],
+            booking_from,
+        )
+        .await?;
+    let b = found.into_iter().next().ok_or_else(unknown_booking)?;
+    check_in_booking(tx, out, who, b, forecast, now).await
+}
+
+async fn check_in_booking<T: Tx>(
+    tx: &mut T,
+    out: &mut super::Outbox,
+    who: &Principal,
+    b: BookingView,
+    forecast: Option<&crate::queue::estimate::ForecastTable>,
+    now: DateTime<Utc>,
+) -> Result<CheckIn> {
+    let branch = who.branch_id;
+    let cfg = tx.config(branch).await?;
+    match b.state.as_str() {
+        "cancelled" => {
+            return Err(StoreError::conflict(
+                "booking_cancelled",
+                format!("booking {} was cancelled", b.code),
+            ));
+        }
+        "late" | "no_show" => {
+            return Err(StoreError::conflict(
+                "booking_late",
+                "this booking's check-in time has passed: please take a normal ticket",
+            ));
+        }
+        "checked_in" => {
+            let key = tx
+                .int("SELECT ticket_key FROM bookings WHERE id = ?", args![b.id])
+                .await?
+                .ok_or_else(crate::store::sql::returned_nothing)?;
+            let ticket = tx
+                .ticket(key)
+                .await?
+                .ok_or_else(crate::store::sql::returned_nothing)?;
+            return Ok(CheckIn::Ticket {
+                issued: super::issue::Issued {
+                    ticket,
+                    config: cfg,
+                    created: false,
+                },
+                booking: localized(tx, b).await?,
+                reprint: true,
+            });
+        }
+        _ => {}
+    }
+    let service: ServiceCode = b
+        .service
+        .parse()
+        .map_err(|_| crate::store::sql::bad("service_code", &b.service))?;
+    let s = settings(tx, branch, service).await?;
+    let opens = b.start - Duration::minutes(i64::from(s.checkin_before_mins));
+    let closes = b.start + Duration::minutes(i64::from(s.checkin_after_mins));
+    if now < opens {
+        let local = opens.with_timezone(&cfg.schedule.tz);
+        return Err(StoreError::conflict(
+            "too_early",
+            format!(
+                "check-in for this booking opens at {}: please come back then",
+                local.format("%H:%M")
+            ),
+        ));
+    }
+    if now > closes {
+        tx.execute(
+            "UPDATE bookings SET state = 'late' WHERE id = ? AND state = 'booked'",
+            args![b.id],
+        )
+        .await?;
+        let b = view(tx, &b.code)
+            .await?
+            .ok_or_else(crate::store::sql::returned_nothing)?;
+        return Ok(CheckIn::Late(b));
+    }
+    let prefix = s.prefix.as_deref().and_then(|p| p.parse().ok());
+    let appointment = super::issue::Appointment {
+        slot_start: b.start,
+        prefix,
+    };
+    let issued = super::issue::issue_with(
+        tx,
+        out,
+        who,
+        service,
+        false,
+        None,
+        forecast,
+        Some(appointment),
+        now,
+    )
+    .await?;
+    tx.execute(
+        "UPDATE bookings SET state = 'checked_in', checked_in_at = ?, ticket_key = ? WHERE id = ?",
+        args![now, issued.ticket.key, b.id],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE messages SET state = 'cancelled' WHERE booking_id = ? AND state = 'pending'",
+        args![b.id],
+    )
+    .await?;
+    let booking = view(tx, &b.code)
+        .await?
+        .ok_or_else(crate::store::sql::returned_nothing)?;
+    Ok(CheckIn::Ticket {
+        issued,
+        booking,
+        reprint: false,
+    })
+}
+
+/// One line of the appointments report: a service on a day.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReportLine {
+    /// Empty in the overall line.
+    pub service: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day: Option<NaiveDate>,
+    /// Bookings of slots that day, cancelled ones too.
+    pub made: u32,
+    pub cancelled: u32,
+    pub checked_in: u32,
+    /// Came after the check-in window closed (a normal ticket offered instead).
+    pub late: u32,
+    /// Never came: the check-in window closed without a check-in.
+    pub no_show: u32,
+    /// Checked-in appointments called so far.
+    pub called: u32,
+    /// Of those, called within 5 and within 10 minutes of being due.
+    pub within_5: u32,
+    pub within_10: u32,
+    /// Sum of their delays (first call − due moment, never below 0), seconds.
+    pub delay_secs: f64,
+}
+
+impl ReportLine {
+    /// Share called within 5 minutes of being due, if any was called.
+    pub fn within_5_share(&self) -> Option<f64> {
+        (self.called > 0).then(|| f64::from(self.within_5) / f64::from(self.called))
+    }
+    pub fn within_10_share(&self) -> Option<f64> {
+        (self.called > 0).then(|| f64::from(self.within_10) / f64::from(self.called))
+    }
+    pub fn mean_delay_secs(&self) -> Option<f64> {
+        (self.called > 0).then(|| self.delay_secs / f64::from(self.called))
+    }
+
+    fn add(&mut self, o: &ReportLine) {
+        self.made += o.made;
+        self.cancelled += o.cancelled;
+        self.checked_in += o.checked_in;
+        self.late += o.late;
+        self.no_show += o.no_show;
+        self.called += o.called;
+        self.within_5 += o.within_5;
+        self.within_10 += o.within_10;
+        self.delay_secs += o.delay_secs;
+    }
+}
+
+/// The appointments report of `[from, to]` (branch-local days): per service and day, and over
+/// all. An appointment is *due* at its slot's start, or at its check-in if later; its delay is
+/// its first call − that moment (0 when called early).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub by_day: Vec<ReportLine>,
+    pub overall: ReportLine,
+}
+
+/// See [`Report`]. A booking still `booked` after its check-in window closed counts as a
+/// no-show.
+pub async fn report<T: Tx>(
+    tx: &mut T,
+    branch: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Report> {
+    struct Row {
+        service: String,
+        day: NaiveDate,
+        state: String,
+        start: DateTime<Utc>,
+        checked_in: Option<DateTime<Utc>>,
+        called: Option<DateTime<Utc>>,
+    }
+    let rows = tx
+        .rows(
+            "SELECT b.service_code, b.day, b.state, b.slot_start, b.checked_in_at, t.first_called_at \
+             FROM bookings b LEFT JOIN tickets t ON t.key = b.ticket_key \
+             WHERE b.branch_id = ? AND b.day >= ? AND b.day <= ? ORDER BY b.day, b.service_code, b.id",
+            args![branch, from, to],
+            |r| {
+                Ok(Row {
+                    service: r.text("service_code")?,
+                    day: r.day("day")?,
+                    state: r.text("state")?,
+                    start: r.time("slot_start")?,
+                    checked_in: r.opt_time("checked_in_at")?,
+                    called: r.opt_time("first_called_at")?,
+                })
+            },
+        )
+        .await?;
+    let mut closes_after = std::collections::HashMap::new();
+    let mut out = Report::default();
+    for r in rows {
+        let after = match closes_after.get(&r.service) {
+            Some(m) => *m,
+            None => {
+                let m = match r.service.parse() {
+                    Ok(code) => settings(tx, branch, code).await?.checkin_after_mins,
+                    Err(_) => AppointmentSettings::default().checkin_after_mins,
+                };
+                closes_after.insert(r.service.clone(), m);
+                m
+            }
+        };
+        if out
+            .by_day
+            .last()
+            .is_none_or(|l| l.service != r.service || l.day != Some(r.day))
+        {
+            out.by_day.push(ReportLine {
+                service: r.service.clone(),
+                day: Some(r.day),
+                ..ReportLine::default()
+            });
+        }
+        let Some(line) = out.by_day.last_mut() else {
+            continue;
+        };
+        line.made += 1;
+        match r.state.as_str() {
+            "cancelled" => line.cancelled += 1,
+            "late" => line.late += 1,
+            "no_show" => line.no_show += 1,
+            "booked" if r.start + Duration::minutes(i64::from(after)) < now => line.no_show += 1,
+            _ => {}
+        }
+        if let Some(checked) = r.checked_in {
+            line.checked_in += 1;
+            if let Some(called) = r.called {
+                let due = r.start.max(checked);
+                let delay = (called - due).num_milliseconds().max(0) as f64 / 1000.0;
+                line.called += 1;
+                line.within_5 += u32::from(delay <= 300.0);
+                line.within_10 += u32::from(delay <= 600.0);
+                line.delay_secs += delay;
+            }
+        }
+    }
+    let mut overall = ReportLine::default();
+    for l in &out.by_day {
+        overall.add(l);
+    }
+    out.overall = overall;
+    Ok(out)
+}
+
+/// Per service for the live page: the bookings of the next hour still to come or checked in
+/// (slot start in `[now, now + 1 h)`), and the checked-in appointments waiting to be called.
+pub async fn live<T: Sql>(
+    tx: &mut T,
+    branch: i64,
+    now: DateTime<Utc>,
+) -> Result<std::collections::HashMap<String, (u32, u32)>> {
+    let mut out: std::collections::HashMap<String, (u32, u32)> = Default::default();
+    let next_hour = tx
+        .rows(
+            "SELECT service_code, COUNT(*) AS n FROM bookings WHERE branch_id = ? AND slot_start >= ? \
+             AND slot_start < ? AND state IN ('booked', 'checked_in') GROUP BY service_code",
+            args![branch, now, now + Duration::hours(1)],
+            |r| Ok((r.text("service_code")?, r.count("n")?)),
+        )
+        .await?;
+    for (s, n) in next_hour {
+        out.entry(s).or_default().0 = n;
+    }
+    let waiting = tx
+        .rows(
+            "SELECT service_code, COUNT(*) AS n FROM tickets WHERE branch_id = ? AND status = 'waiting' \
+             AND appointment_at IS NOT NULL GROUP BY service_code",
+            args![branch],
+            |r| Ok((r.text("service_code")?, r.count("n")?)),
+        )
+        .await?;
+    for (s, n) in waiting {
+        out.entry(s).or_default().1 = n;
+    }
+    Ok(out)
+}
+
 impl crate::store::Store {
+    /// See [`live`].
+    pub async fn appointments_live(
+        &self,
+        branch: i64,
+        now: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<String, (u32, u32)>> {
+        read!(self, |tx| live(tx, branch, now))
+    }
+
     /// See [`settings`].
     pub async fn appointment_settings(
         &self,
@@ -632,13 +1089,62 @@ impl crate::store::Store {
     /// See [`by_code`].
     pub async fn booking(&self, code: &str) -> Result<Option<BookingView>> {
         let code = code.to_owned();
-        read!(self, |tx| by_code(tx, &code))
+        read!(self, |tx| view(tx, &code))
     }
 
     /// See [`cancel`].
     pub async fn cancel_booking(&self, code: &str, now: DateTime<Utc>) -> Result<BookingView> {
         let code = code.to_owned();
         write!(self, |tx, _out| cancel(tx, &code, now))
+    }
+
+    /// See [`check_in`].
+    pub async fn check_in_booking(
+        &self,
+        who: &Principal,
+        raw: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CheckIn> {
+        let (who, raw) = (who.clone(), raw.to_owned());
+        let forecast = self.forecasts.get(who.branch_id);
+        write!(self, |tx, out| check_in(
+            tx,
+            out,
+            &who,
+            &raw,
+            forecast.as_deref(),
+            now
+        ))
+    }
+
+    /// See [`check_in_by_phone`].
+    pub async fn check_in_booking_by_phone(
+        &self,
+        who: &Principal,
+        slot: &BySlot,
+        now: DateTime<Utc>,
+    ) -> Result<CheckIn> {
+        let (who, slot) = (who.clone(), slot.clone());
+        let forecast = self.forecasts.get(who.branch_id);
+        write!(self, |tx, out| check_in_by_phone(
+            tx,
+            out,
+            &who,
+            &slot,
+            forecast.as_deref(),
+            now
+        ))
+    }
+
+    /// See [`report`].
+    pub async fn appointments_report(
+        &self,
+        branch: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Report> {
+        read!(self, |tx| report(tx, branch, from, to, now))
     }
 
     /// See [`list`].

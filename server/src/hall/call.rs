@@ -52,12 +52,30 @@ pub async fn call_next<T: Tx>(
             priority: h.priority,
             queue_at: h.queue_at,
             target_wait_secs: cfg.target_secs(h.service),
+            appointment: h.appointment,
         })
         .collect();
     let breaks = policy::Breaks::new(cfg.schedule.breaks_ahead(now));
-    let Some(i) = policy::choose(policy, &def.skills, &candidates, &breaks, now) else {
+    let run = tx
+        .count(
+            "SELECT appointment_run FROM windows WHERE branch_id = ? AND number = ?",
+            args![who.branch_id, n],
+        )
+        .await?;
+    let Some(i) = policy::choose(policy, &def.skills, &candidates, &breaks, run, now) else {
         return Ok(None);
     };
+    // The window's run of appointments called (the policy's bound on their share).
+    let run = if candidates[i].appointment {
+        (run + 1).min(policy::APPOINTMENT_RUN)
+    } else {
+        0
+    };
+    tx.execute(
+        "UPDATE windows SET appointment_run = ? WHERE branch_id = ? AND number = ?",
+        args![run, who.branch_id, n],
+    )
+    .await?;
     let ticket = tx
         .ticket(candidates[i].key)
         .await?

@@ -26,6 +26,14 @@ pub struct Issued {
     pub created: bool,
 }
 
+/// A checked-in booking's ticket: its slot, and the number series appointment tickets take.
+#[derive(Debug, Clone, Copy)]
+pub struct Appointment {
+    pub slot_start: DateTime<Utc>,
+    /// A letter of its own (e.g. `Y`: Y001, Y002, …), or `None` for the service's series.
+    pub prefix: Option<ServiceCode>,
+}
+
 /// Issues a ticket for service `code` if [`admission::admit`] allows it.
 /// `forecast` is the branch's latest forecast table, if any: the estimate comes from it when it
 /// can say, else from the formula.
@@ -38,6 +46,35 @@ pub async fn issue<T: Tx>(
     priority: bool,
     idempotency_key: Option<&str>,
     forecast: Option<&ForecastTable>,
+    now: DateTime<Utc>,
+) -> Result<Issued> {
+    issue_with(
+        tx,
+        out,
+        who,
+        code,
+        priority,
+        idempotency_key,
+        forecast,
+        None,
+        now,
+    )
+    .await
+}
+
+/// [`issue`], for a walk-in or (with `appointment`) a booking checked in: an appointment's
+/// ticket takes its place in line, and counts its wait, from the moment it is due — its slot's
+/// start, or now if later — and its estimate counts only the appointments due before it.
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_with<T: Tx>(
+    tx: &mut T,
+    out: &mut Outbox,
+    who: &Principal,
+    code: ServiceCode,
+    priority: bool,
+    idempotency_key: Option<&str>,
+    forecast: Option<&ForecastTable>,
+    appointment: Option<Appointment>,
     now: DateTime<Utc>,
 ) -> Result<Issued> {
     tx.lock_branch(who.branch_id).await?;
@@ -70,10 +107,13 @@ pub async fn issue<T: Tx>(
     .clone();
 
     let day = local_date(cfg.schedule.tz, now);
-    let previous = tx.last_number(branch, code, day).await?;
+    let series = appointment.and_then(|a| a.prefix).unwrap_or(code);
+    let previous = tx.last_number(branch, series, day).await?;
+    let width = svc.number_width();
     let mut number_seq = None;
     for n in numbering::candidates(svc.first_number, svc.last_number, previous) {
-        if !tx.number_is_live(branch, code, n).await? {
+        let number = TicketNumber::format(series, n, width);
+        if !tx.number_is_live(branch, &number).await? {
             number_seq = Some(n);
             break;
         }
@@ -84,16 +124,27 @@ pub async fn issue<T: Tx>(
             format!("every number of service {code} is still in use"),
         )
     })?;
-    tx.set_last_number(branch, code, day, number_seq).await?;
-    let number = TicketNumber::format(code, number_seq, svc.number_width());
+    tx.set_last_number(branch, series, day, number_seq).await?;
+    let number = TicketNumber::format(series, number_seq, width);
+    let queue_at = appointment.map_or(now, |a| a.slot_start.max(now));
 
     // Ahead: waiting tickets of the service that a ticket queued now would follow.
-    // Every waiting ticket of its class or a higher one is ahead of a new ticket.
-    let (priority_waiting, normal_waiting) = tx.waiting_by_class(branch, code).await?;
-    let ahead = if priority {
-        priority_waiting
+    // Every waiting ticket of its class or a higher one is ahead of a new ticket; an
+    // appointment follows the appointments due before it.
+    let ahead = if appointment.is_some() {
+        tx.count(
+            "SELECT COUNT(*) FROM tickets WHERE branch_id = ? AND service_code = ? \
+             AND status = 'waiting' AND appointment_at IS NOT NULL AND queue_at <= ?",
+            args![branch, &code, queue_at],
+        )
+        .await?
     } else {
-        priority_waiting + normal_waiting
+        let (priority_waiting, normal_waiting) = tx.waiting_by_class(branch, code).await?;
+        if priority {
+            priority_waiting
+        } else {
+            priority_waiting + normal_waiting
+        }
     };
     let estimate_secs = estimate(tx, &cfg, code, priority, ahead, forecast, now).await?;
     let id = new_ticket_id();
@@ -107,9 +158,11 @@ pub async fn issue<T: Tx>(
             day,
             priority,
             issued_at: now,
+            queue_at,
             estimate_ahead: ahead,
             estimate_secs,
             device_id: who.device_id,
+            appointment_at: appointment.map(|a| a.slot_start),
         })
         .await?;
     let key = ticket.key;
@@ -118,7 +171,7 @@ pub async fn issue<T: Tx>(
         at: now,
         kind: Action::Issue,
         window: None,
-        staff: None,
+        staff: who.user_id,
         detail: None,
     })
     .await?;

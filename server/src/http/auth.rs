@@ -226,6 +226,26 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// `Option<Caller>`: no token at all is `None` (a public caller); a token that is not valid is
+/// still 401, never taken for a public caller.
+impl axum::extract::OptionalFromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        if parts.extensions.get::<Caller>().is_none()
+            && request_token_from(&parts.headers, None).is_none()
+        {
+            return Ok(None);
+        }
+        <Caller as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}
+
 /// Middleware for routes only managers (and admins) may call: the caller is checked before the
 /// handler reads the body, so a wrong caller is told 401 or 403 whatever it sent, never a
 /// complaint about a body it had no business sending. The caller travels on in the request's

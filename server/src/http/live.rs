@@ -65,6 +65,10 @@ pub struct LiveService {
     pub estimate_secs: u64,
     /// Open windows that serve this service.
     pub open_windows: u32,
+    /// Bookings whose slot starts in the next hour (to come, or checked in).
+    pub booked_next_hour: u32,
+    /// Checked-in appointments waiting to be called.
+    pub appointments_waiting: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -147,15 +151,19 @@ async fn live(
     let branch = branch_for(who, p.branch)?;
     let now = state.now();
     let s = state.store.live(branch, now).await?;
+    let booked = state.store.appointments_live(branch, now).await?;
     let names = state.store.staff_names(branch).await?;
-    Ok(Json(view(branch, &s, &names, now)))
+    Ok(Json(view(branch, &s, &names, &booked, now)))
 }
 
 /// The page's data from the store's snapshot.
+/// `booked`: per service, the bookings of the next hour and the checked-in appointments
+/// waiting ([`crate::hall::appointments::live`]).
 pub fn view(
     branch: i64,
     s: &LiveState,
     names: &std::collections::HashMap<i64, String>,
+    booked: &std::collections::HashMap<String, (u32, u32)>,
     now: DateTime<Utc>,
 ) -> Live {
     let cfg = &s.config;
@@ -253,6 +261,8 @@ pub fn view(
             level: lvl,
             estimate_secs: line.estimate_secs,
             open_windows,
+            booked_next_hour: booked.get(line.service.as_str()).map_or(0, |b| b.0),
+            appointments_waiting: booked.get(line.service.as_str()).map_or(0, |b| b.1),
         });
     }
     let devices: Vec<LiveDevice> = s

@@ -46,6 +46,9 @@ struct Report {
     /// Complaints, suggestions and follow-ups opened in the range, by service, window and
     /// person, with those overdue.
     feedback: crate::hall::feedback::FeedbackReport,
+    /// Bookings made, cancelled, checked in, late and no-show per service and day, and the
+    /// appointments' punctuality.
+    appointments: crate::hall::appointments::Report,
     /// Display names of the staff ids in `by_staff` (and the oversight tables).
     staff_names: HashMap<i64, String>,
 }
@@ -83,12 +86,16 @@ async fn build(state: &AppState, caller: &Caller, range: &Range) -> ApiResult<Re
             state.now(),
         )
         .await?;
+    let appointments = db
+        .appointments_report(who.branch_id, from, to, state.now())
+        .await?;
     Ok(Report {
         from,
         to,
         tables,
         oversight,
         feedback,
+        appointments,
         staff_names: db.staff_names(who.branch_id).await?,
     })
 }
@@ -211,7 +218,51 @@ fn feedback_csv(f: &crate::hall::feedback::FeedbackReport, names: &HashMap<i64, 
     buf
 }
 
-/// `GET /api/v1/reports/{service|window|staff|hour|feedback|events}.csv`.
+/// The appointments table as CSV: a row per service and day, then the total.
+fn appointments_csv(r: &crate::hall::appointments::Report) -> String {
+    let mut buf = String::new();
+    push_csv_line(
+        &mut buf,
+        &[
+            "day",
+            "service",
+            "made",
+            "cancelled",
+            "checked_in",
+            "late",
+            "no_show",
+            "called",
+            "called_within_5_min_share",
+            "called_within_10_min_share",
+            "mean_delay_secs",
+        ],
+    );
+    let opt = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+    for l in r.by_day.iter().chain(std::iter::once(&r.overall)) {
+        let counts = [
+            l.made,
+            l.cancelled,
+            l.checked_in,
+            l.late,
+            l.no_show,
+            l.called,
+        ];
+        let mut fields = vec![
+            l.day.map_or_else(|| "total".to_owned(), |d| d.to_string()),
+            l.service.clone(),
+        ];
+        fields.extend(counts.iter().map(u32::to_string));
+        fields.extend([
+            opt(l.within_5_share()),
+            opt(l.within_10_share()),
+            opt(l.mean_delay_secs()),
+        ]);
+        push_csv_line(&mut buf, &fields);
+    }
+    buf
+}
+
+/// `GET /api/v1/reports/{service|window|staff|hour|feedback|appointments|events}.csv`.
 async fn csv(
     State(state): State<AppState>,
     caller: Caller,
@@ -221,7 +272,7 @@ async fn csv(
     let Some(name) = table.strip_suffix(".csv") else {
         return Err(ApiError::not_found(
             "unknown_report",
-            "reports are service.csv, window.csv, staff.csv, hour.csv, feedback.csv and events.csv",
+            "reports are service.csv, window.csv, staff.csv, hour.csv, feedback.csv, appointments.csv and events.csv",
         ));
     };
     if name == "events" {
@@ -243,6 +294,15 @@ async fn csv(
         });
         return Ok(csv_response(name, from, to, Body::from_stream(stream)));
     }
+    if name == "appointments" {
+        let r = build(&state, &caller, &range).await?;
+        return Ok(csv_response(
+            name,
+            r.from,
+            r.to,
+            Body::from(appointments_csv(&r.appointments)),
+        ));
+    }
     if name == "feedback" {
         let r = build(&state, &caller, &range).await?;
         return Ok(csv_response(
@@ -260,7 +320,7 @@ async fn csv(
         _ => {
             return Err(ApiError::not_found(
                 "unknown_report",
-                "reports are service.csv, window.csv, staff.csv, hour.csv and events.csv",
+                "reports are service.csv, window.csv, staff.csv, hour.csv, feedback.csv, appointments.csv and events.csv",
             ));
         }
     };

@@ -54,6 +54,7 @@ async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<V
                 opens_at: closed.and_then(|(_, at)| at),
                 closed_reason: closed.map(|(r, _)| r.to_owned()),
                 remote_tickets: s.remote_tickets,
+                appointments: s.appointments,
             }
         })
         .collect();

@@ -341,6 +341,7 @@ async fn baseline(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
                 open: periods.iter().map(|&(a, b)| [hhmm(a), hhmm(b)]).collect(),
             }),
             arrivals,
+            appointments: None,
         },
         from: days.first().copied(),
         to: days.last().copied(),

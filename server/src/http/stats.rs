@@ -83,7 +83,7 @@ fn record(cfg: &BranchConfig, t: &TicketRow) -> (qhall_shared::ServiceCode, Tick
         t.issued_service,
         TicketRecord {
             status: t.status,
-            issued_at: t.issued_at,
+            issued_at: t.wait_from(),
             counted_call_at: t.first_called_at,
             serving_at: t.serving_at,
             done_at: t.done_at,

@@ -63,7 +63,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 /// `POST /api/v1/tickets`: 201 with a new ticket, or 200 with the one an earlier request with
-/// the same `Idempotency-Key` issued. Each kiosk (or manager) may issue `issue_limit` a minute;
+/// the same `Idempotency-Key` issued. Each kiosk (or staff member, or manager) may issue `issue_limit` a minute;
 /// past that, 429 `too_many_tickets` with `Retry-After`, and nothing is issued.
 async fn issue(
     State(state): State<AppState>,
@@ -71,7 +71,9 @@ async fn issue(
     headers: HeaderMap,
     ApiJson(body): ApiJson<IssueTicket>,
 ) -> Result<(StatusCode, Json<IssuedTicket>), Refused> {
-    let who = caller.require(&[Role::Kiosk, Role::Manager])?;
+    // Staff issue at the reception desk for a customer who cannot use the kiosk: the ticket's
+    // history records who.
+    let who = caller.require(&[Role::Kiosk, Role::Staff, Role::Manager])?;
     let key = idempotency_key(&headers)?;
     let caller_key = match (who.device_id, who.user_id) {
         (Some(d), _) => Key::of(&[b"device", &d.to_le_bytes()]),
@@ -98,8 +100,6 @@ async fn issue(
         .store
         .issue(who, service, body.priority, key.as_deref(), now)
         .await?;
-    let t = issued.ticket;
-    let svc = issued.config.service(t.issued_service);
     if issued.created {
         state.metrics.issued.fetch_add(1, Ordering::Relaxed);
     }
@@ -110,19 +110,31 @@ async fn issue(
     };
     Ok((
         status,
-        Json(IssuedTicket {
-            tracking_url: state.tracking_url(&t.id),
-            id: t.id,
-            number: t.number,
-            service: t.issued_service,
-            issued_at: t.issued_at,
-            ahead: t.estimate_ahead,
-            estimated_wait_secs: t.estimate_secs,
-            priority: t.priority,
-            service_name: svc.map(|s| s.name.clone()).unwrap_or_default(),
-            guide_line: svc.map(|s| first_lines(&s.guide)).unwrap_or_default(),
-        }),
+        Json(issued_ticket(&state, issued.ticket, &issued.config, None)),
     ))
+}
+
+/// A new ticket's answer: what the kiosk prints.
+pub(super) fn issued_ticket(
+    state: &AppState,
+    t: crate::store::TicketRow,
+    cfg: &crate::store::BranchConfig,
+    appointment: Option<qhall_shared::api::AppointmentSlot>,
+) -> IssuedTicket {
+    let svc = cfg.service(t.issued_service);
+    IssuedTicket {
+        tracking_url: state.tracking_url(&t.id),
+        id: t.id,
+        number: t.number,
+        service: t.issued_service,
+        issued_at: t.issued_at,
+        ahead: t.estimate_ahead,
+        estimated_wait_secs: t.estimate_secs,
+        priority: t.priority,
+        service_name: svc.map(|s| s.name.clone()).unwrap_or_default(),
+        guide_line: svc.map(|s| first_lines(&s.guide)).unwrap_or_default(),
+        appointment,
+    }
 }
 
 /// The guide's first line in each language: what is printed on the ticket.

@@ -105,6 +105,7 @@ mod tests {
             default_service_secs: 300,
             carry_over: false,
             remote_tickets: false,
+            appointments: false,
             identity_check: Default::default(),
             enabled,
         }

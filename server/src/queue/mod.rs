@@ -68,6 +68,8 @@ pub struct ServiceDef {
     /// Customers may take a ticket from their phone (the public hall page), to check in on
     /// arrival.
     pub remote_tickets: bool,
+    /// Takes bookings (its appointment settings are on): the kiosk offers the check-in.
+    pub appointments: bool,
     /// Whether staff check the customer's identity document before completing.
     pub identity_check: IdentityCheck,
 }

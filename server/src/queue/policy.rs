@@ -13,9 +13,18 @@
 //!    guarantee: once a ticket is overdue only tickets that were queued before it can overtake
 //!    it, and there are finitely many of those, so every ticket is called after a bounded number
 //!    of calls.
-//! 2. **Priority class.** Priority customers (elderly, disabled, pregnant; appointments will join
-//!    this class) before normal ones.
-//! 3. **At risk: largest share of target used.** A ticket's *time left* is the calling time
+//! 2. **Due appointments, within a bounded share.** A checked-in appointment is *due* from its
+//!    slot's start (or its check-in, if later); its `queue_at` is that moment. A due appointment
+//!    goes before every walk-in that is not overdue, earliest due first — unless the window's
+//!    last [`APPOINTMENT_RUN`] calls by Call next were all appointments: then this call follows
+//!    the walk-in rules below, where the appointment competes as a normal ticket queued at its
+//!    due moment. So appointments take at most [`APPOINTMENT_RUN`] of every
+//!    `APPOINTMENT_RUN + 1` calls at a window while walk-ins wait, and walk-ins keep the
+//!    overdue rule's guarantee. An appointment not yet due (checked in early) is a normal ticket
+//!    queued at its slot's start: it is called early only when no walk-in queued before then
+//!    is waiting.
+//! 3. **Priority class.** Priority customers (elderly, disabled, pregnant) before normal ones.
+//! 4. **At risk: largest share of target used.** A ticket's *time left* is the calling time
 //!    until its target: the minutes until its target that are not in a break of the day's
 //!    [`Breaks`], and only up to the break's start when the target falls inside a break (no
 //!    window calls during a break, so a ticket whose target falls in it must be called before
@@ -25,7 +34,7 @@
 //!    risk of missing it. At-risk tickets go first, the largest `(1 − time left / target) ×
 //!    weight` first (weights > 1 make a window favour a service). Without a break ahead that is
 //!    the share of the target already waited.
-//! 4. **Everyone else, oldest first**: tickets with time to spare, and tickets already past
+//! 5. **Everyone else, oldest first**: tickets with time to spare, and tickets already past
 //!    their target but not yet overdue. Then the smallest ticket key, so the choice is
 //!    deterministic.
 //!
@@ -92,6 +101,9 @@ pub const AT_RISK_SHARE: f64 = 0.5;
 /// The reach is this much shorter at a window where the ticket's service is not the first.
 pub const AWAY_REACH: f64 = 0.85;
 
+/// At most this many due appointments in a row at one window go before waiting walk-ins.
+pub const APPOINTMENT_RUN: u32 = 2;
+
 /// One head-of-line ticket the window could call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
@@ -102,6 +114,8 @@ pub struct Candidate {
     /// The time its place in line counts from.
     pub queue_at: DateTime<Utc>,
     pub target_wait_secs: u32,
+    /// A checked-in appointment (its `queue_at` is the moment it is due).
+    pub appointment: bool,
 }
 
 impl Candidate {
@@ -209,12 +223,14 @@ impl Policy {
 }
 
 /// The index in `candidates` of the ticket `window` should call at `now`, or `None` when
-/// there is no candidate. `breaks` are the day's breaks (only the default policy looks at them).
+/// there is no candidate. `breaks` are the day's breaks, `appointment_run` how many of the
+/// window's last calls in a row were appointments (only the default policy looks at them).
 pub fn choose(
     policy: Policy,
     window: &WindowSkills,
     candidates: &[Candidate],
     breaks: &Breaks,
+    appointment_run: u32,
     now: DateTime<Utc>,
 ) -> Option<usize> {
     let key = |c: &Candidate| -> (u8, f64, DateTime<Utc>, i64) {
@@ -227,7 +243,11 @@ pub fn choose(
                     // Overdue: oldest first, regardless of class or weight.
                     return (0, 0.0, c.queue_at, c.key);
                 }
-                let class = if c.priority { 1 } else { 3 };
+                if c.appointment && c.queue_at <= now && appointment_run < APPOINTMENT_RUN {
+                    // Due: before walk-ins, earliest due first.
+                    return (1, 0.0, c.queue_at, c.key);
+                }
+                let class = if c.priority { 2 } else { 4 };
                 let away = if window.rank(c.service) == 0 {
                     1.0
                 } else {
@@ -292,12 +312,13 @@ mod tests {
             priority,
             queue_at: t0() - Duration::minutes(queued_min_ago),
             target_wait_secs: target_min * 60,
+            appointment: false,
         }
     }
 
     /// The policy's choice at `t0()` on a day without breaks.
     fn pick(policy: Policy, window: &WindowSkills, candidates: &[Candidate]) -> Option<usize> {
-        choose(policy, window, candidates, &Breaks::default(), t0())
+        choose(policy, window, candidates, &Breaks::default(), 0, t0())
     }
 
     fn skills(list: &[&str]) -> WindowSkills {
@@ -403,6 +424,7 @@ mod tests {
                     priority: true,
                     queue_at: now,
                     target_wait_secs: 600,
+                    appointment: false,
                 });
                 next_key += 1;
             }
@@ -417,7 +439,7 @@ mod tests {
                     heads.push(h.clone());
                 }
             }
-            let i = choose(Policy::Default, &window, &heads, &Breaks::default(), now).unwrap();
+            let i = choose(Policy::Default, &window, &heads, &Breaks::default(), 0, now).unwrap();
             let chosen = heads[i].key;
             if chosen == victim.key {
                 let waited = (now - victim.queue_at).num_minutes();
@@ -465,13 +487,77 @@ mod tests {
         // With a break in 10 minutes C's target falls inside it: 10 min left of 30 (a third)
         // against A's 6 of 15 (two fifths left): C has used more and goes first.
         assert_eq!(
-            choose(Policy::Default, &w, &c, &lunch(10, 70), t0()),
+            choose(Policy::Default, &w, &c, &lunch(10, 70), 0, t0()),
             Some(0)
         );
         // Target-ratio and FIFO do not look at breaks.
         assert_eq!(
-            choose(Policy::TargetRatio, &w, &c, &lunch(10, 70), t0()),
+            choose(Policy::TargetRatio, &w, &c, &lunch(10, 70), 0, t0()),
             Some(1)
         );
+    }
+
+    fn appointment(key: i64, service: &str, due_min_ago: i64) -> Candidate {
+        Candidate {
+            appointment: true,
+            ..cand(key, service, false, due_min_ago, 15)
+        }
+    }
+
+    #[test]
+    fn a_due_appointment_goes_before_older_walk_ins_and_priority() {
+        let w = skills(&["A"]);
+        let c = [
+            cand(1, "A", false, 12, 15),
+            cand(2, "A", true, 3, 15),
+            appointment(3, "A", 0),
+        ];
+        assert_eq!(pick(Policy::Default, &w, &c), Some(2));
+        // FIFO knows nothing of appointments.
+        assert_eq!(pick(Policy::Fifo, &w, &c), Some(1));
+    }
+
+    #[test]
+    fn an_appointment_not_yet_due_waits_behind_the_walk_ins_queued_before_its_slot() {
+        let w = skills(&["A"]);
+        let c = [cand(1, "A", false, 2, 15), appointment(2, "A", -10)];
+        assert_eq!(pick(Policy::Default, &w, &c), Some(0));
+        // With nobody else waiting, the window calls it early rather than idle.
+        assert_eq!(pick(Policy::Default, &w, &c[1..]), Some(0));
+    }
+
+    #[test]
+    fn appointments_take_a_bounded_share_and_overdue_walk_ins_still_go_first() {
+        let w = skills(&["A"]);
+        let c = [cand(1, "A", false, 5, 15), appointment(2, "A", 1)];
+        let run = |n| choose(Policy::Default, &w, &c, &Breaks::default(), n, t0());
+        assert_eq!(run(0), Some(1));
+        assert_eq!(run(APPOINTMENT_RUN - 1), Some(1));
+        // After a run of appointments the walk-in rules decide: the older walk-in goes.
+        assert_eq!(run(APPOINTMENT_RUN), Some(0));
+        let overdue = [cand(1, "A", false, 50, 15), appointment(2, "A", 1)];
+        assert_eq!(pick(Policy::Default, &w, &overdue), Some(0));
+    }
+
+    /// A stream of appointments due at every call never keeps a walk-in out for more than
+    /// `APPOINTMENT_RUN` calls in a row.
+    #[test]
+    fn walk_ins_get_one_call_in_every_run_plus_one() {
+        let w = skills(&["A"]);
+        let mut run = 0;
+        let mut walk_in_calls = 0;
+        let mut walk_ins: Vec<Candidate> = (0..30).map(|k| cand(k, "A", false, 1, 15)).collect();
+        for step in 0..30 {
+            let c = [walk_ins[0].clone(), appointment(100 + step, "A", 0)];
+            let i = choose(Policy::Default, &w, &c, &Breaks::default(), run, t0()).unwrap();
+            if c[i].appointment {
+                run += 1;
+            } else {
+                run = 0;
+                walk_in_calls += 1;
+                walk_ins.remove(0);
+            }
+        }
+        assert_eq!(walk_in_calls, 10);
     }
 }

@@ -99,6 +99,7 @@ pub fn forecast_line_secs(input: &ForecastInput) -> Option<Vec<f64>> {
         let keys: Vec<i64> = state.lines[s][0]
             .iter()
             .chain(&state.lines[s][1])
+            .chain(&state.lines[s][super::hall::APPOINTMENTS])
             .map(|t| t.key)
             .collect();
         let waits = forward.mean_waits_ms(model, state, 0, &keys, input.runs.max(1), input.seed)?;
@@ -161,6 +162,7 @@ fn with_model<T>(
                 busy_until: Some(0),
                 idle_since: 0,
                 serving: Some((s, ms(since).min(0))),
+                appointment_run: 0,
             };
         }
     }
@@ -172,6 +174,7 @@ fn with_model<T>(
             service: s,
             priority: c.priority,
             queue_at: ms(c.queue_at),
+            appointment: c.appointment,
         };
         if c.key == input.ticket {
             target = Some(s);
@@ -461,6 +464,7 @@ impl Forward {
                     service: s,
                     priority,
                     queue_at: at,
+                    appointment: false,
                 });
                 next_key += 1;
                 arrival = next_arrival(&mut rng, &mut clock);
@@ -526,6 +530,7 @@ mod tests {
             priority,
             queue_at: t0() - Duration::minutes(min_ago),
             target_wait_secs: 900,
+            appointment: false,
         }
     }
 

@@ -26,14 +26,28 @@ pub(crate) fn class(priority: bool) -> usize {
     if priority { 0 } else { 1 }
 }
 
+/// The line of the checked-in appointments, per service (as the store's third line).
+pub(crate) const APPOINTMENTS: usize = 2;
+
+/// The line a ticket waits in.
+fn line_of(t: &Ticket) -> usize {
+    if t.appointment {
+        APPOINTMENTS
+    } else {
+        class(t.priority)
+    }
+}
+
 /// A waiting ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ticket {
     pub(crate) key: i64,
     pub(crate) service: usize,
     pub(crate) priority: bool,
-    /// The time its place in line counts from.
+    /// The time its place in line counts from (an appointment's: when it is due).
     pub(crate) queue_at: i64,
+    /// A checked-in appointment.
+    pub(crate) appointment: bool,
 }
 
 /// A window's state.
@@ -45,13 +59,15 @@ pub(crate) struct WindowState {
     pub(crate) idle_since: i64,
     /// The service in progress and when it started.
     pub(crate) serving: Option<(usize, i64)>,
+    /// Appointments called in a row (the policy's bound on their share).
+    pub(crate) appointment_run: u32,
 }
 
 /// Everything that changes while the hall runs.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HallState {
-    /// Per service: `[priority line, normal line]`, each in `queue_at` order.
-    pub(crate) lines: Vec<[VecDeque<Ticket>; 2]>,
+    /// Per service: `[priority line, normal line, appointments]`, each in `queue_at` order.
+    pub(crate) lines: Vec<[VecDeque<Ticket>; 3]>,
     pub(crate) windows: Vec<WindowState>,
     pub(crate) waiting: usize,
 }
@@ -61,13 +77,14 @@ impl HallState {
     pub(crate) fn new(services: usize, windows: usize, t0: i64) -> HallState {
         HallState {
             lines: (0..services)
-                .map(|_| [VecDeque::new(), VecDeque::new()])
+                .map(|_| [VecDeque::new(), VecDeque::new(), VecDeque::new()])
                 .collect(),
             windows: vec![
                 WindowState {
                     busy_until: None,
                     idle_since: t0,
-                    serving: None
+                    serving: None,
+                    appointment_run: 0,
                 };
                 windows
             ],
@@ -79,9 +96,9 @@ impl HallState {
     pub(crate) fn reset_from(&mut self, other: &HallState) {
         self.lines.resize_with(other.lines.len(), Default::default);
         for (dst, src) in self.lines.iter_mut().zip(&other.lines) {
-            for c in 0..2 {
-                dst[c].clear();
-                dst[c].extend(src[c].iter().copied());
+            for (d, s) in dst.iter_mut().zip(src) {
+                d.clear();
+                d.extend(s.iter().copied());
             }
         }
         self.windows.clear();
@@ -91,7 +108,7 @@ impl HallState {
 
     /// Puts a ticket at its place in its line (the back, for a ticket issued now).
     pub(crate) fn enqueue(&mut self, t: Ticket) {
-        let line = &mut self.lines[t.service][class(t.priority)];
+        let line = &mut self.lines[t.service][line_of(&t)];
         if line
             .back()
             .is_none_or(|b| (b.queue_at, b.key) <= (t.queue_at, t.key))
@@ -126,7 +143,7 @@ impl HallState {
 
     /// Number of tickets waiting in service `s`'s lines.
     pub(crate) fn waiting_in(&self, s: usize) -> usize {
-        self.lines[s][0].len() + self.lines[s][1].len()
+        self.lines[s].iter().map(VecDeque::len).sum()
     }
 }
 
@@ -161,24 +178,27 @@ impl Caller {
         self.candidates.clear();
         self.slots.clear();
         for &s in &window.serves {
-            for c in 0..2 {
-                if let Some(t) = state.lines[s][c].front() {
+            for (c, line) in state.lines[s].iter().enumerate() {
+                if let Some(t) = line.front() {
                     self.candidates.push(Candidate {
                         key: t.key,
                         service: services[s].code,
                         priority: t.priority,
                         queue_at: at(t.queue_at),
                         target_wait_secs: services[s].target_wait_secs,
+                        appointment: t.appointment,
                     });
                     self.slots.push((s, c));
                 }
             }
         }
+        let run = state.windows[w].appointment_run;
         let i = choose(
             rules.policy,
             &window.skills,
             &self.candidates,
             rules.breaks,
+            run,
             at(now),
         )?;
         let (s, c) = self.slots[i];
@@ -189,6 +209,11 @@ impl Caller {
             busy_until: Some(now.saturating_add(d)),
             idle_since: now,
             serving: Some((s, now)),
+            appointment_run: if ticket.appointment {
+                (run + 1).min(crate::queue::policy::APPOINTMENT_RUN)
+            } else {
+                0
+            },
         };
         Some(ticket)
     }
@@ -214,6 +239,7 @@ mod tests {
                 service: 0,
                 priority: false,
                 queue_at: q,
+                appointment: false,
             });
         }
         let keys: Vec<i64> = h.lines[0][1].iter().map(|t| t.key).collect();

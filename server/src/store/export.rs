@@ -51,6 +51,7 @@ pub(crate) struct RawReportTicket<'a> {
     pub window: Option<i64>,
     pub staff: Option<i64>,
     pub status: &'a str,
+    /// When its wait began: the issue, or an appointment's slot start if later.
     pub issued_at: i64,
     pub first_called_at: Option<i64>,
     pub serving_at: Option<i64>,

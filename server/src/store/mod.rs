@@ -141,8 +141,11 @@ pub struct LineHead {
     pub key: i64,
     pub service: ServiceCode,
     pub priority: bool,
-    /// Its place in line: the issue time, earlier for a reinstated no-show.
+    /// Its place in line: the issue time, earlier for a reinstated no-show, an appointment's
+    /// due moment.
     pub queue_at: DateTime<Utc>,
+    /// The head of the service's appointment line (tickets of checked-in bookings).
+    pub appointment: bool,
 }
 
 /// A customer's rating of a completed ticket.
@@ -197,9 +200,13 @@ pub struct NewTicket {
     pub day: NaiveDate,
     pub priority: bool,
     pub issued_at: DateTime<Utc>,
+    /// Its place in line: the issue time, or an appointment's due moment.
+    pub queue_at: DateTime<Utc>,
     pub estimate_ahead: u32,
     pub estimate_secs: u64,
     pub device_id: Option<i64>,
+    /// An appointment's slot start.
+    pub appointment_at: Option<DateTime<Utc>>,
 }
 
 /// One entry of the audit log: who changed what, when.

@@ -38,6 +38,8 @@ pub struct TicketRow {
     /// step: only that it happened, never the document's number or the name on it).
     pub identity_checked_by: Option<i64>,
     pub identity_checked_at: Option<DateTime<Utc>>,
+    /// An appointment's ticket: its slot's start (its `queue_at` is when it became due).
+    pub appointment_at: Option<DateTime<Utc>>,
 }
 
 impl TicketRow {
@@ -46,6 +48,13 @@ impl TicketRow {
     /// kiosk that printed the ticket and its holder ever get it.
     pub fn public_ref(&self) -> String {
         format!("ref-{}", self.key)
+    }
+
+    /// When its wait began: the issue, or an appointment's slot start if later (an appointment
+    /// checked in early is not kept waiting until its slot).
+    pub fn wait_from(&self) -> DateTime<Utc> {
+        self.appointment_at
+            .map_or(self.issued_at, |a| a.max(self.issued_at))
     }
 }
 
@@ -69,6 +78,9 @@ pub enum Role {
     /// A rating pad, bound to one window of its branch (`devices.window_number`): the only
     /// caller that may read or give that window's rating.
     Pad,
+    /// The hall's own booking portal (issue #12): books, views and cancels appointments
+    /// through the API for its branch, with no per-address limit.
+    Booking,
     Staff,
     Manager,
     Admin,
@@ -80,6 +92,7 @@ impl Role {
             Role::Kiosk => "kiosk",
             Role::Display => "display",
             Role::Pad => "pad",
+            Role::Booking => "booking",
             Role::Staff => "staff",
             Role::Manager => "manager",
             Role::Admin => "admin",
@@ -91,6 +104,7 @@ impl Role {
             "kiosk" => Role::Kiosk,
             "display" => Role::Display,
             "pad" => Role::Pad,
+            "booking" => Role::Booking,
             "staff" => Role::Staff,
             "manager" => Role::Manager,
             "admin" => Role::Admin,
@@ -99,7 +113,10 @@ impl Role {
     }
 
     pub fn is_device(self) -> bool {
-        matches!(self, Role::Kiosk | Role::Display | Role::Pad)
+        matches!(
+            self,
+            Role::Kiosk | Role::Display | Role::Pad | Role::Booking
+        )
     }
 }
 

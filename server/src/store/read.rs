@@ -257,7 +257,8 @@ pub async fn read_snapshot(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) ->
     let seq = tx.seq(branch).await?;
     let waiting = tx
         .rows(
-            "SELECT key, service_code, priority, queue_at FROM tickets WHERE branch_id = ? AND status = 'waiting'",
+            "SELECT key, service_code, priority, queue_at, appointment_at FROM tickets \
+             WHERE branch_id = ? AND status = 'waiting'",
             args![branch],
             |r| {
                 let service = r.service("service_code")?;
@@ -267,6 +268,7 @@ pub async fn read_snapshot(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) ->
                     priority: r.flag("priority")?,
                     queue_at: r.time("queue_at")?,
                     target_wait_secs: config.target_secs(service),
+                    appointment: r.opt_time("appointment_at")?.is_some(),
                 })
             },
         )

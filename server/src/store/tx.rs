@@ -28,7 +28,7 @@ macro_rules! ticket_columns {
         "key, id, branch_id, service_code, issued_service, number, number_seq, day, priority, status, \
          issued_at, queue_at, target_window, window_number, staff_user_id, first_called_at, last_called_at, \
          serving_at, done_at, estimate_ahead, estimate_secs, extended_reason, device_id, identity_checked_by, \
-         identity_checked_at"
+         identity_checked_at, appointment_at"
     };
 }
 pub(crate) use ticket_columns;
@@ -78,6 +78,7 @@ pub fn ticket_from(r: &dyn Columns) -> Result<TicketRow> {
         extended_reason: r.opt_text("extended_reason")?,
         device_id: r.opt_int("device_id")?,
         identity_checked_by: r.opt_int("identity_checked_by")?,
+        appointment_at: r.opt_time("appointment_at")?,
         identity_checked_at: r.opt_time("identity_checked_at")?,
     })
 }
@@ -116,6 +117,7 @@ pub fn service_from(r: &dyn Columns) -> Result<ServiceDef> {
         enabled: r.flag("enabled")?,
         carry_over: r.flag("carry_over")?,
         remote_tickets: r.flag("remote_tickets")?,
+        appointments: false,
         identity_check: {
             let v = r.text("identity_check")?;
             IdentityCheck::parse(&v).ok_or_else(|| super::sql::bad("identity_check", &v))?
@@ -200,6 +202,16 @@ pub async fn load_config(tx: &mut impl Sql, branch: i64) -> Result<BranchConfig>
             service_from,
         )
         .await?;
+    let booked: Vec<String> = tx
+        .rows(
+            "SELECT service_code FROM appointment_settings WHERE branch_id = ? AND enabled = ?",
+            args![branch, true],
+            |r| r.text("service_code"),
+        )
+        .await?;
+    for s in &mut cfg.services {
+        s.appointments = booked.iter().any(|c| c == s.code.as_str());
+    }
     cfg.windows = tx
         .rows(
             "SELECT number, name FROM windows WHERE branch_id = ? ORDER BY number",
@@ -396,12 +408,14 @@ pub trait Tx: Sql + Sized {
         Ok(())
     }
 
-    async fn number_is_live(&mut self, branch: i64, service: ServiceCode, n: u32) -> Result<bool> {
+    /// Whether a live ticket of the branch holds `number` (of a service's own series, or of
+    /// its appointments' prefix).
+    async fn number_is_live(&mut self, branch: i64, number: &TicketNumber) -> Result<bool> {
         let hit = self
             .int(
-                "SELECT 1 FROM tickets WHERE branch_id = ? AND issued_service = ? AND number_seq = ? \
+                "SELECT 1 FROM tickets WHERE branch_id = ? AND number = ? \
                  AND status IN ('waiting', 'called', 'serving') LIMIT 1",
-                args![branch, &service, n],
+                args![branch, number],
             )
             .await?;
         Ok(hit.is_some())
@@ -412,8 +426,8 @@ pub trait Tx: Sql + Sized {
         self.row(
             concat!(
                 "INSERT INTO tickets (id, branch_id, service_code, issued_service, number, number_seq, day, \
-                 priority, status, issued_at, queue_at, estimate_ahead, estimate_secs, device_id) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?) RETURNING ",
+                 priority, status, issued_at, queue_at, estimate_ahead, estimate_secs, device_id, appointment_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?) RETURNING ",
                 ticket_columns!()
             ),
             args![
@@ -426,10 +440,11 @@ pub trait Tx: Sql + Sized {
                 t.day,
                 t.priority,
                 t.issued_at,
-                t.issued_at,
+                t.queue_at,
                 t.estimate_ahead,
                 t.estimate_secs,
-                t.device_id
+                t.device_id,
+                t.appointment_at
             ],
             ticket_from,
         )
@@ -587,9 +602,10 @@ pub trait Tx: Sql + Sized {
         Ok(v.map(super::sql::from_ms))
     }
 
-    /// The heads of the lines a window may call from: the first waiting ticket per service and
-    /// class, and the first sent to this window — passing over a remote ticket that has not
-    /// checked in yet (it keeps its place).
+    /// The heads of the lines a window may call from: per service the first waiting ticket of
+    /// each class (priority and normal walk-ins, and the checked-in appointments), and the first
+    /// sent to this window — passing over a remote ticket that has not checked in yet (it
+    /// keeps its place).
     async fn heads(
         &mut self,
         branch: i64,
@@ -598,21 +614,23 @@ pub trait Tx: Sql + Sized {
     ) -> Result<Vec<LineHead>> {
         let mut out = Vec::new();
         for s in services {
-            for priority in [true, false] {
+            for (priority, appointment) in [(true, false), (false, false), (false, true)] {
                 let head = self
                     .row(
                         "SELECT key, queue_at FROM tickets \
                          WHERE branch_id = ? AND service_code = ? AND priority = ? AND status = 'waiting' \
+                         AND (appointment_at IS NOT NULL) = ? \
                          AND target_window IS NULL AND NOT EXISTS (SELECT 1 FROM remote_tickets r \
                          WHERE r.ticket_key = tickets.key AND r.checked_in_at IS NULL) \
                          ORDER BY queue_at, key LIMIT 1",
-                        args![branch, s, priority],
+                        args![branch, s, priority, appointment],
                         |r| {
                             Ok(LineHead {
                                 key: r.int("key")?,
                                 service: *s,
                                 priority,
                                 queue_at: r.time("queue_at")?,
+                                appointment,
                             })
                         },
                     )
@@ -622,7 +640,7 @@ pub trait Tx: Sql + Sized {
         }
         let sent_here = self
             .row(
-                "SELECT key, service_code, priority, queue_at FROM tickets \
+                "SELECT key, service_code, priority, queue_at, appointment_at FROM tickets \
                  WHERE branch_id = ? AND target_window = ? AND status = 'waiting' \
                  AND NOT EXISTS (SELECT 1 FROM remote_tickets r \
                  WHERE r.ticket_key = tickets.key AND r.checked_in_at IS NULL) \
@@ -634,6 +652,7 @@ pub trait Tx: Sql + Sized {
                         service: r.service("service_code")?,
                         priority: r.flag("priority")?,
                         queue_at: r.time("queue_at")?,
+                        appointment: r.opt_time("appointment_at")?.is_some(),
                     })
                 },
             )

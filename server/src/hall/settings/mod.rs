@@ -116,6 +116,7 @@ impl ServiceConfig {
             enabled: self.enabled,
             carry_over: self.carry_over,
             remote_tickets: self.remote_tickets,
+            appointments: false,
             identity_check: self.identity_check,
         }
     }

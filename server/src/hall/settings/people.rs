@@ -169,7 +169,7 @@ pub async fn create_device<T: SettingsTx>(
     if !role.is_device() {
         return Err(invalid(
             "invalid_role",
-            "a device is a kiosk, a display or a pad",
+            "a device is a kiosk, a display, a pad or a booking portal",
         ));
     }
     match (role, window) {

@@ -25,7 +25,8 @@ impl PgStore {
     ) -> Result<Vec<ReportTicket>> {
         let mut build = ReportRows::new(cfg);
         let mut rows = sqlx::query(
-            "SELECT t.issued_service, t.window_number, t.staff_user_id, t.status, t.issued_at, \
+            "SELECT t.issued_service, t.window_number, t.staff_user_id, t.status, \
+             CASE WHEN t.appointment_at > t.issued_at THEN t.appointment_at ELSE t.issued_at END, \
              t.first_called_at, t.serving_at, t.done_at, t.estimate_secs, r.score \
              FROM tickets t LEFT JOIN ratings r ON r.ticket_key = t.key \
              WHERE t.branch_id = $1 AND t.issued_at >= $2 AND t.issued_at < $3 ORDER BY t.key",

@@ -264,7 +264,8 @@ fn read_tickets(
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut st = conn.prepare_cached(
-        "SELECT issued_service, window_number, staff_user_id, status, issued_at, \
+        "SELECT issued_service, window_number, staff_user_id, status, \
+         CASE WHEN appointment_at > issued_at THEN appointment_at ELSE issued_at END, \
          first_called_at, serving_at, done_at, estimate_secs, key \
          FROM tickets INDEXED BY tickets_report \
          WHERE branch_id = ? AND issued_at >= ? AND issued_at < ?",

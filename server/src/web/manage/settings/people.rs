@@ -16,6 +16,7 @@ fn role_label(lang: Lang, role: &str) -> &'static str {
         "kiosk" => lang.s("取号机", "Kiosk"),
         "display" => lang.s("大屏", "Board"),
         "pad" => lang.s("评价器", "Rating pad"),
+        "booking" => lang.s("预约系统", "Booking portal"),
         _ => "",
     }
 }
@@ -142,6 +143,7 @@ pub(super) fn devices(
                     option value="kiosk" { (role_label(lang, "kiosk")) }
                     option value="display" { (role_label(lang, "display")) }
                     option value="pad" { (role_label(lang, "pad")) }
+                    option value="booking" { (role_label(lang, "booking")) }
                 }
                 select name="window" aria-label=(lang.s("评价器的窗口", "Rating pad's window")) title=(lang.s("评价器的窗口", "Rating pad's window")) {
                     @for w in windows {
