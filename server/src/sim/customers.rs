@@ -7,7 +7,7 @@
 //! confidence intervals than independent runs would.
 
 use super::random::{self, SimRng, exponential, uniform_open};
-use super::scenario::Model;
+use super::scenario::{AppointmentsRt, Model};
 
 /// One customer of a simulated day. Times are milliseconds after the day's start.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,10 +17,14 @@ pub(crate) struct Customer {
     pub(crate) priority: bool,
     /// How long this customer's service takes, whichever window serves them.
     pub(crate) duration: i64,
+    /// A booked customer's slot start (they arrive, and check in, around it).
+    pub(crate) appointment: Option<i64>,
 }
 
 /// Purpose tag of the customers' stream.
 const CUSTOMERS: u64 = 1;
+/// Purpose tag of the bookings' stream (who books, when they come, who does not).
+const BOOKINGS: u64 = 2;
 
 /// The customers of day `day` (or replication) for `seed`, in arrival order.
 pub(crate) fn generate(model: &Model, seed: u64, day: u64) -> Vec<Customer> {
@@ -48,10 +52,64 @@ pub(crate) fn generate(model: &Model, seed: u64, day: u64) -> Vec<Customer> {
                 service,
                 priority,
                 duration,
+                appointment: None,
             });
         }
     }
     // Segments may overlap (two blocks adding up); keep arrival order, stable for equal times.
+    out.sort_by_key(|c| c.arrive);
+    if let Some(a) = &model.appointments {
+        out = book(model, a, out, seed, day);
+    }
+    out
+}
+
+/// The day's customers with a share of them booked (see [`super::scenario::AppointmentsSpec`]).
+/// The same customers come as without bookings — who they are and what they need — from their
+/// own stream; only who books, when they come and who stays away is drawn here, from a stream
+/// of its own, so a day with bookings pairs with the same day without.
+fn book(
+    model: &Model,
+    a: &AppointmentsRt,
+    customers: Vec<Customer>,
+    seed: u64,
+    day: u64,
+) -> Vec<Customer> {
+    let mut rng = random::stream(seed, day, BOOKINGS);
+    let mut taken: std::collections::HashMap<(usize, i64), u32> = Default::default();
+    let mut out = Vec::with_capacity(customers.len());
+    for c in customers {
+        // Every draw is made for every customer, so the streams stay aligned whatever happens.
+        let (u_book, u_show) = (uniform_open(&mut rng), uniform_open(&mut rng));
+        let offset = a.spread * random::normal_quantile(uniform_open(&mut rng)) - a.early_mean;
+        let slot = c.arrive.div_euclid(a.slot) * a.slot;
+        let fits = model
+            .open
+            .iter()
+            .any(|&(from, to)| slot >= from && slot + a.slot <= to);
+        let place = taken.entry((c.service, slot)).or_insert(0);
+        let free = a.places.is_none_or(|p| *place < p);
+        if u_book >= a.share || !fits || !free {
+            out.push(c);
+            continue;
+        }
+        *place += 1;
+        if u_show < a.no_show {
+            continue;
+        }
+        let came = slot + offset.round() as i64;
+        if came > slot + a.after {
+            // Late: check-in has closed; a normal ticket.
+            out.push(Customer { arrive: came, ..c });
+        } else {
+            // Early: they check in when check-in opens.
+            out.push(Customer {
+                arrive: came.max(slot - a.before),
+                appointment: Some(slot),
+                ..c
+            });
+        }
+    }
     out.sort_by_key(|c| c.arrive);
     out
 }

@@ -19,7 +19,8 @@ use crate::queue::policy::Policy;
 /// What happened to one customer.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub(crate) struct Outcome {
-    /// Milliseconds from issue to call; `None` if no ticket could be issued (number range full).
+    /// Milliseconds from issue (an appointment: from when it was due) to call; `None` if no
+    /// ticket could be issued (number range full).
     pub(crate) wait: Option<i64>,
     /// The formula's estimate at issue, milliseconds.
     pub(crate) formula: i64,
@@ -105,7 +106,9 @@ pub(crate) fn simulate_day(
             previous[s] = Some(n);
             live[s][n as usize] = true;
             number_of[i] = n;
-            let measured = (model.measured.0..model.measured.1).contains(&c.arrive);
+            // Estimates are scored on walk-ins: an appointment is told its slot, not a wait.
+            let measured =
+                (model.measured.0..model.measured.1).contains(&c.arrive) && c.appointment.is_none();
             if measured {
                 out[i].formula = formula_ms(model, &hall, s, c.priority);
             }
@@ -113,7 +116,9 @@ pub(crate) fn simulate_day(
                 key: i as i64,
                 service: s,
                 priority: c.priority,
-                queue_at: t,
+                // An appointment is due at its slot's start, or at its check-in if later.
+                queue_at: c.appointment.map_or(t, |slot| slot.max(t)),
+                appointment: c.appointment.is_some(),
             });
             if measured && forecasts.runs > 0 {
                 pauses.clear();
@@ -140,7 +145,8 @@ pub(crate) fn simulate_day(
                 });
                 if let Some(tk) = called {
                     let i = tk.key as usize;
-                    out[i].wait = Some(t - tk.queue_at);
+                    // An appointment called before it is due waited nothing.
+                    out[i].wait = Some((t - tk.queue_at).max(0));
                     serving[w] = Some(i);
                 }
             }

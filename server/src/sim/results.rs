@@ -62,19 +62,41 @@ pub(crate) struct PolicyDay {
     pub(crate) estimates: EstimateSums,
 }
 
-/// Groups: 0 is overall, `1 + s` service `s`, then (with priority customers) priority and normal.
+/// Groups: 0 is overall, `1 + s` service `s`, then the classes of [`class_names`].
 pub(crate) fn group_count(model: &Model) -> usize {
-    1 + model.services.len() + if has_classes(model) { 2 } else { 0 }
+    1 + model.services.len() + class_names(model).len()
 }
 
-fn has_classes(model: &Model) -> bool {
-    model.services.iter().any(|s| s.priority_share > 0.0)
+/// The classes reported beside the services: `priority` and `normal` with priority customers,
+/// `walk_in` and `appointment` with bookings.
+fn class_names(model: &Model) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if model.services.iter().any(|s| s.priority_share > 0.0) {
+        out.extend(["priority", "normal"]);
+    }
+    if model.appointments.is_some() {
+        out.extend(["walk_in", "appointment"]);
+    }
+    out
+}
+
+/// The class groups customer `c` counts in.
+fn class_groups(model: &Model, c: &Customer) -> impl Iterator<Item = usize> {
+    let base = 1 + model.services.len();
+    let names = class_names(model);
+    let of = |name: &str| names.iter().position(|n| *n == name).map(|i| base + i);
+    let priority = of(if c.priority { "priority" } else { "normal" });
+    let kind = of(if c.appointment.is_some() {
+        "appointment"
+    } else {
+        "walk_in"
+    });
+    priority.into_iter().chain(kind)
 }
 
 /// The day's figures for one policy, counting the measured customers only.
 pub(crate) fn summarize(model: &Model, customers: &[Customer], outcomes: &[Outcome]) -> PolicyDay {
     let groups = group_count(model);
-    let classes = has_classes(model);
     // Per group: waits (ms) and how many within target.
     let mut waits: Vec<Vec<i64>> = vec![Vec::new(); groups];
     let mut within = vec![0u32; groups];
@@ -85,15 +107,12 @@ pub(crate) fn summarize(model: &Model, customers: &[Customer], outcomes: &[Outco
         }
         let Some(wait) = o.wait else { continue };
         let ok = wait <= i64::from(model.services[c.service].target_wait_secs) * 1000;
-        let class_group = 1 + model.services.len() + usize::from(!c.priority);
-        for g in [Some(0), Some(1 + c.service), classes.then_some(class_group)]
-            .into_iter()
-            .flatten()
-        {
+        for g in [0, 1 + c.service].into_iter().chain(class_groups(model, c)) {
             waits[g].push(wait);
             within[g] += u32::from(ok);
         }
-        if wait > 0 {
+        // Estimates are scored on walk-ins (an appointment is told its slot).
+        if wait > 0 && c.appointment.is_none() {
             let (w, f) = (wait as f64, o.formula as f64);
             estimates.customers += 1;
             estimates.formula_abs += (f - w).abs();
@@ -228,7 +247,7 @@ pub struct PolicyResult {
     pub policy: String,
     pub overall: Figures,
     pub by_service: BTreeMap<String, Figures>,
-    /// `priority` and `normal`, when the scenario has priority customers.
+    /// `priority` and `normal` (with priority customers), `walk_in` and `appointment` (with bookings).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by_class: Option<BTreeMap<String, Figures>>,
     pub estimate: EstimateAccuracy,
@@ -260,14 +279,14 @@ impl SimResult {
 /// Names of the groups, as in the output.
 pub(crate) struct GroupNames {
     pub(crate) services: Vec<String>,
-    pub(crate) classes: bool,
+    pub(crate) classes: Vec<&'static str>,
 }
 
 impl GroupNames {
     pub(crate) fn of(model: &Model) -> GroupNames {
         GroupNames {
             services: model.services.iter().map(|s| s.code.to_string()).collect(),
-            classes: has_classes(model),
+            classes: class_names(model),
         }
     }
 
@@ -283,13 +302,12 @@ impl GroupNames {
             .cloned()
             .zip(per_group[1..=s].iter().cloned())
             .collect();
-        let by_class = self.classes.then(|| {
-            [
-                ("priority".to_string(), per_group[s + 1].clone()),
-                ("normal".to_string(), per_group[s + 2].clone()),
-            ]
-            .into_iter()
-            .collect()
+        let by_class = (!self.classes.is_empty()).then(|| {
+            self.classes
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (name.to_string(), per_group[s + 1 + i].clone()))
+                .collect()
         });
         (per_group[0].clone(), by_service, by_class)
     }

@@ -29,6 +29,109 @@ pub struct ScenarioFile {
     pub hours: Option<HoursSpec>,
     #[serde(default)]
     pub arrivals: Vec<ArrivalsSpec>,
+    /// A share of the arrivals comes booked (issue #12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointments: Option<AppointmentsSpec>,
+}
+
+/// `[appointments]`: a share of each service's customers book a slot instead of walking in.
+/// A booked customer's slot is the one holding the moment they would have come (if it fits
+/// whole in an opening period and has a place left; else they walk in). They arrive around the
+/// slot's start, `early_mean_min` before it on average with a normal spread of
+/// `punctuality_sd_min`; one who comes before check-in opens waits for it; one who comes after
+/// it closes takes a normal ticket; `no_show` of them never come. An appointment is due at its
+/// slot's start (or its check-in, if later) and its wait counts from then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentsSpec {
+    /// Share of the arrivals that come booked, 0 to 0.9.
+    pub share: f64,
+    #[serde(default = "default_slot_min")]
+    pub slot_min: f64,
+    /// Bookings a slot takes per service (none: as many as come).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub places: Option<u32>,
+    #[serde(default = "default_early_min")]
+    pub early_mean_min: f64,
+    #[serde(default = "default_spread_min")]
+    pub punctuality_sd_min: f64,
+    #[serde(default)]
+    pub no_show: f64,
+    #[serde(default = "default_before_min")]
+    pub checkin_before_min: f64,
+    #[serde(default = "default_after_min")]
+    pub checkin_after_min: f64,
+}
+
+fn default_slot_min() -> f64 {
+    15.0
+}
+fn default_early_min() -> f64 {
+    5.0
+}
+fn default_spread_min() -> f64 {
+    5.0
+}
+fn default_before_min() -> f64 {
+    30.0
+}
+fn default_after_min() -> f64 {
+    10.0
+}
+
+/// [`AppointmentsSpec`] in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct AppointmentsRt {
+    pub(crate) share: f64,
+    pub(crate) slot: i64,
+    pub(crate) places: Option<u32>,
+    pub(crate) early_mean: f64,
+    pub(crate) spread: f64,
+    pub(crate) no_show: f64,
+    pub(crate) before: i64,
+    pub(crate) after: i64,
+}
+
+impl AppointmentsSpec {
+    fn compile(&self) -> anyhow::Result<AppointmentsRt> {
+        let ok = |v: f64, lo: f64, hi: f64| v.is_finite() && (lo..=hi).contains(&v);
+        ensure!(ok(self.share, 0.0, 0.9), "[appointments] share is 0 to 0.9");
+        ensure!(
+            ok(self.slot_min, 5.0, 240.0),
+            "[appointments] slot_min is 5 to 240"
+        );
+        ensure!(
+            self.places.is_none_or(|p| (1..=50).contains(&p)),
+            "[appointments] places is 1 to 50"
+        );
+        ensure!(
+            ok(self.early_mean_min, -60.0, 60.0),
+            "[appointments] early_mean_min is -60 to 60"
+        );
+        ensure!(
+            ok(self.punctuality_sd_min, 0.0, 60.0),
+            "[appointments] punctuality_sd_min is 0 to 60"
+        );
+        ensure!(
+            ok(self.no_show, 0.0, 0.9),
+            "[appointments] no_show is 0 to 0.9"
+        );
+        ensure!(
+            ok(self.checkin_before_min, 0.0, 120.0) && ok(self.checkin_after_min, 0.0, 120.0),
+            "[appointments] checkin_before_min and checkin_after_min are 0 to 120"
+        );
+        let ms = |m: f64| (m * MS_PER_MIN).round() as i64;
+        Ok(AppointmentsRt {
+            share: self.share,
+            slot: ms(self.slot_min),
+            places: self.places,
+            early_mean: self.early_mean_min * MS_PER_MIN,
+            spread: self.punctuality_sd_min * MS_PER_MIN,
+            no_show: self.no_show,
+            before: ms(self.checkin_before_min),
+            after: ms(self.checkin_after_min),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,6 +278,7 @@ pub(crate) struct Model {
     pub(crate) segments: Vec<Segment>,
     /// Customers counted in the results arrive within this range (the warm-up is outside).
     pub(crate) measured: (i64, i64),
+    pub(crate) appointments: Option<AppointmentsRt>,
 }
 
 impl Model {
@@ -372,12 +476,18 @@ impl Model {
                 s.code
             );
         }
+        let appointments = file
+            .appointments
+            .as_ref()
+            .map(AppointmentsSpec::compile)
+            .transpose()?;
         Ok(Model {
             services,
             windows,
             open,
             segments,
             measured,
+            appointments,
         })
     }
 
