@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use qhall_shared::api::{
-    CheckIn, CheckedIn, DeviceState, ErrorBody, HallInfo, IssueTicket, IssuedTicket, NotifyMe,
-    NotifyRegistered, ServiceInfo,
+    BookingCheckIn, BookingSummary, CheckIn, CheckedIn, DeviceState, ErrorBody, HallInfo,
+    IssueTicket, IssuedTicket, NotifyMe, NotifyRegistered, ServiceInfo,
 };
 use qhall_shared::events::Message;
 use tokio::sync::mpsc;
@@ -68,6 +68,14 @@ pub trait KioskApi: Send + Sync + 'static {
     ) -> impl Future<Output = Result<IssuedTicket, ApiError>> + Send;
     /// `POST /api/v1/remote-tickets/check-in`: a ticket taken from the phone has arrived.
     fn check_in(&self, code: &str) -> impl Future<Output = Result<CheckedIn, ApiError>> + Send;
+    /// `POST /api/v1/appointments/check-in`: a booked customer has come; the appointment's
+    /// ticket (the same one again for a code checked in before).
+    fn check_in_booking(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<IssuedTicket, ApiError>> + Send;
+    /// `GET /api/v1/appointments/{code}`: the booking's times, to say when to come back.
+    fn booking(&self, code: &str) -> impl Future<Output = Result<BookingSummary, ApiError>> + Send;
     /// `POST /api/v1/tickets/{id}/notify`: text the customer when their turn is near.
     fn notify(
         &self,
@@ -228,6 +236,33 @@ impl KioskApi for HttpApi {
             .json(&CheckIn {
                 code: code.to_owned(),
             });
+        let resp = self.send(req).await?;
+        resp.json().await.map_err(|e| map_reqwest(&e))
+    }
+
+    async fn check_in_booking(&self, code: &str) -> Result<IssuedTicket, ApiError> {
+        let req = self
+            .client
+            .post(self.url("/api/v1/appointments/check-in"))
+            .json(&BookingCheckIn {
+                code: code.to_owned(),
+            });
+        let resp = self.send(req).await?;
+        resp.json().await.map_err(|e| map_reqwest(&e))
+    }
+
+    async fn booking(&self, code: &str) -> Result<BookingSummary, ApiError> {
+        // Only a well-formed code goes into the path.
+        let Some(code) = qhall_shared::booking::code_in(code) else {
+            return Err(ApiError::Rejected {
+                status: 404,
+                code: "unknown_booking".into(),
+                message: "there is no booking with that code".into(),
+            });
+        };
+        let req = self
+            .client
+            .get(self.url(&format!("/api/v1/appointments/{code}")));
         let resp = self.send(req).await?;
         resp.json().await.map_err(|e| map_reqwest(&e))
     }

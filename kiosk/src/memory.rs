@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use qhall_shared::api::{
-    CheckedIn, DeviceState, HallInfo, IssueTicket, IssuedTicket, Localized, Notice, NotifyMe,
-    NotifyRegistered, ServiceInfo,
+    AppointmentSlot, BookingSummary, CheckedIn, DeviceState, HallInfo, IssueTicket, IssuedTicket,
+    Localized, Notice, NotifyMe, NotifyRegistered, ServiceInfo,
 };
 use qhall_shared::events::{Event, Message, Waiting};
 use qhall_shared::{ServiceCode, TicketNumber};
@@ -19,10 +19,19 @@ use tokio::sync::mpsc;
 
 use crate::api::{ApiError, KioskApi};
 
+/// The demo hall's booking for 10:00 today, checked in as Y001.
+pub const DEMO_BOOKING: &str = "K7M2P9QXA";
+/// A booking whose check-in opens at 10:30.
+pub const EARLY_BOOKING: &str = "EARTH2345";
+/// A booking whose check-in closed at 09:10.
+pub const LATE_BOOKING: &str = "PAST23456";
+
 /// Shared state of the fake hall.
 #[derive(Debug, Default)]
 struct State {
     hall: Option<HallInfo>,
+    /// The demo booking has been checked in (again: the same ticket, reprinted).
+    booking_checked_in: bool,
     services: Vec<ServiceInfo>,
     /// Tickets by idempotency key.
     by_key: HashMap<String, IssuedTicket>,
@@ -73,6 +82,7 @@ impl MemoryApi {
             opens_at: None,
             closed_reason: None,
             remote_tickets: code == "A",
+            appointments: code == "A",
         };
         let services = vec![
             svc(
@@ -311,6 +321,81 @@ impl KioskApi for MemoryApi {
         }
     }
 
+    async fn check_in_booking(&self, code: &str) -> Result<IssuedTicket, ApiError> {
+        self.check_up()?;
+        let refuse = |status: u16, code: &str, message: &str| ApiError::Rejected {
+            status,
+            code: code.into(),
+            message: message.into(),
+        };
+        // The demo hall's bookings: one for 10:00 (checked in as Y001), one too early, one late.
+        match qhall_shared::booking::code_in(code).as_deref() {
+            Some(DEMO_BOOKING) => {
+                let mut s = self.lock();
+                let reprint = s.booking_checked_in;
+                s.booking_checked_in = true;
+                let name = s
+                    .services
+                    .iter()
+                    .find(|svc| svc.code.as_str() == "A")
+                    .map(|svc| svc.name.clone())
+                    .unwrap_or_default();
+                let issued_at = s.now.unwrap_or_else(Utc::now);
+                Ok(IssuedTicket {
+                    id: "appointment-demo-ticket".into(),
+                    number: TicketNumber::format("Y".parse().expect("a letter"), 1, 3),
+                    service: "A".parse().expect("a letter"),
+                    issued_at,
+                    ahead: 0,
+                    estimated_wait_secs: 120,
+                    tracking_url: "http://127.0.0.1:8080/t/appointment-demo-ticket".into(),
+                    priority: false,
+                    service_name: name,
+                    guide_line: Localized::default(),
+                    appointment: Some(AppointmentSlot {
+                        start: DateTime::parse_from_rfc3339("2026-03-02T02:00:00Z")
+                            .map(Into::into)
+                            .unwrap_or(issued_at),
+                        time: "10:00".into(),
+                        reprint,
+                    }),
+                })
+            }
+            Some(EARLY_BOOKING) => Err(refuse(409, "too_early", "check-in opens at 10:30")),
+            Some(LATE_BOOKING) => Err(refuse(409, "booking_late", "check-in closed at 09:10")),
+            _ => Err(refuse(
+                404,
+                "unknown_booking",
+                "there is no booking with that code",
+            )),
+        }
+    }
+
+    async fn booking(&self, code: &str) -> Result<BookingSummary, ApiError> {
+        self.check_up()?;
+        let code = qhall_shared::booking::code_in(code).unwrap_or_default();
+        let (state, time, opens, closes) = match code.as_str() {
+            EARLY_BOOKING => ("booked", "11:00", "10:30", "11:10"),
+            LATE_BOOKING => ("late", "09:00", "08:30", "09:10"),
+            DEMO_BOOKING => ("checked_in", "10:00", "09:30", "10:10"),
+            _ => {
+                return Err(ApiError::Rejected {
+                    status: 404,
+                    code: "unknown_booking".into(),
+                    message: "there is no booking with that code".into(),
+                });
+            }
+        };
+        Ok(BookingSummary {
+            code,
+            service: "A".into(),
+            state: state.into(),
+            time: Some(time.into()),
+            checkin_opens: Some(opens.into()),
+            checkin_closes: Some(closes.into()),
+        })
+    }
+
     async fn hall(&self) -> Result<HallInfo, ApiError> {
         self.check_up()?;
         self.lock()
@@ -375,6 +460,7 @@ impl KioskApi for MemoryApi {
                 priority: request.priority,
                 service_name: svc.name,
                 guide_line: Localized::default(),
+                appointment: None,
             };
             s.by_key.insert(key.to_owned(), ticket.clone());
             s.issued.push(ticket.clone());

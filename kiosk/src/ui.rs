@@ -39,6 +39,9 @@ pub fn wire(ui: &KioskWindow, handle: &KioskHandle) {
     let h = handle.clone();
     ui.global::<HomeAdapter>()
         .on_open_check_in(move || h.send(Command::OpenCheckIn));
+    let h = handle.clone();
+    ui.global::<HomeAdapter>()
+        .on_open_booking(move || h.send(Command::OpenBooking));
     let check_in = ui.global::<CheckInAdapter>();
     let h = handle.clone();
     check_in.on_key(move |k| h.send(Command::CheckInKey(k.to_string())));
@@ -51,6 +54,8 @@ pub fn wire(ui: &KioskWindow, handle: &KioskHandle) {
     });
     let h = handle.clone();
     check_in.on_back(move || h.send(Command::Back));
+    let h = handle.clone();
+    check_in.on_take_normal(move || h.send(Command::TakeNormalTicket));
     let notify = ui.global::<NotifyAdapter>();
     let h = handle.clone();
     notify.on_open(move || h.send(Command::OpenNotify));
@@ -118,6 +123,7 @@ fn labels(lang: Lang) -> Labels {
         check_in_title: t.check_in_title.into(),
         check_in_hint: t.check_in_hint.into(),
         check_in: t.check_in.into(),
+        booking_open: t.booking_open.into(),
         delete: t.delete.into(),
         checked_in: t.checked_in.into(),
         checked_in_body: t.checked_in_body.into(),
@@ -173,6 +179,7 @@ pub fn apply(ui: &KioskWindow, view: &View) {
     notify.set_done(n.done.as_str().into());
     notify.set_number(n.number.as_str().into());
     app.set_check_in_offered(view.check_in_offered);
+    app.set_booking_offered(view.booking_offered);
     if app.get_lang() != view.lang.code() {
         app.set_lang(view.lang.code().into());
     }
@@ -223,6 +230,7 @@ pub fn apply(ui: &KioskWindow, view: &View) {
     ticket.set_ahead(t.ahead.as_str().into());
     ticket.set_wait(t.wait.as_str().into());
     ticket.set_time(t.time.as_str().into());
+    ticket.set_appointment(t.appointment.as_str().into());
     ticket.set_print(match t.print {
         PrintState::Printing => crate::PrintState::Printing,
         PrintState::Printed => crate::PrintState::Printed,
@@ -232,7 +240,7 @@ pub fn apply(ui: &KioskWindow, view: &View) {
 
     let c = &view.check_in;
     let check_in = ui.global::<CheckInAdapter>();
-    let len = crate::controller::CHECK_IN_CODE_LEN;
+    let len = c.code_len.max(1);
     let chars: Vec<SharedString> = (0..len)
         .map(|i| {
             c.code
@@ -254,6 +262,9 @@ pub fn apply(ui: &KioskWindow, view: &View) {
     if check_in.get_keys().row_count() != keys.len() {
         check_in.set_keys(ModelRc::new(VecModel::from(keys)));
     }
+    check_in.set_title(c.title.as_str().into());
+    check_in.set_hint(c.hint.as_str().into());
+    check_in.set_offer(c.offer.as_str().into());
     check_in.set_busy(c.busy);
     check_in.set_message(c.message.as_str().into());
     check_in.set_number(c.number.as_str().into());

@@ -15,6 +15,7 @@ fn job() -> PrintJob {
         number_label: "您的號碼".into(),
         number: "B007".into(),
         priority: Some("優先".into()),
+        appointment: None,
         service: "企業業務".into(),
         ahead: "您前面還有 2 人".into(),
         wait: "預計等候 約 5–10 分鐘".into(),

@@ -376,3 +376,154 @@ fn a_customer_asks_at_the_kiosk_to_be_texted_when_their_turn_is_near() {
     k.button("完成").invoke_accessible_default_action();
     k.settle("home", |v| v.screen == Screen::Home);
 }
+
+#[path = "../../tests/tests/support/browser.rs"]
+mod browser;
+
+/// One walk through the real parts of an appointment (issue #12): a customer books on `/book`
+/// in headless Chromium at a phone's width and gets a code and its QR; at the kiosk (the real
+/// window, the real server) they touch "I have an appointment" and type the code; the ticket
+/// comes out of the printer as ESC/POS bytes that say "Appointment" and the slot's time. The
+/// same code again gives the same ticket, never a second one. With `QHALL_SCREENSHOTS=DIR` the
+/// booking pages are saved there (docs/book-*.png).
+#[test]
+fn a_booking_made_on_the_web_is_checked_in_at_the_kiosk_and_printed_as_an_appointment() {
+    use qhall_kiosk::controller::CHECK_IN_KEYS;
+    let rt = runtime();
+    let app = rt.block_on(qhall_tests::TestApp::spawn());
+    let manager = rt.block_on(app.login("manager"));
+    // Service A takes bookings up to the last minute; check-in opens two hours ahead, so the
+    // first free slot (the demo hall is open around the clock) can be checked in at once.
+    let (s, v) = rt.block_on(app.send_json(
+        reqwest::Method::PUT,
+        "/api/v1/config/services/A/appointments",
+        Some(&manager),
+        serde_json::json!({"enabled": true, "slot_mins": 15, "places": 1, "horizon_days": 14,
+            "lead_mins": 0, "checkin_before_mins": 120, "checkin_after_mins": 10}),
+    ));
+    assert_eq!(s, 200, "{v}");
+
+    let code = rt.block_on(async {
+        let b = browser::Browser::start(390, 1300).await;
+        b.goto(&format!("{}/book?lang=en", app.url)).await;
+        b.wait_text("#book h1", "Book an appointment").await;
+        b.click("#book-days .chip").await;
+        b.click("#book-slots .chip").await;
+        b.type_into("#book-mobile", "13800138000").await;
+        b.click("#book-consent").await;
+        b.snap("book-form.png").await;
+        b.click("#book-submit").await;
+        b.wait_text("#booking h1", "You are booked").await;
+        let code = b
+            .find("#booking-code")
+            .await
+            .attr("aria-label")
+            .await
+            .unwrap()
+            .expect("the code");
+        let qr_url = b
+            .find("#booking-qr")
+            .await
+            .attr("data-url")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        assert!(qr_url.ends_with(&format!("/book/{code}")), "{qr_url}");
+        b.find("#booking-qr svg").await;
+        b.wait_text("#booking-state", "Booked").await;
+        b.snap("book-confirmed.png").await;
+        b.close().await;
+        code
+    });
+    assert!(qhall_shared::booking::code_in(&code).as_deref() == Some(code.as_str()));
+    let booked: serde_json::Value = rt
+        .block_on(
+            rt.block_on(app.get(&format!("/api/v1/appointments/{code}"), None))
+                .json(),
+        )
+        .unwrap();
+    assert_eq!(booked["state"], "booked");
+    assert_eq!(booked["mobile"], "138****8000");
+    let time = booked["time"].as_str().unwrap().to_owned();
+
+    let dir = tempfile::tempdir().unwrap();
+    let paper = dir.path().join("printer.bin");
+    let printer = EscPosPrinter::new(Target::File(paper.clone()), Layout::default());
+    let api = HttpApi::new(&app.url, qhall_tests::KIOSK, Duration::from_secs(3)).unwrap();
+    let mut k = TestKiosk::start(rt, api, printer);
+    k.settle("home offering appointments", |v| {
+        v.screen == Screen::Home && v.booking_offered
+    });
+    k.button("English").invoke_accessible_default_action();
+    k.settle("English", |v| v.lang.code() == "en");
+    k.button("I have an appointment")
+        .invoke_accessible_default_action();
+    let v = k.settle("the appointment check-in", |v| v.screen == Screen::CheckIn);
+    assert!(v.check_in.booking);
+    assert!(k.shows("Check in for your appointment"));
+    for (i, ch) in code.chars().enumerate() {
+        assert!(CHECK_IN_KEYS.contains(ch));
+        k.button(&ch.to_string()).invoke_accessible_default_action();
+        k.settle("a key", |v| v.check_in.code.chars().count() == i + 1);
+    }
+    k.button("Check in").invoke_accessible_default_action();
+    let v = k.settle("the appointment's ticket, printed", |v| {
+        v.screen == Screen::Ticket && v.ticket.print == PrintState::Printed
+    });
+    let expected = format!("Appointment {time}");
+    assert_eq!(v.ticket.appointment, expected);
+    assert!(k.shows(&expected));
+    let bytes = std::fs::read(&paper).unwrap();
+    assert!(
+        bytes
+            .windows(expected.len())
+            .any(|w| w == expected.as_bytes()),
+        "the printed ticket says {expected:?}"
+    );
+    assert!(
+        bytes
+            .windows(v.ticket.number.len())
+            .any(|w| w == v.ticket.number.as_bytes())
+    );
+    let number = v.ticket.number;
+
+    // The same code again (the booking's link, as a scanner reads its QR): the same ticket.
+    k.button("Done").invoke_accessible_default_action();
+    // Home again, in the kiosk's own language for the next customer.
+    k.settle("home", |v| {
+        v.screen == Screen::Home && v.lang.code() == "zh"
+    });
+    k.button("我有预约").invoke_accessible_default_action();
+    k.settle("check-in", |v| v.screen == Screen::CheckIn);
+    k.window
+        .global::<qhall_kiosk::CheckInAdapter>()
+        .invoke_submit(format!("{}/book/{code}", app.url).into());
+    let v = k.settle("the same ticket again", |v| {
+        v.screen == Screen::Ticket && v.ticket.print == PrintState::Printed
+    });
+    assert_eq!(v.ticket.number, number);
+    let checked: serde_json::Value =
+        k.rt.block_on(
+            k.rt.block_on(app.get(&format!("/api/v1/appointments/{code}"), None))
+                .json(),
+        )
+        .unwrap();
+    assert_eq!(checked["state"], "checked_in");
+    let staff = k.rt.block_on(app.login("staff1"));
+    k.rt.block_on(app.sign_in(1, &staff));
+    let called = k.rt.block_on(app.call_next(1, &staff)).unwrap();
+    assert_eq!(called.number.to_string(), number);
+    let services: serde_json::Value =
+        k.rt.block_on(
+            k.rt.block_on(app.get("/api/v1/services", Some(qhall_tests::KIOSK)))
+                .json(),
+        )
+        .unwrap();
+    let a = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "A")
+        .unwrap();
+    assert_eq!(a["waiting"], 0, "one ticket, not two");
+}

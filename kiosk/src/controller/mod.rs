@@ -53,6 +53,10 @@ pub enum Command {
     Activity,
     /// Touched "took a ticket on your phone? check in" on the home screen.
     OpenCheckIn,
+    /// Touched "I have an appointment" on the home screen.
+    OpenBooking,
+    /// Late for an appointment: touched "take a normal ticket" (the service's guide).
+    TakeNormalTicket,
     /// A key of the check-in keyboard: a character of the code, or `"⌫"`.
     CheckInKey(String),
     /// "Check in" with the code typed, or what a scanner typed and ended with Enter (the code
@@ -142,6 +146,12 @@ pub(crate) enum Internal {
         result: Result<(), PrintError>,
     },
     CheckedIn(Result<qhall_shared::api::CheckedIn, ApiError>),
+    /// A booking's check-in: its ticket, or the refusal with the booking's times (to say when
+    /// to come back, or until when check-in was open).
+    BookingCheckedIn {
+        result: Result<IssuedTicket, ApiError>,
+        booking: Option<qhall_shared::api::BookingSummary>,
+    },
     Notified(Result<qhall_shared::api::NotifyRegistered, ApiError>),
 }
 
@@ -287,9 +297,18 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                     self.go_home(false);
                 }
             }
-            Command::OpenCheckIn => {
-                if screen == Screen::Home && self.model.services.iter().any(|s| s.remote_tickets) {
+            Command::OpenCheckIn | Command::OpenBooking => {
+                let booking = matches!(cmd, Command::OpenBooking);
+                let offered = self.model.services.iter().any(|s| {
+                    if booking {
+                        s.appointments
+                    } else {
+                        s.remote_tickets
+                    }
+                });
+                if screen == Screen::Home && offered {
                     self.model.flow = Flow::CheckIn {
+                        booking,
                         code: String::new(),
                         busy: false,
                         message: None,
@@ -298,6 +317,7 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
             }
             Command::CheckInKey(key) => {
                 if let Flow::CheckIn {
+                    booking,
                     code,
                     busy: false,
                     message,
@@ -305,10 +325,29 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 {
                     if key == "⌫" {
                         code.pop();
-                    } else if code.chars().count() < view::CHECK_IN_CODE_LEN {
+                    } else if code.chars().count() < view::code_len(*booking) {
                         code.push_str(&key.to_uppercase());
                     }
                     *message = None;
+                }
+            }
+            Command::TakeNormalTicket => {
+                if let Flow::CheckIn {
+                    busy: false,
+                    message: Some(CheckInMessage::Late { service, .. }),
+                    ..
+                } = &self.model.flow
+                    && self
+                        .model
+                        .services
+                        .iter()
+                        .any(|s| s.code.as_str() == service)
+                {
+                    self.model.flow = Flow::Guide {
+                        code: service.clone(),
+                        issuing: false,
+                        message: None,
+                    };
                 }
             }
             Command::CheckInSubmit(scanned) => self.check_in(scanned),
@@ -408,6 +447,7 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
     /// Sends the typed code (or what the scanner read) to the server, once at a time.
     fn check_in(&mut self, scanned: Option<String>) {
         let Flow::CheckIn {
+            booking,
             code,
             busy,
             message,
@@ -427,6 +467,20 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
         *message = None;
         let api = self.api.clone();
         let tx = self.int_tx.clone();
+        // A booking's code (typed on the appointment screen, or its link scanned on either).
+        if *booking || qhall_shared::booking::code_in(&raw).is_some() {
+            tokio::spawn(async move {
+                let result = api.check_in_booking(&raw).await;
+                let booking = match &result {
+                    Err(e) if matches!(e.code(), Some("too_early" | "booking_late")) => {
+                        api.booking(&raw).await.ok()
+                    }
+                    _ => None,
+                };
+                let _ = tx.send(Internal::BookingCheckedIn { result, booking });
+            });
+            return;
+        }
         tokio::spawn(async move {
             let result = api.check_in(&raw).await;
             let _ = tx.send(Internal::CheckedIn(result));
@@ -544,11 +598,53 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                     }
                 }
             }
+            Internal::BookingCheckedIn { result, booking } => {
+                let Flow::CheckIn {
+                    code,
+                    busy,
+                    message,
+                    ..
+                } = &mut self.model.flow
+                else {
+                    return;
+                };
+                *busy = false;
+                match result {
+                    Ok(ticket) => {
+                        tracing::info!(ticket = %ticket.number, "appointment checked in");
+                        self.show_ticket(ticket);
+                    }
+                    Err(e) => {
+                        code.clear();
+                        let b = booking.unwrap_or_else(|| qhall_shared::api::BookingSummary {
+                            code: String::new(),
+                            service: String::new(),
+                            state: String::new(),
+                            time: None,
+                            checkin_opens: None,
+                            checkin_closes: None,
+                        });
+                        *message = Some(match e.code() {
+                            Some("unknown_booking") => CheckInMessage::UnknownCode,
+                            Some("too_early") => CheckInMessage::TooEarly {
+                                opens: b.checkin_opens.unwrap_or_default(),
+                            },
+                            Some("booking_late") => CheckInMessage::Late {
+                                closed: b.checkin_closes.unwrap_or_default(),
+                                service: b.service,
+                            },
+                            Some("booking_cancelled") => CheckInMessage::Cancelled,
+                            _ => CheckInMessage::TryAgain,
+                        });
+                    }
+                }
+            }
             Internal::CheckedIn(result) => {
                 let Flow::CheckIn {
                     code,
                     busy,
                     message,
+                    ..
                 } = &mut self.model.flow
                 else {
                     return;
@@ -728,6 +824,31 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
         }
     }
 
+    /// The ticket screen for `ticket`, printing it if there is a printer.
+    fn show_ticket(&mut self, ticket: IssuedTicket) {
+        self.last_touch = Instant::now();
+        if self.printer.present() {
+            let job = view::print_job(&self.model, &ticket);
+            let printer = self.printer.clone();
+            let tx = self.int_tx.clone();
+            let number = ticket.number.to_string();
+            tokio::task::spawn_blocking(move || {
+                let result = printer.print(&job);
+                let _ = tx.send(Internal::Printed { number, result });
+            });
+            self.model.flow = Flow::Ticket {
+                ticket,
+                print: PrintState::Printing,
+            };
+        } else {
+            self.printed_at = Some(Instant::now());
+            self.model.flow = Flow::Ticket {
+                ticket,
+                print: PrintState::NoPrinter,
+            };
+        }
+    }
+
     fn on_issued(&mut self, key: &str, result: Result<IssuedTicket, ApiError>) {
         self.issue_task = None;
         if self.pending.as_ref().map(|p| p.key.as_str()) != Some(key) {
@@ -741,27 +862,7 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
             Ok(ticket) => {
                 self.pending = None;
                 tracing::info!(ticket = %ticket.number, service = %ticket.service, "ticket issued");
-                self.last_touch = Instant::now();
-                if self.printer.present() {
-                    let job = view::print_job(&self.model, &ticket);
-                    let printer = self.printer.clone();
-                    let tx = self.int_tx.clone();
-                    let number = ticket.number.to_string();
-                    tokio::task::spawn_blocking(move || {
-                        let result = printer.print(&job);
-                        let _ = tx.send(Internal::Printed { number, result });
-                    });
-                    self.model.flow = Flow::Ticket {
-                        ticket,
-                        print: PrintState::Printing,
-                    };
-                } else {
-                    self.printed_at = Some(Instant::now());
-                    self.model.flow = Flow::Ticket {
-                        ticket,
-                        print: PrintState::NoPrinter,
-                    };
-                }
+                self.show_ticket(ticket);
             }
             Err(e) => {
                 tracing::warn!(service = %code, "no ticket: {e}");

@@ -73,6 +73,8 @@ pub struct TicketCard {
     pub wait: String,
     /// Branch-local `HH:MM`.
     pub time: String,
+    /// An appointment's ticket: "Appointment 10:00"; else empty.
+    pub appointment: String,
     pub tracking_url: String,
     pub print: PrintState,
 }
@@ -104,6 +106,8 @@ pub struct View {
     pub emergency: String,
     /// Some service takes tickets from phones: the home screen offers the check-in.
     pub check_in_offered: bool,
+    /// Some service takes bookings: the home screen offers "I have an appointment".
+    pub booking_offered: bool,
     pub check_in: CheckInView,
     /// The hall sends texts: the ticket screen offers "text me when my turn is near".
     pub notify_offered: bool,
@@ -131,6 +135,14 @@ pub const NOTIFY_MAX_DIGITS: usize = 15;
 /// The check-in screen: the code typed so far, and what happened.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CheckInView {
+    /// Checking in a booking (else a ticket taken on a phone).
+    pub booking: bool,
+    /// The code's length: 6 for a phone's ticket, 9 for a booking.
+    pub code_len: usize,
+    pub title: String,
+    pub hint: String,
+    /// Late for an appointment: the button that takes a normal ticket instead.
+    pub offer: String,
     pub code: String,
     /// A check-in is on its way.
     pub busy: bool,
@@ -142,6 +154,15 @@ pub struct CheckInView {
 
 /// A check-in code's length (the server's `hall::remote::CODE_LEN`).
 pub const CHECK_IN_CODE_LEN: usize = 6;
+
+/// The length of the code the check-in screen takes.
+pub fn code_len(booking: bool) -> usize {
+    if booking {
+        qhall_shared::booking::CODE_LEN
+    } else {
+        CHECK_IN_CODE_LEN
+    }
+}
 /// The keys of the check-in keyboard: the code's alphabet, without look-alike characters.
 pub const CHECK_IN_KEYS: &str = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 
@@ -159,8 +180,9 @@ pub(crate) enum Flow {
         ticket: IssuedTicket,
         print: PrintState,
     },
-    /// Checking in a ticket taken on a phone.
+    /// Checking in a ticket taken on a phone, or (`booking`) an appointment.
     CheckIn {
+        booking: bool,
         code: String,
         busy: bool,
         message: Option<CheckInMessage>,
@@ -197,12 +219,22 @@ pub(crate) enum NotifyMessage {
 }
 
 /// Why the check-in screen shows a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CheckInMessage {
     UnknownCode,
     Already,
     NotWaiting,
     TryAgain,
+    /// A booking's check-in opens at `opens` (`HH:MM`).
+    TooEarly {
+        opens: String,
+    },
+    /// A booking's check-in closed at `closed`: a normal ticket of `service` is offered.
+    Late {
+        closed: String,
+        service: String,
+    },
+    Cancelled,
 }
 
 /// What the kiosk knows.
@@ -362,16 +394,31 @@ pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
             .collect(),
         emergency: m.emergency.clone().unwrap_or_default(),
         check_in_offered: m.services.iter().any(|s| s.remote_tickets),
+        booking_offered: m.services.iter().any(|s| s.appointments),
         notify_offered: m.hall.as_ref().is_some_and(|h| h.messages),
         ..View::default()
     };
     match &m.flow {
         Flow::CheckIn {
+            booking,
             code,
             busy,
             message,
         } => {
+            let (title, hint) = if *booking {
+                (t.booking_title, t.booking_hint)
+            } else {
+                (t.check_in_title, t.check_in_hint)
+            };
             view.check_in = CheckInView {
+                booking: *booking,
+                code_len: code_len(*booking),
+                title: title.to_owned(),
+                hint: hint.to_owned(),
+                offer: match message {
+                    Some(CheckInMessage::Late { .. }) => t.take_normal_ticket.to_owned(),
+                    _ => String::new(),
+                },
                 code: code.clone(),
                 busy: *busy,
                 message: match message {
@@ -379,6 +426,13 @@ pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
                     Some(CheckInMessage::Already) => t.already_checked_in.to_owned(),
                     Some(CheckInMessage::NotWaiting) => t.not_waiting.to_owned(),
                     Some(CheckInMessage::TryAgain) => t.try_again.to_owned(),
+                    Some(CheckInMessage::TooEarly { opens }) => {
+                        t.booking_too_early.replace("{time}", opens)
+                    }
+                    Some(CheckInMessage::Late { closed, .. }) => {
+                        t.booking_late.replace("{time}", closed)
+                    }
+                    Some(CheckInMessage::Cancelled) => t.booking_cancelled.to_owned(),
                     None => String::new(),
                 },
                 number: String::new(),
@@ -461,6 +515,11 @@ pub(crate) fn render(m: &Model, now: DateTime<Utc>) -> View {
             ahead: i18n::ahead(lang, ticket.ahead),
             wait: i18n::wait(lang, ticket.estimated_wait_secs),
             time: hhmm(ticket.issued_at, tz),
+            appointment: ticket
+                .appointment
+                .as_ref()
+                .map(|a| t.appointment_at.replace("{time}", &hhmm(a.start, tz)))
+                .unwrap_or_default(),
             tracking_url: ticket.tracking_url.clone(),
             print: *print,
         };
@@ -505,6 +564,7 @@ pub(crate) fn print_job(m: &Model, ticket: &IssuedTicket) -> crate::printer::Pri
         number_label: t.your_number.to_owned(),
         number: view.ticket.number,
         priority: ticket.priority.then(|| t.priority_ticket.to_owned()),
+        appointment: (!view.ticket.appointment.is_empty()).then(|| view.ticket.appointment.clone()),
         service: view.ticket.service,
         ahead: view.ticket.ahead,
         wait: format!("{} {}", i18n::wait_label(lang), view.ticket.wait),

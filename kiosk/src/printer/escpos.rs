@@ -191,6 +191,9 @@ pub fn encode(job: &PrintJob, layout: Layout) -> Vec<u8> {
     if let Some(priority) = &job.priority {
         w.line(priority, Size::Tall);
     }
+    if let Some(appointment) = &job.appointment {
+        w.line(appointment, Size::Tall);
+    }
     w.line(&job.service, Size::Tall);
     w.line(&job.ahead, Size::Normal);
     w.line(&job.wait, Size::Normal);
@@ -224,6 +227,7 @@ pub(crate) mod tests {
             number_label: "您的号码".into(),
             number: "A012".into(),
             priority: None,
+            appointment: None,
             service: "个人业务".into(),
             ahead: "您前面还有 3 人".into(),
             wait: "约 10–15 分钟".into(),

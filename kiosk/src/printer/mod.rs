@@ -24,6 +24,8 @@ pub struct PrintJob {
     pub number: String,
     /// "Priority" when the ticket is a priority ticket.
     pub priority: Option<String>,
+    /// "Appointment 10:00" on an appointment's ticket.
+    pub appointment: Option<String>,
     pub service: String,
     pub ahead: String,
     pub wait: String,
