@@ -99,6 +99,12 @@ async fn render(
             }
             (now_section(lang, &cfg, &lines, now))
             (remote_section(lang, &cfg, branch, now))
+            @if cfg.services.iter().any(|s| s.enabled && s.appointments) {
+                section.card #book-link {
+                    h2 { (lang.t("预约", "預約", "Appointments")) }
+                    p { a.button href=(format!("/book?branch={branch}")) { (lang.t("预约办事时间", "預約辦事時間", "Book a time")) } }
+                }
+            }
             (week_section(lang, &cfg, now))
             (exceptions_section(lang, &cfg, now))
             (guides_section(lang, &cfg))
@@ -193,7 +199,7 @@ fn now_section(
     }
 }
 
-fn weekday_name(lang: Lang, d: Weekday) -> &'static str {
+pub(super) fn weekday_name(lang: Lang, d: Weekday) -> &'static str {
     let i = d.num_days_from_monday() as usize;
     match lang {
         Lang::Zh => ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][i],
@@ -202,7 +208,7 @@ fn weekday_name(lang: Lang, d: Weekday) -> &'static str {
     }
 }
 
-fn day_label(lang: Lang, d: NaiveDate) -> String {
+pub(super) fn day_label(lang: Lang, d: NaiveDate) -> String {
     match lang {
         Lang::En => format!("{} {}", weekday_name(lang, d.weekday()), d.format("%-d %b")),
         _ => format!(

@@ -13,9 +13,11 @@
 //! - [`rate`]: `/rate/{window}`, the rating pad facing the customer.
 //! - [`track`]: `/t/{id}`, the ticket's tracking page (phone first).
 //! - [`hall`]: `/hall`, the hall's public page: hours, exceptions ahead, guides, phone, waits.
+//! - [`book`]: `/book`, booking an appointment, and each booking's own page.
 //! - [`manage`]: `/manage/…`, the manager's pages.
 //! - `assets/`: the stylesheet and the scripts, served under `/assets/`.
 
+pub mod book;
 pub mod hall;
 pub mod i18n;
 mod json;
@@ -42,6 +44,9 @@ pub fn router() -> Router<AppState> {
         .route("/rate/{branch}/{window}", get(rate::page_in_branch))
         .route("/t/{id}", get(track::page))
         .route("/t/{id}/live", get(track::live))
+        .route("/book", get(book::page))
+        .route("/book/{code}", get(book::booking))
+        .route("/book/{code}/calendar.ics", get(book::calendar))
         .route("/hall", get(hall::first))
         .route("/hall/{branch}", get(hall::page))
         .route("/assets/{name}", get(asset))
@@ -49,7 +54,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The embedded assets: (name, content type, bytes).
-const ASSETS: [(&str, &str, &[u8]); 5] = [
+const ASSETS: [(&str, &str, &[u8]); 6] = [
     (
         "qhall.css",
         "text/css; charset=utf-8",
@@ -74,6 +79,11 @@ const ASSETS: [(&str, &str, &[u8]); 5] = [
         "hall.js",
         "text/javascript; charset=utf-8",
         include_bytes!("assets/hall.js"),
+    ),
+    (
+        "book.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/book.js"),
     ),
 ];
 
@@ -133,7 +143,7 @@ pub fn lang_switch(current: Lang, langs: &[Lang], base: &str) -> Markup {
                 @if *l == current {
                     span.lang.current aria-current="true" lang=(l.code()) { (l.own_name()) }
                 } @else {
-                    a.lang href=(format!("{base}?lang={}", l.code())) lang=(l.code()) { (l.own_name()) }
+                    a.lang href=(format!("{base}{}lang={}", if base.contains('?') { '&' } else { '?' }, l.code())) lang=(l.code()) { (l.own_name()) }
                 }
             }
         }
