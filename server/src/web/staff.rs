@@ -161,6 +161,8 @@ async fn console_or_choice(
         "window": n,
         "services": services,
         "serves": mine_serves,
+        "tz": cfg.schedule.tz.name(),
+        "today": crate::queue::schedule::local_date(cfg.schedule.tz, state.now()).to_string(),
     });
     let button = |id: &str, key: &str, zh: &str, en: &str, class: &str| {
         html! {
@@ -203,6 +205,9 @@ async fn console_or_choice(
                     (button("extend", "E", "延长办理", "Extend", ""))
                     (button("pause", "P", "暂停", "Pause", ""))
                     (button("complaint", "K", "登记投诉", "Complaint", ""))
+                    (button("booking-check-in", "B", "预约签到", "Appointment check-in", ""))
+                    (button("phone-book", "O", "电话预约", "Book for a caller", ""))
+                    (button("desk-ticket", "G", "代取号", "Ticket for a customer", ""))
                     (button("sign-out", "Q", "签退", "Sign out", ""))
                 }
                 p #msg.message role="alert" { "\u{a0}" }
@@ -336,9 +341,39 @@ fn strings(lang: Lang) -> Markup {
         "remoteChecked": s("手机取号·已签到", "phone ticket · checked in"),
         "checkedIn": s("{n} 已签到", "{n} checked in"),
     });
+    // Appointments and the reception desk (issue #12): a third object, for the same reason.
+    let desk_errors = json!({
+        "unknown_booking": s("没有这个预约（请核对预约码或手机号后四位）。", "No such booking (check the code or the last four digits)."),
+        "too_early": s("还没到签到时间。", "Check-in has not opened yet."),
+        "booking_late": s("已过签到时间：请为客户取普通号。", "Check-in has closed: issue a normal ticket for the customer."),
+        "booking_cancelled": s("这个预约已取消。", "This booking was cancelled."),
+        "invalid_last4": s("请填写手机号后四位。", "Give the last four digits of the number."),
+        "slot_full": s("这个时段已约满。", "That time is fully booked."),
+        "already_booked": s("这个手机号当天已预约这项业务。", "This number already holds a booking of this service that day."),
+        "not_a_slot": s("这个时间没有可约时段。", "There is no slot at that time."),
+        "too_late_to_book": s("这个时段已过了最晚预约时间。", "That slot is past the latest booking time."),
+        "slot_in_past": s("这个时间已经过去。", "That time has passed."),
+        "beyond_horizon": s("这一天还不能预约。", "That day cannot be booked yet."),
+        "appointments_off": s("这项业务不接受预约。", "This service takes no bookings."),
+        "invalid_mobile": s("手机号码格式不对。", "Not a valid mobile number."),
+        "service_closed": s("该业务现在不能取号。", "The service is not issuing tickets now."),
+    });
+    let desk_done = json!({
+        "bookingCheckIn": s("预约 {time} 已签到：号码 {n}（请告诉客户）", "Appointment {time} checked in: ticket {n} (tell the customer)"),
+        "bookingReprint": s("这个预约已签到过：号码 {n}", "This booking was checked in before: ticket {n}"),
+        "phoneBook": s("已预约 {day} {time}，预约码 {code}（请读给来电人）", "Booked {day} {time}; booking code {code} (read it out to the caller)"),
+        "deskTicket": s("已取号 {n}（请告诉客户，并记下号码）", "Ticket {n} issued (tell the customer, and note it down for them)"),
+    });
     let mut v = v;
     if let (Some(all), serde_json::Value::Object(more)) = (v.as_object_mut(), more) {
         all.extend(more);
+    }
+    for (key, extra) in [("errors", desk_errors), ("done", desk_done)] {
+        if let (Some(into), serde_json::Value::Object(extra)) =
+            (v.get_mut(key).and_then(|e| e.as_object_mut()), extra)
+        {
+            into.extend(extra);
+        }
     }
     json_block("strings", &v)
 }
@@ -396,6 +431,55 @@ fn dialogs(lang: Lang, cfg: &BranchConfig, other_windows: &[u32]) -> Markup {
                 div.buttons {
                     button value="cancel" { (lang.s("取消", "Cancel")) }
                     button.primary.danger value="ok" autofocus { (lang.s("确认过号", "Mark no-show")) }
+                }
+            }
+        }
+        dialog #dlg-booking-check-in {
+            form method="dialog" {
+                h2 { (lang.s("预约客户签到", "Check in a booked customer")) }
+                label { (lang.s("预约码", "Booking code")) input #bci-code maxlength="40" autocomplete="off" placeholder="K7M2P9QXA"; }
+                p.hint { (lang.s("没有预约码时：选今天的预约，并填手机号后四位核对。", "Without the code: choose today's booking and check the last four digits of the number.")) }
+                label { (lang.s("今天的预约", "Today's booking")) select #bci-booking {} }
+                label { (lang.s("手机号后四位", "Last four digits")) input #bci-last4 maxlength="4" inputmode="numeric" autocomplete="off"; }
+                div.buttons {
+                    button value="cancel" formnovalidate { (lang.s("取消", "Cancel")) }
+                    button.primary value="ok" { (lang.s("签到", "Check in")) }
+                }
+            }
+        }
+        dialog #dlg-phone-book {
+            form method="dialog" {
+                h2 { (lang.s("为来电客户预约", "Book for a caller")) }
+                label { (lang.s("业务", "Service"))
+                    select #pb-service {
+                        @for s in cfg.services.iter().filter(|s| s.enabled && s.appointments) {
+                            option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.code())) }
+                        }
+                    }
+                }
+                label { (lang.s("日期", "Day")) input #pb-day type="date"; }
+                label { (lang.s("时间", "Time")) select #pb-slot required {} }
+                label { (lang.s("手机号（可选，客户同意后用于提醒）", "Mobile (optional, with the caller's consent, for reminders)")) input #pb-mobile type="tel" maxlength="20" autocomplete="off"; }
+                div.buttons {
+                    button value="cancel" formnovalidate { (lang.s("取消", "Cancel")) }
+                    button.primary value="ok" { (lang.s("预约", "Book")) }
+                }
+            }
+        }
+        dialog #dlg-desk-ticket {
+            form method="dialog" {
+                h2 { (lang.s("为不便使用取号机的客户取号", "A ticket for a customer who cannot use the kiosk")) }
+                label { (lang.s("业务", "Service"))
+                    select #dt-service {
+                        @for s in cfg.services.iter().filter(|s| s.enabled) {
+                            option value=(s.code.as_str()) { (s.code.as_str()) " " (s.name.get(lang.code())) }
+                        }
+                    }
+                }
+                label.choice { input #dt-priority type="checkbox"; (lang.s("优先（老年人、残障人士、孕妇）", "Priority (elderly, disabled, pregnant)")) }
+                div.buttons {
+                    button value="cancel" formnovalidate { (lang.s("取消", "Cancel")) }
+                    button.primary value="ok" { (lang.s("取号", "Issue")) }
                 }
             }
         }

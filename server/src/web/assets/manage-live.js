@@ -55,7 +55,7 @@
     var keys = [];
     data.services.forEach(function (s) {
       keys.push(s.service);
-      var tr = row(tbody, s.service, ["svc", "num waiting", "wait", "num estimate", "num open"]);
+      var tr = row(tbody, s.service, ["svc", "num waiting", "wait", "num estimate", "num open", "num booked"]);
       tr.setAttribute("data-service", s.service);
       var c = tr.cells;
       if (!c[0].firstChild) {
@@ -73,6 +73,7 @@
       setText(c[3], s.waiting > 0 || s.estimate_secs > 0 ? minutes(s.estimate_secs) : S.none);
       setText(c[4], String(s.open_windows));
       c[4].className = "num open" + (s.open_windows === 0 && s.waiting > 0 ? " level-bad" : "");
+      setText(c[5], s.booked_next_hour || s.appointments_waiting ? s.booked_next_hour + " / " + s.appointments_waiting : "–");
     });
     prune(tbody, keys);
     tickServices();

@@ -313,10 +313,27 @@
     plainTable("fb-person", heads(T.staff), f.by_person.map(row(staff)), nums);
   }
 
+  function appointments(r) {
+    var a = r.appointments;
+    if (!a) return;
+    var service = function (code) { var s = serviceByCode[code]; return code + " " + (s ? s.name : T.removed); };
+    var share = function (n, of) { return of ? pct(n / of) : "–"; };
+    var row = function (l) {
+      return [l.day ? l.day + " · " + service(l.service) : T.total, String(l.made), String(l.cancelled), String(l.checked_in),
+        String(l.late), String(l.no_show), share(l.within_5, l.called), share(l.within_10, l.called),
+        l.called ? (l.delay_secs / l.called / 60).toFixed(1) + " " + T.min : "–"];
+    };
+    var rows = a.by_day.map(row);
+    if (a.by_day.length) rows.push(row(a.overall));
+    plainTable("appt-table", [T.day + " · " + T.service, T.made, T.cancelled, T.appt_checked_in, T.late, T.appt_no_show,
+      T.within_5, T.within_10, T.mean_delay], rows, [1, 2, 3, 4, 5, 6, 7, 8]);
+  }
+
   function render(r) {
     summary(r);
     oversight(r);
     feedback(r);
+    appointments(r);
     hourChart(r.by_hour);
     waitChart(r.by_service);
     satChart(r.overall.satisfaction);
@@ -340,7 +357,7 @@
 
   function setLinks(from, to) {
     var q = "?from=" + from + "&to=" + to;
-    ["service", "window", "staff", "hour", "events", "feedback"].forEach(function (t) {
+    ["service", "window", "staff", "hour", "events", "feedback", "appointments"].forEach(function (t) {
       document.getElementById("csv-" + t).href = "/api/v1/reports/" + t + ".csv" + q;
     });
   }

@@ -88,6 +88,19 @@
         identity_check: f.elements.identity_check.value
       }];
     },
+    appointments: function (f) {
+      var prefix = field(f, "prefix").toUpperCase();
+      return ["PUT", "/api/v1/config/services/" + f.dataset.code + "/appointments", {
+        enabled: checked(f, "enabled"),
+        slot_mins: num(f, "slot_mins"),
+        places: num(f, "places"),
+        horizon_days: num(f, "horizon_days"),
+        lead_mins: num(f, "lead_mins"),
+        checkin_before_mins: num(f, "checkin_before_mins"),
+        checkin_after_mins: num(f, "checkin_after_mins"),
+        prefix: prefix || null
+      }];
+    },
     "service-delete": function (f) {
       return ["DELETE", "/api/v1/config/services/" + f.dataset.code];
     },

@@ -167,6 +167,9 @@
       extend: !!cur,
       pause: open || paused,
       complaint: true,
+      "booking-check-in": true,
+      "phone-book": el("pb-service").options.length > 0,
+      "desk-ticket": true,
       "sign-out": !cur
     };
     Object.keys(enable).forEach(function (id) {
@@ -332,10 +335,92 @@
         );
       });
     },
+    "booking-check-in": function () {
+      el("bci-code").value = "";
+      el("bci-last4").value = "";
+      var sel = el("bci-booking");
+      sel.textContent = "";
+      api("GET", "/api/v1/appointments?day=" + encodeURIComponent(data.today)).then(function (r) {
+        (r.json || []).filter(function (b) { return b.state === "booked"; }).forEach(function (b) {
+          var o = document.createElement("option");
+          o.value = b.service + "|" + b.start;
+          o.textContent = hallTime(b.start) + " · " + b.service + " " + (serviceNames[b.service] || "") + (b.mobile ? " · " + b.mobile : "");
+          sel.appendChild(o);
+        });
+      }, function () { /* the code still works */ });
+      openDialog("dlg-booking-check-in", function () {
+        var code = el("bci-code").value.trim();
+        var body;
+        if (code) body = { code: code };
+        else {
+          var parts = sel.value.split("|");
+          body = { service: parts[0], start: parts[1], last4: el("bci-last4").value.trim() };
+        }
+        api("POST", "/api/v1/appointments/check-in", body).then(
+          function (r) {
+            var t = r.json;
+            var reprint = t.appointment && t.appointment.reprint;
+            say(fill(reprint ? S.done.bookingReprint : S.done.bookingCheckIn, { n: t.number, time: t.appointment ? t.appointment.time : "" }), "ok");
+            refreshSoon();
+          },
+          function (err) { say(explain(err), "error"); }
+        );
+      });
+    },
+    "phone-book": function () {
+      el("pb-day").value = data.today;
+      el("pb-mobile").value = "";
+      loadPhoneSlots();
+      openDialog("dlg-phone-book", function () {
+        var body = { service: el("pb-service").value, start: el("pb-slot").value, lang: document.documentElement.lang === "en" ? "en" : "zh" };
+        var mobile = el("pb-mobile").value.trim();
+        if (mobile) body.mobile = mobile;
+        api("POST", "/api/v1/appointments", body).then(
+          function (r) {
+            var b = r.json;
+            say(fill(S.done.phoneBook, { day: b.day, time: b.time || hallTime(b.start), code: b.code.replace(/(...)(?=.)/g, "$1 ") }), "ok");
+          },
+          function (err) { say(explain(err), "error"); }
+        );
+      });
+    },
+    "desk-ticket": function () {
+      el("dt-priority").checked = false;
+      openDialog("dlg-desk-ticket", function () {
+        api("POST", "/api/v1/tickets", { service: el("dt-service").value, priority: el("dt-priority").checked }).then(
+          function (r) { say(fill(S.done.deskTicket, { n: r.json.number }), "ok"); refreshSoon(); },
+          function (err) { say(explain(err), "error"); }
+        );
+      });
+    },
     "sign-out": function () {
       api("POST", base + "/sign-out").then(logout, function (err) { say(explain(err), "error"); });
     }
   };
+
+  // A time in the hall's own zone, HH:MM.
+  var hallFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: data.tz });
+  function hallTime(t) { return hallFormat.format(new Date(t)); }
+
+  // The phone booking's free slots of the chosen service and day.
+  function loadPhoneSlots() {
+    var sel = el("pb-slot");
+    sel.textContent = "";
+    if (!el("pb-service").value || !el("pb-day").value) return;
+    api("GET", "/api/v1/appointments/slots?service=" + encodeURIComponent(el("pb-service").value) + "&day=" + encodeURIComponent(el("pb-day").value)).then(
+      function (r) {
+        (r.json || []).filter(function (s) { return s.free > 0; }).forEach(function (s) {
+          var o = document.createElement("option");
+          o.value = s.start;
+          o.textContent = hallTime(s.start) + " (" + s.free + ")";
+          sel.appendChild(o);
+        });
+      },
+      function (err) { say(explain(err), "error"); }
+    );
+  }
+  el("pb-service").addEventListener("change", loadPhoneSlots);
+  el("pb-day").addEventListener("change", loadPhoneSlots);
 
   el("complaint-consent").addEventListener("change", function (e) {
     el("complaint-contact").disabled = !e.target.checked;

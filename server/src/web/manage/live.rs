@@ -43,6 +43,7 @@ async fn page(v: Visit) -> Response {
                     th.wait-col { (lang.s("最长等候 / 目标", "Longest wait / target")) }
                     th.num { (lang.s("新取号预计", "New ticket told")) }
                     th.num { (lang.s("开放窗口", "Open windows")) }
+                    th.num { (lang.s("1 小时内预约 / 已签到在等", "Booked next hour / checked in waiting")) }
                 } }
                 tbody {}
             }

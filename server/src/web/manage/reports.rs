@@ -93,6 +93,7 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
         (table_section(lang, "hour", lang.s("按取号时段", "By hour of issue")))
         (oversight_section(lang))
         (feedback_section(lang))
+        (appointments_section(lang))
         p.note {
             (lang.s(
                 "等候时间 = 首次叫号 − 取号；达标率 = 等候不超过该业务目标的已叫号比例（目标线：",
@@ -184,6 +185,25 @@ fn feedback_section(lang: Lang) -> Markup {
     }
 }
 
+/// Bookings and the appointments' punctuality, per service and day (the script fills it).
+fn appointments_section(lang: Lang) -> Markup {
+    html! {
+        section.report-table.card #appointments {
+            div.table-head {
+                h2 { (lang.s("预约", "Appointments")) }
+                a.csv #csv-appointments href="/api/v1/reports/appointments.csv" download {
+                    (lang.s("下载 CSV", "Download CSV"))
+                }
+            }
+            p.hint { (lang.s(
+                "准时 = 从应到时间（时段开始，或签到时间如更晚）到叫号的时间；迟到 = 过了签到时间才来；未到 = 签到时间内没有来。",
+                "On time = from when due (the slot's start, or the check-in if later) to the call; late = came after check-in closed; no-show = never came while check-in was open.",
+            )) }
+            div.scroll { table #appt-table {} }
+        }
+    }
+}
+
 /// The texts the script writes, in the page's language.
 fn texts(lang: Lang) -> serde_json::Value {
     let s = |zh: &str, en: &str| lang.s(zh, en).to_owned();
@@ -257,6 +277,15 @@ fn texts(lang: Lang) -> serde_json::Value {
         "overdue": s("逾期", "Overdue"),
         "resolved_late": s("逾期办结", "Resolved late"),
         "unknown": s("（未关联）", "(none)"),
+        "day": s("日期", "Day"),
+        "made": s("预约", "Booked"),
+        "appt_checked_in": s("已签到", "Checked in"),
+        "late": s("迟到", "Late"),
+        "appt_no_show": s("未到", "No-show"),
+        "within_5": s("5 分钟内叫号", "Called within 5 min"),
+        "within_10": s("10 分钟内叫号", "Called within 10 min"),
+        "mean_delay": s("平均延迟", "Mean delay"),
+        "total": s("合计", "Total"),
     });
     if let (Some(all), serde_json::Value::Object(more)) = (v.as_object_mut(), more) {
         all.extend(more);

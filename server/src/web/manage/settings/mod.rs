@@ -11,6 +11,7 @@
 //! - [`people`]: accounts and devices.
 //! - [`audit`]: the audit log, each change as "field: before → after".
 
+mod appointments;
 mod audit;
 mod hall;
 mod people;
@@ -67,6 +68,15 @@ async fn body(state: &AppState, v: &Visit) -> Result<Markup, ApiError> {
         )
         .await?;
     let lang = v.lang;
+    let mut booking = Vec::new();
+    for s in &cfg.services {
+        let settings = state.store.appointment_settings(branch, s.code).await?;
+        booking.push((
+            s.code.as_str().to_owned(),
+            s.name.get(lang.code()).to_owned(),
+            settings,
+        ));
+    }
     let sections = [
         ("emergency", lang.s("紧急广播", "Emergency")),
         ("services", lang.s("服务", "Services")),
@@ -74,6 +84,7 @@ async fn body(state: &AppState, v: &Visit) -> Result<Markup, ApiError> {
         ("hours", lang.s("营业时间", "Hours")),
         ("exceptions", lang.s("节假日", "Holidays")),
         ("public", lang.s("对外信息", "Public info")),
+        ("appointments", lang.s("预约", "Appointments")),
         ("messages", lang.s("短信与反馈", "Messages")),
         ("notices", lang.s("公告", "Notices")),
         ("users", lang.s("人员", "People")),
@@ -95,6 +106,7 @@ async fn body(state: &AppState, v: &Visit) -> Result<Markup, ApiError> {
                     (hall::hours(lang, &hall))
                     (hall::exceptions(lang, &hall, tz, now))
                     (hall::public_info(lang, &hall))
+                    (appointments::section(lang, &booking))
                     (hall::messages(lang, &crate::hall::messages::settings_of(&cfg.messages)))
                     (hall::notices(lang, &hall, tz, now))
                     (people::users(lang, &v.who, &users, tz))
@@ -174,7 +186,12 @@ fn emergency(lang: Lang, message: Option<&str>) -> Markup {
 
 /// Messages for the API's error codes, for the script (it falls back to the server's text).
 fn error_messages(lang: Lang) -> Markup {
-    let codes: [(&str, &str, &str); 27] = [
+    let codes: [(&str, &str, &str); 28] = [
+        (
+            "invalid_appointment_settings",
+            "预约设置超出范围：时段 5–240 分钟，每段 1–50 人，提前 1–90 天，签到窗口 0–120 分钟；前缀为一个其他业务未用的字母。",
+            "An appointment setting is out of range: slots 5–240 min, 1–50 places, 1–90 days ahead, check-in 0–120 min; the prefix is one letter no other service uses.",
+        ),
         (
             "invalid_range",
             "号码范围应为 1–9999，且起始号不大于结束号。",
