@@ -294,6 +294,18 @@ async fn bookings_keep_their_rules_and_a_holiday_cancels_them() {
         (seen["state"].as_str(), seen["cancel_reason"].as_str()),
         (Some("cancelled"), Some("closed"))
     );
+    // The booking's own page says so, and offers neither cancel nor move.
+    let page = app
+        .get(&format!("/book/{first_code}?lang=en"), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Cancelled: the hall is closed then"),
+        "{page}"
+    );
+    assert!(!page.contains("booking-cancel"));
     let list: Value = app
         .get(&format!("/api/v1/appointments?day={day}"), Some(&manager))
         .await
@@ -432,4 +444,184 @@ async fn quick_bookings_from_one_address_meet_429() {
         }
     }
     assert!(limited >= 20, "only {limited} of 30 were limited");
+}
+
+/// The other ways in (issue #12): the hall's booking portal books with a device token of its
+/// own (source `api`, in its branch, not limited per address); staff book for a caller
+/// (`phone`), check a customer in by the slot and the last four digits of the number, and issue
+/// a ticket at the desk that the ticket's history says they issued. A kiosk may not book, and
+/// the check-in's refusals each have their code.
+#[tokio::test]
+async fn the_portal_and_staff_book_and_check_in() {
+    let app = TestApp::spawn_with_config(|c| c.booking_limit = 1).await;
+    let manager = app.login("manager").await;
+    let (s, v) = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/config/services/A/appointments",
+            Some(&manager),
+            json!({"enabled": true, "slot_mins": 15, "places": 3, "horizon_days": 14,
+                "lead_mins": 0, "checkin_before_mins": 120, "checkin_after_mins": 10, "prefix": "Y"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    // B may not take A's prefix, nor a service's own letter.
+    for prefix in ["Y", "B"] {
+        let (s, v) = app
+            .send_json(
+                reqwest::Method::PUT,
+                "/api/v1/config/services/B/appointments",
+                Some(&manager),
+                json!({"enabled": true, "slot_mins": 15, "places": 1, "horizon_days": 14,
+                    "lead_mins": 0, "checkin_before_mins": 30, "checkin_after_mins": 10, "prefix": prefix}),
+            )
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (422, "invalid_appointment_settings"),
+            "{prefix}"
+        );
+    }
+    let (s, device) = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/devices",
+            Some(&manager),
+            json!({"name": "portal", "role": "booking"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{device}");
+    let portal = device["token"].as_str().unwrap().to_owned();
+    // The first slot still ahead (the demo hall is open around the clock).
+    let today = chrono::Utc::now().with_timezone(&TZ).date_naive();
+    let mut start = None;
+    for day in [today, today.succ_opt().unwrap()] {
+        let slots: Value = app
+            .get(
+                &format!("/api/v1/appointments/slots?service=A&day={day}"),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        if let Some(s) = slots.as_array().unwrap().first() {
+            start = Some(s["start"].as_str().unwrap().to_owned());
+            break;
+        }
+    }
+    let start = start.expect("a slot ahead");
+
+    // The portal books twice from one address (the public limit here is 1 a minute).
+    let staff = app.login("staff1").await;
+    let mut codes = Vec::new();
+    let mut day = String::new();
+    for (token, mobile, source) in [
+        (portal.as_str(), "13800001234", "api"),
+        (portal.as_str(), "13900005678", "api"),
+        (staff.as_str(), "13700009999", "phone"),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/appointments",
+                Some(token),
+                json!({"service": "A", "start": start, "mobile": mobile}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["source"], source);
+        codes.push(v["code"].as_str().unwrap().to_owned());
+        day = v["day"].as_str().unwrap().to_owned();
+    }
+    let r = app
+        .post(
+            "/api/v1/appointments",
+            Some(qhall_tests::KIOSK),
+            json!({"service": "A", "start": start}),
+        )
+        .await;
+    assert_eq!(r.status(), 403, "a kiosk does not book");
+
+    // Staff check the second in by its slot and the last four digits.
+    let check_in = |body: Value| {
+        let app = &app;
+        let staff = staff.clone();
+        async move {
+            let r = app
+                .post("/api/v1/appointments/check-in", Some(&staff), body)
+                .await;
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, v) = check_in(json!({"service": "A", "start": start, "last4": "0000"})).await;
+    assert_eq!((s, code(&v)), (404, "unknown_booking"));
+    let (s, v) = check_in(json!({"service": "A", "start": start, "last4": "12a"})).await;
+    assert_eq!((s, code(&v)), (422, "invalid_last4"));
+    let (s, t) = check_in(json!({"service": "A", "start": start, "last4": "5678"})).await;
+    assert_eq!(s, 201, "{t}");
+    assert_eq!(t["number"], "Y001");
+    assert!(t["appointment"]["time"].as_str().unwrap().len() == 5);
+    // The same one again by its code: the same ticket, 200.
+    let (s, again) = check_in(json!({"code": codes[1]})).await;
+    assert_eq!((s, again["number"].as_str()), (200, Some("Y001")));
+    assert_eq!(again["appointment"]["reprint"], true);
+    // The staff's booking, cancelled, is refused as such.
+    let r = app
+        .post(
+            &format!("/api/v1/appointments/{}/cancel", codes[2]),
+            None,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let (s, v) = check_in(json!({"code": codes[2]})).await;
+    assert_eq!((s, code(&v)), (409, "booking_cancelled"));
+    let (s, v) = check_in(json!({"code": "ZZZZZZZZZ"})).await;
+    assert_eq!((s, code(&v)), (404, "unknown_booking"));
+    let (s, v) = check_in(json!({"code": "A", "last4": "1234"})).await;
+    assert_eq!((s, code(&v)), (422, "invalid_body"));
+
+    // The desk: staff issue for a customer; the history says who.
+    let r = app
+        .post("/api/v1/tickets", Some(&staff), json!({"service": "B"}))
+        .await;
+    assert_eq!(r.status(), 201);
+    let t: Value = r.json().await.unwrap();
+    let who = query_texts(
+        &app.database_url,
+        &format!(
+            "SELECT u.username FROM ticket_events e JOIN tickets t ON t.key = e.ticket_key \
+             JOIN users u ON u.id = e.staff_user_id WHERE t.id = '{}' AND e.kind = 'issue'",
+            t["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(who, ["staff1"]);
+
+    // Staff see the day's bookings (numbers masked); the report counts them.
+    let list: Value = app
+        .get(&format!("/api/v1/appointments?day={day}"), Some(&staff))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 3, "{list}");
+    assert!(list.to_string().contains("****5678"), "{list}");
+    assert!(!list.to_string().contains("13900005678"), "numbers masked");
+    let csv = app
+        .get(
+            &format!("/api/v1/reports/appointments.csv?from={day}&to={day}"),
+            Some(&manager),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("day,service,made,cancelled,checked_in,late,no_show,called"),
+        "{csv}"
+    );
+    assert!(csv.contains("total,,3,1,1,0,0,0"), "{csv}");
 }
