@@ -243,3 +243,50 @@ async fn appointments_are_checked_in_and_called_on_time_on_postgresql() {
     };
     appointments_are_checked_in_and_called_on_time(&pg.url).await;
 }
+
+/// A walk-in's printed estimate counts the booked customers due while it waits: the policy
+/// calls them first. The same hall at the same moment, with and without five bookings at
+/// 10:00, tells a walk-in at 09:55 a longer wait with them.
+#[tokio::test]
+async fn a_walk_in_is_told_the_bookings_due_before_its_turn() {
+    async fn told(bookings: usize) -> u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("q.db").display());
+        let store = demo_store_on(&url, "").await;
+        let manager = user_principal(&store, "manager").await;
+        let settings = AppointmentSettings {
+            enabled: true,
+            places: 5,
+            ..AppointmentSettings::default()
+        };
+        store
+            .set_appointment_settings(&manager, "A".parse().unwrap(), &settings, t("00:00"))
+            .await
+            .unwrap();
+        let hall = Hall {
+            staff: user_principal(&store, "staff1").await,
+            store,
+        };
+        for _ in 0..bookings {
+            hall.book("02:00").await;
+        }
+        hall.walk_in("01:50").await;
+        let issued = hall
+            .store
+            .issue(
+                &kiosk_principal(),
+                "A".parse().unwrap(),
+                false,
+                None,
+                t("01:55"),
+            )
+            .await
+            .unwrap();
+        issued.ticket.estimate_secs
+    }
+    let (without, with) = (told(0).await, told(5).await);
+    assert!(
+        with > without,
+        "told {with} s with bookings, {without} s without"
+    );
+}

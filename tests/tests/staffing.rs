@@ -351,3 +351,59 @@ async fn busy_week(app: &TestApp, except: NaiveDate) {
     }
     app.sql(&sql).await;
 }
+
+/// The coming week's bookings against the capacity (issue #12): three bookings of A at 10:00
+/// on the same weekday as the history's day take 3 × 6 minutes (A's mean service time in the
+/// history) of the 2.0 windows × 60 minutes open on average then: 15 %.
+#[tokio::test]
+async fn the_advice_shows_the_share_of_the_capacity_bookings_take() {
+    let app = TestApp::spawn().await;
+    let manager = app.login("manager").await;
+    let day = history(&app).await;
+    let (s, v) = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/config/services/A/appointments",
+            Some(&manager),
+            serde_json::json!({"enabled": true, "slot_mins": 15, "places": 3, "horizon_days": 14,
+                "lead_mins": 60, "checkin_before_mins": 30, "checkin_after_mins": 10}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let coming = day + Duration::days(7);
+    for mobile in ["13800000001", "13800000002", "13800000003"] {
+        let r = app
+            .post(
+                "/api/v1/appointments",
+                Some(&manager),
+                serde_json::json!({"service": "A", "start": local(coming, 10, 0), "mobile": mobile}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+    }
+    let v = advice(&app, &manager, "?weeks=1&service=A").await;
+    let booked = v["booked"].as_array().unwrap();
+    assert_eq!(booked.len(), 7);
+    let d = booked
+        .iter()
+        .find(|d| d["day"] == coming.to_string())
+        .expect("the booked day");
+    assert_eq!(d["hours"].as_array().unwrap().len(), 1, "{d}");
+    let h = &d["hours"][0];
+    assert_eq!(
+        (h["hour"].as_u64(), h["bookings"].as_u64()),
+        (Some(10), Some(3))
+    );
+    assert!(close(&h["booked_mins"], 18.0), "{h}");
+    assert!(close(&h["capacity_mins"], 120.0), "{h}");
+    assert!(close(&h["share"], 0.15), "{h}");
+    // Service B has no bookings.
+    let v = advice(&app, &manager, "?weeks=1&service=B").await;
+    assert!(
+        v["booked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["hours"].as_array().unwrap().is_empty())
+    );
+}

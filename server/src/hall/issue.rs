@@ -146,7 +146,23 @@ pub async fn issue_with<T: Tx>(
             priority_waiting + normal_waiting
         }
     };
-    let estimate_secs = estimate(tx, &cfg, code, priority, ahead, forecast, now).await?;
+    let mut estimate_secs = estimate(tx, &cfg, code, priority, ahead, forecast, now).await?;
+    if appointment.is_none() && svc.appointments {
+        // A walk-in also follows the booked customers who will be due while it waits (the
+        // policy calls them first): they count as ahead, once, for the wait first estimated.
+        let until = now + chrono::Duration::seconds(i64::try_from(estimate_secs).unwrap_or(0));
+        let booked = tx
+            .count(
+                "SELECT COUNT(*) FROM bookings WHERE branch_id = ? AND service_code = ? \
+                 AND day = ? AND state = 'booked' AND slot_start >= ? AND slot_start < ?",
+                args![branch, &code, day, now, until],
+            )
+            .await?;
+        if booked > 0 {
+            estimate_secs =
+                estimate(tx, &cfg, code, priority, ahead + booked, forecast, now).await?;
+        }
+    }
     let id = new_ticket_id();
     let ticket = tx
         .insert_ticket(&NewTicket {

@@ -12,11 +12,14 @@
 //!   different skills, so pooling the lines would promise more than the hall can do.
 //! - Windows open: from the window log (sign-in or resume to pause or sign-out), the mean
 //!   number open in each hour of the week, counting only windows that serve the service.
+//! - Booked: for the coming seven days, per hour, the window minutes the bookings take (each
+//!   its service's mean service time) against the minutes of the windows open on average in
+//!   that hour of the week: the share of the capacity appointments take.
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, NaiveDate, Timelike};
 use qhall_shared::ServiceCode;
 use qhall_shared::api::{Localized, TicketStatus};
 use serde::{Deserialize, Serialize};
@@ -59,6 +62,31 @@ pub struct Advice {
     pub services: Vec<ServiceBasis>,
     /// Monday first; 24 hours each.
     pub days: Vec<Day>,
+    /// The coming seven days (today first): per hour with bookings, the share of the
+    /// service's capacity they take.
+    pub booked: Vec<BookedDay>,
+}
+
+/// One coming day's bookings against the capacity.
+#[derive(Debug, Serialize)]
+pub struct BookedDay {
+    pub day: NaiveDate,
+    /// ISO weekday: 1 Monday … 7 Sunday.
+    pub weekday: u8,
+    /// Only the hours with bookings.
+    pub hours: Vec<BookedHour>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BookedHour {
+    pub hour: u8,
+    pub bookings: u32,
+    /// Window minutes the bookings take: each counts its service's mean service time.
+    pub booked_mins: f64,
+    /// Window minutes there are: the windows open on average in this hour of the week × 60.
+    pub capacity_mins: f64,
+    /// `booked_mins / capacity_mins`; `null` when no window was open in that hour.
+    pub share: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -207,6 +235,48 @@ async fn advice(
                 .collect(),
         })
         .collect();
+    // The coming week's bookings, each taking its service's mean service time of a window.
+    let mean_of = |code: &str| {
+        basis
+            .iter()
+            .find(|b| b.service.as_str() == code)
+            .map(|b| b.mean_service_secs / 60.0)
+    };
+    let mut booked = Vec::new();
+    for i in 0..7 {
+        let day = today + Duration::days(i);
+        let mut hours: std::collections::BTreeMap<u8, (u32, f64)> = Default::default();
+        for b in state.store.bookings(branch, day).await? {
+            if !matches!(b.state.as_str(), "booked" | "checked_in") {
+                continue;
+            }
+            let Some(mins) = mean_of(&b.service) else {
+                continue; // another service than the one asked for
+            };
+            let hour = b.start.with_timezone(&tz).hour() as u8;
+            let e = hours.entry(hour).or_default();
+            e.0 += 1;
+            e.1 += mins;
+        }
+        let weekday = day.weekday().number_from_monday() as u8;
+        booked.push(BookedDay {
+            day,
+            weekday,
+            hours: hours
+                .into_iter()
+                .map(|(hour, (bookings, booked_mins))| {
+                    let capacity_mins = open[usize::from(weekday - 1)][usize::from(hour)] * 60.0;
+                    BookedHour {
+                        hour,
+                        bookings,
+                        booked_mins,
+                        capacity_mins,
+                        share: (capacity_mins > 0.0).then(|| booked_mins / capacity_mins),
+                    }
+                })
+                .collect(),
+        });
+    }
     Ok(Json(Advice {
         branch,
         weeks,
@@ -216,5 +286,6 @@ async fn advice(
         service: only,
         services: basis,
         days,
+        booked,
     }))
 }

@@ -73,6 +73,35 @@
     basis.appendChild(summary);
   }
 
+  // The coming week's bookings: per day and hour, the share of the window time they take.
+  function renderBooked(a) {
+    var table = $("booked-grid");
+    var thead = table.tHead, tbody = table.tBodies[0];
+    thead.textContent = ""; tbody.textContent = "";
+    var lo = 24, hi = -1;
+    a.booked.forEach(function (d) { d.hours.forEach(function (h) { lo = Math.min(lo, h.hour); hi = Math.max(hi, h.hour); }); });
+    $("booked-empty").hidden = hi >= 0;
+    if (hi < 0) return;
+    var hr = Q.el("tr");
+    hr.appendChild(Q.el("th"));
+    for (var h = lo; h <= hi; h++) hr.appendChild(Q.el("th", { class: "num" }, pad(h)));
+    thead.appendChild(hr);
+    a.booked.forEach(function (d) {
+      var tr = Q.el("tr", { "data-day": d.day });
+      tr.appendChild(Q.el("th", { scope: "row" }, S.days[d.weekday - 1] + " " + d.day.slice(5)));
+      for (var h = lo; h <= hi; h++) {
+        var c = d.hours.filter(function (x) { return x.hour === h; })[0];
+        var td = Q.el("td", { class: "cell" + (c && (c.share === null || c.share > 0.5) ? " short" : c ? " met" : ""), "data-hour": h });
+        if (c) {
+          td.textContent = c.share === null ? c.bookings + " / –" : Math.round(c.share * 100) + "%";
+          td.title = c.bookings + " · " + one(c.booked_mins) + " / " + one(c.capacity_mins) + " min";
+        }
+        tr.appendChild(td);
+      }
+      tbody.appendChild(tr);
+    });
+  }
+
   function load() {
     var msg = $("advice-msg");
     msg.textContent = "";
@@ -80,7 +109,7 @@
       "&goal=" + encodeURIComponent(Number($("advice-goal").value) / 100);
     var svc = $("advice-service").value;
     if (svc) q += "&service=" + encodeURIComponent(svc);
-    Q.api("GET", "/api/v1/staffing/advice" + q).then(function (r) { render(r.json); }, function (e) {
+    Q.api("GET", "/api/v1/staffing/advice" + q).then(function (r) { render(r.json); renderBooked(r.json); }, function (e) {
       if (e.status === 401) { location.reload(); return; }
       msg.textContent = S.errors[e.code] || e.message || S.errors.network;
       msg.className = "message level-bad";

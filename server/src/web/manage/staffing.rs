@@ -64,6 +64,15 @@ async fn page(v: Visit) -> Response {
                 span.cell-key.spare { "0 / 1" } " " (lang.s("无需求仍开放", "open without demand"))
                 " — " (lang.s("每格：所需窗口 / 平均开放窗口", "each cell: windows needed / windows open on average"))
             }
+            h3 { (lang.s("未来 7 天预约占用", "Bookings in the coming 7 days")) }
+            p #booked-empty { (lang.s("没有预约。", "No bookings.")) }
+            div.advice-scroll { table #booked-grid.advice-grid { thead {} tbody {} } }
+            p.advice-note {
+                (lang.s(
+                    "每格：预约占用的窗口时间（按平均办理时长）占该时段平均开放窗口时间的比例。",
+                    "Each cell: the window time the bookings take (at the mean service time) as a share of the window time open on average in that hour."
+                ))
+            }
             p.advice-note {
                 (lang.s(
                     "所需窗口按 Erlang C 计算：每小时到达人数与平均办理时长取自所选历史，按各业务的目标等候时间；全部业务为各业务所需之和。",
