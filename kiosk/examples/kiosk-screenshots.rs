@@ -24,22 +24,156 @@ use qhall_kiosk::{KioskWindow, ui};
 use slint::ComponentHandle;
 use tokio::sync::watch;
 
-/// A printer that prints nothing, or reports it is out of paper.
+/// A printer that keeps the last ticket's ESC/POS bytes, or reports it is out of paper.
 struct ShotPrinter {
     out_of_paper: AtomicBool,
+    last: std::sync::Mutex<Vec<u8>>,
 }
 
 impl Printer for ShotPrinter {
     fn present(&self) -> bool {
         true
     }
-    fn print(&self, _job: &PrintJob) -> Result<(), PrintError> {
+    fn print(&self, job: &PrintJob) -> Result<(), PrintError> {
         if self.out_of_paper.load(Ordering::SeqCst) {
             Err(PrintError::NoPaper)
         } else {
+            let bytes = qhall_kiosk::printer::escpos::encode(job, Default::default());
+            *self.last.lock().unwrap_or_else(|e| e.into_inner()) = bytes;
             Ok(())
         }
     }
+}
+
+/// The paper an ESC/POS stream (as [`qhall_kiosk::printer::escpos::encode`] writes it) comes
+/// out as on an 80 mm printer: text in the printer's sizes, raster lines, the QR code. Only the
+/// commands the kiosk sends are understood; this reads the bytes, so the picture is what the
+/// printer is told to print.
+fn paper(bytes: &[u8]) -> image::GrayImage {
+    use qhall_kiosk::printer::raster;
+    const WIDTH: u32 = 576;
+    let mut rows: Vec<Vec<bool>> = Vec::new();
+    let mut put = |bitmap_rows: Vec<Vec<bool>>| rows.extend(bitmap_rows);
+    let from_bitmap = |b: &raster::Bitmap| -> Vec<Vec<bool>> {
+        (0..b.height())
+            .map(|y| (0..WIDTH).map(|x| x < b.width() && b.get(x, y)).collect())
+            .collect()
+    };
+    let (mut scale, mut text, mut qr) = ((1u32, 1u32), String::new(), Vec::new());
+    let flush = |text: &mut String, scale: (u32, u32), put: &mut dyn FnMut(Vec<Vec<bool>>)| {
+        if !text.is_empty() {
+            let b = raster::render_line(text, 24.0 * scale.1 as f32, WIDTH);
+            put(from_bitmap(&b));
+            text.clear();
+        }
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            0x1b => {
+                // ESC @ / a n / E n / d n
+                let n = bytes.get(i + 2).copied().unwrap_or(0);
+                if bytes.get(i + 1) == Some(&b'd') {
+                    flush(&mut text, scale, &mut put);
+                    put(vec![vec![false; WIDTH as usize]; 24 * n as usize]);
+                }
+                i += if bytes.get(i + 1) == Some(&b'@') {
+                    2
+                } else {
+                    3
+                };
+            }
+            0x1c => {
+                i += if bytes.get(i + 1) == Some(&b'!') {
+                    3
+                } else {
+                    2
+                }
+            }
+            0x0a => {
+                flush(&mut text, scale, &mut put);
+                i += 1;
+            }
+            0x1d => match bytes.get(i + 1) {
+                Some(b'!') => {
+                    let n = bytes.get(i + 2).copied().unwrap_or(0);
+                    scale = (u32::from(n >> 4) + 1, u32::from(n & 0x0f) + 1);
+                    i += 3;
+                }
+                Some(b'v') => {
+                    // GS v 0 m xL xH yL yH, then the rows.
+                    let wb = usize::from(bytes[i + 4]) | usize::from(bytes[i + 5]) << 8;
+                    let h = usize::from(bytes[i + 6]) | usize::from(bytes[i + 7]) << 8;
+                    let data = &bytes[i + 8..i + 8 + wb * h];
+                    put((0..h)
+                        .map(|y| {
+                            (0..WIDTH as usize)
+                                .map(|x| {
+                                    x < wb * 8 && data[y * wb + x / 8] & (0x80 >> (x % 8)) != 0
+                                })
+                                .collect()
+                        })
+                        .collect());
+                    i += 8 + wb * h;
+                }
+                Some(b'(') => {
+                    // GS ( k pL pH cn fn ...: store (fn 80) or print (fn 81) the QR code.
+                    let len = usize::from(bytes[i + 3]) | usize::from(bytes[i + 4]) << 8;
+                    let body = &bytes[i + 5..i + 5 + len];
+                    match body.get(1) {
+                        Some(80) => qr = body[3..].to_vec(),
+                        Some(81) => {
+                            if let Ok(code) = qrcode::QrCode::new(&qr) {
+                                let m = code.width() as u32;
+                                let module = 6;
+                                let left = (WIDTH - m * module) / 2;
+                                let colors = code.to_colors();
+                                let mut bitmap = Vec::new();
+                                for y in 0..m * module {
+                                    bitmap.push(
+                                        (0..WIDTH)
+                                            .map(|x| {
+                                                x >= left
+                                                    && x < left + m * module
+                                                    && colors[((y / module) * m
+                                                        + (x - left) / module)
+                                                        as usize]
+                                                        == qrcode::Color::Dark
+                                            })
+                                            .collect(),
+                                    );
+                                }
+                                put(bitmap);
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 5 + len;
+                }
+                Some(b'V') => i += 4,
+                _ => i += 2,
+            },
+            b => {
+                text.push(b as char);
+                i += 1;
+            }
+        }
+    }
+    flush(&mut text, scale, &mut put);
+    let margin = 24;
+    let mut img = image::GrayImage::from_pixel(
+        WIDTH + 2 * margin,
+        rows.len() as u32 + 2 * margin,
+        image::Luma([255]),
+    );
+    for (y, row) in rows.iter().enumerate() {
+        for (x, dark) in row.iter().enumerate() {
+            if *dark {
+                img.put_pixel(x as u32 + margin, y as u32 + margin, image::Luma([20]));
+            }
+        }
+    }
+    img
 }
 
 struct Shooter {
@@ -65,6 +199,7 @@ impl Shooter {
         let api = MemoryApi::demo();
         api.set_now(now);
         let printer = Arc::new(ShotPrinter {
+            last: Default::default(),
             out_of_paper: AtomicBool::new(false),
         });
         let settings = Settings {
@@ -179,6 +314,36 @@ impl Shooter {
         self.settle(&mut s, "checked in", |v| v.screen == Screen::CheckedIn)?;
         self.shoot(size, "kiosk-checked-in.png")?;
         s.handle.send(Command::Back);
+        self.settle(&mut s, "home", |v| v.screen == Screen::Home)?;
+
+        // A booked customer: "I have an appointment", the code half typed, then the
+        // appointment's ticket on screen and on paper.
+        s.handle.send(Command::OpenBooking);
+        self.settle(&mut s, "booking check-in", |v| {
+            v.screen == Screen::CheckIn && v.check_in.booking
+        })?;
+        for k in ["K", "7", "M", "2", "P"] {
+            s.handle.send(Command::CheckInKey(k.into()));
+        }
+        self.settle(&mut s, "booking code typed", |v| v.check_in.code == "K7M2P")?;
+        self.shoot(size, "kiosk-booking-check-in.png")?;
+        for k in ["9", "Q", "X", "A"] {
+            s.handle.send(Command::CheckInKey(k.into()));
+        }
+        self.settle(&mut s, "booking code complete", |v| {
+            v.check_in.code.len() == 9
+        })?;
+        s.printer.out_of_paper.store(false, Ordering::SeqCst);
+        s.handle.send(Command::CheckInSubmit(None));
+        self.settle(&mut s, "appointment ticket", |v| {
+            v.screen == Screen::Ticket && v.ticket.print == PrintState::Printed
+        })?;
+        self.shoot(size, "kiosk-appointment-ticket.png")?;
+        let bytes = s.printer.last.lock().map(|b| b.clone()).unwrap_or_default();
+        let path = self.out.join("ticket-appointment-printed.png");
+        paper(&bytes).save(&path)?;
+        println!("wrote {}", path.display());
+        s.handle.send(Command::Done);
         self.settle(&mut s, "home", |v| v.screen == Screen::Home)?;
 
         // "Text me when my turn is near" after taking a ticket: the number half typed.
