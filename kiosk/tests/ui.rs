@@ -394,14 +394,12 @@ fn a_booking_made_on_the_web_is_checked_in_at_the_kiosk_and_printed_as_an_appoin
     let manager = rt.block_on(app.login("manager"));
     // Service A takes bookings up to the last minute; check-in opens two hours ahead, so the
     // first free slot (the demo hall is open around the clock) can be checked in at once.
-    let (s, v) = rt.block_on(app.send_json(
-        reqwest::Method::PUT,
-        "/api/v1/config/services/A/appointments",
-        Some(&manager),
+    rt.block_on(app.set_appointments(
+        &manager,
+        "A",
         serde_json::json!({"enabled": true, "slot_mins": 15, "places": 1, "horizon_days": 14,
             "lead_mins": 0, "checkin_before_mins": 120, "checkin_after_mins": 10}),
     ));
-    assert_eq!(s, 200, "{v}");
 
     let code = rt.block_on(async {
         let b = browser::Browser::start(390, 1300).await;

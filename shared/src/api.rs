@@ -124,7 +124,7 @@ pub struct AppointmentSlot {
 }
 
 /// A booking as the kiosk reads it (`GET /api/v1/appointments/{code}`): what it shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BookingSummary {
     pub code: String,
     pub service: String,

@@ -29,16 +29,13 @@ async fn main() {
         .await;
     assert_eq!(s, 200, "{v}");
     for (code, slot) in [("A", 15), ("C", 30)] {
-        let (s, v) = app
-            .send_json(
-                reqwest::Method::PUT,
-                &format!("/api/v1/config/services/{code}/appointments"),
-                Some(&manager),
-                json!({"enabled": true, "slot_mins": slot, "places": 2, "horizon_days": 14,
+        app.set_appointments(
+            &manager,
+            code,
+            json!({"enabled": true, "slot_mins": slot, "places": 2, "horizon_days": 14,
                     "lead_mins": 60, "checkin_before_mins": 30, "checkin_after_mins": 10}),
-            )
-            .await;
-        assert_eq!(s, 200, "{v}");
+        )
+        .await;
     }
     let b = Browser::start(390, 844).await;
     b.goto(&format!("{}/book?lang=zh", app.url)).await;

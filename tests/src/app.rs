@@ -319,6 +319,20 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Sets service `service`'s appointment settings as `manager` (issue #12), which must be
+    /// accepted.
+    pub async fn set_appointments(&self, manager: &str, service: &str, settings: Value) {
+        let (s, v) = self
+            .send_json(
+                reqwest::Method::PUT,
+                &format!("/api/v1/config/services/{service}/appointments"),
+                Some(manager),
+                settings,
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+
     /// Logs in a demo user (password `demo`) and returns the bearer token.
     pub async fn login(&self, user: &str) -> String {
         let r = self

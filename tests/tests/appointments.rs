@@ -455,16 +455,8 @@ async fn quick_bookings_from_one_address_meet_429() {
 async fn the_portal_and_staff_book_and_check_in() {
     let app = TestApp::spawn_with_config(|c| c.booking_limit = 1).await;
     let manager = app.login("manager").await;
-    let (s, v) = app
-        .send_json(
-            reqwest::Method::PUT,
-            "/api/v1/config/services/A/appointments",
-            Some(&manager),
-            json!({"enabled": true, "slot_mins": 15, "places": 3, "horizon_days": 14,
-                "lead_mins": 0, "checkin_before_mins": 120, "checkin_after_mins": 10, "prefix": "Y"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
+    app.set_appointments(&manager, "A", json!({"enabled": true, "slot_mins": 15, "places": 3, "horizon_days": 14,
+                "lead_mins": 0, "checkin_before_mins": 120, "checkin_after_mins": 10, "prefix": "Y"})).await;
     // B may not take A's prefix, nor a service's own letter.
     for prefix in ["Y", "B"] {
         let (s, v) = app

@@ -15,16 +15,13 @@ use serde_json::{Value, json};
 async fn staff_check_in_a_booking_book_for_a_caller_and_issue_at_the_desk() {
     let app = TestApp::spawn().await;
     let manager = app.login("manager").await;
-    let (s, v) = app
-        .send_json(
-            reqwest::Method::PUT,
-            "/api/v1/config/services/A/appointments",
-            Some(&manager),
-            json!({"enabled": true, "slot_mins": 15, "places": 4, "horizon_days": 14,
+    app.set_appointments(
+        &manager,
+        "A",
+        json!({"enabled": true, "slot_mins": 15, "places": 4, "horizon_days": 14,
                 "lead_mins": 0, "checkin_before_mins": 120, "checkin_after_mins": 10}),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
+    )
+    .await;
     // The console lists today's bookings: the hall's day is put in a time zone where it is now
     // between 02:00 and 20:59, open 00:00–23:45, so today has free times whenever this runs.
     use chrono::Timelike;

@@ -360,16 +360,13 @@ async fn the_advice_shows_the_share_of_the_capacity_bookings_take() {
     let app = TestApp::spawn().await;
     let manager = app.login("manager").await;
     let day = history(&app).await;
-    let (s, v) = app
-        .send_json(
-            reqwest::Method::PUT,
-            "/api/v1/config/services/A/appointments",
-            Some(&manager),
-            serde_json::json!({"enabled": true, "slot_mins": 15, "places": 3, "horizon_days": 14,
+    app.set_appointments(
+        &manager,
+        "A",
+        serde_json::json!({"enabled": true, "slot_mins": 15, "places": 3, "horizon_days": 14,
                 "lead_mins": 60, "checkin_before_mins": 30, "checkin_after_mins": 10}),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
+    )
+    .await;
     let coming = day + Duration::days(7);
     for mobile in ["13800000001", "13800000002", "13800000003"] {
         let r = app

@@ -599,32 +599,17 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 }
             }
             Internal::BookingCheckedIn { result, booking } => {
-                let Flow::CheckIn {
-                    code,
-                    busy,
-                    message,
-                    ..
-                } = &mut self.model.flow
-                else {
+                if !self.check_in_answered() {
                     return;
-                };
-                *busy = false;
+                }
                 match result {
                     Ok(ticket) => {
                         tracing::info!(ticket = %ticket.number, "appointment checked in");
                         self.show_ticket(ticket);
                     }
                     Err(e) => {
-                        code.clear();
-                        let b = booking.unwrap_or_else(|| qhall_shared::api::BookingSummary {
-                            code: String::new(),
-                            service: String::new(),
-                            state: String::new(),
-                            time: None,
-                            checkin_opens: None,
-                            checkin_closes: None,
-                        });
-                        *message = Some(match e.code() {
+                        let b = booking.unwrap_or_default();
+                        self.check_in_refused(match e.code() {
                             Some("unknown_booking") => CheckInMessage::UnknownCode,
                             Some("too_early") => CheckInMessage::TooEarly {
                                 opens: b.checkin_opens.unwrap_or_default(),
@@ -640,16 +625,9 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 }
             }
             Internal::CheckedIn(result) => {
-                let Flow::CheckIn {
-                    code,
-                    busy,
-                    message,
-                    ..
-                } = &mut self.model.flow
-                else {
+                if !self.check_in_answered() {
                     return;
-                };
-                *busy = false;
+                }
                 match result {
                     Ok(done) => {
                         self.model.flow = Flow::CheckedIn {
@@ -657,17 +635,12 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                         };
                         self.printed_at = Some(Instant::now());
                     }
-                    Err(e) => {
-                        code.clear();
-                        *message = Some(match e.code() {
-                            Some("unknown_ticket" | "invalid_number") => {
-                                CheckInMessage::UnknownCode
-                            }
-                            Some("already_checked_in") => CheckInMessage::Already,
-                            Some("not_waiting" | "not_remote") => CheckInMessage::NotWaiting,
-                            _ => CheckInMessage::TryAgain,
-                        });
-                    }
+                    Err(e) => self.check_in_refused(match e.code() {
+                        Some("unknown_ticket" | "invalid_number") => CheckInMessage::UnknownCode,
+                        Some("already_checked_in") => CheckInMessage::Already,
+                        Some("not_waiting" | "not_remote") => CheckInMessage::NotWaiting,
+                        _ => CheckInMessage::TryAgain,
+                    }),
                 }
             }
             Internal::Printed { number, result } => {
@@ -821,6 +794,25 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                 self.model.lang = self.settings.default_lang;
             }
             _ => {}
+        }
+    }
+
+    /// A check-in's answer came: whether the check-in screen is still up (then no longer busy).
+    fn check_in_answered(&mut self) -> bool {
+        match &mut self.model.flow {
+            Flow::CheckIn { busy, .. } => {
+                *busy = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The check-in was refused: the code typed is cleared and `why` is shown.
+    fn check_in_refused(&mut self, why: CheckInMessage) {
+        if let Flow::CheckIn { code, message, .. } = &mut self.model.flow {
+            code.clear();
+            *message = Some(why);
         }
     }
 

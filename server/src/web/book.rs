@@ -15,8 +15,8 @@ use chrono::{DateTime, Duration, Utc};
 use maud::{PreEscaped, html};
 
 use super::hall::day_label;
-use super::i18n::{self, Lang, Words};
-use super::{document, html_response, lang_param, lang_switch, message_page};
+use super::i18n::{Lang, Words};
+use super::{document, html_response, lang_switch, message_page};
 use crate::hall::appointments::{BookingView, day_slots};
 use crate::http::AppState;
 use crate::queue::schedule::local_date;
@@ -77,8 +77,7 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Response {
     let query = query.as_deref();
-    let chosen = lang_param(query).and_then(Lang::parse);
-    let lang = i18n::pick(lang_param(query), &headers);
+    let (chosen, lang) = super::page_lang(query, &headers);
     let ids = match state.store.branch_ids().await {
         Ok(ids) => ids,
         Err(e) => return error_response(e),
@@ -247,8 +246,7 @@ pub async fn booking(
     headers: HeaderMap,
 ) -> Response {
     let query = query.as_deref();
-    let chosen = lang_param(query).and_then(Lang::parse);
-    let lang = i18n::pick(lang_param(query), &headers);
+    let (chosen, lang) = super::page_lang(query, &headers);
     let b = match booking_or_404(&state, &code, lang).await {
         Ok(b) => b,
         Err(r) => return r,

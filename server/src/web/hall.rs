@@ -13,7 +13,7 @@ use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use maud::{Markup, html};
 
 use super::i18n::{self, Lang, Words};
-use super::{document, html_response, lang_param, lang_switch, message_page};
+use super::{document, html_response, lang_switch, message_page};
 use crate::hall::notices::exception_notice;
 use crate::http::AppState;
 use crate::queue::schedule::{hhmm, local_date};
@@ -55,8 +55,7 @@ async fn render(
     query: Option<&str>,
     headers: &HeaderMap,
 ) -> Response {
-    let chosen = lang_param(query).and_then(Lang::parse);
-    let lang = i18n::pick(lang_param(query), headers);
+    let (chosen, lang) = super::page_lang(query, headers);
     let ids = match state.store.branch_ids().await {
         Ok(ids) => ids,
         Err(e) => {

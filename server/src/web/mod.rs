@@ -182,6 +182,15 @@ pub fn message_page(lang: Lang, status: StatusCode, title: &str, text: &str) -> 
     html_response(status, document(lang, title, "customer", None, &body), None)
 }
 
+/// A customer page's language: `(chosen, shown)` — the one `?lang=` chose (to remember in a
+/// cookie), if any, and the one to show ([`i18n::pick`]).
+pub fn page_lang(query: Option<&str>, headers: &axum::http::HeaderMap) -> (Option<Lang>, Lang) {
+    (
+        lang_param(query).and_then(Lang::parse),
+        i18n::pick(lang_param(query), headers),
+    )
+}
+
 /// `?lang=` from a query string.
 pub fn lang_param(query: Option<&str>) -> Option<&str> {
     query?.split('&').find_map(|p| p.strip_prefix("lang="))

@@ -16,8 +16,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::i18n::{self, Lang, Words};
-use super::{document, html_response, lang_param, lang_switch, message_page};
+use super::i18n::{Lang, Words};
+use super::{document, html_response, lang_switch, message_page};
 use crate::http::AppState;
 use crate::http::feedback::{public_window, window_in};
 
@@ -77,8 +77,7 @@ fn render(
     query: Option<&str>,
     headers: &HeaderMap,
 ) -> Response {
-    let chosen = lang_param(query).and_then(Lang::parse);
-    let lang = i18n::pick(lang_param(query), headers);
+    let (chosen, lang) = super::page_lang(query, headers);
     let (branch, n) = match found {
         Ok(found) => found,
         Err(e) if e.status == StatusCode::NOT_FOUND => {

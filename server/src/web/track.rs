@@ -74,8 +74,7 @@ pub async fn page(
     headers: HeaderMap,
 ) -> Response {
     let query = query.as_deref();
-    let chosen = lang_param(query).and_then(Lang::parse);
-    let lang = i18n::pick(lang_param(query), &headers);
+    let (chosen, lang) = super::page_lang(query, &headers);
     let t = match load(&state, &id).await {
         Ok(Some(t)) => t,
         Ok(None) => return not_found(lang),
