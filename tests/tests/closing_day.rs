@@ -18,6 +18,42 @@ const OFFICE: &str = "UPDATE branches SET weekly_hours = \
 
 async fn leftovers_are_cancelled_at_closing_once(url: &str, second: Store) {
     let store = demo_store_on(url, OFFICE).await;
+    // Two bookings of Monday 15:00 made the week before: one is cancelled, the other never
+    // comes — at closing it becomes a no-show (issue #12).
+    let manager = user_principal(&store, "manager").await;
+    let settings = qhall_server::hall::appointments::AppointmentSettings {
+        enabled: true,
+        places: 2,
+        ..Default::default()
+    };
+    store
+        .set_appointment_settings(
+            &manager,
+            "A".parse().unwrap(),
+            &settings,
+            at("2026-02-23T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let req = qhall_server::hall::appointments::BookRequest {
+            service: "A".parse().unwrap(),
+            start: at("2026-03-02T07:00:00Z"),
+            mobile: None,
+            lang: "zh".into(),
+            source: "web",
+        };
+        let b = store
+            .book(1, &req, at("2026-02-24T00:00:00Z"))
+            .await
+            .unwrap();
+        codes.push(b.code);
+    }
+    store
+        .cancel_booking(&codes[0], at("2026-02-25T00:00:00Z"))
+        .await
+        .unwrap();
     // Monday 2 March 2026: three tickets at 10:00 Shanghai (02:00 UTC).
     for _ in 0..3 {
         store
@@ -49,6 +85,14 @@ async fn leftovers_are_cancelled_at_closing_once(url: &str, second: Store) {
     assert_eq!(closed.len(), 1, "closed twice: {closed:?}");
     let c = closed.pop().unwrap();
     assert_eq!((c.day.to_string(), c.cancelled), ("2026-03-02".into(), 3));
+    let states: Vec<String> = {
+        let mut v = Vec::new();
+        for code in &codes {
+            v.push(store.booking(code).await.unwrap().unwrap().state);
+        }
+        v
+    };
+    assert_eq!(states, ["cancelled", "no_show"]);
     assert_eq!(store.waiting_total(1).await.unwrap(), 0);
     // Later checks find the day closed (a server started the next morning does nothing).
     assert_eq!(

@@ -1000,6 +1000,16 @@ pub async fn report<T: Tx>(
     Ok(out)
 }
 
+/// At the day's closing: the bookings of `day` (and any earlier) still `booked` — never
+/// checked in, never come late — become `no_show`. Returns how many.
+pub async fn mark_no_shows<T: Sql>(tx: &mut T, branch: i64, day: NaiveDate) -> Result<u64> {
+    tx.execute(
+        "UPDATE bookings SET state = 'no_show' WHERE branch_id = ? AND day <= ? AND state = 'booked'",
+        args![branch, day],
+    )
+    .await
+}
+
 /// Per service for the live page: the bookings of the next hour still to come or checked in
 /// (slot start in `[now, now + 1 h)`), and the checked-in appointments waiting to be called.
 pub async fn live<T: Sql>(

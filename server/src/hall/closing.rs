@@ -10,6 +10,8 @@
 //!   never early or late). A window still serving is left until its ticket is completed and
 //!   signed out at the next check; once the hall has opened again nothing is signed out.
 //!
+//! - The day's bookings never checked in (nor marked late) become no-shows.
+//!
 //! A day is closed once: the check runs in the maintenance loop (every 15 s, and at start, so a
 //! server that was down at closing catches up), under the branch's lock, and a `closed_days`
 //! row says it happened — two servers on one PostgreSQL close a day once.
@@ -59,6 +61,7 @@ pub async fn close_day<T: Tx>(
     };
     if signed_out_already.is_none() {
         done.cancelled = cancel_leftovers(tx, out, &cfg, closing, now).await?;
+        super::appointments::mark_no_shows(tx, branch, day).await?;
         tx.mark_day_closed(branch, day, now, done.cancelled).await?;
         audit(tx, branch, now, "close_day", day, done.cancelled).await?;
     }

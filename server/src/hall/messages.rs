@@ -127,11 +127,18 @@ pub fn mask_mobile(m: &str) -> String {
 
 /// A language the API names, else 422 `invalid_lang`.
 pub fn lang(l: &str) -> Result<&'static str> {
-    LANGS
-        .iter()
-        .copied()
-        .find(|x| *x == l)
-        .ok_or_else(|| StoreError::invalid("invalid_lang", "lang must be zh, zh_hant or en"))
+    // The pages speak BCP 47 (`zh-Hant`, as `<html lang>` and `?lang=`): the same language.
+    let l = if l.eq_ignore_ascii_case("zh-hant") {
+        "zh_hant"
+    } else {
+        l
+    };
+    LANGS.iter().copied().find(|x| *x == l).ok_or_else(|| {
+        StoreError::invalid(
+            "invalid_lang",
+            "lang must be zh, zh_hant (or zh-Hant) or en",
+        )
+    })
 }
 
 /// A customer's number registered for their ticket.
