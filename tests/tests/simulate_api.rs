@@ -383,3 +383,106 @@ async fn the_baseline_is_the_branch_as_a_scenario_that_simulates() {
         403
     );
 }
+
+/// With bookings taken (issue #12) the baseline carries `[appointments]`: the share of the
+/// period's tickets that were appointments and the service's slots and places; the what-if
+/// changes the places per slot and the result reports walk-ins and appointments apart.
+#[tokio::test]
+async fn the_baseline_carries_the_bookings_and_the_what_if_changes_their_places() {
+    let app = TestApp::spawn().await;
+    let manager = app.login("manager").await;
+    app.set_appointments(
+        &manager,
+        "A",
+        json!({"enabled": true, "slot_mins": 20, "places": 3, "horizon_days": 14,
+            "lead_mins": 0, "checkin_before_mins": 120, "checkin_after_mins": 10}),
+    )
+    .await;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive();
+    let mut start = None;
+    for day in [today, today.succ_opt().unwrap()] {
+        let slots: Value = app
+            .get(
+                &format!("/api/v1/appointments/slots?service=A&day={day}"),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        if let Some(s) = slots.as_array().unwrap().first() {
+            start = Some(s["start"].as_str().unwrap().to_owned());
+            break;
+        }
+    }
+    let r = app
+        .post(
+            "/api/v1/appointments",
+            Some(&manager),
+            json!({"service": "A", "start": start.expect("a slot ahead")}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let code = r.json::<Value>().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post(
+            "/api/v1/appointments/check-in",
+            Some(qhall_tests::KIOSK),
+            json!({"code": code}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    for s in ["A", "B", "C"] {
+        app.issue(s).await;
+    }
+    let b: Value = app
+        .get("/api/v1/simulate/baseline", Some(&manager))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let a = &b["scenario"]["appointments"];
+    assert_eq!(a["share"], 0.25, "one of four tickets: {a}");
+    assert_eq!(
+        (a["slot_min"].as_f64(), a["places"].as_u64()),
+        (Some(20.0), Some(3))
+    );
+
+    // What if a slot took one place only, and 30 % booked?
+    let mut sc = b["scenario"].clone();
+    sc["appointments"]["places"] = json!(1);
+    sc["appointments"]["share"] = json!(0.3);
+    for block in sc["arrivals"].as_array_mut().unwrap() {
+        block["per_hour"]["A"] = json!(12.0);
+    }
+    let r = app
+        .post(
+            "/api/v1/simulate",
+            Some(&manager),
+            json!({"scenario": sc, "days": 5}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let result: Value = r.json().await.unwrap();
+    let classes = &result["policies"][0]["by_class"];
+    assert!(
+        classes["appointment"]["customers"].as_f64().unwrap() > 0.0,
+        "{classes}"
+    );
+    assert!(classes["walk_in"]["customers"].as_f64().unwrap() > 0.0);
+    // Places of 0, or a share above 0.9, are refused with a reason.
+    sc["appointments"]["places"] = json!(0);
+    let r = app
+        .post(
+            "/api/v1/simulate",
+            Some(&manager),
+            json!({"scenario": sc, "days": 5}),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+}

@@ -34,7 +34,7 @@ use super::error::{ApiError, ApiJson, ApiResult};
 use crate::forecast::ForecastTable;
 use crate::queue::schedule::{hhmm, local_date, local_instant};
 use crate::sim::scenario::{
-    ArrivalsSpec, Distribution, HoursSpec, ScenarioFile, ServiceSpec, WindowSpec,
+    AppointmentsSpec, ArrivalsSpec, Distribution, HoursSpec, ScenarioFile, ServiceSpec, WindowSpec,
 };
 use crate::sim::{Cancel, Options, Scenario, SimResult, policies_named, simulate_cancellable};
 use crate::store::Role;
@@ -331,6 +331,31 @@ async fn baseline(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
             }
         })
         .collect();
+    // Bookings as the hall takes them: the share of the period's tickets that were
+    // appointments, and the first booking service's slots.
+    let mut appointments = None;
+    if let Some(s) = cfg.services.iter().find(|s| s.appointments) {
+        let set = db.appointment_settings(who.branch_id, s.code).await?;
+        let booked = tickets
+            .iter()
+            .filter(|t| t.appointment_at.is_some())
+            .count();
+        let share = if tickets.is_empty() {
+            0.0
+        } else {
+            (booked as f64 / tickets.len() as f64 * 100.0).round() / 100.0
+        };
+        appointments = Some(AppointmentsSpec {
+            share: share.min(0.9),
+            slot_min: f64::from(set.slot_mins),
+            places: Some(set.places),
+            early_mean_min: 5.0,
+            punctuality_sd_min: 5.0,
+            no_show: 0.0,
+            checkin_before_min: f64::from(set.checkin_before_mins),
+            checkin_after_min: f64::from(set.checkin_after_mins),
+        });
+    }
     Ok(Json(Baseline {
         scenario: ScenarioFile {
             name: format!("{} (baseline {today})", cfg.name.get("en")),
@@ -341,7 +366,7 @@ async fn baseline(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
                 open: periods.iter().map(|&(a, b)| [hhmm(a), hhmm(b)]).collect(),
             }),
             arrivals,
-            appointments: None,
+            appointments,
         },
         from: days.first().copied(),
         to: days.last().copied(),

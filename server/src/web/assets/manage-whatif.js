@@ -105,6 +105,9 @@
     windowRows();
     serviceRows();
     hoursInput.value = base.hours ? hhmmPairs(base.hours.open) : "";
+    var a = base.appointments;
+    document.getElementById("appt-share").value = a ? String(Math.round(a.share * 100)) : "0";
+    document.getElementById("appt-places").value = a && a.places ? String(a.places) : "";
     changed();
   }
 
@@ -166,6 +169,19 @@
       });
       if (!open.length) throw T.bad_hours;
       sc.hours = { open: open };
+    }
+    // Appointments: a share of the arrivals booked, and the places a slot takes.
+    var share = Number(document.getElementById("appt-share").value || "0");
+    var placesText = document.getElementById("appt-places").value;
+    var places = placesText === "" ? null : Number(placesText);
+    if (!isFinite(share) || share < 0 || share > 90 || (places !== null && !(places >= 1 && places <= 50))) throw T.bad_number;
+    if (share > 0) {
+      var ap = base.appointments ? copy(base.appointments) : {};
+      ap.share = share / 100;
+      if (places === null) delete ap.places; else ap.places = Math.round(places);
+      sc.appointments = ap;
+    } else {
+      delete sc.appointments;
     }
     sc.service.forEach(function (s) {
       var arrives = sc.arrivals.some(function (a) { return (a.per_hour[s.code] || 0) > 0; });

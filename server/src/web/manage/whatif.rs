@@ -76,6 +76,17 @@ async fn page(v: Visit) -> Response {
                     } }
                     tbody {}
                 }
+                fieldset #appointments-set {
+                    legend { (lang.s("预约", "Appointments")) }
+                    label {
+                        (lang.s("预约客户占到达的比例（%，0 为无预约）", "Share of arrivals booked (%, 0 for none)"))
+                        input #appt-share type="number" min="0" max="90" step="5";
+                    }
+                    label {
+                        (lang.s("每个时段可约人数（空为不限）", "Places per slot (empty: as many as come)"))
+                        input #appt-places type="number" min="1" max="50" step="1";
+                    }
+                }
                 label #hours-label {
                     (lang.s("营业时间（如 09:00-12:00, 13:00-17:00）", "Opening hours (e.g. 09:00-12:00, 13:00-17:00)"))
                     input #hours type="text" autocomplete="off" spellcheck="false";
