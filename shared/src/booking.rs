@@ -5,8 +5,11 @@
 //! booking's QR types the booking page's link instead; its last path segment, or its `code=`
 //! parameter, is the code.
 
-/// The characters a code is made of.
-pub const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+/// The characters a code is made of — a booking's, and a phone ticket's check-in code.
+pub const CODE_CHARS: &str = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+/// [`CODE_CHARS`] as bytes.
+pub const CODE_ALPHABET: &[u8] = CODE_CHARS.as_bytes();
 
 /// A booking code's length: 9 characters of 31, 44 random bits.
 pub const CODE_LEN: usize = 9;

@@ -319,6 +319,34 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// The bookable slots of `service` on `day` (`GET /api/v1/appointments/slots`).
+    pub async fn slots(&self, service: &str, day: chrono::NaiveDate) -> Vec<Value> {
+        let v: Value = self
+            .get(
+                &format!("/api/v1/appointments/slots?service={service}&day={day}"),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .expect("slots");
+        v.as_array().cloned().unwrap_or_default()
+    }
+
+    /// The start of the first slot of `service` still bookable, today or tomorrow in the demo
+    /// hall's zone (it is open around the clock, so there always is one).
+    pub async fn first_slot_ahead(&self, service: &str) -> String {
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Shanghai)
+            .date_naive();
+        for day in [today, today + chrono::Duration::days(1)] {
+            if let Some(s) = self.slots(service, day).await.first() {
+                return s["start"].as_str().expect("a start").to_owned();
+            }
+        }
+        panic!("no slot of {service} today or tomorrow")
+    }
+
     /// Sets service `service`'s appointment settings as `manager` (issue #12), which must be
     /// accepted.
     pub async fn set_appointments(&self, manager: &str, service: &str, settings: Value) {

@@ -78,25 +78,12 @@ async fn bookings_keep_their_rules_and_a_holiday_cancels_them() {
     let manager = office_with_bookings(&app, 2).await;
     let day = booking_day();
 
-    let slots: Value = app
-        .get(
-            &format!("/api/v1/appointments/slots?service=A&day={day}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let starts: Vec<&str> = slots
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["start"].as_str().unwrap())
-        .collect();
+    let slots = app.slots("A", day).await;
+    let starts: Vec<&str> = slots.iter().map(|s| s["start"].as_str().unwrap()).collect();
     assert_eq!(
         starts.len(),
         7 * 4,
-        "3 h and 4 h of 15-minute slots: {slots}"
+        "3 h and 4 h of 15-minute slots: {slots:?}"
     );
     assert_eq!(
         starts[0]
@@ -242,18 +229,8 @@ async fn bookings_keep_their_rules_and_a_holiday_cancels_them() {
         )
         .await;
     assert_eq!(r.status(), 409, "cancelled once");
-    let slots: Value = app
-        .get(
-            &format!("/api/v1/appointments/slots?service=A&day={day}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let slots = app.slots("A", day).await;
     let ten_slot = slots
-        .as_array()
-        .unwrap()
         .iter()
         .find(|s| {
             s["start"]
@@ -485,24 +462,7 @@ async fn the_portal_and_staff_book_and_check_in() {
     assert_eq!(s, 201, "{device}");
     let portal = device["token"].as_str().unwrap().to_owned();
     // The first slot still ahead (the demo hall is open around the clock).
-    let today = chrono::Utc::now().with_timezone(&TZ).date_naive();
-    let mut start = None;
-    for day in [today, today.succ_opt().unwrap()] {
-        let slots: Value = app
-            .get(
-                &format!("/api/v1/appointments/slots?service=A&day={day}"),
-                None,
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        if let Some(s) = slots.as_array().unwrap().first() {
-            start = Some(s["start"].as_str().unwrap().to_owned());
-            break;
-        }
-    }
-    let start = start.expect("a slot ahead");
+    let start = app.first_slot_ahead("A").await;
 
     // The portal books twice from one address (the public limit here is 1 a minute).
     let staff = app.login("staff1").await;

@@ -25,15 +25,7 @@ async fn a_customer_moves_then_cancels_a_booking_on_its_page() {
     let tomorrow = (chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai)
         + chrono::Duration::days(1))
     .date_naive();
-    let slots: Value = app
-        .get(
-            &format!("/api/v1/appointments/slots?service=A&day={tomorrow}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let slots = app.slots("A", tomorrow).await;
     let first = slots[0]["start"].as_str().unwrap().to_owned();
     let r = app
         .post(

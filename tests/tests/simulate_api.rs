@@ -398,30 +398,12 @@ async fn the_baseline_carries_the_bookings_and_the_what_if_changes_their_places(
             "lead_mins": 0, "checkin_before_mins": 120, "checkin_after_mins": 10}),
     )
     .await;
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Asia::Shanghai)
-        .date_naive();
-    let mut start = None;
-    for day in [today, today.succ_opt().unwrap()] {
-        let slots: Value = app
-            .get(
-                &format!("/api/v1/appointments/slots?service=A&day={day}"),
-                None,
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        if let Some(s) = slots.as_array().unwrap().first() {
-            start = Some(s["start"].as_str().unwrap().to_owned());
-            break;
-        }
-    }
+    let start = app.first_slot_ahead("A").await;
     let r = app
         .post(
             "/api/v1/appointments",
             Some(&manager),
-            json!({"service": "A", "start": start.expect("a slot ahead")}),
+            json!({"service": "A", "start": start}),
         )
         .await;
     assert_eq!(r.status(), 201);

@@ -45,20 +45,8 @@ async fn staff_check_in_a_booking_book_for_a_caller_and_issue_at_the_desk() {
         .await;
     assert_eq!(s, 200, "{v}");
     let today = now.with_timezone(&tz).date_naive();
-    let slots: Value = app
-        .get(
-            &format!("/api/v1/appointments/slots?service=A&day={today}"),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let first = slots
-        .as_array()
-        .unwrap()
-        .first()
-        .expect("a free time today");
+    let slots = app.slots("A", today).await;
+    let first = slots.first().expect("a free time today");
     let start = first["start"].as_str().unwrap().to_owned();
     let r = app
         .post(

@@ -164,7 +164,7 @@ pub fn code_len(booking: bool) -> usize {
     }
 }
 /// The keys of the check-in keyboard: the code's alphabet, without look-alike characters.
-pub const CHECK_IN_KEYS: &str = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub const CHECK_IN_KEYS: &str = qhall_shared::booking::CODE_CHARS;
 
 /// The customer's place in the kiosk's flow, beneath any hall-wide condition.
 #[derive(Debug, Clone, PartialEq, Default)]

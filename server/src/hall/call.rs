@@ -56,26 +56,24 @@ pub async fn call_next<T: Tx>(
         })
         .collect();
     let breaks = policy::Breaks::new(cfg.schedule.breaks_ahead(now));
-    let run = tx
-        .count(
-            "SELECT appointment_run FROM windows WHERE branch_id = ? AND number = ?",
-            args![who.branch_id, n],
-        )
-        .await?;
+    let run = w.appointment_run;
     let Some(i) = policy::choose(policy, &def.skills, &candidates, &breaks, run, now) else {
         return Ok(None);
     };
-    // The window's run of appointments called (the policy's bound on their share).
-    let run = if candidates[i].appointment {
+    // The window's run of appointments called (the policy's bound on their share), written
+    // only when it changes: a hall without appointments pays nothing for it.
+    let next_run = if candidates[i].appointment {
         (run + 1).min(policy::APPOINTMENT_RUN)
     } else {
         0
     };
-    tx.execute(
-        "UPDATE windows SET appointment_run = ? WHERE branch_id = ? AND number = ?",
-        args![run, who.branch_id, n],
-    )
-    .await?;
+    if next_run != run {
+        tx.execute(
+            "UPDATE windows SET appointment_run = ? WHERE branch_id = ? AND number = ?",
+            args![next_run, who.branch_id, n],
+        )
+        .await?;
+    }
     let ticket = tx
         .ticket(candidates[i].key)
         .await?

@@ -21,7 +21,7 @@ use crate::queue::lifecycle::Action;
 use crate::store::{Principal, Result, Role, StoreError, TicketRow, Tx};
 
 /// The check-in code's letters: no 0/O, 1/I/L, so a code read aloud or typed is not mistaken.
-pub const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub use qhall_shared::booking::CODE_ALPHABET;
 /// The check-in code's length: 31^6, about 900 million codes a day per branch.
 pub const CODE_LEN: usize = 6;
 

@@ -68,6 +68,8 @@ pub struct WindowRow {
     pub staff_user_id: Option<i64>,
     pub current_ticket: Option<i64>,
     pub state_since: Option<DateTime<Utc>>,
+    /// Appointments called in a row by Call next (the policy's bound on their share).
+    pub appointment_run: u32,
 }
 
 /// Who is calling: a person (staff, manager, admin) or a device (kiosk, display).

@@ -92,6 +92,7 @@ pub fn window_from(r: &dyn Columns) -> Result<WindowRow> {
         staff_user_id: r.opt_int("staff_user_id")?,
         current_ticket: r.opt_int("current_ticket")?,
         state_since: r.opt_time("state_since")?,
+        appointment_run: r.count("appointment_run")?,
     })
 }
 
