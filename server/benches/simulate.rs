@@ -162,6 +162,8 @@ fn snapshot(input: &ForecastInput) -> forecast::Snapshot {
                 )
             })
             .collect(),
+        bookings: input.bookings.clone(),
+        booking_show: input.booking_show,
     }
 }
 
@@ -227,6 +229,8 @@ fn forecast_input(waiting: usize) -> ForecastInput {
             Utc.with_ymd_and_hms(2026, 3, 2, 13, 0, 0).unwrap(),
         )],
         arrivals_until: Some(Utc.with_ymd_and_hms(2026, 3, 2, 17, 0, 0).unwrap()),
+        bookings: vec![],
+        booking_show: 0.0,
         runs: DEFAULT_RUNS,
         seed: 0,
     }

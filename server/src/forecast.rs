@@ -111,6 +111,8 @@ pub fn compute(snap: &Snapshot, policy: Policy, now: DateTime<Utc>) -> ForecastT
                 ticket: NEW_TICKET,
                 pauses: pauses.clone(),
                 arrivals_until,
+                bookings: snap.bookings.clone(),
+                booking_show: snap.booking_show,
                 runs: RUNS,
                 seed: snap.seq,
             })
@@ -326,6 +328,8 @@ mod tests {
                 (WindowNo::new(2).unwrap(), None),
             ],
             recent: vec![(code("A"), Some(300.0), 10), (code("B"), None, 6)],
+            bookings: vec![],
+            booking_show: 0.95,
         }
     }
 
@@ -354,5 +358,29 @@ mod tests {
     fn no_table_for_a_very_long_line() {
         let t = compute(&snapshot(MAX_WAITING + 1), Policy::Default, t0());
         assert!(t.lines.is_empty());
+    }
+
+    #[test]
+    fn bookings_due_soon_lengthen_a_new_walk_ins_wait() {
+        let plain = compute(&snapshot(6), Policy::Default, t0());
+        let mut snap = snapshot(6);
+        let minutes = |m: i64| t0() + chrono::TimeDelta::minutes(m);
+        // Four A bookings at 10:05, check-in 09:35–10:15: due before the new walk-in is called.
+        snap.bookings = (0..4)
+            .map(|_| crate::sim::ForecastBooking {
+                service: code("A"),
+                slot_start: minutes(5),
+                checkin_opens: minutes(-25),
+                checkin_closes: minutes(15),
+            })
+            .collect();
+        let booked = compute(&snap, Policy::Default, t0());
+        let new = |t: &ForecastTable| *t.lines[0].waits_secs.last().unwrap();
+        // One window serves A at 300 s a ticket: four appointments ahead add about 4 × 300 s.
+        let added = new(&booked) - new(&plain);
+        assert!((800.0..1400.0).contains(&added), "added {added:.0} s");
+        // Bookings whose customers do not come add nothing.
+        snap.booking_show = 0.0;
+        assert_eq!(compute(&snap, Policy::Default, t0()).lines, plain.lines);
     }
 }

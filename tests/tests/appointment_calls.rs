@@ -122,6 +122,38 @@ async fn appointments_are_checked_in_and_called_on_time(url: &str) {
     let b6 = hall.book("02:30").await;
     hall.store.cancel_booking(&b6, t("01:00")).await.unwrap();
 
+    // What the forecast plays forward: the bookings still to come with their check-in windows
+    // (not the cancelled one), and with no history the share assumed to come.
+    let to_come = |at: &'static str| {
+        let store = hall.store.clone();
+        async move {
+            let snap = store.forecast_snapshot(1, t(at)).await.unwrap();
+            let mut v: Vec<_> = snap
+                .bookings
+                .iter()
+                .map(|b| {
+                    assert_eq!(
+                        b.checkin_opens,
+                        b.slot_start - chrono::Duration::minutes(30)
+                    );
+                    assert_eq!(
+                        b.checkin_closes,
+                        b.slot_start + chrono::Duration::minutes(10)
+                    );
+                    b.slot_start
+                })
+                .collect();
+            v.sort();
+            (v, snap.booking_show)
+        }
+    };
+    let (slots, show) = to_come("01:30").await;
+    assert_eq!(
+        slots,
+        [t("02:00"), t("02:00"), t("02:00"), t("02:15"), t("02:30")]
+    );
+    assert_eq!(show, 0.95);
+
     // Check-in opens 30 minutes before the slot: 09:30 in the hall.
     let early = hall.check_in(&b1, "01:20").await.unwrap_err();
     assert_eq!(code_of(&early), "too_early");
@@ -156,6 +188,9 @@ async fn appointments_are_checked_in_and_called_on_time(url: &str) {
     // Two appointments in a row: this call follows the walk-in rules (Y003 is due at 10:15).
     assert_eq!(hall.next("02:08").await, "A002");
 
+    // Checked-in bookings are tickets now; b3's check-in is still open until 10:10.
+    assert_eq!(to_come("02:09").await.0, [t("02:00"), t("02:30")]);
+
     // Past the window (10:10): marked late, no ticket; then refused as late.
     let before = hall.tickets().await;
     assert!(matches!(
@@ -169,6 +204,7 @@ async fn appointments_are_checked_in_and_called_on_time(url: &str) {
     let unknown = hall.check_in("ZZZZZZZZZ", "02:12").await.unwrap_err();
     assert_eq!(code_of(&unknown), "unknown_booking");
     assert_eq!(hall.tickets().await, before, "refusals issue nothing");
+    assert_eq!(to_come("02:12").await.0, [t("02:30")]);
 
     assert_eq!(hall.next("02:16").await, "Y003");
     assert_eq!(hall.next("02:20").await, "A003");

@@ -1043,6 +1043,70 @@ pub async fn live<T: Sql>(
     Ok(out)
 }
 
+/// Below this many bookings resolved in [`SHOW_RATE_DAYS`], the forecast assumes
+/// [`DEFAULT_SHOW`] of bookings check in.
+const SHOW_RATE_MIN: u32 = 20;
+const SHOW_RATE_DAYS: i64 = 28;
+const DEFAULT_SHOW: f64 = 0.95;
+
+/// What the forecast knows of the bookings still to come: today's bookings not checked in whose
+/// check-in has not closed, and the share of bookings that checked in over the last
+/// [`SHOW_RATE_DAYS`] days (the others came late or not at all).
+pub async fn still_to_come<T: Sql>(
+    tx: &mut T,
+    cfg: &BranchConfig,
+    now: DateTime<Utc>,
+) -> Result<(Vec<crate::sim::ForecastBooking>, f64)> {
+    let today = local_date(cfg.schedule.tz, now);
+    let pending: Vec<crate::sim::ForecastBooking> = tx
+        .rows(
+            "SELECT b.service_code, b.slot_start, s.checkin_before_mins, s.checkin_after_mins \
+             FROM bookings b JOIN appointment_settings s \
+             ON s.branch_id = b.branch_id AND s.service_code = b.service_code \
+             WHERE b.branch_id = ? AND b.day = ? AND b.state = 'booked'",
+            args![cfg.id, today],
+            |r| {
+                let slot_start = r.time("slot_start")?;
+                let mins = |m: u32| Duration::minutes(i64::from(m));
+                Ok(crate::sim::ForecastBooking {
+                    service: r.service("service_code")?,
+                    slot_start,
+                    checkin_opens: slot_start - mins(r.count("checkin_before_mins")?),
+                    checkin_closes: slot_start + mins(r.count("checkin_after_mins")?),
+                })
+            },
+        )
+        .await?
+        .into_iter()
+        .filter(|b| b.checkin_closes >= now)
+        .collect();
+    if pending.is_empty() {
+        return Ok((pending, DEFAULT_SHOW));
+    }
+    let from = today - Duration::days(SHOW_RATE_DAYS);
+    let (mut came, mut resolved) = (0u32, 0u32);
+    for (state, n) in tx
+        .rows(
+            "SELECT state, COUNT(*) AS n FROM bookings WHERE branch_id = ? AND day >= ? AND day < ? \
+             AND state IN ('checked_in', 'late', 'no_show') GROUP BY state",
+            args![cfg.id, from, today],
+            |r| Ok((r.text("state")?, r.count("n")?)),
+        )
+        .await?
+    {
+        resolved += n;
+        if state == "checked_in" {
+            came += n;
+        }
+    }
+    let show = if resolved >= SHOW_RATE_MIN {
+        f64::from(came) / f64::from(resolved)
+    } else {
+        DEFAULT_SHOW
+    };
+    Ok((pending, show))
+}
+
 impl crate::store::Store {
     /// See [`live`].
     pub async fn appointments_live(

@@ -210,7 +210,7 @@ fn the_default_policy_beats_target_ratio_and_keeps_every_service_at_its_fifo_lev
 /// being due.
 #[test]
 fn bookings_cost_walk_ins_under_a_point_and_appointments_are_called_on_time() {
-    use super::customers::generate;
+    use super::customers::generate_day;
     use super::day::{Forecasts, simulate_day};
     use super::forward::Forward;
 
@@ -253,11 +253,23 @@ fn bookings_cost_walk_ins_under_a_point_and_appointments_are_called_on_time() {
             seed: 7,
             day,
         };
-        let a = generate(plain, 7, day);
-        let b = generate(booked, 7, day);
+        let (a, a_booked) = generate_day(plain, 7, day);
+        let (b, b_booked) = generate_day(booked, 7, day);
         assert!(b.iter().any(|c| c.appointment.is_some()));
-        let oa = simulate_day(plain, Policy::Default, &a, forecasts, &mut forward);
-        let ob = simulate_day(booked, Policy::Default, &b, forecasts, &mut forward);
+        let oa = simulate_day(
+            plain,
+            Policy::Default,
+            (&a, &a_booked),
+            forecasts,
+            &mut forward,
+        );
+        let ob = simulate_day(
+            booked,
+            Policy::Default,
+            (&b, &b_booked),
+            forecasts,
+            &mut forward,
+        );
         let (n0, ok0) = level(plain, &a, &oa, false);
         let (n1, ok1) = level(booked, &b, &ob, false);
         diffs.push(f64::from(ok1) / f64::from(n1) - f64::from(ok0) / f64::from(n0));
@@ -278,4 +290,46 @@ fn bookings_cost_walk_ins_under_a_point_and_appointments_are_called_on_time() {
         share >= 0.9,
         "appointments called within 10 min of being due: {share:.3} of {called}"
     );
+}
+
+/// Issue #12: the estimate printed on a walk-in's ticket stays unbiased when 30 % of the hall's
+/// customers book (the example hall, 300 days): the forward simulation plays the bookings still
+/// to check in forward as appointments (each coming with the chance that a customer not here
+/// yet still comes, at a time drawn after now), and the walk-ins at the rest of the rate. A
+/// forecast that treated booked customers as walk-ins told them 0.48 minutes too little.
+/// The error itself is near what any forecast from the hall's state can reach (docs/simulation.md:
+/// 200 runs instead of 12 change it by under 5 %), so it is reported, not asserted.
+#[test]
+fn the_printed_estimate_stays_unbiased_with_and_without_bookings() {
+    let text = include_str!("../../scenarios/example.toml");
+    let booked = format!("{text}\n[appointments]\nshare = 0.3\nno_show = 0.05\n");
+    for (what, text) in [
+        ("without bookings", text),
+        ("with bookings", booked.as_str()),
+    ] {
+        let scenario = Scenario::from_toml(text).unwrap();
+        let r = simulate(
+            &scenario,
+            &Options {
+                policies: vec![Policy::Default],
+                ..Options::new(300, 1)
+            },
+        );
+        let e = &r.policies[0].estimate;
+        assert!(e.customers > 20_000, "{what}: {} customers", e.customers);
+        assert!(
+            e.simulation_bias_min.abs() <= 0.2,
+            "{what}: forecast bias {:+.3} min (MAE {:.2})",
+            e.simulation_bias_min,
+            e.simulation_mae_min
+        );
+        // The forecast beats the formula everywhere.
+        assert!(
+            e.simulation_mae_min < 0.8 * e.formula_mae_min,
+            "{what}: {e:?}"
+        );
+        let peak = e.peak.as_ref().expect("the example hall has a peak");
+        assert_eq!((peak.from.as_str(), peak.to.as_str()), ("10:00", "12:00"));
+        assert!(peak.accuracy.customers > 0 && peak.accuracy.customers < e.customers);
+    }
 }

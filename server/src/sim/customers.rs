@@ -27,7 +27,22 @@ const CUSTOMERS: u64 = 1;
 const BOOKINGS: u64 = 2;
 
 /// The customers of day `day` (or replication) for `seed`, in arrival order.
+#[cfg(test)]
 pub(crate) fn generate(model: &Model, seed: u64, day: u64) -> Vec<Customer> {
+    generate_day(model, seed, day).0
+}
+
+/// A booking of the day: its service, its slot's start, and when its customer checked in as an
+/// appointment (`None`: never — a no-show, or too late for check-in, who came as a walk-in).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Booked {
+    pub(crate) service: usize,
+    pub(crate) slot: i64,
+    pub(crate) checked_in: Option<i64>,
+}
+
+/// The customers of day `day` for `seed` (as [`generate`]) and the day's bookings.
+pub(crate) fn generate_day(model: &Model, seed: u64, day: u64) -> (Vec<Customer>, Vec<Booked>) {
     let mut rng = random::stream(seed, day, CUSTOMERS);
     let mut out = Vec::new();
     for seg in &model.segments {
@@ -58,10 +73,10 @@ pub(crate) fn generate(model: &Model, seed: u64, day: u64) -> Vec<Customer> {
     }
     // Segments may overlap (two blocks adding up); keep arrival order, stable for equal times.
     out.sort_by_key(|c| c.arrive);
-    if let Some(a) = &model.appointments {
-        out = book(model, a, out, seed, day);
+    match &model.appointments {
+        Some(a) => book(model, a, out, seed, day),
+        None => (out, Vec::new()),
     }
-    out
 }
 
 /// The day's customers with a share of them booked (see [`super::scenario::AppointmentsSpec`]).
@@ -74,10 +89,11 @@ fn book(
     customers: Vec<Customer>,
     seed: u64,
     day: u64,
-) -> Vec<Customer> {
+) -> (Vec<Customer>, Vec<Booked>) {
     let mut rng = random::stream(seed, day, BOOKINGS);
     let mut taken: std::collections::HashMap<(usize, i64), u32> = Default::default();
     let mut out = Vec::with_capacity(customers.len());
+    let mut bookings = Vec::new();
     for c in customers {
         // Every draw is made for every customer, so the streams stay aligned whatever happens.
         let (u_book, u_show) = (uniform_open(&mut rng), uniform_open(&mut rng));
@@ -94,24 +110,31 @@ fn book(
             continue;
         }
         *place += 1;
-        if u_show < a.no_show {
-            continue;
-        }
+        let mut booked = Booked {
+            service: c.service,
+            slot,
+            checked_in: None,
+        };
         let came = slot + offset.round() as i64;
-        if came > slot + a.after {
+        if u_show < a.no_show {
+            // Never comes.
+        } else if came > slot + a.after {
             // Late: check-in has closed; a normal ticket.
             out.push(Customer { arrive: came, ..c });
         } else {
             // Early: they check in when check-in opens.
+            let arrive = came.max(slot - a.before);
+            booked.checked_in = Some(arrive);
             out.push(Customer {
-                arrive: came.max(slot - a.before),
+                arrive,
                 appointment: Some(slot),
                 ..c
             });
         }
+        bookings.push(booked);
     }
     out.sort_by_key(|c| c.arrive);
-    out
+    (out, bookings)
 }
 
 /// An index drawn with probability `weights[i] / total`.

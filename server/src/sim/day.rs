@@ -8,8 +8,8 @@
 //! Outside opening periods nobody arrives and no call starts, but a service in progress
 //! finishes; after the last period every waiting ticket is still called.
 
-use super::customers::Customer;
-use super::forward::{Forward, ForwardModel, customer_seed};
+use super::customers::{Booked, Customer};
+use super::forward::{Forward, ForwardModel, PendingBooking, customer_seed};
 use super::hall::{Caller, HallState, Rules, Ticket, class};
 use super::scenario::Model;
 use crate::queue::estimate::{EstimateInput, estimate_wait_secs, window_share};
@@ -42,7 +42,7 @@ pub(crate) struct Forecasts {
 pub(crate) fn simulate_day(
     model: &Model,
     policy: Policy,
-    customers: &[Customer],
+    (customers, bookings): (&[Customer], &[Booked]),
     forecasts: Forecasts,
     forward: &mut Forward,
 ) -> Vec<Outcome> {
@@ -67,6 +67,8 @@ pub(crate) fn simulate_day(
     let mut number_of = vec![0u32; customers.len()];
     let mut serving: Vec<Option<usize>> = vec![None; model.windows.len()];
     let mut pauses = Vec::new();
+    let mut pending = Vec::new();
+    let habits = model.booking_habits();
 
     let mut next = 0;
     let mut now = 0;
@@ -123,13 +125,33 @@ pub(crate) fn simulate_day(
             if measured && forecasts.runs > 0 {
                 pauses.clear();
                 pauses.extend(model.pauses_after(t));
+                // What the hall knows of its bookings at `t`: those not checked in whose
+                // check-in is still open (who will not come is not known yet).
+                let (before, after) = model
+                    .appointments
+                    .as_ref()
+                    .map_or((0, 0), |a| (a.before, a.after));
+                pending.clear();
+                pending.extend(
+                    bookings
+                        .iter()
+                        .filter(|b| b.checked_in.is_none_or(|c| c > t) && b.slot + after >= t)
+                        .map(|b| PendingBooking {
+                            service: b.service,
+                            slot: b.slot,
+                            before,
+                            after,
+                        }),
+                );
                 let m = ForwardModel {
                     policy,
                     services: &model.services,
                     windows: &model.windows,
-                    segments: &model.segments,
+                    segments: &model.walk_in_segments,
                     pauses: &pauses,
                     breaks: &breaks,
+                    bookings: &pending,
+                    habits,
                 };
                 let seed = customer_seed(forecasts.seed, forecasts.day, i);
                 out[i].forecast =

@@ -26,6 +26,11 @@ use crate::queue::policy::{Breaks, Candidate, Policy, WindowSkills};
 /// its error, few enough for the kiosk's budget.
 pub const DEFAULT_RUNS: u32 = 12;
 
+/// How early booked customers come on average, and the spread, as the server's forecast
+/// assumes (the simulator's defaults `early_mean_min`, `punctuality_sd_min`).
+const BOOKED_EARLY_MS: f64 = 5.0 * 60_000.0;
+const BOOKED_SPREAD_MS: f64 = 5.0 * 60_000.0;
+
 /// A run gives up after this long and counts the horizon as the wait.
 const HORIZON_MS: i64 = 24 * 3_600_000;
 
@@ -56,6 +61,15 @@ pub struct ForecastWindow {
     pub serving: Option<(ServiceCode, DateTime<Utc>)>,
 }
 
+/// A booking still to check in, as the forecast needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastBooking {
+    pub service: ServiceCode,
+    pub slot_start: DateTime<Utc>,
+    pub checkin_opens: DateTime<Utc>,
+    pub checkin_closes: DateTime<Utc>,
+}
+
 /// The hall now, and the ticket to forecast.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForecastInput {
@@ -72,6 +86,10 @@ pub struct ForecastInput {
     pub pauses: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     /// No arrivals after this instant (closing, or the last-ticket cut-off); calls go on.
     pub arrivals_until: Option<DateTime<Utc>>,
+    /// Bookings not yet checked in whose check-in is still open.
+    pub bookings: Vec<ForecastBooking>,
+    /// The share of bookings that check in (1 − the recent no-show rate).
+    pub booking_show: f64,
     /// Runs to average ([`DEFAULT_RUNS`]).
     pub runs: u32,
     /// Seed of the runs (e.g. the ticket key, or 0).
@@ -230,8 +248,27 @@ fn with_model<T>(
         }
     }
 
+    let bookings: Vec<PendingBooking> = input
+        .bookings
+        .iter()
+        .filter_map(|b| {
+            Some(PendingBooking {
+                service: index(b.service)?,
+                slot: ms(b.slot_start),
+                before: (b.slot_start - b.checkin_opens).num_milliseconds().max(0),
+                after: (b.checkin_closes - b.slot_start).num_milliseconds().max(0),
+            })
+        })
+        .collect();
+    let habits = BookingHabits {
+        show: input.booking_show.clamp(0.0, 1.0),
+        early: BOOKED_EARLY_MS,
+        spread: BOOKED_SPREAD_MS,
+    };
     let breaks = Breaks::new(input.pauses.clone());
     let model = ForwardModel {
+        bookings: &bookings,
+        habits,
         policy: input.policy,
         services: &services,
         windows: &windows,
@@ -254,6 +291,72 @@ pub(crate) struct ForwardModel<'a> {
     pub(crate) pauses: &'a [(i64, i64)],
     /// The same periods as the policy sees them.
     pub(crate) breaks: &'a Breaks,
+    /// Bookings not yet checked in whose check-in is still open.
+    pub(crate) bookings: &'a [PendingBooking],
+    /// How booked customers come ([`BookingHabits::NONE`] without bookings).
+    pub(crate) habits: BookingHabits,
+}
+
+/// A booking not checked in yet: its service, its slot's start, and how long before and after
+/// that start check-in is open (milliseconds; times absolute).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PendingBooking {
+    pub(crate) service: usize,
+    pub(crate) slot: i64,
+    pub(crate) before: i64,
+    pub(crate) after: i64,
+}
+
+/// How booked customers come, as the forecast assumes: a share `show` comes at all, at the
+/// slot's start less `early` on average, normally spread with `spread` (milliseconds); check-in
+/// takes them from when it opens, and one who comes after it closes takes a normal ticket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct BookingHabits {
+    pub(crate) show: f64,
+    pub(crate) early: f64,
+    pub(crate) spread: f64,
+}
+
+impl BookingHabits {
+    pub(crate) const NONE: BookingHabits = BookingHabits {
+        show: 0.0,
+        early: 0.0,
+        spread: 0.0,
+    };
+
+    /// When `b`'s customer checks in, if they do, in a run at `now`, drawn given that they have
+    /// not come yet (so a booking whose customer should have been here is more likely a
+    /// no-show, and one who comes will come later than most); `None` for a no-show or a customer
+    /// too late for check-in.
+    fn draw(&self, b: &PendingBooking, now: i64, rng: &mut random::SimRng) -> Option<i64> {
+        if self.show <= 0.0 {
+            return None; // nobody comes (and nothing is drawn)
+        }
+        let (u_show, u_when) = (random::uniform_open(rng), random::uniform_open(rng));
+        let spread = self.spread.max(1.0);
+        // Offsets from the slot (ms) up to `now − slot` would have been seen by now, except
+        // those before check-in opens (they wait for it).
+        let seen = (now - b.slot) as f64;
+        let gone = if seen > -(b.before as f64) {
+            random::normal_cdf((seen + self.early) / spread)
+        } else {
+            0.0
+        };
+        let later = 1.0 - gone;
+        let either = self.show * later + (1.0 - self.show);
+        if either <= 0.0 || u_show >= self.show * later / either {
+            return None;
+        }
+        let offset = random::normal_quantile(gone + u_when * later) * spread - self.early;
+        if !offset.is_finite() || offset > b.after as f64 {
+            return None;
+        }
+        Some(
+            (b.slot + offset.round() as i64)
+                .max(b.slot - b.before)
+                .max(now),
+        )
+    }
 }
 
 impl ForwardModel<'_> {
@@ -272,6 +375,8 @@ pub(crate) struct Forward {
     state: HallState,
     caller: Caller,
     idle: Vec<usize>,
+    /// This run's booked customers who come: (check-in, service, slot), latest first.
+    coming: Vec<(i64, usize, i64)>,
     cancel: Cancel,
 }
 
@@ -407,6 +512,16 @@ impl Forward {
                 None
             };
         let mut arrival = next_arrival(&mut rng, &mut clock);
+        // Booked customers: who of them comes is drawn per run, after the walk-ins' first draw
+        // so a hall without bookings draws exactly as before.
+        let coming = &mut self.coming;
+        coming.clear();
+        for b in m.bookings {
+            if let Some(at) = m.habits.draw(b, now, &mut rng) {
+                coming.push((at, b.service, b.slot));
+            }
+        }
+        coming.sort_unstable_by(|a, b| b.cmp(a));
 
         let mut t = now;
         let mut events = 0u32;
@@ -440,11 +555,15 @@ impl Forward {
                 } else {
                     None
                 };
-            let Some(next) = [state.next_completion(), arrival.map(|a| a.0), resume]
-                .into_iter()
-                .flatten()
-                .min()
-            else {
+            let Some(next) = [
+                state.next_completion(),
+                arrival.map(|a| a.0),
+                coming.last().map(|c| c.0),
+                resume,
+            ]
+            .into_iter()
+            .flatten()
+            .min() else {
                 return RunEnd::Stuck;
             };
             if next - now > HORIZON_MS {
@@ -468,6 +587,17 @@ impl Forward {
                 });
                 next_key += 1;
                 arrival = next_arrival(&mut rng, &mut clock);
+            }
+            while let Some(&(at, s, slot)) = coming.last().filter(|c| c.0 == t) {
+                coming.pop();
+                state.enqueue(Ticket {
+                    key: next_key,
+                    service: s,
+                    priority: false,
+                    queue_at: slot.max(at),
+                    appointment: true,
+                });
+                next_key += 1;
             }
         }
     }
@@ -544,6 +674,8 @@ mod tests {
             ticket,
             pauses: vec![],
             arrivals_until: None,
+            bookings: vec![],
+            booking_show: 0.0,
             runs: 2000,
             seed: 1,
         }
@@ -656,5 +788,50 @@ mod tests {
         assert_eq!(line.last().copied(), forecast_wait_secs(&i));
         assert!(line.windows(2).all(|p| p[0] <= p[1]), "{line:?}");
         assert!(line[0] < line[3], "{line:?}");
+    }
+
+    /// Draws of [`BookingHabits::draw`] for a booking at 10:00 (check-in 09:30–10:10), with
+    /// customers 5 ± 5 minutes early and 5 % no-shows, asked at `now_min` minutes from 10:00.
+    fn draws(now_min: i64) -> (f64, f64) {
+        let habits = BookingHabits {
+            show: 0.95,
+            early: 5.0 * 60_000.0,
+            spread: 5.0 * 60_000.0,
+        };
+        let b = PendingBooking {
+            service: 0,
+            slot: 0,
+            before: 30 * 60_000,
+            after: 10 * 60_000,
+        };
+        let mut rng = random::stream(1, 2, 3);
+        let n = 20_000;
+        let came: Vec<i64> = (0..n)
+            .filter_map(|_| habits.draw(&b, now_min * 60_000, &mut rng))
+            .collect();
+        assert!(
+            came.iter()
+                .all(|&t| t >= now_min * 60_000 && t >= -30 * 60_000)
+        );
+        let mean = came.iter().sum::<i64>() as f64 / came.len().max(1) as f64 / 60_000.0;
+        (came.len() as f64 / f64::from(n), mean)
+    }
+
+    #[test]
+    fn a_booked_customer_not_here_yet_is_less_likely_to_come_the_later_it_is() {
+        // Long before check-in opens nothing is known: 95 % come, 5 minutes early on average.
+        let (share, mean) = draws(-60);
+        assert!((share - 0.95).abs() < 0.01, "{share}");
+        assert!((mean + 5.0).abs() < 0.2, "{mean}");
+        // At the slot's start 84 % of those who come have come: of the rest, 0.95 × 0.16 against
+        // the 0.05 who never come → 75 % still come, and later than the slot.
+        let (share, mean) = draws(0);
+        let later = 1.0 - random::normal_cdf(1.0);
+        let expected = 0.95 * later / (0.95 * later + 0.05);
+        assert!((share - expected).abs() < 0.015, "{share} vs {expected}");
+        assert!(mean > 0.0 && mean < 10.0, "{mean}");
+        // Nine minutes after: hardly anyone still comes.
+        let (share, _) = draws(9);
+        assert!(share < 0.1, "{share}");
     }
 }

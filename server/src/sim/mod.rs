@@ -37,8 +37,8 @@ use anyhow::Context;
 
 pub use cancel::Cancel;
 pub use forward::{
-    DEFAULT_RUNS, ForecastInput, ForecastService, ForecastWindow, forecast_line_secs,
-    forecast_wait_secs,
+    DEFAULT_RUNS, ForecastBooking, ForecastInput, ForecastService, ForecastWindow,
+    forecast_line_secs, forecast_wait_secs,
 };
 pub use results::SimResult;
 pub use run::{Options, simulate, simulate_cancellable};
@@ -64,6 +64,9 @@ pub struct SimulateArgs {
     /// Print one JSON result object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Forward-simulation runs averaged per forecast (0 skips forecasts; the server uses 12).
+    #[arg(long, default_value_t = DEFAULT_RUNS, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub forecast_runs: u32,
 }
 
 /// The policies a `--policy` value names.
@@ -96,6 +99,7 @@ pub fn run_cli(args: &SimulateArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.days >= 1, "--days must be at least 1");
     let options = Options {
         policies: policies_named(args.policy.as_deref().unwrap_or("all"))?,
+        forecast_runs: args.forecast_runs,
         ..Options::new(args.days, args.seed)
     };
     let result = simulate(&scenario, &options);

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::results::{Ci, Figures, PolicyResult, SimResult};
+use super::results::{Ci, EstimateAccuracy, Figures, PolicyResult, SimResult};
 
 /// The result as tables: one row per policy.
 pub fn table(r: &SimResult) -> String {
@@ -96,15 +96,21 @@ pub fn table(r: &SimResult) -> String {
     );
     for p in &r.policies {
         let e = &p.estimate;
-        let _ = writeln!(
-            s,
-            "{:<14}{:>12.2}{:>12.2}{:>16.2}{:>16.2}",
-            p.policy,
-            e.formula_mae_min,
-            e.formula_bias_min,
-            e.simulation_mae_min,
-            e.simulation_bias_min
-        );
+        let mut row = |label: &str, e: &EstimateAccuracy| {
+            let _ = writeln!(
+                s,
+                "{:<14}{:>12.2}{:>12.2}{:>16.2}{:>16.2}",
+                label,
+                e.formula_mae_min,
+                e.formula_bias_min,
+                e.simulation_mae_min,
+                e.simulation_bias_min
+            );
+        };
+        row(&p.policy, e);
+        if let Some(peak) = &e.peak {
+            row(&format!("  {}–{}", peak.from, peak.to), &peak.accuracy);
+        }
     }
     s
 }

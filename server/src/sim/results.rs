@@ -33,9 +33,19 @@ pub(crate) const METRICS: [&str; 5] = [
     "p_wait",
 ];
 
-/// Sums for the estimates' accuracy, over customers who waited.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// Sums for the estimates' accuracy, over customers who waited: all of them, and those issued
+/// in the scenario's peak ([`Model::peak`]).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct EstimateSums {
+    pub(crate) all: Sums,
+    pub(crate) peak: Sums,
+    /// By the hour of the day (the scenario's clock) the customer was issued in.
+    pub(crate) by_hour: BTreeMap<i64, Sums>,
+}
+
+/// One set of estimate sums (milliseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Sums {
     pub(crate) customers: u64,
     pub(crate) formula_abs: f64,
     pub(crate) formula_signed: f64,
@@ -44,14 +54,45 @@ pub(crate) struct EstimateSums {
     pub(crate) forecast_signed: f64,
 }
 
-impl EstimateSums {
-    fn add(&mut self, o: &EstimateSums) {
+impl Sums {
+    fn add(&mut self, o: &Sums) {
         self.customers += o.customers;
         self.formula_abs += o.formula_abs;
         self.formula_signed += o.formula_signed;
         self.forecast_customers += o.forecast_customers;
         self.forecast_abs += o.forecast_abs;
         self.forecast_signed += o.forecast_signed;
+    }
+
+    /// Adds one customer who waited `wait` and was told `formula` and `forecast`.
+    fn count(&mut self, wait: f64, formula: f64, forecast: Option<f64>) {
+        self.customers += 1;
+        self.formula_abs += (formula - wait).abs();
+        self.formula_signed += formula - wait;
+        if let Some(p) = forecast {
+            self.forecast_customers += 1;
+            self.forecast_abs += (p - wait).abs();
+            self.forecast_signed += p - wait;
+        }
+    }
+
+    fn accuracy(&self) -> EstimateAccuracy {
+        let per = |sum: f64, n: u64| {
+            if n == 0 {
+                f64::NAN
+            } else {
+                sum / n as f64 / MS_PER_MIN
+            }
+        };
+        EstimateAccuracy {
+            customers: self.customers,
+            formula_mae_min: per(self.formula_abs, self.customers),
+            formula_bias_min: per(self.formula_signed, self.customers),
+            simulation_mae_min: per(self.forecast_abs, self.forecast_customers),
+            simulation_bias_min: per(self.forecast_signed, self.forecast_customers),
+            peak: None,
+            by_hour: None,
+        }
     }
 }
 
@@ -114,13 +155,17 @@ pub(crate) fn summarize(model: &Model, customers: &[Customer], outcomes: &[Outco
         // Estimates are scored on walk-ins (an appointment is told its slot).
         if wait > 0 && c.appointment.is_none() {
             let (w, f) = (wait as f64, o.formula as f64);
-            estimates.customers += 1;
-            estimates.formula_abs += (f - w).abs();
-            estimates.formula_signed += f - w;
-            if let Some(p) = o.forecast {
-                estimates.forecast_customers += 1;
-                estimates.forecast_abs += (p - w).abs();
-                estimates.forecast_signed += p - w;
+            estimates.all.count(w, f, o.forecast);
+            if (model.peak.0..model.peak.1).contains(&c.arrive) {
+                estimates.peak.count(w, f, o.forecast);
+            }
+            if model.peak.1 > model.peak.0 {
+                let hour = c.arrive.div_euclid(3_600_000);
+                estimates
+                    .by_hour
+                    .entry(hour)
+                    .or_default()
+                    .count(w, f, o.forecast);
             }
         }
     }
@@ -239,6 +284,23 @@ pub struct EstimateAccuracy {
     /// The forward simulation ([`super::forward`]); `null` when forecasts were off.
     pub simulation_mae_min: f64,
     pub simulation_bias_min: f64,
+    /// The same over customers issued in the scenario's peak: the arrival segments with the
+    /// highest total rate (the first run of them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak: Option<Box<PeakAccuracy>>,
+    /// The same by the hour customers were issued in ("09" is 09:00–10:00), where the day
+    /// has a clock (not in a steady-state scenario).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_hour: Option<BTreeMap<String, EstimateAccuracy>>,
+}
+
+/// [`EstimateAccuracy`] over the peak, with its span as the hall's clock says it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeakAccuracy {
+    pub from: String,
+    pub to: String,
+    #[serde(flatten)]
+    pub accuracy: EstimateAccuracy,
 }
 
 /// One policy's result.
@@ -378,25 +440,33 @@ pub(crate) fn paired(names: &GroupNames, a: &[&PolicyDay], b: &[&PolicyDay]) -> 
     }
 }
 
-/// The estimates' accuracy over all days.
-pub(crate) fn accuracy(days: &[&PolicyDay]) -> EstimateAccuracy {
-    let mut s = EstimateSums::default();
+/// The estimates' accuracy over all days, and over the peak.
+pub(crate) fn accuracy(model: &Model, days: &[&PolicyDay]) -> EstimateAccuracy {
+    let (mut all, mut peak) = (Sums::default(), Sums::default());
+    let mut hours: BTreeMap<i64, Sums> = BTreeMap::new();
     for d in days {
-        s.add(&d.estimates);
-    }
-    let per = |sum: f64, n: u64| {
-        if n == 0 {
-            f64::NAN
-        } else {
-            sum / n as f64 / MS_PER_MIN
+        all.add(&d.estimates.all);
+        peak.add(&d.estimates.peak);
+        for (h, s) in &d.estimates.by_hour {
+            hours.entry(*h).or_default().add(s);
         }
-    };
+    }
+    let clock = |ms: i64| format!("{:02}:{:02}", ms / 3_600_000, ms / 60_000 % 60);
     EstimateAccuracy {
-        customers: s.customers,
-        formula_mae_min: per(s.formula_abs, s.customers),
-        formula_bias_min: per(s.formula_signed, s.customers),
-        simulation_mae_min: per(s.forecast_abs, s.forecast_customers),
-        simulation_bias_min: per(s.forecast_signed, s.forecast_customers),
+        peak: (model.peak.1 > model.peak.0).then(|| {
+            Box::new(PeakAccuracy {
+                from: clock(model.peak.0),
+                to: clock(model.peak.1),
+                accuracy: peak.accuracy(),
+            })
+        }),
+        by_hour: (!hours.is_empty()).then(|| {
+            hours
+                .iter()
+                .map(|(h, s)| (format!("{h:02}"), s.accuracy()))
+                .collect()
+        }),
+        ..all.accuracy()
     }
 }
 

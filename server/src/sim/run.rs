@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::cancel::Cancel;
-use super::customers::generate;
+use super::customers::generate_day;
 use super::day::{Forecasts, simulate_day};
 use super::forward::{DEFAULT_RUNS, Forward};
 use super::results::{
@@ -94,7 +94,7 @@ fn simulate_days(scenario: &Scenario, options: &Options, cancel: &Cancel) -> Vec
                         if d >= days || cancel.is_cancelled() {
                             break done;
                         }
-                        let customers = generate(model, options.seed, d as u64);
+                        let (customers, bookings) = generate_day(model, options.seed, d as u64);
                         let forecasts = Forecasts {
                             runs: options.forecast_runs,
                             seed: options.seed,
@@ -102,8 +102,13 @@ fn simulate_days(scenario: &Scenario, options: &Options, cancel: &Cancel) -> Vec
                         };
                         let mut day: Vec<PolicyDay> = Vec::with_capacity(options.policies.len());
                         for &p in &options.policies {
-                            let outcomes =
-                                simulate_day(model, p, &customers, forecasts, &mut forward);
+                            let outcomes = simulate_day(
+                                model,
+                                p,
+                                (&customers, &bookings),
+                                forecasts,
+                                &mut forward,
+                            );
                             if cancel.is_cancelled() {
                                 break;
                             }
@@ -150,7 +155,7 @@ fn collect(scenario: &Scenario, options: &Options, per_day: &[Vec<PolicyDay>]) -
                 overall,
                 by_service,
                 by_class,
-                estimate: accuracy(&mine),
+                estimate: accuracy(model, &mine),
                 vs_fifo: versus(Policy::Fifo),
                 vs_target_ratio: versus(Policy::TargetRatio),
             }

@@ -10,6 +10,7 @@ use anyhow::{Context, bail, ensure};
 use qhall_shared::ServiceCode;
 use serde::{Deserialize, Serialize};
 
+use super::forward::BookingHabits;
 use super::random::Dist;
 use crate::queue::policy::{Breaks, WindowSkills};
 
@@ -90,6 +91,26 @@ pub(crate) struct AppointmentsRt {
     pub(crate) no_show: f64,
     pub(crate) before: i64,
     pub(crate) after: i64,
+}
+
+impl AppointmentsRt {
+    /// `g`'s arrivals less those expected to book: a share of them, or fewer where the places
+    /// of a slot cannot take that share (the demand of a slot is its expected bookings).
+    fn walk_ins(&self, g: &Segment) -> Segment {
+        let rates = g
+            .rates
+            .iter()
+            .map(|&r| {
+                let wanted = r * self.slot as f64 * self.share;
+                let booked = match self.places {
+                    Some(p) if wanted > f64::from(p) => f64::from(p) / wanted,
+                    _ => 1.0,
+                };
+                r * (1.0 - self.share * booked)
+            })
+            .collect();
+        Segment { rates, ..*g }
+    }
 }
 
 impl AppointmentsSpec {
@@ -267,6 +288,24 @@ pub(crate) struct Segment {
     pub(crate) rates: Vec<f64>,
 }
 
+/// The first run of adjacent segments (one's end is the next one's start) whose total rate is
+/// the highest of the day.
+fn peak_of(segments: &[Segment]) -> (i64, i64) {
+    let total = |s: &Segment| s.rates.iter().sum::<f64>();
+    let top = segments.iter().map(total).fold(0.0, f64::max);
+    let mut peak: Option<(i64, i64)> = None;
+    for s in segments {
+        let busiest = top > 0.0 && (total(s) - top).abs() <= 1e-12 * top;
+        match peak {
+            None if busiest => peak = Some((s.from, s.to)),
+            Some((from, to)) if busiest && s.from == to => peak = Some((from, s.to)),
+            Some(_) => break,
+            None => {}
+        }
+    }
+    peak.unwrap_or((0, 0))
+}
+
 /// The compiled scenario: all times in milliseconds after the day's (or replication's) start.
 #[derive(Debug, Clone)]
 pub(crate) struct Model {
@@ -278,7 +317,13 @@ pub(crate) struct Model {
     pub(crate) segments: Vec<Segment>,
     /// Customers counted in the results arrive within this range (the warm-up is outside).
     pub(crate) measured: (i64, i64),
+    /// The day's peak: the first run of adjacent arrival segments with the highest total rate
+    /// (empty for a steady-state scenario, which has no peak).
+    pub(crate) peak: (i64, i64),
     pub(crate) appointments: Option<AppointmentsRt>,
+    /// The arrivals that come without a booking, as a forecast expects them: `segments` less
+    /// the expected share booked (the same as `segments` without bookings).
+    pub(crate) walk_in_segments: Vec<Segment>,
 }
 
 impl Model {
@@ -481,13 +526,24 @@ impl Model {
             .as_ref()
             .map(AppointmentsSpec::compile)
             .transpose()?;
+        let peak = if file.steady_state_hours.is_some() {
+            (0, 0)
+        } else {
+            peak_of(&segments)
+        };
+        let walk_in_segments = match &appointments {
+            Some(a) => segments.iter().map(|g| a.walk_ins(g)).collect(),
+            None => segments.clone(),
+        };
         Ok(Model {
             services,
             windows,
             open,
             segments,
             measured,
+            peak,
             appointments,
+            walk_in_segments,
         })
     }
 
@@ -514,6 +570,18 @@ impl Model {
                 .map(|p| (super::hall::at(p[0].1), super::hall::at(p[1].0)))
                 .collect(),
         )
+    }
+
+    /// How the forecast expects booked customers to come: the scenario's own habits (a hall
+    /// would learn them from its history).
+    pub(crate) fn booking_habits(&self) -> BookingHabits {
+        self.appointments
+            .as_ref()
+            .map_or(BookingHabits::NONE, |a| BookingHabits {
+                show: 1.0 - a.no_show,
+                early: a.early_mean,
+                spread: a.spread,
+            })
     }
 
     /// The periods without calls from `t` on (breaks, and before opening), for the forecast.

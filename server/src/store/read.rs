@@ -245,8 +245,13 @@ pub struct Snapshot {
     pub waiting: Vec<Candidate>,
     /// Open windows: their number and the service in progress with its start, if any.
     pub open_windows: Vec<(qhall_shared::WindowNo, Option<Serving>)>,
-    /// Per service: recent mean service seconds (if any were served), tickets issued in the last hour.
+    /// Per service: recent mean service seconds (if any were served), walk-in tickets issued in
+    /// the last hour.
     pub recent: Vec<(ServiceCode, Option<f64>, u32)>,
+    /// Today's bookings still to check in (service, slot start), and the share that checks in
+    /// ([`crate::hall::appointments::still_to_come`]).
+    pub bookings: Vec<crate::sim::ForecastBooking>,
+    pub booking_show: f64,
 }
 
 /// Reads what the forecast needs — the configuration, every waiting ticket, the open windows
@@ -295,19 +300,24 @@ pub async fn read_snapshot(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) ->
         let mean = tx.recent_service_secs(branch, s.code, since).await?;
         let issued = tx
             .int(
-                "SELECT COUNT(*) FROM tickets WHERE branch_id = ? AND issued_service = ? AND issued_at >= ?",
+                "SELECT COUNT(*) FROM tickets WHERE branch_id = ? AND issued_service = ? AND issued_at >= ? \
+                 AND appointment_at IS NULL",
                 args![branch, &s.code, hour_ago],
             )
             .await?
             .unwrap_or(0);
         recent.push((s.code, mean, u32::try_from(issued).unwrap_or(u32::MAX)));
     }
+    let (bookings, booking_show) =
+        crate::hall::appointments::still_to_come(tx, &config, now).await?;
     Ok(Snapshot {
         config,
         seq,
         waiting,
         open_windows,
         recent,
+        bookings,
+        booking_show,
     })
 }
 
