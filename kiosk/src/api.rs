@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use qhall_shared::api::{
-    BookingCheckIn, BookingSummary, CheckIn, CheckedIn, DeviceState, ErrorBody, HallInfo,
-    IssueTicket, IssuedTicket, NotifyMe, NotifyRegistered, ServiceInfo,
+    BookingCheckIn, BookingSummary, CheckIn, CheckedIn, DeskPrint, DeviceState, ErrorBody,
+    HallInfo, IssueTicket, IssuedTicket, NotifyMe, NotifyRegistered, PrintJobDone, ServiceInfo,
 };
 use qhall_shared::events::Message;
 use tokio::sync::mpsc;
@@ -86,6 +86,14 @@ pub trait KioskApi: Send + Sync + 'static {
     fn report_device(
         &self,
         state: &DeviceState,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// `GET /api/v1/devices/me/print-jobs`: tickets the reception desk sent to this kiosk.
+    fn print_jobs(&self) -> impl Future<Output = Result<Vec<DeskPrint>, ApiError>> + Send;
+    /// `POST /api/v1/devices/me/print-jobs/{id}`: how the desk's ticket came out.
+    fn print_job_done(
+        &self,
+        id: i64,
+        done: &PrintJobDone,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
     /// Opens the event stream (`GET /api/v1/events`, resuming after `since`). Messages arrive
     /// on the receiver; it closes when the connection is lost.
@@ -296,6 +304,23 @@ impl KioskApi for HttpApi {
             self.client
                 .put(self.url("/api/v1/devices/me/state"))
                 .json(state),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn print_jobs(&self) -> Result<Vec<DeskPrint>, ApiError> {
+        let resp = self
+            .send(self.client.get(self.url("/api/v1/devices/me/print-jobs")))
+            .await?;
+        resp.json().await.map_err(|e| map_reqwest(&e))
+    }
+
+    async fn print_job_done(&self, id: i64, done: &PrintJobDone) -> Result<(), ApiError> {
+        self.send(
+            self.client
+                .post(self.url(&format!("/api/v1/devices/me/print-jobs/{id}")))
+                .json(done),
         )
         .await
         .map(|_| ())

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use qhall_shared::api::{
-    AppointmentSlot, BookingSummary, CheckedIn, DeviceState, HallInfo, IssueTicket, IssuedTicket,
-    Localized, Notice, NotifyMe, NotifyRegistered, ServiceInfo,
+    AppointmentSlot, BookingSummary, CheckedIn, DeskPrint, DeviceState, HallInfo, IssueTicket,
+    IssuedTicket, Localized, Notice, NotifyMe, NotifyRegistered, PrintJobDone, ServiceInfo,
 };
 use qhall_shared::events::{Event, Message, Waiting};
 use qhall_shared::{ServiceCode, TicketNumber};
@@ -46,6 +46,9 @@ struct State {
     stream: Option<mpsc::Sender<Message>>,
     reports: Vec<DeviceState>,
     now: Option<DateTime<Utc>>,
+    /// Tickets the desk sent to this kiosk, and what the kiosk said of each.
+    desk: Vec<DeskPrint>,
+    desk_done: Vec<(i64, PrintJobDone)>,
 }
 
 /// An in-memory hall. Clones share the same hall.
@@ -211,6 +214,16 @@ impl MemoryApi {
         self.lock().reports.clone()
     }
 
+    /// The reception desk sends `ticket` to this kiosk's printer as job `id`.
+    pub fn send_to_printer(&self, id: i64, ticket: IssuedTicket) {
+        self.lock().desk.push(DeskPrint { id, ticket });
+    }
+
+    /// What the kiosk said of the desk's jobs.
+    pub fn desk_done(&self) -> Vec<(i64, PrintJobDone)> {
+        self.lock().desk_done.clone()
+    }
+
     fn push(s: &mut State, event: Event) {
         s.next_seq += 1;
         let msg = Message {
@@ -359,6 +372,7 @@ impl KioskApi for MemoryApi {
                         time: "10:00".into(),
                         reprint,
                     }),
+                    print_job: None,
                 })
             }
             Some(EARLY_BOOKING) => Err(refuse(409, "too_early", "check-in opens at 10:30")),
@@ -461,6 +475,7 @@ impl KioskApi for MemoryApi {
                 service_name: svc.name,
                 guide_line: Localized::default(),
                 appointment: None,
+                print_job: None,
             };
             s.by_key.insert(key.to_owned(), ticket.clone());
             s.issued.push(ticket.clone());
@@ -482,6 +497,22 @@ impl KioskApi for MemoryApi {
             return Err(ApiError::Timeout);
         }
         Ok(ticket)
+    }
+
+    async fn print_jobs(&self) -> Result<Vec<DeskPrint>, ApiError> {
+        self.check_up()?;
+        let s = self.lock();
+        Ok(s.desk
+            .iter()
+            .filter(|j| !s.desk_done.iter().any(|d| d.0 == j.id))
+            .cloned()
+            .collect())
+    }
+
+    async fn print_job_done(&self, id: i64, done: &PrintJobDone) -> Result<(), ApiError> {
+        self.check_up()?;
+        self.lock().desk_done.push((id, done.clone()));
+        Ok(())
     }
 
     async fn report_device(&self, state: &DeviceState) -> Result<(), ApiError> {

@@ -35,6 +35,7 @@ async fn the_kiosk_issues_and_hears_its_ticket_over_https_and_wss_trusting_the_c
                 &IssueTicket {
                     service: "A".into(),
                     priority: false,
+                    print_at: None,
                 },
                 &format!("https-test-{attempt}"),
             )

@@ -87,6 +87,38 @@ pub struct IssueTicket {
     pub service: String,
     #[serde(default)]
     pub priority: bool,
+    /// At the reception desk (staff and managers): the kiosk (its device id) whose printer
+    /// prints the ticket; the answer's `print_job` follows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub print_at: Option<i64>,
+}
+
+/// A ticket the reception desk sent to a kiosk's printer, and how it went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintJobStatus {
+    pub id: i64,
+    /// The kiosk's name.
+    pub kiosk: String,
+    /// `waiting`, `printed` or `failed`.
+    pub state: String,
+    /// Why it failed, as the kiosk said (`no_paper`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A print job as the kiosk receives it (`GET /api/v1/devices/me/print-jobs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeskPrint {
+    pub id: i64,
+    pub ticket: IssuedTicket,
+}
+
+/// The kiosk's word on a print job (`POST /api/v1/devices/me/print-jobs/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrintJobDone {
+    pub printed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The answer to issuing: everything the kiosk prints.
@@ -110,6 +142,9 @@ pub struct IssuedTicket {
     /// A booking's ticket (checked in with its code): the slot, printed on the ticket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appointment: Option<AppointmentSlot>,
+    /// Issued at the desk with `print_at`: the job printing it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub print_job: Option<PrintJobStatus>,
 }
 
 /// The slot of an appointment's ticket.

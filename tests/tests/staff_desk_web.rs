@@ -115,5 +115,53 @@ async fn staff_check_in_a_booking_book_for_a_caller_and_issue_at_the_desk() {
         .find(|s| s["code"] == "B")
         .unwrap();
     assert_eq!(b_line["waiting"], 1);
+
+    // Again, printed at the hall's kiosk: the desk follows the job until the kiosk (here its
+    // HTTP calls; its own client is walked in kiosk/tests/server.rs) says it came out.
+    b.click("#desk-ticket").await;
+    b.js(
+        "var s = document.getElementById('dt-service'); s.value = 'B'; \
+         return true;",
+    )
+    .await;
+    let mut chosen = false;
+    for _ in 0..50 {
+        let v = b
+            .js(
+                "var p = document.getElementById('dt-print'); \
+                 for (var i = 0; i < p.options.length; i++) { \
+                   if (p.options[i].textContent.indexOf('demo-kiosk') === 0) { p.selectedIndex = i; return true; } } \
+                 return false;",
+            )
+            .await;
+        if v == Value::Bool(true) {
+            chosen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(chosen, "the kiosk is offered");
+    b.click("#dlg-desk-ticket button.primary").await;
+    b.wait_text("#msg", "Ticket B002 issued, printing at demo-kiosk")
+        .await;
+    let jobs: Value = app
+        .get("/api/v1/devices/me/print-jobs", Some(qhall_tests::KIOSK))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jobs.as_array().unwrap().len(), 1, "{jobs}");
+    assert_eq!(jobs[0]["ticket"]["number"], "B002");
+    let id = jobs[0]["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/devices/me/print-jobs/{id}"),
+            Some(qhall_tests::KIOSK),
+            serde_json::json!({"printed": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    b.wait_text("#msg", "Ticket B002 printed at demo-kiosk")
+        .await;
     b.close().await;
 }

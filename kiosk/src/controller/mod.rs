@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use qhall_shared::api::{DeviceState, HallInfo, IssueTicket, IssuedTicket, ServiceInfo};
+use qhall_shared::api::{
+    DeskPrint, DeviceState, HallInfo, IssueTicket, IssuedTicket, PrintJobDone, ServiceInfo,
+};
 use qhall_shared::events::{Event, Message};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -153,7 +155,17 @@ pub(crate) enum Internal {
         booking: Option<qhall_shared::api::BookingSummary>,
     },
     Notified(Result<qhall_shared::api::NotifyRegistered, ApiError>),
+    /// The desk's print jobs waiting for this kiosk (the poll's answer).
+    DeskJobs(Result<Vec<DeskPrint>, ApiError>),
+    /// A desk job came out (or not), and the server has been told.
+    DeskPrinted {
+        id: i64,
+        result: Result<(), PrintError>,
+    },
 }
+
+/// How often the kiosk asks for tickets the reception desk sent to its printer.
+pub const DESK_POLL: Duration = Duration::from_secs(2);
 
 /// Starts the controller and its link to the server on the current tokio runtime.
 pub fn spawn<A: KioskApi, P: Printer>(
@@ -183,6 +195,9 @@ pub fn spawn<A: KioskApi, P: Printer>(
         refresh_due: None,
         last_refresh: Instant::now(),
         reported: None,
+        desk_polled: Some(Instant::now()),
+        desk_printing: Default::default(),
+        print_lock: Default::default(),
     };
     tokio::spawn(controller.run(cmd_rx, int_rx));
     (KioskHandle { tx: cmd_tx }, view_rx)
@@ -212,6 +227,12 @@ struct Controller<A, P> {
     last_refresh: Instant,
     /// The printer state last sent to the server.
     reported: Option<DeviceState>,
+    /// The desk's jobs: when they were last asked for (`None`: a poll is on its way), and the
+    /// ones printing now.
+    desk_polled: Option<Instant>,
+    desk_printing: std::collections::HashSet<i64>,
+    /// One ticket at a time goes to the printer (a customer's and the desk's never interleave).
+    print_lock: Arc<std::sync::Mutex<()>>,
 }
 
 impl<A: KioskApi, P: Printer> Controller<A, P> {
@@ -504,6 +525,7 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
         let request = IssueTicket {
             service: code.clone(),
             priority: priority && service.priority_allowed,
+            print_at: None,
         };
         // The same customer asking again for the same thing after a failure reuses the key:
         // if the first request did reach the server, this returns that ticket.
@@ -643,6 +665,17 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
                     }),
                 }
             }
+            Internal::DeskJobs(result) => self.on_desk_jobs(result),
+            Internal::DeskPrinted { id, result } => {
+                self.desk_printing.remove(&id);
+                match result {
+                    Ok(()) => self.report(printer::ok_state(true), false),
+                    Err(e) => {
+                        tracing::error!(job = id, "printing the desk's ticket failed: {e}");
+                        self.report(e.device_state(), false);
+                    }
+                }
+            }
             Internal::Printed { number, result } => {
                 let Flow::Ticket { ticket, print } = &mut self.model.flow else {
                     return;
@@ -746,6 +779,7 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
 
     fn on_tick(&mut self) {
         let now = Instant::now();
+        self.poll_desk(now);
         if let Some((at, hall_too)) = self.refresh_due
             && now >= at
             && self.model.connected
@@ -824,8 +858,9 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
             let printer = self.printer.clone();
             let tx = self.int_tx.clone();
             let number = ticket.number.to_string();
+            let lock = self.print_lock.clone();
             tokio::task::spawn_blocking(move || {
-                let result = printer.print(&job);
+                let result = print_one(&lock, &*printer, &job);
                 let _ = tx.send(Internal::Printed { number, result });
             });
             self.model.flow = Flow::Ticket {
@@ -890,6 +925,69 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
         }
     }
 
+    /// Asks for the desk's jobs every [`DESK_POLL`] while connected with a printer.
+    fn poll_desk(&mut self, now: Instant) {
+        let due = self
+            .desk_polled
+            .is_some_and(|at| now.duration_since(at) >= DESK_POLL);
+        if !due || !self.model.connected || !self.printer.present() {
+            return;
+        }
+        self.desk_polled = None;
+        let api = self.api.clone();
+        let tx = self.int_tx.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(Internal::DeskJobs(api.print_jobs().await));
+        });
+    }
+
+    /// Prints the desk's new jobs (in the kiosk's own language; the customer at the screen is
+    /// not disturbed) and tells the server how each came out.
+    fn on_desk_jobs(&mut self, result: Result<Vec<DeskPrint>, ApiError>) {
+        self.desk_polled = Some(Instant::now());
+        let jobs = match result {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::debug!("could not ask for the desk's print jobs: {e}");
+                return;
+            }
+        };
+        for job in jobs {
+            if !self.desk_printing.insert(job.id) {
+                continue;
+            }
+            let paper = view::print_job(
+                &Model {
+                    lang: self.settings.default_lang,
+                    ..self.model.clone()
+                },
+                &job.ticket,
+            );
+            let (printer, lock) = (self.printer.clone(), self.print_lock.clone());
+            let (api, tx, id) = (self.api.clone(), self.int_tx.clone(), job.id);
+            tokio::spawn(async move {
+                let result =
+                    tokio::task::spawn_blocking(move || print_one(&lock, &*printer, &paper))
+                        .await
+                        .unwrap_or_else(|e| Err(PrintError::Write(e.to_string())));
+                let done = PrintJobDone {
+                    printed: result.is_ok(),
+                    detail: result.as_ref().err().map(|e| e.device_state().printer),
+                };
+                // Told until the server has heard it (it answers the same to a repeat).
+                for _ in 0..5 {
+                    match api.print_job_done(id, &done).await {
+                        Err(e) if e.is_transient() => {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                        _ => break,
+                    }
+                }
+                let _ = tx.send(Internal::DeskPrinted { id, result });
+            });
+        }
+    }
+
     /// Tells the server about the printer when its state changed (and after reconnecting).
     fn report(&mut self, state: DeviceState, force: bool) {
         if !force && self.reported.as_ref() == Some(&state) {
@@ -903,6 +1001,18 @@ impl<A: KioskApi, P: Printer> Controller<A, P> {
             }
         });
     }
+}
+
+/// Prints `job`, one ticket at a time.
+fn print_one<P: Printer>(
+    lock: &std::sync::Mutex<()>,
+    printer: &P,
+    job: &printer::PrintJob,
+) -> Result<(), PrintError> {
+    let _one_at_a_time = lock
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    printer.print(job)
 }
 
 /// Asks for the ticket until the server answers, retrying transient failures with the

@@ -49,6 +49,7 @@ pub mod attendance;
 pub mod call;
 pub mod closing;
 pub mod complaints;
+pub mod desk;
 pub mod emergency;
 pub mod estimate;
 pub mod feedback;

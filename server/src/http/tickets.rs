@@ -96,9 +96,22 @@ async fn issue(
             format!("there is no service {:?}", body.service),
         )
     })?;
-    let issued = state
+    if body.print_at.is_some() && !matches!(who.role, Role::Staff | Role::Manager) {
+        return Err(ApiError::forbidden(
+            "only the reception desk (staff, managers) prints at a kiosk",
+        )
+        .into());
+    }
+    let (issued, print_job) = state
         .store
-        .issue(who, service, body.priority, key.as_deref(), now)
+        .issue_at_desk(
+            who,
+            service,
+            body.priority,
+            key.as_deref(),
+            body.print_at,
+            now,
+        )
         .await?;
     if issued.created {
         state.metrics.issued.fetch_add(1, Ordering::Relaxed);
@@ -110,7 +123,10 @@ async fn issue(
     };
     Ok((
         status,
-        Json(issued_ticket(&state, issued.ticket, &issued.config, None)),
+        Json(IssuedTicket {
+            print_job,
+            ..issued_ticket(&state, issued.ticket, &issued.config, None)
+        }),
     ))
 }
 
@@ -134,6 +150,7 @@ pub(super) fn issued_ticket(
         service_name: svc.map(|s| s.name.clone()).unwrap_or_default(),
         guide_line: svc.map(|s| first_lines(&s.guide)).unwrap_or_default(),
         appointment,
+        print_job: None,
     }
 }
 

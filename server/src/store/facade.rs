@@ -128,6 +128,74 @@ impl Store {
         ))
     }
 
+    /// See [`hall::desk::issue_at_desk`].
+    pub async fn issue_at_desk(
+        &self,
+        who: &Principal,
+        service: ServiceCode,
+        priority: bool,
+        key: Option<&str>,
+        kiosk: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<(Issued, Option<qhall_shared::api::PrintJobStatus>)> {
+        let (who, key) = (who.clone(), key.map(str::to_owned));
+        let forecast = self.forecasts.get(who.branch_id);
+        write!(self, |tx, out| hall::desk::issue_at_desk(
+            tx,
+            out,
+            &who,
+            service,
+            priority,
+            key.as_deref(),
+            forecast.as_deref(),
+            kiosk,
+            now
+        ))
+    }
+
+    /// See [`hall::desk::kiosks`].
+    pub async fn desk_kiosks(&self, branch: i64) -> Result<Vec<hall::desk::DeskKiosk>> {
+        read!(self, once | tx | hall::desk::kiosks(tx, branch))
+    }
+
+    /// See [`hall::desk::waiting`].
+    pub async fn print_jobs_waiting(
+        &self,
+        device: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, TicketRow)>> {
+        read!(self, |tx| hall::desk::waiting(tx, device, now))
+    }
+
+    /// See [`hall::desk::finish`].
+    pub async fn finish_print_job(
+        &self,
+        device: i64,
+        id: i64,
+        printed: bool,
+        detail: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let detail = detail.map(str::to_owned);
+        write!(self, |tx, _out| hall::desk::finish(
+            tx,
+            device,
+            id,
+            printed,
+            detail.as_deref(),
+            now
+        ))
+    }
+
+    /// See [`hall::desk::status`].
+    pub async fn print_job(
+        &self,
+        branch: i64,
+        id: i64,
+    ) -> Result<qhall_shared::api::PrintJobStatus> {
+        read!(self, once | tx | hall::desk::status(tx, branch, id))
+    }
+
     pub async fn call_next(
         &self,
         who: &Principal,

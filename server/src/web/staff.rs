@@ -357,12 +357,17 @@ fn strings(lang: Lang) -> Markup {
         "appointments_off": s("这项业务不接受预约。", "This service takes no bookings."),
         "invalid_mobile": s("手机号码格式不对。", "Not a valid mobile number."),
         "service_closed": s("该业务现在不能取号。", "The service is not issuing tickets now."),
+        "unknown_kiosk": s("这台取号机已停用，请选择另一台。", "That kiosk is no longer in use: choose another."),
     });
     let desk_done = json!({
         "bookingCheckIn": s("预约 {time} 已签到：号码 {n}（请告诉客户）", "Appointment {time} checked in: ticket {n} (tell the customer)"),
         "bookingReprint": s("这个预约已签到过：号码 {n}", "This booking was checked in before: ticket {n}"),
         "phoneBook": s("已预约 {day} {time}，预约码 {code}（请读给来电人）", "Booked {day} {time}; booking code {code} (read it out to the caller)"),
         "deskTicket": s("已取号 {n}（请告诉客户，并记下号码）", "Ticket {n} issued (tell the customer, and note it down for them)"),
+        "deskPrinting": s("已取号 {n}，正在 {kiosk} 打印…", "Ticket {n} issued, printing at {kiosk}…"),
+        "deskPrinted": s("号码 {n} 已在 {kiosk} 打印，请客户去取", "Ticket {n} printed at {kiosk}: send the customer to take it"),
+        "deskNotPrinted": s("{kiosk} 未能打印号码 {n}：请告诉客户号码并记下", "{kiosk} could not print ticket {n}: tell the customer the number and note it down"),
+        "kioskNoPrinter": s("（无打印机）", "(no printer)"),
     });
     let mut v = v;
     if let (Some(all), serde_json::Value::Object(more)) = (v.as_object_mut(), more) {
@@ -477,6 +482,11 @@ fn dialogs(lang: Lang, cfg: &BranchConfig, other_windows: &[u32]) -> Markup {
                     }
                 }
                 label.choice { input #dt-priority type="checkbox"; (lang.s("优先（老年人、残障人士、孕妇）", "Priority (elderly, disabled, pregnant)")) }
+                label { (lang.s("打印", "Print"))
+                    select #dt-print {
+                        option value="" { (lang.s("不打印，只在屏幕上显示", "Do not print: show it on screen")) }
+                    }
+                }
                 div.buttons {
                     button value="cancel" formnovalidate { (lang.s("取消", "Cancel")) }
                     button.primary value="ok" { (lang.s("取号", "Issue")) }

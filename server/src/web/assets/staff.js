@@ -277,6 +277,21 @@
     };
   }
 
+  // Follows a desk ticket's print job for up to `tries` seconds: printed, or tell the number.
+  function followPrint(id, n, kiosk, tries) {
+    setTimeout(function () {
+      api("GET", "/api/v1/print-jobs/" + id).then(function (r) {
+        if (r.json.state === "printed") {
+          say(fill(S.done.deskPrinted, { n: n, kiosk: kiosk }), "ok");
+        } else if (r.json.state === "failed" || tries <= 1) {
+          say(fill(S.done.deskNotPrinted, { n: n, kiosk: kiosk }), "error");
+        } else {
+          followPrint(id, n, kiosk, tries - 1);
+        }
+      }, function () { say(fill(S.done.deskNotPrinted, { n: n, kiosk: kiosk }), "error"); });
+    }, 1000);
+  }
+
   var actions = {
     "call-next": function () { act("call-next", "/call-next"); },
     complete: function () { act("complete", "/complete"); },
@@ -386,9 +401,30 @@
     },
     "desk-ticket": function () {
       el("dt-priority").checked = false;
+      // The branch's kiosks, each a place the ticket can be printed (a kiosk without a printer
+      // is listed but cannot be chosen).
+      var select = el("dt-print");
+      api("GET", "/api/v1/kiosks").then(function (r) {
+        while (select.options.length > 1) select.remove(1);
+        r.json.forEach(function (k) {
+          var o = document.createElement("option");
+          o.value = String(k.id);
+          o.textContent = k.name + (k.printer === "none" ? " " + S.done.kioskNoPrinter : "");
+          o.disabled = k.printer === "none";
+          select.appendChild(o);
+        });
+      }, function () {});
       openDialog("dlg-desk-ticket", function () {
-        api("POST", "/api/v1/tickets", { service: el("dt-service").value, priority: el("dt-priority").checked }).then(
-          function (r) { say(fill(S.done.deskTicket, { n: r.json.number }), "ok"); refreshSoon(); },
+        var body = { service: el("dt-service").value, priority: el("dt-priority").checked };
+        if (select.value) body.print_at = Number(select.value);
+        api("POST", "/api/v1/tickets", body).then(
+          function (r) {
+            var job = r.json.print_job, n = r.json.number;
+            refreshSoon();
+            if (!job) { say(fill(S.done.deskTicket, { n: n }), "ok"); return; }
+            say(fill(S.done.deskPrinting, { n: n, kiosk: job.kiosk }), "ok");
+            followPrint(job.id, n, job.kiosk, 15);
+          },
           function (err) { say(explain(err), "error"); }
         );
       });
