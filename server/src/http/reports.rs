@@ -76,27 +76,25 @@ async fn build(state: &AppState, caller: &Caller, range: &Range) -> ApiResult<Re
                 crate::store::StoreError::Other(anyhow::anyhow!("report task failed: {e}"))
             })
     };
-    let (tables, oversight) = tokio::join!(grouped, oversight);
-    let (tables, oversight) = (tables?, oversight?);
-    let feedback = db
-        .feedback_report(
-            who.branch_id,
-            local_instant(tz, from, 0),
-            local_instant(tz, to, 1440),
-            state.now(),
-        )
-        .await?;
-    let appointments = db
-        .appointments_report(who.branch_id, from, to, state.now())
-        .await?;
+    // The smaller reads go alongside (each on a reader of its own).
+    let feedback = db.feedback_report(
+        who.branch_id,
+        local_instant(tz, from, 0),
+        local_instant(tz, to, 1440),
+        state.now(),
+    );
+    let appointments = db.appointments_report(who.branch_id, from, to, state.now());
+    let staff_names = db.staff_names(who.branch_id);
+    let (tables, oversight, feedback, appointments, staff_names) =
+        tokio::join!(grouped, oversight, feedback, appointments, staff_names);
     Ok(Report {
         from,
         to,
-        tables,
-        oversight,
-        feedback,
-        appointments,
-        staff_names: db.staff_names(who.branch_id).await?,
+        tables: tables?,
+        oversight: oversight?,
+        feedback: feedback?,
+        appointments: appointments?,
+        staff_names: staff_names?,
     })
 }
 

@@ -139,7 +139,8 @@ impl Measured {
 #[derive(Debug, Default)]
 struct Acc {
     f: StatsFigures,
-    waits: Vec<f64>,
+    /// Waits in milliseconds (the percentiles select on integers, then turn them to seconds).
+    waits: Vec<i64>,
     wait_ms: i64,
     within_target: u64,
     service_ms: i64,
@@ -151,6 +152,13 @@ struct Acc {
 }
 
 impl Acc {
+    fn with_capacity(n: usize) -> Acc {
+        Acc {
+            waits: Vec::with_capacity(n),
+            ..Acc::default()
+        }
+    }
+
     fn add(&mut self, t: &ReportTicket, m: &Measured) {
         self.f.issued += 1;
         match t.status {
@@ -160,7 +168,7 @@ impl Acc {
             _ => {}
         }
         if let Some(w) = m.wait_ms {
-            self.waits.push(w as f64 / 1000.0);
+            self.waits.push(w);
             self.wait_ms += w;
             if w <= i64::from(t.target_wait_secs) * 1000 {
                 self.within_target += 1;
@@ -211,48 +219,104 @@ impl Acc {
     }
 }
 
-/// The nearest-rank percentile of `values` (as [`super::stats::percentile`] defines it), by
-/// selection rather than a full sort: a year's report has ~700,000 waits per table. `values`
-/// is reordered; it must not be empty.
-fn nearest_rank(values: &mut [f64], p: f64) -> f64 {
+/// The nearest-rank percentile of `values` (milliseconds) in seconds, as
+/// [`super::stats::percentile`] defines it, by selection rather than a full sort: a year's
+/// report has ~700,000 waits per table. `values` is reordered; it must not be empty.
+fn nearest_rank(values: &mut [i64], p: f64) -> f64 {
     let rank = (p * values.len() as f64).ceil().max(1.0) as usize;
-    let (_, v, _) = values.select_nth_unstable_by(rank.min(values.len()) - 1, f64::total_cmp);
-    *v
+    let (_, v, _) = values.select_nth_unstable(rank.min(values.len()) - 1);
+    *v as f64 / 1000.0
 }
 
 /// The report tables over `tickets`. Every service in `services` and every hour 0–23 gets a
 /// line even when empty, so tables and charts keep their shape; windows and staff members
 /// appear when they served someone.
+///
+/// The tables are independent, so above [`PARALLEL_FROM`] tickets they are filled by two
+/// threads, each reading every ticket: overall, by service and by hour on one; by window and by
+/// staff on the other (about equal work, and nothing to merge).
 pub fn tables(services: &[ServiceCode], tickets: &[ReportTicket]) -> Tables {
-    let mut overall = Acc::default();
-    let mut by_service: BTreeMap<ServiceCode, Acc> =
-        services.iter().map(|s| (*s, Acc::default())).collect();
-    let mut by_window: BTreeMap<WindowNo, Acc> = BTreeMap::new();
-    let mut by_staff: BTreeMap<i64, Acc> = BTreeMap::new();
-    let mut by_hour: Vec<Acc> = (0..24).map(|_| Acc::default()).collect();
-    for t in tickets {
-        let m = Measured::of(t);
-        overall.add(t, &m);
-        by_service.entry(t.service).or_default().add(t, &m);
-        if let Some(w) = t.window {
-            by_window.entry(w).or_default().add(t, &m);
+    tables_on(services, tickets, tickets.len() >= PARALLEL_FROM)
+}
+
+fn tables_on(services: &[ServiceCode], tickets: &[ReportTicket], two_threads: bool) -> Tables {
+    let first = || {
+        let mut overall = Acc::with_capacity(tickets.len());
+        let mut by_service: Vec<(ServiceCode, Acc)> =
+            services.iter().map(|s| (*s, Acc::default())).collect();
+        let mut by_hour: Vec<Acc> = (0..24).map(|_| Acc::default()).collect();
+        for t in tickets {
+            let m = Measured::of(t);
+            overall.add(t, &m);
+            entry(&mut by_service, t.service).add(t, &m);
+            by_hour[usize::from(t.hour.min(23))].add(t, &m);
         }
-        if let Some(s) = t.staff {
-            by_staff.entry(s).or_default().add(t, &m);
-        }
-        by_hour[usize::from(t.hour.min(23))].add(t, &m);
-    }
-    Tables {
-        overall: overall.finish("all"),
-        by_service: by_service.into_iter().map(|(k, a)| a.finish(k)).collect(),
-        by_window: by_window.into_iter().map(|(k, a)| a.finish(k)).collect(),
-        by_staff: by_staff.into_iter().map(|(k, a)| a.finish(k)).collect(),
-        by_hour: by_hour
+        by_service.sort_by_key(|(k, _)| *k);
+        let by_service: Vec<_> = by_service.into_iter().map(|(k, a)| a.finish(k)).collect();
+        let by_hour: Vec<_> = by_hour
             .into_iter()
             .enumerate()
             .map(|(h, a)| a.finish(h as u8))
-            .collect(),
+            .collect();
+        (overall.finish("all"), by_service, by_hour)
+    };
+    let second = || {
+        let mut by_window: Vec<(WindowNo, Acc)> = Vec::new();
+        let mut by_staff: BTreeMap<i64, Acc> = BTreeMap::new();
+        for t in tickets {
+            if t.window.is_none() && t.staff.is_none() {
+                continue;
+            }
+            let m = Measured::of(t);
+            if let Some(w) = t.window {
+                entry(&mut by_window, w).add(t, &m);
+            }
+            if let Some(s) = t.staff {
+                by_staff.entry(s).or_default().add(t, &m);
+            }
+        }
+        by_window.sort_by_key(|(k, _)| *k);
+        let by_window: Vec<_> = by_window.into_iter().map(|(k, a)| a.finish(k)).collect();
+        let by_staff: Vec<_> = by_staff.into_iter().map(|(k, a)| a.finish(k)).collect();
+        (by_window, by_staff)
+    };
+    let ((overall, by_service, by_hour), (by_window, by_staff)) = if two_threads {
+        std::thread::scope(|scope| {
+            let other = scope.spawn(second);
+            let mine = first();
+            (
+                mine,
+                other
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            )
+        })
+    } else {
+        (first(), second())
+    };
+    Tables {
+        overall,
+        by_service,
+        by_window,
+        by_staff,
+        by_hour,
     }
+}
+
+/// From this many tickets on, [`tables`] uses a second thread.
+pub const PARALLEL_FROM: usize = 50_000;
+
+/// The group of `key` in a short list of groups (services, windows: a handful each, where a
+/// linear search beats a tree), added when new.
+fn entry<K: PartialEq + Copy>(groups: &mut Vec<(K, Acc)>, key: K) -> &mut Acc {
+    let i = match groups.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            groups.push((key, Acc::default()));
+            groups.len() - 1
+        }
+    };
+    &mut groups[i].1
 }
 
 #[cfg(test)]
@@ -310,10 +374,39 @@ mod tests {
     }
 
     #[test]
+    fn two_threads_give_the_same_tables_as_one() {
+        let a: ServiceCode = "A".parse().unwrap();
+        let tickets: Vec<ReportTicket> = (0..5_000u32)
+            .map(|i| ReportTicket {
+                service: if i % 3 == 0 { "B".parse().unwrap() } else { a },
+                window: WindowNo::new(i % 4 + 1).ok().filter(|_| i % 7 != 0),
+                staff: (i % 5 != 0).then_some(i64::from(i % 6)),
+                hour: (i % 24) as u8,
+                status: if i % 7 == 0 {
+                    TicketStatus::Cancelled
+                } else {
+                    TicketStatus::Done
+                },
+                wait_ms: (i % 7 != 0).then_some(i64::from(i * 7919 % 3_600_000)),
+                service_ms: (i % 7 != 0).then_some(i64::from(i * 31 % 900_000)),
+                target_wait_secs: 900,
+                estimate_secs: u64::from(i % 40) * 60,
+                rating: (i % 9 == 0).then_some((i % 5 + 1) as u8),
+            })
+            .collect();
+        let one = tables_on(&[a], &tickets, false);
+        assert_eq!(tables_on(&[a], &tickets, true), one);
+        assert_eq!(one.by_service.len(), 2);
+        assert_eq!(one.by_window.len(), 4);
+        assert!(one.by_window.windows(2).all(|p| p[0].key < p[1].key));
+    }
+
+    #[test]
     fn selection_agrees_with_the_sorted_percentile() {
         for n in 1..60 {
-            let mut v: Vec<f64> = (0..n).map(|i| f64::from((i * 37) % 53)).collect();
-            let mut sorted = v.clone();
+            // Milliseconds in, seconds out, as the stats' percentile of the waits in seconds.
+            let mut v: Vec<i64> = (0..n).map(|i| i64::from((i * 37) % 53) * 1001).collect();
+            let mut sorted: Vec<f64> = v.iter().map(|&ms| ms as f64 / 1000.0).collect();
             sorted.sort_by(f64::total_cmp);
             for p in [0.5, 0.9, 0.99, 1.0] {
                 assert_eq!(
