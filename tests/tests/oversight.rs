@@ -251,6 +251,72 @@ async fn the_trail_and_its_tables_are_exact(url: &str) {
         .map(|s| (s.key, s.completed, s.checked, s.share))
         .collect();
     assert_eq!(by_staff, [(id1, 2, 1, Some(0.5)), (id2, 1, 1, Some(1.0))]);
+
+    // The report reads a closed day's tables through the day cache (SQLite): the same tables
+    // before the day is cached, from the cache, and again after a later event on one of the
+    // day's tickets (D001, sent to window 3, is called there the next morning and sent on).
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let next_day = day.succ_opt().unwrap();
+    let cfg = hall.store.config(1).await.unwrap();
+    let by_days = |today| {
+        let (store, cfg) = (hall.store.clone(), cfg.clone());
+        async move { store.oversight_days(cfg, day, day, today).await.unwrap() }
+    };
+    assert_eq!(by_days(next_day).await, o, "read straight from the day");
+    hall.store
+        .report_days(&cfg, day, day, next_day)
+        .await
+        .unwrap();
+    if url.starts_with("sqlite") {
+        let cached = query_texts(
+            url,
+            "SELECT day || ' ' || (oversight IS NOT NULL) FROM report_days",
+        )
+        .await;
+        assert_eq!(
+            cached,
+            ["2026-03-02 1"],
+            "the day's oversight rows are cached"
+        );
+        // A cleared column is read again and kept.
+        qhall_tests::run_sql(url, &["UPDATE report_days SET oversight = NULL"]).await;
+        assert_eq!(by_days(next_day).await, o, "read again");
+        let cached = query_texts(
+            url,
+            "SELECT day || ' ' || (oversight IS NOT NULL) FROM report_days",
+        )
+        .await;
+        assert_eq!(cached, ["2026-03-02 1"]);
+    }
+    assert_eq!(by_days(next_day).await, o, "read from the cache");
+    let s3 = user_principal(&hall.store, "staff3").await;
+    hall.store
+        .change_window(&s3, w(3), SignIn, at("2026-03-03T01:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(hall.next(&s3, 3, "2026-03-03T01:01:00Z").await, "D001");
+    hall.store
+        .transfer(
+            &s3,
+            w(3),
+            TransferTo::Window(w(4)),
+            at("2026-03-03T01:02:00Z"),
+        )
+        .await
+        .unwrap();
+    let later = by_days(next_day + chrono::Duration::days(1)).await;
+    let windows: Vec<_> = later
+        .window_transfers
+        .iter()
+        .map(|t| (t.from, t.to, t.count))
+        .collect();
+    assert_eq!(windows, [(2, 3, 1), (3, 4, 1)], "the day's tables follow");
+    let range = hall
+        .store
+        .oversight(cfg.clone(), from, from + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(later, range);
 }
 
 #[tokio::test]

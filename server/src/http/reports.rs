@@ -62,11 +62,7 @@ async fn build(state: &AppState, caller: &Caller, range: &Range) -> ApiResult<Re
     let today = local_date(tz, state.now());
     // The oversight read runs on a reader connection of its own while the tickets are read and
     // grouped: it costs a lookup per exception event (measured with the report bench).
-    let oversight = db.oversight(
-        cfg.clone(),
-        local_instant(tz, from, 0),
-        local_instant(tz, to, 1440),
-    );
+    let oversight = db.oversight_days(cfg.clone(), from, to, today);
     let grouped = async {
         let tickets = db.report_days(&cfg, from, to, today).await?;
         let services: Vec<_> = cfg.services.iter().map(|s| s.code).collect();

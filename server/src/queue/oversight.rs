@@ -28,7 +28,7 @@ pub const KINDS: [&str; 5] = [
 ];
 
 /// One ticket event of a [`KINDS`] kind, with what the tables need of its ticket.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct OversightEvent {
     pub kind: String,
     /// Who did it (none for closing).
@@ -45,7 +45,7 @@ pub struct OversightEvent {
 }
 
 /// Completed tickets of one service and person, and how many had their identity checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct IdentityCount {
     pub service: ServiceCode,
     pub staff: Option<i64>,

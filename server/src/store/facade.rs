@@ -431,6 +431,33 @@ impl Store {
         Ok(crate::queue::oversight::oversight(&events, &identity))
     }
 
+    /// The oversight tables of the tickets issued on the branch-local days `from ..= to`
+    /// (SQLite: closed days from the report cache).
+    pub async fn oversight_days(
+        &self,
+        cfg: Arc<BranchConfig>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+        today: chrono::NaiveDate,
+    ) -> Result<crate::queue::oversight::Oversight> {
+        use crate::queue::schedule::local_instant;
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let (events, identity) = db.oversight_days(&cfg, from, to, today).await?;
+                Ok(crate::queue::oversight::oversight(&events, &identity))
+            }
+            Backend::Postgres(_) => {
+                let tz = cfg.schedule.tz;
+                self.oversight(
+                    cfg.clone(),
+                    local_instant(tz, from, 0),
+                    local_instant(tz, to, 1440),
+                )
+                .await
+            }
+        }
+    }
+
     /// The ratings of the branch's tickets issued in `[from, to)` (how many, their mean) and
     /// its complaints not resolved yet: the overview's satisfaction columns.
     pub async fn satisfaction(

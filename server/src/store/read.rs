@@ -330,7 +330,26 @@ pub async fn oversight_rows(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<(Vec<OversightEvent>, Vec<IdentityCount>)> {
-    let branch = cfg.id;
+    oversight_rows_of(tx, cfg.id, &identity_services(cfg), from, to).await
+}
+
+/// The services whose tickets have the identity step (their checks are counted).
+pub fn identity_services(cfg: &BranchConfig) -> Vec<ServiceCode> {
+    cfg.services
+        .iter()
+        .filter(|s| s.identity_check != IdentityCheck::Off)
+        .map(|s| s.code)
+        .collect()
+}
+
+/// [`oversight_rows`] of branch `branch`, counting identity checks for `checked`.
+pub async fn oversight_rows_of(
+    tx: &mut impl Sql,
+    branch: i64,
+    checked: &[ServiceCode],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Vec<OversightEvent>, Vec<IdentityCount>)> {
     // Events come after their ticket's issue; the bound on `e.at` lets the partial index on
     // the oversight kinds (migration 0022) find them without reading every ticket's history.
     // The unary `+` on the tickets' columns keeps SQLite from starting at the tickets of the
@@ -360,12 +379,6 @@ pub async fn oversight_rows(
             })
         })
         .await?;
-    let checked: Vec<ServiceCode> = cfg
-        .services
-        .iter()
-        .filter(|s| s.identity_check != IdentityCheck::Off)
-        .map(|s| s.code)
-        .collect();
     if checked.is_empty() {
         return Ok((events, Vec::new()));
     }

@@ -14,12 +14,14 @@ use chrono_tz::Tz;
 use qhall_shared::api::TicketStatus;
 use qhall_shared::{ServiceCode, WindowNo};
 
-use super::{SqliteStore, ms};
+use super::{SqliteStore, ms, run_now};
+use crate::queue::oversight::{IdentityCount, OversightEvent};
 use crate::queue::report::ReportTicket;
 use crate::queue::schedule::local_instant;
 use crate::store::export::{
     CSV_CHUNK_BYTES, EVENTS_CSV_HEADER, EVENTS_CSV_SQL, EventCsvRow, RawReportTicket, ReportRows,
 };
+use crate::store::read::{identity_services, oversight_rows_of};
 use crate::store::{BranchConfig, Result};
 
 impl SqliteStore {
@@ -136,6 +138,8 @@ impl SqliteStore {
         let branch = cfg.id;
         let tz = cfg.schedule.tz;
         let mut rows = ReportRows::new(cfg);
+        // Identity counts of every service: which have the identity step is read at report time.
+        let all: Vec<ServiceCode> = cfg.services.iter().map(|s| s.code).collect();
         self.write(move |tx, _| {
             let from = local_instant(tz, day, 0);
             let to = local_instant(tz, day, 1440);
@@ -144,15 +148,133 @@ impl SqliteStore {
             for t in &tickets {
                 pack(t, &mut blob);
             }
+            let oversight = run_now(oversight_rows_of(tx, branch, &all, from, to))?;
+            let oversight = serde_json::to_string(&oversight)
+                .map_err(|e| crate::store::StoreError::Other(e.into()))?;
             tx.conn
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO report_days (branch_id, day, time_zone, tickets) \
-                     VALUES (?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO report_days (branch_id, day, time_zone, tickets, oversight) \
+                     VALUES (?, ?, ?, ?, ?)",
                 )?
-                .execute(rusqlite::params![branch, day.to_string(), tz.name(), blob])?;
+                .execute(rusqlite::params![branch, day.to_string(), tz.name(), blob, oversight])?;
             Ok(tickets)
         })
         .await
+    }
+
+    /// The report's oversight rows of the tickets issued on the branch-local days `from ..= to`:
+    /// closed days from the cache (`report_days.oversight`, filled here for cached days that
+    /// lack it), `today` and later from the tables. The identity counts are those of the
+    /// services with the identity step now.
+    pub async fn oversight_days(
+        &self,
+        cfg: &BranchConfig,
+        from: NaiveDate,
+        to: NaiveDate,
+        today: NaiveDate,
+    ) -> Result<(Vec<OversightEvent>, Vec<IdentityCount>)> {
+        let (branch, tz) = (cfg.id, cfg.schedule.tz);
+        let checked = identity_services(cfg);
+        let all: Vec<ServiceCode> = cfg.services.iter().map(|s| s.code).collect();
+        let (mut events, mut identity) = (Vec::new(), Vec::new());
+        let closed_to = to.min(today.pred_opt().unwrap_or(today));
+        let mut live_from = from.max(today);
+        if from <= closed_to {
+            let zone = tz.name();
+            let cached: Vec<(NaiveDate, Option<String>)> = self
+                .read(move |tx| {
+                    let mut st = tx.conn.prepare_cached(
+                        "SELECT day, oversight FROM report_days \
+                         WHERE branch_id = ? AND day >= ? AND day <= ? AND time_zone = ?",
+                    )?;
+                    let rows = st.query_map(
+                        rusqlite::params![branch, from.to_string(), closed_to.to_string(), zone],
+                        |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+                    )?;
+                    let mut out = Vec::new();
+                    for row in rows {
+                        let (day, json) = row?;
+                        if let Ok(day) = day.parse() {
+                            out.push((day, json));
+                        }
+                    }
+                    Ok(out)
+                })
+                .await?;
+            let mut have: HashSet<NaiveDate> = HashSet::new();
+            let mut rowed: HashSet<NaiveDate> = HashSet::new();
+            let mut add = |(e, i): (Vec<OversightEvent>, Vec<IdentityCount>)| {
+                events.extend(e);
+                identity.extend(i.into_iter().filter(|c| checked.contains(&c.service)));
+            };
+            for (day, json) in cached {
+                rowed.insert(day);
+                let parsed = json.as_deref().and_then(|j| serde_json::from_str(j).ok());
+                if let Some(rows) = parsed {
+                    add(rows);
+                    have.insert(day);
+                }
+            }
+            // A cached day whose oversight was cleared (an event since): read it and keep it, in
+            // one write, so no change falls in between. Days not cached at all (the tickets'
+            // cache builds them, with their oversight): read as ranges of consecutive days.
+            let mut day = from;
+            let mut run: Option<NaiveDate> = None;
+            while day <= closed_to {
+                let next = day.succ_opt().unwrap_or(NaiveDate::MAX);
+                if have.contains(&day) {
+                    day = next;
+                    continue;
+                }
+                if rowed.contains(&day) {
+                    let all = all.clone();
+                    let (a, b) = (local_instant(tz, day, 0), local_instant(tz, day, 1440));
+                    let rows = self
+                        .write(move |tx, _| {
+                            let rows = run_now(oversight_rows_of(tx, branch, &all, a, b))?;
+                            let json = serde_json::to_string(&rows)
+                                .map_err(|e| crate::store::StoreError::Other(e.into()))?;
+                            tx.conn
+                                .prepare_cached(
+                                    "UPDATE report_days SET oversight = ? \
+                                     WHERE branch_id = ? AND day = ? AND time_zone = ?",
+                                )?
+                                .execute(rusqlite::params![
+                                    json,
+                                    branch,
+                                    day.to_string(),
+                                    tz.name()
+                                ])?;
+                            Ok(rows)
+                        })
+                        .await?;
+                    add(rows);
+                } else {
+                    let start = *run.get_or_insert(day);
+                    let ends = next > closed_to || have.contains(&next) || rowed.contains(&next);
+                    if ends {
+                        run = None;
+                        let c = checked.clone();
+                        let (a, b) = (local_instant(tz, start, 0), local_instant(tz, day, 1440));
+                        add(self
+                            .read(move |tx| run_now(oversight_rows_of(tx, branch, &c, a, b)))
+                            .await?);
+                    }
+                }
+                day = next;
+            }
+        } else {
+            live_from = from;
+        }
+        if live_from <= to {
+            let (a, b) = (local_instant(tz, live_from, 0), local_instant(tz, to, 1440));
+            let (e, i) = self
+                .read(move |tx| run_now(oversight_rows_of(tx, branch, &checked, a, b)))
+                .await?;
+            events.extend(e);
+            identity.extend(i);
+        }
+        Ok((events, identity))
     }
 
     /// The closed days among the last `days`, from the branch's first ticket on, that the cache
