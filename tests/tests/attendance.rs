@@ -122,14 +122,14 @@ async fn late_sign_in_pauses_and_early_leave_are_measured_to_the_minute_and_flag
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "date,user_id,name,opens,first_sign_in,late_mins,closes,last_sign_out,early_mins,pauses,pause_total_mins,pause_longest_mins,late,early,long_pause,signed_out_by_closing"
+        "date,user_id,name,opens,first_sign_in,late_mins,closes,last_sign_out,early_mins,pauses,pause_total_mins,pause_longest_mins,late,early,long_pause,signed_out_by_closing,rostered,absent"
     );
     assert_eq!(lines.len(), 3, "{csv}");
     let id = s1["user_id"].as_i64().unwrap();
     assert!(
         lines.contains(
             &format!(
-                "2026-03-02,{id},staff1,09:00,09:12,12,17:00,16:40,20,2,55,45,true,true,true,false"
+                "2026-03-02,{id},staff1,09:00,09:12,12,17:00,16:40,20,2,55,45,true,true,true,false,false,false"
             )
             .as_str()
         ),
@@ -241,4 +241,182 @@ async fn a_real_sign_in_and_pause_at_the_console_appear_in_todays_attendance() {
         (d["late"].clone(), d["early"].clone()),
         (json!(false), json!(false))
     );
+}
+
+/// Issue #14, shifts: staff1 is rostered 09:15–16:30 on weekdays, so Monday's 09:12 sign-in is on
+/// time and the 16:40 sign-out is not early (the hall's hours said 12 minutes late and 20
+/// early); Tuesday a dated change starts at 09:00, and 09:03 stays within the tolerance.
+/// staff3, rostered 08:30–16:00 and never signed in, is absent both days; staff2 has no roster
+/// and is judged against the hall's hours as before. A shift ending before it starts, a weekday
+/// out of range, a change with one time: 422 `invalid_shift`, nothing changed. Staff read only
+/// their own roster and set none.
+#[tokio::test]
+async fn rostered_people_are_judged_against_their_own_shift_and_absent_days_show() {
+    let app = hall().await;
+    // The accounts existed before the constructed days.
+    app.sql(&["UPDATE users SET created_at = 0"]).await;
+    let manager = app.login("manager").await;
+    let (_, users) = get(&app, "/api/v1/users", &manager).await;
+    let id = |name: &str| {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == name)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (s1, s3) = (id("staff1"), id("staff3"));
+    let send = |method: reqwest::Method, path: String, token: String, body: Option<Value>| {
+        let app = &app;
+        async move {
+            let mut r = app.request(method, &path, Some(&token));
+            if let Some(b) = body {
+                r = r.json(&b);
+            }
+            let r = r.send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let weekdays = |start: &str, end: &str| json!({"weekly": (1..=5).map(|d| json!({"weekday": d, "start": start, "end": end})).collect::<Vec<_>>()});
+    let put = reqwest::Method::PUT;
+    let (s, v) = send(
+        put.clone(),
+        format!("/api/v1/users/{s1}/shifts"),
+        manager.clone(),
+        Some(weekdays("09:15", "16:30")),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["weekly"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        v["weekly"][0],
+        json!({"weekday": 1, "start": "09:15", "end": "16:30"})
+    );
+    let (s, _) = send(
+        put.clone(),
+        format!("/api/v1/users/{s3}/shifts"),
+        manager.clone(),
+        Some(weekdays("08:30", "16:00")),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, v) = send(
+        put.clone(),
+        format!("/api/v1/users/{s1}/shifts/2026-03-03"),
+        manager.clone(),
+        Some(json!({"start": "09:00", "end": "17:00"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["changes"],
+        json!([{"day": "2026-03-03", "start": "09:00", "end": "17:00"}])
+    );
+
+    // Refusals change nothing.
+    for (path, body) in [
+        (
+            format!("/api/v1/users/{s1}/shifts"),
+            weekdays("16:00", "09:00"),
+        ),
+        (
+            format!("/api/v1/users/{s1}/shifts"),
+            json!({"weekly": [{"weekday": 8, "start": "09:00", "end": "17:00"}]}),
+        ),
+        (
+            format!("/api/v1/users/{s1}/shifts/2026-03-04"),
+            json!({"start": "09:00"}),
+        ),
+    ] {
+        let (s, v) = send(put.clone(), path, manager.clone(), Some(body)).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (422, Some("invalid_shift")),
+            "{v}"
+        );
+    }
+    let (s, _) = send(
+        put.clone(),
+        "/api/v1/users/999999/shifts".into(),
+        manager.clone(),
+        Some(weekdays("09:00", "17:00")),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let staff = app.login("staff1").await;
+    let (s, v) = get(&app, &format!("/api/v1/users/{s1}/shifts"), &staff).await;
+    assert_eq!(
+        (s, v["weekly"][0]["start"].as_str()),
+        (200, Some("09:15")),
+        "{v}"
+    );
+    let (s, _) = get(&app, &format!("/api/v1/users/{s3}/shifts"), &staff).await;
+    assert_eq!(s, 403, "another person's roster");
+    let (s, _) = send(
+        put.clone(),
+        format!("/api/v1/users/{s1}/shifts"),
+        staff.clone(),
+        Some(weekdays("10:00", "11:00")),
+    )
+    .await;
+    assert_eq!(s, 403);
+
+    let (s, a) = get(
+        &app,
+        "/api/v1/attendance?from=2026-03-02&to=2026-03-03",
+        &manager,
+    )
+    .await;
+    assert_eq!(s, 200, "{a}");
+    let mon = row(&a, "2026-03-02", "staff1");
+    assert_eq!(figures(mon), json!([0, 0, 2, 55, 45, false, false, true]));
+    assert_eq!(
+        (mon["rostered"].as_bool(), mon["absent"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(mon["opens_at"], "2026-03-02T01:15:00Z");
+    let tue = row(&a, "2026-03-03", "staff1");
+    assert_eq!(figures(tue), json!([3, 0, 0, 0, 0, false, false, false]));
+    for date in ["2026-03-02", "2026-03-03"] {
+        let d = row(&a, date, "staff3");
+        assert_eq!(
+            (d["absent"].as_bool(), d["first_sign_in"].is_null()),
+            (Some(true), true),
+            "{d}"
+        );
+        assert_eq!(d["opens_at"], format!("{}T00:30:00Z", date));
+    }
+    let s2 = row(&a, "2026-03-02", "staff2");
+    assert_eq!(
+        (s2["rostered"].as_bool(), s2["opens_at"].as_str()),
+        (Some(false), Some("2026-03-02T01:00:00Z"))
+    );
+    // Nobody else is absent: only rostered people can be.
+    let absent = a["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["absent"] == true)
+        .count();
+    assert_eq!(absent, 2, "{a}");
+
+    // Dropping the change: Tuesday follows the weekly pattern again (09:03 is then on time too).
+    let (s, v) = send(
+        reqwest::Method::DELETE,
+        format!("/api/v1/users/{s1}/shifts/2026-03-03"),
+        manager.clone(),
+        None,
+    )
+    .await;
+    assert_eq!((s, v["changes"].as_array().map(Vec::len)), (200, Some(0)));
+    let (_, a) = get(
+        &app,
+        "/api/v1/attendance?from=2026-03-03&to=2026-03-03",
+        &manager,
+    )
+    .await;
+    assert_eq!(row(&a, "2026-03-03", "staff1")["late_mins"], 0);
 }

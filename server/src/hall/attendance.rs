@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::queue::attendance::{DayRecord, LogEntry, Tolerances, days};
+use crate::queue::attendance::{DayRecord, LogEntry, Tolerances, rostered_days};
 use crate::queue::schedule::local_instant;
 use crate::store::{AuditEntry, Principal, Result, Store, StoreError, Tx};
 
@@ -42,7 +42,11 @@ pub async fn attendance<T: Tx + AttendanceTx>(
         )
         .await?;
     let tol = tx.tolerances(branch).await?;
-    Ok((tol, days(&cfg.schedule, &log, tol, now)))
+    let rosters = super::shifts::rosters(tx, branch).await?;
+    Ok((
+        tol,
+        rostered_days(&cfg.schedule, &log, tol, now, &rosters, Some((from, to))),
+    ))
 }
 
 /// Sets the branch's tolerances (each 0 to [`MAX_TOLERANCE_MINS`]), audited.

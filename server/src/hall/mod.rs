@@ -60,6 +60,7 @@ pub mod notices;
 pub mod rating;
 pub mod remote;
 pub mod settings;
+pub mod shifts;
 pub mod ticket;
 pub mod window;
 

@@ -15,8 +15,9 @@ use serde::Serialize;
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiJson, ApiQuery, ApiResult};
+use super::error::{ApiJson, ApiPath, ApiQuery, ApiResult};
 use super::stats::Range;
+use crate::hall::shifts::{RosterView, ShiftChange, WeeklyShift};
 use crate::queue::attendance::{DayRecord, Tolerances};
 use crate::queue::schedule::local_date;
 use crate::store::Role;
@@ -30,6 +31,103 @@ pub fn router() -> Router<AppState> {
             "/api/v1/attendance/settings",
             get(settings).put(set_settings),
         )
+}
+
+/// Shifts: managers set them; staff read their own (so not behind the managers-only layer).
+pub fn shifts_router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users/{id}/shifts", get(shifts).put(set_weekly))
+        .route(
+            "/api/v1/users/{id}/shifts/{day}",
+            axum::routing::put(set_change).delete(clear_change),
+        )
+}
+
+/// The body of `PUT /api/v1/users/{id}/shifts`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Weekly {
+    weekly: Vec<WeeklyShift>,
+}
+
+/// The body of `PUT /api/v1/users/{id}/shifts/{day}`: times, or both `null` for a day off.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Change {
+    #[serde(default)]
+    start: Option<String>,
+    #[serde(default)]
+    end: Option<String>,
+}
+
+/// `GET /api/v1/users/{id}/shifts`: a manager, any of the branch's staff; a staff member, only
+/// their own.
+async fn shifts(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<RosterView>> {
+    let who = caller.require(&[Role::Manager, Role::Staff])?;
+    Ok(Json(state.store.shifts(who, id).await?))
+}
+
+/// `PUT /api/v1/users/{id}/shifts` `{weekly: [{weekday, start, end}]}` (managers; audited).
+async fn set_weekly(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Weekly>,
+) -> ApiResult<Json<RosterView>> {
+    let who = caller.require(&[Role::Manager])?;
+    if body.weekly.len() > 7 {
+        return Err(crate::store::StoreError::invalid(
+            "invalid_shift",
+            "at most one shift a weekday",
+        )
+        .into());
+    }
+    Ok(Json(
+        state
+            .store
+            .set_weekly_shifts(who, id, body.weekly, state.now())
+            .await?,
+    ))
+}
+
+/// `PUT /api/v1/users/{id}/shifts/{day}` (managers; audited).
+async fn set_change(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, day)): ApiPath<(i64, NaiveDate)>,
+    ApiJson(body): ApiJson<Change>,
+) -> ApiResult<Json<RosterView>> {
+    let who = caller.require(&[Role::Manager])?;
+    let change = ShiftChange {
+        day,
+        start: body.start,
+        end: body.end,
+    };
+    Ok(Json(
+        state
+            .store
+            .set_shift_change(who, id, day, Some(change), state.now())
+            .await?,
+    ))
+}
+
+/// `DELETE /api/v1/users/{id}/shifts/{day}`: the weekly pattern again that day.
+async fn clear_change(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, day)): ApiPath<(i64, NaiveDate)>,
+) -> ApiResult<Json<RosterView>> {
+    let who = caller.require(&[Role::Manager])?;
+    Ok(Json(
+        state
+            .store
+            .set_shift_change(who, id, day, None, state.now())
+            .await?,
+    ))
 }
 
 #[derive(Debug, Serialize)]
@@ -86,7 +184,7 @@ async fn json(
     Ok(Json(build(&state, &caller, &range).await?.1))
 }
 
-const CSV_HEADER: [&str; 16] = [
+const CSV_HEADER: [&str; 18] = [
     "date",
     "user_id",
     "name",
@@ -103,6 +201,8 @@ const CSV_HEADER: [&str; 16] = [
     "early",
     "long_pause",
     "signed_out_by_closing",
+    "rostered",
+    "absent",
 ];
 
 /// `GET /api/v1/attendance.csv?from=DATE&to=DATE`: the same rows, local `HH:MM` times.
@@ -139,6 +239,8 @@ async fn csv(
                 d.early.to_string(),
                 d.long_pause.to_string(),
                 d.signed_out_by_closing.to_string(),
+                d.rostered.to_string(),
+                d.absent.to_string(),
             ],
         );
     }

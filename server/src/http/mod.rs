@@ -192,6 +192,7 @@ pub fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(managers(staffing::router(), &state))
         .merge(managers(complaints::router(), &state))
         .merge(managers(attendance::router(), &state))
+        .merge(attendance::shifts_router())
         .merge(pages)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -16,6 +16,13 @@
 //!
 //! Events after a sign-out are attributed to the person signed in to that window, so a manager
 //! signing someone out counts for the person, not the manager.
+//!
+//! **Shifts** (issue #14). A person with a [`Roster`] (a weekly pattern, and dated changes) is
+//! judged against their own shift that day instead of the hall's hours: late after their
+//! start, early before their end; on a rostered day with no sign-in at all they are **absent**
+//! (once their start plus the lateness tolerance has passed). Working on a day off is recorded
+//! but never late or early. A person without a roster is judged against the hall's hours as
+//! before and is never absent: the hall has not said they work that day.
 
 use std::collections::BTreeMap;
 
@@ -82,18 +89,70 @@ pub struct DayRecord {
     pub long_pause: bool,
     /// The day's last sign-out was made by closing, not by the person.
     pub signed_out_by_closing: bool,
+    /// The person has a roster: `opens_at` and `closes_at` are their shift's (none on a day off).
+    pub rostered: bool,
+    /// Rostered that day and never signed in.
+    pub absent: bool,
+}
+
+/// One day's working time, in minutes after the branch-local midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shift {
+    pub start_min: u16,
+    pub end_min: u16,
+}
+
+impl Shift {
+    /// A shift ending at or before its start, or past midnight: `None`.
+    pub fn new(start_min: u16, end_min: u16) -> Option<Shift> {
+        (start_min < end_min && end_min <= 1440).then_some(Shift { start_min, end_min })
+    }
+}
+
+/// A person's rostered time: a weekly pattern (Monday first; `None` a day off) and dated
+/// changes (`None` a day off), the changes first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Roster {
+    pub weekly: [Option<Shift>; 7],
+    pub changes: BTreeMap<NaiveDate, Option<Shift>>,
+    /// Never absent before this day (the person's account was made then).
+    pub from: Option<NaiveDate>,
+}
+
+impl Roster {
+    /// The shift on `date`, if the person works then.
+    pub fn on(&self, date: NaiveDate) -> Option<Shift> {
+        use chrono::Datelike;
+        match self.changes.get(&date) {
+            Some(change) => *change,
+            None => self.weekly[date.weekday().num_days_from_monday() as usize],
+        }
+    }
 }
 
 /// What happened when, to one person, and whether closing did it.
 type Stamp = (LogKind, DateTime<Utc>, bool);
 
 /// Per person and day, in date then user order. `log` must be in time order; `now` ends pauses
-/// still going on.
+/// still going on. Without rosters: the days someone signed in.
 pub fn days(
     schedule: &Schedule,
     log: &[LogEntry],
     tolerances: Tolerances,
     now: DateTime<Utc>,
+) -> Vec<DayRecord> {
+    rostered_days(schedule, log, tolerances, now, &BTreeMap::new(), None)
+}
+
+/// [`days`] with the people's rosters, and the absent days of rostered people over `dates`
+/// (inclusive).
+pub fn rostered_days(
+    schedule: &Schedule,
+    log: &[LogEntry],
+    tolerances: Tolerances,
+    now: DateTime<Utc>,
+    rosters: &BTreeMap<i64, Roster>,
+    dates: Option<(NaiveDate, NaiveDate)>,
 ) -> Vec<DayRecord> {
     // Who is at each window, so that later entries there are theirs.
     let mut at_window: BTreeMap<i64, i64> = BTreeMap::new();
@@ -117,9 +176,54 @@ pub fn days(
             .or_default()
             .push((e.kind, e.at, e.by_closing));
     }
-    per.into_iter()
-        .map(|((date, user), events)| day(schedule, date, user, &events, tolerances, now))
-        .collect()
+    let mut out: Vec<DayRecord> = per
+        .iter()
+        .map(|(&(date, user), events)| {
+            let shift = rosters.get(&user).map(|r| r.on(date));
+            day(schedule, date, user, events, tolerances, now, shift)
+        })
+        .collect();
+    if let Some((from, to)) = dates {
+        let tz = schedule.tz;
+        for (&user, roster) in rosters {
+            let mut date = roster.from.map_or(from, |f| f.max(from));
+            while date <= to {
+                let due = roster.on(date).map(|s| {
+                    local_instant(tz, date, s.start_min)
+                        + chrono::Duration::minutes(i64::from(tolerances.late_after_mins))
+                });
+                if due.is_some_and(|due| due < now) && !per.contains_key(&(date, user)) {
+                    out.push(absent(tz, date, user, roster.on(date)));
+                }
+                date = date.succ_opt().unwrap_or(NaiveDate::MAX);
+            }
+        }
+        out.sort_by_key(|d| (d.date, d.user_id));
+    }
+    out
+}
+
+/// A rostered day without a sign-in.
+fn absent(tz: chrono_tz::Tz, date: NaiveDate, user_id: i64, shift: Option<Shift>) -> DayRecord {
+    DayRecord {
+        date,
+        user_id,
+        opens_at: shift.map(|s| local_instant(tz, date, s.start_min)),
+        closes_at: shift.map(|s| local_instant(tz, date, s.end_min)),
+        first_sign_in: None,
+        last_sign_out: None,
+        late_mins: 0,
+        early_mins: 0,
+        pauses: 0,
+        pause_total_mins: 0,
+        pause_longest_mins: 0,
+        late: false,
+        early: false,
+        long_pause: false,
+        signed_out_by_closing: false,
+        rostered: true,
+        absent: true,
+    }
 }
 
 fn minutes(d: chrono::Duration) -> i64 {
@@ -133,6 +237,8 @@ fn day(
     events: &[Stamp],
     tol: Tolerances,
     now: DateTime<Utc>,
+    // `Some` for a rostered person: their shift that day (`Some(None)`: a day off).
+    shift: Option<Option<Shift>>,
 ) -> DayRecord {
     let tz = schedule.tz;
     let mut periods: Vec<(DateTime<Utc>, DateTime<Utc>)> = schedule
@@ -147,8 +253,16 @@ fn day(
         .periods_on(date)
         .iter()
         .any(|&(s, e)| s == 0 && e >= 1440);
-    let opens_at = periods.first().map(|p| p.0).filter(|_| !around_the_clock);
-    let closes_at = periods.last().map(|p| p.1).filter(|_| !around_the_clock);
+    let (opens_at, closes_at) = match shift {
+        Some(shift) => (
+            shift.map(|s| local_instant(tz, date, s.start_min)),
+            shift.map(|s| local_instant(tz, date, s.end_min)),
+        ),
+        None => (
+            periods.first().map(|p| p.0).filter(|_| !around_the_clock),
+            periods.last().map(|p| p.1).filter(|_| !around_the_clock),
+        ),
+    };
     let day_end = local_instant(tz, date, 1440).min(now);
 
     let (mut first_in, mut last_out) = (None, None);
@@ -237,6 +351,8 @@ fn day(
         early: early_secs > i64::from(tol.early_leave_mins) * 60,
         long_pause: longest_secs > i64::from(tol.long_pause_mins) * 60,
         signed_out_by_closing: by_closing && last_out.is_some(),
+        rostered: shift.is_some(),
+        absent: false,
     }
 }
 
@@ -357,5 +473,136 @@ mod tests {
         let log = [e(1, 7, SignIn, "10:00"), e(1, 7, SignOut, "11:00")];
         let d = &days(&hall, &log, Tolerances::default(), t("23:00"))[0];
         assert_eq!((d.opens_at, d.late, d.early), (None, false, false));
+    }
+
+    fn roster(start: &str, end: &str) -> Roster {
+        let m = |hhmm: &str| {
+            let (h, m) = hhmm.split_once(':').unwrap();
+            h.parse::<u16>().unwrap() * 60 + m.parse::<u16>().unwrap()
+        };
+        let shift = Shift::new(m(start), m(end));
+        Roster {
+            weekly: [shift, shift, shift, shift, shift, None, None],
+            changes: BTreeMap::new(),
+            from: None,
+        }
+    }
+
+    #[test]
+    fn a_rostered_person_is_judged_against_their_own_shift() {
+        use LogKind::*;
+        // Shift 08:30–16:00 in a hall open 09:00–17:00: in at 08:50 is 20 minutes late (the
+        // hall's hours would call it on time), out at 15:58 is on time (the hall's: an hour early).
+        let rosters = BTreeMap::from([(7, roster("08:30", "16:00"))]);
+        let log = [e(1, 7, SignIn, "08:50"), e(1, 7, SignOut, "15:58")];
+        let d = &rostered_days(
+            &office(),
+            &log,
+            Tolerances::default(),
+            t("23:00"),
+            &rosters,
+            None,
+        )[0];
+        assert!(d.rostered && !d.absent);
+        assert_eq!((d.late_mins, d.early_mins), (20, 2));
+        assert!(d.late && !d.early);
+        assert_eq!(d.opens_at, Some(t("08:30")));
+        let hall = &days(&office(), &log, Tolerances::default(), t("23:00"))[0];
+        assert!(
+            !hall.late && hall.early,
+            "the hall's hours say the opposite"
+        );
+    }
+
+    #[test]
+    fn a_rostered_day_without_a_sign_in_is_absent_once_the_start_has_passed() {
+        use LogKind::*;
+        let monday = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let mut r = roster("09:00", "17:00");
+        // Tuesday off by a dated change; Wednesday another time.
+        r.changes.insert(monday + chrono::Duration::days(1), None);
+        r.changes
+            .insert(monday + chrono::Duration::days(2), Shift::new(780, 1020));
+        let rosters = BTreeMap::from([(7, r), (8, roster("09:00", "17:00"))]);
+        let log = [e(1, 8, SignIn, "09:00"), e(1, 8, SignOut, "17:00")];
+        let range = Some((monday, monday + chrono::Duration::days(6)));
+        let at = |days: i64, hhmm: &str| t(hhmm) + chrono::Duration::days(days);
+        // Monday 09:05 is the tolerance exactly: not yet absent; 09:06: absent.
+        let d = rostered_days(
+            &office(),
+            &log,
+            Tolerances::default(),
+            t("09:05"),
+            &rosters,
+            range,
+        );
+        assert!(d.iter().all(|d| !d.absent), "{d:?}");
+        let d = rostered_days(
+            &office(),
+            &log,
+            Tolerances::default(),
+            t("09:06"),
+            &rosters,
+            range,
+        );
+        let absent: Vec<_> = d
+            .iter()
+            .filter(|d| d.absent)
+            .map(|d| (d.date, d.user_id))
+            .collect();
+        assert_eq!(absent, [(monday, 7)]);
+        // By Sunday night: Monday, Wednesday, Thursday, Friday for 7 (Tuesday was off, the
+        // weekend is not rostered); 8 from Tuesday on.
+        let d = rostered_days(
+            &office(),
+            &log,
+            Tolerances::default(),
+            at(6, "23:00"),
+            &rosters,
+            range,
+        );
+        let of = |u: i64| -> Vec<i64> {
+            d.iter()
+                .filter(|d| d.absent && d.user_id == u)
+                .map(|d| (d.date - monday).num_days())
+                .collect()
+        };
+        assert_eq!(of(7), [0, 2, 3, 4]);
+        assert_eq!(of(8), [1, 2, 3, 4]);
+        let wednesday = d
+            .iter()
+            .find(|d| d.user_id == 7 && (d.date - monday).num_days() == 2);
+        assert_eq!(wednesday.unwrap().opens_at, Some(at(2, "13:00")));
+        assert!(
+            d.windows(2)
+                .all(|p| (p[0].date, p[0].user_id) < (p[1].date, p[1].user_id))
+        );
+    }
+
+    #[test]
+    fn work_on_a_day_off_is_never_late() {
+        use LogKind::*;
+        let mut r = roster("09:00", "17:00");
+        r.changes
+            .insert(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(), None);
+        let rosters = BTreeMap::from([(7, r)]);
+        let log = [e(1, 7, SignIn, "11:00"), e(1, 7, SignOut, "12:00")];
+        let d = &rostered_days(
+            &office(),
+            &log,
+            Tolerances::default(),
+            t("23:00"),
+            &rosters,
+            None,
+        )[0];
+        assert!(d.rostered && !d.late && !d.early && d.opens_at.is_none());
+    }
+
+    #[test]
+    fn a_shift_must_end_after_it_starts_and_by_midnight() {
+        assert!(Shift::new(540, 540).is_none());
+        assert!(Shift::new(600, 540).is_none());
+        assert!(Shift::new(0, 1441).is_none());
+        assert_eq!(Shift::new(0, 1440).map(|s| s.end_min), Some(1440));
     }
 }

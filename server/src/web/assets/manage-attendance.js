@@ -42,11 +42,11 @@
     t.appendChild(Q.el("thead")).appendChild(tr);
     var body = t.appendChild(Q.el("tbody"));
     rows.forEach(function (d) {
-      var r = Q.el("tr", { "data-user": String(d.user_id), "class": (d.late || d.early || d.long_pause) ? "flagged" : "" });
+      var r = Q.el("tr", { "data-user": String(d.user_id), "class": (d.late || d.early || d.long_pause || d.absent) ? "flagged" : "" });
       cell(r, d.name, "person");
       cell(r, time(d.first_sign_in) || S.none, d.late ? "bad" : "");
       cell(r, d.late_mins ? "+" + mins(d.late_mins) : S.none, d.late ? "bad" : "muted");
-      cell(r, time(d.last_sign_out) || S.stillIn, d.early ? "warn" : (d.last_sign_out ? "" : "muted"));
+      cell(r, time(d.last_sign_out) || (d.absent ? S.none : S.stillIn), d.early ? "warn" : (d.last_sign_out ? "" : "muted"));
       cell(r, d.early_mins ? "−" + mins(d.early_mins) : S.none, d.early ? "warn" : "muted");
       cell(r, String(d.pauses), "num");
       cell(r, d.pause_total_mins ? mins(d.pause_total_mins) : S.none, "num");
@@ -56,6 +56,7 @@
       if (d.early) flags.appendChild(Q.el("span", { "class": "flag flag-early" }, Q.fill(S.early, { n: d.early_mins })));
       if (d.long_pause) flags.appendChild(Q.el("span", { "class": "flag flag-pause" }, Q.fill(S.longPause, { n: d.pause_longest_mins })));
       if (d.signed_out_by_closing) flags.appendChild(Q.el("span", { "class": "flag flag-closing" }, S.byClosing));
+      if (d.absent) flags.appendChild(Q.el("span", { "class": "flag flag-late" }, S.absent));
       r.appendChild(flags);
       body.appendChild(r);
     });
