@@ -122,14 +122,14 @@ async fn late_sign_in_pauses_and_early_leave_are_measured_to_the_minute_and_flag
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "date,user_id,name,opens,first_sign_in,late_mins,closes,last_sign_out,early_mins,pauses,pause_total_mins,pause_longest_mins,late,early,long_pause,signed_out_by_closing,rostered,absent"
+        "date,user_id,name,opens,first_sign_in,late_mins,closes,last_sign_out,early_mins,pauses,pause_total_mins,pause_longest_mins,late,early,long_pause,signed_out_by_closing,rostered,absent,on_leave"
     );
     assert_eq!(lines.len(), 3, "{csv}");
     let id = s1["user_id"].as_i64().unwrap();
     assert!(
         lines.contains(
             &format!(
-                "2026-03-02,{id},staff1,09:00,09:12,12,17:00,16:40,20,2,55,45,true,true,true,false,false,false"
+                "2026-03-02,{id},staff1,09:00,09:12,12,17:00,16:40,20,2,55,45,true,true,true,false,false,false,false"
             )
             .as_str()
         ),
@@ -419,4 +419,179 @@ async fn rostered_people_are_judged_against_their_own_shift_and_absent_days_show
     )
     .await;
     assert_eq!(row(&a, "2026-03-03", "staff1")["late_mins"], 0);
+}
+
+/// Issue #14, leave: staff3 (rostered 08:30–16:00 on weekdays, never signed in) reports sick for
+/// Monday 2 March and Tuesday 3 March; the manager approves Monday (no longer absent: on leave)
+/// and declines Tuesday (still absent). Personal leave needs two days' notice (422
+/// `notice_too_short`); leave overlapping leave asked for is 409 `leave_overlaps`; a decision is
+/// made once (409 `leave_decided`) and only by a manager; staff see only their own leave.
+#[tokio::test]
+async fn approved_leave_excuses_a_rostered_day_and_declined_leave_does_not() {
+    let app = hall().await;
+    app.sql(&["UPDATE users SET created_at = 0"]).await;
+    let manager = app.login("manager").await;
+    let (_, users) = get(&app, "/api/v1/users", &manager).await;
+    let s3 = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "staff3")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let send = |method: reqwest::Method, path: String, token: String, body: Value| {
+        let app = &app;
+        async move {
+            let r = app
+                .request(method, &path, Some(&token))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (put, post) = (reqwest::Method::PUT, reqwest::Method::POST);
+    let weekly: Vec<Value> = (1..=5)
+        .map(|d| json!({"weekday": d, "start": "08:30", "end": "16:00"}))
+        .collect();
+    let (s, _) = send(
+        put,
+        format!("/api/v1/users/{s3}/shifts"),
+        manager.clone(),
+        json!({"weekly": weekly}),
+    )
+    .await;
+    assert_eq!(s, 200);
+
+    let staff3 = app.login("staff3").await;
+    let mut ids = Vec::new();
+    for day in ["2026-03-02", "2026-03-03"] {
+        let (s, v) = send(
+            post.clone(),
+            "/api/v1/leave".into(),
+            staff3.clone(),
+            json!({"from": day, "to": day, "kind": "sick", "reason": "fever"}),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(
+            (v["state"].as_str(), v["user_id"].as_i64()),
+            (Some("requested"), Some(s3))
+        );
+        ids.push(v["id"].as_i64().unwrap());
+    }
+    // Refusals: too little notice for personal leave; an overlap; a staff member deciding.
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    let (s, v) = send(
+        post.clone(),
+        "/api/v1/leave".into(),
+        staff3.clone(),
+        json!({"from": tomorrow, "to": tomorrow, "kind": "personal"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("notice_too_short")),
+        "{v}"
+    );
+    let ahead = tomorrow + chrono::Duration::days(30);
+    let (s, _) = send(
+        post.clone(),
+        "/api/v1/leave".into(),
+        staff3.clone(),
+        json!({"from": ahead, "to": ahead + chrono::Duration::days(2), "kind": "annual"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, v) = send(post.clone(), "/api/v1/leave".into(), staff3.clone(), json!({"from": ahead + chrono::Duration::days(1), "to": ahead + chrono::Duration::days(1), "start": "09:00", "end": "11:00", "kind": "toil"})).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("leave_overlaps")),
+        "{v}"
+    );
+    let (s, v) = send(
+        post.clone(),
+        "/api/v1/leave".into(),
+        staff3.clone(),
+        json!({"from": ahead, "to": ahead - chrono::Duration::days(1), "kind": "annual"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("invalid_leave")),
+        "{v}"
+    );
+    let (s, _) = send(
+        post.clone(),
+        format!("/api/v1/leave/{}/decision", ids[0]),
+        staff3.clone(),
+        json!({"approve": true}),
+    )
+    .await;
+    assert_eq!(s, 403);
+
+    let (s, v) = send(
+        post.clone(),
+        format!("/api/v1/leave/{}/decision", ids[0]),
+        manager.clone(),
+        json!({"approve": true, "note": "get well"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["state"].as_str(), v["note"].as_str()),
+        (200, Some("approved"), Some("get well"))
+    );
+    let (s, _) = send(
+        post.clone(),
+        format!("/api/v1/leave/{}/decision", ids[1]),
+        manager.clone(),
+        json!({"approve": false, "note": "no certificate"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, v) = send(
+        post.clone(),
+        format!("/api/v1/leave/{}/decision", ids[1]),
+        manager.clone(),
+        json!({"approve": true}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("leave_decided"))
+    );
+
+    let (_, a) = get(
+        &app,
+        "/api/v1/attendance?from=2026-03-02&to=2026-03-03",
+        &manager,
+    )
+    .await;
+    let mon = row(&a, "2026-03-02", "staff3");
+    assert_eq!(
+        (mon["absent"].as_bool(), mon["on_leave"].as_bool()),
+        (Some(false), Some(true)),
+        "{mon}"
+    );
+    let tue = row(&a, "2026-03-03", "staff3");
+    assert_eq!(
+        (tue["absent"].as_bool(), tue["on_leave"].as_bool()),
+        (Some(true), Some(false)),
+        "{tue}"
+    );
+
+    // Staff see their own leave only; the manager sees the branch's.
+    let staff1 = app.login("staff1").await;
+    let (s, mine) = get(&app, "/api/v1/leave?from=2026-03-01&to=2027-02-28", &staff1).await;
+    assert_eq!((s, mine.as_array().map(Vec::len)), (200, Some(0)), "{mine}");
+    let (_, all) = get(
+        &app,
+        "/api/v1/leave?from=2026-03-01&to=2027-02-28",
+        &manager,
+    )
+    .await;
+    assert_eq!(all.as_array().map(Vec::len), Some(3), "{all}");
 }

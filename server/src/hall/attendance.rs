@@ -43,9 +43,18 @@ pub async fn attendance<T: Tx + AttendanceTx>(
         .await?;
     let tol = tx.tolerances(branch).await?;
     let rosters = super::shifts::rosters(tx, branch).await?;
+    let leave = super::leave::approved(tx, branch, from, to).await?;
     Ok((
         tol,
-        rostered_days(&cfg.schedule, &log, tol, now, &rosters, Some((from, to))),
+        rostered_days(
+            &cfg.schedule,
+            &log,
+            tol,
+            now,
+            &rosters,
+            &leave,
+            Some((from, to)),
+        ),
     ))
 }
 

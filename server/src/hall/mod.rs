@@ -54,6 +54,7 @@ pub mod emergency;
 pub mod estimate;
 pub mod feedback;
 pub mod issue;
+pub mod leave;
 pub mod live;
 pub mod messages;
 pub mod notices;

@@ -17,6 +17,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiJson, ApiPath, ApiQuery, ApiResult};
 use super::stats::Range;
+use crate::hall::leave::{LeaveRequest, LeaveView};
 use crate::hall::shifts::{RosterView, ShiftChange, WeeklyShift};
 use crate::queue::attendance::{DayRecord, Tolerances};
 use crate::queue::schedule::local_date;
@@ -33,14 +34,105 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// Shifts: managers set them; staff read their own (so not behind the managers-only layer).
+/// Shifts and leave: managers set and decide; staff read their own and ask for leave (so not
+/// behind the managers-only layer).
 pub fn shifts_router() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/leave", get(leave).post(request_leave))
+        .route(
+            "/api/v1/leave/{id}/decision",
+            axum::routing::post(decide_leave),
+        )
+        .route(
+            "/api/v1/leave/settings",
+            get(leave_settings).put(set_leave_settings),
+        )
         .route("/api/v1/users/{id}/shifts", get(shifts).put(set_weekly))
         .route(
             "/api/v1/users/{id}/shifts/{day}",
             axum::routing::put(set_change).delete(clear_change),
         )
+}
+
+/// `POST /api/v1/leave`: a staff member (or manager) asks for leave for themselves; 201.
+async fn request_leave(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<LeaveRequest>,
+) -> ApiResult<(axum::http::StatusCode, Json<LeaveView>)> {
+    let who = caller.require(&[Role::Staff, Role::Manager])?;
+    let made = state.store.request_leave(who, body, state.now()).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(made)))
+}
+
+/// `GET /api/v1/leave?from=&to=`: the branch's leave (managers) or one's own (staff).
+async fn leave(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(range): ApiQuery<Range>,
+) -> ApiResult<Json<Vec<LeaveView>>> {
+    let who = caller.require(&[Role::Staff, Role::Manager])?;
+    let tz = state.store.config(who.branch_id).await?.schedule.tz;
+    let (from, to) = range.days(local_date(tz, state.now()))?;
+    Ok(Json(state.store.leave(who, from, to).await?))
+}
+
+/// The body of `POST /api/v1/leave/{id}/decision`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    approve: bool,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /api/v1/leave/{id}/decision` `{approve, note}` (managers; audited).
+async fn decide_leave(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Decision>,
+) -> ApiResult<Json<LeaveView>> {
+    let who = caller.require(&[Role::Manager])?;
+    Ok(Json(
+        state
+            .store
+            .decide_leave(who, id, body.approve, body.note, state.now())
+            .await?,
+    ))
+}
+
+/// The branch's minimum notice for leave.
+#[derive(Debug, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeaveSettings {
+    notice_days: u32,
+}
+
+/// `GET /api/v1/leave/settings` (managers).
+async fn leave_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<LeaveSettings>> {
+    let who = caller.require(&[Role::Manager])?;
+    Ok(Json(LeaveSettings {
+        notice_days: state.store.leave_notice_days(who.branch_id).await?,
+    }))
+}
+
+/// `PUT /api/v1/leave/settings` `{notice_days}` (managers; 0–60; audited).
+async fn set_leave_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<LeaveSettings>,
+) -> ApiResult<Json<LeaveSettings>> {
+    let who = caller.require(&[Role::Manager])?;
+    Ok(Json(LeaveSettings {
+        notice_days: state
+            .store
+            .set_leave_notice_days(who, body.notice_days, state.now())
+            .await?,
+    }))
 }
 
 /// The body of `PUT /api/v1/users/{id}/shifts`.
@@ -184,7 +276,7 @@ async fn json(
     Ok(Json(build(&state, &caller, &range).await?.1))
 }
 
-const CSV_HEADER: [&str; 18] = [
+const CSV_HEADER: [&str; 19] = [
     "date",
     "user_id",
     "name",
@@ -203,6 +295,7 @@ const CSV_HEADER: [&str; 18] = [
     "signed_out_by_closing",
     "rostered",
     "absent",
+    "on_leave",
 ];
 
 /// `GET /api/v1/attendance.csv?from=DATE&to=DATE`: the same rows, local `HH:MM` times.
@@ -241,6 +334,7 @@ async fn csv(
                 d.signed_out_by_closing.to_string(),
                 d.rostered.to_string(),
                 d.absent.to_string(),
+                d.on_leave.to_string(),
             ],
         );
     }

@@ -93,6 +93,8 @@ pub struct DayRecord {
     pub rostered: bool,
     /// Rostered that day and never signed in.
     pub absent: bool,
+    /// Approved leave that day (all of it, or part: the start or end moved past it).
+    pub on_leave: bool,
 }
 
 /// One day's working time, in minutes after the branch-local midnight.
@@ -130,6 +132,30 @@ impl Roster {
     }
 }
 
+/// Approved leave: whole days `from ..= to`, or with `part` the minutes of that one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Leave {
+    pub user_id: i64,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub part: Option<(u16, u16)>,
+}
+
+/// The leave that touches `user`'s `date`: a whole day (`Some(None)`) or its parts.
+fn leave_on(leave: &[Leave], user: i64, date: NaiveDate) -> Option<Vec<(u16, u16)>> {
+    let mut parts = Vec::new();
+    for l in leave
+        .iter()
+        .filter(|l| l.user_id == user && l.from <= date && date <= l.to)
+    {
+        match l.part {
+            None => return Some(Vec::new()),
+            Some(p) => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then_some(parts)
+}
+
 /// What happened when, to one person, and whether closing did it.
 type Stamp = (LogKind, DateTime<Utc>, bool);
 
@@ -141,7 +167,7 @@ pub fn days(
     tolerances: Tolerances,
     now: DateTime<Utc>,
 ) -> Vec<DayRecord> {
-    rostered_days(schedule, log, tolerances, now, &BTreeMap::new(), None)
+    rostered_days(schedule, log, tolerances, now, &BTreeMap::new(), &[], None)
 }
 
 /// [`days`] with the people's rosters, and the absent days of rostered people over `dates`
@@ -152,6 +178,7 @@ pub fn rostered_days(
     tolerances: Tolerances,
     now: DateTime<Utc>,
     rosters: &BTreeMap<i64, Roster>,
+    leave: &[Leave],
     dates: Option<(NaiveDate, NaiveDate)>,
 ) -> Vec<DayRecord> {
     // Who is at each window, so that later entries there are theirs.
@@ -180,7 +207,11 @@ pub fn rostered_days(
         .iter()
         .map(|(&(date, user), events)| {
             let shift = rosters.get(&user).map(|r| r.on(date));
-            day(schedule, date, user, events, tolerances, now, shift)
+            let mut d = day(schedule, date, user, events, tolerances, now, shift);
+            if let Some(parts) = leave_on(leave, user, date) {
+                excuse(&mut d, schedule.tz, &parts, tolerances);
+            }
+            d
         })
         .collect();
     if let Some((from, to)) = dates {
@@ -192,8 +223,13 @@ pub fn rostered_days(
                     local_instant(tz, date, s.start_min)
                         + chrono::Duration::minutes(i64::from(tolerances.late_after_mins))
                 });
+                let whole_day_off = leave_on(leave, user, date).is_some_and(|p| p.is_empty());
                 if due.is_some_and(|due| due < now) && !per.contains_key(&(date, user)) {
-                    out.push(absent(tz, date, user, roster.on(date)));
+                    let mut d = absent(tz, date, user, roster.on(date));
+                    // On approved leave all day: shown as such, not absent.
+                    d.absent = !whole_day_off;
+                    d.on_leave = whole_day_off;
+                    out.push(d);
                 }
                 date = date.succ_opt().unwrap_or(NaiveDate::MAX);
             }
@@ -201,6 +237,46 @@ pub fn rostered_days(
         out.sort_by_key(|d| (d.date, d.user_id));
     }
     out
+}
+
+/// Approved leave on `d`'s day: all day (`parts` empty) excuses lateness and leaving early;
+/// a part that covers the start (or the end) of the day moves it to the part's end (start).
+fn excuse(d: &mut DayRecord, tz: chrono_tz::Tz, parts: &[(u16, u16)], tol: Tolerances) {
+    d.on_leave = true;
+    if parts.is_empty() {
+        d.late = false;
+        d.early = false;
+        d.late_mins = 0;
+        d.early_mins = 0;
+        return;
+    }
+    let at = |m: u16| local_instant(tz, d.date, m);
+    for &(a, b) in parts {
+        if let Some(o) = d.opens_at
+            && at(a) <= o
+            && o < at(b)
+        {
+            d.opens_at = Some(at(b));
+        }
+        if let Some(c) = d.closes_at
+            && at(a) < c
+            && c <= at(b)
+        {
+            d.closes_at = Some(at(a));
+        }
+    }
+    let late = match (d.first_sign_in, d.opens_at) {
+        (Some(i), Some(o)) => (i - o).num_seconds().max(0),
+        _ => 0,
+    };
+    let early = match (d.last_sign_out, d.closes_at) {
+        (Some(l), Some(c)) if !d.signed_out_by_closing => (c - l).num_seconds().max(0),
+        _ => 0,
+    };
+    d.late_mins = late / 60;
+    d.early_mins = early / 60;
+    d.late = late > i64::from(tol.late_after_mins) * 60;
+    d.early = early > i64::from(tol.early_leave_mins) * 60;
 }
 
 /// A rostered day without a sign-in.
@@ -223,6 +299,7 @@ fn absent(tz: chrono_tz::Tz, date: NaiveDate, user_id: i64, shift: Option<Shift>
         signed_out_by_closing: false,
         rostered: true,
         absent: true,
+        on_leave: false,
     }
 }
 
@@ -353,6 +430,7 @@ fn day(
         signed_out_by_closing: by_closing && last_out.is_some(),
         rostered: shift.is_some(),
         absent: false,
+        on_leave: false,
     }
 }
 
@@ -501,6 +579,7 @@ mod tests {
             Tolerances::default(),
             t("23:00"),
             &rosters,
+            &[],
             None,
         )[0];
         assert!(d.rostered && !d.absent);
@@ -534,6 +613,7 @@ mod tests {
             Tolerances::default(),
             t("09:05"),
             &rosters,
+            &[],
             range,
         );
         assert!(d.iter().all(|d| !d.absent), "{d:?}");
@@ -543,6 +623,7 @@ mod tests {
             Tolerances::default(),
             t("09:06"),
             &rosters,
+            &[],
             range,
         );
         let absent: Vec<_> = d
@@ -559,6 +640,7 @@ mod tests {
             Tolerances::default(),
             at(6, "23:00"),
             &rosters,
+            &[],
             range,
         );
         let of = |u: i64| -> Vec<i64> {
@@ -593,6 +675,7 @@ mod tests {
             Tolerances::default(),
             t("23:00"),
             &rosters,
+            &[],
             None,
         )[0];
         assert!(d.rostered && !d.late && !d.early && d.opens_at.is_none());
@@ -604,5 +687,50 @@ mod tests {
         assert!(Shift::new(600, 540).is_none());
         assert!(Shift::new(0, 1441).is_none());
         assert_eq!(Shift::new(0, 1440).map(|s| s.end_min), Some(1440));
+    }
+
+    #[test]
+    fn part_day_leave_moves_the_start_and_whole_day_leave_excuses_the_day() {
+        use LogKind::*;
+        let rosters = BTreeMap::from([(7, roster("09:00", "17:00"))]);
+        let log = [e(1, 7, SignIn, "11:03"), e(1, 7, SignOut, "15:00")];
+        let monday = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let leave = |part| Leave {
+            user_id: 7,
+            from: monday,
+            to: monday,
+            part,
+        };
+        let run = |l: &[Leave]| {
+            rostered_days(
+                &office(),
+                &log,
+                Tolerances::default(),
+                t("23:00"),
+                &rosters,
+                l,
+                None,
+            )
+            .remove(0)
+        };
+        let none = run(&[]);
+        assert_eq!(
+            (none.late_mins, none.early_mins, none.on_leave),
+            (123, 120, false)
+        );
+        // Leave 09:00–11:00 and 15:00–17:00: in at 11:03 is 3 minutes after the new start.
+        let part = run(&[leave(Some((540, 660))), leave(Some((900, 1020)))]);
+        assert_eq!((part.late_mins, part.early_mins), (3, 0));
+        assert!(part.on_leave && !part.late && !part.early);
+        assert_eq!(part.opens_at, Some(t("11:00")));
+        assert_eq!(part.closes_at, Some(t("15:00")));
+        // Another person's leave changes nothing.
+        let other = run(&[Leave {
+            user_id: 8,
+            ..leave(None)
+        }]);
+        assert_eq!(other, none);
+        let all_day = run(&[leave(None)]);
+        assert!(all_day.on_leave && !all_day.late && !all_day.early);
     }
 }

@@ -46,7 +46,7 @@
       cell(r, d.name, "person");
       cell(r, time(d.first_sign_in) || S.none, d.late ? "bad" : "");
       cell(r, d.late_mins ? "+" + mins(d.late_mins) : S.none, d.late ? "bad" : "muted");
-      cell(r, time(d.last_sign_out) || (d.absent ? S.none : S.stillIn), d.early ? "warn" : (d.last_sign_out ? "" : "muted"));
+      cell(r, time(d.last_sign_out) || (d.first_sign_in ? S.stillIn : S.none), d.early ? "warn" : (d.last_sign_out ? "" : "muted"));
       cell(r, d.early_mins ? "−" + mins(d.early_mins) : S.none, d.early ? "warn" : "muted");
       cell(r, String(d.pauses), "num");
       cell(r, d.pause_total_mins ? mins(d.pause_total_mins) : S.none, "num");
@@ -57,6 +57,7 @@
       if (d.long_pause) flags.appendChild(Q.el("span", { "class": "flag flag-pause" }, Q.fill(S.longPause, { n: d.pause_longest_mins })));
       if (d.signed_out_by_closing) flags.appendChild(Q.el("span", { "class": "flag flag-closing" }, S.byClosing));
       if (d.absent) flags.appendChild(Q.el("span", { "class": "flag flag-late" }, S.absent));
+      if (d.on_leave) flags.appendChild(Q.el("span", { "class": "flag flag-closing" }, S.onLeave));
       r.appendChild(flags);
       body.appendChild(r);
     });

@@ -94,6 +94,7 @@ fn strings(lang: Lang, tz: &str) -> serde_json::Value {
         "longPause": s("长暂停 {n} 分钟", "Long pause {n} min"),
         "byClosing": s("关门后由系统签退", "Signed out by closing"),
         "absent": s("缺勤（排班未签到）", "Absent (rostered, never signed in)"),
+        "onLeave": s("已批准休假", "On approved leave"),
         "summary": s(
             "{days} 人次：迟到 {late}，早退 {early}，长暂停 {pause}",
             "{days} person-days: {late} late, {early} early leave, {pause} long pause"
