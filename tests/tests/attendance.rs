@@ -51,6 +51,36 @@ async fn put(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Any call, with a JSON body or none: the status and the answer.
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = app.request(method, path, Some(token));
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+/// The id of the account `name`, as a manager lists the accounts.
+async fn user_id(app: &TestApp, manager: &str, name: &str) -> i64 {
+    let (_, users) = get(app, "/api/v1/users", manager).await;
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {users}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
 fn row<'a>(a: &'a Value, date: &str, name: &str) -> &'a Value {
     a["days"]
         .as_array()
@@ -256,29 +286,13 @@ async fn rostered_people_are_judged_against_their_own_shift_and_absent_days_show
     // The accounts existed before the constructed days.
     app.sql(&["UPDATE users SET created_at = 0"]).await;
     let manager = app.login("manager").await;
-    let (_, users) = get(&app, "/api/v1/users", &manager).await;
-    let id = |name: &str| {
-        users
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["username"] == name)
-            .unwrap()["id"]
-            .as_i64()
-            .unwrap()
-    };
-    let (s1, s3) = (id("staff1"), id("staff3"));
+    let (s1, s3) = (
+        user_id(&app, &manager, "staff1").await,
+        user_id(&app, &manager, "staff3").await,
+    );
     let send = |method: reqwest::Method, path: String, token: String, body: Option<Value>| {
         let app = &app;
-        async move {
-            let mut r = app.request(method, &path, Some(&token));
-            if let Some(b) = body {
-                r = r.json(&b);
-            }
-            let r = r.send().await.unwrap();
-            let s = r.status().as_u16();
-            (s, r.json::<Value>().await.unwrap_or(Value::Null))
-        }
+        async move { call(app, method, &path, &token, body).await }
     };
     let weekdays = |start: &str, end: &str| json!({"weekly": (1..=5).map(|d| json!({"weekday": d, "start": start, "end": end})).collect::<Vec<_>>()});
     let put = reqwest::Method::PUT;
@@ -431,27 +445,10 @@ async fn approved_leave_excuses_a_rostered_day_and_declined_leave_does_not() {
     let app = hall().await;
     app.sql(&["UPDATE users SET created_at = 0"]).await;
     let manager = app.login("manager").await;
-    let (_, users) = get(&app, "/api/v1/users", &manager).await;
-    let s3 = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "staff3")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let s3 = user_id(&app, &manager, "staff3").await;
     let send = |method: reqwest::Method, path: String, token: String, body: Value| {
         let app = &app;
-        async move {
-            let r = app
-                .request(method, &path, Some(&token))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let s = r.status().as_u16();
-            (s, r.json::<Value>().await.unwrap_or(Value::Null))
-        }
+        async move { call(app, method, &path, &token, Some(body)).await }
     };
     let (put, post) = (reqwest::Method::PUT, reqwest::Method::POST);
     let weekly: Vec<Value> = (1..=5)
