@@ -72,6 +72,15 @@ async fn person<T: Sql>(tx: &mut T, branch: i64, user: i64) -> Result<()> {
 
 /// The branch's rosters, per person (only people with a weekly pattern or a change).
 pub async fn rosters<T: Tx>(tx: &mut T, branch: i64) -> Result<BTreeMap<i64, Roster>> {
+    rosters_of(tx, branch, None).await
+}
+
+/// [`rosters`], of one person only with `user`.
+async fn rosters_of<T: Tx>(
+    tx: &mut T,
+    branch: i64,
+    user: Option<i64>,
+) -> Result<BTreeMap<i64, Roster>> {
     let tz = tx.config(branch).await?.schedule.tz;
     let mut out: BTreeMap<i64, Roster> = BTreeMap::new();
     let since = |out: &mut BTreeMap<i64, Roster>, user: i64, created: DateTime<Utc>| {
@@ -80,8 +89,8 @@ pub async fn rosters<T: Tx>(tx: &mut T, branch: i64) -> Result<BTreeMap<i64, Ros
     let weekly = tx
         .rows(
             "SELECT s.user_id, s.weekday, s.start_min, s.end_min, u.created_at FROM shifts s \
-             JOIN users u ON u.id = s.user_id WHERE u.branch_id = ?",
-            args![branch],
+             JOIN users u ON u.id = s.user_id WHERE u.branch_id = ? AND (? IS NULL OR u.id = ?)",
+            args![branch, user, user],
             |r| {
                 Ok((
                     r.int("user_id")?,
@@ -103,8 +112,8 @@ pub async fn rosters<T: Tx>(tx: &mut T, branch: i64) -> Result<BTreeMap<i64, Ros
     let changes = tx
         .rows(
             "SELECT c.user_id, c.day, c.start_min, c.end_min, u.created_at FROM shift_changes c \
-             JOIN users u ON u.id = c.user_id WHERE u.branch_id = ?",
-            args![branch],
+             JOIN users u ON u.id = c.user_id WHERE u.branch_id = ? AND (? IS NULL OR u.id = ?)",
+            args![branch, user, user],
             |r| {
                 Ok((
                     r.int("user_id")?,
@@ -137,7 +146,7 @@ pub async fn view<T: Tx>(tx: &mut T, who: &Principal, user: i64) -> Result<Roste
         });
     }
     person(tx, who.branch_id, user).await?;
-    let roster = rosters(tx, who.branch_id)
+    let roster = rosters_of(tx, who.branch_id, Some(user))
         .await?
         .remove(&user)
         .unwrap_or_default();
@@ -187,7 +196,6 @@ pub async fn set_weekly<T: Tx>(
         }
         shifts.push((w.weekday, shift(&w.start, &w.end)?));
     }
-    person(tx, who.branch_id, user).await?;
     let before = view(tx, who, user).await?;
     tx.execute("DELETE FROM shifts WHERE user_id = ?", args![user])
         .await?;
@@ -204,15 +212,14 @@ pub async fn set_weekly<T: Tx>(
         .await?;
     }
     let after = view(tx, who, user).await?;
-    audit(
-        tx,
-        who,
-        now,
-        "shifts.weekly",
-        user,
-        &before.weekly,
-        &after.weekly,
-    )
+    tx.audit(&AuditEntry {
+        branch: who.branch_id,
+        user: who.user_id,
+        at: now,
+        action: "shifts.weekly",
+        detail: serde_json::json!({ "user": user, "from": before.weekly, "to": after.weekly })
+            .to_string(),
+    })
     .await?;
     Ok(after)
 }
@@ -266,25 +273,6 @@ pub async fn set_change<T: Tx>(
     })
     .await?;
     view(tx, who, user).await
-}
-
-async fn audit<T: Tx>(
-    tx: &mut T,
-    who: &Principal,
-    now: DateTime<Utc>,
-    action: &'static str,
-    user: i64,
-    before: &[WeeklyShift],
-    after: &[WeeklyShift],
-) -> Result<()> {
-    tx.audit(&AuditEntry {
-        branch: who.branch_id,
-        user: who.user_id,
-        at: now,
-        action,
-        detail: serde_json::json!({ "user": user, "from": before, "to": after }).to_string(),
-    })
-    .await
 }
 
 impl crate::store::Store {
