@@ -23,6 +23,8 @@
 //! - `fixtures.rs`: the demo hall's tokens ([`KIOSK`], [`DISPLAY`], [`pad`]), the real store on
 //!   a fresh database ([`demo_store`]), its principals, and SQL that grows the hall
 //!   ([`windows_sql`], [`busy_week_sql`], [`office_log_sql`]).
+//! - `month.rs`: [`constructed_month`], a March of window log, tickets, ratings, complaints,
+//!   shifts, leave and training for the assessment's tests.
 //! - `scenarios.rs`: days the hall lives through the API ([`short_day`]), for tests that look
 //!   at the same day from different sides.
 //! - `gateway.rs`: [`Gateway`], a recording HTTP receiver standing in for the hall's SMS
@@ -35,6 +37,7 @@ mod app;
 mod events;
 mod fixtures;
 mod gateway;
+mod month;
 mod postgres;
 mod process;
 mod scenarios;
@@ -48,6 +51,7 @@ pub use fixtures::{
     pad, user_principal, windows_sql,
 };
 pub use gateway::{Gateway, Received};
+pub use month::{ConstructedMonth, call, constructed_month, user_id};
 pub use postgres::{PgDatabase, pg_database, postgres_admin_url};
 pub use process::{ServerProcess, rss_of};
 pub use scenarios::short_day;

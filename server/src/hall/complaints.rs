@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use qhall_shared::WindowNo;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::access::operable_window;
 use crate::store::{AuditEntry, NewComplaint, Principal, Result, Store, StoreError, Tx};
@@ -208,6 +208,9 @@ pub struct ComplaintRow {
     pub assigned_name: Option<String>,
     /// The note it was resolved with.
     pub resolution: Option<String>,
+    /// At resolution: `upheld` (it counts against the person concerned, `about`) or
+    /// `not_upheld`; `None` when not said.
+    pub outcome: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     /// The answer is owed by then.
@@ -238,6 +241,35 @@ pub struct NewNote<'a> {
     pub text: &'a str,
     pub change: Option<(ComplaintStatus, ComplaintStatus)>,
     pub assigned_to: Option<i64>,
+}
+
+/// Whether a resolved complaint was upheld against the person concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Upheld,
+    NotUpheld,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Upheld => "upheld",
+            Outcome::NotUpheld => "not_upheld",
+        }
+    }
+}
+
+/// A note on a complaint: its text, optionally a status change forward; when resolving, the
+/// outcome and the person concerned (who served the ticket, unless the manager says who).
+#[derive(Debug, Clone, Default)]
+pub struct NoteInput {
+    pub text: String,
+    pub status: Option<ComplaintStatus>,
+    /// The customer was called back (with this note).
+    pub called_back: bool,
+    pub outcome: Option<Outcome>,
+    pub about: Option<i64>,
 }
 
 /// Which complaints a list shows.
@@ -439,15 +471,35 @@ pub async fn add_note<T: Tx + ComplaintsTx>(
     tx: &mut T,
     who: &Principal,
     id: i64,
-    text: &str,
-    status: Option<ComplaintStatus>,
-    called_back: bool,
+    input: &NoteInput,
     now: DateTime<Utc>,
 ) -> Result<ComplaintRow> {
+    let NoteInput {
+        text,
+        status,
+        called_back,
+        outcome,
+        about,
+    } = input;
+    let (status, called_back) = (*status, *called_back);
     let branch = who.branch_id;
     tx.lock_branch(branch).await?;
     let text = note_text(Some(text), true)?;
     let mut c = existing(tx, branch, id).await?;
+    if (outcome.is_some() || about.is_some()) && status != Some(ComplaintStatus::Resolved) {
+        return Err(StoreError::invalid(
+            "invalid_outcome",
+            "the outcome and the person concerned are given when resolving",
+        ));
+    }
+    if let Some(person) = about
+        && tx.branch_person(branch, *person).await?.is_none()
+    {
+        return Err(StoreError::invalid(
+            "invalid_outcome",
+            format!("there is no person {person} in this branch"),
+        ));
+    }
     if called_back && c.called_back_at.is_none() {
         c.called_back_at = Some(now);
         tx.update_complaint(&c).await?;
@@ -484,6 +536,10 @@ pub async fn add_note<T: Tx + ComplaintsTx>(
         if to == ComplaintStatus::Resolved {
             c.resolution = Some(text.clone());
             c.resolved_at = Some(now);
+            c.outcome = outcome.map(|o| o.as_str().to_owned());
+            if about.is_some() {
+                c.about = *about;
+            }
         }
         tx.update_complaint(&c).await?;
     }
@@ -510,6 +566,8 @@ pub async fn add_note<T: Tx + ComplaintsTx>(
             "complaint": id,
             "from": change.map(|(f, _)| f.as_str()),
             "to": change.map(|(_, t)| t.as_str()),
+            "outcome": outcome.map(|o| o.as_str()),
+            "about": c.about.filter(|_| outcome.is_some()),
         })
         .to_string(),
     })
@@ -655,21 +713,11 @@ impl Store {
         &self,
         who: &Principal,
         id: i64,
-        text: String,
-        status: Option<ComplaintStatus>,
-        called_back: bool,
+        input: NoteInput,
         now: DateTime<Utc>,
     ) -> Result<ComplaintRow> {
         let who = who.clone();
-        write!(self, |tx, _out| add_note(
-            tx,
-            &who,
-            id,
-            &text,
-            status,
-            called_back,
-            now
-        ))
+        write!(self, |tx, _out| add_note(tx, &who, id, &input, now))
     }
 
     /// See [`reveal_contact`].

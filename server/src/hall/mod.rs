@@ -32,6 +32,8 @@
 //! - [`complaints`]: complaints taken at a window, and the managers' register (status, notes,
 //!   masked contacts, purge).
 //! - [`attendance`]: the window log per person per day, and the attendance tolerances.
+//! - [`shifts`], [`leave`], [`training`], [`assessment`]: the people behind the windows — their
+//!   rosters, leave, training, monthly scorecard and the graded consequences a manager confirms.
 //! - [`live`]: the manager's live page and staffing advisor: the hall now, alert thresholds,
 //!   the window log.
 //!
@@ -45,6 +47,7 @@
 
 pub mod access;
 pub mod appointments;
+pub mod assessment;
 pub mod attendance;
 pub mod call;
 pub mod closing;
@@ -63,6 +66,7 @@ pub mod remote;
 pub mod settings;
 pub mod shifts;
 pub mod ticket;
+pub mod training;
 pub mod window;
 
 pub use complaints::{COMPLAINT_CATEGORIES, ComplaintInput, ComplaintRecorded};

@@ -53,8 +53,19 @@ fn shift(start: &str, end: &str) -> Result<Shift> {
     Shift::new(a, b).ok_or_else(|| invalid(format!("a shift {start}–{end} ends before it starts")))
 }
 
+/// A manager (or admin) reads anyone's of the branch; a staff member only their own: 403.
+pub(super) fn own_or_manager(who: &Principal, user: i64, what: &str) -> Result<()> {
+    if !matches!(who.role, Role::Manager | Role::Admin) && who.user_id != Some(user) {
+        return Err(StoreError::Forbidden {
+            code: "forbidden",
+            message: format!("a staff member sees only their own {what}"),
+        });
+    }
+    Ok(())
+}
+
 /// Staff and managers of `branch` have rosters; anyone else: 404 `unknown_user`.
-async fn person<T: Sql>(tx: &mut T, branch: i64, user: i64) -> Result<()> {
+pub(super) async fn person<T: Sql>(tx: &mut T, branch: i64, user: i64) -> Result<()> {
     let n = tx
         .count(
             "SELECT COUNT(*) FROM users WHERE id = ? AND branch_id = ? AND role IN ('staff', 'manager')",
@@ -139,12 +150,7 @@ fn to_shift(a: i64, b: i64) -> Option<Shift> {
 
 /// `user`'s roster. A manager sees anyone's of the branch; a staff member only their own (403).
 pub async fn view<T: Tx>(tx: &mut T, who: &Principal, user: i64) -> Result<RosterView> {
-    if !matches!(who.role, Role::Manager | Role::Admin) && who.user_id != Some(user) {
-        return Err(StoreError::Forbidden {
-            code: "forbidden",
-            message: "a staff member sees only their own shifts".into(),
-        });
-    }
+    own_or_manager(who, user, "shifts")?;
     person(tx, who.branch_id, user).await?;
     let roster = rosters_of(tx, who.branch_id, Some(user))
         .await?

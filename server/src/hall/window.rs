@@ -65,6 +65,10 @@ pub async fn change_window<T: Tx>(
                     ),
                 ));
             }
+            let cfg = tx.config(branch).await?;
+            if let Some(def) = cfg.windows.iter().find(|d| d.number == n) {
+                super::training::check_sign_in(tx, branch, me, def).await?;
+            }
             w.staff_user_id = Some(me);
             (WindowStep::SignIn, None)
         }

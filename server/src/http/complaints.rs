@@ -14,7 +14,9 @@ use super::AppState;
 use super::auth::Caller;
 use super::dates::check_opt_day;
 use super::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
-use crate::hall::complaints::{ComplaintFilter, ComplaintRow, ComplaintStatus, NoteRow};
+use crate::hall::complaints::{
+    ComplaintFilter, ComplaintRow, ComplaintStatus, NoteInput, NoteRow, Outcome,
+};
 use crate::queue::schedule::local_instant;
 use crate::store::Role;
 
@@ -171,6 +173,12 @@ struct Note {
     /// The customer was called back (with this note).
     #[serde(default)]
     called_back: bool,
+    /// When resolving: `upheld` or `not_upheld`.
+    #[serde(default)]
+    outcome: Option<Outcome>,
+    /// When resolving: the person the complaint concerns (default: who served the ticket).
+    #[serde(default)]
+    about: Option<i64>,
 }
 
 /// `POST /api/v1/complaints/{id}/notes`: a note, optionally moving the status forward.
@@ -186,7 +194,18 @@ async fn note(
     Ok(Json(
         state
             .store
-            .complaint_note(who, id, body.text, to, body.called_back, state.now())
+            .complaint_note(
+                who,
+                id,
+                NoteInput {
+                    text: body.text,
+                    status: to,
+                    called_back: body.called_back,
+                    outcome: body.outcome,
+                    about: body.about,
+                },
+                state.now(),
+            )
             .await?,
     ))
 }

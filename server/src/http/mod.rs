@@ -28,6 +28,7 @@
 //! - [`openapi`]: the OpenAPI document at `/api/openapi.json`.
 
 pub mod appointments;
+pub mod assessment;
 pub mod attendance;
 pub mod auth;
 pub mod client;
@@ -193,6 +194,7 @@ pub fn router(state: AppState, pages: Router<AppState>) -> Router {
         .merge(managers(complaints::router(), &state))
         .merge(managers(attendance::router(), &state))
         .merge(attendance::shifts_router())
+        .merge(assessment::router())
         .merge(pages)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

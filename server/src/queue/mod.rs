@@ -28,6 +28,7 @@
 
 pub mod admission;
 pub mod alerts;
+pub mod assessment;
 pub mod attendance;
 pub mod erlang;
 pub mod estimate;

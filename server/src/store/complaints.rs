@@ -34,7 +34,7 @@ macro_rules! complaint_select {
             name_of!("s"),
             " AS taken_by_name, c.category, c.description, c.contact, c.status, c.assigned_to, ",
             name_of!("a"),
-            " AS assigned_name, c.resolution, c.resolved_at, c.created_at, c.due_at, c.source, c.kind, \
+            " AS assigned_name, c.resolution, c.outcome, c.resolved_at, c.created_at, c.due_at, c.source, c.kind, \
              c.about_user_id, ",
             name_of!("b"),
             " AS about_name, c.service_code, c.called_back_at \
@@ -66,6 +66,7 @@ fn complaint_from(r: &dyn Columns) -> Result<ComplaintRow> {
         assigned_to: r.opt_int("assigned_to")?,
         assigned_name: r.opt_text("assigned_name")?,
         resolution: r.opt_text("resolution")?,
+        outcome: r.opt_text("outcome")?,
         resolved_at: r.opt_time("resolved_at")?,
         created_at: r.time("created_at")?,
         due_at: r.time("due_at")?,
@@ -134,13 +135,15 @@ impl<T: Sql> ComplaintsTx for T {
     async fn update_complaint(&mut self, c: &ComplaintRow) -> Result<()> {
         self.execute(
             "UPDATE complaints SET status = ?, assigned_to = ?, resolution = ?, resolved_at = ?, \
-             called_back_at = ? WHERE id = ?",
+             called_back_at = ?, outcome = ?, about_user_id = ? WHERE id = ?",
             args![
                 c.status.db(),
                 c.assigned_to,
                 &c.resolution,
                 c.resolved_at,
                 c.called_back_at,
+                &c.outcome,
+                c.about,
                 c.id
             ],
         )

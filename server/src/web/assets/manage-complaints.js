@@ -118,6 +118,7 @@
     var line = Q.fill(taken, { at: when(d.created_at), who: d.taken_by_name || S.none });
     if (d.about_name) line += " · " + Q.fill(S.about, { who: d.about_name });
     if (d.called_back_at) line += " · " + Q.fill(S.calledBack, { at: when(d.called_back_at) });
+    if (d.outcome) line += " · " + S.outcomes[d.outcome];
     $("d-taken").textContent = line;
     $("called-back-row").hidden = d.source === "window" || !d.contact || !!d.called_back_at || d.status === "resolved";
     $("note-called-back").checked = false;
@@ -140,6 +141,9 @@
       o.disabled = o.value !== "" && (resolved || o.value === d.status);
     });
     $("note-status").value = "";
+    $("outcome-row").hidden = true;
+    $("note-outcome").value = "";
+    $("note-about").value = d.about ? String(d.about) : "";
     document.querySelectorAll("#complaints tbody tr").forEach(function (tr) {
       tr.classList.toggle("selected", tr.getAttribute("data-id") === String(d.id));
     });
@@ -190,12 +194,18 @@
     e.preventDefault();
     done(Q.api("POST", "/api/v1/complaints/" + current + "/assign", { user_id: Number($("assign-to").value) }));
   });
+  // The outcome and the person concerned are said when resolving.
+  $("note-status").addEventListener("change", function () {
+    $("outcome-row").hidden = $("note-status").value !== "resolved";
+  });
   $("note-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var body = { text: $("note-text").value };
     var status = $("note-status").value;
     if (status) body.status = status;
     if ($("note-called-back").checked) body.called_back = true;
+    if (status === "resolved" && $("note-outcome").value) body.outcome = $("note-outcome").value;
+    if (status === "resolved" && $("note-about").value) body.about = Number($("note-about").value);
     done(Q.api("POST", "/api/v1/complaints/" + current + "/notes", body).then(function (r) {
       $("note-text").value = "";
       return r;

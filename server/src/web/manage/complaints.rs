@@ -133,6 +133,23 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
                         }
                         button.primary #add-note type="submit" { (lang.s("保存", "Save note")) }
                     }
+                    div.inline #outcome-row hidden {
+                        label { (lang.s("结论", "Outcome"))
+                            select #note-outcome {
+                                option value="" { (lang.s("不评定", "Not assessed")) }
+                                option value="upheld" { (lang.s("属实（计入当事人考核）", "Upheld (counts on the person's assessment)")) }
+                                option value="not_upheld" { (lang.s("不属实", "Not upheld")) }
+                            }
+                        }
+                        label { (lang.s("当事人", "Person concerned"))
+                            select #note-about {
+                                option value="" { (lang.s("办理该号的工作人员", "Who served the ticket")) }
+                                @for p in &people {
+                                    option value=(p["id"]) { (p["name"].as_str().unwrap_or_default()) }
+                                }
+                            }
+                        }
+                    }
                     label.check #called-back-row hidden {
                         input #note-called-back type="checkbox";
                         " " (lang.s("已回电客户（有联系方式的客户反馈，回电后才能办结）", "Called the customer back (feedback with a contact is resolved only after a call back)"))
@@ -194,8 +211,13 @@ fn strings(lang: Lang, tz: &str) -> serde_json::Value {
         "changed": s("{from} → {to}", "{from} → {to}"),
         "noHistory": s("还没有处理记录。", "Nothing done yet."),
         "saved": s("已保存。", "Saved."),
+        "outcomes": {
+            "upheld": s("结论：属实", "Outcome: upheld"),
+            "not_upheld": s("结论：不属实", "Outcome: not upheld"),
+        },
         "error": {
             "callback_required": s("客户留了联系方式：请先回电，勾选“已回电客户”后再办结。", "The customer left a contact: call them back, tick \"Called the customer back\", then resolve."),
+            "invalid_outcome": s("结论和当事人在办结时填写。", "The outcome and the person concerned are given when resolving."),
             "invalid_transition": s("状态只能往前走：待处理 → 处理中 → 已办结。", "Status only moves forward: open → in progress → resolved."),
             "invalid_note": s("请写处理意见（最多 2000 字）。", "Write a note (up to 2000 characters)."),
             "complaint_resolved": s("已办结的投诉不能再指派。", "A resolved complaint cannot be assigned."),

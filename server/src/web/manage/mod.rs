@@ -10,8 +10,11 @@
 //! - [`whatif`]: `/manage/whatif`, the hall simulated with other windows and skills.
 //! - [`complaints`]: `/manage/complaints`, the complaints register.
 //! - [`attendance`]: `/manage/attendance`, sign-ins and pauses per person per day.
+//! - [`assessment`]: `/manage/assessment`, the month's scorecards (printable), the ladder's
+//!   proposals, training.
 //! - [`settings`]: `/manage/settings`, the hall's configuration; every change audited.
 
+pub mod assessment;
 pub mod attendance;
 pub mod branches;
 pub mod complaints;
@@ -44,12 +47,13 @@ pub fn router() -> Router<AppState> {
         .merge(whatif::router())
         .merge(complaints::router())
         .merge(attendance::router())
+        .merge(assessment::router())
         .merge(settings::router())
         .merge(branches::router())
 }
 
 /// The manager pages' own assets: (name, content type, bytes), served under `/assets/`.
-pub const ASSETS: [(&str, &str, &[u8]); 10] = [
+pub const ASSETS: [(&str, &str, &[u8]); 11] = [
     ("manage.css", CSS, include_bytes!("../assets/manage.css")),
     ("manage.js", JS, include_bytes!("../assets/manage.js")),
     (
@@ -83,6 +87,11 @@ pub const ASSETS: [(&str, &str, &[u8]); 10] = [
         include_bytes!("../assets/manage-attendance.js"),
     ),
     (
+        "manage-assessment.js",
+        JS,
+        include_bytes!("../assets/manage-assessment.js"),
+    ),
+    (
         "manage-settings.js",
         JS,
         include_bytes!("../assets/manage-settings.js"),
@@ -97,13 +106,14 @@ const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// The sections, in tab order: (path, 简体, English).
-const SECTIONS: [(&str, &str, &str); 7] = [
+const SECTIONS: [(&str, &str, &str); 8] = [
     ("/manage", "实时", "Live"),
     ("/manage/reports", "报表", "Reports"),
     ("/manage/staffing", "排班建议", "Staffing"),
     ("/manage/whatif", "模拟", "What if"),
     ("/manage/complaints", "投诉", "Complaints"),
     ("/manage/attendance", "考勤", "Attendance"),
+    ("/manage/assessment", "考核", "Assessment"),
     ("/manage/settings", "设置", "Settings"),
 ];
 
