@@ -15,6 +15,17 @@
 //! - Booked: for the coming seven days, per hour, the window minutes the bookings take (each
 //!   its service's mean service time) against the minutes of the windows open on average in
 //!   that hour of the week: the share of the capacity appointments take.
+//! - Coming (issue #14): for the same seven days, per opening hour (the branch's hours that
+//!   date, holidays included), the people who can open a window — rostered for the hour, less
+//!   those approved leave takes out ([`staffing::cover`] states the rule) — beside the windows
+//!   needed in that hour of the week, and the hours that fall short. Only people with shifts
+//!   count: like attendance, the code reads a person without a roster as one the hall has not
+//!   said works that day (not as someone there all the hall's hours), and `without_shifts`
+//!   names the active staff left out that way. Deactivated accounts never count. People are not
+//!   tied to services, so with `service` given, everyone on shift stands against that one
+//!   service's need.
+
+use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::routing::get;
@@ -28,9 +39,12 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiQuery, ApiResult};
 use super::stats::branch_for;
-use crate::queue::schedule::{local_date, local_instant};
+use crate::hall::shifts::RosterView;
+use crate::queue::attendance::{Leave, Roster, Shift};
+use crate::queue::schedule::{Schedule, local_date, local_instant, parse_hhmm};
 use crate::queue::staffing::{self, Grid};
-use crate::store::Role;
+use crate::store::settings::UserInfo;
+use crate::store::{Principal, Role};
 
 /// The longest history asked for at once.
 const MAX_WEEKS: u32 = 26;
@@ -65,6 +79,51 @@ pub struct Advice {
     /// The coming seven days (today first): per hour with bookings, the share of the
     /// service's capacity they take.
     pub booked: Vec<BookedDay>,
+    /// The coming seven days (today first): per opening hour, the people who can open a
+    /// window beside the windows needed.
+    pub coming: Vec<ComingDay>,
+    /// The coming hours where fewer can open than are needed, in time order.
+    pub short_hours: Vec<ShortHour>,
+    /// Active staff of the branch without shifts: not counted in `coming`.
+    pub without_shifts: Vec<String>,
+}
+
+/// One coming day's people against the advice.
+#[derive(Debug, Serialize)]
+pub struct ComingDay {
+    pub day: NaiveDate,
+    /// ISO weekday: 1 Monday … 7 Sunday.
+    pub weekday: u8,
+    /// The opening hours of the day, in order (none on a closed day).
+    pub hours: Vec<ComingHour>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ComingHour {
+    pub hour: u8,
+    /// People whose shift covers at least half of the hall's open minutes in the hour.
+    pub rostered: u32,
+    /// Of them, those approved leave leaves less than half.
+    pub on_leave: u32,
+    /// `rostered − on_leave`.
+    pub available: u32,
+    /// The advice for this hour of the week: `days[weekday − 1].hours[hour].needed`.
+    pub needed: u32,
+    /// `needed − available` when positive, else 0.
+    pub short: u32,
+}
+
+/// A coming hour that falls short.
+#[derive(Debug, Serialize)]
+pub struct ShortHour {
+    pub day: NaiveDate,
+    pub weekday: u8,
+    pub hour: u8,
+    pub needed: u32,
+    pub available: u32,
+    /// Rostered people approved leave takes out of the hour.
+    pub on_leave: u32,
+    pub short: u32,
 }
 
 /// One coming day's bookings against the capacity.
@@ -277,6 +336,8 @@ async fn advice(
                 .collect(),
         });
     }
+    let (coming, short_hours, without_shifts) =
+        coming_week(&state, who, branch, &cfg.schedule, today, &needed).await?;
     Ok(Json(Advice {
         branch,
         weeks,
@@ -287,5 +348,143 @@ async fn advice(
         services: basis,
         days,
         booked,
+        coming,
+        short_hours,
+        without_shifts,
     }))
+}
+
+/// The coming seven days from `today`: per opening hour, the people available against
+/// `needed` (the advice per hour of the week), the short hours, and the staff without shifts.
+async fn coming_week(
+    state: &AppState,
+    who: &Principal,
+    branch: i64,
+    schedule: &Schedule,
+    today: NaiveDate,
+    needed: &[[u32; 24]; 7],
+) -> ApiResult<(Vec<ComingDay>, Vec<ShortHour>, Vec<String>)> {
+    let (users, rosters, leave) =
+        people(state, who, branch, today, today + Duration::days(6)).await?;
+    let without_shifts = users
+        .iter()
+        .filter(|u| u.role == "staff" && !rosters.contains_key(&u.id))
+        .map(|u| {
+            if u.display_name.is_empty() {
+                u.username.clone()
+            } else {
+                u.display_name.clone()
+            }
+        })
+        .collect();
+    let (mut days, mut short_hours) = (Vec::new(), Vec::new());
+    for i in 0..7 {
+        let day = today + Duration::days(i);
+        let weekday = day.weekday().number_from_monday() as u8;
+        let hours: Vec<ComingHour> = staffing::cover(
+            schedule.periods_on(day),
+            day,
+            rosters.iter().map(|(id, r)| (*id, r)),
+            &leave,
+        )
+        .into_iter()
+        .map(|c| {
+            let needed = needed[usize::from(weekday - 1)][usize::from(c.hour)];
+            let available = c.available();
+            ComingHour {
+                hour: c.hour,
+                rostered: c.rostered,
+                on_leave: c.on_leave,
+                available,
+                needed,
+                short: staffing::shortfall(needed, available),
+            }
+        })
+        .collect();
+        short_hours.extend(hours.iter().filter(|h| h.short > 0).map(|h| ShortHour {
+            day,
+            weekday,
+            hour: h.hour,
+            needed: h.needed,
+            available: h.available,
+            on_leave: h.on_leave,
+            short: h.short,
+        }));
+        days.push(ComingDay {
+            day,
+            weekday,
+            hours,
+        });
+    }
+    Ok((days, short_hours, without_shifts))
+}
+
+/// The branch's active staff and managers, the rosters of those who have one, and the approved
+/// leave touching `from ..= to`. Read through the store's public operations, one roster per
+/// person: the store's read macros are the hall's alone, and the hall has no read of a whole
+/// branch's rosters for a caller yet.
+async fn people(
+    state: &AppState,
+    who: &Principal,
+    branch: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<(Vec<UserInfo>, BTreeMap<i64, Roster>, Vec<Leave>)> {
+    // An admin may ask about another branch than its session's: read that one.
+    let mut here = who.clone();
+    here.branch_id = branch;
+    let users: Vec<UserInfo> = state
+        .store
+        .users(&here)
+        .await?
+        .into_iter()
+        .filter(|u| u.branch_id == Some(branch) && u.active)
+        .filter(|u| matches!(u.role.as_str(), "staff" | "manager"))
+        .collect();
+    let mut rosters = BTreeMap::new();
+    for u in &users {
+        let roster = roster_of(&state.store.shifts(&here, u.id).await?);
+        if roster != Roster::default() {
+            rosters.insert(u.id, roster);
+        }
+    }
+    let leave = state
+        .store
+        .leave(&here, from, to)
+        .await?
+        .iter()
+        .filter(|l| l.state == "approved")
+        .map(|l| Leave {
+            user_id: l.user_id,
+            from: l.from,
+            to: l.to,
+            part: l
+                .start
+                .as_deref()
+                .and_then(parse_hhmm)
+                .zip(l.end.as_deref().and_then(parse_hhmm)),
+        })
+        .collect();
+    Ok((users, rosters, leave))
+}
+
+/// A roster as the shifts API shows it, read back into the engine's form.
+fn roster_of(view: &RosterView) -> Roster {
+    let shift = |a: &str, b: &str| Shift::new(parse_hhmm(a)?, parse_hhmm(b)?);
+    let mut roster = Roster::default();
+    for w in &view.weekly {
+        if let Some(slot) = roster
+            .weekly
+            .get_mut(usize::from(w.weekday).wrapping_sub(1))
+        {
+            *slot = shift(&w.start, &w.end);
+        }
+    }
+    for c in &view.changes {
+        let s = c.start.as_deref().zip(c.end.as_deref());
+        roster
+            .changes
+            .insert(c.day, s.and_then(|(a, b)| shift(a, b)));
+    }
+    roster
 }
