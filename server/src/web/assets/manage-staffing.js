@@ -1,9 +1,11 @@
 // /manage/staffing: asks GET /api/v1/staffing/advice for the chosen service, weeks and goal
-// and draws the week × hour grid: windows needed / windows open, red where short.
+// and draws the week × hour grid: windows needed / windows open, red where short; above it the
+// coming seven days: windows needed / people who can open one, the short hours named.
 (function () {
   "use strict";
   var Q = window.Qhall;
   var S = JSON.parse(document.getElementById("staffing-strings").textContent);
+  var C = S.coming;
   function $(id) { return document.getElementById(id); }
   function name(loc) { return (loc && (loc[Q.lang] || loc.zh || loc.en)) || ""; }
   function one(x) { return (Math.round(x * 10) / 10).toString(); }
@@ -73,6 +75,107 @@
     basis.appendChild(summary);
   }
 
+  // "Tue 9 Dec" / "周二 12月9日" for an ISO date and its ISO weekday.
+  function dayLabel(day, weekday) {
+    var m = Number(day.slice(5, 7)), d = Number(day.slice(8, 10));
+    return Q.fill(C.dayDate, { wd: S.days[weekday - 1], m: m, d: d, mon: C.months[m - 1] });
+  }
+
+  // One plain sentence for a run of short hours with the same figures.
+  function shortSentence(r) {
+    var v = {
+      day: dayLabel(r.day, r.weekday), from: pad(r.from) + ":00", to: pad(r.to) + ":00",
+      n: r.needed, a: r.available
+    };
+    var text = Q.fill(r.available > 0 ? C.shortHour : r.needed === 1 ? C.shortHour1 : C.shortHourNone, v);
+    return text + (r.on_leave > 0 ? Q.fill(C.shortHourLeave, { l: r.on_leave }) : "");
+  }
+
+  // The coming seven days: per day and opening hour, windows needed over the people who can
+  // open one (on shift, less approved leave); the short hours red and named above the table.
+  function renderComing(a) {
+    var table = $("coming-grid");
+    var thead = table.tHead, tbody = table.tBodies[0];
+    thead.textContent = ""; tbody.textContent = "";
+    var summary = $("coming-summary"), list = $("coming-short"), note = $("coming-unrostered");
+    list.textContent = "";
+    note.hidden = a.without_shifts.length === 0;
+    note.textContent = Q.fill(C.unrostered, { names: a.without_shifts.join(C.comma) });
+
+    var open = false, anyone = false, lo = 24, hi = -1;
+    a.coming.forEach(function (d) {
+      d.hours.forEach(function (h) {
+        open = true;
+        if (h.rostered > 0) anyone = true;
+        if (h.needed > 0 || h.rostered > 0) { lo = Math.min(lo, h.hour); hi = Math.max(hi, h.hour); }
+      });
+    });
+    summary.className = "advice-summary";
+    if (!open) summary.textContent = C.closed;
+    else if (!anyone) summary.textContent = C.noShifts;
+    else if (a.short_hours.length === 0) {
+      summary.textContent = C.enough;
+      summary.className = "advice-summary level-ok";
+    } else {
+      var n = a.short_hours.length;
+      summary.textContent = n === 1 ? C.shortOne : Q.fill(C.shortMany, { n: n });
+      summary.className = "advice-summary level-bad";
+      // Hours next to each other on the same day with the same figures read as one stretch.
+      var runs = [];
+      a.short_hours.forEach(function (s) {
+        var last = runs[runs.length - 1];
+        if (last && last.day === s.day && last.to === s.hour && last.needed === s.needed &&
+            last.available === s.available && last.on_leave === s.on_leave) {
+          last.to = s.hour + 1;
+        } else {
+          runs.push({ day: s.day, weekday: s.weekday, from: s.hour, to: s.hour + 1, needed: s.needed,
+            available: s.available, on_leave: s.on_leave });
+        }
+      });
+      runs.forEach(function (r) {
+        list.appendChild(Q.el("li", { "data-day": r.day, "data-hour": r.from }, shortSentence(r)));
+      });
+    }
+    table.hidden = !anyone || hi < 0;
+    if (table.hidden) return;
+
+    var hr = Q.el("tr");
+    hr.appendChild(Q.el("th"));
+    for (var h = lo; h <= hi; h++) hr.appendChild(Q.el("th", { class: "num" }, pad(h)));
+    thead.appendChild(hr);
+    a.coming.forEach(function (d) {
+      var tr = Q.el("tr", { "data-day": d.day });
+      var label = dayLabel(d.day, d.weekday);
+      tr.appendChild(Q.el("th", { scope: "row" }, label));
+      if (d.hours.length === 0) {
+        tr.appendChild(Q.el("td", { class: "closed advice-note", colspan: hi - lo + 1 }, C.closedDay));
+        tbody.appendChild(tr);
+        return;
+      }
+      for (var h = lo; h <= hi; h++) {
+        var c = d.hours.filter(function (x) { return x.hour === h; })[0];
+        if (!c) {
+          var shut = Q.el("td", { class: "cell closed", "data-hour": h, title: label + " " + pad(h) + ":00 — " + C.closedHour });
+          shut.appendChild(Q.el("span", { class: "open" }, "–"));
+          tr.appendChild(shut);
+          continue;
+        }
+        var cls = "cell";
+        if (c.short > 0) cls += " short";
+        else if (c.needed > 0) cls += " met";
+        else if (c.available > 0) cls += " spare";
+        var td = Q.el("td", {
+          class: cls, "data-hour": h,
+          title: Q.fill(C.cell, { day: label, h: pad(h), n: c.needed, r: c.rostered, l: c.on_leave, a: c.available })
+        });
+        td.appendChild(Q.el("span", { class: "needed" }, String(c.needed)));
+        td.appendChild(Q.el("span", { class: "open" }, String(c.available)));
+        tr.appendChild(td);
+      }
+      tbody.appendChild(tr);
+    });
+  }
+
   // The coming week's bookings: per day and hour, the share of the window time they take.
   function renderBooked(a) {
     var table = $("booked-grid");
@@ -109,7 +212,7 @@
       "&goal=" + encodeURIComponent(Number($("advice-goal").value) / 100);
     var svc = $("advice-service").value;
     if (svc) q += "&service=" + encodeURIComponent(svc);
-    Q.api("GET", "/api/v1/staffing/advice" + q).then(function (r) { render(r.json); renderBooked(r.json); }, function (e) {
+    Q.api("GET", "/api/v1/staffing/advice" + q).then(function (r) { render(r.json); renderComing(r.json); renderBooked(r.json); }, function (e) {
       if (e.status === 401) { location.reload(); return; }
       msg.textContent = S.errors[e.code] || e.message || S.errors.network;
       msg.className = "message level-bad";
