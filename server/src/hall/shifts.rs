@@ -86,6 +86,18 @@ pub async fn rosters<T: Tx>(tx: &mut T, branch: i64) -> Result<BTreeMap<i64, Ros
     rosters_of(tx, branch, None).await
 }
 
+/// The branch's rosters and its approved leave overlapping `from ..= to`, in one read (the
+/// staffing page's coming week).
+pub async fn rosters_and_leave<T: Tx>(
+    tx: &mut T,
+    branch: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(BTreeMap<i64, Roster>, Vec<crate::queue::attendance::Leave>)> {
+    let rosters = rosters(tx, branch).await?;
+    Ok((rosters, super::leave::approved(tx, branch, from, to).await?))
+}
+
 /// [`rosters`], of one person only with `user`.
 async fn rosters_of<T: Tx>(
     tx: &mut T,
@@ -282,6 +294,16 @@ pub async fn set_change<T: Tx>(
 }
 
 impl crate::store::Store {
+    /// See [`rosters_and_leave`].
+    pub async fn rosters_and_leave(
+        &self,
+        branch: i64,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<(BTreeMap<i64, Roster>, Vec<crate::queue::attendance::Leave>)> {
+        read!(self, |tx| rosters_and_leave(tx, branch, from, to))
+    }
+
     /// See [`view`].
     pub async fn shifts(&self, who: &Principal, user: i64) -> Result<RosterView> {
         let who = who.clone();

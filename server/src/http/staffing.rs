@@ -39,9 +39,8 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, ApiQuery, ApiResult};
 use super::stats::branch_for;
-use crate::hall::shifts::RosterView;
-use crate::queue::attendance::{Leave, Roster, Shift};
-use crate::queue::schedule::{Schedule, local_date, local_instant, parse_hhmm};
+use crate::queue::attendance::{Leave, Roster};
+use crate::queue::schedule::{Schedule, local_date, local_instant};
 use crate::queue::staffing::{self, Grid};
 use crate::store::settings::UserInfo;
 use crate::store::{Principal, Role};
@@ -420,9 +419,7 @@ async fn coming_week(
 }
 
 /// The branch's active staff and managers, the rosters of those who have one, and the approved
-/// leave touching `from ..= to`. Read through the store's public operations, one roster per
-/// person: the store's read macros are the hall's alone, and the hall has no read of a whole
-/// branch's rosters for a caller yet.
+/// leave touching `from ..= to` (rosters and leave in one read).
 async fn people(
     state: &AppState,
     who: &Principal,
@@ -441,50 +438,7 @@ async fn people(
         .filter(|u| u.branch_id == Some(branch) && u.active)
         .filter(|u| matches!(u.role.as_str(), "staff" | "manager"))
         .collect();
-    let mut rosters = BTreeMap::new();
-    for u in &users {
-        let roster = roster_of(&state.store.shifts(&here, u.id).await?);
-        if roster != Roster::default() {
-            rosters.insert(u.id, roster);
-        }
-    }
-    let leave = state
-        .store
-        .leave(&here, from, to)
-        .await?
-        .iter()
-        .filter(|l| l.state == "approved")
-        .map(|l| Leave {
-            user_id: l.user_id,
-            from: l.from,
-            to: l.to,
-            part: l
-                .start
-                .as_deref()
-                .and_then(parse_hhmm)
-                .zip(l.end.as_deref().and_then(parse_hhmm)),
-        })
-        .collect();
+    let (mut rosters, leave) = state.store.rosters_and_leave(branch, from, to).await?;
+    rosters.retain(|id, _| users.iter().any(|u| u.id == *id));
     Ok((users, rosters, leave))
-}
-
-/// A roster as the shifts API shows it, read back into the engine's form.
-fn roster_of(view: &RosterView) -> Roster {
-    let shift = |a: &str, b: &str| Shift::new(parse_hhmm(a)?, parse_hhmm(b)?);
-    let mut roster = Roster::default();
-    for w in &view.weekly {
-        if let Some(slot) = roster
-            .weekly
-            .get_mut(usize::from(w.weekday).wrapping_sub(1))
-        {
-            *slot = shift(&w.start, &w.end);
-        }
-    }
-    for c in &view.changes {
-        let s = c.start.as_deref().zip(c.end.as_deref());
-        roster
-            .changes
-            .insert(c.day, s.and_then(|(a, b)| shift(a, b)));
-    }
-    roster
 }
