@@ -5,6 +5,10 @@
 //! with the session cookie plus the session's CSRF token (a `<meta>` here, sent back in
 //! `X-CSRF-Token`), and follows the hall over the event stream: waiting counts change in
 //! place, the window's own state is re-read when an event concerns it.
+//!
+//! [`leave`]: *My shifts & leave*, a dialog from the bar on the window choice and the console.
+
+pub(crate) mod leave;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -89,12 +93,19 @@ async fn console_or_choice(
         .iter()
         .find(|w| w.staff_user_id.is_some() && w.staff_user_id == who.user_id);
     let hall = cfg.name.get(lang.code()).to_owned();
+    let leave = leave::dialog(state, lang, who, &cfg).await?;
     let head = |extra: Markup| {
         html! {
             meta name="csrf-token" content=(csrf);
             header.bar {
                 span.hall { (hall) " · " (title(lang)) }
                 (extra)
+                // Shifts and leave open in a dialog: nothing on the console moves for them.
+                @if leave.is_some() {
+                    button #my-leave.bar-button type="button" data-key="L" {
+                        span.label { (lang.s("我的排班与请假", "My shifts & leave")) } " " kbd { "L" }
+                    }
+                }
                 span.who { (me) }
                 (lang_switch(lang, &STAFF_LANGS, "/staff"))
             }
@@ -132,6 +143,7 @@ async fn console_or_choice(
                 p #msg.message role="alert" {}
                 p { button #logout type="button" { (lang.s("退出登录", "Log out")) } }
             }
+            @if let Some(l) = &leave { (l) }
             (strings(lang))
         };
         return Ok(document(
@@ -231,6 +243,7 @@ async fn console_or_choice(
             }
         }
         (dialogs(lang, &cfg, &other_windows))
+        @if let Some(l) = &leave { (l) }
         (json_block("console-data", &data))
         (strings(lang))
     };

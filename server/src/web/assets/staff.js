@@ -82,6 +82,193 @@
     );
   }
 
+  // ---- My shifts and leave ---------------------------------------------------------------
+  // A dialog from the bar (key L), on the window choice and on the console alike: the person's
+  // own weekly shift, the form to ask for leave, and their leave with the manager's decision.
+  var leaveDialog = document.getElementById("dlg-leave");
+  if (leaveDialog) setUpLeave(leaveDialog);
+
+  function setUpLeave(dlg) {
+    var D = JSON.parse(document.getElementById("leave-data").textContent);
+    var L = JSON.parse(document.getElementById("leave-strings").textContent);
+    var $ = function (id) { return document.getElementById(id); };
+    var dayFormat = new Intl.DateTimeFormat(L.locale, { timeZone: "UTC", weekday: "short", year: "numeric", month: "short", day: "numeric" });
+    function day(d) { return dayFormat.format(new Date(d + "T00:00:00Z")); }
+    function addDays(d, n) {
+      var t = new Date(d + "T00:00:00Z");
+      t.setUTCDate(t.getUTCDate() + n);
+      return t.toISOString().slice(0, 10);
+    }
+    // The date and time `at` in the hall's zone: {date: "YYYY-MM-DD", midnight: bool}.
+    var hallParts = new Intl.DateTimeFormat("en-CA", { timeZone: D.tz, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    function inHall(at) {
+      var p = {};
+      hallParts.formatToParts(at).forEach(function (x) { p[x.type] = x.value; });
+      return { date: p.year + "-" + p.month + "-" + p.day, midnight: p.hour === "00" && p.minute === "00" };
+    }
+    function today() { return inHall(new Date()).date; }
+    // The first whole day that starts at least `n` days from now (the server's rule).
+    function firstDayWith(n) {
+      var h = inHall(new Date(Date.now() + n * 86400000));
+      return h.midnight ? h.date : addDays(h.date, 1);
+    }
+    function days(l) {
+      if (l.start) return fill(L.part, { day: day(l.from), start: l.start, end: l.end });
+      if (l.from === l.to) return day(l.from);
+      var n = Math.round((new Date(l.to) - new Date(l.from)) / 86400000) + 1;
+      return fill(L.range, { from: day(l.from), to: day(l.to), n: n });
+    }
+    function tell(text, kind) {
+      $("lv-msg").textContent = text || "\u00a0";
+      $("lv-msg").className = "message" + (kind ? " " + kind : "");
+    }
+    function explainLeave(err) {
+      if (err.code === "notice_too_short") {
+        // The server's message carries the branch's notice as it is now.
+        var m = /(\d+)/.exec(err.message || "");
+        var n = m ? Number(m[1]) : D.notice_days;
+        return fill(L.errors.notice_too_short, { n: n, date: day(firstDayWith(n)) });
+      }
+      if (err.status === 401) return L.errors.unauthorized;
+      return L.errors[err.code] || (L.errors.other + (err.message || err.code || err.status));
+    }
+    function hint() {
+      $("lv-hint").textContent = fill(L.hint, { n: D.notice_days, date: day(firstDayWith(D.notice_days)) });
+    }
+
+    function showShift(v) {
+      var by = {};
+      v.weekly.forEach(function (w) { by[w.weekday] = w; });
+      var cells = $("my-week").querySelectorAll("tbody td");
+      for (var i = 0; i < 7; i++) {
+        var w = by[i + 1];
+        cells[i].textContent = w ? w.start + "–" + w.end : L.off;
+        cells[i].className = w ? "" : "off";
+      }
+      $("my-week").hidden = v.weekly.length === 0;
+      $("my-week-none").hidden = v.weekly.length > 0;
+      var ul = $("my-changes");
+      ul.textContent = "";
+      var t = today();
+      v.changes.filter(function (c) { return c.day >= t; }).forEach(function (c) {
+        var li = document.createElement("li");
+        li.textContent = c.start ? fill(L.dayTimes, { day: day(c.day), start: c.start, end: c.end }) : fill(L.dayOff, { day: day(c.day) });
+        ul.appendChild(li);
+      });
+    }
+
+    function showLeave(list) {
+      var body = $("my-leave-list").querySelector("tbody");
+      body.textContent = "";
+      var line = function (tag, cls, text) {
+        var e = document.createElement(tag);
+        e.className = cls;
+        e.textContent = text;
+        return e;
+      };
+      list.forEach(function (l) {
+        var tr = document.createElement("tr");
+        tr.dataset.id = String(l.id);
+        tr.dataset.state = l.state;
+        var what = document.createElement("td");
+        what.appendChild(line("div", "leave-days", days(l)));
+        what.appendChild(line("div", "leave-what", (L.kinds[l.kind] || l.kind) + (l.reason ? " · " + l.reason : "")));
+        tr.appendChild(what);
+        var decision = document.createElement("td");
+        decision.appendChild(line("span", "leave-state state-" + l.state, L.states[l.state] || l.state));
+        if (l.note) decision.appendChild(line("div", "leave-note", l.note));
+        tr.appendChild(decision);
+        body.appendChild(tr);
+      });
+      $("my-leave-list").hidden = list.length === 0;
+      $("my-leave-none").hidden = list.length > 0;
+    }
+
+    // The year behind and the year ahead (a request names at most 366 days), newest first.
+    function load() {
+      var t = today();
+      api("GET", "/api/v1/users/" + D.user + "/shifts").then(function (r) { showShift(r.json); },
+        function (err) { tell(explainLeave(err), "error"); });
+      return Promise.all([
+        api("GET", "/api/v1/leave?from=" + addDays(t, -366) + "&to=" + t),
+        api("GET", "/api/v1/leave?from=" + addDays(t, 1) + "&to=" + addDays(t, 366))
+      ]).then(function (rs) {
+        var seen = {}, all = [];
+        rs.forEach(function (r) {
+          (r.json || []).forEach(function (l) {
+            if (!seen[l.id]) { seen[l.id] = true; all.push(l); }
+          });
+        });
+        all.sort(function (a, b) { return a.from === b.from ? b.id - a.id : (a.from < b.from ? 1 : -1); });
+        showLeave(all);
+      }, function (err) { tell(explainLeave(err), "error"); });
+    }
+
+    function partDay() {
+      var part = $("lv-part").checked;
+      $("lv-times").hidden = !part;
+      $("lv-to-label").hidden = part;
+      $("lv-to").required = !part;
+      $("lv-start").required = part;
+      $("lv-end").required = part;
+    }
+    $("lv-part").addEventListener("change", partDay);
+    $("lv-from").addEventListener("change", function () {
+      var from = $("lv-from").value;
+      if (from && (!$("lv-to").value || $("lv-to").value < from)) $("lv-to").value = from;
+    });
+
+    var sending = false;
+    $("leave-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (sending) return;
+      var part = $("lv-part").checked;
+      var body = {
+        from: $("lv-from").value,
+        to: part ? $("lv-from").value : $("lv-to").value,
+        kind: $("lv-kind").value,
+        reason: $("lv-reason").value.trim()
+      };
+      if (part) {
+        body.start = $("lv-start").value.trim();
+        body.end = $("lv-end").value.trim();
+      }
+      sending = true;
+      $("lv-send").disabled = true;
+      tell(L.sending, "info");
+      api("POST", "/api/v1/leave", body).then(function () {
+        tell(L.asked, "ok");
+        ["lv-from", "lv-to", "lv-start", "lv-end", "lv-reason"].forEach(function (id) { $(id).value = ""; });
+        return load();
+      }, function (err) {
+        tell(explainLeave(err), "error");
+      }).then(function () {
+        sending = false;
+        $("lv-send").disabled = false;
+      });
+    });
+
+    function open() {
+      if (dlg.open) return;
+      tell("", "");
+      hint();
+      partDay();
+      load();
+      dlg.showModal();
+    }
+    $("my-leave").addEventListener("click", open);
+    $("leave-close").addEventListener("click", function () { dlg.close(); });
+    // On the console its own key handler presses the button; on the window choice, this one.
+    if (!document.getElementById("console")) {
+      document.addEventListener("keydown", function (e) {
+        if (e.ctrlKey || e.altKey || e.metaKey || dlg.open) return;
+        var tag = (e.target.tagName || "").toLowerCase();
+        if (tag === "input" || tag === "textarea" || tag === "select") return;
+        if (e.key === "l" || e.key === "L") { e.preventDefault(); open(); }
+      });
+    }
+  }
+
   // ---- Choose a window ---------------------------------------------------------------------
   var console_ = document.getElementById("console");
   if (!console_) {
