@@ -10,6 +10,7 @@
 //! - [`whatif`]: `/manage/whatif`, the hall simulated with other windows and skills.
 //! - [`complaints`]: `/manage/complaints`, the complaints register.
 //! - [`attendance`]: `/manage/attendance`, sign-ins and pauses per person per day.
+//! - [`shifts`]: `/manage/shifts`, leave waiting for a decision, weekly shifts and dated changes.
 //! - [`assessment`]: `/manage/assessment`, the month's scorecards (printable), the ladder's
 //!   proposals, training.
 //! - [`settings`]: `/manage/settings`, the hall's configuration; every change audited.
@@ -21,6 +22,7 @@ pub mod complaints;
 pub mod live;
 pub mod reports;
 pub mod settings;
+pub mod shifts;
 pub mod staffing;
 pub mod whatif;
 
@@ -47,13 +49,14 @@ pub fn router() -> Router<AppState> {
         .merge(whatif::router())
         .merge(complaints::router())
         .merge(attendance::router())
+        .merge(shifts::router())
         .merge(assessment::router())
         .merge(settings::router())
         .merge(branches::router())
 }
 
 /// The manager pages' own assets: (name, content type, bytes), served under `/assets/`.
-pub const ASSETS: [(&str, &str, &[u8]); 11] = [
+pub const ASSETS: [(&str, &str, &[u8]); 12] = [
     ("manage.css", CSS, include_bytes!("../assets/manage.css")),
     ("manage.js", JS, include_bytes!("../assets/manage.js")),
     (
@@ -87,6 +90,11 @@ pub const ASSETS: [(&str, &str, &[u8]); 11] = [
         include_bytes!("../assets/manage-attendance.js"),
     ),
     (
+        "manage-shifts.js",
+        JS,
+        include_bytes!("../assets/manage-shifts.js"),
+    ),
+    (
         "manage-assessment.js",
         JS,
         include_bytes!("../assets/manage-assessment.js"),
@@ -106,13 +114,14 @@ const CSS: &str = "text/css; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// The sections, in tab order: (path, 简体, English).
-const SECTIONS: [(&str, &str, &str); 8] = [
+const SECTIONS: [(&str, &str, &str); 9] = [
     ("/manage", "实时", "Live"),
     ("/manage/reports", "报表", "Reports"),
     ("/manage/staffing", "排班建议", "Staffing"),
     ("/manage/whatif", "模拟", "What if"),
     ("/manage/complaints", "投诉", "Complaints"),
     ("/manage/attendance", "考勤", "Attendance"),
+    (shifts::PATH, "排班与请假", "Shifts & leave"),
     ("/manage/assessment", "考核", "Assessment"),
     ("/manage/settings", "设置", "Settings"),
 ];
