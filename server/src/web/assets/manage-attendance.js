@@ -31,10 +31,13 @@
     var section = Q.el("section", { "class": "card attendance-day", "data-date": date });
     var head = Q.el("h2");
     head.appendChild(Q.el("span", { "class": "day" }, dayName.format(new Date(date + "T00:00:00Z"))));
-    var first = rows[0];
-    var hours = first.opens_at ? Q.fill(S.hours, { open: time(first.opens_at), close: time(first.closes_at) })
-      : S.aroundTheClock;
-    head.appendChild(Q.el("span", { "class": "hours" }, hours));
+    // The hall's hours, from a row judged against them (a rostered row carries its own shift).
+    var first = rows.filter(function (d) { return !d.rostered; })[0];
+    if (first) {
+      var hours = first.opens_at ? Q.fill(S.hours, { open: time(first.opens_at), close: time(first.closes_at) })
+        : S.aroundTheClock;
+      head.appendChild(Q.el("span", { "class": "hours" }, hours));
+    }
     section.appendChild(head);
     var t = Q.el("table");
     var tr = Q.el("tr");
@@ -43,12 +46,18 @@
     var body = t.appendChild(Q.el("tbody"));
     rows.forEach(function (d) {
       var r = Q.el("tr", { "data-user": String(d.user_id), "class": (d.late || d.early || d.long_pause || d.absent) ? "flagged" : "" });
-      cell(r, d.name, "person");
+      var who = Q.el("td", { "class": "person" }, d.name);
+      // A rostered person is judged against their own shift, not the hours in the heading.
+      if (d.rostered) {
+        who.appendChild(Q.el("span", { "class": "shift" }, d.opens_at
+          ? Q.fill(S.shift, { start: time(d.opens_at), end: time(d.closes_at) }) : S.dayOff));
+      }
+      r.appendChild(who);
       cell(r, time(d.first_sign_in) || S.none, d.late ? "bad" : "");
       cell(r, d.late_mins ? "+" + mins(d.late_mins) : S.none, d.late ? "bad" : "muted");
       cell(r, time(d.last_sign_out) || (d.first_sign_in ? S.stillIn : S.none), d.early ? "warn" : (d.last_sign_out ? "" : "muted"));
       cell(r, d.early_mins ? "−" + mins(d.early_mins) : S.none, d.early ? "warn" : "muted");
-      cell(r, String(d.pauses), "num");
+      cell(r, d.first_sign_in ? String(d.pauses) : S.none, "num");
       cell(r, d.pause_total_mins ? mins(d.pause_total_mins) : S.none, "num");
       cell(r, d.pause_longest_mins ? mins(d.pause_longest_mins) : S.none, "num" + (d.long_pause ? " warn" : ""));
       var flags = Q.el("td", { "class": "flags" });
@@ -56,8 +65,8 @@
       if (d.early) flags.appendChild(Q.el("span", { "class": "flag flag-early" }, Q.fill(S.early, { n: d.early_mins })));
       if (d.long_pause) flags.appendChild(Q.el("span", { "class": "flag flag-pause" }, Q.fill(S.longPause, { n: d.pause_longest_mins })));
       if (d.signed_out_by_closing) flags.appendChild(Q.el("span", { "class": "flag flag-closing" }, S.byClosing));
-      if (d.absent) flags.appendChild(Q.el("span", { "class": "flag flag-late" }, S.absent));
-      if (d.on_leave) flags.appendChild(Q.el("span", { "class": "flag flag-closing" }, S.onLeave));
+      if (d.absent) flags.appendChild(Q.el("span", { "class": "flag flag-absent" }, S.absent));
+      if (d.on_leave) flags.appendChild(Q.el("span", { "class": "flag flag-leave" }, S.onLeave));
       r.appendChild(flags);
       body.appendChild(r);
     });
@@ -79,9 +88,10 @@
       $("none").hidden = a.days.length > 0;
       var count = function (k) { return a.days.filter(function (d) { return d[k]; }).length; };
       $("summary").textContent = Q.fill(S.summary, {
-        days: a.days.length, late: count("late"), early: count("early"), pause: count("long_pause")
+        days: a.days.length, late: count("late"), early: count("early"), pause: count("long_pause"),
+        absent: count("absent"), leave: count("on_leave")
       });
-      $("summary").classList.toggle("has-overdue", count("late") + count("early") + count("long_pause") > 0);
+      $("summary").classList.toggle("has-overdue", count("late") + count("early") + count("long_pause") + count("absent") > 0);
       fillTolerances(a.tolerances);
     }, function (err) { say(explain(err), "error"); });
   }
@@ -92,7 +102,7 @@
     $("t-pause").value = t.long_pause_mins;
   }
 
-  $("range").addEventListener("submit", function (e) { e.preventDefault(); say("", "info"); load(); });
+  $("range").addEventListener("submit", function (e) { e.preventDefault(); say("", "info"); load(); pendingLeave(); });
   $("tolerances").addEventListener("submit", function (e) {
     e.preventDefault();
     Q.api("PUT", "/api/v1/attendance/settings", {
@@ -104,5 +114,29 @@
     }, function (err) { say(explain(err), "error"); });
   });
 
+  // Leave still waiting for a decision, the year behind and the year ahead: a link to decide it.
+  var today = $("a-to").value;
+  function pendingLeave() {
+    var t = today;
+    var shift = function (d, n) {
+      var x = new Date(d + "T00:00:00Z");
+      x.setUTCDate(x.getUTCDate() + n);
+      return x.toISOString().slice(0, 10);
+    };
+    Promise.all([
+      Q.api("GET", "/api/v1/leave?from=" + shift(t, -366) + "&to=" + t),
+      Q.api("GET", "/api/v1/leave?from=" + shift(t, 1) + "&to=" + shift(t, 366))
+    ]).then(function (rs) {
+      var ids = {};
+      rs.forEach(function (r) {
+        (r.json || []).forEach(function (l) { if (l.state === "requested") ids[l.id] = true; });
+      });
+      var n = Object.keys(ids).length;
+      $("pending-leave").hidden = n === 0;
+      $("pending-leave").textContent = Q.fill(S.pendingLeave, { n: n });
+    }, function () { /* the table still shows */ });
+  }
+
   load();
+  pendingLeave();
 })();

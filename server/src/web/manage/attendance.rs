@@ -1,7 +1,9 @@
 //! `/manage/attendance`: sign-ins, sign-outs and pauses per person per day against the opening
 //! hours, flagged late / early leave / long pause by the branch's tolerances (which are set
-//! here too), over a range of days, with the CSV beside it. The page is a shell;
-//! `manage-attendance.js` fills it from `/api/v1/attendance`.
+//! here too), over a range of days, with the CSV beside it. A rostered person (issue #14) is
+//! shown with their shift, absent or on leave; while leave waits for a decision the page links
+//! to [`super::shifts`]. The page is a shell; `manage-attendance.js` fills it from
+//! `/api/v1/attendance`.
 
 use axum::Router;
 use axum::extract::State;
@@ -35,6 +37,8 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
         div.people-head {
             h1 { (title) }
             p #summary.summary aria-live="polite" {}
+            // Leave asked for and not yet decided changes who counts as absent: say so here.
+            a #pending-leave.pending-leave href=(super::shifts::PATH) hidden {}
         }
         div.attendance-bar {
             form #range.filters {
@@ -55,6 +59,8 @@ async fn page(State(state): State<AppState>, v: Visit) -> Response {
             span.flag.flag-late { (lang.s("迟到", "Late")) }
             span.flag.flag-early { (lang.s("早退", "Early leave")) }
             span.flag.flag-pause { (lang.s("长暂停", "Long pause")) }
+            span.flag.flag-absent { (lang.s("缺勤", "Absent")) }
+            span.flag.flag-leave { (lang.s("请假", "On leave")) }
             span.hint { (lang.s(
                 "暂停 = 窗口暂停或签退后再签到的时间，只计营业时段（午休不算）。",
                 "Pause = time a window is paused, or signed out before signing in again; only opening hours count (never lunch)."
@@ -96,9 +102,12 @@ fn strings(lang: Lang, tz: &str) -> serde_json::Value {
         "absent": s("缺勤（排班未签到）", "Absent (rostered, never signed in)"),
         "onLeave": s("已批准休假", "On approved leave"),
         "summary": s(
-            "{days} 人次：迟到 {late}，早退 {early}，长暂停 {pause}",
-            "{days} person-days: {late} late, {early} early leave, {pause} long pause"
+            "{days} 人次：迟到 {late}，早退 {early}，长暂停 {pause}，缺勤 {absent}，请假 {leave}",
+            "{days} person-days: {late} late, {early} early leave, {pause} long pause, {absent} absent, {leave} on leave"
         ),
+        "shift": s("班次 {start}–{end}", "shift {start}–{end}"),
+        "dayOff": s("排班休息日", "rostered day off"),
+        "pendingLeave": s("{n} 条请假待审批 →", "{n} leave requests wait for a decision →"),
         "none": s("—", "—"),
         "saved": s("标准已保存。", "Tolerances saved."),
         "error": {
