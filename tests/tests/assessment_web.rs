@@ -159,4 +159,32 @@ async fn the_manager_confirms_a_proposal_writes_a_note_and_prints_the_month() {
         .unwrap();
     }
     b.close().await;
+
+    // Each person sees their own month in the console: staff1 the score, grade and note;
+    // staff2 the record the manager confirmed.
+    for (user, shown) in [
+        (
+            "staff1",
+            vec!["Score 73.0 · grade 合格", "2 late", "2 absent", note],
+        ),
+        ("staff2", vec!["Score 94.0 · grade 良好", "3 late"]),
+    ] {
+        let s = Browser::start(1280, 900).await;
+        s.goto(&format!("{}/staff?lang=en", app.url)).await;
+        s.log_in(user).await;
+        s.click("#my-leave").await;
+        s.wait_until("#dlg-leave", |st| st.displayed).await;
+        s.js("var m = document.getElementById('my-month-pick'); m.value = '2026-03'; m.dispatchEvent(new Event('change')); return true;").await;
+        for text in shown {
+            s.wait_text("#my-month", text).await;
+        }
+        if user == "staff2" {
+            s.wait_text("#my-records", "口头提醒").await;
+            s.snap("web-staff-assessment.png").await;
+        } else {
+            s.wait_text("#my-training", "Residence permits").await;
+            s.wait_text("#my-records", "No records.").await;
+        }
+        s.close().await;
+    }
 }

@@ -184,8 +184,49 @@
       $("my-leave-none").hidden = list.length > 0;
     }
 
+    // The person's own month: score and grade, the figures that cost points, confirmed records,
+    // training. Only their own: the server answers 403 for anyone else's.
+    var M = JSON.parse(document.getElementById("month-strings").textContent);
+    function item(ul, text, cls) {
+      var li = document.createElement("li");
+      li.className = cls || "";
+      li.textContent = text;
+      ul.appendChild(li);
+    }
+    function loadMonth() {
+      var month = $("my-month-pick").value;
+      api("GET", "/api/v1/users/" + D.user + "/assessment" + (month ? "?month=" + encodeURIComponent(month) : "")).then(function (r) {
+        var c = r.json, f = c.figures;
+        $("my-score").textContent = fill(M.score, { score: c.score.toFixed(1), grade: c.grade });
+        var ul = $("my-figures");
+        ul.textContent = "";
+        ["served", "late", "early", "absent", "complaints_upheld", "bad_ratings"].forEach(function (k) {
+          if (k === "served" || f[k]) item(ul, fill(M.figures[k], { n: f[k] }), k === "served" ? "" : "lapse");
+        });
+        if (c.note) item(ul, fill(M.note, { note: c.note.text }), "note-line");
+      }, function () { $("my-score").textContent = "—"; });
+      api("GET", "/api/v1/users/" + D.user + "/records").then(function (r) {
+        var ul = $("my-records");
+        ul.textContent = "";
+        r.json.forEach(function (x) { item(ul, fill(M.record, { period: x.period, level: x.level, reason: x.reason })); });
+        if (!r.json.length) item(ul, M.noRecords, "empty");
+      }, function () {});
+      api("GET", "/api/v1/users/" + D.user + "/training").then(function (r) {
+        var ul = $("my-training");
+        ul.textContent = "";
+        $("my-training-hours").textContent = fill(M.hours, { n: r.json.hours });
+        r.json.sessions.slice(0, 8).forEach(function (x) {
+          item(ul, fill(M.training, { day: day(x.day), title: x.title, hours: x.hours, result: M.results[x.result] || x.result }));
+        });
+        if (!r.json.sessions.length) item(ul, M.noTraining, "empty");
+      }, function () {});
+    }
+
+    $("my-month-pick").addEventListener("change", loadMonth);
+
     // The year behind and the year ahead (a request names at most 366 days), newest first.
     function load() {
+      loadMonth();
       var t = today();
       api("GET", "/api/v1/users/" + D.user + "/shifts").then(function (r) { showShift(r.json); },
         function (err) { tell(explainLeave(err), "error"); });

@@ -81,10 +81,11 @@ pub(super) async fn dialog(
         ("sick", lang.s("病假", "Sick")),
     ];
     let hhmm = "([01][0-9]|2[0-3]):[0-5][0-9]|24:00";
+    let month = local_date(tz, state.now()).format("%Y-%m").to_string();
     Ok(Some(html! {
         dialog #dlg-leave.leave-dialog aria-labelledby="leave-title" {
             div.dialog-head {
-                h2 #leave-title { (lang.s("我的排班与请假", "My shifts and leave")) }
+                h2 #leave-title { (lang.s("我的排班、请假与考核", "My shifts, leave and assessment")) }
                 button #leave-close type="button" { (lang.s("关闭", "Close")) " " kbd { "Esc" } }
             }
             section.my-shift {
@@ -97,6 +98,24 @@ pub(super) async fn dialog(
                     (lang.s("没有个人排班：按大厅营业时间上班。", "No personal shift: you work the hall's opening hours."))
                 }
                 ul #my-changes.my-changes {}
+            }
+            section #my-month.my-month {
+                h3 {
+                    label { (lang.s("月度考核", "Monthly assessment")) " "
+                        input #my-month-pick type="month" value=(month); }
+                }
+                p #my-score.my-score { "…" }
+                ul #my-figures.my-figures {}
+                div.leave-columns {
+                    div {
+                        h4 { (lang.s("处理记录", "Records")) }
+                        ul #my-records.my-records {}
+                    }
+                    div {
+                        h4 { (lang.s("培训", "Training")) " " span #my-training-hours {} }
+                        ul #my-training.my-training {}
+                    }
+                }
             }
             div.leave-columns {
                 section.my-leave {
@@ -135,6 +154,7 @@ pub(super) async fn dialog(
         }
         (json_block("leave-data", &data))
         (json_block("leave-strings", &strings(lang)))
+        (json_block("month-strings", &month_strings(lang)))
     }))
 }
 
@@ -174,4 +194,27 @@ fn strings(lang: Lang) -> serde_json::Value {
         all.extend(more);
     }
     v
+}
+
+/// The texts of the dialog's own month: score, figures, records, training.
+fn month_strings(lang: Lang) -> serde_json::Value {
+    let s = |zh: &str, en: &str| lang.s(zh, en).to_owned();
+    json!({
+        "score": s("得分 {score} · 等级 {grade}", "Score {score} · grade {grade}"),
+        "figures": {
+            "served": s("办结 {n} 件", "{n} served"),
+            "late": s("迟到 {n} 次", "{n} late"),
+            "early": s("早退 {n} 次", "{n} left early"),
+            "absent": s("缺勤 {n} 天", "{n} absent"),
+            "complaints_upheld": s("有效投诉 {n} 件", "{n} complaints upheld"),
+            "bad_ratings": s("差评 {n} 个", "{n} ratings of 1–2"),
+        },
+        "note": s("经理评语：{note}", "Manager's note: {note}"),
+        "record": s("{period} {level}：{reason}", "{period} {level}: {reason}"),
+        "noRecords": s("没有处理记录。", "No records."),
+        "hours": s("（共 {n} 小时）", "({n} h in all)"),
+        "training": s("{day} {title} · {hours} 小时 · {result}", "{day} {title} · {hours} h · {result}"),
+        "results": { "pass": s("合格", "passed"), "fail": s("不合格", "not passed") },
+        "noTraining": s("还没有培训记录。", "No training yet."),
+    })
 }
