@@ -450,3 +450,33 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// Any call with an optional JSON body: the status and the answer.
+pub async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = app.request(method, path, Some(token));
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+/// The id of account `name`, as `manager` lists the accounts.
+pub async fn user_id(app: &TestApp, manager: &str, name: &str) -> i64 {
+    let (_, users) = call(app, reqwest::Method::GET, "/api/v1/users", manager, None).await;
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {users}"))["id"]
+        .as_i64()
+        .unwrap()
+}

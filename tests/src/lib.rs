@@ -44,14 +44,14 @@ mod scenarios;
 mod sql;
 pub mod tls;
 
-pub use app::{Configure, TEST_ISSUE_LIMIT, TestApp, log_messages};
+pub use app::{Configure, TEST_ISSUE_LIMIT, TestApp, call, log_messages, user_id};
 pub use events::EventClient;
 pub use fixtures::{
     DISPLAY, KIOSK, at, busy_week_sql, demo_store, demo_store_on, kiosk_principal, office_log_sql,
     pad, user_principal, windows_sql,
 };
 pub use gateway::{Gateway, Received};
-pub use month::{ConstructedMonth, call, constructed_month, user_id};
+pub use month::{ConstructedMonth, constructed_month};
 pub use postgres::{PgDatabase, pg_database, postgres_admin_url};
 pub use process::{ServerProcess, rss_of};
 pub use scenarios::short_day;

@@ -18,9 +18,9 @@
 //!   "3 lateness → 口头提醒".
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::app::TestApp;
+use crate::app::{TestApp, call, user_id};
 use crate::fixtures::office_log_sql;
 
 /// The month, built: the app and who is who.
@@ -33,36 +33,6 @@ pub struct ConstructedMonth {
     pub s2: i64,
     /// The two complaints: upheld, not upheld.
     pub complaints: [i64; 2],
-}
-
-/// Any call with an optional JSON body: the status and the answer.
-pub async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = app.request(method, path, Some(token));
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let s = r.status().as_u16();
-    (s, r.json::<Value>().await.unwrap_or(Value::Null))
-}
-
-/// The id of account `name`, as `manager` lists the accounts.
-pub async fn user_id(app: &TestApp, manager: &str, name: &str) -> i64 {
-    let (_, users) = call(app, Method::GET, "/api/v1/users", manager, None).await;
-    users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == name)
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap()
 }
 
 /// Milliseconds of `HH:MM` Shanghai time on `day` March 2026.

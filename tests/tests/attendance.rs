@@ -3,7 +3,7 @@
 //! flags, as JSON and CSV; tolerances are a manager's, audited; staff see none of it. Runs on
 //! either backend (`QHALL_TEST_BACKEND=postgres`).
 
-use qhall_tests::{TestApp, office_log_sql};
+use qhall_tests::{TestApp, call, office_log_sql, user_id};
 use serde_json::{Value, json};
 
 /// Monday 2 March: staff1 late, two pauses (10 and 45 min), leaves 20 min early; staff2 on
@@ -49,36 +49,6 @@ async fn put(app: &TestApp, token: &str, body: Value) -> (u16, Value) {
         .unwrap();
     let s = r.status().as_u16();
     (s, r.json().await.unwrap_or(Value::Null))
-}
-
-/// Any call, with a JSON body or none: the status and the answer.
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut r = app.request(method, path, Some(token));
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let s = r.status().as_u16();
-    (s, r.json::<Value>().await.unwrap_or(Value::Null))
-}
-
-/// The id of the account `name`, as a manager lists the accounts.
-async fn user_id(app: &TestApp, manager: &str, name: &str) -> i64 {
-    let (_, users) = get(app, "/api/v1/users", manager).await;
-    users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {users}"))["id"]
-        .as_i64()
-        .unwrap()
 }
 
 fn row<'a>(a: &'a Value, date: &str, name: &str) -> &'a Value {

@@ -24,32 +24,14 @@ mod browser;
 
 use browser::Browser;
 use chrono::{Datelike, Duration, NaiveDate};
-use qhall_tests::TestApp;
-use serde_json::{Value, json};
+use qhall_tests::{TestApp, user_id};
+use serde_json::json;
 
 /// Today in the demo hall's zone.
 fn hall_today() -> NaiveDate {
     chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive()
-}
-
-/// The id of the account `name`, as a manager lists the accounts.
-async fn user_id(app: &TestApp, manager: &str, name: &str) -> i64 {
-    let users: Value = app
-        .get("/api/v1/users", Some(manager))
-        .await
-        .json()
-        .await
-        .unwrap();
-    users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {users}"))["id"]
-        .as_i64()
-        .unwrap()
 }
 
 /// Sets a form field the way a picker would (date inputs take no typing in every locale).

@@ -9,7 +9,7 @@ mod browser;
 
 use browser::Browser;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use qhall_tests::TestApp;
+use qhall_tests::{TestApp, user_id};
 use serde_json::{Value, json};
 
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
@@ -66,23 +66,6 @@ fn hours(closed: u32) -> String {
         .map(|d| if d == closed { "[]" } else { "[[540,1020]]" })
         .collect();
     format!("UPDATE branches SET weekly_hours = '[{}]'", days.join(","))
-}
-
-async fn user_id(app: &TestApp, manager: &str, name: &str) -> i64 {
-    let users: Value = app
-        .get("/api/v1/users", Some(manager))
-        .await
-        .json()
-        .await
-        .unwrap();
-    users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == name)
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap()
 }
 
 /// "Fri 12 Dec", as the English page writes a day.

@@ -9,7 +9,7 @@
 //! minutes the hall is open in it, and is on leave for it when approved leave leaves them less.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use qhall_tests::TestApp;
+use qhall_tests::{TestApp, user_id};
 use serde_json::{Value, json};
 
 const TZ: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
@@ -98,24 +98,6 @@ async fn send(
     body: Value,
 ) -> (u16, Value) {
     app.send_json(method, path, Some(token), body).await
-}
-
-/// The id of account `name`.
-async fn user_id(app: &TestApp, manager: &str, name: &str) -> i64 {
-    let users: Value = app
-        .get("/api/v1/users", Some(manager))
-        .await
-        .json()
-        .await
-        .unwrap();
-    users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {users}"))["id"]
-        .as_i64()
-        .unwrap()
 }
 
 /// `name` works `start`–`end` every day of the week.
