@@ -562,3 +562,107 @@ async fn approved_leave_excuses_a_rostered_day_and_declined_leave_does_not() {
     .await;
     assert_eq!(all.as_array().map(Vec::len), Some(3), "{all}");
 }
+
+/// Leave can be taken back by the person who asked for it while it is still asked for, or
+/// granted and not begun; then the same days can be asked for again. Someone else's leave is
+/// not theirs to withdraw (404), and leave already begun, declined or withdrawn stays (409).
+#[tokio::test]
+async fn a_person_withdraws_their_own_leave_before_it_begins() {
+    let app = TestApp::spawn().await;
+    let manager = app.login("manager").await;
+    let staff1 = app.login("staff1").await;
+    let staff2 = app.login("staff2").await;
+    let post = reqwest::Method::POST;
+    let ahead = chrono::Utc::now().date_naive() + chrono::Duration::days(10);
+    let ask = json!({"from": ahead, "to": ahead, "kind": "annual"});
+    let (s, v) = call(
+        &app,
+        post.clone(),
+        "/api/v1/leave",
+        &staff1,
+        Some(ask.clone()),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+
+    let withdraw = format!("/api/v1/leave/{id}/withdraw");
+    let (s, v) = call(&app, post.clone(), &withdraw, &staff2, None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("unknown_leave")),
+        "{v}"
+    );
+    let (s, v) = call(&app, post.clone(), &withdraw, &staff1, None).await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("withdrawn")), "{v}");
+    let (s, v) = call(&app, post.clone(), &withdraw, &staff1, None).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("leave_decided")),
+        "{v}"
+    );
+    let (s, v) = call(
+        &app,
+        post.clone(),
+        &format!("/api/v1/leave/{id}/decision"),
+        &manager,
+        Some(json!({"approve": true})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("leave_decided")),
+        "withdrawn is not decided: {v}"
+    );
+
+    // The same day again, granted, then withdrawn before it begins.
+    let (s, v) = call(&app, post.clone(), "/api/v1/leave", &staff1, Some(ask)).await;
+    assert_eq!(s, 201, "no overlap with withdrawn leave: {v}");
+    let again = v["id"].as_i64().unwrap();
+    let (s, _) = call(
+        &app,
+        post.clone(),
+        &format!("/api/v1/leave/{again}/decision"),
+        &manager,
+        Some(json!({"approve": true})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, v) = call(
+        &app,
+        post.clone(),
+        &format!("/api/v1/leave/{again}/withdraw"),
+        &staff1,
+        None,
+    )
+    .await;
+    assert_eq!((s, v["state"].as_str()), (200, Some("withdrawn")), "{v}");
+
+    // Sick leave reported for today and granted has begun: it stays.
+    let today = chrono::Utc::now().date_naive();
+    let (s, v) = call(&app, post.clone(), "/api/v1/leave", &staff1, Some(json!({"from": today - chrono::Duration::days(1), "to": today - chrono::Duration::days(1), "kind": "sick"}))).await;
+    assert_eq!(s, 201, "{v}");
+    let sick = v["id"].as_i64().unwrap();
+    let (s, _) = call(
+        &app,
+        post.clone(),
+        &format!("/api/v1/leave/{sick}/decision"),
+        &manager,
+        Some(json!({"approve": true})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, v) = call(
+        &app,
+        post,
+        &format!("/api/v1/leave/{sick}/withdraw"),
+        &staff1,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("leave_decided")),
+        "{v}"
+    );
+}

@@ -334,5 +334,21 @@ async fn too_little_notice_is_explained_on_the_page_in_both_languages() {
     b.click("#lv-send").await;
     b.wait_text("#lv-msg", "提前时间不够：除病假外须至少提前 5 天申请")
         .await;
+
+    // Far enough ahead it is asked for; and taken back with its own button.
+    let later = hall_today() + Duration::days(12);
+    set(&b, "lv-from", &later.to_string()).await;
+    set(&b, "lv-to", &later.to_string()).await;
+    b.click("#lv-send").await;
+    b.wait_text("#my-leave-list", "待审批").await;
+    b.click("#my-leave-list button.withdraw").await;
+    b.wait_text("#lv-msg", "已撤回").await;
+    b.wait_text("#my-leave-list", "已撤回").await;
+    assert_eq!(
+        b.js("return document.querySelectorAll('#my-leave-list button.withdraw').length;")
+            .await,
+        0,
+        "withdrawn leave offers nothing more"
+    );
     b.close().await;
 }

@@ -280,6 +280,54 @@ pub async fn decide<T: Tx>(
     Ok(view)
 }
 
+/// The person withdraws their own leave: still asked for, or granted and not yet begun
+/// (branch-local today or later). Audited. Someone else's or none: 404 `unknown_leave`;
+/// declined, withdrawn, or granted leave that has begun: 409 `leave_decided`.
+pub async fn withdraw<T: Tx>(
+    tx: &mut T,
+    who: &Principal,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<LeaveView> {
+    let user = who
+        .user_id
+        .ok_or_else(|| invalid("only a person takes leave"))?;
+    let today =
+        crate::queue::schedule::local_date(tx.config(who.branch_id).await?.schedule.tz, now);
+    let changed = tx
+        .execute(
+            "UPDATE leave_requests SET state = 'withdrawn' WHERE id = ? AND branch_id = ? \
+             AND user_id = ? AND (state = 'requested' OR (state = 'approved' AND from_day > ?))",
+            args![id, who.branch_id, user, today],
+        )
+        .await?;
+    let view = tx
+        .row(
+            &format!(
+                "SELECT {COLUMNS} FROM leave_requests WHERE id = ? AND branch_id = ? AND user_id = ?"
+            ),
+            args![id, who.branch_id, user],
+            view_of,
+        )
+        .await?
+        .ok_or_else(|| StoreError::not_found("unknown_leave", format!("you have no leave {id}")))?;
+    if changed == 0 {
+        return Err(StoreError::conflict(
+            "leave_decided",
+            format!("this leave is {} and cannot be withdrawn", view.state),
+        ));
+    }
+    tx.audit(&AuditEntry {
+        branch: who.branch_id,
+        user: who.user_id,
+        at: now,
+        action: "leave.withdraw",
+        detail: serde_json::json!({ "leave": id }).to_string(),
+    })
+    .await?;
+    Ok(view)
+}
+
 /// The branch's approved leave overlapping `from ..= to`, for attendance.
 pub async fn approved<T: Sql>(
     tx: &mut T,
@@ -338,6 +386,17 @@ impl crate::store::Store {
     ) -> Result<LeaveView> {
         let who = who.clone();
         write!(self, |tx, _out| decide(tx, &who, id, approve, &note, now))
+    }
+
+    /// See [`withdraw`].
+    pub async fn withdraw_leave(
+        &self,
+        who: &Principal,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<LeaveView> {
+        let who = who.clone();
+        write!(self, |tx, _out| withdraw(tx, &who, id, now))
     }
 
     /// See [`notice_days`].

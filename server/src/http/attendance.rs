@@ -44,6 +44,10 @@ pub fn shifts_router() -> Router<AppState> {
             axum::routing::post(decide_leave),
         )
         .route(
+            "/api/v1/leave/{id}/withdraw",
+            axum::routing::post(withdraw_leave),
+        )
+        .route(
             "/api/v1/leave/settings",
             get(leave_settings).put(set_leave_settings),
         )
@@ -75,6 +79,19 @@ async fn leave(
     let tz = state.store.config(who.branch_id).await?.schedule.tz;
     let (from, to) = range.days(local_date(tz, state.now()))?;
     Ok(Json(state.store.leave(who, from, to).await?))
+}
+
+/// `POST /api/v1/leave/{id}/withdraw`: the person takes back their own leave (asked for, or
+/// granted and not begun); audited.
+async fn withdraw_leave(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<LeaveView>> {
+    let who = caller.require(&[Role::Staff, Role::Manager])?;
+    Ok(Json(
+        state.store.withdraw_leave(who, id, state.now()).await?,
+    ))
 }
 
 /// The body of `POST /api/v1/leave/{id}/decision`.

@@ -177,6 +177,19 @@
         var decision = document.createElement("td");
         decision.appendChild(line("span", "leave-state state-" + l.state, L.states[l.state] || l.state));
         if (l.note) decision.appendChild(line("div", "leave-note", l.note));
+        // Still asked for, or granted and not begun: the person may take it back.
+        if (l.state === "requested" || (l.state === "approved" && l.from > today())) {
+          var back = line("button", "withdraw", L.withdraw);
+          back.type = "button";
+          back.addEventListener("click", function () {
+            back.disabled = true;
+            api("POST", "/api/v1/leave/" + l.id + "/withdraw").then(function () {
+              tell(L.withdrawn, "ok");
+              return load();
+            }, function (err) { back.disabled = false; tell(explainLeave(err), "error"); });
+          });
+          decision.appendChild(back);
+        }
         tr.appendChild(decision);
         body.appendChild(tr);
       });

@@ -168,6 +168,8 @@ fn strings(lang: Lang) -> serde_json::Value {
             "Personal, annual leave and time off in lieu need {n} days' notice: the first day you can ask for now is {date}. Sick leave can be reported any time, also afterwards."
         ),
         "asked": s("已提交，等待经理审批。", "Asked for: the manager will decide."),
+        "withdraw": s("撤回", "Withdraw"),
+        "withdrawn": s("已撤回。", "Withdrawn."),
         "sending": s("正在提交…", "Sending…"),
         "errors": {
             "notice_too_short": s(
