@@ -12,6 +12,10 @@
 //! is closed. An upgrade authenticated by the session cookie must come from the server's own
 //! origin ([`super::origin`]).
 
+use std::future::{Future, poll_fn};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use axum::Router;
@@ -20,7 +24,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use qhall_shared::api::WindowState;
 use qhall_shared::events::{Event, Message, WindowStatus};
 use serde::Deserialize;
@@ -31,6 +35,7 @@ use super::AppState;
 use super::auth::{Caller, TokenSource, request_token_from};
 use super::error::{ApiError, ApiQuery, ApiResult};
 use super::origin::same_origin_or_none;
+use crate::events::Frame;
 use crate::store::Role;
 
 const PING_EVERY: Duration = Duration::from_secs(15);
@@ -128,11 +133,10 @@ async fn serve(
     state: AppState,
     branch: i64,
     since: Option<u64>,
-    socket: WebSocket,
+    mut socket: WebSocket,
 ) -> anyhow::Result<()> {
     let _counted = state.store.hub.client_guard();
     let mut rx = state.store.hub.subscribe(branch);
-    let (mut sink, mut stream) = socket.split();
     let mut stopping = state.stopping.clone();
 
     // The starting point: the missed events, or a snapshot.
@@ -141,24 +145,44 @@ async fn serve(
             Some(missed) => {
                 let mut last = s;
                 for (seq, body) in missed {
-                    sink.send(WsMessage::Text(Utf8Bytes::from(body))).await?;
+                    socket.send(WsMessage::Text(Utf8Bytes::from(body))).await?;
                     last = seq;
                 }
                 last
             }
-            None => send_snapshot(&state, branch, &mut sink).await?,
+            None => send_snapshot(&state, branch, &mut socket).await?,
         },
-        None => send_snapshot(&state, branch, &mut sink).await?,
+        None => send_snapshot(&state, branch, &mut socket).await?,
     };
 
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     let mut heard = Instant::now();
+    let mut stop = std::pin::pin!(stopping.changed());
+    let mut quiet = Gate::new();
     loop {
-        tokio::select! {
-            frame = rx.recv() => match frame {
+        // The hub's frames first; the client's messages, the ping timer and shutdown only when
+        // one of them woke this task (see [`Gate`]).
+        let woke = tokio::select! {
+            biased;
+            frame = rx.recv() => Woke::Frame(frame),
+            other = poll_fn(|cx| quiet.poll(cx, |cx| {
+                if stop.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Woke::Stop);
+                }
+                if let Poll::Ready(m) = socket.poll_next_unpin(cx) {
+                    return Poll::Ready(Woke::Incoming(m));
+                }
+                if ping.poll_tick(cx).is_ready() {
+                    return Poll::Ready(Woke::Ping);
+                }
+                Poll::Pending
+            })) => other,
+        };
+        match woke {
+            Woke::Frame(frame) => match frame {
                 Ok(f) if f.seq <= last => {}
                 Ok(f) if f.seq == last + 1 => {
-                    sink.send(WsMessage::Text(f.text)).await?;
+                    socket.send(WsMessage::Text(f.text)).await?;
                     last = f.seq;
                 }
                 Ok(f) => {
@@ -166,34 +190,34 @@ async fn serve(
                     match state.store.events_since(branch, last).await? {
                         Some(missed) => {
                             for (_, body) in missed.into_iter().filter(|(seq, _)| *seq < f.seq) {
-                                sink.send(WsMessage::Text(Utf8Bytes::from(body))).await?;
+                                socket.send(WsMessage::Text(Utf8Bytes::from(body))).await?;
                             }
-                            sink.send(WsMessage::Text(f.text)).await?;
+                            socket.send(WsMessage::Text(f.text)).await?;
                             last = f.seq;
                         }
-                        None => last = send_snapshot(&state, branch, &mut sink).await?,
+                        None => last = send_snapshot(&state, branch, &mut socket).await?,
                     }
                 }
                 Err(RecvError::Lagged(_)) => {
                     // Too slow to keep up: start again from the current state.
                     rx = rx.resubscribe();
-                    last = send_snapshot(&state, branch, &mut sink).await?;
+                    last = send_snapshot(&state, branch, &mut socket).await?;
                 }
                 Err(RecvError::Closed) => break,
             },
-            incoming = stream.next() => match incoming {
+            Woke::Incoming(m) => match m {
                 Some(Ok(WsMessage::Close(_))) | None => break,
                 Some(Ok(_)) => heard = Instant::now(),
                 Some(Err(_)) => break,
             },
-            _ = ping.tick() => {
+            Woke::Ping => {
                 if heard.elapsed() > SILENCE_LIMIT {
                     break;
                 }
-                sink.send(WsMessage::Ping(Default::default())).await?;
-            },
-            _ = stopping.changed() => {
-                let _ = sink.send(WsMessage::Close(None)).await;
+                socket.send(WsMessage::Ping(Default::default())).await?;
+            }
+            Woke::Stop => {
+                let _ = socket.send(WsMessage::Close(None)).await;
                 break;
             }
         }
@@ -201,12 +225,100 @@ async fn serve(
     Ok(())
 }
 
+/// What woke a client's task.
+enum Woke {
+    Frame(Result<Frame, RecvError>),
+    Incoming(Option<Result<WsMessage, axum::Error>>),
+    Ping,
+    Stop,
+}
+
+/// Polls a client's quiet sources (its messages, the ping timer, shutdown) only after one of
+/// them woke the task, so a frame from the hub costs what it costs a bare broadcast: one receive
+/// and one send. Polled on every wake, the socket's read half alone (tungstenite zero-fills its
+/// read buffer and re-registers two wakers on each attempt) cost more than a tenth of the
+/// server's CPU per call; perf showed it with the split sink's lock and the shutdown watch's
+/// mutex, all three per client and per frame.
+struct Gate {
+    state: Arc<GateState>,
+    /// Wakes the task through [`GateState`], noting that a quiet source is ready.
+    waker: Waker,
+    /// The waker in `state.task`, compared here without a lock (a task's waker stays the same).
+    registered: Option<Waker>,
+}
+
+struct GateState {
+    /// A quiet source woke the task (or one was ready) since they were last polled.
+    woken: AtomicBool,
+    /// The task's waker; kept, never taken, so a wake can never find it missing.
+    task: Mutex<Option<Waker>>,
+}
+
+impl Wake for GateState {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = task.as_ref() {
+            w.wake_by_ref();
+        }
+    }
+}
+
+impl Gate {
+    fn new() -> Gate {
+        // Woken at first, so the sources are polled (and register the gate's waker) once.
+        let state = Arc::new(GateState {
+            woken: AtomicBool::new(true),
+            task: Mutex::new(None),
+        });
+        Gate {
+            waker: Waker::from(state.clone()),
+            state,
+            registered: None,
+        }
+    }
+
+    /// `sources` polled with the gate's waker if the gate was woken, else pending. The task's
+    /// waker is in place before `woken` is read and cleared, so a wake is never lost.
+    fn poll<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        sources: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        if !self
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            let w = cx.waker().clone();
+            *self.state.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(w.clone());
+            self.registered = Some(w);
+        }
+        // Read before it is cleared: a load, unlike the swap, leaves the line shared.
+        if !self.state.woken.load(Ordering::Acquire)
+            || !self.state.woken.swap(false, Ordering::AcqRel)
+        {
+            return Poll::Pending;
+        }
+        let ready = sources(&mut Context::from_waker(&self.waker));
+        if ready.is_ready() {
+            // Another source may be ready too: look again next time.
+            self.state.woken.store(true, Ordering::Release);
+        }
+        ready
+    }
+}
+
 async fn send_snapshot(
     state: &AppState,
     branch: i64,
-    sink: &mut futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    socket: &mut WebSocket,
 ) -> anyhow::Result<u64> {
     let (seq, body) = snapshot(state, branch).await?;
-    sink.send(WsMessage::Text(Utf8Bytes::from(body))).await?;
+    socket.send(WsMessage::Text(Utf8Bytes::from(body))).await?;
     Ok(seq)
 }
