@@ -4,13 +4,18 @@
 //! replay) and sent to every subscriber of its branch through a bounded broadcast channel.
 //! Sending never waits for a client: a client that falls more than the channel's capacity
 //! behind misses messages and is given a fresh snapshot instead (see [`crate::http::events`]).
+//!
+//! The store publishes from its own thread (SQLite's writer), outside the runtime. Sent from
+//! there, a frame wakes each client's task through the runtime's shared queue, a locked push
+//! per client (1,000 per call for a hall's boards); so a relay task on the runtime does the
+//! sending, and the wakes go to its worker's own queue, as for a frame sent from a handler.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 /// How many events a client may fall behind before it is resynchronised with a snapshot.
 const CAPACITY: usize = 4096;
@@ -29,6 +34,9 @@ pub struct Hub {
     /// The seq of each branch's latest published message (the forecast watches it).
     latest: Mutex<HashMap<i64, u64>>,
     clients: AtomicI64,
+    /// Sends frames to their channels from a task on the runtime, in publishing order; started
+    /// by the first subscriber.
+    relay: OnceLock<mpsc::UnboundedSender<(broadcast::Sender<Frame>, Frame)>>,
 }
 
 impl Hub {
@@ -41,7 +49,26 @@ impl Hub {
 
     /// A receiver of every event of `branch` published from now on.
     pub fn subscribe(&self, branch: i64) -> broadcast::Receiver<Frame> {
+        self.start_relay();
         self.sender(branch).subscribe()
+    }
+
+    /// Starts the relay on the current runtime, once (and not outside one).
+    fn start_relay(&self) {
+        if self.relay.get().is_some() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<(broadcast::Sender<Frame>, Frame)>();
+        if self.relay.set(tx).is_ok() {
+            runtime.spawn(async move {
+                while let Some((to, frame)) = rx.recv().await {
+                    let _ = to.send(frame);
+                }
+            });
+        }
     }
 
     /// Sends committed messages, in seq order, to the branch's subscribers.
@@ -54,11 +81,23 @@ impl Hub {
             }
         }
         for (branch, seq, text) in messages {
-            // No subscribers is fine: the message is in the database for later replay.
-            let _ = self.sender(branch).send(Frame {
+            let to = self.sender(branch);
+            let frame = Frame {
                 seq,
                 text: Utf8Bytes::from(text),
-            });
+            };
+            // No subscribers is fine: the message is in the database for later replay.
+            match self.relay.get() {
+                Some(relay) => {
+                    if let Err(mpsc::error::SendError((to, frame))) = relay.send((to, frame)) {
+                        // The runtime is gone; so, almost surely, are the subscribers.
+                        let _ = to.send(frame);
+                    }
+                }
+                None => {
+                    let _ = to.send(frame);
+                }
+            }
         }
     }
 
