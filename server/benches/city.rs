@@ -43,18 +43,27 @@
 //!      next server in turn.
 //!    - *Boards* note the instant every `called` message arrives, and check that `seq` rises by
 //!      exactly one (a resync snapshot restarts the count and is counted).
-//! 7. **The check**, through sqlx on the database: every acknowledged ticket is there, no two
+//!    - *PostgreSQL* is watched: `pg_stat_activity` every 50 ms (what the servers' connections
+//!      are doing: running, waiting for a branch's lock, or idle in a transaction while the
+//!      server prepares its next statement), and each process's CPU.
+//! 7. **The drain**: after the load, every board must receive its branch's last event (the
+//!    branches' `event_seq`) within `QHALL_CITY_DRAIN_SECS`; late calls still count in the
+//!    call → board figures, and how long the drain took is printed.
+//! 8. **The check**, through sqlx on the database: every acknowledged ticket is there, no two
 //!    acknowledgements (different keys) name one ticket, each branch holds exactly as many
 //!    tickets as were acknowledged (or, for requests that finally failed, at most that many
-//!    more), numbers are unique per branch, service and day, and no ticket was called twice.
-//!    Any failure prints `FAILED` and the bench exits with status 1.
+//!    more), numbers are unique per branch, service and day, no ticket was called twice, the
+//!    database holds as many calls as staff were answered with, and no board saw a seq gap.
+//!    Any failure (or a board still behind after the drain) prints `FAILED` and the bench exits
+//!    with status 1.
 //!
 //! It prints issued/s overall and at the peak, per branch (min / median / max), offered and
 //! issued per tenth of the run, p50/p99 of issue (request, and from the instant it was due),
 //! call-next and complete, call → `called` at the boards (on the server that took the call and
 //! on the others; and the last board of each call), how the machine's cores were spent during
-//! the load (servers, PostgreSQL, this bench, anything else), and the ratio of issued/s at the
-//! peak to the floor (issue #15 asks ≥ 0.5).
+//! the load (servers, PostgreSQL by kind of process, this bench, anything else), what the
+//! servers' PostgreSQL connections were doing, and the ratio of issued/s at the peak to the
+//! floor (issue #15 asks ≥ 0.5).
 //!
 //! Everything runs on one machine: the load generator and 4,000 WebSocket clients share the cores
 //! with the servers and PostgreSQL, and the CPU line says how much each took. Check that nothing
@@ -66,7 +75,8 @@
 //! `QHALL_CITY_CLIENTS` (16: issuing connections, and the floor's), `QHALL_CITY_SERVICE_MS`
 //! (5000), `QHALL_CITY_FLOOR_SECS` (5), `QHALL_CITY_DATABASE_URL` (an empty database to use),
 //! `QHALL_CITY_POSTGRES_URL` (where the fresh one is made; `postgres://postgres@127.0.0.1:5432/postgres`),
-//! `QHALL_CITY_KEEP=1` (keep the fresh database), `QHALL_SERVER_BIN`.
+//! `QHALL_CITY_DRAIN_SECS` (120: how long the boards may take, after the load, to receive the
+//! last events), `QHALL_CITY_KEEP=1` (keep the fresh database), `QHALL_SERVER_BIN`.
 
 #[path = "city/api.rs"]
 mod api;
@@ -95,7 +105,7 @@ use anyhow::ensure;
 
 use crate::api::Api;
 use crate::boards::connect_boards;
-use crate::check::check;
+use crate::check::{check, event_seqs};
 use crate::cpu::CpuSample;
 use crate::floor::floor;
 use crate::load::load;
@@ -105,9 +115,6 @@ use crate::servers::{Database, Server, add_admin, postgres_version};
 
 /// Connections each server's pool holds at most (`store::postgres`), for the activity line.
 const SERVER_POOL: usize = 10;
-
-/// How long the boards are given, after the load, for the last calls to reach them.
-const SETTLE: Duration = Duration::from_secs(3);
 
 /// The run's size, from the environment.
 #[derive(Debug, Clone)]
@@ -121,6 +128,7 @@ pub(crate) struct Settings {
     pub(crate) clients: usize,
     pub(crate) service_ms: u64,
     pub(crate) floor_secs: u64,
+    pub(crate) drain_secs: u64,
     pub(crate) database_url: Option<String>,
     pub(crate) postgres_url: String,
     pub(crate) keep: bool,
@@ -150,6 +158,7 @@ impl Settings {
             clients: env_or("QHALL_CITY_CLIENTS", 16),
             service_ms: env_or("QHALL_CITY_SERVICE_MS", 5000),
             floor_secs: env_or("QHALL_CITY_FLOOR_SECS", 5),
+            drain_secs: env_or("QHALL_CITY_DRAIN_SECS", 120),
             database_url: std::env::var("QHALL_CITY_DATABASE_URL").ok(),
             postgres_url: std::env::var("QHALL_CITY_POSTGRES_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
@@ -233,7 +242,7 @@ async fn run(s: Settings) -> anyhow::Result<bool> {
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let (boards, stop_boards) = connect_boards(&api, &s, &branches).await?;
+    let boards = connect_boards(&api, &s, &branches).await?;
     println!(
         "{} boards connected, each with its snapshot, in {:.1} s",
         boards.len(),
@@ -266,17 +275,28 @@ async fn run(s: Settings) -> anyhow::Result<bool> {
     let cpu = CpuSample::take(&servers).since(&cpu_before);
     let _ = stop_sampling.send(true);
     let activity = activity.await??;
-    tokio::time::sleep(SETTLE).await;
-    let _ = stop_boards.send(true);
-    let mut logs = Vec::new();
-    for b in boards {
-        logs.push(b.await?);
-    }
+    // Every board must see every event; how long after the load the last one arrived says how
+    // far behind the servers' event streams had fallen.
+    let seqs = event_seqs(&db.url, &branches).await?;
+    let caught_up = boards
+        .caught_up(&seqs, Duration::from_secs(s.drain_secs))
+        .await;
+    let logs = boards.stop().await?;
 
     let report = Report::new(&s, &branches, &load, &logs, &floor, peak);
     report.print(&cpu);
-    activity.print(SERVER_POOL * s.servers);
-    let failures = check(&db.url, &branches, &load, &logs).await?;
+    activity.print(SERVER_POOL * s.servers, &cpu);
+    let mut failures = check(&db.url, &branches, &load, &logs).await?;
+    match caught_up {
+        Ok(after) => println!(
+            "boards: every board had every event of its branch {:.1} s after the load ended",
+            after.as_secs_f64()
+        ),
+        Err(behind) => failures.push(format!(
+            "{behind} boards still lacked events of their branch {} s after the load ended",
+            s.drain_secs
+        )),
+    }
     for (i, server) in servers.iter_mut().enumerate() {
         if let Some(status) = server.child.try_wait()? {
             println!(

@@ -2,7 +2,8 @@
 //! checking that `seq` rises by one.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures_util::StreamExt;
@@ -29,16 +30,59 @@ pub(crate) struct BoardLog {
     pub(crate) gaps: u64,
 }
 
-pub(crate) type BoardTask = tokio::task::JoinHandle<BoardLog>;
+/// The connected boards.
+pub(crate) struct Boards {
+    tasks: Vec<tokio::task::JoinHandle<BoardLog>>,
+    /// Each board's branch (index) and the seq of the last message it has.
+    progress: Vec<(usize, Arc<AtomicU64>)>,
+    stop: watch::Sender<bool>,
+}
+
+impl Boards {
+    pub(crate) fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Waits until every board has its branch's message `seqs[branch]`: `Ok` with the time it
+    /// took, or `Err` with how many boards are still behind after `limit`.
+    pub(crate) async fn caught_up(&self, seqs: &[u64], limit: Duration) -> Result<Duration, usize> {
+        let started = Instant::now();
+        loop {
+            let behind = self
+                .progress
+                .iter()
+                .filter(|(b, seq)| seq.load(Ordering::Relaxed) < seqs[*b])
+                .count();
+            if behind == 0 {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() >= limit {
+                return Err(behind);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Closes every board and returns what each saw.
+    pub(crate) async fn stop(self) -> anyhow::Result<Vec<BoardLog>> {
+        let _ = self.stop.send(true);
+        let mut logs = Vec::new();
+        for t in self.tasks {
+            logs.push(t.await?);
+        }
+        Ok(logs)
+    }
+}
 
 pub(crate) async fn connect_boards(
     api: &Api,
     s: &Settings,
     branches: &[Branch],
-) -> anyhow::Result<(Vec<BoardTask>, watch::Sender<bool>)> {
+) -> anyhow::Result<Boards> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let gate = Arc::new(Semaphore::new(CONNECTING));
     let mut connecting = Vec::new();
+    let mut progress = Vec::new();
     for (bi, b) in branches.iter().enumerate() {
         for j in 0..s.boards {
             let server = (bi * s.boards + j) % api.servers.len();
@@ -48,6 +92,8 @@ pub(crate) async fn connect_boards(
                 b.display
             );
             let (gate, stop) = (gate.clone(), stop_rx.clone());
+            let seq = Arc::new(AtomicU64::new(0));
+            progress.push((bi, seq.clone()));
             connecting.push(tokio::spawn(async move {
                 let permit = gate.acquire_owned().await?;
                 // A board reads small messages: a 4 KiB read buffer, as the display app has.
@@ -56,26 +102,30 @@ pub(crate) async fn connect_boards(
                 let (ws, _) =
                     tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await?;
                 let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-                let task = tokio::spawn(board(ws, bi, server, ready_tx, stop));
+                let task = tokio::spawn(board(ws, (bi, server), seq, ready_tx, stop));
                 ready_rx.await.context("a board's snapshot")?;
                 drop(permit);
                 anyhow::Ok(task)
             }));
         }
     }
-    let mut boards = Vec::new();
+    let mut tasks = Vec::new();
     for c in connecting {
-        boards.push(c.await??);
+        tasks.push(c.await??);
     }
-    Ok((boards, stop_tx))
+    Ok(Boards {
+        tasks,
+        progress,
+        stop: stop_tx,
+    })
 }
 
 pub(crate) async fn board(
     ws: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
-    branch: usize,
-    server: usize,
+    (branch, server): (usize, usize),
+    progress: Arc<AtomicU64>,
     ready: tokio::sync::oneshot::Sender<()>,
     mut stop: watch::Receiver<bool>,
 ) -> BoardLog {
@@ -99,6 +149,7 @@ pub(crate) async fn board(
         let Message::Text(t) = m else { continue };
         log.messages += 1;
         let seq = field_u64(&t, "\"seq\":");
+        progress.store(seq.unwrap_or(0), Ordering::Relaxed);
         if t.contains("\"type\":\"snapshot\"") {
             match ready.take() {
                 Some(r) => {

@@ -129,3 +129,23 @@ pub(crate) async fn check(
     c.close().await?;
     Ok(failures)
 }
+
+/// Each branch's last event seq (by branch index), once the load is over.
+pub(crate) async fn event_seqs(url: &str, branches: &[Branch]) -> anyhow::Result<Vec<u64>> {
+    use sqlx::{ConnectOptions, Connection};
+    let mut c = url
+        .parse::<sqlx::postgres::PgConnectOptions>()?
+        .connect()
+        .await?;
+    let rows: HashMap<i64, i64> =
+        sqlx::query_as::<_, (i64, i64)>("SELECT id, event_seq FROM branches")
+            .fetch_all(&mut c)
+            .await?
+            .into_iter()
+            .collect();
+    c.close().await?;
+    Ok(branches
+        .iter()
+        .map(|b| u64::try_from(rows.get(&b.id).copied().unwrap_or(0)).unwrap_or(0))
+        .collect())
+}

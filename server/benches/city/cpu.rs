@@ -1,6 +1,8 @@
 //! Where the machine's cores went during the load: the servers, PostgreSQL, this bench, the rest
 //! (`/proc`, Linux).
 
+use std::collections::HashMap;
+
 use crate::servers::Server;
 
 #[derive(Debug, Clone, Default)]
@@ -10,6 +12,8 @@ pub(crate) struct CpuSample {
     pub(crate) total: u64,
     pub(crate) servers: u64,
     pub(crate) postgres: u64,
+    /// Each PostgreSQL process's ticks, by pid (for [`crate::pg_activity`] to say whose).
+    pub(crate) postgres_pids: HashMap<u32, u64>,
     pub(crate) bench: u64,
 }
 
@@ -40,18 +44,15 @@ impl CpuSample {
         let total: u64 = cpu.iter().take(8).sum();
         // idle and iowait.
         let idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
-        let mut postgres = 0;
+        let mut postgres_pids = HashMap::new();
         if let Ok(dir) = std::fs::read_dir("/proc") {
             for e in dir.flatten() {
-                let p = e.path();
-                if p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
-                {
-                    let s = read(&format!("{}/stat", p.display()));
-                    if s.contains("(postgres)") {
-                        postgres += process_ticks(&s);
-                    }
+                let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                    continue;
+                };
+                let s = read(&format!("/proc/{pid}/stat"));
+                if s.contains("(postgres)") {
+                    postgres_pids.insert(pid, process_ticks(&s));
                 }
             }
         }
@@ -62,17 +63,29 @@ impl CpuSample {
                 .iter()
                 .map(|s| process_ticks(&read(&format!("/proc/{}/stat", s.pid))))
                 .sum(),
-            postgres,
+            postgres: postgres_pids.values().sum(),
+            postgres_pids,
             bench: process_ticks(&read("/proc/self/stat")),
         }
     }
 
+    /// The ticks between `before` and this sample. A PostgreSQL process counts what it used
+    /// while both samples saw it, or since it started; one that ended in between is not seen.
     pub(crate) fn since(&self, before: &CpuSample) -> CpuSample {
+        let postgres_pids: HashMap<u32, u64> = self
+            .postgres_pids
+            .iter()
+            .map(|(pid, t)| {
+                let was = before.postgres_pids.get(pid).copied().unwrap_or(0);
+                (*pid, t.saturating_sub(was))
+            })
+            .collect();
         CpuSample {
             busy: self.busy.saturating_sub(before.busy),
             total: self.total.saturating_sub(before.total),
             servers: self.servers.saturating_sub(before.servers),
-            postgres: self.postgres.saturating_sub(before.postgres),
+            postgres: postgres_pids.values().sum(),
+            postgres_pids,
             bench: self.bench.saturating_sub(before.bench),
         }
     }

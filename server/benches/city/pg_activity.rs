@@ -6,13 +6,32 @@
 //! transaction`: PostgreSQL has answered and waits for the server's next statement, its locks
 //! held. The shares say where a branch's serialized writes spend their time; the statement
 //! shown for an idle connection is the one it last ran.
+//!
+//! Every PostgreSQL process seen is also given a role (a server's pooled connection, a server's
+//! listener, a background process, another database), so that [`crate::cpu`]'s per-process
+//! CPU can be told apart.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::cpu::CpuSample;
+
 const EVERY: Duration = Duration::from_millis(50);
+
+/// pid, in this database, backend type, state, wait event type and name, statement, the
+/// sampler itself.
+type Row = (
+    i32,
+    bool,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    bool,
+);
 
 /// Connection states counted over the samples.
 #[derive(Debug, Default)]
@@ -24,6 +43,8 @@ pub(crate) struct Activity {
     kinds: HashMap<String, u64>,
     /// By kind and statement.
     statements: HashMap<(String, String), u64>,
+    /// What each PostgreSQL process seen is.
+    roles: HashMap<u32, &'static str>,
 }
 
 /// Samples until `stop` turns true.
@@ -43,17 +64,33 @@ pub(crate) async fn sample(
             _ = tick.tick() => {}
             _ = stop.changed() => break,
         }
-        let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
-            "SELECT state, wait_event_type, wait_event, \
-             left(regexp_replace(query, '\\s+', ' ', 'g'), 90) \
-             FROM pg_stat_activity \
-             WHERE datname = current_database() AND backend_type = 'client backend' \
-             AND pid <> pg_backend_pid() AND state <> 'idle'",
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT pid, COALESCE(datname = current_database(), false), \
+             COALESCE(backend_type, ''), COALESCE(state, ''), wait_event_type, wait_event, \
+             left(regexp_replace(COALESCE(query, ''), '\\s+', ' ', 'g'), 90), \
+             pid = pg_backend_pid() \
+             FROM pg_stat_activity",
         )
         .fetch_all(&mut c)
         .await?;
         a.samples += 1;
-        for (state, wait_type, wait, query) in rows {
+        for (pid, ours, backend_type, state, wait_type, wait, query, me) in rows {
+            let role = match (backend_type.as_str(), ours, me) {
+                (_, _, true) => "this bench's sampler",
+                ("client backend", true, _) if query.starts_with("LISTEN") => {
+                    "the servers' listeners"
+                }
+                ("client backend", true, _) => "the servers' pooled connections",
+                ("client backend", false, _) => "other databases",
+                ("autovacuum worker", ..) => "autovacuum",
+                _ => "background (WAL writer, checkpointer, …)",
+            };
+            if let Ok(pid) = u32::try_from(pid) {
+                a.roles.entry(pid).or_insert(role);
+            }
+            if !ours || me || backend_type != "client backend" || state == "idle" {
+                continue;
+            }
             let kind = match (state.as_str(), wait_type.as_deref()) {
                 ("active", None) => "running".to_owned(),
                 ("active", Some("Lock")) => {
@@ -75,7 +112,26 @@ pub(crate) async fn sample(
 }
 
 impl Activity {
-    pub(crate) fn print(&self, pool: usize) {
+    pub(crate) fn print(&self, pool: usize, cpu: &CpuSample) {
+        let mut by_role: HashMap<&str, u64> = HashMap::new();
+        for (pid, ticks) in &cpu.postgres_pids {
+            let role = self
+                .roles
+                .get(pid)
+                .copied()
+                .unwrap_or("not seen (the postmaster, ended)");
+            *by_role.entry(role).or_default() += ticks;
+        }
+        let mut by_role: Vec<_> = by_role.into_iter().filter(|(_, t)| *t > 0).collect();
+        by_role.sort_by_key(|(_, t)| std::cmp::Reverse(*t));
+        println!(
+            "PostgreSQL's CPU (share of all cores) by process: {}",
+            by_role
+                .iter()
+                .map(|(r, t)| format!("{r} {:.1}%", 100.0 * *t as f64 / cpu.total.max(1) as f64))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let n = self.samples.max(1) as f64;
         println!(
             "PostgreSQL, the servers' connections ({} samples of pg_stat_activity, 50 ms apart): \
