@@ -15,7 +15,18 @@
 //! `QHALL_BENCH_RATE` to change the paced figure's offered rate (default 5,000/s).
 //!
 //! By default the server runs on a fresh SQLite file. With `QHALL_BENCH_DATABASE_URL=postgres://…`
-//! (an empty database: `createdb qhall_bench`) it runs on PostgreSQL instead.
+//! (an empty database: `createdb qhall_bench`) it runs on PostgreSQL instead, with
+//! `QHALL_PG_CONNECTIONS` connections (default 10), and after the issuing figure measures the
+//! database's own floor in the same run: one-row insert transactions (`BEGIN; INSERT; COMMIT`)
+//! through sqlx, `synchronous_commit = off`, as many connections as clients; it prints issuing
+//! as a multiple of it.
+
+#[path = "city/floor.rs"]
+mod floor;
+/// What `floor` takes from the city bench's report.
+mod report {
+    pub(crate) use super::percentile;
+}
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,7 +41,7 @@ const CALLS: usize = 60;
 const PACED_RATE: u32 = 5000;
 const PACED_CONNECTIONS: usize = 32;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -146,7 +157,8 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let db = std::env::var("QHALL_BENCH_DATABASE_URL")
             .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
-        let config = qhall_server::Config { listen: "127.0.0.1:0".into(), database_url: db.clone(), demo: true, issue_limit: u32::MAX, ..Default::default() };
+        let pg_connections = std::env::var("QHALL_PG_CONNECTIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(qhall_server::store::postgres::DEFAULT_CONNECTIONS);
+        let config = qhall_server::Config { listen: "127.0.0.1:0".into(), database_url: db.clone(), demo: true, issue_limit: u32::MAX, pg_connections, ..Default::default() };
         // Seed, then widen the number ranges so a long run never exhausts a day's numbers.
         let store = qhall_server::open_store(&config).await.unwrap();
         println!("database: {}", store.kind());
@@ -190,6 +202,12 @@ fn main() {
         })
         .await;
         println!("POST /api/v1/tickets    {rate:>8.0} tickets/s   p50 {}   p99 {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+        if db.starts_with("postgres") {
+            let f = floor::floor(&db, CONCURRENCY, secs).await.unwrap();
+            let t = f.transaction;
+            println!("PostgreSQL floor, {CONCURRENCY} connections, one-row insert transactions: {:.0}/s   p50 {}   p99 {}   (autocommitted inserts: {:.0}/s)", t.rate, ms(t.p50), ms(t.p99), f.autocommit.rate);
+            println!("issuing / floor: {:.2}x (issue #15 asks >= 0.25x at p99 <= 20 ms; {pg_connections} server connections)", rate / t.rate);
+        }
         }
 
         if phase("paced") {

@@ -51,6 +51,12 @@ pub struct Opts {
     /// synchronous_commit=on; slower). [default: process]
     #[arg(long, env = "QHALL_DURABILITY", global = true)]
     pub durability: Option<Durability>,
+    /// PostgreSQL: connections this server keeps open. A branch's writes queue on its row
+    /// lock, so more connections than the cores of both machines help only with many
+    /// branches; several servers share PostgreSQL's `max_connections` (100 by default).
+    /// [default: 10]
+    #[arg(long, env = "QHALL_PG_CONNECTIONS", global = true, value_name = "N")]
+    pub pg_connections: Option<u32>,
     /// Assignment policy for call-next: balanced (default), fifo, primary, target-ratio.
     #[arg(long, env = "QHALL_POLICY", value_name = "NAME")]
     pub policy: Option<String>,
@@ -254,6 +260,7 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub public_url: Option<String>,
     pub durability: Option<Durability>,
+    pub pg_connections: Option<u32>,
     pub policy: Option<String>,
     pub time_zone: Option<String>,
     pub log: Option<String>,
@@ -287,6 +294,8 @@ pub struct Config {
     pub public_url: Option<String>,
     pub demo: bool,
     pub power_safe: bool,
+    /// PostgreSQL's pool size.
+    pub pg_connections: u32,
     pub policy: Policy,
     pub time_zone: String,
     pub log: String,
@@ -324,6 +333,7 @@ impl Default for Config {
             public_url: None,
             demo: false,
             power_safe: false,
+            pg_connections: crate::store::postgres::DEFAULT_CONNECTIONS,
             policy: Policy::Default,
             time_zone: "Asia/Shanghai".into(),
             log: "info".into(),
@@ -364,6 +374,13 @@ impl Config {
             .map(|u| u.trim_end_matches('/').to_owned());
         c.demo = opts.demo || file.demo.unwrap_or(false);
         c.power_safe = opts.durability.or(file.durability) == Some(Durability::Power);
+        if let Some(n) = opts.pg_connections.or(file.pg_connections) {
+            anyhow::ensure!(
+                (1..=1000).contains(&n),
+                "pg_connections is 1 to 1000, not {n}"
+            );
+            c.pg_connections = n;
+        }
         if let Some(name) = opts.policy.clone().or(file.policy) {
             c.policy = Policy::from_name(&name)
                 .ok_or_else(|| anyhow::anyhow!("unknown policy {name:?}"))?;

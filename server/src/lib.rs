@@ -135,8 +135,14 @@ async fn serve_metrics(
 /// Opens and migrates the configured database, seeding the demo hall or an empty branch.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let hub = Arc::new(Hub::default());
-    let mut store =
-        Store::open(&config.database_url, config.power_safe, hub, config.policy).await?;
+    let mut store = Store::open_with(
+        &config.database_url,
+        config.power_safe,
+        config.pg_connections,
+        hub,
+        config.policy,
+    )
+    .await?;
     store.messages_on = config.messages.enabled();
     if config.demo {
         if store::seed::demo(&store, Utc::now()).await? {

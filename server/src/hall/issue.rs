@@ -1,12 +1,12 @@
 //! Issuing a ticket: the admission check ([`admission`]), the next free number of the service's series, the
 //! first estimate, and the kiosk's idempotency key (a retried request gets the same ticket).
 
-use chrono::{DateTime, Utc};
-use qhall_shared::events::Event;
+use chrono::{DateTime, NaiveDate, Utc};
+use qhall_shared::events::{Event, Message};
 use qhall_shared::{ServiceCode, TicketNumber};
 
 use super::Outbox;
-use super::estimate::estimate;
+use super::estimate::{RECENT_SERVICE_WINDOW_HOURS, estimate};
 use crate::queue::admission::{self, Refusal};
 use crate::queue::estimate::ForecastTable;
 use crate::queue::lifecycle::Action;
@@ -210,6 +210,142 @@ pub async fn issue_with<T: Tx>(
         config: cfg,
         created: true,
     })
+}
+
+/// A walk-in's issue decided as far as the branch's configuration decides it, for a backend
+/// that issues in one statement under the branch's lock ([`Tx::issue_planned`]: PostgreSQL's
+/// `qhall_issue`, which runs the steps of [`issue_with`] with the same statements).
+#[derive(Debug, Clone)]
+pub struct IssuePlan<'a> {
+    pub branch: i64,
+    /// The configuration decided with: under the lock another one means no ticket.
+    pub config_version: i64,
+    pub scope: String,
+    pub key: Option<&'a str>,
+    pub service: ServiceCode,
+    pub priority: bool,
+    pub day: NaiveDate,
+    pub first: u32,
+    pub last: u32,
+    /// Digits of the number (at least 3).
+    pub width: usize,
+    pub now: DateTime<Utc>,
+    /// The new ticket's id.
+    pub id: String,
+    pub device: Option<i64>,
+    pub staff: Option<i64>,
+    /// The forecast's waits by position, rounded, with the last one as computed and the
+    /// seconds each position beyond it adds; `None`: the formula estimates.
+    pub forecast: Option<(Vec<i64>, f64, f64)>,
+    /// The formula's: the service's default service time, and the start of the recent window.
+    pub default_secs: f64,
+    pub recent_since: DateTime<Utc>,
+    /// The windows configured to serve the service, each with every service it serves
+    /// (comma-separated).
+    pub windows: Vec<(i64, String)>,
+    /// Whether the service takes bookings (a walk-in then follows those due while it waits).
+    pub appointments: bool,
+    /// The `issued` message, serialized with [`SEQ_PLACEHOLDER`] and [`WAITING_PLACEHOLDER`].
+    pub message: String,
+}
+
+/// Stand in the planned message for the seq and the waiting count decided under the lock
+/// (numbers no real event carries).
+pub const SEQ_PLACEHOLDER: u64 = u64::MAX;
+pub const WAITING_PLACEHOLDER: u32 = u32::MAX;
+
+/// [`issue`] for a walk-in, in one statement where the backend can: `None` when it cannot, when
+/// the branch's configuration is not cached or admission refuses (issuing step by step then
+/// answers, with the configuration read under the lock), or when the plan no longer held under
+/// the lock (it changed nothing then).
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_at_once<T: Tx>(
+    tx: &mut T,
+    who: &Principal,
+    code: ServiceCode,
+    priority: bool,
+    idempotency_key: Option<&str>,
+    forecast: Option<&ForecastTable>,
+    now: DateTime<Utc>,
+) -> Result<Option<Issued>> {
+    let cached = tx
+        .config_cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&who.branch_id)
+        .cloned();
+    let Some(cfg) = cached else {
+        return Ok(None);
+    };
+    let Ok(svc) = admission::admit(
+        &cfg.services,
+        cfg.emergency.as_deref(),
+        &cfg.schedule,
+        code,
+        priority,
+        now,
+    ) else {
+        return Ok(None);
+    };
+    // As `estimate` reads the forecast: for every position, or (not one) the formula.
+    let forecast = match forecast.and_then(|f| f.waits(code, priority, now)) {
+        Some(([], _)) => None,
+        Some((waits, extra)) => {
+            if !(waits.iter().all(|w| w.is_finite()) && extra.is_finite()) {
+                return Ok(None);
+            }
+            let rounded = waits.iter().map(|w| w.max(0.0).round() as i64).collect();
+            Some((rounded, waits[waits.len() - 1], extra))
+        }
+        None => None,
+    };
+    let windows = cfg
+        .windows
+        .iter()
+        .filter(|w| w.skills.serves.iter().any(|(s, _)| *s == code))
+        .map(|w| {
+            let serves: Vec<&str> = w.skills.serves.iter().map(|(s, _)| s.as_str()).collect();
+            (i64::from(w.number.get()), serves.join(","))
+        })
+        .collect();
+    let message = Message {
+        seq: SEQ_PLACEHOLDER,
+        event: Event::Issued {
+            service: code,
+            waiting: WAITING_PLACEHOLDER,
+        },
+    }
+    .to_json();
+    let plan = IssuePlan {
+        branch: who.branch_id,
+        config_version: cfg.version,
+        scope: who.idempotency_scope(),
+        key: idempotency_key,
+        service: code,
+        priority,
+        day: local_date(cfg.schedule.tz, now),
+        first: svc.first_number,
+        last: svc.last_number,
+        width: svc.number_width().max(3),
+        now,
+        id: new_ticket_id(),
+        device: who.device_id,
+        staff: who.user_id,
+        forecast,
+        default_secs: f64::from(svc.default_service_secs),
+        recent_since: now - chrono::Duration::hours(RECENT_SERVICE_WINDOW_HOURS),
+        windows,
+        appointments: svc.appointments,
+        message,
+    };
+    let Some(ticket) = tx.issue_planned(&plan).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Issued {
+        created: ticket.id == plan.id,
+        ticket,
+        config: cfg,
+    }))
 }
 
 /// 128 random bits, URL-safe: the customer's handle on the ticket, never guessable.

@@ -57,6 +57,24 @@ impl ForecastTable {
         ahead: u32,
         now: DateTime<Utc>,
     ) -> Option<u64> {
+        let (waits, per_extra) = self.waits(service, priority, now)?;
+        let last = waits.len().checked_sub(1)?;
+        let k = ahead as usize;
+        let secs = match waits.get(k) {
+            Some(w) => *w,
+            None => waits[last] + (k - last) as f64 * per_extra,
+        };
+        secs.is_finite().then(|| secs.max(0.0).round() as u64)
+    }
+
+    /// What [`ForecastTable::wait_secs`] reads for a ticket of `service` and class at `now`:
+    /// the waits by position, and the seconds each position beyond them adds.
+    pub fn waits(
+        &self,
+        service: ServiceCode,
+        priority: bool,
+        now: DateTime<Utc>,
+    ) -> Option<(&[f64], f64)> {
         let age = now - self.computed_at;
         if age > MAX_AGE || age < -MAX_AGE {
             return None;
@@ -66,13 +84,7 @@ impl ForecastTable {
             (Some(p), true) => p,
             _ => &line.waits_secs,
         };
-        let last = waits.len().checked_sub(1)?;
-        let k = ahead as usize;
-        let secs = match waits.get(k) {
-            Some(w) => *w,
-            None => waits[last] + (k - last) as f64 * line.per_extra_secs,
-        };
-        secs.is_finite().then(|| secs.max(0.0).round() as u64)
+        Some((waits, line.per_extra_secs))
     }
 }
 

@@ -20,6 +20,7 @@ mod tx;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -35,6 +36,9 @@ pub(crate) use crate::store::tx::ConfigCache;
 /// The channel the servers tell each other about committed events on.
 pub(crate) const CHANNEL: &str = "qhall_events";
 
+/// Connections a server keeps open unless told otherwise (`--pg-connections`).
+pub const DEFAULT_CONNECTIONS: u32 = 10;
+
 /// How often an operation is retried after a serialization failure or deadlock.
 const RETRIES: u32 = 5;
 
@@ -44,6 +48,8 @@ pub struct PgStore {
     pool: PgPool,
     cache: Arc<ConfigCache>,
     listener: Arc<tokio::task::JoinHandle<()>>,
+    /// Tickets issued in one statement (`qhall_issue`) since start.
+    issued_at_once: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -61,7 +67,12 @@ impl PgStore {
     /// its disk, so the commit survives any crash of a `qhall-server` process, as SQLite's
     /// `process` does; a crash of PostgreSQL itself or of its machine may lose the last fraction
     /// of a second. `power` waits for the disk (and any synchronous replica) too.
-    pub async fn open(url: &str, power_safe: bool, hub: Arc<Hub>) -> anyhow::Result<Self> {
+    pub async fn open(
+        url: &str,
+        power_safe: bool,
+        connections: u32,
+        hub: Arc<Hub>,
+    ) -> anyhow::Result<Self> {
         let mut opts = PgConnectOptions::from_str(url)?;
         if !power_safe {
             opts = opts.options([("synchronous_commit", "off")]);
@@ -69,7 +80,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             // A branch's writes queue on its row lock anyway; a few connections keep every core busy
             // without crowding PostgreSQL's connection limit when many servers share it.
-            .max_connections(10)
+            .max_connections(connections)
             .acquire_timeout(Duration::from_secs(15))
             .connect_with(opts)
             .await?;
@@ -80,6 +91,7 @@ impl PgStore {
             pool,
             cache: Arc::default(),
             listener: Arc::new(listener),
+            issued_at_once: Arc::default(),
         })
     }
 
@@ -89,6 +101,16 @@ impl PgStore {
 
     pub(crate) fn cache(&self) -> &ConfigCache {
         &self.cache
+    }
+
+    pub(crate) fn count_issued_at_once(&self) {
+        self.issued_at_once.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Tickets this server issued in one statement (the rest went step by step: the first of
+    /// a branch, after a configuration change, or when the database answers with a refusal).
+    pub fn issued_at_once(&self) -> u64 {
+        self.issued_at_once.load(Ordering::Relaxed)
     }
 
     /// A write transaction.
