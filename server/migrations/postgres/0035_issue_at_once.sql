@@ -95,6 +95,7 @@ DECLARE
     booked BIGINT;
     waiting BIGINT;
     seq BIGINT;
+    message TEXT;
     t tickets;
 BEGIN
     SELECT config_version INTO version FROM branches WHERE id = p_branch FOR UPDATE;
@@ -178,10 +179,11 @@ BEGIN
     SELECT COALESCE(SUM(c.n), 0) INTO waiting FROM waiting_counts c
     WHERE c.branch_id = p_branch AND c.service_code = p_code;
     UPDATE branches SET event_seq = event_seq + 1 WHERE id = p_branch RETURNING event_seq INTO seq;
-    INSERT INTO stream_events (branch_id, seq, at, body)
-    VALUES (p_branch, seq, p_now,
-            replace(replace(p_message, '18446744073709551615', seq::TEXT), '4294967295', waiting::TEXT));
-    PERFORM pg_notify('qhall_events', p_branch || ' ' || seq);
+    message := replace(replace(p_message, '18446744073709551615', seq::TEXT), '4294967295',
+                       waiting::TEXT);
+    INSERT INTO stream_events (branch_id, seq, at, body) VALUES (p_branch, seq, p_now, message);
+    -- As the server's own (store/postgres/mod.rs): the body travels with the notification.
+    PERFORM pg_notify('qhall_events', p_branch || ' ' || seq || ' ' || message);
     RETURN NEXT t;
 END;
 $$;

@@ -7,9 +7,10 @@
 //!   `branches.event_seq` rises by exactly one per event. A serialization failure or deadlock
 //!   is retried.
 //! - **Events**: the transaction that writes stream events also sends `NOTIFY qhall_events,
-//!   'BRANCH SEQ'`, which PostgreSQL delivers only if and when it commits, in commit order.
-//!   Every server (this one included) runs one [`listener`] that reads the bodies from
-//!   `stream_events` in seq order and publishes them to its [`Hub`]: a board connected to any
+//!   'BRANCH SEQ BODY'` for each, which PostgreSQL delivers only if and when it commits, in
+//!   commit order. Every server (this one included) runs one [`listener`] that publishes them
+//!   in seq order to its [`Hub`] (reading from `stream_events` a body too long to travel in
+//!   the notification, and anything missed): a board connected to any
 //!   server sees every call, in order, none twice. If the listening connection drops, it
 //!   reconnects and reads whatever it missed from the table.
 
@@ -17,7 +18,6 @@ mod listener;
 mod report;
 mod tx;
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +35,19 @@ pub(crate) use crate::store::tx::ConfigCache;
 
 /// The channel the servers tell each other about committed events on.
 pub(crate) const CHANNEL: &str = "qhall_events";
+
+/// The longest event body sent inside its notification (PostgreSQL takes payloads under 8,000
+/// bytes); a longer one is read from `stream_events` by the listeners.
+pub(crate) const PAYLOAD_BODY_MAX: usize = 7000;
+
+/// `'BRANCH SEQ BODY'`, or `'BRANCH SEQ'` for a body too long to travel with it.
+fn notification(branch: i64, seq: i64, body: &str) -> String {
+    if body.len() <= PAYLOAD_BODY_MAX {
+        format!("{branch} {seq} {body}")
+    } else {
+        format!("{branch} {seq}")
+    }
+}
 
 /// Connections a server keeps open unless told otherwise (`--pg-connections`).
 pub const DEFAULT_CONNECTIONS: u32 = 10;
@@ -143,12 +156,11 @@ impl PgStore {
             }
         };
         if !events.is_empty() {
-            let mut last: HashMap<i64, i64> = HashMap::new();
-            for (branch, seq, _, _) in &events {
-                let e = last.entry(*branch).or_default();
-                *e = (*e).max(*seq);
-            }
-            let payloads: Vec<String> = last.iter().map(|(b, s)| format!("{b} {s}")).collect();
+            // One notification per event, in seq order, carrying its body when it fits.
+            let payloads: Vec<String> = events
+                .iter()
+                .map(|(b, s, _, body)| notification(*b, *s, body))
+                .collect();
             let (mut branches, mut seqs, mut ats, mut bodies) = (
                 Vec::with_capacity(events.len()),
                 Vec::with_capacity(events.len()),
@@ -244,3 +256,18 @@ SELECT setval(pg_get_serial_sequence('window_log', 'id'), COALESCE((SELECT MAX(i
 SELECT setval(pg_get_serial_sequence('notices', 'id'), COALESCE((SELECT MAX(id) FROM notices), 0) + 1, false);
 SELECT setval(pg_get_serial_sequence('audit_log', 'id'), COALESCE((SELECT MAX(id) FROM audit_log), 0) + 1, false);
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_travels_in_its_notification_unless_it_is_too_long_for_one() {
+        assert_eq!(notification(3, 41, "{\"seq\":41}"), "3 41 {\"seq\":41}");
+        let long = "x".repeat(PAYLOAD_BODY_MAX + 1);
+        assert_eq!(notification(3, 42, &long), "3 42");
+        // PostgreSQL refuses a payload of 8,000 bytes or more.
+        let longest = "x".repeat(PAYLOAD_BODY_MAX);
+        assert!(notification(i64::MAX, i64::MAX, &longest).len() < 8000);
+    }
+}
