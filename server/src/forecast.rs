@@ -171,41 +171,88 @@ pub async fn keep_fresh(store: Store) {
             if !due {
                 continue;
             }
-            let now = Utc::now();
-            // A line too long for a table: say so without reading every waiting ticket (at
-            // thousands waiting that read alone took a core for tens of milliseconds a second).
-            if let Ok(n) = store.waiting_total(branch).await
-                && n > MAX_WAITING
-            {
-                store.forecasts.set(
-                    branch,
-                    Arc::new(ForecastTable {
-                        computed_at: now,
-                        seq: seq.unwrap_or(0),
-                        policy: store.policy.name(),
-                        runs: RUNS,
-                        lines: Vec::new(),
-                        compute_ms: 0.0,
-                    }),
-                );
-                last.insert(branch, (Instant::now(), true));
-                continue;
-            }
-            let snap = match store.forecast_snapshot(branch, now).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, branch, "reading the hall for the forecast failed");
-                    last.insert(branch, (Instant::now(), false));
-                    continue;
-                }
+            let anyone = match refresh(&store, branch, seq, Utc::now()).await {
+                Refreshed::Shared { anyone } | Refreshed::Computed { anyone } => anyone,
+                Refreshed::TooLong => true,
+                Refreshed::Failed => false,
             };
-            let anyone = !snap.waiting.is_empty();
-            let policy = store.policy;
-            match tokio::task::spawn_blocking(move || compute(&snap, policy, now)).await {
-                Ok(table) => store.forecasts.set(branch, Arc::new(table)),
-                Err(e) => tracing::warn!(error = %e, branch, "the forecast failed"),
-            }
             last.insert(branch, (Instant::now(), anyone));
+        }
+    }
+}
+
+/// What [`refresh`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refreshed {
+    /// Took the table another server computed in the last [`MIN_INTERVAL`] (PostgreSQL).
+    Shared { anyone: bool },
+    /// Computed it from a snapshot of the hall (and shared it).
+    Computed { anyone: bool },
+    /// More than [`MAX_WAITING`] wait: an empty table says so.
+    TooLong,
+    /// Reading the hall or computing failed (logged).
+    Failed,
+}
+
+/// Brings `branch`'s table up to date at `now` (`seq`: the branch's latest published event).
+/// On PostgreSQL the servers share their tables ([`Store::shared_forecast`]): one computed by
+/// any server in the last [`MIN_INTERVAL`] is as fresh as this server would make it, so three
+/// servers of a city do the work of one.
+pub async fn refresh(
+    store: &Store,
+    branch: i64,
+    seq: Option<u64>,
+    now: DateTime<Utc>,
+) -> Refreshed {
+    let since = now - chrono::Duration::from_std(MIN_INTERVAL).unwrap_or_default();
+    match store.shared_forecast(branch, since).await {
+        Ok(Some(table)) => {
+            // Entry k of a line is the wait with k ahead, the last a ticket issued now.
+            let anyone = table.lines.iter().any(|l| l.waits_secs.len() > 1);
+            store.forecasts.set(branch, Arc::new(table));
+            return Refreshed::Shared { anyone };
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, branch, "reading the shared forecast failed"),
+    }
+    // A line too long for a table: say so without reading every waiting ticket (at
+    // thousands waiting that read alone took a core for tens of milliseconds a second).
+    if let Ok(n) = store.waiting_total(branch).await
+        && n > MAX_WAITING
+    {
+        store.forecasts.set(
+            branch,
+            Arc::new(ForecastTable {
+                computed_at: now,
+                seq: seq.unwrap_or(0),
+                policy: store.policy.name(),
+                runs: RUNS,
+                lines: Vec::new(),
+                compute_ms: 0.0,
+            }),
+        );
+        return Refreshed::TooLong;
+    }
+    let snap = match store.forecast_snapshot(branch, now).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, branch, "reading the hall for the forecast failed");
+            return Refreshed::Failed;
+        }
+    };
+    let anyone = !snap.waiting.is_empty();
+    let policy = store.policy;
+    match tokio::task::spawn_blocking(move || compute(&snap, policy, now)).await {
+        Ok(table) => {
+            if let Err(e) = store.share_forecast(branch, &table).await {
+                tracing::warn!(error = %e, branch, "sharing the forecast failed");
+            }
+            store.forecasts.set(branch, Arc::new(table));
+            Refreshed::Computed { anyone }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, branch, "the forecast failed");
+            Refreshed::Failed
         }
     }
 }

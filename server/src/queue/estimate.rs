@@ -18,7 +18,7 @@ use qhall_shared::ServiceCode;
 pub const MAX_AGE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 
 /// One service's line.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LineForecast {
     pub service: ServiceCode,
     /// Entry `k`: expected seconds until the ticket with `k` ahead is called (the last entry:
@@ -27,18 +27,20 @@ pub struct LineForecast {
     /// The same with a priority ticket issued now, at its place after the priority customers
     /// already waiting (for services with a priority line): entry `k` is its wait with `k`
     /// priority customers ahead.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority_waits_secs: Option<Vec<f64>>,
     /// Seconds each further ticket adds beyond the end of `waits_secs`.
     pub per_extra_secs: f64,
 }
 
-/// A branch's forecast at one instant.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// A branch's forecast at one instant (shared between servers on PostgreSQL as its JSON: a
+/// server reading it fills in its own policy's name, which is the same everywhere).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ForecastTable {
     pub computed_at: DateTime<Utc>,
     /// The branch's stream seq it was computed after.
     pub seq: u64,
+    #[serde(skip_deserializing)]
     pub policy: &'static str,
     pub runs: u32,
     pub lines: Vec<LineForecast>,

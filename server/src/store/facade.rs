@@ -835,6 +835,40 @@ impl Store {
         })
     }
 
+    /// A forecast table of `branch` another server computed at or after `since` (PostgreSQL,
+    /// where the servers share them; SQLite has one server: `None`). One that cannot be read
+    /// back (a newer server's format) is as good as none.
+    pub async fn shared_forecast(
+        &self,
+        branch: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Option<crate::forecast::ForecastTable>> {
+        let Backend::Postgres(db) = &self.backend else {
+            return Ok(None);
+        };
+        let body = db.shared_forecast(branch, since.timestamp_millis()).await?;
+        Ok(body
+            .and_then(|b| serde_json::from_str::<crate::forecast::ForecastTable>(&b).ok())
+            .map(|mut t| {
+                t.policy = self.policy.name();
+                t
+            }))
+    }
+
+    /// Offers `table` to the other servers (PostgreSQL; nothing on SQLite).
+    pub async fn share_forecast(
+        &self,
+        branch: i64,
+        table: &crate::forecast::ForecastTable,
+    ) -> Result<()> {
+        let Backend::Postgres(db) = &self.backend else {
+            return Ok(());
+        };
+        let body = serde_json::to_string(table).map_err(anyhow::Error::from)?;
+        db.share_forecast(branch, table.computed_at.timestamp_millis(), &body)
+            .await
+    }
+
     /// What the forecast reads: the configuration, every waiting ticket, the open windows with
     /// their services in progress, and per service the recent mean service time and the tickets
     /// issued in the last hour — from one snapshot.

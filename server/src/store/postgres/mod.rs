@@ -238,6 +238,32 @@ impl PgStore {
         Ok(())
     }
 
+    /// The forecast of `branch` a server shared, if one was computed at or after `since` (ms).
+    pub async fn shared_forecast(&self, branch: i64, since: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT body FROM forecasts WHERE branch_id = $1 AND computed_at >= $2",
+        )
+        .bind(branch)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Shares `branch`'s forecast computed at `computed_at` (ms), unless a later one is there.
+    pub async fn share_forecast(&self, branch: i64, computed_at: i64, body: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO forecasts (branch_id, computed_at, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (branch_id) DO UPDATE SET computed_at = excluded.computed_at, \
+             body = excluded.body WHERE forecasts.computed_at < excluded.computed_at",
+        )
+        .bind(branch)
+        .bind(computed_at)
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.listener.abort();
         self.pool.close().await;
