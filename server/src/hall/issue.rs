@@ -287,17 +287,22 @@ pub async fn issue_at_once<T: Tx>(
     ) else {
         return Ok(None);
     };
-    // As `estimate` reads the forecast: for every position, or (not one) the formula.
-    let forecast = match forecast.and_then(|f| f.waits(code, priority, now)) {
-        Some(([], _)) => None,
-        Some((waits, extra)) => {
-            if !(waits.iter().all(|w| w.is_finite()) && extra.is_finite()) {
+    // As `estimate` reads the forecast: for every position, or (not one) the formula. Each
+    // position's seconds are `wait_secs`'s own; one it cannot say goes step by step.
+    let forecast = match forecast.and_then(|f| Some((f, f.waits(code, priority, now)?))) {
+        None | Some((_, ([], _))) => None,
+        Some((f, (waits, extra))) => {
+            let rounded: Option<Vec<i64>> = (0..waits.len())
+                .map(|k| {
+                    let secs = f.wait_secs(code, priority, u32::try_from(k).ok()?, now)?;
+                    i64::try_from(secs).ok()
+                })
+                .collect();
+            let (Some(rounded), true) = (rounded, extra.is_finite()) else {
                 return Ok(None);
-            }
-            let rounded = waits.iter().map(|w| w.max(0.0).round() as i64).collect();
+            };
             Some((rounded, waits[waits.len() - 1], extra))
         }
-        None => None,
     };
     let windows = cfg
         .windows

@@ -146,7 +146,7 @@ impl Store {
                 return Ok(issued);
             }
         }
-        self.issue_step_by_step(who, service, priority, key, now)
+        self.issue_by_steps(who, service, priority, key, forecast, now)
             .await
     }
 
@@ -161,6 +161,19 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Issued> {
         let forecast = self.forecasts.get(who.branch_id);
+        self.issue_by_steps(who, service, priority, key, forecast, now)
+            .await
+    }
+
+    async fn issue_by_steps(
+        &self,
+        who: &Principal,
+        service: ServiceCode,
+        priority: bool,
+        key: Option<&str>,
+        forecast: Option<Arc<crate::forecast::ForecastTable>>,
+        now: DateTime<Utc>,
+    ) -> Result<Issued> {
         let (who, key) = (who.clone(), key.map(str::to_owned));
         write!(self, |tx, out| hall::issue::issue(
             tx,
