@@ -644,8 +644,12 @@
       el("dt-priority").checked = false;
       // The branch's kiosks, each a place the ticket can be printed (a kiosk without a printer
       // is listed but cannot be chosen).
+      // The list is emptied at once, so a choice is never made from the last opening's list
+      // that the fresh one then replaces.
       var select = el("dt-print");
+      while (select.options.length > 1) select.remove(1);
       api("GET", "/api/v1/kiosks").then(function (r) {
+        var chosen = select.value;
         while (select.options.length > 1) select.remove(1);
         r.json.forEach(function (k) {
           var o = document.createElement("option");
@@ -654,6 +658,8 @@
           o.disabled = k.printer === "none";
           select.appendChild(o);
         });
+        select.value = chosen;
+        if (select.selectedIndex < 0) select.selectedIndex = 0;
       }, function () {});
       openDialog("dlg-desk-ticket", function () {
         var body = { service: el("dt-service").value, priority: el("dt-priority").checked };
