@@ -103,15 +103,14 @@ async fn upgrade(
 /// The snapshot message for the branch as it is now.
 pub async fn snapshot(state: &AppState, branch: i64) -> anyhow::Result<(u64, String)> {
     let now = state.now();
-    let cfg = state.store.config(branch).await?;
-    let b = state.store.board_state(branch, now).await?;
+    let (cfg, b) = state.store.board(branch, now).await?;
     let open = cfg.schedule.state_at(now).is_open() && cfg.emergency.is_none();
     let msg = Message {
         seq: b.seq,
         event: Event::Snapshot {
             time_zone: Some(cfg.schedule.tz.name().to_owned()),
             hall: cfg.name.clone(),
-            recent_calls: b.recent_calls,
+            recent_calls: b.recent_calls.clone(),
             waiting: cfg
                 .services
                 .iter()
@@ -126,14 +125,14 @@ pub async fn snapshot(state: &AppState, branch: i64) -> anyhow::Result<(u64, Str
                 .collect(),
             windows: b
                 .windows
-                .into_iter()
+                .iter()
                 .map(|(w, current)| WindowStatus {
                     window: w.number,
                     state: w.state,
-                    current: current.filter(|_| w.state != WindowState::Closed),
+                    current: current.clone().filter(|_| w.state != WindowState::Closed),
                 })
                 .collect(),
-            notices: b.notices,
+            notices: b.notices.clone(),
             emergency: cfg.emergency.clone(),
             open,
         },

@@ -19,8 +19,7 @@ pub fn router() -> Router<AppState> {
 async fn hall(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<HallInfo>> {
     let who = caller.require(&[Role::Kiosk, Role::Display, Role::Staff, Role::Manager])?;
     let now = state.now();
-    let cfg = state.store.config(who.branch_id).await?;
-    let board = state.store.board_state(who.branch_id, now).await?;
+    let (cfg, board) = state.store.board(who.branch_id, now).await?;
     let st = cfg.schedule.state_at(now);
     let today = local_date(cfg.schedule.tz, now);
     Ok(Json(HallInfo {
@@ -35,7 +34,7 @@ async fn hall(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<H
             .collect(),
         opens_at: st.opens_at,
         closes_at: st.closes_at,
-        notices: board.notices,
+        notices: board.notices.clone(),
         emergency: cfg.emergency.clone(),
         messages: state.messages_on,
     }))

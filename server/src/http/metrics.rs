@@ -124,8 +124,8 @@ async fn text(state: &AppState, scope: Scope) -> impl IntoResponse + use<> {
         Scope::Branch(b) => vec![b],
     };
     for b in branches {
-        if let Ok(board) = state.store.board_state(b, state.now()).await {
-            for (s, n) in board.waiting {
+        if let Ok(waiting) = state.store.waiting_counts(b).await {
+            for (s, n) in waiting {
                 let _ = writeln!(
                     out,
                     "qhall_tickets_waiting{{branch=\"{b}\",service=\"{s}\"}} {n}"
@@ -133,6 +133,18 @@ async fn text(state: &AppState, scope: Scope) -> impl IntoResponse + use<> {
             }
         }
     }
+    counter(
+        &mut out,
+        "qhall_read_cache_hits_total",
+        "Board states and service waits answered from what the server kept (the branch unchanged).",
+        state.store.reads.hits(),
+    );
+    counter(
+        &mut out,
+        "qhall_read_cache_misses_total",
+        "Board states and service waits read from the database.",
+        state.store.reads.misses(),
+    );
     let _ = writeln!(
         out,
         "# HELP qhall_websocket_clients Connected event-stream clients.\n# TYPE qhall_websocket_clients gauge\nqhall_websocket_clients {}",

@@ -39,8 +39,8 @@ async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<V
     let out = cfg
         .services
         .iter()
-        .zip(lines)
-        .map(|(s, (waiting, secs))| {
+        .zip(lines.iter())
+        .map(|(s, &(waiting, secs))| {
             let closed = closed_reason(&cfg, s, now);
             ServiceInfo {
                 code: s.code,

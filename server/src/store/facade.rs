@@ -11,6 +11,7 @@ use qhall_shared::ServiceCode;
 use super::people;
 use super::postgres::PgStore;
 use super::read::Snapshot;
+use super::read_cache::{Board, Lines, ReadCache, Stamp};
 use super::sqlite::SqliteStore;
 use super::{BoardState, BranchConfig, Principal, Result, Role, TicketRow, Tx, UserRow, WindowRow};
 use crate::events::Hub;
@@ -37,6 +38,8 @@ pub struct Store {
     pub forecasts: Arc<Forecasts>,
     /// The last readiness probe ([`super::health`]).
     pub readiness: Arc<super::health::Readiness>,
+    /// The board's state and the services' waits, kept while current.
+    pub reads: Arc<ReadCache>,
     /// Whether messages to customers leave this server (a transport is configured): a remote
     /// ticket's number is then also kept for them.
     pub messages_on: bool,
@@ -82,6 +85,7 @@ impl Store {
             policy,
             forecasts: Arc::default(),
             readiness: Arc::default(),
+            reads: Arc::default(),
             messages_on: false,
         })
     }
@@ -441,36 +445,84 @@ impl Store {
         read!(self, |tx| tx.config(branch))
     }
 
-    /// Per service: waiting, and the estimate a ticket issued now would get.
+    /// The branch's stream seq and configuration version, as committed now (one round trip):
+    /// what the [`ReadCache`]'s reads are current for.
+    async fn stamp(&self, branch: i64) -> Result<Stamp> {
+        read!(self, once | tx | super::read::stamp(tx, branch))
+    }
+
+    /// Per service: waiting, and the estimate a ticket issued now would get (kept a moment
+    /// while the branch does not change: see [`ReadCache`]).
     pub async fn service_lines(
         &self,
         branch: i64,
         now: DateTime<Utc>,
-    ) -> Result<(Arc<BranchConfig>, Vec<(u32, u64)>)> {
+    ) -> Result<(Arc<BranchConfig>, Arc<Vec<(u32, u64)>>)> {
         let forecast = self.forecasts.get(branch);
-        read!(self, |tx| async {
+        let stamp = self.stamp(branch).await?;
+        if let Some(l) = self.reads.lines(branch, stamp, now, forecast.as_ref()) {
+            return Ok((l.config, l.lines));
+        }
+        let f = forecast.clone();
+        let (seq, cfg, lines) = read!(self, |tx| async {
+            let seq = tx.seq(branch).await?;
             let cfg = tx.config(branch).await?;
             let mut lines = Vec::with_capacity(cfg.services.len());
             for s in &cfg.services {
                 let (p, n) = tx.waiting_by_class(branch, s.code).await?;
-                let secs = hall::estimate::estimate(
-                    tx,
-                    &cfg,
-                    s.code,
-                    false,
-                    p + n,
-                    forecast.as_deref(),
-                    now,
-                )
-                .await?;
+                let secs =
+                    hall::estimate::estimate(tx, &cfg, s.code, false, p + n, f.as_deref(), now)
+                        .await?;
                 lines.push((p + n, secs));
             }
-            Ok((cfg, lines))
-        })
+            Ok((seq, cfg, lines))
+        })?;
+        let lines = Arc::new(lines);
+        let read = Stamp {
+            seq,
+            config_version: cfg.version,
+        };
+        self.reads.keep_lines(
+            branch,
+            read,
+            now,
+            Lines {
+                config: cfg.clone(),
+                lines: lines.clone(),
+                forecast,
+            },
+        );
+        Ok((cfg, lines))
+    }
+
+    /// What the board shows about the branch now, and the configuration it was read with
+    /// (kept a moment while the branch does not change: see [`ReadCache`]).
+    pub async fn board(&self, branch: i64, now: DateTime<Utc>) -> Result<Board> {
+        let stamp = self.stamp(branch).await?;
+        if let Some(b) = self.reads.board(branch, stamp, now) {
+            return Ok(b);
+        }
+        let (cfg, b) = read!(self, |tx| async {
+            let cfg = tx.config(branch).await?;
+            let b = super::read::board_state(tx, branch, now).await?;
+            Ok((cfg, b))
+        })?;
+        let read = Stamp {
+            seq: b.seq,
+            config_version: cfg.version,
+        };
+        let board = (cfg, Arc::new(b));
+        self.reads.keep_board(branch, read, now, board.clone());
+        Ok(board)
+    }
+
+    /// Per service, the tickets waiting now (read afresh, for `/metrics`).
+    pub async fn waiting_counts(&self, branch: i64) -> Result<Vec<(ServiceCode, u32)>> {
+        read!(self, once | tx | tx.waiting_counts(branch))
     }
 
     pub async fn board_state(&self, branch: i64, now: DateTime<Utc>) -> Result<BoardState> {
-        read!(self, |tx| super::read::board_state(tx, branch, now))
+        Ok(BoardState::clone(&self.board(branch, now).await?.1))
     }
 
     pub async fn events_since(&self, branch: i64, seq: u64) -> Result<Option<Vec<(u64, String)>>> {

@@ -14,6 +14,8 @@
 //! - [`tx`]: [`Tx`], the hall's reads and writes inside one transaction, and the branch's
 //!   configuration as loaded.
 //! - [`read`]: the board's snapshot, stream replay, statistics, the audit log.
+//! - [`read_cache`]: the board's state and the services' waits, kept while the branch's
+//!   stream seq and configuration version say they are current.
 //! - [`people`]: logins, sessions, accounts and devices made from the command line.
 //! - [`settings`], [`complaints`], [`live`]: the reads and writes of the manager's pages
 //!   (configuration; the complaint register; the live page and attendance).
@@ -47,6 +49,7 @@ pub mod pads;
 pub mod people;
 pub mod postgres;
 pub mod read;
+pub mod read_cache;
 pub mod seed;
 pub mod settings;
 pub mod sqlite;

@@ -10,6 +10,7 @@ use qhall_shared::events::Call;
 use qhall_shared::{ServiceCode, WindowNo};
 
 use super::export::AuditRow;
+use super::read_cache::Stamp;
 use super::sql::{Arg, Sql};
 use super::tx::{ticket_from, ticket_query};
 use super::{BoardState, BranchConfig, Result, TicketRow, Tx};
@@ -70,6 +71,24 @@ pub async fn board_state(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) -> R
         windows,
         notices,
     })
+}
+
+/// The branch's stream seq and configuration version as committed now.
+pub async fn stamp(tx: &mut impl Sql, branch: i64) -> Result<Stamp> {
+    tx.rows(
+        "SELECT event_seq, config_version FROM branches WHERE id = ?",
+        args![branch],
+        |r| {
+            Ok(Stamp {
+                seq: r.int("event_seq")?.max(0) as u64,
+                config_version: r.int("config_version")?,
+            })
+        },
+    )
+    .await?
+    .into_iter()
+    .next()
+    .ok_or_else(|| super::tx::unknown_branch(branch))
 }
 
 /// The managers' notices whose dates include `now` (the exceptions' are added by

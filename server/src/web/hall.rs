@@ -185,7 +185,7 @@ fn now_section(
                     th { (lang.t("现在取号预计等候", "現在取號預計等候", "Wait if you take a ticket now")) }
                 } }
                 tbody {
-                    @for (s, (waiting, secs)) in cfg.services.iter().filter(|s| s.enabled).zip(lines) {
+                    @for (s, (waiting, secs)) in cfg.services.iter().zip(lines).filter(|(s, _)| s.enabled) {
                         tr data-service=(s.code.as_str()) {
                             th { span.code { (s.code.as_str()) } " " (s.name.get(lang.code())) }
                             td.num { (waiting) }
