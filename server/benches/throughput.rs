@@ -1,7 +1,10 @@
 //! Throughput and latency of the real server, in-process on 127.0.0.1, with durable commits.
 //!
 //! `cargo bench -p qhall-server --bench throughput` prints:
-//! 1. bare `GET /healthz` requests per second (the HTTP floor of this machine);
+//! 1. bare `GET /healthz` requests per second (the HTTP floor of this machine), then
+//!    `GET /api/v1/services` and `GET /api/v1/hall` (what kiosks, boards and phones repeat,
+//!    answered from the server's kept reads while the branch is unchanged), with how many of
+//!    them the kept reads answered;
 //! 2. `POST /api/v1/tickets` per second with p50/p99 latency (each an fsync-ordered SQLite
 //!    commit that survives kill -9), flat out with 16 clients;
 //! 3. the same at a steady offered rate of 5,000 tickets/s (open loop: a request's latency counts
@@ -11,7 +14,7 @@
 //!
 //! Client and server share the machine's cores, as they would not in a hall; the figures are
 //! therefore conservative. Set `QHALL_BENCH_SECS` to change the measuring time (default 5),
-//! `QHALL_BENCH_ONLY` (`healthz,issue,paced,ws`) to run only some figures, and
+//! `QHALL_BENCH_ONLY` (`healthz,reads,issue,paced,ws`) to run only some figures, and
 //! `QHALL_BENCH_RATE` to change the paced figure's offered rate (default 5,000/s).
 //!
 //! By default the server runs on a fresh SQLite file. With `QHALL_BENCH_DATABASE_URL=postgres://…`
@@ -143,7 +146,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    // `QHALL_BENCH_ONLY=healthz,issue,paced,ws` runs some of the figures (e.g. under a profiler).
+    // `QHALL_BENCH_ONLY=healthz,reads,issue,paced,ws` runs some of the figures (e.g. under a profiler).
     let only = std::env::var("QHALL_BENCH_ONLY").ok();
     let phase = move |name: &str| {
         only.as_deref()
@@ -190,6 +193,34 @@ fn main() {
         let staff = login["token"].as_str().unwrap().to_owned();
         let r = client.post(format!("{base}/api/v1/windows/1/sign-in")).bearer_auth(&staff).json(&json!({})).send().await.unwrap();
         assert!(r.status().is_success());
+
+        if phase("reads") {
+        // What every kiosk, board and phone repeats, answered from the server's kept reads
+        // while the branch is unchanged (store::read_cache); the counters say how many were.
+        for s in ["A", "B", "C", "A", "B"] {
+            let r = client.post(format!("{base}/api/v1/tickets")).bearer_auth("demo-kiosk").json(&json!({"service": s})).send().await.unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        let login: serde_json::Value = client.post(format!("{base}/api/v1/login")).json(&json!({"username": "manager", "password": "demo"})).send().await.unwrap().json().await.unwrap();
+        let manager = login["token"].as_str().unwrap().to_owned();
+        let kept = |c: reqwest::Client, b: String, m: String| async move {
+            let text = c.get(format!("{b}/metrics")).bearer_auth(&m).send().await.unwrap().text().await.unwrap();
+            let value = |name: &str| text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok()).unwrap_or(0);
+            (value("qhall_read_cache_hits_total "), value("qhall_read_cache_misses_total "))
+        };
+        for path in ["/api/v1/services", "/api/v1/hall"] {
+            let before = kept(client.clone(), base.clone(), manager.clone()).await;
+            let (c, b) = (client.clone(), base.clone());
+            let (rate, lat) = load(secs, move || {
+                let (c, b) = (c.clone(), b.clone());
+                async move { c.get(format!("{b}{path}")).bearer_auth("demo-kiosk").send().await.is_ok_and(|r| r.status().is_success()) }
+            })
+            .await;
+            let after = kept(client.clone(), base.clone(), manager.clone()).await;
+            let (hits, misses) = (after.0 - before.0, after.1 - before.1);
+            println!("GET {path:<20} {rate:>8.0} req/s   p50 {}   p99 {}   (kept reads: {hits} answered, {misses} read from the database)", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)));
+        }
+        }
 
         if phase("issue") {
         let (c, b) = (client.clone(), base.clone());
