@@ -201,3 +201,38 @@ async fn a_change_through_another_server_is_seen_at_the_next_read() {
         fresh.board_state(1, now).await.unwrap()
     );
 }
+
+/// A thousand boards reconnecting together (after a restart) read the branch once: the others
+/// wait for that read and take it. On SQLite, and on PostgreSQL when reachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boards_arriving_together_read_the_branch_once() {
+    let (_dir, sqlite) = qhall_tests::demo_store("").await;
+    together(&sqlite).await;
+    match pg_database().await {
+        Some(db) => together(&demo_store_on(&db.url, "").await).await,
+        None => println!("PostgreSQL part skipped"),
+    }
+}
+
+async fn together(store: &Store) {
+    let now = Utc::now();
+    let (hits, misses) = (store.reads.hits(), store.reads.misses());
+    let reads = (0..200).map(|_| store.board(1, now));
+    let boards = futures_util::future::join_all(reads).await;
+    let first = boards[0].as_ref().unwrap().1.clone();
+    assert!(
+        boards
+            .iter()
+            .all(|b| Arc::ptr_eq(&b.as_ref().unwrap().1, &first))
+    );
+    assert_eq!(
+        (store.reads.hits() - hits, store.reads.misses() - misses),
+        (199, 1),
+        "one read from the database, the rest waited for it"
+    );
+    let lines = (0..200).map(|_| store.service_lines(1, now));
+    for l in futures_util::future::join_all(lines).await {
+        l.unwrap();
+    }
+    assert_eq!(store.reads.misses() - misses, 2);
+}

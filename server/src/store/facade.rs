@@ -11,7 +11,7 @@ use qhall_shared::ServiceCode;
 use super::people;
 use super::postgres::PgStore;
 use super::read::Snapshot;
-use super::read_cache::{Board, Lines, ReadCache, Stamp};
+use super::read_cache::{Board, Kind, Lines, ReadCache, Stamp};
 use super::sqlite::SqliteStore;
 use super::{BoardState, BranchConfig, Principal, Result, Role, TicketRow, Tx, UserRow, WindowRow};
 use crate::events::Hub;
@@ -461,7 +461,13 @@ impl Store {
         let forecast = self.forecasts.get(branch);
         let stamp = self.stamp(branch).await?;
         if let Some(l) = self.reads.lines(branch, stamp, now, forecast.as_ref()) {
-            return Ok((l.config, l.lines));
+            return Ok(self.reads.count(true, (l.config, l.lines)));
+        }
+        // Another request may have read it meanwhile, or the branch moved on while waiting.
+        let _filling = self.reads.filling(branch, Kind::Lines).await;
+        let stamp = self.stamp(branch).await?;
+        if let Some(l) = self.reads.lines(branch, stamp, now, forecast.as_ref()) {
+            return Ok(self.reads.count(true, (l.config, l.lines)));
         }
         let f = forecast.clone();
         let (seq, cfg, lines) = read!(self, |tx| async {
@@ -492,7 +498,7 @@ impl Store {
                 forecast,
             },
         );
-        Ok((cfg, lines))
+        Ok(self.reads.count(false, (cfg, lines)))
     }
 
     /// What the board shows about the branch now, and the configuration it was read with
@@ -500,7 +506,13 @@ impl Store {
     pub async fn board(&self, branch: i64, now: DateTime<Utc>) -> Result<Board> {
         let stamp = self.stamp(branch).await?;
         if let Some(b) = self.reads.board(branch, stamp, now) {
-            return Ok(b);
+            return Ok(self.reads.count(true, b));
+        }
+        // Another request may have read it meanwhile, or the branch moved on while waiting.
+        let _filling = self.reads.filling(branch, Kind::Board).await;
+        let stamp = self.stamp(branch).await?;
+        if let Some(b) = self.reads.board(branch, stamp, now) {
+            return Ok(self.reads.count(true, b));
         }
         let (cfg, b) = read!(self, |tx| async {
             let cfg = tx.config(branch).await?;
@@ -513,7 +525,7 @@ impl Store {
         };
         let board = (cfg, Arc::new(b));
         self.reads.keep_board(branch, read, now, board.clone());
-        Ok(board)
+        Ok(self.reads.count(false, board))
     }
 
     /// Per service, the tickets waiting now (read afresh, for `/metrics`).

@@ -12,7 +12,9 @@
 //! made through another server is seen as soon as it is committed.
 //!
 //! A miss reads the branch as before, in one transaction whose own `seq` and configuration
-//! become the kept read's stamp (both read in the same snapshot).
+//! become the kept read's stamp (both read in the same snapshot). One read of a branch fills at
+//! a time ([`ReadCache::filling`]): the thousand boards that reconnect together after a restart
+//! wait for the first one's read and take it, instead of reading the branch a thousand times.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -107,8 +109,17 @@ impl<T: Clone> Shelf<T> {
 pub struct ReadCache {
     board: Shelf<Board>,
     lines: Shelf<Lines>,
+    /// Per branch and kind of read: held by the one request reading it from the database.
+    fills: Mutex<HashMap<(i64, Kind), Arc<tokio::sync::Mutex<()>>>>,
     hits: AtomicU64,
     misses: AtomicU64,
+}
+
+/// The kinds of kept read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    Board,
+    Lines,
 }
 
 impl std::fmt::Debug for ReadCache {
@@ -121,8 +132,25 @@ impl std::fmt::Debug for ReadCache {
 }
 
 impl ReadCache {
+    /// Waits until no other request is reading this kind of read of `branch` from the
+    /// database; the caller then looks again before reading it itself.
+    pub(crate) async fn filling(
+        &self,
+        branch: i64,
+        kind: Kind,
+    ) -> tokio::sync::OwnedMutexGuard<()> {
+        let fill = self
+            .fills
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((branch, kind))
+            .or_default()
+            .clone();
+        fill.lock_owned().await
+    }
+
     pub(crate) fn board(&self, branch: i64, stamp: Stamp, now: DateTime<Utc>) -> Option<Board> {
-        self.count(self.board.get(branch, stamp, now, |_| true))
+        self.board.get(branch, stamp, now, |_| true)
     }
 
     pub(crate) fn keep_board(&self, branch: i64, stamp: Stamp, now: DateTime<Utc>, b: Board) {
@@ -142,21 +170,18 @@ impl ReadCache {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             _ => false,
         };
-        self.count(self.lines.get(branch, stamp, now, same_forecast))
+        self.lines.get(branch, stamp, now, same_forecast)
     }
 
     pub(crate) fn keep_lines(&self, branch: i64, stamp: Stamp, now: DateTime<Utc>, l: Lines) {
         self.lines.put(branch, stamp, now, l);
     }
 
-    fn count<T>(&self, found: Option<T>) -> Option<T> {
-        let counter = if found.is_some() {
-            &self.hits
-        } else {
-            &self.misses
-        };
+    /// Counts a read answered from what was kept (`true`) or from the database.
+    pub(crate) fn count<T>(&self, kept: bool, value: T) -> T {
+        let counter = if kept { &self.hits } else { &self.misses };
         counter.fetch_add(1, Ordering::Relaxed);
-        found
+        value
     }
 
     /// Reads answered from what was kept, since start.
