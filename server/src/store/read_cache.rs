@@ -110,10 +110,13 @@ pub struct ReadCache {
     board: Shelf<Board>,
     lines: Shelf<Lines>,
     /// Per branch and kind of read: held by the one request reading it from the database.
-    fills: Mutex<HashMap<(i64, Kind), Arc<tokio::sync::Mutex<()>>>>,
+    fills: Mutex<HashMap<(i64, Kind), Fill>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
+
+/// Held by the one request reading a branch's read from the database.
+type Fill = Arc<tokio::sync::Mutex<()>>;
 
 /// The kinds of kept read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
