@@ -133,6 +133,14 @@ async fn kept_reads_are_used_and_every_change_is_seen_at_the_next_read() {
     assert_eq!(page_waiting(&html, "C").as_deref(), Some("0"));
 }
 
+/// A second server's store on the database at `url`, with nothing kept.
+async fn another_server(url: &str) -> Store {
+    let policy = qhall_server::queue::policy::Policy::Default;
+    Store::open(url, false, Arc::default(), policy)
+        .await
+        .unwrap()
+}
+
 /// Two servers on one PostgreSQL: what one server kept gives way to what the other committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_through_another_server_is_seen_at_the_next_read() {
@@ -140,14 +148,7 @@ async fn a_change_through_another_server_is_seen_at_the_next_read() {
         return;
     };
     let one = demo_store_on(&db.url, "").await;
-    let other = Store::open(
-        &db.url,
-        false,
-        Arc::default(),
-        qhall_server::queue::policy::Policy::Default,
-    )
-    .await
-    .unwrap();
+    let other = another_server(&db.url).await;
     let now = Utc::now();
     let kiosk = kiosk_principal();
 
@@ -188,14 +189,7 @@ async fn a_change_through_another_server_is_seen_at_the_next_read() {
     assert_eq!(cfg.services[0].name.en, "Renamed");
 
     // What was kept is what a server with nothing kept reads.
-    let fresh = Store::open(
-        &db.url,
-        false,
-        Arc::default(),
-        qhall_server::queue::policy::Policy::Default,
-    )
-    .await
-    .unwrap();
+    let fresh = another_server(&db.url).await;
     assert_eq!(
         one.board_state(1, now).await.unwrap(),
         fresh.board_state(1, now).await.unwrap()
