@@ -47,7 +47,7 @@ fn line<'a>(services: &'a Value, code: &str) -> &'a Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["service"] == code || s["code"] == code)
+        .find(|s| s["code"] == code)
         .unwrap_or_else(|| panic!("service {code} in {services}"))
 }
 

@@ -459,73 +459,80 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(Arc<BranchConfig>, Arc<Vec<(u32, u64)>>)> {
         let forecast = self.forecasts.get(branch);
-        let stamp = self.stamp(branch).await?;
-        if let Some(l) = self.reads.lines(branch, stamp, now, forecast.as_ref()) {
-            return Ok(self.reads.count(true, (l.config, l.lines)));
-        }
-        // Another request may have read it meanwhile, or the branch moved on while waiting.
-        let _filling = self.reads.filling(branch, Kind::Lines).await;
-        let stamp = self.stamp(branch).await?;
-        if let Some(l) = self.reads.lines(branch, stamp, now, forecast.as_ref()) {
-            return Ok(self.reads.count(true, (l.config, l.lines)));
-        }
-        let f = forecast.clone();
-        let (seq, cfg, lines) = read!(self, |tx| async {
-            let seq = tx.seq(branch).await?;
-            let cfg = tx.config(branch).await?;
-            let mut lines = Vec::with_capacity(cfg.services.len());
-            for s in &cfg.services {
-                let (p, n) = tx.waiting_by_class(branch, s.code).await?;
-                let secs =
-                    hall::estimate::estimate(tx, &cfg, s.code, false, p + n, f.as_deref(), now)
-                        .await?;
-                lines.push((p + n, secs));
-            }
-            Ok((seq, cfg, lines))
-        })?;
-        let lines = Arc::new(lines);
-        let read = Stamp {
-            seq,
-            config_version: cfg.version,
+        let kept = |stamp| {
+            let l = self.reads.lines(branch, stamp, now, forecast.as_ref())?;
+            Some((l.config, l.lines))
         };
-        self.reads.keep_lines(
-            branch,
-            read,
-            now,
-            Lines {
+        let read = async {
+            let f = forecast.clone();
+            let (seq, cfg, lines) = read!(self, |tx| async {
+                let seq = tx.seq(branch).await?;
+                let cfg = tx.config(branch).await?;
+                let mut lines = Vec::with_capacity(cfg.services.len());
+                for s in &cfg.services {
+                    let (p, n) = tx.waiting_by_class(branch, s.code).await?;
+                    let secs =
+                        hall::estimate::estimate(tx, &cfg, s.code, false, p + n, f.as_deref(), now)
+                            .await?;
+                    lines.push((p + n, secs));
+                }
+                Ok((seq, cfg, lines))
+            })?;
+            let lines = Arc::new(lines);
+            let stamp = Stamp {
+                seq,
+                config_version: cfg.version,
+            };
+            let l = Lines {
                 config: cfg.clone(),
                 lines: lines.clone(),
-                forecast,
-            },
-        );
-        Ok(self.reads.count(false, (cfg, lines)))
+                forecast: forecast.clone(),
+            };
+            self.reads.keep_lines(branch, stamp, now, l);
+            Ok((cfg, lines))
+        };
+        self.kept_or_read(branch, Kind::Lines, kept, read).await
     }
 
     /// What the board shows about the branch now, and the configuration it was read with
     /// (kept a moment while the branch does not change: see [`ReadCache`]).
     pub async fn board(&self, branch: i64, now: DateTime<Utc>) -> Result<Board> {
-        let stamp = self.stamp(branch).await?;
-        if let Some(b) = self.reads.board(branch, stamp, now) {
-            return Ok(self.reads.count(true, b));
-        }
-        // Another request may have read it meanwhile, or the branch moved on while waiting.
-        let _filling = self.reads.filling(branch, Kind::Board).await;
-        let stamp = self.stamp(branch).await?;
-        if let Some(b) = self.reads.board(branch, stamp, now) {
-            return Ok(self.reads.count(true, b));
-        }
-        let (cfg, b) = read!(self, |tx| async {
-            let cfg = tx.config(branch).await?;
-            let b = super::read::board_state(tx, branch, now).await?;
-            Ok((cfg, b))
-        })?;
-        let read = Stamp {
-            seq: b.seq,
-            config_version: cfg.version,
+        let kept = |stamp| self.reads.board(branch, stamp, now);
+        let read = async {
+            let (cfg, b) = read!(self, |tx| async {
+                let cfg = tx.config(branch).await?;
+                let b = super::read::board_state(tx, branch, now).await?;
+                Ok((cfg, b))
+            })?;
+            let stamp = Stamp {
+                seq: b.seq,
+                config_version: cfg.version,
+            };
+            let board = (cfg, Arc::new(b));
+            self.reads.keep_board(branch, stamp, now, board.clone());
+            Ok(board)
         };
-        let board = (cfg, Arc::new(b));
-        self.reads.keep_board(branch, read, now, board.clone());
-        Ok(self.reads.count(false, board))
+        self.kept_or_read(branch, Kind::Board, kept, read).await
+    }
+
+    /// `kept(stamp)` if the kept read is current, else `read` (which keeps what it read under
+    /// the stamp it read it at). One request per branch and kind reads at a time: the others
+    /// wait, then look again with the stamp as it is then.
+    async fn kept_or_read<T>(
+        &self,
+        branch: i64,
+        kind: Kind,
+        kept: impl Fn(Stamp) -> Option<T>,
+        read: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        if let Some(v) = kept(self.stamp(branch).await?) {
+            return Ok(self.reads.count(true, v));
+        }
+        let _filling = self.reads.filling(branch, kind).await;
+        if let Some(v) = kept(self.stamp(branch).await?) {
+            return Ok(self.reads.count(true, v));
+        }
+        Ok(self.reads.count(false, read.await?))
     }
 
     /// Per service, the tickets waiting now (read afresh, for `/metrics`).
