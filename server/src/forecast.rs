@@ -9,8 +9,12 @@
 //! at the last hour's rate, the breaks and closing of today, the policy in use, a few runs
 //! averaged. The last entry is a ticket that would be issued now (added at the end of its
 //! line). The table is recomputed off the writer thread (`spawn_blocking`) after the branch's
-//! state changes, at most every [`MIN_INTERVAL`], and at least every [`REFRESH`] while anyone
-//! waits. Above [`MAX_WAITING`] waiting tickets no table is computed (and the waiting tickets
+//! state changes, once the branch has been quiet for [`QUIET`] (at most [`MAX_DEFER`] after the
+//! change: a busy hall still gets a fresh table), at most every [`MIN_INTERVAL`], and at least
+//! every [`REFRESH`] while anyone waits. Waiting for the quiet moment computes one table per
+//! burst of changes (a complete and the call after it) instead of one mid-burst that the next
+//! change makes stale at once, and keeps the simulation off the CPU while the burst's events
+//! go out to the boards. Above [`MAX_WAITING`] waiting tickets no table is computed (and the waiting tickets
 //! are not even read: the branch's waiting counts say so).
 //!
 //! The issue and the ticket read look the table up ([`ForecastTable::wait_secs`]): position →
@@ -42,6 +46,10 @@ pub use crate::store::read::{Serving, Snapshot};
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// …and at least this often while anyone waits (the hall moves on even when nothing is written).
 pub const REFRESH: Duration = Duration::from_secs(10);
+/// A change is taken into a table once no other has followed it for this long…
+pub const QUIET: Duration = Duration::from_millis(400);
+/// …or once it has waited this long (changes keep coming).
+pub const MAX_DEFER: Duration = Duration::from_secs(3);
 /// Runs averaged per service.
 pub const RUNS: u32 = crate::sim::DEFAULT_RUNS;
 /// Above this many waiting tickets in a branch no table is computed (its cost grows with the
@@ -145,12 +153,11 @@ pub fn compute(snap: &Snapshot, policy: Policy, now: DateTime<Utc>) -> ForecastT
 
 /// Keeps every branch's table fresh; runs until the server stops.
 pub async fn keep_fresh(store: Store) {
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut branches: Vec<i64> = Vec::new();
     let mut listed = Instant::now() - Duration::from_secs(3600);
-    // Per branch: when it was last computed and whether anyone was waiting then.
-    let mut last: HashMap<i64, (Instant, bool)> = HashMap::new();
+    let mut state: HashMap<i64, Branch> = HashMap::new();
     loop {
         tick.tick().await;
         if listed.elapsed() > Duration::from_secs(15) {
@@ -159,16 +166,11 @@ pub async fn keep_fresh(store: Store) {
         }
         for &branch in &branches {
             let seq = store.hub.latest_seq(branch);
-            let table = store.forecasts.get(branch);
-            let due = match (table.as_ref(), last.get(&branch)) {
-                (None, _) | (_, None) => true,
-                (Some(t), Some((at, waiting))) => {
-                    at.elapsed() >= MIN_INTERVAL
-                        && (seq.is_some_and(|s| s != t.seq)
-                            || (*waiting && at.elapsed() >= REFRESH))
-                }
-            };
-            if !due {
+            let table_seq = store.forecasts.get(branch).map(|t| t.seq);
+            let now = Instant::now();
+            let b = state.entry(branch).or_default();
+            b.observe(seq, now);
+            if !b.due(table_seq, now) {
                 continue;
             }
             let anyone = match refresh(&store, branch, seq, Utc::now()).await {
@@ -176,8 +178,58 @@ pub async fn keep_fresh(store: Store) {
                 Refreshed::TooLong => true,
                 Refreshed::Failed => false,
             };
-            last.insert(branch, (Instant::now(), anyone));
+            b.computed = Some((Instant::now(), anyone));
         }
+    }
+}
+
+/// How often [`keep_fresh`] looks at the branches.
+const TICK: Duration = Duration::from_millis(100);
+
+/// What [`keep_fresh`] knows of one branch.
+#[derive(Debug, Default)]
+struct Branch {
+    /// When its table was last brought up to date, and whether anyone was waiting then.
+    computed: Option<(Instant, bool)>,
+    /// The latest event seen, when it was first seen, and when the oldest change not yet in a
+    /// table was (the start of the burst).
+    seen: Option<(Option<u64>, Instant)>,
+    burst_since: Option<Instant>,
+}
+
+impl Branch {
+    /// Notes the branch's latest event at `now`.
+    fn observe(&mut self, seq: Option<u64>, now: Instant) {
+        if self.seen.is_none_or(|(s, _)| s != seq) {
+            self.seen = Some((seq, now));
+            self.burst_since.get_or_insert(now);
+        }
+    }
+
+    /// Whether the table (made at event `table_seq`, if there is one) is to be brought up to
+    /// date now.
+    fn due(&mut self, table_seq: Option<u64>, now: Instant) -> bool {
+        let (seq, seen_at) = self.seen.unwrap_or((None, now));
+        let due = match (self.computed, table_seq) {
+            (Some((at, waiting)), Some(table_seq)) => {
+                let since = now.saturating_duration_since(at);
+                let changed = seq.is_some_and(|s| s != table_seq);
+                let settled = now.saturating_duration_since(seen_at) >= QUIET
+                    || self
+                        .burst_since
+                        .is_some_and(|b| now.saturating_duration_since(b) >= MAX_DEFER);
+                if !changed {
+                    self.burst_since = None;
+                }
+                since >= MIN_INTERVAL && ((changed && settled) || (waiting && since >= REFRESH))
+            }
+            // Never computed here, or no table (another server's, or none yet): at once.
+            _ => true,
+        };
+        if due {
+            self.burst_since = None;
+        }
+        due
     }
 }
 
@@ -378,6 +430,76 @@ mod tests {
             bookings: vec![],
             booking_show: 0.95,
         }
+    }
+
+    /// A branch whose table was computed at `t0` (event 1) with someone waiting.
+    fn computed_at(t0: Instant) -> Branch {
+        let mut b = Branch::default();
+        b.observe(Some(1), t0);
+        assert!(b.due(None, t0), "no table yet: at once");
+        b.computed = Some((t0, true));
+        b
+    }
+
+    #[test]
+    fn a_change_waits_for_the_branch_to_be_quiet() {
+        let t0 = Instant::now();
+        let mut b = computed_at(t0);
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        // A complete at 1.5 s and a call 300 ms later: nothing until 400 ms after the call.
+        b.observe(Some(2), ms(1500));
+        assert!(!b.due(Some(1), ms(1700)));
+        b.observe(Some(3), ms(1800));
+        assert!(!b.due(Some(1), ms(2100)));
+        assert!(!b.due(Some(1), ms(2199)));
+        assert!(b.due(Some(1), ms(2200)));
+    }
+
+    #[test]
+    fn a_change_is_taken_at_most_every_min_interval() {
+        let t0 = Instant::now();
+        let mut b = computed_at(t0);
+        b.observe(Some(2), t0 + Duration::from_millis(10));
+        assert!(
+            !b.due(Some(1), t0 + Duration::from_millis(900)),
+            "quiet, but too soon"
+        );
+        assert!(b.due(Some(1), t0 + MIN_INTERVAL));
+    }
+
+    #[test]
+    fn changes_that_keep_coming_are_taken_after_max_defer() {
+        let t0 = Instant::now();
+        let mut b = computed_at(t0);
+        let start = t0 + Duration::from_secs(2);
+        let mut at = start;
+        let mut seq = 2;
+        // An event every 200 ms: never quiet.
+        while at < start + MAX_DEFER {
+            b.observe(Some(seq), at);
+            assert!(!b.due(Some(1), at), "at {:?}", at - start);
+            seq += 1;
+            at += Duration::from_millis(200);
+        }
+        b.observe(Some(seq), at);
+        assert!(b.due(Some(1), at));
+        b.computed = Some((at, true));
+        // The next burst starts its own clock.
+        b.observe(Some(seq + 1), at + MIN_INTERVAL);
+        assert!(!b.due(Some(seq), at + MIN_INTERVAL + Duration::from_millis(100)));
+    }
+
+    #[test]
+    fn without_changes_a_waiting_hall_is_refreshed_every_refresh() {
+        let t0 = Instant::now();
+        let mut b = computed_at(t0);
+        assert!(!b.due(Some(1), t0 + REFRESH - Duration::from_millis(1)));
+        assert!(b.due(Some(1), t0 + REFRESH));
+        b.computed = Some((t0, false));
+        assert!(
+            !b.due(Some(1), t0 + REFRESH * 3),
+            "nobody waits: nothing moves"
+        );
     }
 
     #[test]
