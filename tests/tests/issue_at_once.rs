@@ -1,6 +1,7 @@
-//! PostgreSQL issues a walk-in's ticket in one statement (`qhall_issue`, the branch locked for
-//! one round trip). It must give exactly what issuing step by step gives: two databases, the
-//! same history, one issuing at once and the other step by step, must end with the same
+//! PostgreSQL issues a branch's walk-ins in one statement (`qhall_issue_batch`, the branch locked
+//! for one round trip), one or several together. It must give exactly what issuing step by step
+//! gives: two databases, the same history, one issuing at once (each alone, or in groups
+//! together) and the other step by step, must end with the same
 //! tickets (numbers, people ahead, estimates), the same history lines and the same event stream
 //! — through the formula and the forecast, priority and normal, a number range that wraps, a
 //! booking due while a walk-in waits, a repeated idempotency key, a refusal, a configuration
@@ -32,22 +33,61 @@ fn w(n: u32) -> WindowNo {
 /// What an issue answered, without the ticket's random id.
 type Outcome = Result<(String, u32, u64, bool, bool), String>;
 
+/// How the history's walk-ins are issued.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Each in one statement (a batch of one).
+    AtOnce,
+    /// Each of a group in one statement together (`Store::issue_together`).
+    Together,
+    /// Step by step: the reference.
+    ByStep,
+}
+
 async fn issue(
     store: &Store,
-    at_once: bool,
+    mode: Mode,
     who: &Principal,
     service: &str,
     priority: bool,
     key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let issued = if at_once {
-        store.issue(who, code(service), priority, key, now).await
-    } else {
-        store
-            .issue_step_by_step(who, code(service), priority, key, now)
-            .await
+    let issued = match mode {
+        Mode::AtOnce | Mode::Together => store.issue(who, code(service), priority, key, now).await,
+        Mode::ByStep => {
+            store
+                .issue_step_by_step(who, code(service), priority, key, now)
+                .await
+        }
     };
+    outcome(issued)
+}
+
+/// A group of walk-ins issued in order: together in one statement, or one after the other.
+async fn group(
+    store: &Store,
+    mode: Mode,
+    who: &Principal,
+    walk_ins: &[(&str, bool, Option<&str>, DateTime<Utc>)],
+) -> Vec<Outcome> {
+    if mode == Mode::Together {
+        let walk_ins: Vec<_> = walk_ins
+            .iter()
+            .map(|&(s, p, k, t)| (code(s), p, k, t))
+            .collect();
+        let issued = store.issue_together(who, &walk_ins).await;
+        assert_eq!(issued.len(), walk_ins.len());
+        return issued.into_iter().map(outcome).collect();
+    }
+    let mut seen = Vec::new();
+    for &(s, p, k, t) in walk_ins {
+        seen.push(issue(store, mode, who, s, p, k, t).await);
+    }
+    seen
+}
+
+fn outcome(issued: qhall_server::store::Result<qhall_server::hall::issue::Issued>) -> Outcome {
     issued
         .map(|i| {
             (
@@ -79,26 +119,23 @@ fn forecast(now: DateTime<Utc>) -> Arc<ForecastTable> {
 }
 
 /// The history, the same on both databases; every issue's outcome.
-async fn history(store: &Store, url: &str, at_once: bool, now: DateTime<Utc>) -> Vec<Outcome> {
+async fn history(store: &Store, url: &str, mode: Mode, now: DateTime<Utc>) -> Vec<Outcome> {
     let kiosk = kiosk_principal();
     let staff1 = user_principal(store, "staff1").await;
     let staff2 = user_principal(store, "staff2").await;
     let mut seen = Vec::new();
     let t = |s: i64| now + Duration::seconds(s);
 
-    // No window open: the formula assumes one, at the default service time.
-    for (i, (s, p)) in [
-        ("A", false),
-        ("A", false),
-        ("B", false),
-        ("A", true),
-        ("D", false),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        seen.push(issue(store, at_once, &kiosk, s, p, None, t(i as i64)).await);
-    }
+    // No window open: the formula assumes one, at the default service time. (The first
+    // issue caches the configuration; a group needs it.)
+    seen.push(issue(store, mode, &kiosk, "A", false, None, t(0)).await);
+    let walk_ins = [
+        ("A", false, None, t(1)),
+        ("B", false, None, t(2)),
+        ("A", true, None, t(3)),
+        ("D", false, None, t(4)),
+    ];
+    seen.extend(group(store, mode, &kiosk, &walk_ins).await);
     // Two windows serving A and B (one with D) open; one serves a customer for 250 s.
     for (who, n) in [(&staff1, 1), (&staff2, 2)] {
         store
@@ -120,12 +157,13 @@ async fn history(store: &Store, url: &str, at_once: bool, now: DateTime<Utc>) ->
         .await
         .unwrap();
     // The recent mean service time, one idle window and one busy, shares of mixed lines.
-    for (i, (s, p)) in [("A", false), ("B", true), ("D", false), ("D", false)]
-        .into_iter()
-        .enumerate()
-    {
-        seen.push(issue(store, at_once, &kiosk, s, p, None, t(300 + i as i64)).await);
-    }
+    let walk_ins = [
+        ("A", false, None, t(300)),
+        ("B", true, None, t(301)),
+        ("D", false, None, t(302)),
+        ("D", false, None, t(303)),
+    ];
+    seen.extend(group(store, mode, &kiosk, &walk_ins).await);
     // D's range is 1–3: one of them leaves, the next number wraps to it; then none is free.
     store
         .act(&staff2, w(2), WindowAction::Start, t(310))
@@ -135,21 +173,28 @@ async fn history(store: &Store, url: &str, at_once: bool, now: DateTime<Utc>) ->
         .act(&staff2, w(2), WindowAction::Complete, t(320))
         .await
         .unwrap();
-    seen.push(issue(store, at_once, &kiosk, "D", false, None, t(330)).await);
-    seen.push(issue(store, at_once, &kiosk, "D", false, None, t(331)).await);
+    let walk_ins = [("D", false, None, t(330)), ("D", false, None, t(331))];
+    seen.extend(group(store, mode, &kiosk, &walk_ins).await);
 
     // A forecast for A: inside the table, beyond it, and the priority line.
     store.forecasts.set(1, forecast(t(340)));
-    for (i, (s, p)) in [("A", false), ("A", true), ("A", false), ("B", false)]
-        .into_iter()
-        .enumerate()
-    {
-        seen.push(issue(store, at_once, &kiosk, s, p, None, t(340 + i as i64)).await);
-    }
+    let walk_ins = [
+        ("A", false, None, t(340)),
+        ("A", true, None, t(341)),
+        ("A", false, None, t(342)),
+        ("B", false, None, t(343)),
+    ];
+    seen.extend(group(store, mode, &kiosk, &walk_ins).await);
     // A repeated key gives the same ticket; a service that does not exist is refused.
-    seen.push(issue(store, at_once, &kiosk, "B", false, Some("k1"), t(350)).await);
-    seen.push(issue(store, at_once, &kiosk, "B", false, Some("k1"), t(351)).await);
-    seen.push(issue(store, at_once, &kiosk, "Z", false, None, t(352)).await);
+    // (Together: the repeat in the same statement as the first.)
+    let walk_ins = [
+        ("B", false, Some("k1"), t(350)),
+        ("B", false, Some("k1"), t(351)),
+        ("A", false, Some("k2"), t(351)),
+    ];
+    seen.extend(group(store, mode, &kiosk, &walk_ins).await);
+    seen.push(issue(store, mode, &kiosk, "B", false, Some("k2"), t(352)).await);
+    seen.push(issue(store, mode, &kiosk, "Z", false, None, t(352)).await);
 
     // A booking of C due while a walk-in of C waits counts as ahead of it.
     let db = pool(url).await;
@@ -167,16 +212,16 @@ async fn history(store: &Store, url: &str, at_once: bool, now: DateTime<Utc>) ->
         ))
         .await
         .unwrap();
-    seen.push(issue(store, at_once, &kiosk, "C", false, None, t(360)).await);
-    seen.push(issue(store, at_once, &kiosk, "C", false, None, t(361)).await);
+    let walk_ins = [("C", false, None, t(360)), ("C", false, None, t(361))];
+    seen.extend(group(store, mode, &kiosk, &walk_ins).await);
 
     // The configuration changes under the server's cache: still the same tickets.
     store
         .execute_batch("UPDATE branches SET config_version = config_version + 1 WHERE id = 1")
         .await
         .unwrap();
-    seen.push(issue(store, at_once, &kiosk, "A", false, None, t(370)).await);
-    seen.push(issue(store, at_once, &kiosk, "B", false, None, t(371)).await);
+    let walk_ins = [("A", false, None, t(370)), ("B", false, None, t(371))];
+    seen.extend(group(store, mode, &kiosk, &walk_ins).await);
     seen
 }
 
@@ -186,6 +231,17 @@ async fn pool(url: &str) -> sqlx::PgPool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issuing_in_one_statement_gives_what_issuing_step_by_step_gives() {
+    same_as_step_by_step(Mode::AtOnce).await;
+}
+
+/// Several walk-ins in one statement (`qhall_issue_batch`, as the branch's issue lane sends
+/// those that arrive together) end where issuing them one after the other ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuing_together_gives_what_issuing_one_after_the_other_gives() {
+    same_as_step_by_step(Mode::Together).await;
+}
+
+async fn same_as_step_by_step(mode: Mode) {
     let (Some(a), Some(b)) = (pg_database().await, pg_database().await) else {
         return;
     };
@@ -193,8 +249,8 @@ async fn issuing_in_one_statement_gives_what_issuing_step_by_step_gives() {
     let at_once = demo_store_on(&a.url, SETUP).await;
     let by_step = demo_store_on(&b.url, SETUP).await;
 
-    let seen_at_once = history(&at_once, &a.url, true, now).await;
-    let seen_by_step = history(&by_step, &b.url, false, now).await;
+    let seen_at_once = history(&at_once, &a.url, mode, now).await;
+    let seen_by_step = history(&by_step, &b.url, Mode::ByStep, now).await;
     for (i, (x, y)) in seen_at_once.iter().zip(&seen_by_step).enumerate() {
         assert_eq!(x, y, "issue {i}");
     }
@@ -235,9 +291,20 @@ async fn issuing_in_one_statement_gives_what_issuing_step_by_step_gives() {
 
     // PostgreSQL issued at once, except the first (configuration not yet cached), after the
     // change, and where it answered with a refusal.
-    let issued = at_once.postgres().unwrap().issued_at_once();
+    let pg = at_once.postgres().unwrap();
+    let issued = pg.issued_at_once();
     assert!(issued >= 14, "{issued} issued at once");
     assert_eq!(by_step.postgres().unwrap().issued_at_once(), 0);
+    let statements = pg.batches().statements();
+    if mode == Mode::Together {
+        // Seven groups of two to four and one lone issue in a statement each; every ticket of
+        // a group issued by its statement but D's last (no number left: step by step) and the
+        // repeated key (found: step by step), none after the change. A statement that failed
+        // (and changed nothing) would leave its group to step by step: fewer here.
+        assert_eq!((issued, statements), (17, 8));
+    } else {
+        assert!(statements >= issued, "{issued} in {statements} statements");
+    }
 
     // The same event stream, message for message, and the same history lines.
     let stream = |s: Store| async move { s.events_since(1, 0).await.unwrap().unwrap() };
@@ -254,4 +321,98 @@ async fn issuing_in_one_statement_gives_what_issuing_step_by_step_gives() {
     assert_eq!(x, y);
     at_once.close().await;
     by_step.close().await;
+}
+
+/// Walk-ins arriving at once go to the database together (the branch's issue lane), and each
+/// gets a ticket of its own: no number twice, everyone ahead counted, one event each with the
+/// seq one past the last and the line's length growing by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walk_ins_arriving_together_share_statements_and_each_gets_its_own() {
+    let Some(a) = pg_database().await else {
+        return;
+    };
+    let store = demo_store_on(&a.url, "").await;
+    let kiosk = kiosk_principal();
+    let now = Utc::now();
+    // The first caches the configuration (step by step).
+    store
+        .issue(&kiosk, code("A"), false, None, now)
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let (store, kiosk) = (store.clone(), kiosk.clone());
+            let service = if i % 2 == 0 { "A" } else { "B" };
+            tokio::spawn(async move {
+                let issued = store.issue(&kiosk, code(service), false, None, now).await;
+                (service, issued.map_err(|e| e.to_string()).unwrap().ticket)
+            })
+        })
+        .collect();
+    let mut tickets = Vec::new();
+    for t in tasks {
+        tickets.push(t.await.unwrap());
+    }
+    let mut numbers: Vec<&str> = tickets.iter().map(|(_, t)| t.number.as_str()).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 200, "every number once");
+    // In the order they were issued, each had everyone before it of its service ahead.
+    tickets.sort_by_key(|(_, t)| t.key);
+    for service in ["A", "B"] {
+        let ahead: Vec<u32> = tickets
+            .iter()
+            .filter(|(s, _)| *s == service)
+            .map(|(_, t)| t.estimate_ahead)
+            .collect();
+        let first = u32::from(service == "A");
+        assert_eq!(ahead, (first..first + 100).collect::<Vec<_>>(), "{service}");
+    }
+
+    let pg = store.postgres().unwrap();
+    assert_eq!(pg.issued_at_once(), 200);
+    let statements = pg.batches().statements();
+    assert!(statements < 200, "200 issued in {statements} statements");
+
+    // One event each, seq after seq, the service's waiting count one more each time.
+    let db = pool(&a.url).await;
+    let events: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, body FROM stream_events WHERE branch_id = 1 ORDER BY seq")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    let waiting: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE service_code = 'A'), COUNT(*) FILTER (WHERE service_code \
+         = 'B') FROM tickets WHERE status = 'waiting'",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    let counted: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT service_code, SUM(n)::BIGINT FROM waiting_counts GROUP BY service_code ORDER BY 1",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    db.close().await;
+    assert_eq!(waiting, vec![(101, 100)]);
+    assert_eq!(counted, vec![("A".to_owned(), 101), ("B".to_owned(), 100)]);
+    let issued: Vec<(i64, serde_json::Value)> = events
+        .iter()
+        .map(|(seq, body)| (*seq, serde_json::from_str(body).unwrap()))
+        .filter(|(_, m): &(i64, serde_json::Value)| m["type"] == "issued")
+        .collect();
+    assert_eq!(issued.len(), 201);
+    let seqs: Vec<i64> = events.iter().map(|e| e.0).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    for service in ["A", "B"] {
+        let counts: Vec<i64> = issued
+            .iter()
+            .filter(|(_, m)| m["service"] == service)
+            .map(|(_, m)| m["waiting"].as_i64().unwrap())
+            .collect();
+        let n = if service == "A" { 101 } else { 100 };
+        assert_eq!(counts, (1..=n).collect::<Vec<_>>(), "{service}");
+    }
+    store.close().await;
 }

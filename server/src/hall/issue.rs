@@ -1,6 +1,8 @@
 //! Issuing a ticket: the admission check ([`admission`]), the next free number of the service's series, the
 //! first estimate, and the kiosk's idempotency key (a retried request gets the same ticket).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use qhall_shared::events::{Event, Message};
 use qhall_shared::{ServiceCode, TicketNumber};
@@ -12,6 +14,7 @@ use crate::queue::estimate::ForecastTable;
 use crate::queue::lifecycle::Action;
 use crate::queue::numbering;
 use crate::queue::schedule::local_date;
+use crate::store::tx::ConfigCache;
 use crate::store::{
     BranchConfig, NewTicket, Principal, Result, StoreError, TicketEvent, TicketRow, Tx,
 };
@@ -213,8 +216,9 @@ pub async fn issue_with<T: Tx>(
 }
 
 /// A walk-in's issue decided as far as the branch's configuration decides it, for a backend
-/// that issues in one statement under the branch's lock ([`Tx::issue_planned`]: PostgreSQL's
-/// `qhall_issue`, which runs the steps of [`issue_with`] with the same statements).
+/// that issues in one statement under the branch's lock (PostgreSQL's `qhall_issue_batch`,
+/// which runs the steps of [`issue_with`] for each of a branch's waiting issues, with the same
+/// reads: store/postgres/batch.rs).
 #[derive(Debug, Clone)]
 pub struct IssuePlan<'a> {
     pub branch: i64,
@@ -254,29 +258,34 @@ pub struct IssuePlan<'a> {
 pub const SEQ_PLACEHOLDER: u64 = u64::MAX;
 pub const WAITING_PLACEHOLDER: u32 = u32::MAX;
 
-/// [`issue`] for a walk-in, in one statement where the backend can: `None` when it cannot, when
-/// the branch's configuration is not cached or admission refuses (issuing step by step then
-/// answers, with the configuration read under the lock), or when the plan no longer held under
-/// the lock (it changed nothing then).
-#[allow(clippy::too_many_arguments)]
-pub async fn issue_at_once<T: Tx>(
-    tx: &mut T,
+/// What an issue in one statement answers: `created` unless the statement found the
+/// idempotency key's earlier ticket.
+pub fn issued(plan: &IssuePlan<'_>, ticket: TicketRow, config: Arc<BranchConfig>) -> Issued {
+    Issued {
+        created: ticket.id == plan.id,
+        ticket,
+        config,
+    }
+}
+
+/// A walk-in's [`IssuePlan`] for issuing in one statement, with the configuration it was made
+/// with: `None` when the
+/// branch's configuration is not cached, admission refuses, or the forecast cannot say a
+/// position's wait (issuing step by step answers those).
+pub fn plan_walk_in<'a>(
+    cache: &ConfigCache,
     who: &Principal,
     code: ServiceCode,
     priority: bool,
-    idempotency_key: Option<&str>,
+    idempotency_key: Option<&'a str>,
     forecast: Option<&ForecastTable>,
     now: DateTime<Utc>,
-) -> Result<Option<Issued>> {
-    let cached = tx
-        .config_cache()
+) -> Option<(IssuePlan<'a>, Arc<BranchConfig>)> {
+    let cfg = cache
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&who.branch_id)
-        .cloned();
-    let Some(cfg) = cached else {
-        return Ok(None);
-    };
+        .cloned()?;
     let Ok(svc) = admission::admit(
         &cfg.services,
         cfg.emergency.as_deref(),
@@ -285,7 +294,7 @@ pub async fn issue_at_once<T: Tx>(
         priority,
         now,
     ) else {
-        return Ok(None);
+        return None;
     };
     // As `estimate` reads the forecast: for every position, or (not one) the formula. Each
     // position's seconds are `wait_secs`'s own; one it cannot say goes step by step.
@@ -299,7 +308,7 @@ pub async fn issue_at_once<T: Tx>(
                 })
                 .collect();
             let (Some(rounded), true) = (rounded, extra.is_finite()) else {
-                return Ok(None);
+                return None;
             };
             Some((rounded, waits[waits.len() - 1], extra))
         }
@@ -343,14 +352,7 @@ pub async fn issue_at_once<T: Tx>(
         appointments: svc.appointments,
         message,
     };
-    let Some(ticket) = tx.issue_planned(&plan).await? else {
-        return Ok(None);
-    };
-    Ok(Some(Issued {
-        created: ticket.id == plan.id,
-        ticket,
-        config: cfg,
-    }))
+    Some((plan, cfg))
 }
 
 /// 128 random bits, URL-safe: the customer's handle on the ticket, never guessable.

@@ -131,27 +131,82 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Issued> {
         let forecast = self.forecasts.get(who.branch_id);
-        if let Backend::Postgres(db) = &self.backend {
-            // One statement outside a transaction: the branch is locked for that round trip
-            // alone (step by step, a dozen).
-            let mut conn = db.pool().acquire().await?;
-            let mut pg = super::postgres::PgTx::new(&mut conn, db.cache());
-            let at_once = hall::issue::issue_at_once(
-                &mut pg,
+        if let Backend::Postgres(db) = &self.backend
+            && let Some((plan, cfg)) = hall::issue::plan_walk_in(
+                db.cache(),
                 who,
                 service,
                 priority,
                 key,
                 forecast.as_deref(),
                 now,
-            );
-            if let Some(issued) = at_once.await? {
-                db.count_issued_at_once();
-                return Ok(issued);
-            }
+            )
+            && let Some(ticket) = db.batches().issue(db.pool(), &plan).await
+        {
+            // In one statement with the branch's other waiting issues (store/postgres/batch.rs).
+            db.count_issued_at_once();
+            return Ok(hall::issue::issued(&plan, ticket, cfg));
         }
         self.issue_by_steps(who, service, priority, key, forecast, now)
             .await
+    }
+
+    /// Walk-ins of one branch issued in one statement, in order, as the branch's issue lane
+    /// groups those that arrive together (PostgreSQL; store/postgres/batch.rs), each with its
+    /// own time; one the statement did not issue goes step by step after it, as [`Store::issue`]
+    /// does. Where an issue cannot be planned (no cached configuration, a refusal), or on
+    /// SQLite, they are issued one after the other. For tests of a batch of a known make-up.
+    pub async fn issue_together(
+        &self,
+        who: &Principal,
+        walk_ins: &[(ServiceCode, bool, Option<&str>, DateTime<Utc>)],
+    ) -> Vec<Result<Issued>> {
+        let forecast = self.forecasts.get(who.branch_id);
+        let planned: Option<Vec<_>> = match &self.backend {
+            Backend::Postgres(db) => walk_ins
+                .iter()
+                .map(|&(service, priority, key, now)| {
+                    hall::issue::plan_walk_in(
+                        db.cache(),
+                        who,
+                        service,
+                        priority,
+                        key,
+                        forecast.as_deref(),
+                        now,
+                    )
+                })
+                .collect(),
+            Backend::Sqlite(_) => None,
+        };
+        let mut out = Vec::new();
+        let (Some(planned), Some(db)) = (planned, self.postgres()) else {
+            for &(service, priority, key, now) in walk_ins {
+                out.push(self.issue(who, service, priority, key, now).await);
+            }
+            return out;
+        };
+        let plans: Vec<_> = planned.iter().map(|(p, _)| p.clone()).collect();
+        let rows = db
+            .batches()
+            .issue_together(db.pool(), &plans)
+            .await
+            .unwrap_or_else(|_| vec![None; plans.len()]);
+        for ((plan, cfg), row) in planned.into_iter().zip(rows) {
+            out.push(match row {
+                Some(ticket) => {
+                    db.count_issued_at_once();
+                    Ok(hall::issue::issued(&plan, ticket, cfg))
+                }
+                None => {
+                    let key = plan.key;
+                    let forecast = self.forecasts.get(who.branch_id);
+                    self.issue_by_steps(who, plan.service, plan.priority, key, forecast, plan.now)
+                        .await
+                }
+            });
+        }
+        out
     }
 
     /// [`Store::issue`] always step by step: on PostgreSQL the reference its one statement is

@@ -14,7 +14,6 @@ use super::{
     AuditEntry, BranchConfig, LineHead, NewComplaint, NewRating, NewTicket, Result, StoreError,
     TicketEvent, TicketRow, WindowDef, WindowRow,
 };
-use crate::hall::issue::IssuePlan;
 use crate::queue::policy::WindowSkills;
 use crate::queue::schedule::{Exception, Schedule};
 use crate::queue::window::WindowStep;
@@ -285,14 +284,6 @@ pub trait Tx: Sql + Sized {
     async fn lock_branch(&mut self, branch: i64) -> Result<()> {
         let _ = branch;
         Ok(())
-    }
-
-    /// Issues `plan` in one statement, if this backend can; `None` when it cannot, or when the
-    /// plan no longer holds under the branch's lock (nothing changed then). SQLite's single
-    /// writer issues step by step at no cost in round trips (`None`).
-    async fn issue_planned(&mut self, plan: &IssuePlan<'_>) -> Result<Option<TicketRow>> {
-        let _ = plan;
-        Ok(None)
     }
 
     /// The branch's `config_version`.

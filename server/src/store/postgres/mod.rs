@@ -14,6 +14,7 @@
 //!   server sees every call, in order, none twice. If the listening connection drops, it
 //!   reconnects and reads whatever it missed from the table.
 
+mod batch;
 mod listener;
 mod report;
 mod tx;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 
+pub use self::batch::Batches;
 use super::{Result, StoreError};
 use crate::events::Hub;
 
@@ -61,8 +63,10 @@ pub struct PgStore {
     pool: PgPool,
     cache: Arc<ConfigCache>,
     listener: Arc<tokio::task::JoinHandle<()>>,
-    /// Tickets issued in one statement (`qhall_issue`) since start.
+    /// Tickets issued in one statement (`qhall_issue_batch`) since start.
     issued_at_once: Arc<AtomicU64>,
+    /// Each branch's walk-ins waiting to be issued together.
+    batches: Arc<Batches>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -105,6 +109,7 @@ impl PgStore {
             cache: Arc::default(),
             listener: Arc::new(listener),
             issued_at_once: Arc::default(),
+            batches: Arc::default(),
         })
     }
 
@@ -114,6 +119,11 @@ impl PgStore {
 
     pub(crate) fn cache(&self) -> &ConfigCache {
         &self.cache
+    }
+
+    /// Each branch's walk-ins issued together (their statements: [`Batches::statements`]).
+    pub fn batches(&self) -> &Batches {
+        &self.batches
     }
 
     pub(crate) fn count_issued_at_once(&self) {

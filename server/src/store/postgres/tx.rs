@@ -12,10 +12,8 @@ use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Column, PgConnection, Postgres, Row, TypeInfo};
 
 use super::ConfigCache;
-use crate::hall::issue::IssuePlan;
-use crate::store::TicketRow;
 use crate::store::sql::{Arg, Columns, FIRST, Sql, ms, numbered};
-use crate::store::tx::{stored_announcement, stored_config_version, ticket_from, unknown_branch};
+use crate::store::tx::{stored_announcement, stored_config_version, unknown_branch};
 use crate::store::{Result, Tx};
 
 /// One PostgreSQL transaction's worth of statements.
@@ -144,46 +142,6 @@ impl Tx for PgTx<'_> {
                 .ok_or_else(|| unknown_branch(branch))?;
         self.locked.push((branch, version));
         Ok(())
-    }
-
-    /// `qhall_issue` (migrations/postgres/0035_issue_at_once.sql): one round trip, in which
-    /// PostgreSQL takes the branch's lock, issues, and (outside a transaction) commits.
-    async fn issue_planned(&mut self, plan: &IssuePlan<'_>) -> Result<Option<TicketRow>> {
-        let (forecast, forecast_last, forecast_extra) = match &plan.forecast {
-            Some((waits, last, extra)) => (Some(waits.clone()), Some(*last), Some(*extra)),
-            None => (None, None, None),
-        };
-        let (windows, serves): (Vec<i64>, Vec<String>) = plan.windows.iter().cloned().unzip();
-        let row = sqlx::query(
-            "SELECT * FROM qhall_issue($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-             $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
-        )
-        .bind(plan.branch)
-        .bind(plan.config_version)
-        .bind(&plan.scope)
-        .bind(plan.key)
-        .bind(plan.service.as_str())
-        .bind(plan.priority)
-        .bind(plan.day)
-        .bind(i64::from(plan.first))
-        .bind(i64::from(plan.last))
-        .bind(i32::try_from(plan.width).unwrap_or(i32::MAX))
-        .bind(ms(plan.now))
-        .bind(&plan.id)
-        .bind(plan.device)
-        .bind(plan.staff)
-        .bind(forecast)
-        .bind(forecast_last)
-        .bind(forecast_extra)
-        .bind(plan.default_secs)
-        .bind(ms(plan.recent_since))
-        .bind(windows)
-        .bind(serves)
-        .bind(plan.appointments)
-        .bind(&plan.message)
-        .fetch_optional(&mut *self.conn)
-        .await?;
-        row.as_ref().map(|r| ticket_from(r)).transpose()
     }
 
     /// Under the branch's lock the version read with it still holds.
