@@ -1,17 +1,23 @@
 -- Issuing several walk-ins of one branch in one statement (server/src/store/postgres/batch.rs:
 -- the issues that arrive for a branch while one is at the database go together in the next).
 -- Each item is issued as `qhall_issue` (0035_issue_at_once.sql) issues one, in the items'
--- order, with the same reads under the same lock, so the batch ends exactly where issuing them
--- one after the other ends. (`qhall_issue` stays for servers of the previous release sharing the
--- database during an upgrade; this release calls only the batch.) What costs is different: a one-row INSERT into `tickets` spends most of
--- its time opening the table and its nine indexes (≈190 µs a statement against ≈28 µs a row
--- in a 16-row statement, measured with pgbench), so the rows are written at the end, each table
--- in one statement, and one commit covers them all.
+-- order, under the same lock, so the batch ends exactly where issuing them one after the other
+-- ends. (`qhall_issue` stays for servers of the previous release sharing the database during an
+-- upgrade; this release calls only the batch.)
 --
--- While the items are decided their rows are not yet written, so what the later ones read is
--- kept current by hand: the waiting counts are bumped per item (as the insert trigger would)
--- and taken back before the insert (whose trigger then counts them), and a number chosen
--- earlier in the batch is not chosen again.
+-- What costs is different. A one-row INSERT into `tickets` spends most of its time opening the
+-- table and its nine indexes (≈190 µs a statement against ≈28 µs a row in a 16-row statement,
+-- measured with pgbench), and every statement in a function costs ~15 µs of executor start-up.
+-- So the rows are written at the end, each table in one statement under one commit; and what
+-- the items read that the batch itself changes — the waiting counts, the number counters — is
+-- read once under the lock, kept in variables, changed item by item as each row would change
+-- it, and written once at the end (the waiting counts by the insert's trigger). So are the open
+-- windows, which no item changes. An item runs only its live-number check, and its
+-- key's and its bookings' where it has them; the recent mean service time is read once per
+-- service unless an item's recent window starts after a row it covered. The estimate is
+-- `qhall_issue_estimate`'s, computed from those values by `qhall_batch_estimate` with the same
+-- floating-point operations in the same order. A number chosen earlier in the batch is not
+-- chosen again.
 --
 -- `p_items` is a JSON array; each object has the arguments of `qhall_issue` after `p_version`
 -- (`scope`, `key`, `code`, `priority`, `day`, `first`, `last`, `width`, `now`, `id`, `device`,
@@ -21,6 +27,47 @@
 -- in this batch), or every number still live. The server issues it step by step, which answers
 -- it (the stored ticket, or `numbers_exhausted`). Another configuration version than
 -- `p_version` under the lock: no rows at all.
+
+-- `qhall_issue_estimate` from values in hand: `p_waiting_this` waiting for the service, and for
+-- each open window serving it (by number) whether it is idle and how many wait for what it
+-- serves. The forecast (a JSON array, or null) as there.
+CREATE FUNCTION qhall_batch_estimate(
+    p_ahead BIGINT, p_forecast JSONB, p_forecast_last DOUBLE PRECISION,
+    p_forecast_extra DOUBLE PRECISION, p_mean DOUBLE PRECISION, p_waiting_this BIGINT,
+    p_idle BOOLEAN[], p_waiting_all BIGINT[]
+) RETURNS BIGINT LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    last_k INT;
+    idle DOUBLE PRECISION := 0;
+    capacity DOUBLE PRECISION := 0;
+    share DOUBLE PRECISION;
+    in_line DOUBLE PRECISION;
+BEGIN
+    IF p_forecast IS NOT NULL THEN
+        last_k := jsonb_array_length(p_forecast) - 1;
+        IF p_ahead <= last_k THEN
+            RETURN (p_forecast->>p_ahead::INT)::BIGINT;
+        END IF;
+        RETURN qhall_round(greatest(p_forecast_last + (p_ahead - last_k)::DOUBLE PRECISION * p_forecast_extra, 0))::BIGINT;
+    END IF;
+    FOR i IN 1 .. coalesce(cardinality(p_idle), 0) LOOP
+        IF p_idle[i] THEN
+            idle := idle + 1;
+        END IF;
+        share := (p_waiting_this + 1)::DOUBLE PRECISION / (p_waiting_all[i] + 1)::DOUBLE PRECISION;
+        capacity := capacity + least(greatest(share, 0), 1);
+    END LOOP;
+    IF capacity <= 0 THEN
+        capacity := 1;
+    END IF;
+    in_line := p_ahead::DOUBLE PRECISION + 1 - idle;
+    IF in_line <= 0 THEN
+        RETURN 0;
+    END IF;
+    RETURN least(greatest(qhall_round(in_line * greatest(p_mean, 0) / capacity), 0), 604800)::BIGINT;
+END;
+$$;
+
 CREATE FUNCTION qhall_issue_batch(p_branch BIGINT, p_version BIGINT, p_items JSONB)
 RETURNS SETOF tickets LANGUAGE plpgsql AS $$
 DECLARE
@@ -36,11 +83,9 @@ DECLARE
     p_last BIGINT;
     p_width INT;
     p_now BIGINT;
-    p_forecast BIGINT[];
-    p_forecast_last DOUBLE PRECISION;
-    p_forecast_extra DOUBLE PRECISION;
-    p_windows BIGINT[];
-    p_serves TEXT[];
+    p_forecast JSONB;
+    p_windows JSONB;
+    p_serves JSONB;
     previous BIGINT;
     span BIGINT;
     start BIGINT;
@@ -49,10 +94,34 @@ DECLARE
     chosen BIGINT;
     chosen_number TEXT;
     ahead BIGINT;
+    waiting_this BIGINT;
     mean DOUBLE PRECISION;
     estimate BIGINT;
     booked BIGINT;
     waiting BIGINT;
+    found BOOLEAN;
+    c INT;
+    serves TEXT[];
+    idle BOOLEAN[];
+    waiting_all BIGINT[];
+    -- The branch's waiting counts (service, priority, n), kept as each item changes them.
+    wc_code TEXT[];
+    wc_priority BOOLEAN[];
+    wc_n BIGINT[];
+    -- The number counters read or chosen: (service, day, last number or null).
+    nc_code TEXT[] := '{}';
+    nc_day DATE[] := '{}';
+    nc_last BIGINT[] := '{}';
+    -- Per service, the recent mean service time last read: since when, the mean, its oldest row.
+    since BIGINT;
+    oldest BIGINT;
+    mean_code TEXT[] := '{}';
+    mean_since BIGINT[] := '{}';
+    mean_secs DOUBLE PRECISION[] := '{}';
+    mean_oldest BIGINT[] := '{}';
+    -- The open windows (by number) and whether each is idle.
+    open_number BIGINT[];
+    open_idle BOOLEAN[];
     -- The items issued, in order.
     ids TEXT[] := '{}';
     scopes TEXT[] := '{}';
@@ -75,12 +144,26 @@ BEGIN
     IF version IS DISTINCT FROM p_version THEN
         RETURN;
     END IF;
+    SELECT COALESCE(array_agg(service_code), '{}'), COALESCE(array_agg(priority), '{}'),
+           COALESCE(array_agg(w.n), '{}')
+    INTO wc_code, wc_priority, wc_n
+    FROM waiting_counts w WHERE branch_id = p_branch;
+    SELECT COALESCE(array_agg(number ORDER BY number), '{}'),
+           COALESCE(array_agg(current_ticket IS NULL ORDER BY number), '{}')
+    INTO open_number, open_idle
+    FROM windows WHERE branch_id = p_branch AND state = 'open';
+
     FOR item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
         p_scope := item->>'scope';
         p_key := item->>'key';
         IF p_key IS NOT NULL THEN
-            IF EXISTS (SELECT 1 FROM unnest(scopes, keys) AS k(s, k) WHERE k.s = p_scope AND k.k = p_key)
-               OR EXISTS (SELECT 1 FROM idempotency WHERE device_key = p_scope AND key = p_key) THEN
+            found := false;
+            FOR i IN 1 .. issued LOOP
+                IF scopes[i] = p_scope AND keys[i] = p_key THEN
+                    found := true;
+                END IF;
+            END LOOP;
+            IF found OR EXISTS (SELECT 1 FROM idempotency WHERE device_key = p_scope AND key = p_key) THEN
                 CONTINUE;
             END IF;
         END IF;
@@ -92,9 +175,21 @@ BEGIN
         p_width := (item->>'width')::INT;
         p_now := (item->>'now')::BIGINT;
 
-        -- The next number, as `qhall_issue`, skipping the numbers this batch has chosen.
-        SELECT last_number INTO previous FROM number_counters
-        WHERE branch_id = p_branch AND service_code = p_code AND day = p_day;
+        -- The next number, as `qhall_issue`: after the service's last of the day (kept here
+        -- once read), the first not live — in the table or earlier in this batch.
+        c := array_position(nc_code, p_code);
+        WHILE c IS NOT NULL AND nc_day[c] <> p_day LOOP
+            c := array_position(nc_code, p_code, c + 1);
+        END LOOP;
+        IF c IS NULL THEN
+            SELECT last_number INTO previous FROM number_counters
+            WHERE branch_id = p_branch AND service_code = p_code AND day = p_day;
+            c := cardinality(nc_code) + 1;
+            nc_code[c] := p_code;
+            nc_day[c] := p_day;
+            nc_last[c] := previous;
+        END IF;
+        previous := nc_last[c];
         IF previous < 0 THEN
             previous := 0;
         END IF;
@@ -105,7 +200,7 @@ BEGIN
             n := p_first + (start - p_first + i) % span;
             candidate := p_code || CASE WHEN length(n::TEXT) >= p_width THEN n::TEXT
                                         ELSE lpad(n::TEXT, p_width, '0') END;
-            IF candidate <> ALL(numbers)
+            IF array_position(numbers, candidate) IS NULL
                AND NOT EXISTS (SELECT 1 FROM tickets WHERE branch_id = p_branch AND number = candidate
                                AND status IN ('waiting', 'called', 'serving')) THEN
                 chosen := n;
@@ -116,48 +211,92 @@ BEGIN
         IF chosen IS NULL THEN
             CONTINUE;
         END IF;
-        INSERT INTO number_counters (branch_id, service_code, day, last_number)
-        VALUES (p_branch, p_code, p_day, chosen)
-        ON CONFLICT (branch_id, service_code, day) DO UPDATE SET last_number = excluded.last_number;
+        nc_last[c] := chosen;
 
-        SELECT COALESCE(SUM(c.n) FILTER (WHERE c.priority OR NOT p_priority), 0) INTO ahead
-        FROM waiting_counts c WHERE c.branch_id = p_branch AND c.service_code = p_code;
+        -- Ahead: every waiting ticket of its class or a higher one; the service's whole line.
+        ahead := 0;
+        waiting_this := 0;
+        FOR i IN 1 .. cardinality(wc_code) LOOP
+            IF wc_code[i] = p_code THEN
+                waiting_this := waiting_this + wc_n[i];
+                IF wc_priority[i] OR NOT p_priority THEN
+                    ahead := ahead + wc_n[i];
+                END IF;
+            END IF;
+        END LOOP;
 
-        p_forecast := CASE WHEN jsonb_typeof(item->'forecast') = 'array'
-                           THEN ARRAY(SELECT jsonb_array_elements_text(item->'forecast')::BIGINT)
-                      END;
-        p_forecast_last := (item->>'forecast_last')::DOUBLE PRECISION;
-        p_forecast_extra := (item->>'forecast_extra')::DOUBLE PRECISION;
-        p_windows := ARRAY(SELECT jsonb_array_elements_text(item->'windows')::BIGINT);
-        p_serves := ARRAY(SELECT jsonb_array_elements_text(item->'serves'));
+        p_forecast := CASE WHEN jsonb_typeof(item->'forecast') = 'array' THEN item->'forecast' END;
         mean := NULL;
+        idle := '{}';
+        waiting_all := '{}';
         IF p_forecast IS NULL THEN
-            SELECT CAST(AVG(d) AS DOUBLE PRECISION) INTO mean FROM (
-                SELECT (done_at - serving_at) / 1000.0 AS d FROM tickets
-                WHERE branch_id = p_branch AND service_code = p_code AND status = 'done'
-                  AND done_at >= (item->>'recent_since')::BIGINT AND serving_at IS NOT NULL
-                ORDER BY done_at DESC LIMIT 30) recent;
-            mean := COALESCE(mean, (item->>'default_secs')::DOUBLE PRECISION);
+            -- The mean of the service's last 30 done since `recent_since`. Read for an earlier
+            -- item at a `since` no later than this one's, with every row at or after this
+            -- one's, it is the same rows, so the same mean.
+            since := (item->>'recent_since')::BIGINT;
+            c := array_position(mean_code, p_code);
+            IF c IS NULL OR mean_since[c] > since
+               OR (mean_oldest[c] IS NOT NULL AND mean_oldest[c] < since) THEN
+                SELECT CAST(AVG(d) AS DOUBLE PRECISION), MIN(done_at) INTO mean, oldest FROM (
+                    SELECT (done_at - serving_at) / 1000.0 AS d, done_at FROM tickets
+                    WHERE branch_id = p_branch AND service_code = p_code AND status = 'done'
+                      AND done_at >= since AND serving_at IS NOT NULL
+                    ORDER BY done_at DESC LIMIT 30) recent;
+                c := coalesce(c, cardinality(mean_code) + 1);
+                mean_code[c] := p_code;
+                mean_since[c] := since;
+                mean_secs[c] := mean;
+                mean_oldest[c] := oldest;
+            END IF;
+            mean := COALESCE(mean_secs[c], (item->>'default_secs')::DOUBLE PRECISION);
+            -- The open windows configured to serve the service, by number.
+            p_windows := item->'windows';
+            p_serves := item->'serves';
+            FOR o IN 1 .. cardinality(open_number) LOOP
+                FOR j IN 0 .. jsonb_array_length(p_windows) - 1 LOOP
+                    IF (p_windows->>j)::BIGINT = open_number[o] THEN
+                        serves := string_to_array(p_serves->>j, ',');
+                        n := 0;
+                        FOR i IN 1 .. cardinality(wc_code) LOOP
+                            IF wc_code[i] = ANY(serves) THEN
+                                n := n + wc_n[i];
+                            END IF;
+                        END LOOP;
+                        idle := idle || open_idle[o];
+                        waiting_all := waiting_all || n;
+                    END IF;
+                END LOOP;
+            END LOOP;
         END IF;
-        estimate := qhall_issue_estimate(p_branch, p_code, ahead, p_forecast, p_forecast_last,
-                                         p_forecast_extra, mean, p_windows, p_serves);
+        estimate := qhall_batch_estimate(ahead, p_forecast, (item->>'forecast_last')::DOUBLE PRECISION,
+                                         (item->>'forecast_extra')::DOUBLE PRECISION, mean,
+                                         waiting_this, idle, waiting_all);
         IF (item->>'appointments')::BOOLEAN THEN
             SELECT COUNT(*) INTO booked FROM bookings
             WHERE branch_id = p_branch AND service_code = p_code AND day = p_day AND state = 'booked'
               AND slot_start >= p_now AND slot_start < p_now + estimate * 1000;
             IF booked > 0 THEN
-                estimate := qhall_issue_estimate(p_branch, p_code, ahead + booked, p_forecast,
-                                                 p_forecast_last, p_forecast_extra, mean, p_windows,
-                                                 p_serves);
+                estimate := qhall_batch_estimate(ahead + booked, p_forecast,
+                                                 (item->>'forecast_last')::DOUBLE PRECISION,
+                                                 (item->>'forecast_extra')::DOUBLE PRECISION, mean,
+                                                 waiting_this, idle, waiting_all);
             END IF;
         END IF;
 
-        -- Counted as waiting now, as the insert's trigger would count it.
-        INSERT INTO waiting_counts (branch_id, service_code, priority, n)
-        VALUES (p_branch, p_code, p_priority, 1)
-        ON CONFLICT (branch_id, service_code, priority) DO UPDATE SET n = waiting_counts.n + 1;
-        SELECT COALESCE(SUM(c.n), 0) INTO waiting FROM waiting_counts c
-        WHERE c.branch_id = p_branch AND c.service_code = p_code;
+        -- It waits now: counted, as the insert's trigger will count it.
+        found := false;
+        FOR i IN 1 .. cardinality(wc_code) LOOP
+            IF wc_code[i] = p_code AND wc_priority[i] = p_priority THEN
+                wc_n[i] := wc_n[i] + 1;
+                found := true;
+            END IF;
+        END LOOP;
+        IF NOT found THEN
+            wc_code := wc_code || p_code;
+            wc_priority := wc_priority || p_priority;
+            wc_n := wc_n || 1::BIGINT;
+        END IF;
+        waiting := waiting_this + 1;
         seq := seq + 1;
 
         issued := issued + 1;
@@ -182,13 +321,14 @@ BEGIN
         RETURN;
     END IF;
 
-    -- The counts given back: the insert's trigger counts these tickets.
-    UPDATE waiting_counts c SET n = c.n - b.k
-    FROM (SELECT code, priority, COUNT(*) AS k FROM unnest(codes, priorities) AS u(code, priority)
-          GROUP BY code, priority) b
-    WHERE c.branch_id = p_branch AND c.service_code = b.code AND c.priority = b.priority;
+    -- Each service's last number of the day, as the last item of it left it.
+    INSERT INTO number_counters (branch_id, service_code, day, last_number)
+    SELECT p_branch, u.code, u.day, u.last
+    FROM unnest(nc_code, nc_day, nc_last) AS u(code, day, last) WHERE u.last IS NOT NULL
+    ON CONFLICT (branch_id, service_code, day) DO UPDATE SET last_number = excluded.last_number;
 
-    -- The rows, in the items' order (keys ascending as issued one by one).
+    -- The rows, in the items' order (keys ascending as issued one by one); the insert's trigger
+    -- counts them as waiting.
     RETURN QUERY
     WITH made AS (
         INSERT INTO tickets (id, branch_id, service_code, issued_service, number, number_seq, day,
