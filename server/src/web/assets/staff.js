@@ -206,9 +206,14 @@
       li.textContent = text;
       ul.appendChild(li);
     }
+    // Only the answer for the month picked last is shown: an earlier pick's (the dialog's first
+    // load, say) may arrive after it.
+    var monthAsked = 0;
     function loadMonth() {
       var month = $("my-month-pick").value;
+      var asked = ++monthAsked;
       api("GET", "/api/v1/users/" + D.user + "/assessment" + (month ? "?month=" + encodeURIComponent(month) : "")).then(function (r) {
+        if (asked !== monthAsked) return;
         var c = r.json, f = c.figures;
         $("my-score").textContent = fill(M.score, { score: c.score.toFixed(1), grade: c.grade });
         var ul = $("my-figures");
@@ -217,7 +222,7 @@
           if (k === "served" || f[k]) item(ul, fill(M.figures[k], { n: f[k] }), k === "served" ? "" : "lapse");
         });
         if (c.note) item(ul, fill(M.note, { note: c.note.text }), "note-line");
-      }, function () { $("my-score").textContent = "—"; });
+      }, function () { if (asked === monthAsked) $("my-score").textContent = "—"; });
       api("GET", "/api/v1/users/" + D.user + "/records").then(function (r) {
         var ul = $("my-records");
         ul.textContent = "";
