@@ -3,13 +3,13 @@
 //! migrations/postgres/0037_issue_batch.sql), one after the other in arrival order, under one
 //! lock of the branch and one commit.
 //!
-//! PostgreSQL serializes a branch's writes on its row lock, so its issues ran one at a time
-//! anyway; one at a time, a ticket cost ≈ 0.47 ms of the database's time, most of it in opening
-//! `tickets` and its indexes for a one-row insert, and in the commit. Sixteen together cost
-//! ≈ 0.2 ms each. Each branch has a lane: the first issue to find it idle starts a task that
-//! takes everything queued (up to [`MAX_BATCH`]), runs it, answers each waiting issue when the
-//! statement has committed, and goes on until the queue is empty. So a lone issue goes at once,
-//! as before, and under load a branch holds one connection for its issues instead of the pool.
+//! PostgreSQL serializes a branch's writes on its row lock, so its issues ran one at a time anyway;
+//! one at a time, a ticket cost ≈ 0.47 ms of the database's time, most of it in opening `tickets`
+//! and its indexes for a one-row insert, and in the commit. Sixteen together cost ≈ 0.12 ms each
+//! (pgbench). Each branch has a lane: the first issue to find it idle starts a task that takes
+//! everything queued (up to [`MAX_BATCH`]), runs it, answers each waiting issue when the statement
+//! has committed, and goes on until the queue is empty. So a lone issue goes at once, as before,
+//! and under load a branch holds one connection for its issues instead of the pool.
 //!
 //! An item the statement did not issue (a repeated idempotency key, every number live, another
 //! configuration under the lock, or the statement failed and changed nothing) answers `None`:
