@@ -162,8 +162,8 @@ impl Store {
         walk_ins: &[(ServiceCode, bool, Option<&str>, DateTime<Utc>)],
     ) -> Vec<Result<Issued>> {
         let forecast = self.forecasts.get(who.branch_id);
-        let planned: Option<Vec<_>> = match &self.backend {
-            Backend::Postgres(db) => walk_ins
+        let planned: Option<Vec<_>> = self.postgres().and_then(|db| {
+            walk_ins
                 .iter()
                 .map(|&(service, priority, key, now)| {
                     hall::issue::plan_walk_in(
@@ -176,9 +176,8 @@ impl Store {
                         now,
                     )
                 })
-                .collect(),
-            Backend::Sqlite(_) => None,
-        };
+                .collect()
+        });
         let mut out = Vec::new();
         let (Some(planned), Some(db)) = (planned, self.postgres()) else {
             for &(service, priority, key, now) in walk_ins {
@@ -186,22 +185,22 @@ impl Store {
             }
             return out;
         };
-        let plans: Vec<_> = planned.iter().map(|(p, _)| p.clone()).collect();
+        let (plans, configs): (Vec<_>, Vec<_>) = planned.into_iter().unzip();
         let rows = db
             .batches()
             .issue_together(db.pool(), &plans)
             .await
             .unwrap_or_else(|_| vec![None; plans.len()]);
-        for ((plan, cfg), row) in planned.into_iter().zip(rows) {
+        for ((plan, cfg), row) in plans.iter().zip(configs).zip(rows) {
             out.push(match row {
                 Some(ticket) => {
                     db.count_issued_at_once();
-                    Ok(hall::issue::issued(&plan, ticket, cfg))
+                    Ok(hall::issue::issued(plan, ticket, cfg))
                 }
                 None => {
-                    let key = plan.key;
-                    let forecast = self.forecasts.get(who.branch_id);
-                    self.issue_by_steps(who, plan.service, plan.priority, key, forecast, plan.now)
+                    let (service, priority, key, now) =
+                        (plan.service, plan.priority, plan.key, plan.now);
+                    self.issue_by_steps(who, service, priority, key, forecast.clone(), now)
                         .await
                 }
             });
