@@ -376,13 +376,19 @@ async fn killing_one_server_mid_run_loses_nothing_it_acknowledged() {
     let _ = conn.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_board_keeps_hearing_calls_after_the_listening_connection_drops() {
-    let Some(db) = pg_database().await else {
-        return;
-    };
-    let server = ServerProcess::start(&db.url).expect("server");
-    let c = client();
+/// A connection of the test's own to the database.
+async fn connect(db: &PgDatabase) -> sqlx::PgConnection {
+    use sqlx::ConnectOptions;
+    db.url
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// A board on `server`, with the seq of its snapshot.
+async fn board(server: &ServerProcess) -> (EventClient, u64) {
     let mut board = EventClient::connect(&format!(
         "{}/api/v1/events?token={DISPLAY}",
         server.url.replacen("http", "ws", 1)
@@ -393,17 +399,21 @@ async fn a_board_keeps_hearing_calls_after_the_listening_connection_drops() {
         .wait_for("snapshot", Duration::from_secs(10))
         .await
         .unwrap();
-    let mut last = snapshot["seq"].as_u64().unwrap();
+    let seq = snapshot["seq"].as_u64().unwrap();
+    (board, seq)
+}
 
-    // PostgreSQL drops the server's listening connection (as a restart or a network cut would).
-    use sqlx::{ConnectOptions, Connection};
-    let mut conn = db
-        .url
-        .parse::<sqlx::postgres::PgConnectOptions>()
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_board_keeps_hearing_the_other_servers_calls_after_the_listening_connections_drop() {
+    let Some((db, a, b)) = two_servers().await else {
+        return;
+    };
+    let c = client();
+    let (mut board, mut last) = board(&a).await;
+
+    // PostgreSQL drops both servers' listening connections (as a restart or a network cut would).
+    use sqlx::Connection;
+    let mut conn = connect(&db).await;
     let killed: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()",
@@ -411,14 +421,14 @@ async fn a_board_keeps_hearing_calls_after_the_listening_connection_drops() {
     .fetch_all(&mut conn)
     .await
     .unwrap();
-    assert_eq!(killed, [true], "one listening connection");
+    assert_eq!(killed, [true, true], "one listening connection each");
     let _ = conn.close().await;
 
-    // Events committed while it reconnects, and after, all arrive, in order.
+    // Events committed on B while A reconnects, and after, all reach A's board, in order.
     for _ in 0..3 {
         let r = post(
             &c,
-            &server.url,
+            &b.url,
             "/api/v1/tickets",
             KIOSK,
             json!({"service": "A"}),
@@ -435,4 +445,140 @@ async fn a_board_keeps_hearing_calls_after_the_listening_connection_drops() {
         assert_eq!(m["type"], "issued");
         last += 1;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_no_notification_announced_still_reaches_the_boards() {
+    // As if a server was killed between its commit and its notifier's statement: the event is
+    // in the table and nobody said so. Each server's sweep finds it.
+    let Some((db, a, b)) = two_servers().await else {
+        return;
+    };
+    let (mut board_a, last_a) = board(&a).await;
+    let (mut board_b, last_b) = board(&b).await;
+    assert_eq!(last_a, last_b);
+    let mut conn = connect(&db).await;
+    let seq: i64 = sqlx::query_scalar(
+        "WITH b AS (UPDATE branches SET event_seq = event_seq + 1 WHERE id = 1 RETURNING event_seq) \
+         INSERT INTO stream_events (branch_id, seq, at, body) \
+         SELECT 1, event_seq, 0, '{\"type\":\"notice\",\"seq\":' || event_seq || ',\"notices\":[]}' FROM b \
+         RETURNING seq",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(seq as u64, last_a + 1);
+    for board in [&mut board_a, &mut board_b] {
+        let m = board
+            .next(Duration::from_secs(10))
+            .await
+            .expect("the unannounced event");
+        assert_eq!(m, json!({"type": "notice", "seq": seq, "notices": []}));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_notifies_after_its_commit_and_the_issuing_functions_do_not_in_it() {
+    let Some(db) = pg_database().await else {
+        return;
+    };
+    let server = ServerProcess::start(&db.url).expect("server");
+    let c = client();
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url).await.unwrap();
+    listener.listen("qhall_events").await.unwrap();
+    let mut conn = connect(&db).await;
+    let seq = || async {
+        let mut conn = connect(&db).await;
+        sqlx::query_scalar::<_, i64>("SELECT event_seq FROM branches WHERE id = 1")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+
+    // A walk-in is issued by a database function, whose events the server does not hold: the
+    // server names the branch and its seq. Had the function notified in its transaction, that
+    // notification (with the body) would have come first.
+    let r = post(
+        &c,
+        &server.url,
+        "/api/v1/tickets",
+        KIOSK,
+        json!({"service": "A"}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let issued = seq().await;
+    let before = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut before = Vec::new();
+        loop {
+            let n = listener.recv().await.unwrap();
+            if n.payload() == format!("1 {issued}") {
+                break before;
+            }
+            before.push(n.payload().to_owned());
+        }
+    })
+    .await
+    .expect("the branch and its seq");
+    assert!(
+        !before.iter().any(|p| p.contains("\"issued\"")),
+        "{before:?}"
+    );
+
+    // An event the server made itself travels with its body.
+    let staff = login(&c, &server.url, "staff1").await;
+    let r = post(
+        &c,
+        &server.url,
+        "/api/v1/windows/1/sign-in",
+        &staff,
+        json!({}),
+    )
+    .await;
+    assert!(r.status().is_success());
+    let r = post(
+        &c,
+        &server.url,
+        "/api/v1/windows/1/call-next",
+        &staff,
+        json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let called = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let n = listener.recv().await.unwrap();
+            if n.payload().contains("\"called\"") {
+                break n.payload().to_owned();
+            }
+        }
+    })
+    .await
+    .expect("the call's notification");
+    assert!(called.starts_with("1 "), "{called}");
+
+    // A connection that has not said it notifies after commit (an older server during a rolling
+    // upgrade) still has the functions notify in the transaction.
+    sqlx::query("SELECT qhall_notify('1 0 older')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+        .await
+        .expect("the older server's notification")
+        .unwrap();
+    assert_eq!(n.payload(), "1 0 older");
+    sqlx::query("SET qhall.notify = 'after_commit'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("SELECT qhall_notify('1 0 newer'), pg_notify('qhall_events', 'marker')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+        .await
+        .expect("the marker")
+        .unwrap();
+    assert_eq!(n.payload(), "marker");
 }

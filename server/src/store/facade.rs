@@ -141,7 +141,7 @@ impl Store {
                 forecast.as_deref(),
                 now,
             )
-            && let Some(ticket) = db.batches().issue(db.pool(), &plan).await
+            && let Some(ticket) = db.issue_walk_in(&plan).await
         {
             // In one statement with the branch's other waiting issues (store/postgres/batch.rs).
             db.count_issued_at_once();
@@ -187,8 +187,7 @@ impl Store {
         };
         let (plans, configs): (Vec<_>, Vec<_>) = planned.into_iter().unzip();
         let rows = db
-            .batches()
-            .issue_together(db.pool(), &plans)
+            .issue_walk_ins_together(&plans)
             .await
             .unwrap_or_else(|_| vec![None; plans.len()]);
         for ((plan, cfg), row) in plans.iter().zip(configs).zip(rows) {

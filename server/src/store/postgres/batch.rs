@@ -23,6 +23,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
+use super::relay::Relay;
 use crate::hall::issue::IssuePlan;
 use crate::store::TicketRow;
 use crate::store::sql::ms;
@@ -61,7 +62,12 @@ struct Waiting {
 impl Batches {
     /// Issues `plan` with whatever else of its branch is waiting; `None`: not issued (see the
     /// module's documentation).
-    pub async fn issue(&self, pool: &PgPool, plan: &IssuePlan<'_>) -> Option<TicketRow> {
+    pub(super) async fn issue(
+        &self,
+        pool: &PgPool,
+        relay: &Arc<Relay>,
+        plan: &IssuePlan<'_>,
+    ) -> Option<TicketRow> {
         let (reply, answer) = oneshot::channel();
         let waiting = Waiting {
             version: plan.config_version,
@@ -83,7 +89,8 @@ impl Batches {
         };
         if start {
             let statements = self.statements.clone();
-            tokio::spawn(run(lane, pool.clone(), plan.branch, statements));
+            let (pool, relay) = (pool.clone(), relay.clone());
+            tokio::spawn(run(lane, pool, relay, plan.branch, statements));
         }
         // A task that ended without answering (it cannot, short of a panic) leaves the issue
         // to be made step by step.
@@ -97,9 +104,10 @@ impl Batches {
 
     /// Issues `plans` (all of one branch) in one statement, in their order: the lane's own
     /// step, for tests that need a batch of a known make-up.
-    pub async fn issue_together(
+    pub(super) async fn issue_together(
         &self,
         pool: &PgPool,
+        relay: &Relay,
         plans: &[IssuePlan<'_>],
     ) -> sqlx::Result<Vec<Option<TicketRow>>> {
         let Some(first) = plans.first() else {
@@ -107,7 +115,7 @@ impl Batches {
         };
         let items: Vec<serde_json::Value> = plans.iter().map(item).collect();
         self.statements.fetch_add(1, Ordering::Relaxed);
-        let rows = execute(pool, first.branch, first.config_version, items).await?;
+        let rows = execute(pool, relay, first.branch, first.config_version, items).await?;
         Ok(plans
             .iter()
             .map(|p| rows.iter().find(|r| r.id == p.id).cloned())
@@ -116,7 +124,13 @@ impl Batches {
 }
 
 /// Takes the lane's queue until it is empty.
-async fn run(lane: Arc<Lane>, pool: PgPool, branch: i64, statements: Arc<AtomicU64>) {
+async fn run(
+    lane: Arc<Lane>,
+    pool: PgPool,
+    relay: Arc<Relay>,
+    branch: i64,
+    statements: Arc<AtomicU64>,
+) {
     let _unwind = Unwind(lane.clone());
     loop {
         let mut batch = {
@@ -141,7 +155,7 @@ async fn run(lane: Arc<Lane>, pool: PgPool, branch: i64, statements: Arc<AtomicU
         }
         let items = batch.iter_mut().map(|w| w.item.take()).collect();
         statements.fetch_add(1, Ordering::Relaxed);
-        let rows = match execute(&pool, branch, version, items).await {
+        let rows = match execute(&pool, &relay, branch, version, items).await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!(error = %e, branch, "issuing together failed; step by step instead");
@@ -170,8 +184,10 @@ impl Drop for Unwind {
     }
 }
 
+/// Runs one statement; its events go to the relay once it has committed.
 async fn execute(
     pool: &PgPool,
+    relay: &Relay,
     branch: i64,
     version: i64,
     items: Vec<serde_json::Value>,
@@ -182,6 +198,9 @@ async fn execute(
         .bind(sqlx::types::Json(items))
         .fetch_all(pool)
         .await?;
+    if !rows.is_empty() {
+        relay.committed_branch(branch);
+    }
     rows.iter()
         .map(|r| ticket_from(r).map_err(|e| sqlx::Error::Decode(e.to_string().into())))
         .collect()

@@ -6,16 +6,15 @@
 //!   and the `FOR UPDATE` row lock), numbers stay unique (also a unique index), and
 //!   `branches.event_seq` rises by exactly one per event. A serialization failure or deadlock
 //!   is retried.
-//! - **Events**: the transaction that writes stream events also sends `NOTIFY qhall_events,
-//!   'BRANCH SEQ BODY'` for each, which PostgreSQL delivers only if and when it commits, in
-//!   commit order. Every server (this one included) runs one [`listener`] that publishes them
-//!   in seq order to its [`Hub`] (reading from `stream_events` a body too long to travel in
-//!   the notification, and anything missed): a board connected to any
-//!   server sees every call, in order, none twice. If the listening connection drops, it
-//!   reconnects and reads whatever it missed from the table.
+//! - **Events**: the transaction that writes stream events stores them (`stream_events`); once it
+//!   has committed, the server publishes them to its own boards and tells the other servers with
+//!   `NOTIFY qhall_events` from a statement of its own, outside the commit's path ([`relay`]).
+//!   Every server publishes each branch's events in seq order to its [`Hub`], reading from the
+//!   table whatever did not come with a body (and, once a second, whatever no notification
+//!   announced): a board connected to any server sees every call, in order, none twice.
 
 mod batch;
-mod listener;
+mod relay;
 mod report;
 mod tx;
 
@@ -30,6 +29,8 @@ use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 pub use self::batch::Batches;
 use super::{Result, StoreError};
 use crate::events::Hub;
+use crate::hall::issue::IssuePlan;
+use crate::store::TicketRow;
 
 pub use tx::PgTx;
 
@@ -62,7 +63,7 @@ const RETRIES: u32 = 5;
 pub struct PgStore {
     pool: PgPool,
     cache: Arc<ConfigCache>,
-    listener: Arc<tokio::task::JoinHandle<()>>,
+    relay: Arc<relay::Relay>,
     /// Tickets issued in one statement (`qhall_issue_batch`) since start.
     issued_at_once: Arc<AtomicU64>,
     /// Each branch's walk-ins waiting to be issued together.
@@ -94,6 +95,8 @@ impl PgStore {
         if !power_safe {
             opts = opts.options([("synchronous_commit", "off")]);
         }
+        // The issuing functions leave the notification to this server's relay (migration 0038).
+        opts = opts.options([("qhall.notify", "after_commit")]);
         let pool = PgPoolOptions::new()
             // A branch's writes queue on its row lock anyway; a few connections keep every core busy
             // without crowding PostgreSQL's connection limit when many servers share it.
@@ -103,11 +106,11 @@ impl PgStore {
             .await?;
         // sqlx takes an advisory lock, so servers starting together migrate once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        let listener = listener::start(url, pool.clone(), hub).await?;
+        let relay = relay::Relay::start(url, pool.clone(), hub).await?;
         Ok(PgStore {
             pool,
             cache: Arc::default(),
-            listener: Arc::new(listener),
+            relay: Arc::new(relay),
             issued_at_once: Arc::default(),
             batches: Arc::default(),
         })
@@ -124,6 +127,22 @@ impl PgStore {
     /// Each branch's walk-ins issued together (their statements: [`Batches::statements`]).
     pub fn batches(&self) -> &Batches {
         &self.batches
+    }
+
+    /// Issues `plan` with whatever else of its branch is waiting ([`Batches`]); `None`: not
+    /// issued, to be issued step by step.
+    pub async fn issue_walk_in(&self, plan: &IssuePlan<'_>) -> Option<TicketRow> {
+        self.batches.issue(&self.pool, &self.relay, plan).await
+    }
+
+    /// Issues `plans` (of one branch) in one statement, in their order (tests).
+    pub async fn issue_walk_ins_together(
+        &self,
+        plans: &[IssuePlan<'_>],
+    ) -> sqlx::Result<Vec<Option<TicketRow>>> {
+        self.batches
+            .issue_together(&self.pool, &self.relay, plans)
+            .await
     }
 
     pub(crate) fn count_issued_at_once(&self) {
@@ -149,9 +168,8 @@ impl PgStore {
             .await?)
     }
 
-    /// Ends a write operation: on success stores its stream events and tells every server
-    /// about them (one statement; the notification is delivered at commit), then commits; on
-    /// failure rolls back.
+    /// Ends a write operation: on success stores its stream events, commits, and hands the events
+    /// to the relay (this server's boards, then the other servers); on failure rolls back.
     pub async fn finish<T>(
         &self,
         mut conn: Transaction<'static, Postgres>,
@@ -166,38 +184,33 @@ impl PgStore {
             }
         };
         if !events.is_empty() {
-            // One notification per event, in seq order, carrying its body when it fits.
-            let payloads: Vec<String> = events
-                .iter()
-                .map(|(b, s, _, body)| notification(*b, *s, body))
-                .collect();
-            let (mut branches, mut seqs, mut ats, mut bodies) = (
+            let mut columns = (
                 Vec::with_capacity(events.len()),
                 Vec::with_capacity(events.len()),
                 Vec::with_capacity(events.len()),
                 Vec::with_capacity(events.len()),
             );
-            for (b, s, a, body) in events {
-                branches.push(b);
-                seqs.push(s);
-                ats.push(a);
-                bodies.push(body);
+            for (b, s, a, body) in &events {
+                columns.0.push(*b);
+                columns.1.push(*s);
+                columns.2.push(*a);
+                columns.3.push(body.as_str());
             }
             sqlx::query(
-                "WITH stored AS (INSERT INTO stream_events (branch_id, seq, at, body) \
-                 SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[])) \
-                 SELECT pg_notify($5, p) FROM UNNEST($6::TEXT[]) p",
+                "INSERT INTO stream_events (branch_id, seq, at, body) \
+                 SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[])",
             )
-            .bind(branches)
-            .bind(seqs)
-            .bind(ats)
-            .bind(bodies)
-            .bind(CHANNEL)
-            .bind(payloads)
+            .bind(&columns.0)
+            .bind(&columns.1)
+            .bind(&columns.2)
+            .bind(&columns.3)
             .execute(&mut *conn)
             .await?;
         }
         conn.commit().await?;
+        if !events.is_empty() {
+            self.relay.committed(events);
+        }
         Ok(value)
     }
 
@@ -275,7 +288,7 @@ impl PgStore {
     }
 
     pub async fn close(&self) {
-        self.listener.abort();
+        self.relay.stop();
         self.pool.close().await;
     }
 }
