@@ -270,8 +270,12 @@ async fn publish_round(
     hints: Vec<Hint>,
 ) -> anyhow::Result<()> {
     let mut round = Round::new(last);
+    let mut swept = false;
     for hint in hints {
         if hint == Hint::All {
+            if std::mem::replace(&mut swept, true) {
+                continue; // Once a round is enough.
+            }
             for (branch, seq) in branch_seqs(pool).await? {
                 round.hint(Hint::Event {
                     branch,
