@@ -495,7 +495,31 @@ async fn a_server_notifies_after_its_commit_and_the_issuing_functions_do_not_in_
             .unwrap()
     };
 
-    // A walk-in is issued by a database function, whose events the server does not hold: the
+    // The branch's first walk-in may go step by step (it reads the configuration the next ones
+    // are planned from; its event travels with its body): wait until it has been announced.
+    let r = post(
+        &c,
+        &server.url,
+        "/api/v1/tickets",
+        KIOSK,
+        json!({"service": "A"}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let first = seq().await;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let n = listener.recv().await.unwrap();
+            let mut parts = n.payload().split(' ').skip(1);
+            if parts.next().and_then(|s| s.parse::<i64>().ok()) >= Some(first) {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the first walk-in announced");
+
+    // The next is issued by a database function, whose events the server does not hold: the
     // server names the branch and its seq. Had the function notified in its transaction, that
     // notification (with the body) would have come first.
     let r = post(
