@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use qhall_shared::api::{Localized, TicketStatus, WindowState};
 use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 
-use super::sql::{Columns, Sql, returned_nothing};
+use super::sql::{Arg, Columns, Sql, returned_nothing};
 use super::{
     AuditEntry, BranchConfig, LineHead, NewComplaint, NewRating, NewTicket, Result, StoreError,
     TicketEvent, TicketRow, WindowDef, WindowRow,
@@ -606,60 +606,61 @@ pub trait Tx: Sql + Sized {
     /// The heads of the lines a window may call from: per service the first waiting ticket of
     /// each class (priority and normal walk-ins, and the checked-in appointments), and the first
     /// sent to this window — passing over a remote ticket that has not checked in yet (it
-    /// keeps its place).
+    /// keeps its place). One statement (a window's call-next holds its branch's lock while it
+    /// runs): a `LIMIT 1` per line, in that order.
     async fn heads(
         &mut self,
         branch: i64,
         window: WindowNo,
         services: &[ServiceCode],
     ) -> Result<Vec<LineHead>> {
-        let mut out = Vec::new();
+        const COLUMNS: &str = "key, service_code, priority, queue_at, appointment_at";
+        const NOT_REMOTE_UNCHECKED: &str = "NOT EXISTS (SELECT 1 FROM remote_tickets r \
+             WHERE r.ticket_key = tickets.key AND r.checked_in_at IS NULL)";
+        let mut parts = Vec::new();
+        let mut args = Vec::new();
         for s in services {
             for (priority, appointment) in [(true, false), (false, false), (false, true)] {
-                let head = self
-                    .row(
-                        "SELECT key, queue_at FROM tickets \
-                         WHERE branch_id = ? AND service_code = ? AND priority = ? AND status = 'waiting' \
-                         AND (appointment_at IS NOT NULL) = ? \
-                         AND target_window IS NULL AND NOT EXISTS (SELECT 1 FROM remote_tickets r \
-                         WHERE r.ticket_key = tickets.key AND r.checked_in_at IS NULL) \
-                         ORDER BY queue_at, key LIMIT 1",
-                        args![branch, s, priority, appointment],
-                        |r| {
-                            Ok(LineHead {
-                                key: r.int("key")?,
-                                service: *s,
-                                priority,
-                                queue_at: r.time("queue_at")?,
-                                appointment,
-                            })
-                        },
-                    )
-                    .await?;
-                out.extend(head);
+                parts.push(format!(
+                    "SELECT CAST({} AS BIGINT) AS ord, {COLUMNS} FROM tickets \
+                     WHERE branch_id = ? AND service_code = ? AND priority = ? AND status = 'waiting' \
+                     AND (appointment_at IS NOT NULL) = ? AND target_window IS NULL \
+                     AND {NOT_REMOTE_UNCHECKED} ORDER BY queue_at, key LIMIT 1",
+                    parts.len()
+                ));
+                args.extend([
+                    Arg::from(branch),
+                    Arg::from(s),
+                    Arg::from(priority),
+                    Arg::from(appointment),
+                ]);
             }
         }
-        let sent_here = self
-            .row(
-                "SELECT key, service_code, priority, queue_at, appointment_at FROM tickets \
-                 WHERE branch_id = ? AND target_window = ? AND status = 'waiting' \
-                 AND NOT EXISTS (SELECT 1 FROM remote_tickets r \
-                 WHERE r.ticket_key = tickets.key AND r.checked_in_at IS NULL) \
-                 ORDER BY priority DESC, queue_at, key LIMIT 1",
-                args![branch, window],
-                |r| {
-                    Ok(LineHead {
-                        key: r.int("key")?,
-                        service: r.service("service_code")?,
-                        priority: r.flag("priority")?,
-                        queue_at: r.time("queue_at")?,
-                        appointment: r.opt_time("appointment_at")?.is_some(),
-                    })
-                },
-            )
-            .await?;
-        out.extend(sent_here);
-        Ok(out)
+        parts.push(format!(
+            "SELECT CAST({} AS BIGINT) AS ord, {COLUMNS} FROM tickets \
+             WHERE branch_id = ? AND target_window = ? AND status = 'waiting' \
+             AND {NOT_REMOTE_UNCHECKED} ORDER BY priority DESC, queue_at, key LIMIT 1",
+            parts.len()
+        ));
+        args.extend([Arg::from(branch), Arg::from(window)]);
+        // Each in a subquery of its own (its ORDER BY and LIMIT), as both databases accept.
+        let sql = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("SELECT * FROM ({p}) AS h{i}"))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+            + " ORDER BY ord";
+        self.rows(&sql, &args, |r| {
+            Ok(LineHead {
+                key: r.int("key")?,
+                service: r.service("service_code")?,
+                priority: r.flag("priority")?,
+                queue_at: r.time("queue_at")?,
+                appointment: r.opt_time("appointment_at")?.is_some(),
+            })
+        })
+        .await
     }
 
     /// Mean service time of the service's most recent completed tickets, if any.
