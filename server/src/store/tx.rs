@@ -258,6 +258,27 @@ pub async fn stored_config_version(tx: &mut impl Sql, branch: i64) -> Result<i64
     .ok_or_else(|| unknown_branch(branch))
 }
 
+/// The branch's stream sequence as stored.
+pub async fn stored_seq(tx: &mut impl Sql, branch: i64) -> Result<u64> {
+    let seq = tx
+        .int("SELECT event_seq FROM branches WHERE id = ?", args![branch])
+        .await?
+        .ok_or_else(|| unknown_branch(branch))?;
+    Ok(seq.max(0) as u64)
+}
+
+/// Increments the branch's stored stream sequence; returns the new one.
+pub async fn raise_stored_seq(tx: &mut impl Sql, branch: i64) -> Result<u64> {
+    let seq = tx
+        .int(
+            "UPDATE branches SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq",
+            args![branch],
+        )
+        .await?
+        .ok_or_else(|| unknown_branch(branch))?;
+    Ok(seq.max(0) as u64)
+}
+
 /// What the branch's most recent `services` stream event kept in the database said (`open`).
 pub async fn stored_announcement(tx: &mut impl Sql, branch: i64) -> Result<Option<bool>> {
     let body = tx
@@ -312,25 +333,14 @@ pub trait Tx: Sql + Sized {
         Ok(cfg)
     }
 
-    /// The branch's stream sequence as last committed.
+    /// The branch's stream sequence as last committed (or raised in this transaction).
     async fn seq(&mut self, branch: i64) -> Result<u64> {
-        let seq = self
-            .int("SELECT event_seq FROM branches WHERE id = ?", args![branch])
-            .await?
-            .ok_or_else(|| unknown_branch(branch))?;
-        Ok(seq.max(0) as u64)
+        stored_seq(self, branch).await
     }
 
     /// Increments and returns the branch's stream sequence.
     async fn next_seq(&mut self, branch: i64) -> Result<u64> {
-        let seq = self
-            .int(
-                "UPDATE branches SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq",
-                args![branch],
-            )
-            .await?
-            .ok_or_else(|| unknown_branch(branch))?;
-        Ok(seq.max(0) as u64)
+        raise_stored_seq(self, branch).await
     }
 
     async fn insert_stream_event(

@@ -52,6 +52,10 @@ fn notification(branch: i64, seq: i64, body: &str) -> String {
     }
 }
 
+/// What a write transaction leaves to its commit: stream events `(branch, seq, at, body)` and
+/// the seqs of the branches it raised `(branch, seq)`.
+pub type Written = (Vec<(i64, i64, i64, String)>, Vec<(i64, i64)>);
+
 /// Connections a server keeps open unless told otherwise (`--pg-connections`).
 pub const DEFAULT_CONNECTIONS: u32 = 10;
 
@@ -168,12 +172,13 @@ impl PgStore {
             .await?)
     }
 
-    /// Ends a write operation: on success stores its stream events, commits, and hands the events
-    /// to the relay (this server's boards, then the other servers); on failure rolls back.
+    /// Ends a write operation: on success stores its stream events and the branches' raised
+    /// seqs (one statement), commits, and hands the events to the relay (this server's boards,
+    /// then the other servers); on failure rolls back.
     pub async fn finish<T>(
         &self,
         mut conn: Transaction<'static, Postgres>,
-        events: Vec<(i64, i64, i64, String)>,
+        (events, seqs): Written,
         result: Result<T>,
     ) -> Result<T> {
         let value = match result {
@@ -183,7 +188,7 @@ impl PgStore {
                 return Err(e);
             }
         };
-        if !events.is_empty() {
+        if !events.is_empty() || !seqs.is_empty() {
             let mut columns = (
                 Vec::with_capacity(events.len()),
                 Vec::with_capacity(events.len()),
@@ -196,14 +201,19 @@ impl PgStore {
                 columns.2.push(*a);
                 columns.3.push(body.as_str());
             }
+            let (branches, raised): (Vec<i64>, Vec<i64>) = seqs.into_iter().unzip();
             sqlx::query(
-                "INSERT INTO stream_events (branch_id, seq, at, body) \
-                 SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[])",
+                "WITH stored AS (INSERT INTO stream_events (branch_id, seq, at, body) \
+                 SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[])) \
+                 UPDATE branches SET event_seq = r.seq \
+                 FROM UNNEST($5::BIGINT[], $6::BIGINT[]) AS r(id, seq) WHERE branches.id = r.id",
             )
             .bind(&columns.0)
             .bind(&columns.1)
             .bind(&columns.2)
             .bind(&columns.3)
+            .bind(&branches)
+            .bind(&raised)
             .execute(&mut *conn)
             .await?;
         }

@@ -13,19 +13,30 @@ use sqlx::{AssertSqlSafe, Column, PgConnection, Postgres, Row, TypeInfo};
 
 use super::ConfigCache;
 use crate::store::sql::{Arg, Columns, FIRST, Sql, ms, numbered};
-use crate::store::tx::{stored_announcement, stored_config_version, unknown_branch};
+use crate::store::tx::{
+    raise_stored_seq, stored_announcement, stored_config_version, stored_seq, unknown_branch,
+};
 use crate::store::{Result, Tx};
 
 /// One PostgreSQL transaction's worth of statements.
 pub struct PgTx<'c> {
     pub(crate) conn: &'c mut PgConnection,
     pub(crate) cache: &'c ConfigCache,
-    /// Branches whose row this transaction has locked, with their `config_version` (which
-    /// cannot change while the lock is held: one query fewer per operation).
-    locked: Vec<(i64, i64)>,
+    /// Branches whose row this transaction has locked, with their `config_version` and
+    /// `event_seq` as the lock read them: neither can change under another writer while the lock
+    /// is held, so the version costs no query and the seq rises here, written once at commit
+    /// ([`PgTx::raised_seqs`]) instead of a round trip per event.
+    locked: Vec<Locked>,
     /// Stream events to store at commit, together with the notification (one round trip for
     /// all of them instead of one each): (branch, seq, at, body).
     pub(crate) events: Vec<(i64, i64, i64, String)>,
+}
+
+struct Locked {
+    branch: i64,
+    version: i64,
+    seq: i64,
+    raised: bool,
 }
 
 impl<'c> PgTx<'c> {
@@ -36,6 +47,20 @@ impl<'c> PgTx<'c> {
             locked: Vec::new(),
             events: Vec::new(),
         }
+    }
+
+    /// The locked branches whose seq this transaction raised, with the seq to store:
+    /// `PgStore::finish` writes them with the stream events.
+    pub(crate) fn raised_seqs(&self) -> Vec<(i64, i64)> {
+        self.locked
+            .iter()
+            .filter(|l| l.raised)
+            .map(|l| (l.branch, l.seq))
+            .collect()
+    }
+
+    fn locked(&mut self, branch: i64) -> Option<&mut Locked> {
+        self.locked.iter_mut().find(|l| l.branch == branch)
     }
 }
 
@@ -131,25 +156,49 @@ impl Tx for PgTx<'_> {
     }
 
     async fn lock_branch(&mut self, branch: i64) -> Result<()> {
-        if self.locked.iter().any(|(b, _)| *b == branch) {
+        if self.locked(branch).is_some() {
             return Ok(());
         }
-        let version: i64 =
-            sqlx::query_scalar("SELECT config_version FROM branches WHERE id = $1 FOR UPDATE")
-                .bind(branch)
-                .fetch_optional(&mut *self.conn)
-                .await?
-                .ok_or_else(|| unknown_branch(branch))?;
-        self.locked.push((branch, version));
+        let (version, seq): (i64, i64) = sqlx::query_as(
+            "SELECT config_version, event_seq FROM branches WHERE id = $1 FOR UPDATE",
+        )
+        .bind(branch)
+        .fetch_optional(&mut *self.conn)
+        .await?
+        .ok_or_else(|| unknown_branch(branch))?;
+        self.locked.push(Locked {
+            branch,
+            version,
+            seq,
+            raised: false,
+        });
         Ok(())
     }
 
     /// Under the branch's lock the version read with it still holds.
     async fn config_version(&mut self, branch: i64) -> Result<i64> {
-        if let Some((_, v)) = self.locked.iter().find(|(b, _)| *b == branch) {
-            return Ok(*v);
+        if let Some(l) = self.locked(branch) {
+            return Ok(l.version);
         }
         stored_config_version(self, branch).await
+    }
+
+    /// Under the branch's lock, with what this transaction raised it to.
+    async fn seq(&mut self, branch: i64) -> Result<u64> {
+        if let Some(l) = self.locked(branch) {
+            return Ok(l.seq.max(0) as u64);
+        }
+        stored_seq(self, branch).await
+    }
+
+    /// Under the branch's lock, counted here and stored at commit.
+    async fn next_seq(&mut self, branch: i64) -> Result<u64> {
+        if let Some(l) = self.locked(branch) {
+            l.seq += 1;
+            l.raised = true;
+            return Ok(l.seq.max(0) as u64);
+        }
+        raise_stored_seq(self, branch).await
     }
 
     async fn insert_stream_event(
