@@ -387,6 +387,12 @@ async fn connect(db: &PgDatabase) -> sqlx::PgConnection {
         .unwrap()
 }
 
+/// Issues a walk-in for service A on the server at `url`.
+async fn walk_in(c: &reqwest::Client, url: &str) {
+    let r = post(c, url, "/api/v1/tickets", KIOSK, json!({"service": "A"})).await;
+    assert_eq!(r.status(), 201);
+}
+
 /// A board on `server`, with the seq of its snapshot.
 async fn board(server: &ServerProcess) -> (EventClient, u64) {
     let mut board = EventClient::connect(&format!(
@@ -426,15 +432,7 @@ async fn a_board_keeps_hearing_the_other_servers_calls_after_the_listening_conne
 
     // Events committed on B while A reconnects, and after, all reach A's board, in order.
     for _ in 0..3 {
-        let r = post(
-            &c,
-            &b.url,
-            "/api/v1/tickets",
-            KIOSK,
-            json!({"service": "A"}),
-        )
-        .await;
-        assert_eq!(r.status(), 201);
+        walk_in(&c, &b.url).await;
     }
     for _ in 0..3 {
         let m = board
@@ -497,15 +495,7 @@ async fn a_server_notifies_after_its_commit_and_the_issuing_functions_do_not_in_
 
     // The branch's first walk-in may go step by step (it reads the configuration the next ones
     // are planned from; its event travels with its body): wait until it has been announced.
-    let r = post(
-        &c,
-        &server.url,
-        "/api/v1/tickets",
-        KIOSK,
-        json!({"service": "A"}),
-    )
-    .await;
-    assert_eq!(r.status(), 201);
+    walk_in(&c, &server.url).await;
     let first = seq().await;
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -522,15 +512,7 @@ async fn a_server_notifies_after_its_commit_and_the_issuing_functions_do_not_in_
     // The next is issued by a database function, whose events the server does not hold: the
     // server names the branch and its seq. Had the function notified in its transaction, that
     // notification (with the body) would have come first.
-    let r = post(
-        &c,
-        &server.url,
-        "/api/v1/tickets",
-        KIOSK,
-        json!({"service": "A"}),
-    )
-    .await;
-    assert_eq!(r.status(), 201);
+    walk_in(&c, &server.url).await;
     let issued = seq().await;
     let before = tokio::time::timeout(Duration::from_secs(10), async {
         let mut before = Vec::new();
