@@ -509,26 +509,41 @@ async fn a_server_notifies_after_its_commit_and_the_issuing_functions_do_not_in_
     .await
     .expect("the first walk-in announced");
 
-    // The next is issued by a database function, whose events the server does not hold: the
-    // server names the branch and its seq. Had the function notified in its transaction, that
-    // notification (with the body) would have come first.
+    // The next is issued by a database function, which answers with its event: the server
+    // notifies after the commit, with the body. Had the function notified in its transaction
+    // too, the same seq would come twice (the in-transaction one first, at the commit).
     walk_in(&c, &server.url).await;
     let issued = seq().await;
-    let before = tokio::time::timeout(Duration::from_secs(10), async {
-        let mut before = Vec::new();
+    let announced = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let n = listener.recv().await.unwrap();
-            if n.payload() == format!("1 {issued}") {
-                break before;
+            if n.payload().starts_with(&format!("1 {issued} ")) {
+                break n.payload().to_owned();
             }
-            before.push(n.payload().to_owned());
         }
     })
     .await
-    .expect("the branch and its seq");
+    .expect("the walk-in announced");
+    assert!(announced.contains("\"issued\""), "{announced}");
+    sqlx::query("SELECT pg_notify('qhall_events', 'marker')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let after = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut after = Vec::new();
+        loop {
+            let n = listener.recv().await.unwrap();
+            if n.payload() == "marker" {
+                break after;
+            }
+            after.push(n.payload().to_owned());
+        }
+    })
+    .await
+    .expect("the marker");
     assert!(
-        !before.iter().any(|p| p.contains("\"issued\"")),
-        "{before:?}"
+        !after.iter().any(|p| p.starts_with(&format!("1 {issued} "))),
+        "announced twice: {after:?}"
     );
 
     // An event the server made itself travels with its body.
@@ -574,6 +589,32 @@ async fn a_server_notifies_after_its_commit_and_the_issuing_functions_do_not_in_
         .expect("the older server's notification")
         .unwrap();
     assert_eq!(n.payload(), "1 0 older");
+    // So does an older server's batch (`qhall_issue_batch`, which the release before this one
+    // called): its events are notified in the transaction, with their bodies.
+    let now = chrono::Utc::now().timestamp_millis();
+    let item = json!({
+        "scope": "older-server", "key": null, "code": "A", "priority": false,
+        "day": "2026-01-05", "first": 1, "last": 999, "width": 3, "now": now,
+        "id": "issued-by-an-older-server", "device": null, "staff": null, "forecast": null,
+        "forecast_last": null, "forecast_extra": null, "default_secs": 360.0,
+        "recent_since": now - 3_600_000, "windows": [], "serves": [], "appointments": false,
+        "message": "older 18446744073709551615",
+    });
+    let number: String = sqlx::query_scalar(
+        "SELECT number FROM qhall_issue_batch(1, \
+         (SELECT config_version FROM branches WHERE id = 1), $1::JSONB)",
+    )
+    .bind(json!([item]).to_string())
+    .fetch_one(&mut conn)
+    .await
+    .expect("issued by the older server's function");
+    assert!(number.starts_with('A'), "{number}");
+    let batch_seq = seq().await;
+    let n = tokio::time::timeout(Duration::from_secs(10), listener.recv())
+        .await
+        .expect("the older server's batch notification")
+        .unwrap();
+    assert_eq!(n.payload(), format!("1 {batch_seq} older {batch_seq}"));
     sqlx::query("SET qhall.notify = 'after_commit'")
         .execute(&mut conn)
         .await

@@ -11,10 +11,10 @@
 //!   so its boards do not wait for a round trip, and
 //! - tells the other servers in its notifier's next statement: one autocommitted statement for
 //!   whatever committed while the previous one was out, with `NOTIFY qhall_events, 'BRANCH SEQ
-//!   BODY'` for an event whose body it holds and that fits ([`super::PAYLOAD_BODY_MAX`]), and
-//!   `'BRANCH SEQ'` with the branch's current seq otherwise (walk-ins issued together, whose
-//!   events the database function wrote). The lock is then taken once per statement of three
-//!   notifiers, not once per write of every branch.
+//!   BODY'`, or `'BRANCH SEQ'` for a body too long to travel with it
+//!   ([`super::PAYLOAD_BODY_MAX`]). The lock is then taken once per statement of three
+//!   notifiers, not once per write of every branch. (Walk-ins issued together come back from
+//!   their statement with their events, migration 0039, and go the same way.)
 //!
 //! Each server's one publisher task takes its own commits and every notification. An event whose
 //! predecessor it published goes out with the body it came with; otherwise the branch's events
@@ -57,8 +57,6 @@ enum Hint {
         seq: u64,
         body: Option<String>,
     },
-    /// Events of `branch` after the last published (which ones, the table says).
-    Branch(i64),
     /// Any branch may have: compare every branch's seq.
     All,
 }
@@ -73,7 +71,7 @@ pub(super) struct Relay {
 /// What the notifier tells the other servers next.
 #[derive(Default)]
 struct Outgoing {
-    queue: Mutex<(Vec<String>, Vec<i64>)>,
+    queue: Mutex<Vec<String>>,
     wake: Notify,
 }
 
@@ -106,7 +104,7 @@ impl Relay {
                 .queue
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            queue.0.extend(
+            queue.extend(
                 events
                     .iter()
                     .map(|(b, s, _, body)| notification(*b, *s, body)),
@@ -120,22 +118,6 @@ impl Relay {
                 body: Some(body),
             });
         }
-    }
-
-    /// `branch` has committed events this server does not hold (a database function wrote them).
-    pub(super) fn committed_branch(&self, branch: i64) {
-        {
-            let mut queue = self
-                .outgoing
-                .queue
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if !queue.1.contains(&branch) {
-                queue.1.push(branch);
-            }
-        }
-        self.outgoing.wake.notify_one();
-        let _ = self.local.send(Hint::Branch(branch));
     }
 
     pub(super) fn stop(&self) {
@@ -201,27 +183,22 @@ async fn notify(outgoing: Arc<Outgoing>, pool: PgPool) {
     loop {
         outgoing.wake.notified().await;
         loop {
-            let (payloads, branches) = {
+            let payloads: Vec<String> = {
                 let mut queue = outgoing.queue.lock().unwrap_or_else(|e| e.into_inner());
-                let n = queue.0.len().min(ROUND_MAX);
-                let payloads: Vec<String> = queue.0.drain(..n).collect();
-                (payloads, std::mem::take(&mut queue.1))
+                let n = queue.len().min(ROUND_MAX);
+                queue.drain(..n).collect()
             };
-            if payloads.is_empty() && branches.is_empty() {
+            if payloads.is_empty() {
                 break;
             }
             // Notifications are not kept across a crash of PostgreSQL anyway: the statement's
             // commit need not wait for the disk, whatever `--durability` says.
             let sent = sqlx::query(
-                "SELECT pg_notify($1, n.p) \
-                 FROM (SELECT unnest($2::TEXT[]) AS p \
-                       UNION ALL \
-                       SELECT id::TEXT || ' ' || event_seq::TEXT FROM branches WHERE id = ANY($3)) n, \
-                      set_config('synchronous_commit', 'off', true) s",
+                "SELECT pg_notify($1, p) \
+                 FROM unnest($2::TEXT[]) AS p, set_config('synchronous_commit', 'off', true) s",
             )
             .bind(CHANNEL)
             .bind(&payloads)
-            .bind(&branches)
             .execute(&pool)
             .await;
             if let Err(e) = sent {
@@ -366,7 +343,6 @@ impl<'a> Round<'a> {
                     None => self.read_later(branch),
                 }
             }
-            Hint::Branch(branch) => self.read_later(branch),
             Hint::All => {}
         }
     }
@@ -462,7 +438,7 @@ mod tests {
         round.hint(event(1, 8, Some("eight")));
         round.hint(event(2, 1, Some("b1")));
         round.hint(event(1, 6, Some("six"))); // Behind a branch being read: held, not sent now.
-        round.hint(Hint::Branch(2));
+        round.hint(event(2, 2, None)); // Body too long to travel: read.
         round.hint(event(2, 2, Some("b2")));
         assert_eq!(round.now, [(2, 1, "b1".to_owned())]);
         assert_eq!(round.unread(), [1, 2]);
