@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, Connection, PgPool, Postgres, Transaction};
 
 pub use self::batch::Batches;
 use super::{Result, StoreError};
@@ -55,6 +55,10 @@ fn notification(branch: i64, seq: i64, body: &str) -> String {
 /// What a write transaction leaves to its commit: stream events `(branch, seq, at, body)` and
 /// the seqs of the branches it raised `(branch, seq)`.
 pub type Written = (Vec<(i64, i64, i64, String)>, Vec<(i64, i64)>);
+
+/// A pooled connection idle this long is pinged before it is used again (a restarted or
+/// unreachable PostgreSQL shows there, not in the statement it was taken for).
+const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// Connections a server keeps open unless told otherwise (`--pg-connections`).
 pub const DEFAULT_CONNECTIONS: u32 = 10;
@@ -105,6 +109,19 @@ impl PgStore {
             // A branch's writes queue on its row lock anyway; a few connections keep every core busy
             // without crowding PostgreSQL's connection limit when many servers share it.
             .max_connections(connections)
+            // By default every acquire pings the connection: a round trip before each statement
+            // and transaction, one more on a branch's issuing lane between its statements (the
+            // lane is what limits one branch: the machine idles a third of the time). Only a
+            // connection that has sat idle is checked; one in use since is known to be alive.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_CHECK {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .acquire_timeout(Duration::from_secs(15))
             .connect_with(opts)
             .await?;
