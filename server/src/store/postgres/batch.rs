@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use chrono::NaiveDate;
 use serde_json::json;
 use sqlx::{PgPool, Row};
 use tokio::sync::oneshot;
@@ -56,7 +57,7 @@ struct LaneState {
 struct Waiting {
     version: i64,
     id: String,
-    item: serde_json::Value,
+    item: Item,
     reply: oneshot::Sender<Option<TicketRow>>,
 }
 
@@ -73,7 +74,7 @@ impl Batches {
         let waiting = Waiting {
             version: plan.config_version,
             id: plan.id.clone(),
-            item: item(plan),
+            item: Item::of(plan),
             reply,
         };
         let lane = self
@@ -114,7 +115,7 @@ impl Batches {
         let Some(first) = plans.first() else {
             return Ok(Vec::new());
         };
-        let items: Vec<serde_json::Value> = plans.iter().map(item).collect();
+        let items: Vec<Item> = plans.iter().map(Item::of).collect();
         self.statements.fetch_add(1, Ordering::Relaxed);
         let rows = execute(pool, relay, first.branch, first.config_version, items).await?;
         Ok(plans
@@ -154,7 +155,10 @@ async fn run(
             let mut state = lane.state.lock().unwrap_or_else(|e| e.into_inner());
             state.queue.splice(0..0, later);
         }
-        let items = batch.iter_mut().map(|w| w.item.take()).collect();
+        let items = batch
+            .iter_mut()
+            .map(|w| std::mem::take(&mut w.item))
+            .collect();
         statements.fetch_add(1, Ordering::Relaxed);
         let rows = match execute(&pool, &relay, branch, version, items).await {
             Ok(rows) => rows,
@@ -191,15 +195,37 @@ async fn execute(
     relay: &Relay,
     branch: i64,
     version: i64,
-    items: Vec<serde_json::Value>,
+    items: Vec<Item>,
 ) -> sqlx::Result<Vec<TicketRow>> {
+    let c = Columns::of(items);
     let rows = sqlx::query(
         "SELECT (b.made_ticket).*, b.made_seq, b.made_body \
-         FROM qhall_issue_batch_events($1, $2, $3) b",
+         FROM qhall_issue_batch_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                                       $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) b",
     )
     .bind(branch)
     .bind(version)
-    .bind(sqlx::types::Json(items))
+    .bind(c.scope)
+    .bind(c.key)
+    .bind(c.code)
+    .bind(c.priority)
+    .bind(c.day)
+    .bind(c.first)
+    .bind(c.last)
+    .bind(c.width)
+    .bind(c.now)
+    .bind(c.id)
+    .bind(c.device)
+    .bind(c.staff)
+    .bind(c.forecast)
+    .bind(c.forecast_last)
+    .bind(c.forecast_extra)
+    .bind(c.default_secs)
+    .bind(c.recent_since)
+    .bind(c.windows)
+    .bind(c.serves)
+    .bind(c.appointments)
+    .bind(c.message)
     .fetch_all(pool)
     .await?;
     let mut tickets = Vec::with_capacity(rows.len());
@@ -220,35 +246,120 @@ async fn execute(
     Ok(tickets)
 }
 
-/// One item of `qhall_issue_batch`: the arguments of `qhall_issue` after the version.
-fn item(plan: &IssuePlan<'_>) -> serde_json::Value {
-    let (forecast, forecast_last, forecast_extra) = match &plan.forecast {
-        Some((waits, last, extra)) => (Some(waits), Some(*last), Some(*extra)),
-        None => (None, None, None),
-    };
-    let (windows, serves): (Vec<i64>, Vec<&str>) =
-        plan.windows.iter().map(|(n, s)| (*n, s.as_str())).unzip();
-    json!({
-        "scope": plan.scope,
-        "key": plan.key,
-        "code": plan.service.as_str(),
-        "priority": plan.priority,
-        "day": plan.day,
-        "first": plan.first,
-        "last": plan.last,
-        "width": plan.width,
-        "now": ms(plan.now),
-        "id": plan.id,
-        "device": plan.device,
-        "staff": plan.staff,
-        "forecast": forecast,
-        "forecast_last": forecast_last,
-        "forecast_extra": forecast_extra,
-        "default_secs": plan.default_secs,
-        "recent_since": ms(plan.recent_since),
-        "windows": windows,
-        "serves": serves,
-        "appointments": plan.appointments,
-        "message": plan.message,
-    })
+/// One walk-in of a statement: the arguments of `qhall_issue` after the version.
+#[derive(Default)]
+struct Item {
+    scope: String,
+    key: Option<String>,
+    code: String,
+    priority: bool,
+    day: NaiveDate,
+    first: i64,
+    last: i64,
+    width: i32,
+    now: i64,
+    id: String,
+    device: Option<i64>,
+    staff: Option<i64>,
+    /// The waits by position (a JSON array), the last one, and what each further adds.
+    forecast: Option<(String, f64, f64)>,
+    default_secs: f64,
+    recent_since: i64,
+    /// The windows configured for the service (JSON arrays of their numbers and of what each
+    /// serves, comma-separated).
+    windows: String,
+    serves: String,
+    appointments: bool,
+    message: String,
+}
+
+impl Item {
+    fn of(plan: &IssuePlan<'_>) -> Item {
+        let (windows, serves): (Vec<i64>, Vec<&str>) =
+            plan.windows.iter().map(|(n, s)| (*n, s.as_str())).unzip();
+        Item {
+            scope: plan.scope.clone(),
+            key: plan.key.map(str::to_owned),
+            code: plan.service.as_str().to_owned(),
+            priority: plan.priority,
+            day: plan.day,
+            first: i64::from(plan.first),
+            last: i64::from(plan.last),
+            width: i32::try_from(plan.width).unwrap_or(i32::MAX),
+            now: ms(plan.now),
+            id: plan.id.clone(),
+            device: plan.device,
+            staff: plan.staff,
+            forecast: plan
+                .forecast
+                .as_ref()
+                .map(|(waits, last, extra)| (json!(waits).to_string(), *last, *extra)),
+            default_secs: plan.default_secs,
+            recent_since: ms(plan.recent_since),
+            windows: json!(windows).to_string(),
+            serves: json!(serves).to_string(),
+            appointments: plan.appointments,
+            message: plan.message.clone(),
+        }
+    }
+}
+
+/// A statement's items, one array per field, as `qhall_issue_batch_events` takes them.
+#[derive(Default)]
+struct Columns {
+    scope: Vec<String>,
+    key: Vec<Option<String>>,
+    code: Vec<String>,
+    priority: Vec<bool>,
+    day: Vec<NaiveDate>,
+    first: Vec<i64>,
+    last: Vec<i64>,
+    width: Vec<i32>,
+    now: Vec<i64>,
+    id: Vec<String>,
+    device: Vec<Option<i64>>,
+    staff: Vec<Option<i64>>,
+    forecast: Vec<Option<String>>,
+    forecast_last: Vec<Option<f64>>,
+    forecast_extra: Vec<Option<f64>>,
+    default_secs: Vec<f64>,
+    recent_since: Vec<i64>,
+    windows: Vec<String>,
+    serves: Vec<String>,
+    appointments: Vec<bool>,
+    message: Vec<String>,
+}
+
+impl Columns {
+    fn of(items: Vec<Item>) -> Columns {
+        let mut c = Columns::default();
+        for i in items {
+            c.scope.push(i.scope);
+            c.key.push(i.key);
+            c.code.push(i.code);
+            c.priority.push(i.priority);
+            c.day.push(i.day);
+            c.first.push(i.first);
+            c.last.push(i.last);
+            c.width.push(i.width);
+            c.now.push(i.now);
+            c.id.push(i.id);
+            c.device.push(i.device);
+            c.staff.push(i.staff);
+            let (forecast, last, extra) = match i.forecast {
+                Some((waits, last, extra)) => (Some(waits), Some(last), Some(extra)),
+                None => (None, None, None),
+            };
+            c.forecast.push(forecast);
+            c.forecast_last.push(last);
+            c.forecast_extra.push(extra);
+            c.default_secs.push(i.default_secs);
+            c.recent_since.push(i.recent_since);
+            c.windows.push(i.windows);
+            c.serves.push(i.serves);
+            c.appointments.push(i.appointments);
+            c.message.push(i.message);
+        }
+        c
+    }
 }
