@@ -13,7 +13,10 @@ use super::postgres::PgStore;
 use super::read::Snapshot;
 use super::read_cache::{Board, Kind, Lines, ReadCache, Stamp};
 use super::sqlite::SqliteStore;
-use super::{BoardState, BranchConfig, Principal, Result, Role, TicketRow, Tx, UserRow, WindowRow};
+use super::{
+    BoardState, BranchConfig, Principal, Result, Role, StoreError, TicketRow, Tx, UserRow,
+    WindowRow,
+};
 use crate::events::Hub;
 use crate::hall::estimate::Forecasts;
 use crate::hall::{
@@ -141,11 +144,17 @@ impl Store {
                 forecast.as_deref(),
                 now,
             )
-            && let Some(ticket) = db.issue_walk_in(&plan).await
         {
-            // In one statement with the branch's other waiting issues (store/postgres/batch.rs).
-            db.count_issued_at_once();
-            return Ok(hall::issue::issued(&plan, ticket, cfg));
+            // In one statement with the branch's other waiting issues (store/postgres/batch.rs);
+            // one it did not issue goes step by step, one it may have issued fails.
+            match db.issue_walk_in(&plan).await {
+                Ok(Some(ticket)) => {
+                    db.count_issued_at_once();
+                    return Ok(hall::issue::issued(&plan, ticket, cfg));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(StoreError::Other(e.into())),
+            }
         }
         self.issue_by_steps(who, service, priority, key, forecast, now)
             .await

@@ -14,7 +14,10 @@
 //!
 //! An item the statement did not issue (a repeated idempotency key, every number live, another
 //! configuration under the lock, or the statement failed and changed nothing) answers `None`:
-//! the caller issues it step by step, which gives the answer for it.
+//! the caller issues it step by step, which gives the answer for it. A statement whose outcome
+//! is not known (the connection dropped after sending it, or an answer that cannot be read
+//! after the commit) answers [`Uncertain`]: issuing it again could issue it twice, so the
+//! request fails instead, and a client retrying with its idempotency key gets the one ticket.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,18 +61,26 @@ struct Waiting {
     version: i64,
     id: String,
     item: Item,
-    reply: oneshot::Sender<Option<TicketRow>>,
+    reply: oneshot::Sender<Answer>,
 }
 
+/// What a walk-in's statement did: issued it, did not (`None`: step by step), or not known.
+pub type Answer = Result<Option<TicketRow>, Uncertain>;
+
+/// The statement may have committed: its outcome is not known.
+#[derive(Debug, thiserror::Error)]
+#[error("issuing together: the statement's outcome is not known ({0})")]
+pub struct Uncertain(String);
+
 impl Batches {
-    /// Issues `plan` with whatever else of its branch is waiting; `None`: not issued (see the
-    /// module's documentation).
+    /// Issues `plan` with whatever else of its branch is waiting (see the module's
+    /// documentation for what each answer means).
     pub(super) async fn issue(
         &self,
         pool: &PgPool,
         relay: &Arc<Relay>,
         plan: &IssuePlan<'_>,
-    ) -> Option<TicketRow> {
+    ) -> Answer {
         let (reply, answer) = oneshot::channel();
         let waiting = Waiting {
             version: plan.config_version,
@@ -96,7 +107,7 @@ impl Batches {
         }
         // A task that ended without answering (it cannot, short of a panic) leaves the issue
         // to be made step by step.
-        answer.await.ok().flatten()
+        answer.await.unwrap_or(Ok(None))
     }
 
     /// Statements run since start.
@@ -161,15 +172,22 @@ async fn run(
             .collect();
         statements.fetch_add(1, Ordering::Relaxed);
         let rows = match execute(&pool, &relay, branch, version, items).await {
-            Ok(rows) => rows,
+            Ok(rows) => Ok(rows),
+            Err(e) if may_have_committed(&e) => {
+                tracing::error!(error = %e, branch, "issuing together: outcome not known");
+                Err(Uncertain(e.to_string()))
+            }
             Err(e) => {
                 tracing::warn!(error = %e, branch, "issuing together failed; step by step instead");
-                Vec::new()
+                Ok(Vec::new())
             }
         };
         for w in batch {
-            let row = rows.iter().find(|r| r.id == w.id).cloned();
-            let _ = w.reply.send(row);
+            let answer = match &rows {
+                Ok(rows) => Ok(rows.iter().find(|r| r.id == w.id).cloned()),
+                Err(Uncertain(e)) => Err(Uncertain(e.clone())),
+            };
+            let _ = w.reply.send(answer);
         }
     }
 }
@@ -187,6 +205,16 @@ impl Drop for Unwind {
             state.queue.clear();
         }
     }
+}
+
+/// Whether a statement that failed with `e` may still have committed. An error PostgreSQL
+/// reported aborted it; one from the pool came before it was sent. Anything else — the
+/// connection lost while it ran, an answer that could not be read — leaves it unknown.
+fn may_have_committed(e: &sqlx::Error) -> bool {
+    !matches!(
+        e,
+        sqlx::Error::Database(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+    )
 }
 
 /// Runs one statement; the events it answers with go to the relay once it has committed.
@@ -361,5 +389,19 @@ impl Columns {
             c.message.push(i.message);
         }
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_statement_known_to_have_failed_goes_step_by_step() {
+        let io = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(may_have_committed(&io));
+        assert!(may_have_committed(&sqlx::Error::Decode("bad row".into())));
+        assert!(!may_have_committed(&sqlx::Error::PoolTimedOut));
+        assert!(!may_have_committed(&sqlx::Error::PoolClosed));
     }
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgPool, Postgres, Transaction};
 
-pub use self::batch::Batches;
+pub use self::batch::{Answer, Batches, Uncertain};
 use super::{Result, StoreError};
 use crate::events::Hub;
 use crate::hall::issue::IssuePlan;
@@ -152,7 +152,7 @@ impl PgStore {
 
     /// Issues `plan` with whatever else of its branch is waiting ([`Batches`]); `None`: not
     /// issued, to be issued step by step.
-    pub async fn issue_walk_in(&self, plan: &IssuePlan<'_>) -> Option<TicketRow> {
+    pub async fn issue_walk_in(&self, plan: &IssuePlan<'_>) -> Answer {
         self.batches.issue(&self.pool, &self.relay, plan).await
     }
 
