@@ -394,6 +394,27 @@ async fn walk_in(c: &reqwest::Client, url: &str) {
 }
 
 /// A board on `server`, with the seq of its snapshot.
+/// The notifications `listener` hears until one satisfies `wanted` (within 10 s): those before
+/// it, and it.
+async fn heard_until(
+    listener: &mut sqlx::postgres::PgListener,
+    what: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> (Vec<String>, String) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let mut before = Vec::new();
+        loop {
+            let n = listener.recv().await.unwrap();
+            if wanted(n.payload()) {
+                break (before, n.payload().to_owned());
+            }
+            before.push(n.payload().to_owned());
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: not heard within 10 s"))
+}
+
 async fn board(server: &ServerProcess) -> (EventClient, u64) {
     let mut board = EventClient::connect(&format!(
         "{}/api/v1/events?token={DISPLAY}",
@@ -497,50 +518,26 @@ async fn a_server_notifies_after_its_commit_and_the_issuing_functions_do_not_in_
     // are planned from; its event travels with its body): wait until it has been announced.
     walk_in(&c, &server.url).await;
     let first = seq().await;
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let n = listener.recv().await.unwrap();
-            let mut parts = n.payload().split(' ').skip(1);
-            if parts.next().and_then(|s| s.parse::<i64>().ok()) >= Some(first) {
-                break;
-            }
-        }
+    heard_until(&mut listener, "the first walk-in announced", |p| {
+        p.split(' ').nth(1).and_then(|s| s.parse::<i64>().ok()) >= Some(first)
     })
-    .await
-    .expect("the first walk-in announced");
+    .await;
 
     // The next is issued by a database function, which answers with its event: the server
     // notifies after the commit, with the body. Had the function notified in its transaction
     // too, the same seq would come twice (the in-transaction one first, at the commit).
     walk_in(&c, &server.url).await;
     let issued = seq().await;
-    let announced = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let n = listener.recv().await.unwrap();
-            if n.payload().starts_with(&format!("1 {issued} ")) {
-                break n.payload().to_owned();
-            }
-        }
+    let (_, announced) = heard_until(&mut listener, "the walk-in announced", |p| {
+        p.starts_with(&format!("1 {issued} "))
     })
-    .await
-    .expect("the walk-in announced");
+    .await;
     assert!(announced.contains("\"issued\""), "{announced}");
     sqlx::query("SELECT pg_notify('qhall_events', 'marker')")
         .execute(&mut conn)
         .await
         .unwrap();
-    let after = tokio::time::timeout(Duration::from_secs(10), async {
-        let mut after = Vec::new();
-        loop {
-            let n = listener.recv().await.unwrap();
-            if n.payload() == "marker" {
-                break after;
-            }
-            after.push(n.payload().to_owned());
-        }
-    })
-    .await
-    .expect("the marker");
+    let (after, _) = heard_until(&mut listener, "the marker", |p| p == "marker").await;
     assert!(
         !after.iter().any(|p| p.starts_with(&format!("1 {issued} "))),
         "announced twice: {after:?}"
@@ -566,16 +563,10 @@ async fn a_server_notifies_after_its_commit_and_the_issuing_functions_do_not_in_
     )
     .await;
     assert_eq!(r.status(), 200);
-    let called = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let n = listener.recv().await.unwrap();
-            if n.payload().contains("\"called\"") {
-                break n.payload().to_owned();
-            }
-        }
+    let (_, called) = heard_until(&mut listener, "the call's notification", |p| {
+        p.contains("\"called\"")
     })
-    .await
-    .expect("the call's notification");
+    .await;
     assert!(called.starts_with("1 "), "{called}");
 
     // A connection that has not said it notifies after commit (an older server during a rolling
