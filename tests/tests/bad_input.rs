@@ -301,3 +301,88 @@ async fn a_ticket_acted_on_twice_is_a_conflict_and_stays_as_it_was() {
         .await;
     expect_error(r, &[409], "cancel a served ticket").await;
 }
+
+/// PostgreSQL cannot store the NUL character in text (SQLite can): a body or an address with it
+/// is refused on both databases alike, from any caller, before anything is read or changed —
+/// never the 500 PostgreSQL's refusal used to become (schemathesis found it on a login).
+#[tokio::test]
+async fn the_nul_character_is_refused_alike_on_both_databases_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let manager = app.login("manager").await;
+    let before = state_of(&app, &manager).await;
+
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/login",
+            None,
+            json!({"username": "man\u{0}ager", "password": "demo"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (422, &json!("invalid_body")),
+        "login: {body}"
+    );
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/emergency",
+            Some(&manager),
+            json!({"message": "Fire\u{0} drill"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (422, &json!("invalid_body")),
+        "emergency: {body}"
+    );
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/v1/tickets",
+            Some(KIOSK),
+            json!({"service": "A\u{0}"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (422, &json!("invalid_body")),
+        "issue: {body}"
+    );
+    for path in [
+        "/api/v1/tickets/A%00",
+        "/api/v1/appointments/A%00",
+        "/api/v1/stats?day=2026-01-01%00",
+    ] {
+        expect_error(
+            app.request(reqwest::Method::GET, path, Some(&manager))
+                .send()
+                .await
+                .unwrap(),
+            &[400],
+            path,
+        )
+        .await;
+    }
+    assert_eq!(state_of(&app, &manager).await, before, "nothing changed");
+
+    // A backslash before `u0000` that is itself escaped is text like any other.
+    let message = r"C:\u0000 is a path, not a NUL";
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/emergency",
+            Some(&manager),
+            json!({ "message": message }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let hall: Value = app
+        .get("/api/v1/hall", Some(KIOSK))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hall["emergency"], message);
+}

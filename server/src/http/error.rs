@@ -172,10 +172,52 @@ fn panic_response(payload: PanicPayload) -> Response {
     ApiError::internal(format!("a request handler panicked: {what}")).into_response()
 }
 
-/// `Json<T>` whose rejections are [`ApiError`]s.
-#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `Json<T>` whose rejections are [`ApiError`]s, and which refuses text with the NUL character
+/// (`\u0000`): PostgreSQL cannot store it in `TEXT`, and no name, note or code has a use for it,
+/// so both databases refuse it alike, as 422 `invalid_body`, before anything is read or changed.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::Bytes::from_request(
+            axum::extract::Request::from_parts(parts.clone(), body),
+            state,
+        )
+        .await
+        .map_err(|e| ApiError::from(JsonRejection::from(e)))?;
+        let nul = has_nul_escape(&bytes);
+        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        if nul {
+            return Err(ApiError::invalid(
+                "invalid_body",
+                "text may not contain the NUL character (\\u0000)",
+            ));
+        }
+        Ok(ApiJson(value))
+    }
+}
+
+/// Whether a JSON document's strings hold the NUL character: `\u0000` whose backslash is not
+/// itself escaped (a raw NUL byte is not valid JSON, and JSON has no other way to write it).
+fn has_nul_escape(json: &[u8]) -> bool {
+    const ESCAPE: &[u8] = b"u0000";
+    json.windows(ESCAPE.len())
+        .enumerate()
+        .filter(|(_, w)| *w == ESCAPE)
+        .any(|(at, _)| {
+            let backslashes = json[..at].iter().rev().take_while(|b| **b == b'\\').count();
+            backslashes % 2 == 1
+        })
+}
 
 impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
@@ -198,6 +240,17 @@ mod tests {
     use axum::body::{Body, to_bytes};
     use axum::http::Request;
     use tower::ServiceExt;
+
+    #[test]
+    fn a_nul_escape_is_found_only_where_its_backslash_is_not_escaped() {
+        use super::has_nul_escape;
+        assert!(has_nul_escape(br#"{"a":"x\u0000"}"#));
+        assert!(has_nul_escape(br#"["\u0000"]"#));
+        assert!(has_nul_escape(br#"{"a":"\\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a":"\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a":"u0000","b":"\u0001"}"#));
+        assert!(!has_nul_escape(b""));
+    }
 
     #[tokio::test]
     async fn a_panicking_handler_answers_500_json_instead_of_dropping_the_connection() {

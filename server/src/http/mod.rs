@@ -219,10 +219,23 @@ async fn not_found() -> error::ApiError {
     error::ApiError::not_found("not_found", "no such resource")
 }
 
+fn nul_in_api_address(uri: &axum::http::Uri) -> bool {
+    uri.path().starts_with("/api/")
+        && (uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00")))
+}
+
 /// Records latency and status, and adds security headers to every answer.
 async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    let mut res = next.run(req).await;
+    // A NUL (`%00`) in an API call's path or parameters would reach a query as text PostgreSQL
+    // cannot take; none has a use for it, so it is refused here, alike on both databases. (The
+    // pages read only the parameters they know, each checked before any query.)
+    let mut res = if nul_in_api_address(req.uri()) {
+        error::ApiError::malformed("the address may not contain the NUL character (%00)")
+            .into_response()
+    } else {
+        next.run(req).await
+    };
     state.metrics.observe(res.status(), started.elapsed());
     if res.status() == StatusCode::METHOD_NOT_ALLOWED
         && !res.headers().contains_key(header::CONTENT_TYPE)

@@ -51,8 +51,9 @@ const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
 
 /// Adds to every operation under `/api/v1/` the error answers any such route can give, whatever
 /// its handler does, where the operation does not list them already:
-/// - with a body or parameters: 400 (`malformed`: unreadable JSON, query or path) and 422 (a
-///   well-formed value the server refuses, `invalid_body` for a body of the wrong shape);
+/// - with a body or parameters: 400 (`malformed`: unreadable JSON, query or path, or one with
+///   `%00`) and 422 (a well-formed value the server refuses, `invalid_body` for a body of the
+///   wrong shape or with the NUL character in its text);
 /// - with a body: 413 (`too_large`, over 64 KiB) and 415 (`unsupported_media_type`, a body that
 ///   is not `application/json`);
 /// - behind a token: 401 (no or a bad token) and 403 (a role that may not do this);
