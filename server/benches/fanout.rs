@@ -244,6 +244,9 @@ fn orchestrate() {
                 &db,
                 "--issue-limit",
                 &issue_limit,
+                // Every board connects from 127.0.0.1.
+                "--max-connections-per-address",
+                "100000",
             ])
             .stderr(Stdio::null()),
     );

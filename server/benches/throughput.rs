@@ -161,7 +161,7 @@ fn main() {
         let db = std::env::var("QHALL_BENCH_DATABASE_URL")
             .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
         let pg_connections = std::env::var("QHALL_PG_CONNECTIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(qhall_server::store::postgres::DEFAULT_CONNECTIONS);
-        let config = qhall_server::Config { listen: "127.0.0.1:0".into(), database_url: db.clone(), demo: true, issue_limit: u32::MAX, pg_connections, ..Default::default() };
+        let config = qhall_server::Config { listen: "127.0.0.1:0".into(), database_url: db.clone(), demo: true, issue_limit: u32::MAX, max_connections_per_address: usize::MAX, pg_connections, ..Default::default() };
         // Seed, then widen the number ranges so a long run never exhausts a day's numbers.
         let store = qhall_server::open_store(&config).await.unwrap();
         println!("database: {}", store.kind());

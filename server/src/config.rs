@@ -113,6 +113,15 @@ pub struct Opts {
     /// open-file limit]
     #[arg(long, env = "QHALL_MAX_CONNECTIONS", global = true, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Open connections one client address may hold at most (an IPv6 address counts as its
+    /// /64); trusted proxies are not counted. [default: 1000]
+    #[arg(
+        long,
+        env = "QHALL_MAX_CONNECTIONS_PER_ADDRESS",
+        global = true,
+        value_name = "N"
+    )]
+    pub max_connections_per_address: Option<usize>,
     /// Tickets one kiosk (or manager) may issue per minute, and at once after a quiet minute;
     /// more are refused with 429. [default: 30]
     #[arg(long, env = "QHALL_ISSUE_LIMIT", global = true, value_name = "N")]
@@ -274,6 +283,7 @@ pub struct FileConfig {
     pub header_timeout_secs: Option<u64>,
     pub body_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
     pub issue_limit: Option<u32>,
     pub booking_limit: Option<u32>,
     pub messages: Option<String>,
@@ -312,6 +322,8 @@ pub struct Config {
     pub header_timeout: Duration,
     pub body_timeout: Duration,
     pub max_connections: usize,
+    /// Open connections per client address (see [`crate::serve`]).
+    pub max_connections_per_address: usize,
     /// Tickets per minute per kiosk token (see [`DEFAULT_ISSUE_LIMIT`]).
     pub issue_limit: u32,
     /// Bookings per minute per client address.
@@ -345,6 +357,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(15),
             max_connections: crate::serve::limits::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_address: crate::serve::limits::DEFAULT_MAX_PER_ADDRESS,
             issue_limit: DEFAULT_ISSUE_LIMIT,
             booking_limit: 10,
             messages: crate::notify::Settings::default(),
@@ -421,6 +434,13 @@ impl Config {
         if let Some(n) = opts.max_connections.or(file.max_connections) {
             anyhow::ensure!(n > 0, "max_connections must be at least 1");
             c.max_connections = n;
+        }
+        if let Some(n) = opts
+            .max_connections_per_address
+            .or(file.max_connections_per_address)
+        {
+            anyhow::ensure!(n > 0, "max_connections_per_address must be at least 1");
+            c.max_connections_per_address = n;
         }
         if let Some(n) = opts.issue_limit.or(file.issue_limit) {
             if n == 0 {
@@ -520,7 +540,8 @@ mod tests {
             &f,
             "tls_cert = \"/etc/qhall/cert.pem\"\ntls_key = \"/etc/qhall/key.pem\"\n\
              trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]\n\
-             header_timeout_secs = 2\nbody_timeout_secs = 3\nmax_connections = 100\n",
+             header_timeout_secs = 2\nbody_timeout_secs = 3\nmax_connections = 100\n\
+             max_connections_per_address = 20\n",
         )
         .unwrap();
         let c = Config::resolve(&Opts {
@@ -535,6 +556,7 @@ mod tests {
         assert_eq!(c.header_timeout, Duration::from_secs(2));
         assert_eq!(c.body_timeout, Duration::from_secs(3));
         assert_eq!(c.max_connections, 100);
+        assert_eq!(c.max_connections_per_address, 20);
         std::fs::write(&f, "trusted_proxies = [\"nginx\"]\n").unwrap();
         assert!(
             Config::resolve(&Opts {

@@ -124,7 +124,11 @@ async fn serve_metrics(
     let app = http::metrics::listener_router(state);
     let mut limits = serve::Limits::from_config(config);
     limits.max_connections = limits.max_connections.min(METRICS_CONNECTIONS);
-    let serving = serve::Serving { limits, tls: None };
+    let serving = serve::Serving {
+        limits,
+        tls: None,
+        trusted_proxies: config.trusted_proxies.clone().into(),
+    };
     Ok(tokio::spawn(async move {
         if let Err(e) = serve::serve(listener, app, serving, std::future::pending()).await {
             tracing::warn!(error = %e, "the metrics listener stopped");

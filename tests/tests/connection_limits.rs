@@ -1,8 +1,10 @@
 //! Connections that never finish a request are closed within their timeouts, a full server
-//! closes newcomers at once, and `/healthz` answers throughout (issue #15, item 3).
+//! closes newcomers at once, one address cannot take every place, and `/healthz` answers
+//! throughout (issue #15, item 3).
 //!
 //! The server runs with 2 s timeouts so the test is quick; the defaults are 10 s and 15 s.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use qhall_tests::TestApp;
@@ -20,6 +22,8 @@ async fn short_timeouts(max_connections: usize) -> TestApp {
             c.header_timeout = TIMEOUT;
             c.body_timeout = TIMEOUT;
             c.max_connections = max_connections;
+            // The stalled connections all come from 127.0.0.1.
+            c.max_connections_per_address = max_connections;
         },
         None,
     )
@@ -198,6 +202,106 @@ async fn a_full_server_closes_new_connections_at_once_and_answers_again_when_slo
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     drop(held);
+}
+
+/// A connection to `to` from the local address `from` (on Linux all of 127.0.0.0/8 is this
+/// machine, so each is a client address of its own to the server).
+async fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(SocketAddr::from((from, 0)))
+        .expect("bind the client's address");
+    socket.connect(to).await.expect("connect")
+}
+
+/// Whether `s` answers `GET /healthz` with 200 `ok`.
+async fn answers(s: &mut TcpStream) -> bool {
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.ends_with(b"ok") {
+        match tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => return false,
+        }
+    }
+    got.starts_with(b"HTTP/1.1 200")
+}
+
+const ATTACKER: [u8; 4] = [127, 0, 0, 2];
+const LONG: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn one_address_holds_at_most_its_share_of_the_connections_and_the_rest_are_served() {
+    // Long timeouts: the held connections stay open throughout, and a place given back comes
+    // from a closed connection, not a timed-out one.
+    let app = TestApp::spawn_configured(
+        |c| {
+            c.header_timeout = LONG;
+            c.body_timeout = LONG;
+            c.max_connections = 50;
+            c.max_connections_per_address = 10;
+        },
+        None,
+    )
+    .await;
+    // One machine opens connections and sends nothing.
+    let mut held = Vec::new();
+    for _ in 0..10 {
+        held.push(connect_from(ATTACKER, app.addr).await);
+    }
+    // Its eleventh is closed at once, though the server has 40 places left.
+    let extra = connect_from(ATTACKER, app.addr).await;
+    let took = tokio::time::timeout(Duration::from_secs(1), closed_after(extra, Instant::now()))
+        .await
+        .expect("a connection over the address's cap was left open");
+    assert!(took < Duration::from_secs(1), "closed only after {took:?}");
+    // Every other address is served meanwhile.
+    let mut other = connect_from([127, 0, 0, 3], app.addr).await;
+    assert!(answers(&mut other).await, "another address was not served");
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+    // One of the ten closes: its place is the address's again.
+    drop(held.pop());
+    let deadline = Instant::now() + LONG / 2;
+    loop {
+        let mut again = connect_from(ATTACKER, app.addr).await;
+        if answers(&mut again).await {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the address's freed place was not given back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(held);
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_is_not_held_to_the_cap_of_one_address() {
+    let app = TestApp::spawn_configured(
+        |c| {
+            c.header_timeout = TIMEOUT;
+            c.body_timeout = TIMEOUT;
+            c.max_connections = 50;
+            c.max_connections_per_address = 3;
+            c.trusted_proxies = vec!["127.0.0.2/32".parse().expect("CIDR")];
+        },
+        None,
+    )
+    .await;
+    // The proxy carries many clients' connections: ten at once, each served.
+    let mut held = Vec::new();
+    for _ in 0..10 {
+        let mut s = connect_from(ATTACKER, app.addr).await;
+        assert!(answers(&mut s).await, "the proxy's connection was refused");
+        held.push(s);
+    }
 }
 
 #[tokio::test]

@@ -123,6 +123,8 @@ impl Server {
         let mut child = Command::new(bin)
             .args(["--listen", "127.0.0.1:0", "--database", url])
             .args(["--issue-limit", "1000000", "--log", "warn"])
+            // Every board and kiosk connects from 127.0.0.1.
+            .args(["--max-connections-per-address", "100000"])
             // Its own folder, so that no qhall.toml of ours is read.
             .current_dir(dir)
             .stdout(Stdio::piped())

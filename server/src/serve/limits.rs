@@ -7,6 +7,9 @@ use std::time::Duration;
 pub const FD_HEADROOM: u64 = 512;
 /// The cap on connections when none is configured (lowered to fit the open-file limit).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// The cap on one client address's connections when none is configured: a tenth of the default
+/// cap, far above what a hall's kiosks, boards and consoles behind one NAT address hold.
+pub const DEFAULT_MAX_PER_ADDRESS: usize = 1_000;
 /// The fewest connections ever allowed, whatever the open-file limit says.
 const MIN_CONNECTIONS: usize = 16;
 
@@ -20,6 +23,8 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// Open connections at most (WebSockets included).
     pub max_connections: usize,
+    /// Open connections one client address may hold at most (see [`super::PerAddress`]).
+    pub max_per_address: usize,
 }
 
 impl Limits {
@@ -43,6 +48,7 @@ impl Limits {
             header_timeout: config.header_timeout,
             body_timeout: config.body_timeout,
             max_connections: wanted.min(fit),
+            max_per_address: config.max_connections_per_address,
         }
     }
 }

@@ -19,6 +19,12 @@
 //!   process's open-file limit (raised to the hard limit at start, [`limits`]), so the
 //!   database, the log and a second listener always have descriptors left. An upgraded
 //!   WebSocket keeps its place until it closes.
+//! - **A cap per client address** ([`Limits::max_per_address`], 1,000): without it one
+//!   machine that opens connections and sends nothing, reopening each as its header timeout
+//!   closes it, held every slot of the cap, and kiosks, consoles and boards that connected
+//!   next were refused. An IPv6 address counts as its /64 (one subscriber's block), as the
+//!   request limits count it. Connections from a trusted reverse proxy are not counted: they
+//!   carry many clients, and the proxy limits each (nginx `limit_conn`).
 //! - **An accept loop that never exits**: an error (out of descriptors, out of memory) is
 //!   logged, at most once every 10 s, and accepting resumes after 100 ms.
 //! - **TLS** when a certificate and key are configured ([`tls`]), the handshake within the
@@ -39,8 +45,9 @@ pub mod body;
 pub mod limits;
 pub mod tls;
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -52,6 +59,7 @@ use axum::http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use ipnet::IpNet;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
@@ -71,6 +79,8 @@ const WARN_EVERY: Duration = Duration::from_secs(10);
 pub struct Serving {
     pub limits: Limits,
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Reverse proxies, whose connections the cap per address does not count.
+    pub trusted_proxies: Arc<[IpNet]>,
 }
 
 impl std::fmt::Debug for Serving {
@@ -93,6 +103,7 @@ impl Serving {
         Ok(Serving {
             limits: Limits::from_config(config),
             tls,
+            trusted_proxies: config.trusted_proxies.clone().into(),
         })
     }
 
@@ -111,9 +122,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let max = serving.limits.max_connections;
     let slots = Arc::new(Semaphore::new(max));
+    let per_address = PerAddress::new(serving.limits.max_per_address);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     let mut refused = Throttled::default();
+    let mut crowded = Throttled::default();
     let mut failed = Throttled::default();
     loop {
         let accepted = tokio::select! {
@@ -134,6 +147,25 @@ pub async fn serve(
                 }
             }
         };
+        let counted = if is_trusted(peer, &serving.trusted_proxies) {
+            None
+        } else {
+            match per_address.take(peer) {
+                Some(slot) => Some(slot),
+                None => {
+                    drop(stream);
+                    // Not the address: logs carry no client's address above debug.
+                    crowded.warn(|n| {
+                        tracing::warn!(
+                            max = per_address.max,
+                            times = n,
+                            "a client address reached its connection cap; closing its new connections"
+                        )
+                    });
+                    continue;
+                }
+            }
+        };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             drop(stream);
             refused.warn(|n| {
@@ -149,7 +181,10 @@ pub async fn serve(
         tokio::spawn(connection(
             stream,
             peer,
-            permit,
+            Slot {
+                _permit: permit,
+                _address: counted,
+            },
             app.clone(),
             serving.clone(),
             stop_rx.clone(),
@@ -176,17 +211,17 @@ pub async fn serve(
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
-    permit: OwnedSemaphorePermit,
+    slot: Slot,
     app: Router,
     serving: Serving,
     stop: watch::Receiver<bool>,
 ) {
     let limits = serving.limits;
     match serving.tls {
-        None => http(Counted::new(stream, permit), peer, app, limits, stop).await,
+        None => http(Counted::new(stream, slot), peer, app, limits, stop).await,
         Some(acceptor) => {
             match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => http(Counted::new(tls, permit), peer, app, limits, stop).await,
+                Ok(Ok(tls)) => http(Counted::new(tls, slot), peer, app, limits, stop).await,
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
@@ -263,15 +298,75 @@ impl Throttled {
     }
 }
 
-/// A connection's stream holding its slot under the cap: the slot is freed when the stream is
+/// A connection's place under the cap and under its address's cap (none for a trusted proxy).
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    _address: Option<AddressSlot>,
+}
+
+/// Whether `peer` is one of the trusted reverse proxies.
+fn is_trusted(peer: SocketAddr, trusted: &[IpNet]) -> bool {
+    crate::http::client::is_trusted(peer.ip().to_canonical(), trusted)
+}
+
+/// Open connections by client address (an IPv6 address by its /64), each at most `max`.
+struct PerAddress {
+    max: usize,
+    open: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl PerAddress {
+    fn new(max: usize) -> PerAddress {
+        PerAddress {
+            max,
+            open: Arc::default(),
+        }
+    }
+
+    /// A place for one more connection of `peer`'s address, or `None` when it has `max`.
+    fn take(&self, peer: SocketAddr) -> Option<AddressSlot> {
+        let address = crate::http::limit::client_block(peer.ip());
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(address).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            address,
+            open: self.open.clone(),
+        })
+    }
+}
+
+/// One connection's place under its address's cap, given back when dropped (the map keeps
+/// only addresses with a connection open, so it never grows past the connection cap).
+struct AddressSlot {
+    address: IpAddr,
+    open: Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.address) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// A connection's stream holding its slot under the caps: the slot is freed when the stream is
 /// dropped, which for an upgraded WebSocket is when the socket closes, not when hyper is done.
 struct Counted<IO> {
     io: IO,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
 }
 
 impl<IO> Counted<IO> {
-    fn new(io: IO, slot: OwnedSemaphorePermit) -> Self {
+    fn new(io: IO, slot: Slot) -> Self {
         Counted { io, _slot: slot }
     }
 }
@@ -313,5 +408,51 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
 
     fn is_write_vectored(&self) -> bool {
         self.io.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ip: &str) -> SocketAddr {
+        SocketAddr::new(ip.parse().unwrap(), 40_000)
+    }
+
+    #[test]
+    fn an_address_holds_at_most_its_cap_and_gets_a_place_back_when_one_closes() {
+        let caps = PerAddress::new(2);
+        let a = caps.take(at("203.0.113.7")).expect("first");
+        let _b = caps.take(at("203.0.113.7")).expect("second");
+        assert!(caps.take(at("203.0.113.7")).is_none(), "a third");
+        assert!(caps.take(at("203.0.113.8")).is_some(), "another address");
+        // The same address mapped into IPv6 is the same client.
+        assert!(caps.take(at("::ffff:203.0.113.7")).is_none());
+        drop(a);
+        assert!(caps.take(at("203.0.113.7")).is_some(), "the freed place");
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64_block_and_the_map_forgets_closed_addresses() {
+        let caps = PerAddress::new(2);
+        let a = caps.take(at("2001:db8:1:2::1")).expect("first");
+        let b = caps
+            .take(at("2001:db8:1:2:ffff::9"))
+            .expect("second, same /64");
+        assert!(
+            caps.take(at("2001:db8:1:2:abcd::1")).is_none(),
+            "a third in the /64"
+        );
+        let c = caps.take(at("2001:db8:1:3::1")).expect("the next /64");
+        drop((a, b, c));
+        assert!(caps.open.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_found_by_its_network_also_when_mapped_into_ipv6() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        assert!(is_trusted(at("10.1.2.3"), &trusted));
+        assert!(is_trusted(at("::ffff:10.1.2.3"), &trusted));
+        assert!(!is_trusted(at("11.1.2.3"), &trusted));
     }
 }
