@@ -109,6 +109,15 @@ pub struct Opts {
         value_name = "SECS"
     )]
     pub body_timeout_secs: Option<u64>,
+    /// Seconds a client may leave what is sent to it untaken before its connection is closed
+    /// (a client that asks and never reads, or a board that stopped reading). [default: 30]
+    #[arg(
+        long,
+        env = "QHALL_SEND_TIMEOUT_SECS",
+        global = true,
+        value_name = "SECS"
+    )]
+    pub send_timeout_secs: Option<u64>,
     /// Open connections at most, WebSockets included. [default: 10000, or fewer to fit the
     /// open-file limit]
     #[arg(long, env = "QHALL_MAX_CONNECTIONS", global = true, value_name = "N")]
@@ -282,6 +291,7 @@ pub struct FileConfig {
     pub trusted_proxies: Option<Vec<String>>,
     pub header_timeout_secs: Option<u64>,
     pub body_timeout_secs: Option<u64>,
+    pub send_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
     pub max_connections_per_address: Option<usize>,
     pub issue_limit: Option<u32>,
@@ -321,6 +331,8 @@ pub struct Config {
     /// See [`crate::serve::Limits`].
     pub header_timeout: Duration,
     pub body_timeout: Duration,
+    /// How long a write to a client may make no progress before the connection is closed.
+    pub send_timeout: Duration,
     pub max_connections: usize,
     /// Open connections per client address (see [`crate::serve`]).
     pub max_connections_per_address: usize,
@@ -356,6 +368,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(15),
+            send_timeout: Duration::from_secs(30),
             max_connections: crate::serve::limits::DEFAULT_MAX_CONNECTIONS,
             max_connections_per_address: crate::serve::limits::DEFAULT_MAX_PER_ADDRESS,
             issue_limit: DEFAULT_ISSUE_LIMIT,
@@ -430,6 +443,9 @@ impl Config {
         }
         if let Some(s) = opts.body_timeout_secs.or(file.body_timeout_secs) {
             c.body_timeout = positive_secs("body_timeout_secs", s)?;
+        }
+        if let Some(s) = opts.send_timeout_secs.or(file.send_timeout_secs) {
+            c.send_timeout = positive_secs("send_timeout_secs", s)?;
         }
         if let Some(n) = opts.max_connections.or(file.max_connections) {
             anyhow::ensure!(n > 0, "max_connections must be at least 1");
@@ -540,7 +556,8 @@ mod tests {
             &f,
             "tls_cert = \"/etc/qhall/cert.pem\"\ntls_key = \"/etc/qhall/key.pem\"\n\
              trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]\n\
-             header_timeout_secs = 2\nbody_timeout_secs = 3\nmax_connections = 100\n\
+             header_timeout_secs = 2\nbody_timeout_secs = 3\nsend_timeout_secs = 4\n\
+             max_connections = 100\n\
              max_connections_per_address = 20\n",
         )
         .unwrap();
@@ -555,6 +572,7 @@ mod tests {
         assert!(c.trusted_proxies[1].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()));
         assert_eq!(c.header_timeout, Duration::from_secs(2));
         assert_eq!(c.body_timeout, Duration::from_secs(3));
+        assert_eq!(c.send_timeout, Duration::from_secs(4));
         assert_eq!(c.max_connections, 100);
         assert_eq!(c.max_connections_per_address, 20);
         std::fs::write(&f, "trusted_proxies = [\"nginx\"]\n").unwrap();

@@ -305,6 +305,55 @@ async fn a_trusted_proxy_is_not_held_to_the_cap_of_one_address() {
 }
 
 #[tokio::test]
+async fn a_client_that_asks_and_never_reads_is_closed_after_the_send_timeout() {
+    // One place for the address: it is free again only once the server has let go of the
+    // connection that stopped reading.
+    let app = TestApp::spawn_configured(
+        |c| {
+            c.header_timeout = TIMEOUT;
+            c.body_timeout = TIMEOUT;
+            c.send_timeout = TIMEOUT;
+            c.max_connections_per_address = 1;
+        },
+        None,
+    )
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("receive buffer");
+    socket
+        .bind(SocketAddr::from((ATTACKER, 0)))
+        .expect("bind the client's address");
+    let mut stalled = socket.connect(app.addr).await.expect("connect");
+    // Two hundred pipelined requests for the OpenAPI document (~170 KB each): far more than the
+    // kernel's buffers hold. Nothing is read.
+    let ask = b"GET /api/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n".repeat(200);
+    stalled.write_all(&ask).await.expect("send the requests");
+    let quiet = Instant::now();
+    assert!(
+        !answers(&mut connect_from(ATTACKER, app.addr).await).await,
+        "the address's one place was not taken by the stalled connection"
+    );
+    let deadline = quiet + TIMEOUT + SLACK;
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if answers(&mut connect_from(ATTACKER, app.addr).await).await {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a connection that read nothing was still held {:?} after its last request",
+            quiet.elapsed()
+        );
+    }
+    assert!(
+        quiet.elapsed() >= TIMEOUT,
+        "closed after {:?}, before the send timeout",
+        quiet.elapsed()
+    );
+    drop(stalled);
+}
+
+#[tokio::test]
 async fn a_request_body_trickled_in_past_its_deadline_is_cut_off() {
     let app = short_timeouts(100).await;
     let mut s = TcpStream::connect(app.addr).await.unwrap();

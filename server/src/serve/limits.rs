@@ -21,6 +21,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// A request's whole body must arrive within this, from the request's start.
     pub body_timeout: Duration,
+    /// A write to the client that makes no progress for this long closes the connection.
+    pub send_timeout: Duration,
     /// Open connections at most (WebSockets included).
     pub max_connections: usize,
     /// Open connections one client address may hold at most (see [`super::PerAddress`]).
@@ -47,6 +49,7 @@ impl Limits {
         Limits {
             header_timeout: config.header_timeout,
             body_timeout: config.body_timeout,
+            send_timeout: config.send_timeout,
             max_connections: wanted.min(fit),
             max_per_address: config.max_connections_per_address,
         }

@@ -19,6 +19,11 @@
 //!   process's open-file limit (raised to the hard limit at start, [`limits`]), so the
 //!   database, the log and a second listener always have descriptors left. An upgraded
 //!   WebSocket keeps its place until it closes.
+//! - **A send timeout** ([`Limits::send_timeout`], 30 s): a write to the client that makes no
+//!   progress for that long fails and closes the connection. Without it a client that sent
+//!   two hundred pipelined requests for the OpenAPI document and read nothing kept its
+//!   connection (and ~4 MB of the kernel's send buffer) for good: hyper's header timeout runs
+//!   only while it waits for a request. See [`Counted`].
 //! - **A cap per client address** ([`Limits::max_per_address`], 1,000): without it one
 //!   machine that opens connections and sends nothing, reopening each as its header timeout
 //!   closes it, held every slot of the cap, and kiosks, consoles and boards that connected
@@ -218,10 +223,16 @@ async fn connection(
 ) {
     let limits = serving.limits;
     match serving.tls {
-        None => http(Counted::new(stream, slot), peer, app, limits, stop).await,
+        None => {
+            let io = Counted::new(stream, slot, limits.send_timeout);
+            http(io, peer, app, limits, stop).await
+        }
         Some(acceptor) => {
             match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => http(Counted::new(tls, slot), peer, app, limits, stop).await,
+                Ok(Ok(tls)) => {
+                    let io = Counted::new(tls, slot, limits.send_timeout);
+                    http(io, peer, app, limits, stop).await
+                }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
@@ -360,14 +371,50 @@ impl Drop for AddressSlot {
 
 /// A connection's stream holding its slot under the caps: the slot is freed when the stream is
 /// dropped, which for an upgraded WebSocket is when the socket closes, not when hyper is done.
+///
+/// It also times the client's reading: a write, flush or shutdown that stays pending (the
+/// client's window and the kernel's send buffer full) for the send timeout fails with
+/// `TimedOut`, which ends the connection, a WebSocket's too. Any progress starts the clock
+/// again, so a slow client that keeps reading is never cut off.
 struct Counted<IO> {
     io: IO,
     _slot: Slot,
+    send_timeout: Duration,
+    /// Armed while a write is pending.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<IO> Counted<IO> {
-    fn new(io: IO, slot: Slot) -> Self {
-        Counted { io, _slot: slot }
+    fn new(io: IO, slot: Slot, send_timeout: Duration) -> Self {
+        Counted {
+            io,
+            _slot: slot,
+            send_timeout,
+            stalled: None,
+        }
+    }
+
+    /// `r`, or `TimedOut` once writes have been pending for the send timeout.
+    fn timed<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<std::io::Result<T>>,
+    ) -> Poll<std::io::Result<T>> {
+        if r.is_ready() {
+            self.stalled = None;
+            return r;
+        }
+        let limit = self.send_timeout;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client took nothing sent to it for the send timeout",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -387,15 +434,21 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.timed(cx, r)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_flush(cx);
+        this.timed(cx, r)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_shutdown(cx);
+        this.timed(cx, r)
     }
 
     fn poll_write_vectored(
@@ -403,7 +456,9 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.timed(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {
