@@ -233,6 +233,24 @@ async fn answers(s: &mut TcpStream) -> bool {
     got.starts_with(b"HTTP/1.1 200")
 }
 
+/// Waits until a new connection from `from` is served, failing with `what` at `deadline`.
+async fn served_again(
+    from: [u8; 4],
+    to: SocketAddr,
+    since: Instant,
+    deadline: Instant,
+    what: &str,
+) {
+    while !answers(&mut connect_from(from, to).await).await {
+        assert!(
+            Instant::now() < deadline,
+            "{what} {:?} later",
+            since.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 const ATTACKER: [u8; 4] = [127, 0, 0, 2];
 const LONG: Duration = Duration::from_secs(20);
 
@@ -267,18 +285,9 @@ async fn one_address_holds_at_most_its_share_of_the_connections_and_the_rest_are
     assert_eq!(app.get("/healthz", None).await.status(), 200);
     // One of the ten closes: its place is the address's again.
     drop(held.pop());
-    let deadline = Instant::now() + LONG / 2;
-    loop {
-        let mut again = connect_from(ATTACKER, app.addr).await;
-        if answers(&mut again).await {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the address's freed place was not given back"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let closed = Instant::now();
+    let what = "the address's freed place was not given back";
+    served_again(ATTACKER, app.addr, closed, closed + LONG / 2, what).await;
     drop(held);
 }
 
@@ -333,18 +342,8 @@ async fn a_client_that_asks_and_never_reads_is_closed_after_the_send_timeout() {
         !answers(&mut connect_from(ATTACKER, app.addr).await).await,
         "the address's one place was not taken by the stalled connection"
     );
-    let deadline = quiet + TIMEOUT + SLACK;
-    loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        if answers(&mut connect_from(ATTACKER, app.addr).await).await {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a connection that read nothing was still held {:?} after its last request",
-            quiet.elapsed()
-        );
-    }
+    let what = "a connection that read nothing was still held";
+    served_again(ATTACKER, app.addr, quiet, quiet + TIMEOUT + SLACK, what).await;
     assert!(
         quiet.elapsed() >= TIMEOUT,
         "closed after {:?}, before the send timeout",
