@@ -80,8 +80,12 @@ pub async fn run(
         store.clone(),
         config.backup.clone(),
     ));
+    let refusals = state.metrics.connections.clone();
     let app = http::router(state, web::router());
-    let serving = serve::Serving::from_config(&config)?;
+    let serving = serve::Serving {
+        refusals,
+        ..serve::Serving::from_config(&config)?
+    };
     // Printed once the socket is bound; connections made from now on are queued and served.
     println!("listening on {}://{addr}", serving.scheme());
     tracing::info!(%addr, demo = config.demo, "listening");
@@ -121,6 +125,7 @@ async fn serve_metrics(
     let bound = listener.local_addr()?;
     println!("metrics on http://{bound}/metrics");
     tracing::info!(addr = %bound, "serving /metrics without a token");
+    let refusals = state.metrics.connections.clone();
     let app = http::metrics::listener_router(state);
     let mut limits = serve::Limits::from_config(config);
     limits.max_connections = limits.max_connections.min(METRICS_CONNECTIONS);
@@ -128,6 +133,7 @@ async fn serve_metrics(
         limits,
         tls: None,
         trusted_proxies: config.trusted_proxies.clone().into(),
+        refusals,
     };
     Ok(tokio::spawn(async move {
         if let Err(e) = serve::serve(listener, app, serving, std::future::pending()).await {

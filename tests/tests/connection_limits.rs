@@ -22,8 +22,8 @@ async fn short_timeouts(max_connections: usize) -> TestApp {
             c.header_timeout = TIMEOUT;
             c.body_timeout = TIMEOUT;
             c.max_connections = max_connections;
-            // The stalled connections all come from 127.0.0.1.
-            c.max_connections_per_address = max_connections;
+            // The stalled connections all come from 127.0.0.1: only the server's cap holds.
+            c.max_connections_per_address = usize::MAX;
         },
         None,
     )
@@ -201,6 +201,8 @@ async fn a_full_server_closes_new_connections_at_once_and_answers_again_when_slo
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let server = "qhall_connections_refused_total{cap=\"server\"} ";
+    assert!(metric(&app, server).await >= 1, "not counted in /metrics");
     drop(held);
 }
 
@@ -251,6 +253,20 @@ async fn served_again(
     }
 }
 
+/// The value of the `/metrics` line that starts with `series` (the manager's view).
+async fn metric(app: &TestApp, series: &str) -> u64 {
+    let manager = app.login("manager").await;
+    let text = app
+        .get("/metrics", Some(&manager))
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in /metrics"))
+}
+
 const ATTACKER: [u8; 4] = [127, 0, 0, 2];
 const LONG: Duration = Duration::from_secs(20);
 
@@ -279,6 +295,8 @@ async fn one_address_holds_at_most_its_share_of_the_connections_and_the_rest_are
         .await
         .expect("a connection over the address's cap was left open");
     assert!(took < Duration::from_secs(1), "closed only after {took:?}");
+    let address = "qhall_connections_refused_total{cap=\"address\"} ";
+    assert_eq!(metric(&app, address).await, 1, "counted in /metrics");
     // Every other address is served meanwhile.
     let mut other = connect_from([127, 0, 0, 3], app.addr).await;
     assert!(answers(&mut other).await, "another address was not served");
@@ -323,6 +341,8 @@ async fn a_client_that_asks_and_never_reads_is_closed_after_the_send_timeout() {
             c.body_timeout = TIMEOUT;
             c.send_timeout = TIMEOUT;
             c.max_connections_per_address = 1;
+            // The test's own requests (from 127.0.0.1) are not held to that one place.
+            c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("CIDR")];
         },
         None,
     )
@@ -344,6 +364,8 @@ async fn a_client_that_asks_and_never_reads_is_closed_after_the_send_timeout() {
     );
     let what = "a connection that read nothing was still held";
     served_again(ATTACKER, app.addr, quiet, quiet + TIMEOUT + SLACK, what).await;
+    let timeouts = "qhall_connections_send_timeouts_total ";
+    assert_eq!(metric(&app, timeouts).await, 1, "counted in /metrics");
     assert!(
         quiet.elapsed() >= TIMEOUT,
         "closed after {:?}, before the send timeout",

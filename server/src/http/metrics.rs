@@ -37,6 +37,8 @@ pub struct Metrics {
     buckets: [AtomicU64; BUCKETS.len()],
     latency_micros: AtomicU64,
     latency_count: AtomicU64,
+    /// Connections the accept loop's limits refused or cut off ([`crate::serve`]).
+    pub connections: std::sync::Arc<crate::serve::Refusals>,
 }
 
 impl Metrics {
@@ -154,6 +156,20 @@ async fn text(state: &AppState, scope: Scope) -> impl IntoResponse + use<> {
         out,
         "# HELP qhall_password_checks_peak Most argon2 checks run at once since start.\n# TYPE qhall_password_checks_peak gauge\nqhall_password_checks_peak {}",
         state.logins.peak_checks()
+    );
+    let c = &m.connections;
+    let _ = writeln!(
+        out,
+        "# HELP qhall_connections_refused_total Connections closed at once, by the cap that was full.\n# TYPE qhall_connections_refused_total counter\n\
+         qhall_connections_refused_total{{cap=\"server\"}} {}\nqhall_connections_refused_total{{cap=\"address\"}} {}",
+        c.server_full.load(Ordering::Relaxed),
+        c.address_full.load(Ordering::Relaxed)
+    );
+    counter(
+        &mut out,
+        "qhall_connections_send_timeouts_total",
+        "Connections closed because the client took nothing sent to it for the send timeout.",
+        c.send_timeouts.load(Ordering::Relaxed),
     );
     let _ = writeln!(
         out,

@@ -55,6 +55,7 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -86,6 +87,19 @@ pub struct Serving {
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Reverse proxies, whose connections the cap per address does not count.
     pub trusted_proxies: Arc<[IpNet]>,
+    /// Connections refused or cut off, for `/metrics`.
+    pub refusals: Arc<Refusals>,
+}
+
+/// Connections the limits ended, since start (`/metrics`).
+#[derive(Debug, Default)]
+pub struct Refusals {
+    /// Closed at once: the server had `max_connections` open.
+    pub server_full: AtomicU64,
+    /// Closed at once: the client's address had its cap open.
+    pub address_full: AtomicU64,
+    /// Closed after the client took nothing sent to it for the send timeout.
+    pub send_timeouts: AtomicU64,
 }
 
 impl std::fmt::Debug for Serving {
@@ -109,6 +123,7 @@ impl Serving {
             limits: Limits::from_config(config),
             tls,
             trusted_proxies: config.trusted_proxies.clone().into(),
+            refusals: Arc::default(),
         })
     }
 
@@ -159,6 +174,10 @@ pub async fn serve(
                 Some(slot) => Some(slot),
                 None => {
                     drop(stream);
+                    serving
+                        .refusals
+                        .address_full
+                        .fetch_add(1, Ordering::Relaxed);
                     // Not the address: logs carry no client's address above debug.
                     crowded.warn(|n| {
                         tracing::warn!(
@@ -173,6 +192,7 @@ pub async fn serve(
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             drop(stream);
+            serving.refusals.server_full.fetch_add(1, Ordering::Relaxed);
             refused.warn(|n| {
                 tracing::warn!(
                     max,
@@ -224,13 +244,13 @@ async fn connection(
     let limits = serving.limits;
     match serving.tls {
         None => {
-            let io = Counted::new(stream, slot, limits.send_timeout);
+            let io = Counted::new(stream, slot, limits.send_timeout, serving.refusals);
             http(io, peer, app, limits, stop).await
         }
         Some(acceptor) => {
             match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => {
-                    let io = Counted::new(tls, slot, limits.send_timeout);
+                    let io = Counted::new(tls, slot, limits.send_timeout, serving.refusals);
                     http(io, peer, app, limits, stop).await
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
@@ -382,15 +402,17 @@ struct Counted<IO> {
     send_timeout: Duration,
     /// Armed while a write is pending.
     stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+    refusals: Arc<Refusals>,
 }
 
 impl<IO> Counted<IO> {
-    fn new(io: IO, slot: Slot, send_timeout: Duration) -> Self {
+    fn new(io: IO, slot: Slot, send_timeout: Duration, refusals: Arc<Refusals>) -> Self {
         Counted {
             io,
             _slot: slot,
             send_timeout,
             stalled: None,
+            refusals,
         }
     }
 
@@ -409,10 +431,13 @@ impl<IO> Counted<IO> {
             .stalled
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         match stalled.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the client took nothing sent to it for the send timeout",
-            ))),
+            Poll::Ready(()) => {
+                self.refusals.send_timeouts.fetch_add(1, Ordering::Relaxed);
+                Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client took nothing sent to it for the send timeout",
+                )))
+            }
             Poll::Pending => Poll::Pending,
         }
     }
