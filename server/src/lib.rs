@@ -82,10 +82,7 @@ pub async fn run(
     ));
     let refusals = state.metrics.connections.clone();
     let app = http::router(state, web::router());
-    let serving = serve::Serving {
-        refusals,
-        ..serve::Serving::from_config(&config)?
-    };
+    let serving = serve::Serving::from_config(&config, refusals)?;
     // Printed once the socket is bound; connections made from now on are queued and served.
     println!("listening on {}://{addr}", serving.scheme());
     tracing::info!(%addr, demo = config.demo, "listening");

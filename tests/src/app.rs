@@ -295,6 +295,25 @@ impl TestApp {
             .expect("GET")
     }
 
+    /// The values of the `/metrics` lines that start with each of `series` (name and labels,
+    /// then a space), from one read with `token` (a manager's or an admin's).
+    pub async fn metrics(&self, token: &str, series: &[&str]) -> Vec<u64> {
+        let text = self
+            .get("/metrics", Some(token))
+            .await
+            .text()
+            .await
+            .expect("metrics");
+        series
+            .iter()
+            .map(|name| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+                    .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}"))
+            })
+            .collect()
+    }
+
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> reqwest::Response {
         self.request(reqwest::Method::POST, path, token)
             .json(&body)

@@ -253,18 +253,10 @@ async fn served_again(
     }
 }
 
-/// The value of the `/metrics` line that starts with `series` (the manager's view).
+/// The value of the `/metrics` line that starts with `series`, as the manager reads it.
 async fn metric(app: &TestApp, series: &str) -> u64 {
     let manager = app.login("manager").await;
-    let text = app
-        .get("/metrics", Some(&manager))
-        .await
-        .text()
-        .await
-        .expect("metrics");
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {series} in /metrics"))
+    app.metrics(&manager, &[series]).await[0]
 }
 
 const ATTACKER: [u8; 4] = [127, 0, 0, 2];

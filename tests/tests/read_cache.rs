@@ -19,21 +19,12 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// The read cache's counters from `/metrics`: (hits, misses).
 async fn counters(app: &TestApp, manager: &str) -> (u64, u64) {
-    let text = app
-        .get("/metrics", Some(manager))
-        .await
-        .text()
-        .await
-        .unwrap();
-    let value = |name: &str| -> u64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}"))
-    };
-    (
-        value("qhall_read_cache_hits_total "),
-        value("qhall_read_cache_misses_total "),
-    )
+    let names = [
+        "qhall_read_cache_hits_total ",
+        "qhall_read_cache_misses_total ",
+    ];
+    let v = app.metrics(manager, &names).await;
+    (v[0], v[1])
 }
 
 async fn services(app: &TestApp) -> Value {

@@ -112,8 +112,9 @@ impl std::fmt::Debug for Serving {
 }
 
 impl Serving {
-    /// The limits and TLS of `config`; fails when the certificate or key cannot be read.
-    pub fn from_config(config: &crate::Config) -> anyhow::Result<Serving> {
+    /// The limits and TLS of `config`, counting refusals in `refusals`; fails when the
+    /// certificate or key cannot be read.
+    pub fn from_config(config: &crate::Config, refusals: Arc<Refusals>) -> anyhow::Result<Serving> {
         let tls = match (&config.tls_cert, &config.tls_key) {
             (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
             (None, None) => None,
@@ -123,7 +124,7 @@ impl Serving {
             limits: Limits::from_config(config),
             tls,
             trusted_proxies: config.trusted_proxies.clone().into(),
-            refusals: Arc::default(),
+            refusals,
         })
     }
 
