@@ -27,6 +27,12 @@
 //!    (the driver the servers use), each committing `BEGIN; INSERT one row; COMMIT` as fast as
 //!    it can, `synchronous_commit = off` like the servers; a single autocommitted `INSERT` is
 //!    measured too and printed beside it.
+//!    Then **the same job done bare** (`city/bare.rs`): this binary re-executed as the simplest
+//!    server that issues and tells the boards — axum, one sqlx pool, a tokio broadcast per
+//!    branch — with as many boards per branch, connected from this process, and as many issuing
+//!    connections, flat out for `QHALL_CITY_FLOOR_SECS`; an issue counts once every board of its
+//!    branch has it. It is the floor that includes the fan-out, which on one machine shares the
+//!    cores with the database.
 //! 6. **The load**, `QHALL_CITY_SECS` long:
 //!    - *Kiosks*: Poisson arrivals across all branches following a weekday peak compressed into
 //!      the run — doors open at 20% of the peak rate, the rush climbs to the peak over the first
@@ -63,7 +69,7 @@
 //! on the others; and the last board of each call), how the machine's cores were spent during
 //! the load (servers, PostgreSQL by kind of process, this bench, anything else), what the
 //! servers' PostgreSQL connections were doing, and the ratio of issued/s at the peak to the
-//! floor (issue #15 asks ≥ 0.5).
+//! floor (issue #15 asks ≥ 0.5) and to the bare server with the fan-out.
 //!
 //! Everything runs on one machine: the load generator and 4,000 WebSocket clients share the cores
 //! with the servers and PostgreSQL, and the CPU line says how much each took. Check that nothing
@@ -80,6 +86,8 @@
 
 #[path = "city/api.rs"]
 mod api;
+#[path = "city/bare.rs"]
+mod bare;
 #[path = "city/boards.rs"]
 mod boards;
 #[path = "city/check.rs"]
@@ -168,6 +176,14 @@ impl Settings {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("__bare") {
+        if let Err(e) = bare::server::main(&args[2..]) {
+            eprintln!("city __bare: {e:#}");
+            std::process::exit(2);
+        }
+        return;
+    }
     let settings = Settings::from_env();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -260,6 +276,21 @@ async fn run(s: Settings) -> anyhow::Result<bool> {
         floor.autocommit.rate,
     );
 
+    let bare = bare::floor(&db.url, &s).await?;
+    println!(
+        "bare server with the fan-out ({} connections, one process: axum, sqlx, a broadcast per \
+         branch, {} boards each): {:.0} issues/s to the last board (p50 {}, p99 {}; the last \
+         board {} after the last issue; {} messages, {} seq gaps)",
+        s.clients,
+        s.boards,
+        bare.rate.rate,
+        ms(bare.rate.p50),
+        ms(bare.rate.p99),
+        ms(bare.drain),
+        bare.messages,
+        bare.gaps,
+    );
+
     let peak = s.peak.unwrap_or(floor.transaction.rate / s.branches as f64);
     println!(
         "load: {} s; at the peak {peak:.2} tickets/s per branch of weight 1, {:.0}/s offered in \
@@ -283,7 +314,7 @@ async fn run(s: Settings) -> anyhow::Result<bool> {
         .await;
     let logs = boards.stop().await?;
 
-    let report = Report::new(&s, &branches, &load, &logs, &floor, peak);
+    let report = Report::new(&s, &branches, &load, &logs, &floor, &bare, peak);
     report.print(&cpu);
     activity.print(SERVER_POOL * s.servers, &cpu);
     let mut failures = check(&db.url, &branches, &load, &logs).await?;

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::Settings;
+use crate::bare::Bare;
 use crate::boards::BoardLog;
 use crate::cpu::CpuSample;
 use crate::floor::Floor;
@@ -38,6 +39,7 @@ pub(crate) struct Report<'a> {
     pub(crate) load: &'a Load,
     pub(crate) logs: &'a [BoardLog],
     pub(crate) floor: &'a Floor,
+    pub(crate) bare: &'a Bare,
     pub(crate) peak: f64,
 }
 
@@ -48,6 +50,7 @@ impl<'a> Report<'a> {
         load: &'a Load,
         logs: &'a [BoardLog],
         floor: &'a Floor,
+        bare: &'a Bare,
         peak: f64,
     ) -> Report<'a> {
         Report {
@@ -56,6 +59,7 @@ impl<'a> Report<'a> {
             load,
             logs,
             floor,
+            bare,
             peak,
         }
     }
@@ -227,6 +231,12 @@ impl<'a> Report<'a> {
             } else {
                 "does not hold"
             }
+        );
+        let bare = self.bare.rate.rate;
+        println!(
+            "ratio to a bare server with the fan-out ({bare:.0} issues/s to the last board): {:.2} at the peak, {:.2} over the run",
+            peak / bare,
+            total / bare
         );
     }
 }
