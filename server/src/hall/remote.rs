@@ -128,8 +128,8 @@ pub async fn take<T: Tx>(
     let waiting = tx
         .count(
             "SELECT COUNT(*) FROM remote_tickets r JOIN tickets t ON t.key = r.ticket_key \
-             WHERE r.branch_id = ? AND t.service_code = ? AND t.status = 'waiting'",
-            args![branch, &req.service],
+             WHERE r.branch_id = ? AND t.branch_id = ? AND t.service_code = ? AND t.status = 'waiting'",
+            args![branch, branch, &req.service],
         )
         .await?;
     if waiting >= cap {
@@ -318,8 +318,8 @@ pub async fn expire<T: Tx>(
         .rows(
             "SELECT t.* FROM remote_tickets r JOIN tickets t ON t.key = r.ticket_key \
              WHERE r.branch_id = ? AND r.checked_in_at IS NULL AND r.passed_over_at < ? \
-             AND t.status = 'waiting' ORDER BY t.key",
-            args![branch, before],
+             AND t.branch_id = ? AND t.status = 'waiting' ORDER BY t.key",
+            args![branch, before, branch],
             crate::store::tx::ticket_from,
         )
         .await?;
@@ -373,8 +373,8 @@ pub async fn waiting<T: Tx>(
     let rows = tx
         .rows(
             "SELECT r.ticket_key, r.checked_in_at FROM remote_tickets r JOIN tickets t ON t.key = r.ticket_key \
-             WHERE r.branch_id = ? AND t.status = 'waiting'",
-            args![branch],
+             WHERE r.branch_id = ? AND t.branch_id = ? AND t.status = 'waiting'",
+            args![branch, branch],
             |r| Ok((r.int("ticket_key")?, r.opt_time("checked_in_at")?.is_some())),
         )
         .await?;
