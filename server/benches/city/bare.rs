@@ -61,10 +61,7 @@ pub(crate) async fn floor(url: &str, s: &Settings) -> anyhow::Result<Bare> {
             let (gate, stop) = (gate.clone(), stop_rx.clone());
             connecting.push(tokio::spawn(async move {
                 let _permit = gate.acquire_owned().await?;
-                let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-                    .read_buffer_size(4096);
-                let (ws, _) =
-                    tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await?;
+                let ws = crate::boards::connect(&url).await?;
                 anyhow::Ok(tokio::spawn(board(ws, seq, stop)))
             }));
         }
@@ -144,9 +141,7 @@ pub(crate) async fn floor(url: &str, s: &Settings) -> anyhow::Result<Bare> {
 
 /// One board of the bare server: counts messages and seq gaps, and notes the last seq.
 async fn board(
-    ws: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+    ws: crate::boards::Socket,
     progress: Arc<AtomicU64>,
     mut stop: watch::Receiver<bool>,
 ) -> (u64, u64) {
@@ -245,28 +240,15 @@ pub(crate) mod server {
     }
 
     pub(crate) fn main(args: &[String]) -> anyhow::Result<()> {
-        use std::str::FromStr;
         let [url, branches, conns] = args else {
             anyhow::bail!("usage: __bare URL BRANCHES CONNECTIONS");
         };
-        let (branches, conns): (usize, u32) = (branches.parse()?, conns.parse()?);
+        let (branches, conns): (usize, usize) = (branches.parse()?, conns.parse()?);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
         rt.block_on(async {
-            let opts = sqlx::postgres::PgConnectOptions::from_str(url)?
-                .options([("synchronous_commit", "off")]);
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(conns)
-                .min_connections(conns)
-                .connect_with(opts)
-                .await?;
-            sqlx::raw_sql(
-                "CREATE TABLE city_bare (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
-                 branch BIGINT NOT NULL, seq BIGINT NOT NULL, body TEXT NOT NULL)",
-            )
-            .execute(&pool)
-            .await?;
+            let pool = crate::floor::pool_with_table(url, conns, "city_bare").await?;
             let hall = Arc::new(Hall {
                 pool,
                 branches: (0..branches)
@@ -325,7 +307,7 @@ pub(crate) mod server {
         let body = format!("{{\"type\":\"issued\",\"seq\":{seq},\"service\":\"A\",\"waiting\":1}}");
         let stored = async {
             let mut tx = hall.pool.begin().await?;
-            sqlx::query("INSERT INTO city_bare (branch, seq, body) VALUES ($1, $2, $3)")
+            sqlx::query("INSERT INTO city_bare (branch, at, body) VALUES ($1, $2, $3)")
                 .bind(i64::try_from(b).unwrap_or(i64::MAX))
                 .bind(i64::try_from(seq).unwrap_or(i64::MAX))
                 .bind(&body)

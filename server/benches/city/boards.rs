@@ -96,11 +96,7 @@ pub(crate) async fn connect_boards(
             progress.push((bi, seq.clone()));
             connecting.push(tokio::spawn(async move {
                 let permit = gate.acquire_owned().await?;
-                // A board reads small messages: a 4 KiB read buffer, as the display app has.
-                let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-                    .read_buffer_size(4096);
-                let (ws, _) =
-                    tokio_tungstenite::connect_async_with_config(&url, Some(config), true).await?;
+                let ws = connect(&url).await?;
                 let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
                 let task = tokio::spawn(board(ws, (bi, server), seq, ready_tx, stop));
                 ready_rx.await.context("a board's snapshot")?;
@@ -120,10 +116,21 @@ pub(crate) async fn connect_boards(
     })
 }
 
+/// A board's WebSocket.
+pub(crate) type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects a board to `url`. A board reads small messages: a 4 KiB read buffer, as the display
+/// app has.
+pub(crate) async fn connect(url: &str) -> anyhow::Result<Socket> {
+    let config =
+        tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
+    Ok(ws)
+}
+
 pub(crate) async fn board(
-    ws: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+    ws: Socket,
     (branch, server): (usize, usize),
     progress: Arc<AtomicU64>,
     ready: tokio::sync::oneshot::Sender<()>,

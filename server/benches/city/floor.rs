@@ -22,20 +22,7 @@ pub(crate) struct Floor {
 /// for `secs` each: `BEGIN; INSERT; COMMIT` (the shape of a server's write), then a lone
 /// autocommitted `INSERT`.
 pub(crate) async fn floor(url: &str, conns: usize, secs: u64) -> anyhow::Result<Floor> {
-    use std::str::FromStr;
-    let opts =
-        sqlx::postgres::PgConnectOptions::from_str(url)?.options([("synchronous_commit", "off")]);
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(u32::try_from(conns)?)
-        .min_connections(u32::try_from(conns)?)
-        .connect_with(opts)
-        .await?;
-    sqlx::raw_sql(
-        "CREATE TABLE city_floor (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
-         branch BIGINT NOT NULL, at BIGINT NOT NULL, body TEXT NOT NULL)",
-    )
-    .execute(&pool)
-    .await?;
+    let pool = pool_with_table(url, conns, "city_floor").await?;
     let mut rates = Vec::new();
     for explicit in [true, false] {
         let stop = Instant::now() + Duration::from_secs(secs);
@@ -87,4 +74,28 @@ pub(crate) async fn floor(url: &str, conns: usize, secs: u64) -> anyhow::Result<
         transaction: rates[0],
         autocommit: rates[1],
     })
+}
+
+/// `conns` connections to `url` with `synchronous_commit = off`, as the servers commit, and a
+/// fresh one-row-a-ticket table `table` (`branch`, `at`, `body`) for them to insert into.
+pub(crate) async fn pool_with_table(
+    url: &str,
+    conns: usize,
+    table: &str,
+) -> anyhow::Result<sqlx::PgPool> {
+    use std::str::FromStr;
+    let opts =
+        sqlx::postgres::PgConnectOptions::from_str(url)?.options([("synchronous_commit", "off")]);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(u32::try_from(conns)?)
+        .min_connections(u32::try_from(conns)?)
+        .connect_with(opts)
+        .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE {table} (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+         branch BIGINT NOT NULL, at BIGINT NOT NULL, body TEXT NOT NULL)"
+    )))
+    .execute(&pool)
+    .await?;
+    Ok(pool)
 }
