@@ -26,7 +26,7 @@ pub async fn board_state(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) -> R
     let seq = tx.seq(branch).await?;
     // The branch's last 40 calls, read from its most recently called tickets (`tickets_called`)
     // rather than from the calls of every branch, whose count grows with all their history
-    // (3 ms for a city's first hour on PostgreSQL, the city bench). A ticket's latest call is
+    // (3 ms on PostgreSQL after the city bench's one-minute peak). A ticket's latest call is
     // at its `last_called_at`, so the tickets of the last 40 calls are among the 40 called
     // last; twice that leaves room for servers whose clocks differ a little. `e.kind || ''`
     // keeps PostgreSQL off the index of every branch's calls (`ticket_events_calls`), which it
