@@ -116,29 +116,28 @@ impl<'a> Report<'a> {
         let tenth = secs / 10.0;
         let bucket =
             |t: Instant| ((t.saturating_duration_since(t0).as_secs_f64() / tenth) as usize).min(9);
-        let mut offered = [0_u64; 10];
-        let mut issued = [0_u64; 10];
-        for d in &l.offered {
-            offered[bucket(*d)] += 1;
-        }
-        for i in &l.issued {
-            issued[bucket(i.done)] += 1;
-        }
-        println!(
-            "  offered/s by tenth: {}",
-            offered
-                .iter()
+        let by_tenth = |at: &mut dyn Iterator<Item = Instant>| {
+            let mut n = [0_u64; 10];
+            for t in at {
+                n[bucket(t)] += 1;
+            }
+            n.iter()
                 .map(|n| format!("{:.0}", *n as f64 / tenth))
                 .collect::<Vec<_>>()
                 .join(" ")
+        };
+        println!(
+            "  offered/s by tenth: {}",
+            by_tenth(&mut l.offered.iter().copied())
         );
         println!(
             "  issued/s by tenth:  {}",
-            issued
-                .iter()
-                .map(|n| format!("{:.0}", *n as f64 / tenth))
-                .collect::<Vec<_>>()
-                .join(" ")
+            by_tenth(&mut l.issued.iter().map(|i| i.done))
+        );
+        // Staff calls share the cores with issuing: as the lines fill, fewer calls find nothing.
+        println!(
+            "  calls/s by tenth:   {}",
+            by_tenth(&mut l.calls.iter().map(|c| c.done))
         );
         println!(
             "  not issued: {} still waiting for a connection at the end, {} failed after every try, {} retries",
