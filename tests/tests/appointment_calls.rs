@@ -82,7 +82,12 @@ impl Hall {
     /// Call next at window 1 at `hhmm`, then serve the customer two minutes.
     async fn next(&self, hhmm: &str) -> String {
         let called = self.store.call_next(&self.staff, w1(), t(hhmm)).await;
-        let number = called.unwrap().expect("a ticket waits").number.to_string();
+        let number = called
+            .unwrap()
+            .expect("a ticket waits")
+            .ticket
+            .number
+            .to_string();
         let done = t(hhmm) + chrono::Duration::minutes(2);
         for a in [WindowAction::Start, WindowAction::Complete] {
             self.store.act(&self.staff, w1(), a, done).await.unwrap();

@@ -196,7 +196,7 @@ async fn call(store: &Store, who: &Principal, n: u32, when: &str) -> Option<Stri
         .call_next(who, w(n), at(when))
         .await
         .unwrap()
-        .map(|t| t.number.to_string())
+        .map(|t| t.ticket.number.to_string())
 }
 
 /// The live tickets' numbers, each once: two live tickets never share a number.

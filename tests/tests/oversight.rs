@@ -48,12 +48,12 @@ impl Hall {
         when: &str,
     ) -> Result<String, StoreError> {
         let t = self.store.act(who, w(n), a, at(when)).await?;
-        Ok(t.number.to_string())
+        Ok(t.ticket.number.to_string())
     }
 
     async fn next(&self, who: &Principal, n: u32, when: &str) -> String {
         let t = self.store.call_next(who, w(n), at(when)).await.unwrap();
-        t.expect("a ticket waits").number.to_string()
+        t.expect("a ticket waits").ticket.number.to_string()
     }
 }
 

@@ -37,7 +37,7 @@ async fn called_at_window_4(day: &str) -> String {
         .await
         .unwrap();
     let called = store.call_next(&staff4, w4, now).await.unwrap().unwrap();
-    called.number.to_string()
+    called.ticket.number.to_string()
 }
 
 #[tokio::test]

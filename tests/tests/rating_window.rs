@@ -37,7 +37,8 @@ async fn a_completed_ticket_can_be_rated_for_ten_minutes_only() {
         .call_next(&staff, w, t0)
         .await
         .unwrap()
-        .expect("called");
+        .expect("called")
+        .ticket;
     let done = t0 + Duration::minutes(3);
     store
         .act(&staff, w, WindowAction::Complete, done)

@@ -129,7 +129,7 @@ async fn suite(store: &Store) {
         .unwrap();
     let called = store.call_next(&staff1, w(1), now).await.unwrap().unwrap();
     assert_eq!(
-        called.number.as_str(),
+        called.ticket.number.as_str(),
         "A004",
         "the priority customer first"
     );
@@ -148,9 +148,9 @@ async fn suite(store: &Store) {
         )
         .await
         .unwrap();
-    assert_eq!(done.status, TicketStatus::Done);
+    assert_eq!(done.ticket.status, TicketStatus::Done);
     let next = store.call_next(&staff1, w(1), now).await.unwrap().unwrap();
-    assert_eq!(next.number.as_str(), "A001");
+    assert_eq!(next.ticket.number.as_str(), "A001");
     let moved = store
         .transfer(
             &staff1,
@@ -160,7 +160,7 @@ async fn suite(store: &Store) {
         )
         .await
         .unwrap();
-    assert_eq!(moved.status, TicketStatus::Waiting);
+    assert_eq!(moved.ticket.status, TicketStatus::Waiting);
     let list = store
         .waiting_list(1, w(3), &["B".parse().unwrap()], 10)
         .await
@@ -174,20 +174,23 @@ async fn suite(store: &Store) {
         .call_number(&staff1, w(1), &"A002".parse().unwrap(), now)
         .await
         .unwrap();
-    assert_eq!(called.status, TicketStatus::Called);
+    assert_eq!(called.ticket.status, TicketStatus::Called);
     let absent = store
         .act(&staff1, w(1), WindowAction::NoShow, now)
         .await
         .unwrap();
-    assert_eq!(absent.status, TicketStatus::NoShow);
+    assert_eq!(absent.ticket.status, TicketStatus::NoShow);
     let back = store
         .reinstate(&staff1, w(1), &"A002".parse().unwrap(), now)
         .await
         .unwrap();
-    assert_eq!(back.status, TicketStatus::Waiting);
-    let cancelled = store.cancel(&back.id, now).await.unwrap();
+    assert_eq!(back.ticket.status, TicketStatus::Waiting);
+    let cancelled = store.cancel(&back.ticket.id, now).await.unwrap();
     assert_eq!(cancelled.status, TicketStatus::Cancelled);
-    assert!(store.cancel(&back.id, now).await.is_err(), "only once");
+    assert!(
+        store.cancel(&back.ticket.id, now).await.is_err(),
+        "only once"
+    );
     let view = store
         .ticket_view(&numbers_id(store, "A003").await, now)
         .await

@@ -27,7 +27,7 @@ use super::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use super::tickets::view;
 use crate::hall::{self, TransferTo, WindowAction, WindowChange};
 use crate::queue::IdentityCheck;
-use crate::store::{BranchConfig, Principal, Role, TicketRow, WindowRow};
+use crate::store::{AtWindow, BranchConfig, Principal, Role, TicketRow, WindowRow};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -80,11 +80,10 @@ fn staff(caller: &Caller) -> ApiResult<&Principal> {
 }
 
 /// A window action's answer: the ticket as staff see it.
-async fn answer(state: &AppState, who: &Principal, t: &TicketRow) -> ApiResult<Json<WindowTicket>> {
-    let cfg = state.store.config(who.branch_id).await?;
-    Ok(Json(WindowTicket {
-        ticket: staff_view(&cfg, t),
-    }))
+fn answer(at: &AtWindow) -> Json<WindowTicket> {
+    Json(WindowTicket {
+        ticket: staff_view(&at.config, &at.ticket),
+    })
 }
 
 async fn window_view(
@@ -224,9 +223,9 @@ async fn call_next(
     let who = staff(&caller)?;
     let n = window_no(&n)?;
     match state.store.call_next(who, n, state.now()).await? {
-        Some(t) => {
+        Some(at) => {
             state.metrics.called.fetch_add(1, Ordering::Relaxed);
-            Ok(answer(&state, who, &t).await?.into_response())
+            Ok(answer(&at).into_response())
         }
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
@@ -245,7 +244,7 @@ async fn call_number(
         .call_number(who, n, &hall::parse_number(&body.number)?, state.now())
         .await?;
     state.metrics.called.fetch_add(1, Ordering::Relaxed);
-    answer(&state, who, &t).await
+    Ok(answer(&t))
 }
 
 async fn act(
@@ -261,7 +260,7 @@ async fn act(
     if completing {
         state.metrics.served.fetch_add(1, Ordering::Relaxed);
     }
-    answer(state, who, &t).await
+    Ok(answer(&t))
 }
 
 async fn recall(
@@ -337,7 +336,7 @@ async fn transfer(
         }
     };
     let t = state.store.transfer(who, n, to, state.now()).await?;
-    answer(&state, who, &t).await
+    Ok(answer(&t))
 }
 
 /// Puts a no-show back at the front of its line (`{"number":"A012"}`).
@@ -353,7 +352,7 @@ async fn reinstate(
         .store
         .reinstate(who, n, &hall::parse_number(&body.number)?, state.now())
         .await?;
-    answer(&state, who, &t).await
+    Ok(answer(&t))
 }
 
 /// Cancels a waiting ticket this window serves (`{"number":"A012","reason":"left the hall"}`);
@@ -376,5 +375,5 @@ async fn cancel(
             state.now(),
         )
         .await?;
-    answer(&state, who, &t).await
+    Ok(answer(&t))
 }

@@ -31,6 +31,24 @@ pub enum Backend {
     Postgres(PgStore),
 }
 
+/// A ticket acted on at a window, with the branch's configuration as that write saw it: the
+/// answer to staff is made from both, without reading the configuration again (on PostgreSQL a
+/// read transaction of three statements after every call and complete).
+#[derive(Debug, Clone)]
+pub struct AtWindow {
+    pub ticket: TicketRow,
+    pub config: Arc<BranchConfig>,
+}
+
+impl AtWindow {
+    /// The configuration inside the write: under the branch's lock it is current and costs no
+    /// statement.
+    async fn read<T: Tx>(tx: &mut T, ticket: TicketRow) -> Result<AtWindow> {
+        let config = tx.config(ticket.branch_id).await?;
+        Ok(AtWindow { ticket, config })
+    }
+}
+
 /// The server's one door to its state.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -330,11 +348,14 @@ impl Store {
         who: &Principal,
         n: WindowNo,
         now: DateTime<Utc>,
-    ) -> Result<Option<TicketRow>> {
+    ) -> Result<Option<AtWindow>> {
         let (who, policy) = (who.clone(), self.policy);
-        write!(self, |tx, out| hall::call::call_next(
-            tx, out, &who, n, policy, now
-        ))
+        write!(self, |tx, out| async {
+            match hall::call::call_next(tx, out, &who, n, policy, now).await? {
+                Some(t) => AtWindow::read(tx, t).await.map(Some),
+                None => Ok(None),
+            }
+        })
     }
 
     pub async fn call_number(
@@ -343,11 +364,12 @@ impl Store {
         n: WindowNo,
         number: &TicketNumber,
         now: DateTime<Utc>,
-    ) -> Result<TicketRow> {
+    ) -> Result<AtWindow> {
         let (who, number) = (who.clone(), number.clone());
-        write!(self, |tx, out| hall::call::call_number(
-            tx, out, &who, n, &number, now
-        ))
+        write!(self, |tx, out| async {
+            let t = hall::call::call_number(tx, out, &who, n, &number, now).await?;
+            AtWindow::read(tx, t).await
+        })
     }
 
     pub async fn act(
@@ -356,16 +378,12 @@ impl Store {
         n: WindowNo,
         action: WindowAction,
         now: DateTime<Utc>,
-    ) -> Result<TicketRow> {
+    ) -> Result<AtWindow> {
         let who = who.clone();
-        write!(self, |tx, out| hall::ticket::act(
-            tx,
-            out,
-            &who,
-            n,
-            action.clone(),
-            now
-        ))
+        write!(self, |tx, out| async {
+            let t = hall::ticket::act(tx, out, &who, n, action.clone(), now).await?;
+            AtWindow::read(tx, t).await
+        })
     }
 
     pub async fn transfer(
@@ -374,11 +392,12 @@ impl Store {
         n: WindowNo,
         to: TransferTo,
         now: DateTime<Utc>,
-    ) -> Result<TicketRow> {
+    ) -> Result<AtWindow> {
         let who = who.clone();
-        write!(self, |tx, out| hall::ticket::transfer(
-            tx, out, &who, n, to, now
-        ))
+        write!(self, |tx, out| async {
+            let t = hall::ticket::transfer(tx, out, &who, n, to, now).await?;
+            AtWindow::read(tx, t).await
+        })
     }
 
     pub async fn reinstate(
@@ -387,11 +406,12 @@ impl Store {
         n: WindowNo,
         number: &TicketNumber,
         now: DateTime<Utc>,
-    ) -> Result<TicketRow> {
+    ) -> Result<AtWindow> {
         let (who, number) = (who.clone(), number.clone());
-        write!(self, |tx, out| hall::ticket::reinstate(
-            tx, out, &who, n, &number, now
-        ))
+        write!(self, |tx, out| async {
+            let t = hall::ticket::reinstate(tx, out, &who, n, &number, now).await?;
+            AtWindow::read(tx, t).await
+        })
     }
 
     /// The customer holding `ticket_id` gives up their place.
@@ -410,11 +430,12 @@ impl Store {
         number: &TicketNumber,
         reason: &str,
         now: DateTime<Utc>,
-    ) -> Result<TicketRow> {
+    ) -> Result<AtWindow> {
         let (who, number, reason) = (who.clone(), number.clone(), reason.to_owned());
-        write!(self, |tx, out| hall::ticket::cancel_at_window(
-            tx, out, &who, n, &number, &reason, now
-        ))
+        write!(self, |tx, out| async {
+            let t = hall::ticket::cancel_at_window(tx, out, &who, n, &number, &reason, now).await?;
+            AtWindow::read(tx, t).await
+        })
     }
 
     pub async fn change_window(
