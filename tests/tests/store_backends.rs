@@ -133,6 +133,39 @@ async fn suite(store: &Store) {
         "A004",
         "the priority customer first"
     );
+    // What the forecast reads on one snapshot: each open window with the service it is in the
+    // middle of (since the call), and per service the walk-ins of the last hour.
+    let snap = store.forecast_snapshot(1, now).await.unwrap();
+    // Times are stored to the millisecond.
+    let called_at = called
+        .ticket
+        .last_called_at
+        .expect("called")
+        .timestamp_millis();
+    let open: Vec<_> = store
+        .windows(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.state == qhall_shared::api::WindowState::Open)
+        .map(|x| {
+            let serving = (x.number == w(1)).then(|| ("A".parse().unwrap(), called_at));
+            (x.number, serving)
+        })
+        .collect();
+    let read: Vec<_> = snap
+        .open_windows
+        .iter()
+        .map(|(n, serving)| (*n, serving.map(|(s, at)| (s, at.timestamp_millis()))))
+        .collect();
+    assert_eq!(read, open, "window 1 serves A since the call");
+    let issued: Vec<_> = snap
+        .recent
+        .iter()
+        .map(|(s, _, n)| (s.to_string(), *n))
+        .collect();
+    assert_eq!(&issued[..2], [("A".into(), 4), ("B".into(), 1)]);
+    assert!(issued[2..].iter().all(|(_, n)| *n == 0), "{issued:?}");
     let busy = store.call_next(&staff1, w(1), now).await.unwrap_err();
     assert!(busy.to_string().contains("still has"), "{busy}");
     store

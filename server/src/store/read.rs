@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use qhall_shared::api::{Localized, Notice, WindowState};
+use qhall_shared::api::{Localized, Notice};
 use qhall_shared::events::Call;
 use qhall_shared::{ServiceCode, WindowNo};
 
@@ -308,34 +308,41 @@ pub async fn read_snapshot(tx: &mut impl Tx, branch: i64, now: DateTime<Utc>) ->
             },
         )
         .await?;
-    let mut open_windows = Vec::new();
-    for w in tx.windows(branch).await? {
-        if w.state != WindowState::Open {
-            continue;
-        }
-        let serving = match w.current_ticket {
-            Some(k) => tx
-                .ticket(k)
-                .await?
-                .filter(|t| t.status.is_live())
-                .and_then(|t| Some((t.service, t.serving_at.or(t.last_called_at)?))),
-            None => None,
-        };
-        open_windows.push((w.number, serving));
-    }
+    // Each open window with its live ticket, if any, in one statement (not one per window).
+    let open_windows = tx
+        .rows(
+            "SELECT w.number, t.service_code, t.serving_at, t.last_called_at FROM windows w \
+             LEFT JOIN tickets t ON t.key = w.current_ticket AND t.status IN ('waiting', 'called', 'serving') \
+             WHERE w.branch_id = ? AND w.state = 'open' ORDER BY w.number",
+            args![branch],
+            |r| {
+                let started = r.opt_time("serving_at")?.or(r.opt_time("last_called_at")?);
+                let serving = match (r.opt_text("service_code")?, started) {
+                    (Some(_), Some(at)) => Some((r.service("service_code")?, at)),
+                    _ => None,
+                };
+                Ok((r.window("number")?, serving))
+            },
+        )
+        .await?;
     let since = now - chrono::Duration::hours(crate::hall::RECENT_SERVICE_WINDOW_HOURS);
     let hour_ago = now - chrono::Duration::hours(1);
+    // The walk-ins of the last hour, per service, in one statement.
+    let issued: Vec<(String, i64)> = tx
+        .rows(
+            "SELECT issued_service, COUNT(*) AS n FROM tickets WHERE branch_id = ? AND issued_at >= ? \
+             AND appointment_at IS NULL GROUP BY issued_service",
+            args![branch, hour_ago],
+            |r| Ok((r.text("issued_service")?, r.int("n")?)),
+        )
+        .await?;
     let mut recent = Vec::new();
     for s in &config.services {
         let mean = tx.recent_service_secs(branch, s.code, since).await?;
-        let issued = tx
-            .int(
-                "SELECT COUNT(*) FROM tickets WHERE branch_id = ? AND issued_service = ? AND issued_at >= ? \
-                 AND appointment_at IS NULL",
-                args![branch, &s.code, hour_ago],
-            )
-            .await?
-            .unwrap_or(0);
+        let issued = issued
+            .iter()
+            .find(|(code, _)| code == s.code.as_str())
+            .map_or(0, |(_, n)| *n);
         recent.push((s.code, mean, u32::try_from(issued).unwrap_or(u32::MAX)));
     }
     let (bookings, booking_show) =
