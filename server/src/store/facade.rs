@@ -996,10 +996,14 @@ impl Store {
 
     /// How many tickets of the branch are waiting (from the per-service counts).
     pub async fn waiting_total(&self, branch: i64) -> Result<usize> {
-        read!(self, |tx| async {
-            let counts = tx.waiting_counts(branch).await?;
-            Ok(counts.iter().map(|(_, n)| *n as usize).sum())
-        })
+        read!(
+            self,
+            once | tx
+                | async {
+                    let counts = tx.waiting_counts(branch).await?;
+                    Ok(counts.iter().map(|(_, n)| *n as usize).sum())
+                }
+        )
     }
 
     /// A forecast table of `branch` another server computed at or after `since` (PostgreSQL,

@@ -68,7 +68,7 @@ macro_rules! read {
             $crate::store::Backend::Postgres(db) => {
                 let mut conn = db.begin_read().await?;
                 let result = {
-                    let mut pg = $crate::store::postgres::PgTx::new(&mut conn, db.cache());
+                    let mut pg = $crate::store::postgres::PgTx::snapshot(&mut conn, db.cache());
                     let $tx = &mut pg;
                     $op.await
                 };

@@ -30,6 +30,10 @@ pub struct PgTx<'c> {
     /// Stream events to store at commit, together with the notification (one round trip for
     /// all of them instead of one each): (branch, seq, at, body).
     pub(crate) events: Vec<(i64, i64, i64, String)>,
+    /// On a read snapshot (`Some`), each branch's `config_version` and `event_seq` as first
+    /// read: neither can change within the snapshot, so the first read of either takes both and
+    /// the other costs no statement.
+    seen: Option<Vec<(i64, i64, u64)>>,
 }
 
 struct Locked {
@@ -46,7 +50,39 @@ impl<'c> PgTx<'c> {
             cache,
             locked: Vec::new(),
             events: Vec::new(),
+            seen: None,
         }
+    }
+
+    /// Statements on one read snapshot (`REPEATABLE READ`), which may keep what they read of a
+    /// branch's row.
+    pub(crate) fn snapshot(conn: &'c mut PgConnection, cache: &'c ConfigCache) -> Self {
+        PgTx {
+            seen: Some(Vec::new()),
+            ..PgTx::new(conn, cache)
+        }
+    }
+
+    /// The branch's (config_version, event_seq) on this snapshot, read once; `None` outside a
+    /// snapshot.
+    async fn seen(&mut self, branch: i64) -> Result<Option<(i64, u64)>> {
+        let Some(seen) = &self.seen else {
+            return Ok(None);
+        };
+        if let Some(&(_, version, seq)) = seen.iter().find(|s| s.0 == branch) {
+            return Ok(Some((version, seq)));
+        }
+        let (version, seq): (i64, i64) =
+            sqlx::query_as("SELECT config_version, event_seq FROM branches WHERE id = $1")
+                .bind(branch)
+                .fetch_optional(&mut *self.conn)
+                .await?
+                .ok_or_else(|| unknown_branch(branch))?;
+        let seq = seq.max(0) as u64;
+        if let Some(seen) = &mut self.seen {
+            seen.push((branch, version, seq));
+        }
+        Ok(Some((version, seq)))
     }
 
     /// The locked branches whose seq this transaction raised, with the seq to store:
@@ -175,18 +211,26 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    /// Under the branch's lock the version read with it still holds.
+    /// Under the branch's lock the version read with it still holds; on a snapshot, the one
+    /// read first.
     async fn config_version(&mut self, branch: i64) -> Result<i64> {
         if let Some(l) = self.locked(branch) {
             return Ok(l.version);
         }
+        if let Some((version, _)) = self.seen(branch).await? {
+            return Ok(version);
+        }
         stored_config_version(self, branch).await
     }
 
-    /// Under the branch's lock, with what this transaction raised it to.
+    /// Under the branch's lock, with what this transaction raised it to; on a snapshot, the one
+    /// read first.
     async fn seq(&mut self, branch: i64) -> Result<u64> {
         if let Some(l) = self.locked(branch) {
             return Ok(l.seq.max(0) as u64);
+        }
+        if let Some((_, seq)) = self.seen(branch).await? {
+            return Ok(seq);
         }
         stored_seq(self, branch).await
     }
