@@ -42,17 +42,16 @@ pub async fn call_next<T: Tx>(
         StoreError::not_found("unknown_window", format!("there is no window {n}"))
     })?;
     let services: Vec<ServiceCode> = def.skills.serves.iter().map(|(s, _)| *s).collect();
-    let candidates: Vec<Candidate> = tx
-        .heads(who.branch_id, n, &services)
-        .await?
-        .into_iter()
+    let mut heads = tx.heads(who.branch_id, n, &services).await?;
+    let candidates: Vec<Candidate> = heads
+        .iter()
         .map(|h| Candidate {
             key: h.key,
             service: h.service,
             priority: h.priority,
             queue_at: h.queue_at,
             target_wait_secs: cfg.target_secs(h.service),
-            appointment: h.appointment,
+            appointment: h.appointment_at.is_some(),
         })
         .collect();
     let breaks = policy::Breaks::new(cfg.schedule.breaks_ahead(now));
@@ -74,10 +73,7 @@ pub async fn call_next<T: Tx>(
         )
         .await?;
     }
-    let ticket = tx
-        .ticket(candidates[i].key)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("candidate ticket vanished"))?;
+    let ticket = heads.swap_remove(i);
     call_ticket(tx, out, who, w, ticket, Action::Call, now)
         .await
         .map(Some)

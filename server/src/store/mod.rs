@@ -138,19 +138,6 @@ impl From<crate::queue::lifecycle::LifecycleError> for StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The first waiting ticket of a line ([`Tx::heads`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LineHead {
-    pub key: i64,
-    pub service: ServiceCode,
-    pub priority: bool,
-    /// Its place in line: the issue time, earlier for a reinstated no-show, an appointment's
-    /// due moment.
-    pub queue_at: DateTime<Utc>,
-    /// The head of the service's appointment line (tickets of checked-in bookings).
-    pub appointment: bool,
-}
-
 /// A customer's rating of a completed ticket.
 #[derive(Debug, Clone)]
 pub struct NewRating {

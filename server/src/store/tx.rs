@@ -11,8 +11,8 @@ use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 
 use super::sql::{Arg, Columns, Sql, returned_nothing};
 use super::{
-    AuditEntry, BranchConfig, LineHead, NewComplaint, NewRating, NewTicket, Result, StoreError,
-    TicketEvent, TicketRow, WindowDef, WindowRow,
+    AuditEntry, BranchConfig, NewComplaint, NewRating, NewTicket, Result, StoreError, TicketEvent,
+    TicketRow, WindowDef, WindowRow,
 };
 use crate::queue::policy::WindowSkills;
 use crate::queue::schedule::{Exception, Schedule};
@@ -617,14 +617,15 @@ pub trait Tx: Sql + Sized {
     /// each class (priority and normal walk-ins, and the checked-in appointments), and the first
     /// sent to this window — passing over a remote ticket that has not checked in yet (it
     /// keeps its place). One statement (a window's call-next holds its branch's lock while it
-    /// runs): a `LIMIT 1` per line, in that order.
+    /// runs): a `LIMIT 1` per line, in that order, each head whole, so the one called needs no
+    /// second read.
     async fn heads(
         &mut self,
         branch: i64,
         window: WindowNo,
         services: &[ServiceCode],
-    ) -> Result<Vec<LineHead>> {
-        const COLUMNS: &str = "key, service_code, priority, queue_at, appointment_at";
+    ) -> Result<Vec<TicketRow>> {
+        const COLUMNS: &str = TICKET_COLUMNS;
         const NOT_REMOTE_UNCHECKED: &str = "NOT EXISTS (SELECT 1 FROM remote_tickets r \
              WHERE r.ticket_key = tickets.key AND r.checked_in_at IS NULL)";
         let mut parts = Vec::new();
@@ -661,16 +662,7 @@ pub trait Tx: Sql + Sized {
             .collect::<Vec<_>>()
             .join(" UNION ALL ")
             + " ORDER BY ord";
-        self.rows(&sql, &args, |r| {
-            Ok(LineHead {
-                key: r.int("key")?,
-                service: r.service("service_code")?,
-                priority: r.flag("priority")?,
-                queue_at: r.time("queue_at")?,
-                appointment: r.opt_time("appointment_at")?.is_some(),
-            })
-        })
-        .await
+        self.rows(&sql, &args, ticket_from).await
     }
 
     /// Mean service time of the service's most recent completed tickets, if any.
