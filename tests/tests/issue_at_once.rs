@@ -1,5 +1,5 @@
-//! PostgreSQL issues a branch's walk-ins in one statement (`qhall_issue_batch`, the branch locked
-//! for one round trip), one or several together. It must give exactly what issuing step by step
+//! PostgreSQL issues walk-ins in one statement (`qhall_issue_walk_ins`, the branch locked for one
+//! round trip), one or several together, of one branch or several. It must give exactly what issuing step by step
 //! gives: two databases, the same history, one issuing at once (each alone, or in groups
 //! together) and the other step by step, must end with the same
 //! tickets (numbers, people ahead, estimates), the same history lines and the same event stream
@@ -74,9 +74,9 @@ async fn group(
     if mode == Mode::Together {
         let walk_ins: Vec<_> = walk_ins
             .iter()
-            .map(|&(s, p, k, t)| (code(s), p, k, t))
+            .map(|&(s, p, k, t)| (who, code(s), p, k, t))
             .collect();
-        let issued = store.issue_together(who, &walk_ins).await;
+        let issued = store.issue_together(&walk_ins).await;
         assert_eq!(issued.len(), walk_ins.len());
         return issued.into_iter().map(outcome).collect();
     }
@@ -234,7 +234,7 @@ async fn issuing_in_one_statement_gives_what_issuing_step_by_step_gives() {
     same_as_step_by_step(Mode::AtOnce).await;
 }
 
-/// Several walk-ins in one statement (`qhall_issue_batch`, as the branch's issue lane sends
+/// Several walk-ins in one statement (`qhall_issue_walk_ins`, as the server's issue lane sends
 /// those that arrive together) end where issuing them one after the other ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issuing_together_gives_what_issuing_one_after_the_other_gives() {
@@ -323,7 +323,7 @@ async fn same_as_step_by_step(mode: Mode) {
     by_step.close().await;
 }
 
-/// Walk-ins arriving at once go to the database together (the branch's issue lane), and each
+/// Walk-ins arriving at once go to the database together (the server's issue lanes), and each
 /// gets a ticket of its own: no number twice, everyone ahead counted, one event each with the
 /// seq one past the last and the line's length growing by one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -414,5 +414,269 @@ async fn walk_ins_arriving_together_share_statements_and_each_gets_its_own() {
         let n = if service == "A" { 101 } else { 100 };
         assert_eq!(counts, (1..=n).collect::<Vec<_>>(), "{service}");
     }
+    store.close().await;
+}
+
+/// Branch 2: a copy of the demo branch (services, windows), with a kiosk of its own (device 100).
+const SECOND_BRANCH: &str = "\
+CREATE TEMP TABLE b2 AS SELECT * FROM branches WHERE id = 1;
+UPDATE b2 SET id = 2, name_en = 'Second';
+INSERT INTO branches SELECT * FROM b2;
+CREATE TEMP TABLE s2 AS SELECT * FROM services WHERE branch_id = 1;
+UPDATE s2 SET branch_id = 2;
+INSERT INTO services SELECT * FROM s2;
+INSERT INTO windows (branch_id, number, name) SELECT 2, number, name FROM windows WHERE branch_id = 1;
+INSERT INTO window_services SELECT 2, window_number, service_code, rank, weight
+FROM window_services WHERE branch_id = 1;
+INSERT INTO devices (id, branch_id, name, role, token_hash, created_at)
+VALUES (100, 2, 'Kiosk', 'kiosk', 'second-kiosk', 0);
+UPDATE branches SET config_version = config_version + 1;
+";
+
+/// The second branch's kiosk as the store sees it.
+fn second_kiosk() -> Principal {
+    Principal {
+        branch_id: 2,
+        device_id: Some(100),
+        ..kiosk_principal()
+    }
+}
+
+/// Walk-ins of two branches, interleaved: `(branch, service, priority, key)`.
+const MIXED: [(i64, &str, bool, Option<&str>); 9] = [
+    (1, "A", false, None),
+    (2, "A", false, None),
+    (2, "B", false, Some("k1")),
+    (1, "B", false, Some("k1")),
+    (1, "A", true, None),
+    (2, "A", true, None),
+    (1, "B", false, Some("k1")),
+    (2, "D", false, None),
+    (1, "A", false, None),
+];
+
+/// Each branch's tickets (number, ahead, estimate, priority), event stream and history lines.
+type Ends = (
+    Vec<Outcome>,
+    Vec<Vec<String>>,
+    Vec<(i64, String, String, i64)>,
+);
+
+async fn two_branches(store: &Store, url: &str, mode: Mode, now: DateTime<Utc>) -> Ends {
+    let (k1, k2) = (kiosk_principal(), second_kiosk());
+    let who = |b: i64| if b == 1 { &k1 } else { &k2 };
+    let mut seen = Vec::new();
+    // The first of each branch caches its configuration (step by step).
+    for b in [1, 2] {
+        seen.push(issue(store, mode, who(b), "A", false, None, now).await);
+    }
+    let t = |i: usize| now + Duration::seconds(1 + i as i64);
+    if mode == Mode::Together {
+        let walk_ins: Vec<_> = MIXED
+            .iter()
+            .enumerate()
+            .map(|(i, &(b, s, p, k))| (who(b), code(s), p, k, t(i)))
+            .collect();
+        seen.extend(
+            store
+                .issue_together(&walk_ins)
+                .await
+                .into_iter()
+                .map(outcome),
+        );
+    } else {
+        for (i, &(b, s, p, k)) in MIXED.iter().enumerate() {
+            seen.push(issue(store, mode, who(b), s, p, k, t(i)).await);
+        }
+    }
+    let mut streams = Vec::new();
+    for b in [1, 2] {
+        let events = store.events_since(b, 0).await.unwrap().unwrap();
+        streams.push(events.iter().map(|e| format!("{e:?}")).collect());
+    }
+    let db = pool(url).await;
+    let lines: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT t.branch_id, t.number, e.kind, e.at \
+         FROM ticket_events e JOIN tickets t ON t.key = e.ticket_key ORDER BY e.id",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    db.close().await;
+    (seen, streams, lines)
+}
+
+/// Walk-ins of two branches in one statement (`qhall_issue_walk_ins`, as a server's issue lane
+/// sends those that arrive together in a city) end where issuing each branch's step by step
+/// ends: the same numbers, people ahead and estimates, each branch's own event stream seq after
+/// seq, the same history; a key repeated within a branch is issued once, the same key at
+/// another branch's kiosk is that kiosk's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walk_ins_of_two_branches_in_one_statement_give_what_each_branch_alone_gives() {
+    let (Some(a), Some(b)) = (pg_database().await, pg_database().await) else {
+        return;
+    };
+    let now = Utc::now();
+    let together = demo_store_on(&a.url, SECOND_BRANCH).await;
+    let by_step = demo_store_on(&b.url, SECOND_BRANCH).await;
+    let x = two_branches(&together, &a.url, Mode::Together, now).await;
+    let y = two_branches(&by_step, &b.url, Mode::ByStep, now).await;
+    assert_eq!(x.0, y.0);
+    assert_eq!(x.1, y.1);
+    assert_eq!(x.2, y.2);
+
+    // What the history meant to reach: both branches issued, each from its first number; the
+    // repeated key answered with its ticket, not a new one.
+    let ok: Vec<_> = y.0.iter().flatten().collect();
+    assert_eq!(ok.len(), MIXED.len() + 2, "{:?}", y.0);
+    assert_eq!(ok.iter().filter(|o| o.0 == "A001").count(), 2, "{ok:?}");
+    assert_eq!(
+        ok.iter().filter(|o| !o.4).count(),
+        1,
+        "one repeated key: {ok:?}"
+    );
+
+    // The two branches' walk-ins went in one statement: all but the repeated key (step by step).
+    let pg = together.postgres().unwrap();
+    assert_eq!(pg.batches().statements(), 1);
+    assert_eq!(pg.issued_at_once(), MIXED.len() as u64 - 1);
+    assert_eq!(pg.batches().skipped(), 0);
+    together.close().await;
+    by_step.close().await;
+}
+
+/// A branch another transaction holds (a window's call, another server's statement) is not
+/// waited for: the statement issues the other branch's walk-in and skips it; its walk-in is
+/// issued once the branch is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_branch_does_not_hold_up_another_branchs_walk_ins() {
+    let Some(a) = pg_database().await else {
+        return;
+    };
+    let store = demo_store_on(&a.url, SECOND_BRANCH).await;
+    let (k1, k2) = (kiosk_principal(), second_kiosk());
+    let now = Utc::now();
+    for who in [&k1, &k2] {
+        store.issue(who, code("A"), false, None, now).await.unwrap();
+    }
+    let db = pool(&a.url).await;
+    let mut holder = db.begin().await.unwrap();
+    sqlx::query("SELECT id FROM branches WHERE id = 2 FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let task = {
+        let (store, k1, k2) = (store.clone(), k1.clone(), k2.clone());
+        tokio::spawn(async move {
+            let walk_ins = [
+                (&k1, code("A"), false, None, now),
+                (&k2, code("A"), false, None, now),
+            ];
+            store.issue_together(&walk_ins).await
+        })
+    };
+    // Branch 1's ticket is committed while branch 2 is still held.
+    let count = |branch: i64| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tickets WHERE branch_id = $1")
+                .bind(branch)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let pg = store.postgres().unwrap();
+    let mut waited = 0;
+    // (The statement counts the skip just after its commit.)
+    while count(1).await < 2 || pg.batches().skipped() == 0 {
+        assert!(
+            waited < 300,
+            "branch 1's walk-in waited for branch 2's lock, or branch 2 was not skipped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(pg.batches().skipped(), 1);
+    assert_eq!(count(2).await, 1);
+    assert!(!task.is_finished());
+    holder.commit().await.unwrap();
+    let issued = task.await.unwrap();
+    let numbers: Vec<String> = issued
+        .into_iter()
+        .map(|i| i.unwrap().ticket.number.as_str().to_owned())
+        .collect();
+    assert_eq!(numbers, ["A002", "A002"]);
+    assert_eq!(count(2).await, 2);
+    db.close().await;
+    store.close().await;
+}
+
+/// Walk-ins of several branches arriving at once at one server share statements, and each gets
+/// a ticket of its own: per branch, every number once, everyone before it ahead, one event each
+/// seq after seq.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walk_ins_of_several_branches_arriving_together_each_get_their_own() {
+    let Some(a) = pg_database().await else {
+        return;
+    };
+    let store = demo_store_on(&a.url, SECOND_BRANCH).await;
+    let kiosks = [kiosk_principal(), second_kiosk()];
+    let now = Utc::now();
+    for who in &kiosks {
+        store.issue(who, code("A"), false, None, now).await.unwrap();
+    }
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let (store, who) = (store.clone(), kiosks[i % 2].clone());
+            tokio::spawn(async move {
+                let issued = store.issue(&who, code("A"), false, None, now).await;
+                (
+                    who.branch_id,
+                    issued.map_err(|e| e.to_string()).unwrap().ticket,
+                )
+            })
+        })
+        .collect();
+    let mut tickets = Vec::new();
+    for t in tasks {
+        tickets.push(t.await.unwrap());
+    }
+    tickets.sort_by_key(|(_, t)| t.key);
+    let pg = store.postgres().unwrap();
+    let statements = pg.batches().statements();
+    assert!(statements < 200, "200 issued in {statements} statements");
+    let db = pool(&a.url).await;
+    for branch in [1, 2] {
+        let mine: Vec<_> = tickets.iter().filter(|(b, _)| *b == branch).collect();
+        let mut numbers: Vec<&str> = mine.iter().map(|(_, t)| t.number.as_str()).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(numbers.len(), 100, "branch {branch}: every number once");
+        let ahead: Vec<u32> = mine.iter().map(|(_, t)| t.estimate_ahead).collect();
+        assert_eq!(ahead, (1..101).collect::<Vec<_>>(), "branch {branch}");
+        let seqs: Vec<i64> =
+            sqlx::query_scalar("SELECT seq FROM stream_events WHERE branch_id = $1 ORDER BY seq")
+                .bind(branch)
+                .fetch_all(&db)
+                .await
+                .unwrap();
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+        let last: i64 = sqlx::query_scalar("SELECT event_seq FROM branches WHERE id = $1")
+            .bind(branch)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert_eq!(seqs.last(), Some(&last));
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT SUM(n)::BIGINT FROM waiting_counts WHERE branch_id = $1 AND service_code = 'A'",
+        )
+        .bind(branch)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!(waiting, 101, "branch {branch}");
+    }
+    db.close().await;
     store.close().await;
 }

@@ -216,8 +216,8 @@ pub async fn issue_with<T: Tx>(
 }
 
 /// A walk-in's issue decided as far as the branch's configuration decides it, for a backend
-/// that issues in one statement under the branch's lock (PostgreSQL's `qhall_issue_batch`,
-/// which runs the steps of [`issue_with`] for each of a branch's waiting issues, with the same
+/// that issues in one statement under the branch's lock (PostgreSQL's `qhall_issue_walk_ins`,
+/// which runs the steps of [`issue_with`] for each waiting issue, of its branch, with the same
 /// reads: store/postgres/batch.rs).
 #[derive(Debug, Clone)]
 pub struct IssuePlan<'a> {

@@ -178,21 +178,18 @@ impl Store {
             .await
     }
 
-    /// Walk-ins of one branch issued in one statement, in order, as the branch's issue lane
+    /// Walk-ins, of one branch or several, issued in one statement, in order, as an issue lane
     /// groups those that arrive together (PostgreSQL; store/postgres/batch.rs), each with its
-    /// own time; one the statement did not issue goes step by step after it, as [`Store::issue`]
-    /// does. Where an issue cannot be planned (no cached configuration, a refusal), or on
-    /// SQLite, they are issued one after the other. For tests of a batch of a known make-up.
-    pub async fn issue_together(
-        &self,
-        who: &Principal,
-        walk_ins: &[(ServiceCode, bool, Option<&str>, DateTime<Utc>)],
-    ) -> Vec<Result<Issued>> {
-        let forecast = self.forecasts.get(who.branch_id);
+    /// own time; one the statement did not issue (or whose branch it skipped) goes step by
+    /// step after it, as [`Store::issue`] does. Where an issue cannot be planned (no cached
+    /// configuration, a refusal), or on SQLite, they are issued one after the other. For tests
+    /// of a statement of a known make-up.
+    pub async fn issue_together(&self, walk_ins: &[WalkIn<'_>]) -> Vec<Result<Issued>> {
         let planned: Option<Vec<_>> = self.postgres().and_then(|db| {
             walk_ins
                 .iter()
-                .map(|&(service, priority, key, now)| {
+                .map(|&(who, service, priority, key, now)| {
+                    let forecast = self.forecasts.get(who.branch_id);
                     hall::issue::plan_walk_in(
                         db.cache(),
                         who,
@@ -207,7 +204,7 @@ impl Store {
         });
         let mut out = Vec::new();
         let (Some(planned), Some(db)) = (planned, self.postgres()) else {
-            for &(service, priority, key, now) in walk_ins {
+            for &(who, service, priority, key, now) in walk_ins {
                 out.push(self.issue(who, service, priority, key, now).await);
             }
             return out;
@@ -217,7 +214,7 @@ impl Store {
             .issue_walk_ins_together(&plans)
             .await
             .unwrap_or_else(|_| vec![None; plans.len()]);
-        for ((plan, cfg), row) in plans.iter().zip(configs).zip(rows) {
+        for (((plan, cfg), row), &(who, ..)) in plans.iter().zip(configs).zip(rows).zip(walk_ins) {
             out.push(match row {
                 Some(ticket) => {
                     db.count_issued_at_once();
@@ -226,7 +223,8 @@ impl Store {
                 None => {
                     let (service, priority, key, now) =
                         (plan.service, plan.priority, plan.key, plan.now);
-                    self.issue_by_steps(who, service, priority, key, forecast.clone(), now)
+                    let forecast = self.forecasts.get(who.branch_id);
+                    self.issue_by_steps(who, service, priority, key, forecast, now)
                         .await
                 }
             });
@@ -1077,3 +1075,13 @@ pub fn redact(url: &str) -> String {
         _ => url.to_owned(),
     }
 }
+
+/// A walk-in for [`Store::issue_together`]: who issues it, the service, priority, the
+/// idempotency key and the time.
+pub type WalkIn<'a> = (
+    &'a Principal,
+    ServiceCode,
+    bool,
+    Option<&'a str>,
+    DateTime<Utc>,
+);

@@ -59,7 +59,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use qhall_shared::api::WindowState;
 use qhall_shared::{ServiceCode, TicketNumber, WindowNo};
 
-pub use facade::{AtWindow, Backend, Store};
+pub use facade::{AtWindow, Backend, Store, WalkIn};
 pub use model::*;
 pub use sql::Sql;
 pub use tx::Tx;

@@ -1,16 +1,22 @@
-//! Walk-ins of one branch issued together: the issues that arrive while one of the branch's is
-//! at the database go in the next statement (`qhall_issue_batch_events`,
-//! migrations/postgres/0037_issue_batch.sql and 0039_issue_batch_events.sql), one after the
-//! other in arrival order, under one lock of the branch and one commit. The statement answers
+//! Walk-ins issued together: the issues that arrive while others are at the database go in the
+//! next statement (`qhall_issue_walk_ins`, migrations/postgres/0042_issue_walk_ins_across_branches.sql,
+//! after 0037 and 0039), each branch's in arrival order, under one commit. The statement answers
 //! with the tickets and their events, which go to the relay as any write's do.
 //!
 //! PostgreSQL serializes a branch's writes on its row lock, so its issues ran one at a time anyway;
 //! one at a time, a ticket cost ≈ 0.47 ms of the database's time, most of it in opening `tickets`
 //! and its indexes for a one-row insert, and in the commit. Sixteen together cost ≈ 0.12 ms each
-//! (pgbench). Each branch has a lane: the first issue to find it idle starts a task that takes
-//! everything queued (up to [`MAX_BATCH`]), runs it, answers each waiting issue when the statement
-//! has committed, and goes on until the queue is empty. So a lone issue goes at once, as before,
-//! and under load a branch holds one connection for its issues instead of the pool.
+//! (pgbench). In a city the issues that arrive together are of different branches, so one
+//! statement takes walk-ins of any branches: it waits for its first item's branch and takes the
+//! others only if they are free; a branch it could not take comes back `skipped`, and its
+//! walk-ins go first in the next statement.
+//!
+//! A server runs at most [`LANES`] such statements at once, and never two with walk-ins of one
+//! branch (on one branch they would only queue on its lock). The first issue to find a lane free
+//! starts a task that takes everything queued that no other lane's statement holds (up to
+//! [`MAX_BATCH`]), runs it, answers each waiting issue when the statement has committed, and goes
+//! on until nothing is left for it. So a lone issue goes at once, and under load the server holds
+//! [`LANES`] connections for its issues instead of the pool.
 //!
 //! An item the statement did not issue (a repeated idempotency key, every number live, another
 //! configuration under the lock, or the statement failed and changed nothing) answers `None`:
@@ -19,7 +25,7 @@
 //! after the commit) answers [`Uncertain`]: issuing it again could issue it twice, so the
 //! request fails instead, and a client retrying with its idempotency key gets the one ticket.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -37,29 +43,29 @@ use crate::store::tx::ticket_from;
 /// Items per statement at most (a burst larger than this goes in several).
 const MAX_BATCH: usize = 64;
 
-/// Every branch's lane.
+/// Issuing statements a server runs at once.
+const LANES: usize = 2;
+
+/// The walk-ins waiting and the lanes taking them.
 #[derive(Default)]
 pub struct Batches {
-    lanes: Mutex<HashMap<i64, Arc<Lane>>>,
+    state: Arc<Mutex<State>>,
     /// Statements run, for the tests and benches (tickets per statement).
     statements: Arc<AtomicU64>,
+    /// Walk-ins a statement could not take (their branch held elsewhere) and sent again.
+    skipped: Arc<AtomicU64>,
 }
 
 #[derive(Default)]
-struct Lane {
-    state: Mutex<LaneState>,
-}
-
-#[derive(Default)]
-struct LaneState {
-    queue: Vec<Waiting>,
-    /// A task is taking the queue.
-    running: bool,
+struct State {
+    queue: VecDeque<Waiting>,
+    /// Branches whose walk-ins a running statement has.
+    busy: HashSet<i64>,
+    /// Lanes running.
+    running: usize,
 }
 
 struct Waiting {
-    version: i64,
-    id: String,
     item: Item,
     reply: oneshot::Sender<Answer>,
 }
@@ -72,9 +78,15 @@ pub type Answer = Result<Option<TicketRow>, Uncertain>;
 #[error("issuing together: the statement's outcome is not known ({0})")]
 pub struct Uncertain(String);
 
+/// What a statement answered: the tickets it issued, and the branches it could not take.
+struct Made {
+    tickets: Vec<TicketRow>,
+    skipped: Vec<i64>,
+}
+
 impl Batches {
-    /// Issues `plan` with whatever else of its branch is waiting (see the module's
-    /// documentation for what each answer means).
+    /// Issues `plan` with whatever else is waiting (see the module's documentation for what
+    /// each answer means).
     pub(super) async fn issue(
         &self,
         pool: &PgPool,
@@ -83,27 +95,27 @@ impl Batches {
     ) -> Answer {
         let (reply, answer) = oneshot::channel();
         let waiting = Waiting {
-            version: plan.config_version,
-            id: plan.id.clone(),
             item: Item::of(plan),
             reply,
         };
-        let lane = self
-            .lanes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(plan.branch)
-            .or_default()
-            .clone();
         let start = {
-            let mut state = lane.state.lock().unwrap_or_else(|e| e.into_inner());
-            state.queue.push(waiting);
-            !std::mem::replace(&mut state.running, true)
+            let mut state = lock(&self.state);
+            state.queue.push_back(waiting);
+            let start = state.running < LANES && !state.busy.contains(&plan.branch);
+            if start {
+                state.running += 1;
+            }
+            start
         };
         if start {
-            let statements = self.statements.clone();
-            let (pool, relay) = (pool.clone(), relay.clone());
-            tokio::spawn(run(lane, pool, relay, plan.branch, statements));
+            let lane = Lane {
+                state: self.state.clone(),
+                statements: self.statements.clone(),
+                skipped: self.skipped.clone(),
+                pool: pool.clone(),
+                relay: relay.clone(),
+            };
+            tokio::spawn(lane.run());
         }
         // A task that ended without answering (it cannot, short of a panic) leaves the issue
         // to be made step by step.
@@ -115,93 +127,169 @@ impl Batches {
         self.statements.load(Ordering::Relaxed)
     }
 
-    /// Issues `plans` (all of one branch) in one statement, in their order: the lane's own
-    /// step, for tests that need a batch of a known make-up.
+    /// Walk-ins sent again since start because a statement could not take their branch.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
+    }
+
+    /// Issues `plans` in one statement, in their order, with no other statement of this server
+    /// running beside it: a lane's own step, for tests that need a statement of a known
+    /// make-up. A plan whose branch another transaction holds, other than the first plan's,
+    /// answers `None` (skipped, and counted in [`Batches::skipped`]).
     pub(super) async fn issue_together(
         &self,
         pool: &PgPool,
         relay: &Relay,
         plans: &[IssuePlan<'_>],
     ) -> sqlx::Result<Vec<Option<TicketRow>>> {
-        let Some(first) = plans.first() else {
+        if plans.is_empty() {
             return Ok(Vec::new());
-        };
+        }
         let items: Vec<Item> = plans.iter().map(Item::of).collect();
         self.statements.fetch_add(1, Ordering::Relaxed);
-        let rows = execute(pool, relay, first.branch, first.config_version, items).await?;
+        let made = execute(pool, relay, &items.iter().collect::<Vec<_>>()).await?;
         Ok(plans
             .iter()
-            .map(|p| rows.iter().find(|r| r.id == p.id).cloned())
+            .map(|p| {
+                if made.skipped.contains(&p.branch) {
+                    self.skipped.fetch_add(1, Ordering::Relaxed);
+                }
+                made.tickets.iter().find(|r| r.id == p.id).cloned()
+            })
             .collect())
     }
 }
 
-/// Takes the lane's queue until it is empty.
-async fn run(
-    lane: Arc<Lane>,
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One of the tasks taking the queue.
+struct Lane {
+    state: Arc<Mutex<State>>,
+    statements: Arc<AtomicU64>,
+    skipped: Arc<AtomicU64>,
     pool: PgPool,
     relay: Arc<Relay>,
-    branch: i64,
-    statements: Arc<AtomicU64>,
-) {
-    let _unwind = Unwind(lane.clone());
-    loop {
-        let mut batch = {
-            let mut state = lane.state.lock().unwrap_or_else(|e| e.into_inner());
-            if state.queue.is_empty() {
-                state.running = false;
-                return;
-            }
-            let n = state.queue.len().min(MAX_BATCH);
-            state.queue.drain(..n).collect::<Vec<_>>()
+}
+
+impl Lane {
+    /// Takes the queue until nothing is left for it.
+    async fn run(self) {
+        let mut unwind = Unwind {
+            state: self.state.clone(),
+            holds: Vec::new(),
+            ended: false,
         };
-        // Items planned with another configuration (a change in between) go in their own.
-        let version = batch[0].version;
-        let split = batch
-            .iter()
-            .position(|w| w.version != version)
-            .unwrap_or(batch.len());
-        let later = batch.split_off(split);
-        if !later.is_empty() {
-            let mut state = lane.state.lock().unwrap_or_else(|e| e.into_inner());
-            state.queue.splice(0..0, later);
+        loop {
+            let batch = {
+                let mut state = lock(&self.state);
+                let batch = take(&mut state);
+                if batch.is_empty() {
+                    state.running -= 1;
+                    unwind.ended = true;
+                    return;
+                }
+                batch
+            };
+            unwind.holds = batch.iter().map(|w| w.item.branch).collect();
+            self.step(batch).await;
+            let mut state = lock(&self.state);
+            for b in unwind.holds.drain(..) {
+                state.busy.remove(&b);
+            }
         }
-        let items = batch
-            .iter_mut()
-            .map(|w| std::mem::take(&mut w.item))
-            .collect();
-        statements.fetch_add(1, Ordering::Relaxed);
-        let rows = match execute(&pool, &relay, branch, version, items).await {
-            Ok(rows) => Ok(rows),
+    }
+
+    /// Runs one statement and answers its walk-ins; those of a branch it could not take go back
+    /// to the front of the queue.
+    async fn step(&self, batch: Vec<Waiting>) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        let items: Vec<&Item> = batch.iter().map(|w| &w.item).collect();
+        let made = match execute(&self.pool, &self.relay, &items).await {
+            Ok(made) => Ok(made),
             Err(e) if may_have_committed(&e) => {
-                tracing::error!(error = %e, branch, "issuing together: outcome not known");
+                tracing::error!(error = %e, "issuing together: outcome not known");
                 Err(Uncertain(e.to_string()))
             }
             Err(e) => {
-                tracing::warn!(error = %e, branch, "issuing together failed; step by step instead");
-                Ok(Vec::new())
+                tracing::warn!(error = %e, "issuing together failed; step by step instead");
+                Ok(Made {
+                    tickets: Vec::new(),
+                    skipped: Vec::new(),
+                })
             }
         };
+        let mut again = Vec::new();
         for w in batch {
-            let answer = match &rows {
-                Ok(rows) => Ok(rows.iter().find(|r| r.id == w.id).cloned()),
+            let answer = match &made {
+                Ok(made) if made.skipped.contains(&w.item.branch) => {
+                    // Not taken: nothing of it was written; it goes again as it came.
+                    again.push(w);
+                    continue;
+                }
+                Ok(made) => Ok(made.tickets.iter().find(|r| r.id == w.item.id).cloned()),
                 Err(Uncertain(e)) => Err(Uncertain(e.clone())),
             };
             let _ = w.reply.send(answer);
         }
+        if !again.is_empty() {
+            self.skipped
+                .fetch_add(again.len() as u64, Ordering::Relaxed);
+            let mut state = lock(&self.state);
+            for w in again.into_iter().rev() {
+                state.queue.push_front(w);
+            }
+        }
     }
 }
 
-/// Should the task end without emptying the queue (a panic, the runtime shutting down), the
-/// lane is left idle and the issues still queued are answered `None` (step by step), so none
-/// waits for a task that is gone.
-struct Unwind(Arc<Lane>);
+/// Takes from the queue what the next statement can have: in arrival order, up to
+/// [`MAX_BATCH`], of branches no other lane's statement has, each branch's walk-ins planned with
+/// one configuration (one planned with another, after a change, waits for the next statement).
+fn take(state: &mut State) -> Vec<Waiting> {
+    let mut versions: HashMap<i64, i64> = HashMap::new();
+    let mut batch = Vec::new();
+    let mut left = VecDeque::with_capacity(state.queue.len());
+    while let Some(w) = state.queue.pop_front() {
+        let fits = batch.len() < MAX_BATCH
+            && !state.busy.contains(&w.item.branch)
+            && *versions.entry(w.item.branch).or_insert(w.item.version) == w.item.version;
+        if fits {
+            batch.push(w);
+        } else {
+            left.push_back(w);
+        }
+    }
+    state.queue = left;
+    for w in &batch {
+        state.busy.insert(w.item.branch);
+    }
+    batch
+}
+
+/// Should a lane end without emptying the queue (a panic, the runtime shutting down), its
+/// branches are let go, and if no lane is left the issues still queued are answered `None`
+/// (step by step), so none waits for a task that is gone.
+struct Unwind {
+    state: Arc<Mutex<State>>,
+    /// The branches of the statement it is running.
+    holds: Vec<i64>,
+    /// It ended as it should (and said so under the lock).
+    ended: bool,
+}
 
 impl Drop for Unwind {
     fn drop(&mut self) {
-        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-        if state.running && !state.queue.is_empty() || std::thread::panicking() {
-            state.running = false;
+        if self.ended {
+            return;
+        }
+        let mut state = lock(&self.state);
+        state.running -= 1;
+        for b in &self.holds {
+            state.busy.remove(b);
+        }
+        if state.running == 0 {
             state.queue.clear();
         }
     }
@@ -218,21 +306,15 @@ fn may_have_committed(e: &sqlx::Error) -> bool {
 }
 
 /// Runs one statement; the events it answers with go to the relay once it has committed.
-async fn execute(
-    pool: &PgPool,
-    relay: &Relay,
-    branch: i64,
-    version: i64,
-    items: Vec<Item>,
-) -> sqlx::Result<Vec<TicketRow>> {
+async fn execute(pool: &PgPool, relay: &Relay, items: &[&Item]) -> sqlx::Result<Made> {
     let c = Columns::of(items);
     let rows = sqlx::query(
-        "SELECT (b.made_ticket).*, b.made_seq, b.made_body \
-         FROM qhall_issue_batch_events($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-                                       $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) b",
+        "SELECT (w.made_ticket).*, w.made_seq, w.made_body, w.skipped \
+         FROM qhall_issue_walk_ins($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                                   $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) w",
     )
-    .bind(branch)
-    .bind(version)
+    .bind(c.branch)
+    .bind(c.version)
     .bind(c.scope)
     .bind(c.key)
     .bind(c.code)
@@ -257,11 +339,16 @@ async fn execute(
     .fetch_all(pool)
     .await?;
     let mut tickets = Vec::with_capacity(rows.len());
+    let mut skipped = Vec::new();
     let mut events = Vec::with_capacity(rows.len());
     for r in &rows {
+        if let Some(branch) = r.try_get::<Option<i64>, _>("skipped")? {
+            skipped.push(branch);
+            continue;
+        }
         let ticket = ticket_from(r).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
         events.push((
-            branch,
+            ticket.branch_id,
             r.try_get::<i64, _>("made_seq")?,
             ms(ticket.issued_at),
             r.try_get::<String, _>("made_body")?,
@@ -271,12 +358,15 @@ async fn execute(
     if !events.is_empty() {
         relay.committed(events);
     }
-    Ok(tickets)
+    Ok(Made { tickets, skipped })
 }
 
-/// One walk-in of a statement: the arguments of `qhall_issue` after the version.
+/// One walk-in of a statement: its branch, then the arguments of `qhall_issue` after the
+/// branch.
 #[derive(Default)]
 struct Item {
+    branch: i64,
+    version: i64,
     scope: String,
     key: Option<String>,
     code: String,
@@ -306,6 +396,8 @@ impl Item {
         let (windows, serves): (Vec<i64>, Vec<&str>) =
             plan.windows.iter().map(|(n, s)| (*n, s.as_str())).unzip();
         Item {
+            branch: plan.branch,
+            version: plan.config_version,
             scope: plan.scope.clone(),
             key: plan.key.map(str::to_owned),
             code: plan.service.as_str().to_owned(),
@@ -332,9 +424,11 @@ impl Item {
     }
 }
 
-/// A statement's items, one array per field, as `qhall_issue_batch_events` takes them.
+/// A statement's items, one array per field, as `qhall_issue_walk_ins` takes them.
 #[derive(Default)]
 struct Columns {
+    branch: Vec<i64>,
+    version: Vec<i64>,
     scope: Vec<String>,
     key: Vec<Option<String>>,
     code: Vec<String>,
@@ -359,23 +453,25 @@ struct Columns {
 }
 
 impl Columns {
-    fn of(items: Vec<Item>) -> Columns {
+    fn of(items: &[&Item]) -> Columns {
         let mut c = Columns::default();
-        for i in items {
-            c.scope.push(i.scope);
-            c.key.push(i.key);
-            c.code.push(i.code);
+        for &i in items {
+            c.branch.push(i.branch);
+            c.version.push(i.version);
+            c.scope.push(i.scope.clone());
+            c.key.push(i.key.clone());
+            c.code.push(i.code.clone());
             c.priority.push(i.priority);
             c.day.push(i.day);
             c.first.push(i.first);
             c.last.push(i.last);
             c.width.push(i.width);
             c.now.push(i.now);
-            c.id.push(i.id);
+            c.id.push(i.id.clone());
             c.device.push(i.device);
             c.staff.push(i.staff);
-            let (forecast, last, extra) = match i.forecast {
-                Some((waits, last, extra)) => (Some(waits), Some(last), Some(extra)),
+            let (forecast, last, extra) = match &i.forecast {
+                Some((waits, last, extra)) => (Some(waits.clone()), Some(*last), Some(*extra)),
                 None => (None, None, None),
             };
             c.forecast.push(forecast);
@@ -383,10 +479,10 @@ impl Columns {
             c.forecast_extra.push(extra);
             c.default_secs.push(i.default_secs);
             c.recent_since.push(i.recent_since);
-            c.windows.push(i.windows);
-            c.serves.push(i.serves);
+            c.windows.push(i.windows.clone());
+            c.serves.push(i.serves.clone());
             c.appointments.push(i.appointments);
-            c.message.push(i.message);
+            c.message.push(i.message.clone());
         }
         c
     }

@@ -72,9 +72,9 @@ pub struct PgStore {
     pool: PgPool,
     cache: Arc<ConfigCache>,
     relay: Arc<relay::Relay>,
-    /// Tickets issued in one statement (`qhall_issue_batch`) since start.
+    /// Tickets issued in one statement (`qhall_issue_walk_ins`) since start.
     issued_at_once: Arc<AtomicU64>,
-    /// Each branch's walk-ins waiting to be issued together.
+    /// The walk-ins waiting to be issued together.
     batches: Arc<Batches>,
 }
 
@@ -156,7 +156,8 @@ impl PgStore {
         self.batches.issue(&self.pool, &self.relay, plan).await
     }
 
-    /// Issues `plans` (of one branch) in one statement, in their order (tests).
+    /// Issues `plans` (of any branches) in one statement, in their order (tests); `None`: not
+    /// issued, or its branch skipped (held by another transaction).
     pub async fn issue_walk_ins_together(
         &self,
         plans: &[IssuePlan<'_>],
