@@ -57,6 +57,30 @@ async fn a_manager_reads_the_metrics_of_its_own_branch_only() {
         !body.contains("branch=\"2\""),
         "another branch's line: {body}"
     );
+
+    // On PostgreSQL, how walk-ins shared statements. Three more walk-ins: the first may find
+    // the configuration the server kept out of date and go step by step; the others go in a
+    // statement each (and so may the first two, with the configuration kept since start).
+    for _ in 0..3 {
+        app.issue("A").await;
+    }
+    let (_, body) = metrics(&app, Some(&manager)).await;
+    let value = |name: &str| -> u64 {
+        let line = body.lines().find(|l| l.starts_with(&format!("{name} ")));
+        line.and_then(|l| l.split(' ').nth(1)?.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: {body}"))
+    };
+    if app.database_url.starts_with("postgres") {
+        let together = value("qhall_pg_issued_together_total");
+        assert!((2..=4).contains(&together), "{body}");
+        assert!(
+            value("qhall_pg_issue_statements_total") >= together,
+            "{body}"
+        );
+        assert_eq!(value("qhall_pg_issue_skipped_total"), 0);
+    } else {
+        assert!(!body.contains("qhall_pg_"), "{body}");
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! `GET /metrics`: Prometheus text. Tickets issued, called and served, waiting now, WebSocket
-//! clients, and request latency as a histogram.
+//! clients, request latency as a histogram, and on PostgreSQL how walk-ins share statements.
 //!
 //! Not public: the figures tell an outsider how busy the hall is and how it is served. On the
 //! main listener `/metrics` takes a manager's or an admin's token (Prometheus sends it as
@@ -147,6 +147,26 @@ async fn text(state: &AppState, scope: Scope) -> impl IntoResponse + use<> {
         "Board states and service waits read from the database.",
         state.store.reads.misses(),
     );
+    if let Some(pg) = state.store.postgres() {
+        counter(
+            &mut out,
+            "qhall_pg_issue_statements_total",
+            "Statements that issued walk-ins together (PostgreSQL).",
+            pg.batches().statements(),
+        );
+        counter(
+            &mut out,
+            "qhall_pg_issued_together_total",
+            "Walk-ins those statements issued (the rest went step by step).",
+            pg.issued_at_once(),
+        );
+        counter(
+            &mut out,
+            "qhall_pg_issue_skipped_total",
+            "Walk-ins sent again because their branch was held when their statement ran.",
+            pg.batches().skipped(),
+        );
+    }
     let _ = writeln!(
         out,
         "# HELP qhall_websocket_clients Connected event-stream clients.\n# TYPE qhall_websocket_clients gauge\nqhall_websocket_clients {}",
