@@ -68,7 +68,8 @@
 //! call-next and complete, call → `called` at the boards (on the server that took the call and
 //! on the others; and the last board of each call), how the machine's cores were spent during
 //! the load (servers, PostgreSQL by kind of process, this bench, anything else), what the
-//! servers' PostgreSQL connections were doing, and the ratio of issued/s at the peak to the
+//! servers' PostgreSQL connections were doing, how many walk-ins shared an issuing statement
+//! (the servers' `/metrics`), and the ratio of issued/s at the peak to the
 //! floor (issue #15 asks ≥ 0.5) and to the bare server with the fan-out.
 //!
 //! Everything runs on one machine: the load generator and 4,000 WebSocket clients share the cores
@@ -118,7 +119,7 @@ use crate::cpu::CpuSample;
 use crate::floor::floor;
 use crate::load::load;
 use crate::report::{Report, ms};
-use crate::seed::{seed, sign_in_staff};
+use crate::seed::{ADMIN, ADMIN_PASSWORD, seed, sign_in_staff};
 use crate::servers::{Database, Server, add_admin, postgres_version};
 
 /// Connections each server's pool holds at most (`store::postgres`), for the activity line.
@@ -299,6 +300,8 @@ async fn run(s: Settings) -> anyhow::Result<bool> {
         peak * s.branches as f64,
         s.service_ms
     );
+    let admin = api.login(0, ADMIN, ADMIN_PASSWORD).await?;
+    let issuing_before = issuing(&api, &admin).await?;
     let (stop_sampling, sampling) = tokio::sync::watch::channel(false);
     let activity = tokio::spawn(pg_activity::sample(db.url.clone(), sampling));
     let cpu_before = CpuSample::take(&servers);
@@ -316,6 +319,14 @@ async fn run(s: Settings) -> anyhow::Result<bool> {
 
     let report = Report::new(&s, &branches, &load, &logs, &floor, &bare, peak);
     report.print(&cpu);
+    let after = issuing(&api, &admin).await?;
+    let [statements, together, skipped, held] = [0, 1, 2, 3].map(|i| after[i] - issuing_before[i]);
+    println!(
+        "issuing statements (the servers' /metrics): {statements}, issuing {together} walk-ins \
+         ({:.2} a statement); {skipped} walk-ins sent again because their branch was held; \
+         {held} statements waited for their first branch in vain",
+        together as f64 / statements.max(1) as f64
+    );
     activity.print(SERVER_POOL * s.servers, &cpu);
     let mut failures = check(&db.url, &branches, &load, &logs).await?;
     match caught_up {
@@ -361,4 +372,31 @@ async fn run(s: Settings) -> anyhow::Result<bool> {
         );
         Ok(false)
     }
+}
+
+/// The servers' issuing statements, the walk-ins issued in them, the walk-ins sent again
+/// because their branch was held and the statements that waited for their first branch in
+/// vain, summed over the servers (their `/metrics`).
+async fn issuing(api: &Api, token: &str) -> anyhow::Result<[u64; 4]> {
+    let names = [
+        "qhall_pg_issue_statements_total ",
+        "qhall_pg_issued_together_total ",
+        "qhall_pg_issue_skipped_total ",
+        "qhall_pg_issue_branch_held_total ",
+    ];
+    let mut sum = [0; 4];
+    for server in 0..api.servers.len() {
+        let (status, body) = api
+            .call(server, reqwest::Method::GET, "/metrics", token, None)
+            .await?;
+        ensure!(status == reqwest::StatusCode::OK, "/metrics: {status}");
+        let text = body.as_str().unwrap_or_default();
+        for (i, name) in names.iter().enumerate() {
+            sum[i] += text
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Ok(sum)
 }

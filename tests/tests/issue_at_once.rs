@@ -680,3 +680,60 @@ async fn walk_ins_of_several_branches_arriving_together_each_get_their_own() {
     db.close().await;
     store.close().await;
 }
+
+/// A branch held past the statement's bound (250 ms; a window's transaction on a server that
+/// stopped answering, say) does not stall the server's issuing: that branch's walk-ins wait for
+/// it in transactions of their own, and the other branch's are issued meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_branch_held_for_long_does_not_stall_another_branchs_walk_ins() {
+    let Some(a) = pg_database().await else {
+        return;
+    };
+    let store = demo_store_on(&a.url, SECOND_BRANCH).await;
+    let (k1, k2) = (kiosk_principal(), second_kiosk());
+    let now = Utc::now();
+    for who in [&k1, &k2] {
+        store.issue(who, code("A"), false, None, now).await.unwrap();
+    }
+    let pg = store.postgres().unwrap();
+    let db = pool(&a.url).await;
+    let mut holder = db.begin().await.unwrap();
+    sqlx::query("SELECT id FROM branches WHERE id = 1 FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let spawn_issue = |who: Principal| {
+        let store = store.clone();
+        tokio::spawn(async move { store.issue(&who, code("A"), false, None, now).await })
+    };
+    let before = pg.batches().statements();
+    let first = spawn_issue(k1.clone());
+    // Branch 2's walk-in comes while branch 1's statement waits for its lock.
+    while pg.batches().statements() == before {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let second = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        store.issue(&k2, code("A"), false, None, now),
+    )
+    .await
+    .expect("branch 2's walk-in waited behind held branch 1")
+    .unwrap();
+    assert_eq!(second.ticket.number.as_str(), "A002");
+    // Branch 1's next walk-in does not try the statement again: it goes step by step at once.
+    let statements = pg.batches().statements();
+    let later = spawn_issue(k1.clone());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(pg.batches().statements(), statements);
+    assert!(!first.is_finished() && !later.is_finished());
+    holder.commit().await.unwrap();
+    let mut numbers = Vec::new();
+    for t in [first, later] {
+        numbers.push(t.await.unwrap().unwrap().ticket.number.as_str().to_owned());
+    }
+    numbers.sort();
+    assert_eq!(numbers, ["A002", "A003"]);
+    assert_eq!(pg.batches().held(), 1);
+    db.close().await;
+    store.close().await;
+}

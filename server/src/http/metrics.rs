@@ -166,6 +166,12 @@ async fn text(state: &AppState, scope: Scope) -> impl IntoResponse + use<> {
             "Walk-ins sent again because their branch was held when their statement ran.",
             pg.batches().skipped(),
         );
+        counter(
+            &mut out,
+            "qhall_pg_issue_branch_held_total",
+            "Issuing statements that waited for their first branch in vain (250 ms).",
+            pg.batches().held(),
+        );
     }
     let _ = writeln!(
         out,

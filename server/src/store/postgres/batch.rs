@@ -11,12 +11,15 @@
 //! others only if they are free; a branch it could not take comes back `skipped`, and its
 //! walk-ins go first in the next statement.
 //!
-//! A server runs at most [`LANES`] such statements at once, and never two with walk-ins of one
-//! branch (on one branch they would only queue on its lock). The first issue to find a lane free
-//! starts a task that takes everything queued that no other lane's statement holds (up to
-//! [`MAX_BATCH`]), runs it, answers each waiting issue when the statement has committed, and goes
-//! on until nothing is left for it. So a lone issue goes at once, and under load the server holds
-//! [`LANES`] connections for its issues instead of the pool.
+//! A server runs one such statement at a time ([`LANES`]; measured in the city bench: two at
+//! once made smaller statements and more lock waits, and issued less). The first issue to find
+//! the lane free starts a task that takes everything queued (up to [`MAX_BATCH`]), runs it,
+//! answers each waiting issue when the statement has committed, and goes on until nothing is
+//! left. So a lone issue goes at once, and under load the server holds one connection for its
+//! walk-ins instead of the pool. The first walk-in's branch is waited for 250 ms at most: a
+//! branch held longer (a window's transaction on a server that stopped answering) fails the
+//! statement, changing nothing; that branch's walk-ins then go step by step for [`HELD_FOR`],
+//! each waiting for the branch in a transaction of its own, and the others go again.
 //!
 //! An item the statement did not issue (a repeated idempotency key, every number live, another
 //! configuration under the lock, or the statement failed and changed nothing) answers `None`:
@@ -28,6 +31,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use serde_json::json;
@@ -44,7 +48,15 @@ use crate::store::tx::ticket_from;
 const MAX_BATCH: usize = 64;
 
 /// Issuing statements a server runs at once.
-const LANES: usize = 2;
+const LANES: usize = 1;
+
+/// How long a branch's walk-ins go step by step after a statement waited for its lock in vain
+/// (250 ms, the function's own bound): each then waits for the branch in a transaction of its
+/// own, and the other branches' walk-ins do not wait behind them.
+const HELD_FOR: Duration = Duration::from_secs(5);
+
+/// PostgreSQL's `lock_not_available`: the first branch was held past the statement's bound.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
 
 /// The walk-ins waiting and the lanes taking them.
 #[derive(Default)]
@@ -54,6 +66,8 @@ pub struct Batches {
     statements: Arc<AtomicU64>,
     /// Walk-ins a statement could not take (their branch held elsewhere) and sent again.
     skipped: Arc<AtomicU64>,
+    /// Statements that waited for their first branch in vain.
+    held: Arc<AtomicU64>,
 }
 
 #[derive(Default)]
@@ -63,6 +77,9 @@ struct State {
     busy: HashSet<i64>,
     /// Lanes running.
     running: usize,
+    /// Branches a statement waited for in vain ([`HELD_FOR`]), until when their walk-ins go
+    /// step by step.
+    held: HashMap<i64, Instant>,
 }
 
 struct Waiting {
@@ -100,6 +117,12 @@ impl Batches {
         };
         let start = {
             let mut state = lock(&self.state);
+            if let Some(until) = state.held.get(&plan.branch) {
+                if Instant::now() < *until {
+                    return Ok(None);
+                }
+                state.held.remove(&plan.branch);
+            }
             state.queue.push_back(waiting);
             let start = state.running < LANES && !state.busy.contains(&plan.branch);
             if start {
@@ -112,6 +135,7 @@ impl Batches {
                 state: self.state.clone(),
                 statements: self.statements.clone(),
                 skipped: self.skipped.clone(),
+                held: self.held.clone(),
                 pool: pool.clone(),
                 relay: relay.clone(),
             };
@@ -130,6 +154,12 @@ impl Batches {
     /// Walk-ins sent again since start because a statement could not take their branch.
     pub fn skipped(&self) -> u64 {
         self.skipped.load(Ordering::Relaxed)
+    }
+
+    /// Statements since start that waited for their first branch in vain (its walk-ins then
+    /// went step by step for [`HELD_FOR`]).
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
     }
 
     /// Issues `plans` in one statement, in their order, with no other statement of this server
@@ -169,6 +199,7 @@ struct Lane {
     state: Arc<Mutex<State>>,
     statements: Arc<AtomicU64>,
     skipped: Arc<AtomicU64>,
+    held: Arc<AtomicU64>,
     pool: PgPool,
     relay: Arc<Relay>,
 }
@@ -208,6 +239,24 @@ impl Lane {
         let items: Vec<&Item> = batch.iter().map(|w| &w.item).collect();
         let made = match execute(&self.pool, &self.relay, &items).await {
             Ok(made) => Ok(made),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(LOCK_NOT_AVAILABLE) => {
+                // Nothing was written. The first walk-in's branch goes step by step for a while;
+                // the others go again.
+                let held = batch[0].item.branch;
+                tracing::warn!(branch = held, "issuing together: branch held; step by step");
+                self.held.fetch_add(1, Ordering::Relaxed);
+                lock(&self.state)
+                    .held
+                    .insert(held, Instant::now() + HELD_FOR);
+                Ok(Made {
+                    tickets: Vec::new(),
+                    skipped: batch
+                        .iter()
+                        .map(|w| w.item.branch)
+                        .filter(|b| *b != held)
+                        .collect(),
+                })
+            }
             Err(e) if may_have_committed(&e) => {
                 tracing::error!(error = %e, "issuing together: outcome not known");
                 Err(Uncertain(e.to_string()))
@@ -308,36 +357,37 @@ fn may_have_committed(e: &sqlx::Error) -> bool {
 /// Runs one statement; the events it answers with go to the relay once it has committed.
 async fn execute(pool: &PgPool, relay: &Relay, items: &[&Item]) -> sqlx::Result<Made> {
     let c = Columns::of(items);
-    let rows = sqlx::query(
+    let query = sqlx::query(
         "SELECT (w.made_ticket).*, w.made_seq, w.made_body, w.skipped \
          FROM qhall_issue_walk_ins($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
                                    $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) w",
     )
     .bind(c.branch)
-    .bind(c.version)
-    .bind(c.scope)
-    .bind(c.key)
-    .bind(c.code)
-    .bind(c.priority)
-    .bind(c.day)
-    .bind(c.first)
-    .bind(c.last)
-    .bind(c.width)
-    .bind(c.now)
-    .bind(c.id)
-    .bind(c.device)
-    .bind(c.staff)
-    .bind(c.forecast)
-    .bind(c.forecast_last)
-    .bind(c.forecast_extra)
-    .bind(c.default_secs)
-    .bind(c.recent_since)
-    .bind(c.windows)
-    .bind(c.serves)
-    .bind(c.appointments)
-    .bind(c.message)
-    .fetch_all(pool)
-    .await?;
+    .bind(c.version);
+    let rows = query
+        .bind(c.scope)
+        .bind(c.key)
+        .bind(c.code)
+        .bind(c.priority)
+        .bind(c.day)
+        .bind(c.first)
+        .bind(c.last)
+        .bind(c.width)
+        .bind(c.now)
+        .bind(c.id)
+        .bind(c.device)
+        .bind(c.staff)
+        .bind(c.forecast)
+        .bind(c.forecast_last)
+        .bind(c.forecast_extra)
+        .bind(c.default_secs)
+        .bind(c.recent_since)
+        .bind(c.windows)
+        .bind(c.serves)
+        .bind(c.appointments)
+        .bind(c.message)
+        .fetch_all(pool)
+        .await?;
     let mut tickets = Vec::with_capacity(rows.len());
     let mut skipped = Vec::new();
     let mut events = Vec::with_capacity(rows.len());
