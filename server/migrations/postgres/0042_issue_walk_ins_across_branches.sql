@@ -22,7 +22,8 @@
 -- Per branch, what is issued, in what order, with which numbers, estimates, seqs and events is
 -- 0039's: an item whose branch's configuration version is not the one it was planned with is
 -- not issued (the server issues it step by step), as 0039 does with a whole batch.
--- `qhall_issue_batch_events` stays for servers of the previous release during a rolling upgrade.
+-- `qhall_issue_batch_events` (0039) stays for servers of the previous release during a rolling
+-- upgrade, now running this function (at the end of this file).
 
 CREATE FUNCTION qhall_issue_walk_ins(
     a_branch BIGINT[], a_version BIGINT[], a_scope TEXT[], a_key TEXT[], a_code TEXT[],
@@ -410,4 +411,26 @@ BEGIN
 
     RETURN QUERY SELECT NULL::tickets, NULL::BIGINT, NULL::TEXT, s FROM unnest(skipped_ids) AS s;
 END;
+$$;
+
+-- A server of the previous release (during a rolling upgrade) still calls 0039's function, and
+-- through it 0037's: both now run this one, so the database holds one copy of the issuing steps.
+-- Its first branch is waited for 250 ms at most here too; past that the older server's
+-- statement fails, changing nothing, and it issues those walk-ins step by step.
+CREATE OR REPLACE FUNCTION qhall_issue_batch_events(
+    p_branch BIGINT, p_version BIGINT, a_scope TEXT[], a_key TEXT[], a_code TEXT[],
+    a_priority BOOLEAN[], a_day DATE[], a_first BIGINT[], a_last BIGINT[], a_width INT[],
+    a_now BIGINT[], a_id TEXT[], a_device BIGINT[], a_staff BIGINT[], a_forecast TEXT[],
+    a_forecast_last DOUBLE PRECISION[], a_forecast_extra DOUBLE PRECISION[],
+    a_default_secs DOUBLE PRECISION[], a_recent_since BIGINT[], a_windows TEXT[],
+    a_serves TEXT[], a_appointments BOOLEAN[], a_message TEXT[]
+) RETURNS TABLE (made_ticket tickets, made_seq BIGINT, made_body TEXT) LANGUAGE sql AS $$
+    SELECT w.made_ticket, w.made_seq, w.made_body
+    FROM qhall_issue_walk_ins(array_fill(p_branch, ARRAY[coalesce(cardinality(a_id), 0)]),
+                              array_fill(p_version, ARRAY[coalesce(cardinality(a_id), 0)]),
+                              a_scope, a_key, a_code, a_priority, a_day, a_first, a_last,
+                              a_width, a_now, a_id, a_device, a_staff, a_forecast,
+                              a_forecast_last, a_forecast_extra, a_default_secs, a_recent_since,
+                              a_windows, a_serves, a_appointments, a_message) w
+    WHERE w.skipped IS NULL
 $$;
