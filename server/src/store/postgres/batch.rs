@@ -11,8 +11,8 @@
 //! others only if they are free; a branch it could not take comes back `skipped`, and its
 //! walk-ins go first in the next statement.
 //!
-//! A server runs one such statement at a time ([`LANES`]; measured in the city bench: two at
-//! once made smaller statements and more lock waits, and issued less). The first issue to find
+//! A server runs one such statement at a time ([`LANES`]; in the city bench two at once made
+//! smaller statements, 1.3 walk-ins each against 1.8, and issued less). The first issue to find
 //! the lane free starts a task that takes everything queued (up to [`MAX_BATCH`]), runs it,
 //! answers each waiting issue when the statement has committed, and goes on until nothing is
 //! left. So a lone issue goes at once, and under load the server holds one connection for its
