@@ -442,6 +442,28 @@ fn second_kiosk() -> Principal {
     }
 }
 
+/// The demo hall with its copy as branch 2 on `url`, each branch's configuration kept (a first
+/// walk-in of A at each, step by step), and the two branches' kiosks.
+async fn two_branches_issuing(url: &str, now: DateTime<Utc>) -> (Store, Principal, Principal) {
+    let store = demo_store_on(url, SECOND_BRANCH).await;
+    let (k1, k2) = (kiosk_principal(), second_kiosk());
+    for who in [&k1, &k2] {
+        store.issue(who, code("A"), false, None, now).await.unwrap();
+    }
+    (store, k1, k2)
+}
+
+/// A transaction holding `branch`'s lock, as a window's write does.
+async fn hold(db: &sqlx::PgPool, branch: i64) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut holder = db.begin().await.unwrap();
+    sqlx::query("SELECT id FROM branches WHERE id = $1 FOR UPDATE")
+        .bind(branch)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    holder
+}
+
 /// Walk-ins of two branches, interleaved: `(branch, service, priority, key)`.
 const MIXED: [(i64, &str, bool, Option<&str>); 9] = [
     (1, "A", false, None),
@@ -553,18 +575,10 @@ async fn a_busy_branch_does_not_hold_up_another_branchs_walk_ins() {
     let Some(a) = pg_database().await else {
         return;
     };
-    let store = demo_store_on(&a.url, SECOND_BRANCH).await;
-    let (k1, k2) = (kiosk_principal(), second_kiosk());
     let now = Utc::now();
-    for who in [&k1, &k2] {
-        store.issue(who, code("A"), false, None, now).await.unwrap();
-    }
+    let (store, k1, k2) = two_branches_issuing(&a.url, now).await;
     let db = pool(&a.url).await;
-    let mut holder = db.begin().await.unwrap();
-    sqlx::query("SELECT id FROM branches WHERE id = 2 FOR UPDATE")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    let holder = hold(&db, 2).await;
     let task = {
         let (store, k1, k2) = (store.clone(), k1.clone(), k2.clone());
         tokio::spawn(async move {
@@ -620,12 +634,9 @@ async fn walk_ins_of_several_branches_arriving_together_each_get_their_own() {
     let Some(a) = pg_database().await else {
         return;
     };
-    let store = demo_store_on(&a.url, SECOND_BRANCH).await;
-    let kiosks = [kiosk_principal(), second_kiosk()];
     let now = Utc::now();
-    for who in &kiosks {
-        store.issue(who, code("A"), false, None, now).await.unwrap();
-    }
+    let (store, k1, k2) = two_branches_issuing(&a.url, now).await;
+    let kiosks = [k1, k2];
     let tasks: Vec<_> = (0..200)
         .map(|i| {
             let (store, who) = (store.clone(), kiosks[i % 2].clone());
@@ -689,19 +700,11 @@ async fn a_branch_held_for_long_does_not_stall_another_branchs_walk_ins() {
     let Some(a) = pg_database().await else {
         return;
     };
-    let store = demo_store_on(&a.url, SECOND_BRANCH).await;
-    let (k1, k2) = (kiosk_principal(), second_kiosk());
     let now = Utc::now();
-    for who in [&k1, &k2] {
-        store.issue(who, code("A"), false, None, now).await.unwrap();
-    }
+    let (store, k1, k2) = two_branches_issuing(&a.url, now).await;
     let pg = store.postgres().unwrap();
     let db = pool(&a.url).await;
-    let mut holder = db.begin().await.unwrap();
-    sqlx::query("SELECT id FROM branches WHERE id = 1 FOR UPDATE")
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    let holder = hold(&db, 1).await;
     let spawn_issue = |who: Principal| {
         let store = store.clone();
         tokio::spawn(async move { store.issue(&who, code("A"), false, None, now).await })
