@@ -11,8 +11,8 @@
 //! others only if they are free; a branch it could not take comes back `skipped`, and its
 //! walk-ins go first in the next statement.
 //!
-//! A server runs one such statement at a time ([`LANES`]; in the city bench two at once made
-//! smaller statements, 1.3 walk-ins each against 1.8, and issued less). The first issue to find
+//! A server runs one such statement at a time (in the city bench two at once made smaller
+//! statements, 1.3 walk-ins each against 1.8, and issued less). The first issue to find
 //! the lane free starts a task that takes everything queued (up to [`MAX_BATCH`]), runs it,
 //! answers each waiting issue when the statement has committed, and goes on until nothing is
 //! left. So a lone issue goes at once, and under load the server holds one connection for its
@@ -28,7 +28,7 @@
 //! after the commit) answers [`Uncertain`]: issuing it again could issue it twice, so the
 //! request fails instead, and a client retrying with its idempotency key gets the one ticket.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,9 +47,6 @@ use crate::store::tx::ticket_from;
 /// Items per statement at most (a burst larger than this goes in several).
 const MAX_BATCH: usize = 64;
 
-/// Issuing statements a server runs at once.
-const LANES: usize = 1;
-
 /// How long a branch's walk-ins go step by step after a statement waited for its lock in vain
 /// (250 ms, the function's own bound): each then waits for the branch in a transaction of its
 /// own, and the other branches' walk-ins do not wait behind them.
@@ -58,7 +55,7 @@ const HELD_FOR: Duration = Duration::from_secs(5);
 /// PostgreSQL's `lock_not_available`: the first branch was held past the statement's bound.
 const LOCK_NOT_AVAILABLE: &str = "55P03";
 
-/// The walk-ins waiting and the lanes taking them.
+/// The walk-ins waiting and the lane taking them.
 #[derive(Default)]
 pub struct Batches {
     state: Arc<Mutex<State>>,
@@ -73,10 +70,8 @@ pub struct Batches {
 #[derive(Default)]
 struct State {
     queue: VecDeque<Waiting>,
-    /// Branches whose walk-ins a running statement has.
-    busy: HashSet<i64>,
-    /// Lanes running.
-    running: usize,
+    /// The lane's task is running.
+    running: bool,
     /// Branches a statement waited for in vain ([`HELD_FOR`]), until when their walk-ins go
     /// step by step.
     held: HashMap<i64, Instant>,
@@ -124,11 +119,7 @@ impl Batches {
                 state.held.remove(&plan.branch);
             }
             state.queue.push_back(waiting);
-            let start = state.running < LANES && !state.busy.contains(&plan.branch);
-            if start {
-                state.running += 1;
-            }
-            start
+            !std::mem::replace(&mut state.running, true)
         };
         if start {
             let lane = Lane {
@@ -162,9 +153,8 @@ impl Batches {
         self.held.load(Ordering::Relaxed)
     }
 
-    /// Issues `plans` in one statement, in their order, with no other statement of this server
-    /// running beside it: a lane's own step, for tests that need a statement of a known
-    /// make-up. A plan whose branch another transaction holds, other than the first plan's,
+    /// Issues `plans` in one statement, in their order, outside the lane: its step, for tests
+    /// that need a statement of a known make-up. A plan whose branch another transaction holds, other than the first plan's,
     /// answers `None` (skipped, and counted in [`Batches::skipped`]).
     pub(super) async fn issue_together(
         &self,
@@ -194,7 +184,7 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One of the tasks taking the queue.
+/// The task taking the queue.
 struct Lane {
     state: Arc<Mutex<State>>,
     statements: Arc<AtomicU64>,
@@ -209,7 +199,6 @@ impl Lane {
     async fn run(self) {
         let mut unwind = Unwind {
             state: self.state.clone(),
-            holds: Vec::new(),
             ended: false,
         };
         loop {
@@ -217,18 +206,13 @@ impl Lane {
                 let mut state = lock(&self.state);
                 let batch = take(&mut state);
                 if batch.is_empty() {
-                    state.running -= 1;
+                    state.running = false;
                     unwind.ended = true;
                     return;
                 }
                 batch
             };
-            unwind.holds = batch.iter().map(|w| w.item.branch).collect();
             self.step(batch).await;
-            let mut state = lock(&self.state);
-            for b in unwind.holds.drain(..) {
-                state.busy.remove(&b);
-            }
         }
     }
 
@@ -294,15 +278,13 @@ impl Lane {
 }
 
 /// Takes from the queue what the next statement can have: in arrival order, up to
-/// [`MAX_BATCH`], of branches no other lane's statement has, each branch's walk-ins planned with
-/// one configuration (one planned with another, after a change, waits for the next statement).
+/// [`MAX_BATCH`], each branch's walk-ins planned with one configuration (one planned with another, after a change, waits for the next statement).
 fn take(state: &mut State) -> Vec<Waiting> {
     let mut versions: HashMap<i64, i64> = HashMap::new();
     let mut batch = Vec::new();
     let mut left = VecDeque::with_capacity(state.queue.len());
     while let Some(w) = state.queue.pop_front() {
         let fits = batch.len() < MAX_BATCH
-            && !state.busy.contains(&w.item.branch)
             && *versions.entry(w.item.branch).or_insert(w.item.version) == w.item.version;
         if fits {
             batch.push(w);
@@ -311,19 +293,14 @@ fn take(state: &mut State) -> Vec<Waiting> {
         }
     }
     state.queue = left;
-    for w in &batch {
-        state.busy.insert(w.item.branch);
-    }
     batch
 }
 
-/// Should a lane end without emptying the queue (a panic, the runtime shutting down), its
-/// branches are let go, and if no lane is left the issues still queued are answered `None`
-/// (step by step), so none waits for a task that is gone.
+/// Should the lane's task end without emptying the queue (a panic, the runtime shutting down),
+/// the lane is left idle and the issues still queued are answered `None` (step by step), so
+/// none waits for a task that is gone.
 struct Unwind {
     state: Arc<Mutex<State>>,
-    /// The branches of the statement it is running.
-    holds: Vec<i64>,
     /// It ended as it should (and said so under the lock).
     ended: bool,
 }
@@ -334,13 +311,8 @@ impl Drop for Unwind {
             return;
         }
         let mut state = lock(&self.state);
-        state.running -= 1;
-        for b in &self.holds {
-            state.busy.remove(b);
-        }
-        if state.running == 0 {
-            state.queue.clear();
-        }
+        state.running = false;
+        state.queue.clear();
     }
 }
 
