@@ -27,7 +27,7 @@ macro_rules! write {
                         let $tx = &mut pg;
                         let $out = &mut outbox;
                         let result = $op.await;
-                        (result, (std::mem::take(&mut pg.events), pg.raised_seqs()))
+                        (result, pg.written())
                     };
                     match db.finish(conn, events, result).await {
                         Err(e) if $crate::store::postgres::PgStore::retryable(&e, attempt) => {

@@ -1,7 +1,7 @@
 //! [`Tx`]: the reads and writes [`crate::hall`] needs inside one transaction, written once in
 //! the SQL both databases accept, over [`Sql`]. A backend overrides only what it does
 //! differently: PostgreSQL locks the branch's row, trusts the version it read under that lock,
-//! and keeps the stream events for one statement at commit.
+//! and keeps the stream events, history lines and window rows for one statement at commit.
 
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ use crate::queue::window::WindowStep;
 use crate::queue::{IdentityCheck, PublicInfo, ServiceDef};
 
 /// Per branch, its configuration as last loaded; reloaded when `config_version` moves.
-pub(crate) type ConfigCache = std::sync::Mutex<std::collections::HashMap<i64, Arc<BranchConfig>>>;
+pub type ConfigCache = std::sync::Mutex<std::collections::HashMap<i64, Arc<BranchConfig>>>;
 
 /// The columns [`ticket_from`] reads, as a literal for `concat!`.
 macro_rules! ticket_columns {
@@ -126,7 +126,7 @@ pub fn service_from(r: &dyn Columns) -> Result<ServiceDef> {
     })
 }
 
-fn state_str(s: WindowState) -> &'static str {
+pub(crate) fn state_str(s: WindowState) -> &'static str {
     match s {
         WindowState::Open => "open",
         WindowState::Paused => "paused",

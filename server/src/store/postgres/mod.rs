@@ -14,6 +14,7 @@
 //!   announced): a board connected to any server sees every call, in order, none twice.
 
 mod batch;
+mod kept;
 mod relay;
 mod report;
 mod tx;
@@ -52,9 +53,7 @@ fn notification(branch: i64, seq: i64, body: &str) -> String {
     }
 }
 
-/// What a write transaction leaves to its commit: stream events `(branch, seq, at, body)` and
-/// the seqs of the branches it raised `(branch, seq)`.
-pub type Written = (Vec<(i64, i64, i64, String)>, Vec<(i64, i64)>);
+pub use kept::Written;
 
 /// A pooled connection idle this long is pinged before it is used again (a restarted or
 /// unreachable PostgreSQL shows there, not in the statement it was taken for).
@@ -141,7 +140,7 @@ impl PgStore {
         &self.pool
     }
 
-    pub(crate) fn cache(&self) -> &ConfigCache {
+    pub fn cache(&self) -> &ConfigCache {
         &self.cache
     }
 
@@ -190,13 +189,14 @@ impl PgStore {
             .await?)
     }
 
-    /// Ends a write operation: on success stores its stream events and the branches' raised
-    /// seqs (one statement), commits, and hands the events to the relay (this server's boards,
-    /// then the other servers); on failure rolls back.
+    /// Ends a write operation: on success stores its stream events, the branches' raised seqs
+    /// and its kept history lines and window rows (one statement), commits, and hands the
+    /// events to the relay (this server's boards, then the other servers); on failure rolls
+    /// back.
     pub async fn finish<T>(
         &self,
         mut conn: Transaction<'static, Postgres>,
-        (events, seqs): Written,
+        written: Written,
         result: Result<T>,
     ) -> Result<T> {
         let value = match result {
@@ -206,38 +206,12 @@ impl PgStore {
                 return Err(e);
             }
         };
-        if !events.is_empty() || !seqs.is_empty() {
-            let mut columns = (
-                Vec::with_capacity(events.len()),
-                Vec::with_capacity(events.len()),
-                Vec::with_capacity(events.len()),
-                Vec::with_capacity(events.len()),
-            );
-            for (b, s, a, body) in &events {
-                columns.0.push(*b);
-                columns.1.push(*s);
-                columns.2.push(*a);
-                columns.3.push(body.as_str());
-            }
-            let (branches, raised): (Vec<i64>, Vec<i64>) = seqs.into_iter().unzip();
-            sqlx::query(
-                "WITH stored AS (INSERT INTO stream_events (branch_id, seq, at, body) \
-                 SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[])) \
-                 UPDATE branches SET event_seq = r.seq \
-                 FROM UNNEST($5::BIGINT[], $6::BIGINT[]) AS r(id, seq) WHERE branches.id = r.id",
-            )
-            .bind(&columns.0)
-            .bind(&columns.1)
-            .bind(&columns.2)
-            .bind(&columns.3)
-            .bind(&branches)
-            .bind(&raised)
-            .execute(&mut *conn)
-            .await?;
+        if !written.is_empty() {
+            kept::commit_statement(&written).execute(&mut *conn).await?;
         }
         conn.commit().await?;
-        if !events.is_empty() {
-            self.relay.committed(events);
+        if !written.events.is_empty() {
+            self.relay.committed(written.events);
         }
         Ok(value)
     }

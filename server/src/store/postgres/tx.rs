@@ -12,11 +12,12 @@ use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Column, PgConnection, Postgres, Row, TypeInfo};
 
 use super::ConfigCache;
+use super::kept::{Kept, Written};
 use crate::store::sql::{Arg, Columns, FIRST, Sql, ms, numbered};
 use crate::store::tx::{
     raise_stored_seq, stored_announcement, stored_config_version, stored_seq, unknown_branch,
 };
-use crate::store::{Result, Tx};
+use crate::store::{Result, TicketEvent, Tx, WindowRow};
 
 /// One PostgreSQL transaction's worth of statements.
 pub struct PgTx<'c> {
@@ -29,7 +30,9 @@ pub struct PgTx<'c> {
     locked: Vec<Locked>,
     /// Stream events to store at commit, together with the notification (one round trip for
     /// all of them instead of one each): (branch, seq, at, body).
-    pub(crate) events: Vec<(i64, i64, i64, String)>,
+    events: Vec<(i64, i64, i64, String)>,
+    /// History lines and window rows to store at commit too ([`Kept`]).
+    kept: Kept,
     /// On a read snapshot (`Some`), each branch's `config_version` and `event_seq` as first
     /// read: neither can change within the snapshot, so the first read of either takes both and
     /// the other costs no statement.
@@ -44,12 +47,13 @@ struct Locked {
 }
 
 impl<'c> PgTx<'c> {
-    pub(crate) fn new(conn: &'c mut PgConnection, cache: &'c ConfigCache) -> Self {
+    pub fn new(conn: &'c mut PgConnection, cache: &'c ConfigCache) -> Self {
         PgTx {
             conn,
             cache,
             locked: Vec::new(),
             events: Vec::new(),
+            kept: Kept::default(),
             seen: None,
         }
     }
@@ -85,14 +89,24 @@ impl<'c> PgTx<'c> {
         Ok(Some((version, seq)))
     }
 
-    /// The locked branches whose seq this transaction raised, with the seq to store:
-    /// `PgStore::finish` writes them with the stream events.
-    pub(crate) fn raised_seqs(&self) -> Vec<(i64, i64)> {
-        self.locked
-            .iter()
-            .filter(|l| l.raised)
-            .map(|l| (l.branch, l.seq))
-            .collect()
+    /// The transaction's connection, bypassing the kept writes (tests look at what was sent).
+    pub fn conn(&mut self) -> &mut PgConnection {
+        self.conn
+    }
+
+    /// What `PgStore::finish` stores in one statement before it commits: the stream events,
+    /// the seqs of the locked branches this transaction raised, and the kept writes.
+    pub fn written(&mut self) -> Written {
+        Written {
+            events: std::mem::take(&mut self.events),
+            seqs: self
+                .locked
+                .iter()
+                .filter(|l| l.raised)
+                .map(|l| (l.branch, l.seq))
+                .collect(),
+            kept: std::mem::take(&mut self.kept),
+        }
     }
 
     fn locked(&mut self, branch: i64) -> Option<&mut Locked> {
@@ -164,6 +178,7 @@ impl Sql for PgTx<'_> {
         args: &[Arg<'_>],
         mut map: impl FnMut(&dyn Columns) -> Result<T>,
     ) -> Result<Vec<T>> {
+        self.kept.store_before(&mut *self.conn, sql).await?;
         let rows = query(sql, args).fetch_all(&mut *self.conn).await?;
         rows.iter().map(|r| map(r)).collect()
     }
@@ -174,11 +189,13 @@ impl Sql for PgTx<'_> {
         args: &[Arg<'_>],
         mut map: impl FnMut(&dyn Columns) -> Result<T>,
     ) -> Result<Option<T>> {
+        self.kept.store_before(&mut *self.conn, sql).await?;
         let row = query(sql, args).fetch_optional(&mut *self.conn).await?;
         row.as_ref().map(|r| map(r)).transpose()
     }
 
     async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        self.kept.store_before(&mut *self.conn, sql).await?;
         Ok(query(sql, args)
             .execute(&mut *self.conn)
             .await?
@@ -255,6 +272,18 @@ impl Tx for PgTx<'_> {
         // Written by `PgStore::finish`, in this transaction, just before it commits.
         self.events
             .push((branch, seq as i64, ms(at), body.to_owned()));
+        Ok(())
+    }
+
+    /// Kept for the commit ([`Kept`]).
+    async fn append_ticket_event(&mut self, e: &TicketEvent) -> Result<()> {
+        self.kept.history(e);
+        Ok(())
+    }
+
+    /// Kept for the commit ([`Kept`]).
+    async fn update_window(&mut self, branch: i64, w: &WindowRow) -> Result<()> {
+        self.kept.window(branch, w);
         Ok(())
     }
 

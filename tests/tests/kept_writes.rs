@@ -1,0 +1,141 @@
+//! PostgreSQL keeps a write transaction's history lines and window rows for the statement
+//! before its commit (`store/postgres/kept.rs`): nothing is sent when the rules make them, a
+//! statement of the transaction that names their table reads them as written, and the commit
+//! stores the rest. On a fresh database at `QHALL_TEST_POSTGRES_URL`; skipped, saying so,
+//! without a PostgreSQL server.
+
+use chrono::Utc;
+use qhall_server::auth::token_hash;
+use qhall_server::queue::lifecycle::Action;
+use qhall_server::store::postgres::PgTx;
+use qhall_server::store::sql::Arg;
+use qhall_server::store::{Sql, TicketEvent, Tx};
+use qhall_shared::{ServiceCode, WindowNo};
+use qhall_tests::{demo_store_on, pg_database};
+
+/// What the connection holds, read past the transaction's kept writes: (window 1's pause
+/// reason and current ticket, the kinds of `ticket`'s history in order).
+async fn sent(
+    conn: &mut sqlx::PgConnection,
+    ticket: i64,
+) -> (Option<String>, Option<i64>, Vec<String>) {
+    let (reason, current): (Option<String>, Option<i64>) = sqlx::query_as(
+        "SELECT pause_reason, current_ticket FROM windows WHERE branch_id = 1 AND number = 1",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    let kinds =
+        sqlx::query_scalar("SELECT kind FROM ticket_events WHERE ticket_key = $1 ORDER BY id")
+            .bind(ticket)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    (reason, current, kinds)
+}
+
+#[tokio::test]
+async fn kept_writes_are_read_back_in_their_transaction_and_stored_at_its_commit() {
+    let Some(db) = pg_database().await else {
+        return;
+    };
+    let store = demo_store_on(&db.url, "").await;
+    let now = Utc::now();
+    let kiosk = store
+        .principal(&token_hash("demo-kiosk"), now)
+        .await
+        .unwrap()
+        .expect("the demo kiosk");
+    let service: ServiceCode = "A".parse().unwrap();
+    let key = store
+        .issue(&kiosk, service, false, None, now)
+        .await
+        .unwrap()
+        .ticket
+        .key;
+    let pg = store.postgres().expect("a PostgreSQL store");
+    let one = WindowNo::new(1).unwrap();
+    let line = |kind| TicketEvent {
+        ticket: key,
+        at: now,
+        kind,
+        window: Some(one),
+        staff: None,
+        detail: None,
+    };
+
+    let mut conn = pg.begin().await.unwrap();
+    let written = {
+        let mut tx = PgTx::new(&mut conn, pg.cache());
+        tx.lock_branch(1).await.unwrap();
+        let mut w = tx.window(1, one).await.unwrap().expect("window 1");
+        let (reason_before, current_before, history_before) = sent(tx.conn(), key).await;
+        assert_eq!(history_before, ["issue"]);
+
+        // Kept, not sent.
+        w.pause_reason = Some("kept".into());
+        tx.update_window(1, &w).await.unwrap();
+        tx.append_ticket_event(&line(Action::Recall)).await.unwrap();
+        assert_eq!(
+            sent(tx.conn(), key).await,
+            (reason_before, current_before, history_before.clone()),
+            "kept writes are not sent when the rules make them"
+        );
+
+        // A statement naming the table reads them as written.
+        let read = tx.window(1, one).await.unwrap().unwrap();
+        assert_eq!(read.pause_reason.as_deref(), Some("kept"));
+        let kinds = tx
+            .rows(
+                "SELECT kind FROM ticket_events WHERE ticket_key = ? ORDER BY id",
+                &[Arg::from(key)],
+                |r| r.text("kind"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(kinds, ["issue", "recall"]);
+
+        // Two rows of one window: the later one is stored.
+        w.current_ticket = Some(key);
+        tx.update_window(1, &w).await.unwrap();
+        w.pause_reason = None;
+        tx.update_window(1, &w).await.unwrap();
+        tx.append_ticket_event(&line(Action::Start)).await.unwrap();
+        tx.append_ticket_event(&line(Action::Complete))
+            .await
+            .unwrap();
+        tx.written()
+    };
+    pg.finish(conn, written, Ok(())).await.unwrap();
+
+    let mut check = pg.pool().acquire().await.unwrap();
+    assert_eq!(
+        sent(&mut check, key).await,
+        (
+            None,
+            Some(key),
+            vec![
+                "issue".to_owned(),
+                "recall".into(),
+                "start".into(),
+                "complete".into()
+            ]
+        ),
+        "the commit stores what was still kept, in order"
+    );
+
+    // A transaction that fails stores nothing it kept.
+    let mut conn = pg.begin().await.unwrap();
+    let written = {
+        let mut tx = PgTx::new(&mut conn, pg.cache());
+        tx.lock_branch(1).await.unwrap();
+        tx.append_ticket_event(&line(Action::Recall)).await.unwrap();
+        tx.written()
+    };
+    let failed: qhall_server::store::Result<()> = Err(qhall_server::store::StoreError::conflict(
+        "test",
+        "refused after keeping a write",
+    ));
+    assert!(pg.finish(conn, written, failed).await.is_err());
+    assert_eq!(sent(&mut check, key).await.2.len(), 4, "rolled back");
+}
