@@ -1,7 +1,8 @@
 //! PostgreSQL keeps a write transaction's history lines and window rows for the statement
 //! before its commit (`store/postgres/kept.rs`): nothing is sent when the rules make them, a
 //! statement of the transaction that names their table reads them as written, and the commit
-//! stores the rest. On a fresh database at `QHALL_TEST_POSTGRES_URL`; skipped, saying so,
+//! stores the rest. The branch's lock reads its windows with it, and the transaction reads
+//! them from there until a statement of its own names `windows`. On a fresh database at `QHALL_TEST_POSTGRES_URL`; skipped, saying so,
 //! without a PostgreSQL server.
 
 use chrono::Utc;
@@ -67,7 +68,10 @@ async fn kept_writes_are_read_back_in_their_transaction_and_stored_at_its_commit
     let mut conn = pg.begin().await.unwrap();
     let written = {
         let mut tx = PgTx::new(&mut conn, pg.cache());
+        let stored = tx.windows(1).await.unwrap();
         tx.lock_branch(1).await.unwrap();
+        // The lock reads the branch's windows with its row.
+        assert_eq!(tx.windows(1).await.unwrap(), stored);
         let mut w = tx.window(1, one).await.unwrap().expect("window 1");
         let (reason_before, current_before, history_before) = sent(tx.conn(), key).await;
         assert_eq!(history_before, ["issue"]);
@@ -82,9 +86,21 @@ async fn kept_writes_are_read_back_in_their_transaction_and_stored_at_its_commit
             "kept writes are not sent when the rules make them"
         );
 
-        // A statement naming the table reads them as written.
+        // The windows the lock read are this transaction's own rows.
         let read = tx.window(1, one).await.unwrap().unwrap();
         assert_eq!(read.pause_reason.as_deref(), Some("kept"));
+        assert_eq!(tx.windows(1).await.unwrap()[0].pause_reason.as_deref(), Some("kept"));
+
+        // A statement naming the table reads them as written.
+        let reasons = tx
+            .rows(
+                "SELECT pause_reason FROM windows WHERE branch_id = ? AND number = 1",
+                &[Arg::from(1i64)],
+                |r| r.opt_text("pause_reason"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reasons, [Some("kept".to_owned())]);
         let kinds = tx
             .rows(
                 "SELECT kind FROM ticket_events WHERE ticket_key = ? ORDER BY id",
@@ -94,6 +110,15 @@ async fn kept_writes_are_read_back_in_their_transaction_and_stored_at_its_commit
             .await
             .unwrap();
         assert_eq!(kinds, ["issue", "recall"]);
+
+        // A statement of its own that changes windows: they are read again.
+        tx.execute(
+            "UPDATE windows SET appointment_run = 3 WHERE branch_id = ? AND number = 1",
+            &[Arg::from(1i64)],
+        )
+        .await
+        .unwrap();
+        assert_eq!(tx.window(1, one).await.unwrap().unwrap().appointment_run, 3);
 
         // Two rows of one window: the later one is stored.
         w.current_ticket = Some(key);

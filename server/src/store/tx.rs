@@ -279,6 +279,30 @@ pub async fn raise_stored_seq(tx: &mut impl Sql, branch: i64) -> Result<u64> {
     Ok(seq.max(0) as u64)
 }
 
+/// Window `n` of the branch as stored.
+pub async fn stored_window(
+    tx: &mut impl Sql,
+    branch: i64,
+    n: WindowNo,
+) -> Result<Option<WindowRow>> {
+    tx.row(
+        "SELECT * FROM windows WHERE branch_id = ? AND number = ?",
+        args![branch, n],
+        window_from,
+    )
+    .await
+}
+
+/// The branch's windows as stored, by number.
+pub async fn stored_windows(tx: &mut impl Sql, branch: i64) -> Result<Vec<WindowRow>> {
+    tx.rows(
+        "SELECT * FROM windows WHERE branch_id = ? ORDER BY number",
+        args![branch],
+        window_from,
+    )
+    .await
+}
+
 /// What the branch's most recent `services` stream event kept in the database said (`open`).
 pub async fn stored_announcement(tx: &mut impl Sql, branch: i64) -> Result<Option<bool>> {
     let body = tx
@@ -685,21 +709,12 @@ pub trait Tx: Sql + Sized {
     }
 
     async fn window(&mut self, branch: i64, n: WindowNo) -> Result<Option<WindowRow>> {
-        self.row(
-            "SELECT * FROM windows WHERE branch_id = ? AND number = ?",
-            args![branch, n],
-            window_from,
-        )
-        .await
+        stored_window(self, branch, n).await
     }
 
+    /// The branch's windows, by number.
     async fn windows(&mut self, branch: i64) -> Result<Vec<WindowRow>> {
-        self.rows(
-            "SELECT * FROM windows WHERE branch_id = ? ORDER BY number",
-            args![branch],
-            window_from,
-        )
-        .await
+        stored_windows(self, branch).await
     }
 
     async fn update_window(&mut self, branch: i64, w: &WindowRow) -> Result<()> {

@@ -7,6 +7,7 @@
 //! one ticket is never called to two windows, numbers stay unique, and `seq` rises by one.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use qhall_shared::WindowNo;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Column, PgConnection, Postgres, Row, TypeInfo};
@@ -15,7 +16,8 @@ use super::ConfigCache;
 use super::kept::{Kept, Written};
 use crate::store::sql::{Arg, Columns, FIRST, Sql, ms, numbered};
 use crate::store::tx::{
-    raise_stored_seq, stored_announcement, stored_config_version, stored_seq, unknown_branch,
+    raise_stored_seq, stored_announcement, stored_config_version, stored_seq, stored_window,
+    stored_windows, unknown_branch, window_from,
 };
 use crate::store::{Result, TicketEvent, Tx, WindowRow};
 
@@ -26,7 +28,8 @@ pub struct PgTx<'c> {
     /// Branches whose row this transaction has locked, with their `config_version` and
     /// `event_seq` as the lock read them: neither can change under another writer while the lock
     /// is held, so the version costs no query and the seq rises here, written once at commit
-    /// ([`PgTx::raised_seqs`]) instead of a round trip per event.
+    /// ([`PgTx::written`]) instead of a round trip per event. The lock reads the branch's
+    /// windows with them: another writer cannot change those either.
     locked: Vec<Locked>,
     /// Stream events to store at commit, together with the notification (one round trip for
     /// all of them instead of one each): (branch, seq, at, body).
@@ -44,6 +47,10 @@ struct Locked {
     version: i64,
     seq: i64,
     raised: bool,
+    /// The branch's windows by number as the lock read them, with this transaction's own rows
+    /// ([`Tx::update_window`]); `None` once one of its statements named `windows`, which may
+    /// have changed them (they are read again).
+    windows: Option<Vec<WindowRow>>,
 }
 
 impl<'c> PgTx<'c> {
@@ -112,6 +119,24 @@ impl<'c> PgTx<'c> {
     fn locked(&mut self, branch: i64) -> Option<&mut Locked> {
         self.locked.iter_mut().find(|l| l.branch == branch)
     }
+
+    /// The branch's windows as this transaction last left them, if its lock read them and no
+    /// statement of its own named `windows` since.
+    fn locked_windows(&mut self, branch: i64) -> Option<&mut Vec<WindowRow>> {
+        self.locked(branch).and_then(|l| l.windows.as_mut())
+    }
+
+    /// Before `sql` runs: what is kept for a table it names is stored, and the windows the
+    /// locks read are forgotten if it names `windows`.
+    async fn before(&mut self, sql: &str) -> Result<()> {
+        self.kept.store_before(&mut *self.conn, sql).await?;
+        if sql.contains("windows") {
+            for l in &mut self.locked {
+                l.windows = None;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The statement with `?` numbered and its arguments bound: flags as `BOOLEAN`, days as `DATE`.
@@ -178,7 +203,7 @@ impl Sql for PgTx<'_> {
         args: &[Arg<'_>],
         mut map: impl FnMut(&dyn Columns) -> Result<T>,
     ) -> Result<Vec<T>> {
-        self.kept.store_before(&mut *self.conn, sql).await?;
+        self.before(sql).await?;
         let rows = query(sql, args).fetch_all(&mut *self.conn).await?;
         rows.iter().map(|r| map(r)).collect()
     }
@@ -189,13 +214,13 @@ impl Sql for PgTx<'_> {
         args: &[Arg<'_>],
         mut map: impl FnMut(&dyn Columns) -> Result<T>,
     ) -> Result<Option<T>> {
-        self.kept.store_before(&mut *self.conn, sql).await?;
+        self.before(sql).await?;
         let row = query(sql, args).fetch_optional(&mut *self.conn).await?;
         row.as_ref().map(|r| map(r)).transpose()
     }
 
     async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-        self.kept.store_before(&mut *self.conn, sql).await?;
+        self.before(sql).await?;
         Ok(query(sql, args)
             .execute(&mut *self.conn)
             .await?
@@ -212,18 +237,27 @@ impl Tx for PgTx<'_> {
         if self.locked(branch).is_some() {
             return Ok(());
         }
-        let (version, seq): (i64, i64) = sqlx::query_as(
-            "SELECT config_version, event_seq FROM branches WHERE id = $1 FOR UPDATE",
+        let rows = sqlx::query(
+            "SELECT b.config_version AS branch_version, b.event_seq AS branch_seq, w.* \
+             FROM branches b LEFT JOIN windows w ON w.branch_id = b.id WHERE b.id = $1 \
+             ORDER BY w.number FOR UPDATE OF b",
         )
         .bind(branch)
-        .fetch_optional(&mut *self.conn)
-        .await?
-        .ok_or_else(|| unknown_branch(branch))?;
+        .fetch_all(&mut *self.conn)
+        .await?;
+        let first = rows.first().ok_or_else(|| unknown_branch(branch))?;
+        let mut windows = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if r.opt_int("number")?.is_some() {
+                windows.push(window_from(r)?);
+            }
+        }
         self.locked.push(Locked {
             branch,
-            version,
-            seq,
+            version: first.try_get("branch_version")?,
+            seq: first.try_get("branch_seq")?,
             raised: false,
+            windows: Some(windows),
         });
         Ok(())
     }
@@ -281,9 +315,31 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    /// Kept for the commit ([`Kept`]).
+    /// Under the branch's lock, as the lock read it (and this transaction changed it).
+    async fn window(&mut self, branch: i64, n: WindowNo) -> Result<Option<WindowRow>> {
+        if let Some(windows) = self.locked_windows(branch) {
+            return Ok(windows.iter().find(|w| w.number == n).cloned());
+        }
+        stored_window(self, branch, n).await
+    }
+
+    /// Under the branch's lock, as the lock read them (and this transaction changed them).
+    async fn windows(&mut self, branch: i64) -> Result<Vec<WindowRow>> {
+        if let Some(windows) = self.locked_windows(branch) {
+            return Ok(windows.clone());
+        }
+        stored_windows(self, branch).await
+    }
+
+    /// Kept for the commit ([`Kept`]), and in the windows the lock read.
     async fn update_window(&mut self, branch: i64, w: &WindowRow) -> Result<()> {
         self.kept.window(branch, w);
+        if let Some(row) = self
+            .locked_windows(branch)
+            .and_then(|ws| ws.iter_mut().find(|x| x.number == w.number))
+        {
+            *row = w.clone();
+        }
         Ok(())
     }
 
