@@ -89,7 +89,10 @@ async fn kept_writes_are_read_back_in_their_transaction_and_stored_at_its_commit
         // The windows the lock read are this transaction's own rows.
         let read = tx.window(1, one).await.unwrap().unwrap();
         assert_eq!(read.pause_reason.as_deref(), Some("kept"));
-        assert_eq!(tx.windows(1).await.unwrap()[0].pause_reason.as_deref(), Some("kept"));
+        assert_eq!(
+            tx.windows(1).await.unwrap()[0].pause_reason.as_deref(),
+            Some("kept")
+        );
 
         // A statement naming the table reads them as written.
         let reasons = tx
