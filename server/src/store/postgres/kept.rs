@@ -114,7 +114,7 @@ impl Kept {
 }
 
 /// The statement that stores all of `w` just before the commit.
-pub(super) fn commit_statement(w: &Written) -> Query<'static, Postgres, PgArguments> {
+pub(super) fn commit_statement(w: &Written) -> Query<'_, Postgres, PgArguments> {
     let q = sqlx::query(AssertSqlSafe(COMMIT_SQL.as_str()));
     let q = bind_history(q, &w.kept.history);
     let q = bind_windows(q, &w.kept.windows);
@@ -128,7 +128,7 @@ pub(super) fn commit_statement(w: &Written) -> Query<'static, Postgres, PgArgume
         stream.0.push(*b);
         stream.1.push(*s);
         stream.2.push(*a);
-        stream.3.push(body.clone());
+        stream.3.push(body.as_str());
     }
     let (branches, raised): (Vec<i64>, Vec<i64>) = w.seqs.iter().copied().unzip();
     q.bind(stream.0)
@@ -141,7 +141,7 @@ pub(super) fn commit_statement(w: &Written) -> Query<'static, Postgres, PgArgume
 
 fn bind_history<'q>(
     q: Query<'q, Postgres, PgArguments>,
-    lines: &[TicketEvent],
+    lines: &'q [TicketEvent],
 ) -> Query<'q, Postgres, PgArguments> {
     let window = |w: Option<qhall_shared::WindowNo>| w.map(|n| i64::from(n.get()));
     q.bind(lines.iter().map(|e| e.ticket).collect::<Vec<_>>())
@@ -149,12 +149,17 @@ fn bind_history<'q>(
         .bind(lines.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>())
         .bind(lines.iter().map(|e| window(e.window)).collect::<Vec<_>>())
         .bind(lines.iter().map(|e| e.staff).collect::<Vec<_>>())
-        .bind(lines.iter().map(|e| e.detail.clone()).collect::<Vec<_>>())
+        .bind(
+            lines
+                .iter()
+                .map(|e| e.detail.as_deref())
+                .collect::<Vec<_>>(),
+        )
 }
 
 fn bind_windows<'q>(
     q: Query<'q, Postgres, PgArguments>,
-    rows: &[(i64, WindowRow)],
+    rows: &'q [(i64, WindowRow)],
 ) -> Query<'q, Postgres, PgArguments> {
     q.bind(rows.iter().map(|(b, _)| *b).collect::<Vec<_>>())
         .bind(
@@ -169,7 +174,7 @@ fn bind_windows<'q>(
         )
         .bind(
             rows.iter()
-                .map(|(_, w)| w.pause_reason.clone())
+                .map(|(_, w)| w.pause_reason.as_deref())
                 .collect::<Vec<_>>(),
         )
         .bind(
