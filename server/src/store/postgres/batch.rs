@@ -154,8 +154,9 @@ impl Batches {
     }
 
     /// Issues `plans` in one statement, in their order, outside the lane: its step, for tests
-    /// that need a statement of a known make-up. A plan whose branch another transaction holds, other than the first plan's,
-    /// answers `None` (skipped, and counted in [`Batches::skipped`]).
+    /// that need a statement of a known make-up. A plan whose branch another transaction
+    /// holds, other than the first plan's, answers `None` (skipped, and counted in
+    /// [`Batches::skipped`]).
     pub(super) async fn issue_together(
         &self,
         pool: &PgPool,
@@ -278,7 +279,8 @@ impl Lane {
 }
 
 /// Takes from the queue what the next statement can have: in arrival order, up to
-/// [`MAX_BATCH`], each branch's walk-ins planned with one configuration (one planned with another, after a change, waits for the next statement).
+/// [`MAX_BATCH`], each branch's walk-ins planned with one configuration (one planned with
+/// another, after a change, waits for the next statement).
 fn take(state: &mut State) -> Vec<Waiting> {
     let mut versions: HashMap<i64, i64> = HashMap::new();
     let mut batch = Vec::new();
@@ -329,37 +331,36 @@ fn may_have_committed(e: &sqlx::Error) -> bool {
 /// Runs one statement; the events it answers with go to the relay once it has committed.
 async fn execute(pool: &PgPool, relay: &Relay, items: &[&Item]) -> sqlx::Result<Made> {
     let c = Columns::of(items);
-    let query = sqlx::query(
+    let rows = sqlx::query(
         "SELECT (w.made_ticket).*, w.made_seq, w.made_body, w.skipped \
          FROM qhall_issue_walk_ins($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
                                    $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) w",
     )
     .bind(c.branch)
-    .bind(c.version);
-    let rows = query
-        .bind(c.scope)
-        .bind(c.key)
-        .bind(c.code)
-        .bind(c.priority)
-        .bind(c.day)
-        .bind(c.first)
-        .bind(c.last)
-        .bind(c.width)
-        .bind(c.now)
-        .bind(c.id)
-        .bind(c.device)
-        .bind(c.staff)
-        .bind(c.forecast)
-        .bind(c.forecast_last)
-        .bind(c.forecast_extra)
-        .bind(c.default_secs)
-        .bind(c.recent_since)
-        .bind(c.windows)
-        .bind(c.serves)
-        .bind(c.appointments)
-        .bind(c.message)
-        .fetch_all(pool)
-        .await?;
+    .bind(c.version)
+    .bind(c.scope)
+    .bind(c.key)
+    .bind(c.code)
+    .bind(c.priority)
+    .bind(c.day)
+    .bind(c.first)
+    .bind(c.last)
+    .bind(c.width)
+    .bind(c.now)
+    .bind(c.id)
+    .bind(c.device)
+    .bind(c.staff)
+    .bind(c.forecast)
+    .bind(c.forecast_last)
+    .bind(c.forecast_extra)
+    .bind(c.default_secs)
+    .bind(c.recent_since)
+    .bind(c.windows)
+    .bind(c.serves)
+    .bind(c.appointments)
+    .bind(c.message)
+    .fetch_all(pool)
+    .await?;
     let mut tickets = Vec::with_capacity(rows.len());
     let mut skipped = Vec::new();
     let mut events = Vec::with_capacity(rows.len());

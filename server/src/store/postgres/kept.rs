@@ -94,19 +94,17 @@ impl Kept {
     /// Stores what is kept for the tables `sql` names, before it runs.
     pub async fn store_before(&mut self, conn: &mut PgConnection, sql: &str) -> Result<()> {
         if !self.history.is_empty() && sql.contains("ticket_events") {
-            let q = bind_history(
-                sqlx::query(AssertSqlSafe(HISTORY_SQL.as_str())),
-                &self.history,
-            );
-            q.execute(&mut *conn).await?;
+            let insert = sqlx::query(AssertSqlSafe(HISTORY_SQL.as_str()));
+            bind_history(insert, &self.history)
+                .execute(&mut *conn)
+                .await?;
             self.history.clear();
         }
         if !self.windows.is_empty() && sql.contains("windows") {
-            let q = bind_windows(
-                sqlx::query(AssertSqlSafe(WINDOWS_SQL.as_str())),
-                &self.windows,
-            );
-            q.execute(&mut *conn).await?;
+            let update = sqlx::query(AssertSqlSafe(WINDOWS_SQL.as_str()));
+            bind_windows(update, &self.windows)
+                .execute(&mut *conn)
+                .await?;
             self.windows.clear();
         }
         Ok(())
