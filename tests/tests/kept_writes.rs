@@ -1,7 +1,7 @@
-//! PostgreSQL keeps a write transaction's history lines and window rows for the statement
-//! before its commit (`store/postgres/kept.rs`): nothing is sent when the rules make them, a
-//! statement of the transaction that names their table reads them as written, and the commit
-//! stores the rest. The branch's lock reads its windows with it, and the transaction reads
+//! PostgreSQL keeps a write transaction's history lines, window rows and a call's passed-over
+//! remote tickets for the statement before its commit (`store/postgres/kept.rs`): nothing is
+//! sent when the rules make them, a statement of the transaction that names their table reads
+//! them as written, and the commit stores the rest. The branch's lock reads its windows with it, and the transaction reads
 //! them from there until a statement of its own names `windows`. On a fresh database at `QHALL_TEST_POSTGRES_URL`; skipped, saying so,
 //! without a PostgreSQL server.
 
@@ -166,4 +166,128 @@ async fn kept_writes_are_read_back_in_their_transaction_and_stored_at_its_commit
     ));
     assert!(pg.finish(conn, written, failed).await.is_err());
     assert_eq!(sent(&mut check, key).await.2.len(), 4, "rolled back");
+}
+
+/// The remote ticket of `ticket`'s passed-over instant, as the connection holds it.
+async fn passed_over_at(conn: &mut sqlx::PgConnection, ticket: i64) -> Option<i64> {
+    sqlx::query_scalar("SELECT passed_over_at FROM remote_tickets WHERE ticket_key = $1")
+        .bind(ticket)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_calls_passed_over_is_kept_until_a_statement_reads_tickets_or_the_commit() {
+    let Some(db) = pg_database().await else {
+        return;
+    };
+    let store = demo_store_on(&db.url, "").await;
+    let now = Utc::now();
+    let kiosk = store
+        .principal(&token_hash("demo-kiosk"), now)
+        .await
+        .unwrap()
+        .expect("the demo kiosk");
+    let service: ServiceCode = "A".parse().unwrap();
+    let ahead = store
+        .issue(&kiosk, service, false, None, now)
+        .await
+        .unwrap()
+        .ticket;
+    let called = store
+        .issue(
+            &kiosk,
+            service,
+            false,
+            None,
+            now + chrono::Duration::seconds(1),
+        )
+        .await
+        .unwrap()
+        .ticket;
+    let pg = store.postgres().expect("a PostgreSQL store");
+    let mut check = pg.pool().acquire().await.unwrap();
+    // The ticket ahead came from a phone and has not checked in.
+    sqlx::query(
+        "INSERT INTO remote_tickets (ticket_key, branch_id, day, code, browser, created_at) \
+         VALUES ($1, 1, $2, 'R1', 'b', 0)",
+    )
+    .bind(ahead.key)
+    .bind(ahead.day)
+    .execute(&mut *check)
+    .await
+    .unwrap();
+    let at = now + chrono::Duration::seconds(2);
+    let at_ms = at.timestamp_millis();
+
+    // Kept, not sent; a statement naming `tickets` stores it first.
+    let mut conn = pg.begin().await.unwrap();
+    let written = {
+        let mut tx = PgTx::new(&mut conn, pg.cache());
+        tx.lock_branch(1).await.unwrap();
+        tx.passed_over(1, service, called.queue_at, at)
+            .await
+            .unwrap();
+        assert_eq!(
+            passed_over_at(tx.conn(), ahead.key).await,
+            None,
+            "kept, not sent when the rules make it"
+        );
+        let read = tx
+            .rows(
+                "SELECT passed_over_at FROM remote_tickets WHERE ticket_key = ?",
+                &[Arg::from(ahead.key)],
+                |r| r.opt_int("passed_over_at"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            read,
+            [Some(at_ms)],
+            "a statement naming tickets reads it as written"
+        );
+        tx.written()
+    };
+    pg.finish(conn, written, Ok(())).await.unwrap();
+    assert_eq!(passed_over_at(&mut check, ahead.key).await, Some(at_ms));
+
+    // Kept to the end: the commit stores it.
+    sqlx::query("UPDATE remote_tickets SET passed_over_at = NULL WHERE ticket_key = $1")
+        .bind(ahead.key)
+        .execute(&mut *check)
+        .await
+        .unwrap();
+    let mut conn = pg.begin().await.unwrap();
+    let written = {
+        let mut tx = PgTx::new(&mut conn, pg.cache());
+        tx.lock_branch(1).await.unwrap();
+        tx.passed_over(1, service, called.queue_at, at)
+            .await
+            .unwrap();
+        tx.written()
+    };
+    pg.finish(conn, written, Ok(())).await.unwrap();
+    assert_eq!(
+        passed_over_at(&mut check, ahead.key).await,
+        Some(at_ms),
+        "the commit stores the kept passed over"
+    );
+
+    // A call of a ticket queued before the remote one passes nothing over.
+    sqlx::query("UPDATE remote_tickets SET passed_over_at = NULL WHERE ticket_key = $1")
+        .bind(ahead.key)
+        .execute(&mut *check)
+        .await
+        .unwrap();
+    let mut conn = pg.begin().await.unwrap();
+    let written = {
+        let mut tx = PgTx::new(&mut conn, pg.cache());
+        tx.lock_branch(1).await.unwrap();
+        let earlier = ahead.queue_at - chrono::Duration::seconds(1);
+        tx.passed_over(1, service, earlier, at).await.unwrap();
+        tx.written()
+    };
+    pg.finish(conn, written, Ok(())).await.unwrap();
+    assert_eq!(passed_over_at(&mut check, ahead.key).await, None);
 }

@@ -293,14 +293,8 @@ pub async fn check_in<T: Tx>(
 /// After a call from `service`'s line of a ticket queued at `queue_at`: the remote tickets ahead
 /// of it that are not checked in were passed over (from now their hold runs).
 pub async fn passed_over<T: Tx>(tx: &mut T, t: &TicketRow, now: DateTime<Utc>) -> Result<()> {
-    tx.execute(
-        "UPDATE remote_tickets SET passed_over_at = ? WHERE branch_id = ? AND checked_in_at IS NULL \
-         AND passed_over_at IS NULL AND ticket_key IN (SELECT key FROM tickets WHERE branch_id = ? \
-         AND service_code = ? AND status = 'waiting' AND queue_at <= ?)",
-        args![now, t.branch_id, t.branch_id, &t.service, t.queue_at],
-    )
-    .await?;
-    Ok(())
+    tx.passed_over(t.branch_id, t.service, t.queue_at, now)
+        .await
 }
 
 /// Cancels the branch's remote tickets passed over and still not checked in after the hold;

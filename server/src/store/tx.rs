@@ -316,6 +316,13 @@ pub async fn stored_announcement(tx: &mut impl Sql, branch: i64) -> Result<Optio
     Ok(body.map(|b| b.contains("\"open\":true")))
 }
 
+/// [`Tx::passed_over`]'s statement; its arguments: the instant, the branch (twice), the
+/// service and the place in line.
+pub(crate) const PASSED_OVER: &str = "UPDATE remote_tickets SET passed_over_at = ? \
+     WHERE branch_id = ? AND checked_in_at IS NULL AND passed_over_at IS NULL \
+     AND ticket_key IN (SELECT key FROM tickets WHERE branch_id = ? AND service_code = ? \
+     AND status = 'waiting' AND queue_at <= ?)";
+
 /// The reads and writes [`crate::hall`] needs inside one transaction. None of them decides
 /// anything.
 #[allow(async_fn_in_trait)]
@@ -549,6 +556,21 @@ pub trait Tx: Sql + Sized {
                 format!("{} was changed by someone else", t.number),
             ));
         }
+        Ok(())
+    }
+
+    /// Marks the remote tickets of `branch` not yet checked in whose place in `service`'s line
+    /// is at or before `queue_at` as passed over at `now`: a call of the ticket there went past
+    /// them ([`PASSED_OVER`]).
+    async fn passed_over(
+        &mut self,
+        branch: i64,
+        service: ServiceCode,
+        queue_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.execute(PASSED_OVER, args![now, branch, branch, &service, queue_at])
+            .await?;
         Ok(())
     }
 

@@ -1,12 +1,14 @@
 //! Writes a transaction keeps for its commit instead of sending each when the rules make it: a
-//! ticket's history lines and a window's row, which nothing in the operation reads back in
-//! the common case. Call-next and complete each write both; kept, they travel in the
-//! statement that stores the stream events just before `COMMIT` ([`commit_statement`]) — two
-//! round trips fewer under the branch's lock, and fewer statements for PostgreSQL to run.
+//! ticket's history lines, a window's row and the remote tickets a call passed over, which
+//! nothing in the operation reads back in the common case. Call-next writes all three and
+//! complete the first two; kept, they travel in the statement that stores the stream events
+//! just before `COMMIT` ([`commit_statement`]) — round trips fewer under the branch's lock,
+//! and fewer statements for PostgreSQL to run.
 //!
 //! A statement of the transaction that names `ticket_events` or `windows` first stores what is
 //! kept for that table ([`Kept::store_before`]), so an operation always reads what it wrote, in
-//! the order it wrote it.
+//! the order it wrote it; one that names `tickets` (or `remote_tickets`) first stores the passed
+//! over, whose rows depend on the tickets waiting.
 
 use std::sync::LazyLock;
 
@@ -15,7 +17,7 @@ use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, PgConnection, Postgres};
 
 use crate::store::sql::{ms, numbered};
-use crate::store::tx::state_str;
+use crate::store::tx::{PASSED_OVER, state_str};
 use crate::store::{Result, TicketEvent, WindowRow};
 
 /// History lines, in the order the rules appended them (their ids keep that order).
@@ -37,11 +39,18 @@ const SEQS: &str = "UPDATE branches SET event_seq = r.seq \
 
 static HISTORY_SQL: LazyLock<String> = LazyLock::new(|| numbered(HISTORY));
 static WINDOWS_SQL: LazyLock<String> = LazyLock::new(|| numbered(WINDOWS));
+static PASSED_OVER_SQL: LazyLock<String> = LazyLock::new(|| numbered(PASSED_OVER));
 /// Everything a write leaves to its commit, in one statement: one shape whatever it holds, so
-/// it is prepared once per connection.
+/// it is prepared once per connection — and one more for a call that passed remote tickets
+/// over, so that the other writes do not open `remote_tickets` and its indexes for nothing.
 static COMMIT_SQL: LazyLock<String> = LazyLock::new(|| {
     numbered(&format!(
         "WITH h AS ({HISTORY}), w AS ({WINDOWS}), s AS ({STREAM}) {SEQS}"
+    ))
+});
+static COMMIT_PASSED_OVER_SQL: LazyLock<String> = LazyLock::new(|| {
+    numbered(&format!(
+        "WITH h AS ({HISTORY}), w AS ({WINDOWS}), s AS ({STREAM}), p AS ({PASSED_OVER}) {SEQS}"
     ))
 });
 
@@ -61,17 +70,43 @@ impl Written {
     }
 }
 
-/// History lines and window rows not yet sent.
+/// History lines, window rows and a call's passed over not yet sent.
 #[derive(Default)]
 pub struct Kept {
     history: Vec<TicketEvent>,
     /// `(branch, row)`, one per window.
     windows: Vec<(i64, WindowRow)>,
+    /// [`PASSED_OVER`]'s arguments: at, branch, service, queue_at (one at most: a second one
+    /// stores the first).
+    passed_over: Option<PassedOver>,
+}
+
+/// [`PASSED_OVER`]'s arguments (times in ms).
+pub struct PassedOver {
+    pub at: i64,
+    pub branch: i64,
+    pub service: String,
+    pub queue_at: i64,
 }
 
 impl Kept {
     pub fn is_empty(&self) -> bool {
-        self.history.is_empty() && self.windows.is_empty()
+        self.history.is_empty() && self.windows.is_empty() && self.passed_over.is_none()
+    }
+
+    /// Keeps `p`, storing a passed over kept before it first.
+    pub async fn passed_over(&mut self, conn: &mut PgConnection, p: PassedOver) -> Result<()> {
+        self.store_passed_over(conn).await?;
+        self.passed_over = Some(p);
+        Ok(())
+    }
+
+    async fn store_passed_over(&mut self, conn: &mut PgConnection) -> Result<()> {
+        if let Some(p) = self.passed_over.take() {
+            let update = sqlx::query(AssertSqlSafe(PASSED_OVER_SQL.as_str()));
+            bind_passed_over(update, &p).execute(&mut *conn).await?;
+        }
+        Ok(())
     }
 
     pub fn history(&mut self, e: &TicketEvent) {
@@ -107,14 +142,21 @@ impl Kept {
                 .await?;
             self.windows.clear();
         }
+        if sql.contains("tickets") {
+            self.store_passed_over(conn).await?;
+        }
         Ok(())
     }
 }
 
 /// The statement that stores all of `w` just before the commit.
 pub(super) fn commit_statement(w: &Written) -> Query<'_, Postgres, PgArguments> {
-    let q = sqlx::query(AssertSqlSafe(COMMIT_SQL.as_str()));
-    let q = bind_history(q, &w.kept.history);
+    let passed_over = w.kept.passed_over.as_ref();
+    let sql = match passed_over {
+        Some(_) => COMMIT_PASSED_OVER_SQL.as_str(),
+        None => COMMIT_SQL.as_str(),
+    };
+    let q = bind_history(sqlx::query(AssertSqlSafe(sql)), &w.kept.history);
     let q = bind_windows(q, &w.kept.windows);
     let mut stream = (
         Vec::with_capacity(w.events.len()),
@@ -129,12 +171,26 @@ pub(super) fn commit_statement(w: &Written) -> Query<'_, Postgres, PgArguments> 
         stream.3.push(body.as_str());
     }
     let (branches, raised): (Vec<i64>, Vec<i64>) = w.seqs.iter().copied().unzip();
-    q.bind(stream.0)
+    let mut q = q
+        .bind(stream.0)
         .bind(stream.1)
         .bind(stream.2)
-        .bind(stream.3)
-        .bind(branches)
-        .bind(raised)
+        .bind(stream.3);
+    if let Some(p) = passed_over {
+        q = bind_passed_over(q, p);
+    }
+    q.bind(branches).bind(raised)
+}
+
+fn bind_passed_over<'q>(
+    q: Query<'q, Postgres, PgArguments>,
+    p: &'q PassedOver,
+) -> Query<'q, Postgres, PgArguments> {
+    q.bind(p.at)
+        .bind(p.branch)
+        .bind(p.branch)
+        .bind(p.service.as_str())
+        .bind(p.queue_at)
 }
 
 fn bind_history<'q>(

@@ -7,13 +7,13 @@
 //! one ticket is never called to two windows, numbers stay unique, and `seq` rises by one.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use qhall_shared::WindowNo;
+use qhall_shared::{ServiceCode, WindowNo};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Column, PgConnection, Postgres, Row, TypeInfo};
 
 use super::ConfigCache;
-use super::kept::{Kept, Written};
+use super::kept::{Kept, PassedOver, Written};
 use crate::store::sql::{Arg, Columns, FIRST, Sql, ms, numbered};
 use crate::store::tx::{
     raise_stored_seq, stored_announcement, stored_config_version, stored_seq, stored_window,
@@ -307,6 +307,23 @@ impl Tx for PgTx<'_> {
         self.events
             .push((branch, seq as i64, ms(at), body.to_owned()));
         Ok(())
+    }
+
+    /// Kept for the commit ([`Kept`]).
+    async fn passed_over(
+        &mut self,
+        branch: i64,
+        service: ServiceCode,
+        queue_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let p = PassedOver {
+            at: ms(now),
+            branch,
+            service: service.as_str().to_owned(),
+            queue_at: ms(queue_at),
+        };
+        self.kept.passed_over(&mut *self.conn, p).await
     }
 
     /// Kept for the commit ([`Kept`]).
