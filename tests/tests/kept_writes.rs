@@ -5,14 +5,28 @@
 //! them from there until a statement of its own names `windows`. On a fresh database at `QHALL_TEST_POSTGRES_URL`; skipped, saying so,
 //! without a PostgreSQL server.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use qhall_server::auth::token_hash;
 use qhall_server::queue::lifecycle::Action;
 use qhall_server::store::postgres::PgTx;
 use qhall_server::store::sql::Arg;
-use qhall_server::store::{Sql, TicketEvent, Tx};
+use qhall_server::store::{Principal, Sql, Store, TicketEvent, Tx};
 use qhall_shared::{ServiceCode, WindowNo};
-use qhall_tests::{demo_store_on, pg_database};
+use qhall_tests::{PgDatabase, demo_store_on, pg_database};
+
+/// A fresh demo hall on PostgreSQL (the database lives as long as the first value), its kiosk
+/// and the instant; `None` without a PostgreSQL server.
+async fn demo_hall() -> Option<(PgDatabase, Store, Principal, DateTime<Utc>)> {
+    let db = pg_database().await?;
+    let store = demo_store_on(&db.url, "").await;
+    let now = Utc::now();
+    let kiosk = store
+        .principal(&token_hash("demo-kiosk"), now)
+        .await
+        .unwrap()
+        .expect("the demo kiosk");
+    Some((db, store, kiosk, now))
+}
 
 /// What the connection holds, read past the transaction's kept writes: (window 1's pause
 /// reason and current ticket, the kinds of `ticket`'s history in order).
@@ -37,16 +51,9 @@ async fn sent(
 
 #[tokio::test]
 async fn kept_writes_are_read_back_in_their_transaction_and_stored_at_its_commit() {
-    let Some(db) = pg_database().await else {
+    let Some((_db, store, kiosk, now)) = demo_hall().await else {
         return;
     };
-    let store = demo_store_on(&db.url, "").await;
-    let now = Utc::now();
-    let kiosk = store
-        .principal(&token_hash("demo-kiosk"), now)
-        .await
-        .unwrap()
-        .expect("the demo kiosk");
     let service: ServiceCode = "A".parse().unwrap();
     let key = store
         .issue(&kiosk, service, false, None, now)
@@ -179,16 +186,9 @@ async fn passed_over_at(conn: &mut sqlx::PgConnection, ticket: i64) -> Option<i6
 
 #[tokio::test]
 async fn a_calls_passed_over_is_kept_until_a_statement_reads_tickets_or_the_commit() {
-    let Some(db) = pg_database().await else {
+    let Some((_db, store, kiosk, now)) = demo_hall().await else {
         return;
     };
-    let store = demo_store_on(&db.url, "").await;
-    let now = Utc::now();
-    let kiosk = store
-        .principal(&token_hash("demo-kiosk"), now)
-        .await
-        .unwrap()
-        .expect("the demo kiosk");
     let service: ServiceCode = "A".parse().unwrap();
     let ahead = store
         .issue(&kiosk, service, false, None, now)
