@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use qhall_server::auth::token_hash;
 use qhall_server::queue::lifecycle::Action;
-use qhall_server::store::postgres::PgTx;
+use qhall_server::store::postgres::{PgStore, PgTx};
 use qhall_server::store::sql::Arg;
 use qhall_server::store::{Principal, Sql, Store, TicketEvent, Tx};
 use qhall_shared::{ServiceCode, WindowNo};
@@ -184,6 +184,28 @@ async fn passed_over_at(conn: &mut sqlx::PgConnection, ticket: i64) -> Option<i6
         .unwrap()
 }
 
+/// One transaction that keeps a call's passed over (of `service`'s tickets queued at or before
+/// `queue_at`, at `at`) and commits it.
+async fn pass_over(pg: &PgStore, service: ServiceCode, queue_at: DateTime<Utc>, at: DateTime<Utc>) {
+    let mut conn = pg.begin().await.unwrap();
+    let written = {
+        let mut tx = PgTx::new(&mut conn, pg.cache());
+        tx.lock_branch(1).await.unwrap();
+        tx.passed_over(1, service, queue_at, at).await.unwrap();
+        tx.written()
+    };
+    pg.finish(conn, written, Ok(())).await.unwrap();
+}
+
+/// Clears the passed-over instant of `ticket`'s remote ticket.
+async fn not_passed_over(conn: &mut sqlx::PgConnection, ticket: i64) {
+    sqlx::query("UPDATE remote_tickets SET passed_over_at = NULL WHERE ticket_key = $1")
+        .bind(ticket)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_calls_passed_over_is_kept_until_a_statement_reads_tickets_or_the_commit() {
     let Some((_db, store, kiosk, now)) = demo_hall().await else {
@@ -253,21 +275,8 @@ async fn a_calls_passed_over_is_kept_until_a_statement_reads_tickets_or_the_comm
     assert_eq!(passed_over_at(&mut check, ahead.key).await, Some(at_ms));
 
     // Kept to the end: the commit stores it.
-    sqlx::query("UPDATE remote_tickets SET passed_over_at = NULL WHERE ticket_key = $1")
-        .bind(ahead.key)
-        .execute(&mut *check)
-        .await
-        .unwrap();
-    let mut conn = pg.begin().await.unwrap();
-    let written = {
-        let mut tx = PgTx::new(&mut conn, pg.cache());
-        tx.lock_branch(1).await.unwrap();
-        tx.passed_over(1, service, called.queue_at, at)
-            .await
-            .unwrap();
-        tx.written()
-    };
-    pg.finish(conn, written, Ok(())).await.unwrap();
+    not_passed_over(&mut check, ahead.key).await;
+    pass_over(pg, service, called.queue_at, at).await;
     assert_eq!(
         passed_over_at(&mut check, ahead.key).await,
         Some(at_ms),
@@ -275,19 +284,8 @@ async fn a_calls_passed_over_is_kept_until_a_statement_reads_tickets_or_the_comm
     );
 
     // A call of a ticket queued before the remote one passes nothing over.
-    sqlx::query("UPDATE remote_tickets SET passed_over_at = NULL WHERE ticket_key = $1")
-        .bind(ahead.key)
-        .execute(&mut *check)
-        .await
-        .unwrap();
-    let mut conn = pg.begin().await.unwrap();
-    let written = {
-        let mut tx = PgTx::new(&mut conn, pg.cache());
-        tx.lock_branch(1).await.unwrap();
-        let earlier = ahead.queue_at - chrono::Duration::seconds(1);
-        tx.passed_over(1, service, earlier, at).await.unwrap();
-        tx.written()
-    };
-    pg.finish(conn, written, Ok(())).await.unwrap();
+    not_passed_over(&mut check, ahead.key).await;
+    let earlier = ahead.queue_at - chrono::Duration::seconds(1);
+    pass_over(pg, service, earlier, at).await;
     assert_eq!(passed_over_at(&mut check, ahead.key).await, None);
 }

@@ -197,7 +197,9 @@ async fn call_ticket<T: Tx>(
     let cfg = tx.config(who.branch_id).await?;
     super::messages::after_call(tx, &cfg, &t, w.number, now).await?;
     if action == Action::Call {
-        super::remote::passed_over(tx, &t, now).await?;
+        // The remote tickets ahead of it not checked in were passed over: their hold runs.
+        tx.passed_over(t.branch_id, t.service, t.queue_at, now)
+            .await?;
     }
     Ok(t)
 }

@@ -290,13 +290,6 @@ pub async fn check_in<T: Tx>(
     Ok(t)
 }
 
-/// After a call from `service`'s line of a ticket queued at `queue_at`: the remote tickets ahead
-/// of it that are not checked in were passed over (from now their hold runs).
-pub async fn passed_over<T: Tx>(tx: &mut T, t: &TicketRow, now: DateTime<Utc>) -> Result<()> {
-    tx.passed_over(t.branch_id, t.service, t.queue_at, now)
-        .await
-}
-
 /// Cancels the branch's remote tickets passed over and still not checked in after the hold;
 /// returns how many.
 pub async fn expire<T: Tx>(

@@ -142,7 +142,7 @@ impl Kept {
                 .await?;
             self.windows.clear();
         }
-        if sql.contains("tickets") {
+        if self.passed_over.is_some() && sql.contains("tickets") {
             self.store_passed_over(conn).await?;
         }
         Ok(())
