@@ -12,6 +12,7 @@
 
 use std::sync::LazyLock;
 
+use qhall_shared::ServiceCode;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, PgConnection, Postgres};
@@ -85,7 +86,7 @@ pub struct Kept {
 pub struct PassedOver {
     pub at: i64,
     pub branch: i64,
-    pub service: String,
+    pub service: ServiceCode,
     pub queue_at: i64,
 }
 

@@ -320,7 +320,7 @@ impl Tx for PgTx<'_> {
         let p = PassedOver {
             at: ms(now),
             branch,
-            service: service.as_str().to_owned(),
+            service,
             queue_at: ms(queue_at),
         };
         self.kept.passed_over(&mut *self.conn, p).await
