@@ -248,8 +248,28 @@ fn returned_nothing() -> StoreError {
     crate::store::sql::returned_nothing()
 }
 
+/// The waiting tickets of branch `?` with a number, not yet told "near" (arguments: the
+/// branch, `false`, the branch, [`NEAR_BATCH`]), in each line's calling order.
+///
+/// `t.branch_id` bounds the tickets side to the branch: without it, PostgreSQL once planned
+/// from statistics taken while `tickets` was nearly empty, read every waiting ticket of every
+/// branch and joined the (empty) contacts to them — at every call, ~1 ms for a city's 5,000
+/// waiting (the city bench).
+macro_rules! near_waiting {
+    () => {
+        "SELECT 1 AS part, c.mobile, c.lang, t.* FROM ticket_contacts c \
+         JOIN tickets t ON t.key = c.ticket_key \
+         WHERE c.branch_id = ? AND c.near_sent = ? AND c.mobile IS NOT NULL \
+         AND t.branch_id = ? AND t.status = 'waiting' \
+         ORDER BY t.service_code, t.priority DESC, t.queue_at, t.key LIMIT ?"
+    };
+}
+const NEAR_WAITING: &str = near_waiting!();
+
 /// After `t` was called to `window`: "please go to window N" for it if its customer left a
-/// number, and "near" for those whose turn has come closer.
+/// number, and "near" for those whose turn has come closer. One read finds both (the called
+/// ticket's contact and the waiting tickets with a number): a call holds its branch's lock
+/// until it commits, so each round trip it saves shortens every other writer's wait.
 pub async fn after_call<T: Tx>(
     tx: &mut T,
     cfg: &BranchConfig,
@@ -257,14 +277,44 @@ pub async fn after_call<T: Tx>(
     window: WindowNo,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if let Some((mobile, language)) = contact(tx, t.key).await? {
+    let mut called = None;
+    let mut waiting = Vec::new();
+    for (part, mobile, language, ticket) in tx
+        .rows(
+            concat!(
+                "SELECT * FROM (SELECT 0 AS part, c.mobile, c.lang, t.* FROM ticket_contacts c \
+                 JOIN tickets t ON t.key = c.ticket_key \
+                 WHERE c.ticket_key = ? AND c.mobile IS NOT NULL) called \
+                 UNION ALL SELECT * FROM (",
+                near_waiting!(),
+                ") waiting ORDER BY part, service_code, priority DESC, queue_at, key"
+            ),
+            args![t.key, cfg.id, false, cfg.id, NEAR_BATCH],
+            |r| {
+                Ok((
+                    r.int("part")?,
+                    r.text("mobile")?,
+                    r.text("lang")?,
+                    crate::store::tx::ticket_from(r)?,
+                ))
+            },
+        )
+        .await?
+    {
+        if part == 0 {
+            called = Some((mobile, language));
+        } else {
+            waiting.push((mobile, language, ticket));
+        }
+    }
+    if let Some((mobile, language)) = called {
         // Called before "near" came due: it never will now.
         near_done(tx, t.key).await?;
         let vars = vars(cfg, t, &language, &[("window", window.to_string())]);
         let body = render(template(&cfg.messages, "called", &language), &vars);
         enqueue(tx, t, "called", &mobile, &language, &body, now).await?;
     }
-    near(tx, cfg, now).await
+    near_of(tx, cfg, waiting, now).await
 }
 
 /// A ticket that ended unserved (cancelled, absent, closed at the end of the day): what was
@@ -289,19 +339,9 @@ async fn contact<T: Sql>(tx: &mut T, key: i64) -> Result<Option<(String, String)
 /// "Near" for every waiting ticket of the branch with a number, not yet told, that now has at
 /// most `notify_ahead` people ahead of it in its line.
 pub async fn near<T: Tx>(tx: &mut T, cfg: &BranchConfig, now: DateTime<Utc>) -> Result<()> {
-    // In each line's calling order: the people ahead only grow along it, so once one ticket is
-    // not near, none after it in its line is — the rest of that line is skipped (a call costs a
-    // few counts per line, not one per waiting number). A ticket sent to a window is not in
-    // its line's order and is looked at on its own. `t.branch_id` bounds the tickets side to the
-    // branch: without it, PostgreSQL once planned from statistics taken while `tickets` was
-    // nearly empty, read every waiting ticket of every branch and joined the (empty) contacts
-    // to them — at every call, ~1 ms for a city's 5,000 waiting (the city bench).
     let waiting = tx
         .rows(
-            "SELECT c.mobile, c.lang, t.* FROM ticket_contacts c JOIN tickets t ON t.key = c.ticket_key \
-             WHERE c.branch_id = ? AND c.near_sent = ? AND c.mobile IS NOT NULL \
-             AND t.branch_id = ? AND t.status = 'waiting' \
-             ORDER BY t.service_code, t.priority DESC, t.queue_at, t.key LIMIT ?",
+            NEAR_WAITING,
             args![cfg.id, false, cfg.id, NEAR_BATCH],
             |r| {
                 Ok((
@@ -312,6 +352,21 @@ pub async fn near<T: Tx>(tx: &mut T, cfg: &BranchConfig, now: DateTime<Utc>) -> 
             },
         )
         .await?;
+    near_of(tx, cfg, waiting, now).await
+}
+
+/// "Near" for those of `waiting` (read by [`NEAR_WAITING`]) that now have at most
+/// `notify_ahead` people ahead of them in their line.
+async fn near_of<T: Tx>(
+    tx: &mut T,
+    cfg: &BranchConfig,
+    waiting: Vec<(String, String, TicketRow)>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    // In each line's calling order: the people ahead only grow along it, so once one ticket is
+    // not near, none after it in its line is — the rest of that line is skipped (a call costs a
+    // few counts per line, not one per waiting number). A ticket sent to a window is not in
+    // its line's order and is looked at on its own.
     let mut not_near: Option<qhall_shared::ServiceCode> = None;
     for (mobile, language, t) in waiting {
         let in_line = t.target_window.is_none();
