@@ -15,7 +15,7 @@ use qhall_shared::WindowNo;
 use serde::{Deserialize, Serialize};
 
 use crate::queue::MessageConfig;
-use crate::store::sql::Sql;
+use crate::store::sql::{Columns, Sql};
 use crate::store::{AuditEntry, BranchConfig, Principal, Result, StoreError, TicketRow, Tx};
 use qhall_shared::api::TicketStatus;
 
@@ -249,7 +249,8 @@ fn returned_nothing() -> StoreError {
 }
 
 /// The waiting tickets of branch `?` with a number, not yet told "near" (arguments: the
-/// branch, `false`, the branch, [`NEAR_BATCH`]), in each line's calling order.
+/// branch, `false`, the branch, [`NEAR_BATCH`]), in each line's calling order; rows read by
+/// [`with_contact`].
 ///
 /// `t.branch_id` bounds the tickets side to the branch: without it, PostgreSQL once planned
 /// from statistics taken while `tickets` was nearly empty, read every waiting ticket of every
@@ -264,7 +265,15 @@ macro_rules! near_waiting {
          ORDER BY t.service_code, t.priority DESC, t.queue_at, t.key LIMIT ?"
     };
 }
-const NEAR_WAITING: &str = near_waiting!();
+
+/// A row of a ticket with the number and language left for it: `mobile`, `lang`, the ticket.
+fn with_contact(r: &dyn Columns) -> Result<(String, String, TicketRow)> {
+    Ok((
+        r.text("mobile")?,
+        r.text("lang")?,
+        crate::store::tx::ticket_from(r)?,
+    ))
+}
 
 /// After `t` was called to `window`: "please go to window N" for it if its customer left a
 /// number, and "near" for those whose turn has come closer. One read finds both (the called
@@ -279,7 +288,7 @@ pub async fn after_call<T: Tx>(
 ) -> Result<()> {
     let mut called = None;
     let mut waiting = Vec::new();
-    for (part, mobile, language, ticket) in tx
+    for (part, (mobile, language, ticket)) in tx
         .rows(
             concat!(
                 "SELECT * FROM (SELECT 0 AS part, c.mobile, c.lang, t.* FROM ticket_contacts c \
@@ -290,14 +299,7 @@ pub async fn after_call<T: Tx>(
                 ") waiting ORDER BY part, service_code, priority DESC, queue_at, key"
             ),
             args![t.key, cfg.id, false, cfg.id, NEAR_BATCH],
-            |r| {
-                Ok((
-                    r.int("part")?,
-                    r.text("mobile")?,
-                    r.text("lang")?,
-                    crate::store::tx::ticket_from(r)?,
-                ))
-            },
+            |r| Ok((r.int("part")?, with_contact(r)?)),
         )
         .await?
     {
@@ -341,21 +343,15 @@ async fn contact<T: Sql>(tx: &mut T, key: i64) -> Result<Option<(String, String)
 pub async fn near<T: Tx>(tx: &mut T, cfg: &BranchConfig, now: DateTime<Utc>) -> Result<()> {
     let waiting = tx
         .rows(
-            NEAR_WAITING,
+            near_waiting!(),
             args![cfg.id, false, cfg.id, NEAR_BATCH],
-            |r| {
-                Ok((
-                    r.text("mobile")?,
-                    r.text("lang")?,
-                    crate::store::tx::ticket_from(r)?,
-                ))
-            },
+            with_contact,
         )
         .await?;
     near_of(tx, cfg, waiting, now).await
 }
 
-/// "Near" for those of `waiting` (read by [`NEAR_WAITING`]) that now have at most
+/// "Near" for those of `waiting` (read by `near_waiting!`) that now have at most
 /// `notify_ahead` people ahead of them in their line.
 async fn near_of<T: Tx>(
     tx: &mut T,
