@@ -620,3 +620,49 @@ async fn a_server_notifies_after_its_commit_and_the_issuing_functions_do_not_in_
         .unwrap();
     assert_eq!(n.payload(), "marker");
 }
+
+/// A server on a PostgreSQL whose autovacuum is off says so at start, and why it matters (the
+/// planner's statistics, which a call's reads count on); with it on, it says nothing of it.
+/// Which case runs is the machine's: CI's PostgreSQL keeps autovacuum off.
+#[tokio::test]
+async fn a_server_warns_at_start_when_postgresql_will_not_analyse_its_tables() {
+    use sqlx::Connection;
+    let Some(db) = pg_database().await else {
+        return;
+    };
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let autovacuum: String = sqlx::query_scalar("SELECT current_setting('autovacuum')")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let track_counts: String = sqlx::query_scalar("SELECT current_setting('track_counts')")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let server = ServerProcess::start_logged(&db.url, &[], &log).expect("server");
+    drop(server);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let warned: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("planner's statistics"))
+        .collect();
+    let expected = [("autovacuum", &autovacuum), ("track_counts", &track_counts)]
+        .iter()
+        .filter(|(_, v)| v.as_str() != "on")
+        .count();
+    assert_eq!(
+        warned.len(),
+        expected,
+        "autovacuum {autovacuum}, track_counts {track_counts}: {text}"
+    );
+    if autovacuum != "on" {
+        assert!(
+            warned
+                .iter()
+                .any(|l| l.contains("autovacuum = off") && l.contains("ANALYZE")),
+            "{text}"
+        );
+    }
+}

@@ -77,6 +77,29 @@ pub struct PgStore {
     batches: Arc<Batches>,
 }
 
+/// What the database's settings leave undone that the server's queries count on, one sentence
+/// each (logged at start). The planner's statistics come from autovacuum's `ANALYZE`: without
+/// them it takes a branch's waiting tickets for one row, and a call's read of the customers to
+/// tell their turn is near walks every waiting ticket of the branch (6.7 ms at 4,000 waiting
+/// against 0.1 ms once analysed, PostgreSQL 15), as other reads do theirs.
+pub async fn maintenance_warnings(pool: &PgPool) -> Result<Vec<String>> {
+    let mut warnings = Vec::new();
+    for setting in ["autovacuum", "track_counts"] {
+        let value: String = sqlx::query_scalar("SELECT current_setting($1)")
+            .bind(setting)
+            .fetch_one(pool)
+            .await?;
+        if value != "on" {
+            warnings.push(format!(
+                "PostgreSQL has {setting} = {value}: its planner's statistics go stale as \
+                 tickets accumulate and calls slow down with the line; turn it on, or run \
+                 ANALYZE daily"
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore").finish_non_exhaustive()
@@ -126,6 +149,9 @@ impl PgStore {
             .await?;
         // sqlx takes an advisory lock, so servers starting together migrate once.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        for warning in maintenance_warnings(&pool).await? {
+            tracing::warn!("{warning}");
+        }
         let relay = relay::Relay::start(url, pool.clone(), hub).await?;
         Ok(PgStore {
             pool,
