@@ -82,7 +82,7 @@ pub struct PgStore {
 /// them it takes a branch's waiting tickets for one row, and a call's read of the customers to
 /// tell their turn is near walks every waiting ticket of the branch (6.7 ms at 4,000 waiting
 /// against 0.1 ms once analysed, PostgreSQL 15), as other reads do theirs.
-pub async fn maintenance_warnings(pool: &PgPool) -> Result<Vec<String>> {
+async fn maintenance_warnings(pool: &PgPool) -> Result<Vec<String>> {
     let mut warnings = Vec::new();
     for setting in ["autovacuum", "track_counts"] {
         let value: String = sqlx::query_scalar("SELECT current_setting($1)")
