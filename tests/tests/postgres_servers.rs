@@ -631,14 +631,11 @@ async fn a_server_warns_at_start_when_postgresql_will_not_analyse_its_tables() {
         return;
     };
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-    let autovacuum: String = sqlx::query_scalar("SELECT current_setting('autovacuum')")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    let track_counts: String = sqlx::query_scalar("SELECT current_setting('track_counts')")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let (autovacuum, track_counts): (String, String) =
+        sqlx::query_as("SELECT current_setting('autovacuum'), current_setting('track_counts')")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
     let server = ServerProcess::start_logged(&db.url, &[], &log).expect("server");
