@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use qhall_tests::{EventClient, TestApp};
+use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -109,4 +110,59 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
     }
     assert_eq!(fast.received.last().unwrap()["waiting"], n / 3);
     drop(slow.split());
+}
+
+/// A call's event says how many still wait for the called ticket's service — the policy's pick
+/// and one called out of order alike — and the line's count for its priority class too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_tells_boards_how_many_still_wait_for_its_service() {
+    let app = TestApp::spawn().await;
+    let staff = app.login("staff1").await;
+    app.sign_in(1, &staff).await;
+    let mut board = app.display(None).await;
+    assert_eq!(board.next(WAIT).await.unwrap()["type"], "snapshot");
+    let first = app.issue("A").await;
+    app.issue("A").await;
+    let last = app.issue("A").await;
+    app.issue("B").await;
+
+    let called = app.call_next(1, &staff).await.unwrap();
+    assert_eq!(called.number, first.number);
+    let ev = board.wait_for("called", WAIT).await.unwrap();
+    assert_eq!(
+        (ev["number"].as_str(), ev["waiting"].as_u64()),
+        (Some(first.number.as_str()), Some(2)),
+        "{ev}"
+    );
+
+    assert!(
+        app.window(1, "complete", &staff)
+            .await
+            .status()
+            .is_success()
+    );
+    let r = app
+        .post(
+            "/api/v1/windows/1/call",
+            Some(&staff),
+            json!({"number": last.number.as_str()}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let ev = board.wait_for("called", WAIT).await.unwrap();
+    assert_eq!(
+        (ev["number"].as_str(), ev["waiting"].as_u64()),
+        (Some(last.number.as_str()), Some(1)),
+        "{ev}"
+    );
+
+    assert!(
+        app.window(1, "complete", &staff)
+            .await
+            .status()
+            .is_success()
+    );
+    app.call_next(1, &staff).await.unwrap();
+    let ev = board.wait_for("called", WAIT).await.unwrap();
+    assert_eq!(ev["waiting"], 0, "{ev}");
 }

@@ -45,6 +45,7 @@ pub async fn call_next<T: Tx>(
     let mut heads = tx.heads(who.branch_id, n, &services).await?;
     let candidates: Vec<Candidate> = heads
         .iter()
+        .map(|h| &h.ticket)
         .map(|h| Candidate {
             key: h.key,
             service: h.service,
@@ -73,8 +74,10 @@ pub async fn call_next<T: Tx>(
         )
         .await?;
     }
-    let ticket = heads.swap_remove(i);
-    call_ticket(tx, out, who, w, ticket, Action::Call, now)
+    let head = heads.swap_remove(i);
+    // The call takes the head out of its service's line, under the branch's lock.
+    let waiting = head.waiting.saturating_sub(1);
+    call_ticket(tx, out, who, w, head.ticket, Pick::Next { waiting }, now)
         .await
         .map(Some)
 }
@@ -98,7 +101,7 @@ pub async fn call_number<T: Tx>(
             format!("{number} is not waiting (it is {})", t.status.as_str()),
         ));
     }
-    call_ticket(tx, out, who, w, t, Action::CallOutOfOrder, now).await
+    call_ticket(tx, out, who, w, t, Pick::OutOfOrder, now).await
 }
 
 /// The most numbers a call out of order lists as jumped (it counts them all, up to
@@ -154,18 +157,30 @@ async fn ready_to_call<T: Tx>(tx: &mut T, w: &WindowRow) -> Result<()> {
     Ok(())
 }
 
+/// How the ticket to call was picked.
+#[derive(Clone, Copy)]
+enum Pick {
+    /// By the policy, with how many wait for its service once it is called.
+    Next { waiting: u32 },
+    /// By its number, out of order.
+    OutOfOrder,
+}
+
 async fn call_ticket<T: Tx>(
     tx: &mut T,
     out: &mut Outbox,
     who: &Principal,
     mut w: WindowRow,
     mut t: TicketRow,
-    action: Action,
+    pick: Pick,
     now: DateTime<Utc>,
 ) -> Result<TicketRow> {
-    let detail = match action {
-        Action::CallOutOfOrder => Some(jumped(tx, &t, w.number).await?),
-        _ => None,
+    let (action, detail) = match pick {
+        Pick::Next { .. } => (Action::Call, None),
+        Pick::OutOfOrder => (
+            Action::CallOutOfOrder,
+            Some(jumped(tx, &t, w.number).await?),
+        ),
     };
     let staff = w.staff_user_id.or(who.user_id);
     let by = By {
@@ -183,7 +198,10 @@ async fn call_ticket<T: Tx>(
     .await?;
     w.current_ticket = Some(t.key);
     tx.update_window(who.branch_id, &w).await?;
-    let waiting = tx.waiting_count(who.branch_id, t.service).await?;
+    let waiting = match pick {
+        Pick::Next { waiting } => waiting,
+        Pick::OutOfOrder => tx.waiting_count(who.branch_id, t.service).await?,
+    };
     out.emit(
         tx,
         who.branch_id,

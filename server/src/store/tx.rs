@@ -33,6 +33,13 @@ macro_rules! ticket_columns {
 }
 pub(crate) use ticket_columns;
 
+/// The head of a line a window may call from ([`Tx::heads`]).
+pub struct Head {
+    pub ticket: TicketRow,
+    /// Tickets waiting for the head's service, itself included.
+    pub waiting: u32,
+}
+
 /// The columns [`ticket_from`] reads.
 pub const TICKET_COLUMNS: &str = ticket_columns!();
 
@@ -664,14 +671,20 @@ pub trait Tx: Sql + Sized {
     /// sent to this window — passing over a remote ticket that has not checked in yet (it
     /// keeps its place). One statement (a window's call-next holds its branch's lock while it
     /// runs): a `LIMIT 1` per line, in that order, each head whole, so the one called needs no
-    /// second read.
+    /// second read, with how many wait for its service before the call (so the call's event
+    /// needs no read of its own after it: one fewer round trip under the lock).
     async fn heads(
         &mut self,
         branch: i64,
         window: WindowNo,
         services: &[ServiceCode],
-    ) -> Result<Vec<TicketRow>> {
-        const COLUMNS: &str = TICKET_COLUMNS;
+    ) -> Result<Vec<Head>> {
+        const COLUMNS: &str = concat!(
+            ticket_columns!(),
+            ", (SELECT CAST(COALESCE(SUM(c.n), 0) AS BIGINT) FROM waiting_counts c \
+             WHERE c.branch_id = tickets.branch_id AND c.service_code = tickets.service_code) \
+             AS line_waiting"
+        );
         const NOT_REMOTE_UNCHECKED: &str = "NOT EXISTS (SELECT 1 FROM remote_tickets r \
              WHERE r.ticket_key = tickets.key AND r.checked_in_at IS NULL)";
         let mut parts = Vec::new();
@@ -708,7 +721,13 @@ pub trait Tx: Sql + Sized {
             .collect::<Vec<_>>()
             .join(" UNION ALL ")
             + " ORDER BY ord";
-        self.rows(&sql, &args, ticket_from).await
+        self.rows(&sql, &args, |r| {
+            Ok(Head {
+                ticket: ticket_from(r)?,
+                waiting: r.count("line_waiting")?,
+            })
+        })
+        .await
     }
 
     /// Mean service time of the service's most recent completed tickets, if any.
