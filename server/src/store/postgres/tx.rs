@@ -233,14 +233,19 @@ impl Tx for PgTx<'_> {
         self.cache
     }
 
+    /// One round trip: the branch's row locked, then its windows read — by a function run after
+    /// the lock is held (migrations/postgres/0043_lock_branch_then_read_windows.sql). A plain
+    /// join would read the windows as they were when the statement started, before a wait for
+    /// another writer of the branch (a call at the same window, sent twice), whose changes it
+    /// would not see (`tests/tests/window_races.rs`).
     async fn lock_branch(&mut self, branch: i64) -> Result<()> {
         if self.locked(branch).is_some() {
             return Ok(());
         }
         let rows = sqlx::query(
-            "SELECT b.config_version AS branch_version, b.event_seq AS branch_seq, w.* \
-             FROM branches b LEFT JOIN windows w ON w.branch_id = b.id WHERE b.id = $1 \
-             ORDER BY w.number FOR UPDATE OF b",
+            "SELECT l.branch_version, l.branch_seq, w.* FROM qhall_lock_branch($1) l \
+             LEFT JOIN LATERAL qhall_branch_windows(l.id) w ON true WHERE l.id IS NOT NULL \
+             ORDER BY w.number",
         )
         .bind(branch)
         .fetch_all(&mut *self.conn)
