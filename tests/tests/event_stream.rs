@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use qhall_tests::{EventClient, TestApp};
+use qhall_tests::{EventClient, KIOSK, TestApp};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -112,8 +112,15 @@ async fn a_client_that_stops_reading_does_not_delay_the_others() {
     drop(slow.split());
 }
 
-/// A call's event says how many still wait for the called ticket's service — the policy's pick
-/// and one called out of order alike — and the line's count for its priority class too.
+/// The called event's number and the count of its service still waiting.
+async fn called(board: &mut EventClient) -> (String, u64) {
+    let ev = board.wait_for("called", WAIT).await.unwrap();
+    let number = ev["number"].as_str().unwrap_or_default().to_owned();
+    (number, ev["waiting"].as_u64().expect("waiting"))
+}
+
+/// A call's event says how many still wait for the called ticket's service, priority and
+/// normal tickets together — for the policy's pick and for one called out of order alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_tells_boards_how_many_still_wait_for_its_service() {
     let app = TestApp::spawn().await;
@@ -121,26 +128,28 @@ async fn a_call_tells_boards_how_many_still_wait_for_its_service() {
     app.sign_in(1, &staff).await;
     let mut board = app.display(None).await;
     assert_eq!(board.next(WAIT).await.unwrap()["type"], "snapshot");
-    let first = app.issue("A").await;
+    app.issue("A").await;
     app.issue("A").await;
     let last = app.issue("A").await;
+    let r = app
+        .post(
+            "/api/v1/tickets",
+            Some(KIOSK),
+            json!({"service": "A", "priority": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
     app.issue("B").await;
 
-    let called = app.call_next(1, &staff).await.unwrap();
-    assert_eq!(called.number, first.number);
-    let ev = board.wait_for("called", WAIT).await.unwrap();
+    // Window 1 serves A first: one of the four A tickets, three left.
+    let first = app.call_next(1, &staff).await.unwrap();
     assert_eq!(
-        (ev["number"].as_str(), ev["waiting"].as_u64()),
-        (Some(first.number.as_str()), Some(2)),
-        "{ev}"
+        called(&mut board).await,
+        (first.number.as_str().to_owned(), 3)
     );
+    let done = app.window(1, "complete", &staff).await;
+    assert!(done.status().is_success());
 
-    assert!(
-        app.window(1, "complete", &staff)
-            .await
-            .status()
-            .is_success()
-    );
     let r = app
         .post(
             "/api/v1/windows/1/call",
@@ -149,20 +158,8 @@ async fn a_call_tells_boards_how_many_still_wait_for_its_service() {
         )
         .await;
     assert_eq!(r.status(), 200);
-    let ev = board.wait_for("called", WAIT).await.unwrap();
     assert_eq!(
-        (ev["number"].as_str(), ev["waiting"].as_u64()),
-        (Some(last.number.as_str()), Some(1)),
-        "{ev}"
+        called(&mut board).await,
+        (last.number.as_str().to_owned(), 2)
     );
-
-    assert!(
-        app.window(1, "complete", &staff)
-            .await
-            .status()
-            .is_success()
-    );
-    app.call_next(1, &staff).await.unwrap();
-    let ev = board.wait_for("called", WAIT).await.unwrap();
-    assert_eq!(ev["waiting"], 0, "{ev}");
 }
