@@ -64,3 +64,42 @@ async fn call_next_sent_at_once_to_one_window_calls_one_ticket() {
     .await;
     assert_eq!(done, ["3"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_ins_sent_at_once_seat_one_person_at_a_window_and_a_person_at_one_window() {
+    let app = TestApp::spawn().await;
+    let mut staff = Vec::new();
+    for name in ["staff1", "staff2", "staff3", "staff4"] {
+        staff.push(app.login(name).await);
+    }
+    // Four people, one window.
+    let answers = join_all(staff.iter().map(|t| app.window(1, "sign-in", t))).await;
+    let seated: Vec<usize> = (0..answers.len())
+        .filter(|&i| answers[i].status() == 200)
+        .collect();
+    assert_eq!(seated.len(), 1, "one seated at window 1");
+    assert!(
+        answers
+            .iter()
+            .all(|r| [200, 409].contains(&r.status().as_u16()))
+    );
+    let w: Value = app
+        .get("/api/v1/windows/1", Some(&staff[seated[0]]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(w["state"], "open", "{w}");
+
+    // One person (not the one at window 1), the other three windows.
+    let me = &staff[(seated[0] + 1) % staff.len()];
+    let answers = join_all((2..=4).map(|n| app.window(n, "sign-in", me))).await;
+    let codes: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(codes.iter().filter(|&&c| c == 200).count(), 1, "{codes:?}");
+    let signed_in = query_texts(
+        &app.database_url,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM windows WHERE staff_user_id IS NOT NULL",
+    )
+    .await;
+    assert_eq!(signed_in, ["2"]);
+}
